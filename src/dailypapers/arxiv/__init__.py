@@ -1,0 +1,1 @@
+"""arXiv's interfaces: query grammar, Atom parsing and the HTTP client."""

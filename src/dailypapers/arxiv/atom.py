@@ -1,0 +1,197 @@
+"""Parse arXiv query API responses (Atom 1.0 with opensearch and arxiv extensions).
+
+Elements are found by namespace and by attribute, never by position: the
+backend that replaced the API on 2025-11-11 reordered the elements of an
+entry. Format reference:
+https://info.arxiv.org/help/api/user-manual.html#_details_of_atom_results_returned
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from dailypapers.arxiv.errors import ArxivAPIError, AtomParseError
+from dailypapers.models import Author, InvalidArxivId, Paper, parse_timestamp, split_id
+
+ATOM = "http://www.w3.org/2005/Atom"
+OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
+ARXIV = "http://arxiv.org/schemas/atom"
+NAMESPACES = {"atom": ATOM, "opensearch": OPENSEARCH, "arxiv": ARXIV}
+
+# arXiv reports a failed query as a feed whose single entry has an id under
+# https://arxiv.org/api/errors# (http:// before the 2025 backend), titled "Error".
+_ERROR_ID = re.compile(r"^https?://(?:export\.)?arxiv\.org/api/errors")
+_HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of query results, with the opensearch paging metadata arXiv sent."""
+
+    total_results: int
+    start_index: int
+    items_per_page: int
+    papers: tuple[Paper, ...]
+
+
+def parse_feed(content: bytes) -> FeedPage:
+    """Parse one query API response body.
+
+    Raises :class:`ArxivAPIError` for arXiv's error feed and
+    :class:`AtomParseError` for anything that is not a usable arXiv feed.
+    """
+    root = _parse_xml(content)
+    if root.tag != f"{{{ATOM}}}feed":
+        raise AtomParseError(f"not an Atom feed: root element is <{etree.QName(root).localname}>")
+    entries = root.findall("atom:entry", NAMESPACES)
+    _raise_for_error_entry(entries)
+    return FeedPage(
+        total_results=_opensearch_int(root, "totalResults"),
+        start_index=_opensearch_int(root, "startIndex"),
+        items_per_page=_opensearch_int(root, "itemsPerPage"),
+        papers=tuple(_paper(entry, position) for position, entry in enumerate(entries, 1)),
+    )
+
+
+def _parse_xml(content: bytes) -> Any:
+    if not content.strip():
+        raise AtomParseError("empty response body")
+    if _HTML_START.match(content):
+        raise AtomParseError(f"got an HTML page, not an Atom feed{_html_title(content)}")
+    if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise AtomParseError(f"not XML: {_snippet(content)}")
+    # No network, no entity expansion, default size limits: the body comes
+    # from the network and arXiv never needs any of these.
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        recover=False,
+    )
+    try:
+        root = etree.fromstring(content, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise AtomParseError(f"malformed XML ({exc.msg}): {_snippet(content)}") from None
+    if root is None:
+        raise AtomParseError("empty XML document")
+    if root.getroottree().docinfo.doctype:
+        raise AtomParseError("unexpected DOCTYPE in an Atom feed")
+    return root
+
+
+def _html_title(content: bytes) -> str:
+    match = _HTML_TITLE.search(content[:4096])
+    if match is None:
+        return ""
+    title = " ".join(match.group(1).decode("utf-8", "replace").split())
+    return f" (title: {title[:80]!r})" if title else ""
+
+
+def _snippet(content: bytes) -> str:
+    return repr(" ".join(content[:60].decode("utf-8", "replace").split()))
+
+
+def _raise_for_error_entry(entries: list[Any]) -> None:
+    for entry in entries:
+        if _ERROR_ID.match(_text(entry, "atom:id") or ""):
+            message = _text(entry, "atom:summary") or _text(entry, "atom:title") or "unknown error"
+            raise ArxivAPIError(message)
+
+
+def _opensearch_int(root: Any, name: str) -> int:
+    text = _text(root, f"opensearch:{name}")
+    if text is None:
+        raise AtomParseError(f"feed has no opensearch:{name}")
+    try:
+        return int(text)
+    except ValueError:
+        raise AtomParseError(f"opensearch:{name} is not an integer: {text[:40]!r}") from None
+
+
+def _paper(entry: Any, position: int) -> Paper:
+    raw_id = _text(entry, "atom:id")
+    where = f"entry {position} ({raw_id})" if raw_id else f"entry {position}"
+    if not raw_id:
+        raise AtomParseError(f"{where} has no <id>")
+    paper_id, version = _split_entry_id(raw_id, where)
+    title = _text(entry, "atom:title")
+    if not title:
+        raise AtomParseError(f"{where} has no <title>")
+    categories = _categories(entry)
+    return Paper(
+        id=paper_id,
+        version=version,
+        title=title,
+        abstract=_text(entry, "atom:summary") or "",
+        authors=tuple(_authors(entry)),
+        categories=categories,
+        primary=_primary(entry, categories),
+        published=_timestamp(entry, "published", where),
+        updated=_timestamp(entry, "updated", where),
+        comment=_text(entry, "arxiv:comment"),
+        journal_ref=_text(entry, "arxiv:journal_ref"),
+        doi=_text(entry, "arxiv:doi"),
+    )
+
+
+def _split_entry_id(raw_id: str, where: str) -> tuple[str, int]:
+    try:
+        paper_id, version = split_id(raw_id)
+    except InvalidArxivId:
+        raise AtomParseError(f"{where}: <id> is not an arXiv abs URL") from None
+    if version is None:
+        raise AtomParseError(f"{where}: <id> has no version")
+    return paper_id, version
+
+
+def _authors(entry: Any) -> list[Author]:
+    authors = []
+    for element in entry.iterfind("atom:author", NAMESPACES):
+        name = _text(element, "atom:name")
+        if not name:
+            continue
+        affiliations = (
+            _element_text(item) for item in element.iterfind("arxiv:affiliation", NAMESPACES)
+        )
+        authors.append(Author(name, tuple(a for a in affiliations if a)))
+    return authors
+
+
+def _categories(entry: Any) -> tuple[str, ...]:
+    terms = (element.get("term") for element in entry.iterfind("atom:category", NAMESPACES))
+    return tuple(dict.fromkeys(term.strip() for term in terms if term and term.strip()))
+
+
+def _primary(entry: Any, categories: tuple[str, ...]) -> str:
+    element = entry.find("arxiv:primary_category", NAMESPACES)
+    term = (element.get("term") or "").strip() if element is not None else ""
+    return term or (categories[0] if categories else "")
+
+
+def _timestamp(entry: Any, name: str, where: str) -> datetime:
+    text = _text(entry, f"atom:{name}")
+    if not text:
+        raise AtomParseError(f"{where} has no <{name}>")
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise AtomParseError(f"{where}: <{name}> is not a timestamp: {text[:40]!r}") from None
+
+
+def _text(parent: Any, path: str) -> str | None:
+    """The stripped text of the first ``path`` child, ``None`` when absent or blank."""
+    element = parent.find(path, NAMESPACES)
+    if element is None:
+        return None
+    return _element_text(element) or None
+
+
+def _element_text(element: Any) -> str:
+    return "".join(element.itertext()).strip()

@@ -1,0 +1,487 @@
+"""A polite client for arXiv's query API: pacing, bounded retries and paging.
+
+arXiv's terms of use ask for one request every 3 seconds over a single
+connection (https://info.arxiv.org/help/api/tou.html). The client keeps at
+least ``delay`` seconds between the starts of consecutive requests, retries
+included, and never sends two requests at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Literal, Protocol, cast, get_args
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
+
+from dailypapers import __version__
+from dailypapers.arxiv.atom import FeedPage, parse_feed
+from dailypapers.arxiv.errors import (
+    ArxivAPIError,
+    ArxivUnavailable,
+    AtomParseError,
+    UnexpectedEmptyPage,
+)
+
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+PROJECT_URL = "https://github.com/dailypapers/dailypapers"
+ARXIV_MIN_DELAY = 3.0
+MAX_PAGE_SIZE = 2000  # arXiv's per-call limit
+MAX_RESULTS_TOTAL = 30_000  # arXiv's limit on start + max_results
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RATE_LIMIT_WAIT = 30.0
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 120.0
+EMPTY_PAGE_BACKOFF = 5.0
+
+SortBy = Literal["relevance", "lastUpdatedDate", "submittedDate"]
+SortOrder = Literal["ascending", "descending"]
+
+# Timeouts, connection and protocol errors, bad gzip, and a truncated or
+# garbled body on a 200 are transient; 4xx answers and the error feed are not.
+_RETRY_EXCEPTIONS = (httpx.TransportError, httpx.DecodingError, AtomParseError)
+_RetryHook = Callable[[RetryCallState], None]
+_EmptyHook = Callable[[RetryCallState], FeedPage]
+
+log = logging.getLogger(__name__)
+
+
+class Clock(Protocol):
+    """Where the client reads time and sleeps; tests pass a fake one."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        """Seconds from :func:`time.monotonic`."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Really sleep."""
+        time.sleep(seconds)
+
+
+@dataclass
+class ClientStats:
+    """Counters the pipeline records per run; updated on every attempt."""
+
+    requests: int = 0
+    bytes_received: int = 0
+    retries: int = 0
+    seconds_waited: float = 0.0
+
+
+class Pacer:
+    """Keeps at least ``delay`` seconds between the starts of consecutive requests."""
+
+    def __init__(self, clock: Clock, delay: float) -> None:
+        self.clock = clock
+        self.delay = delay
+        self._last_start: float | None = None
+
+    def wait(self) -> float:
+        """Sleep until the next request may start, mark it started; return the seconds slept."""
+        pause = 0.0
+        if self._last_start is not None:
+            pause = max(0.0, self._last_start + self.delay - self.clock.monotonic())
+        if pause > 0:
+            self.clock.sleep(pause)
+        self._last_start = self.clock.monotonic()
+        return pause
+
+
+class _RetryableStatus(Exception):
+    """A 429 or 5xx answer, carrying the server's Retry-After in seconds if any."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Call:
+    """One logical request (one page) across its attempts."""
+
+    params: dict[str, str | int]
+    url: str
+    attempts: int = 0
+
+
+def is_arxiv_host(api_url: str) -> bool:
+    """True for arXiv's own hosts, where its terms of use apply."""
+    host = httpx.URL(api_url).host.lower().rstrip(".")
+    return host == "arxiv.org" or host.endswith(".arxiv.org")
+
+
+def polite_delay(api_url: str, delay: float) -> float:
+    """The delay to use for ``api_url``: never below 3 s against arXiv itself."""
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0, got {delay}")
+    return max(delay, ARXIV_MIN_DELAY) if is_arxiv_host(api_url) else delay
+
+
+def user_agent(contact: str | None = None) -> str:
+    """The User-Agent naming the project and, when given, a contact address."""
+    details = f"+{PROJECT_URL}"
+    contact = (contact or "").strip()
+    if any(char.isspace() for char in contact):
+        raise ValueError(f"contact must be an e-mail address without spaces, got {contact!r}")
+    if contact:
+        details += f"; mailto:{contact}"
+    return f"dailypapers/{__version__} ({details})"
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Seconds to wait according to ``Retry-After`` (delay-seconds or HTTP-date), if sent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    # Measured against the server's own Date header when present, so a skewed
+    # local clock does not stretch or cut the wait.
+    now = _http_date(response.headers.get("Date", "")) or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _query_params(
+    search_query: str,
+    id_list: Sequence[str],
+    start: int,
+    max_results: int,
+    sort_by: SortBy,
+    sort_order: SortOrder,
+) -> dict[str, str | int]:
+    if sort_by not in get_args(SortBy):
+        raise ValueError(f"sort_by must be one of {get_args(SortBy)}, got {sort_by!r}")
+    if sort_order not in get_args(SortOrder):
+        raise ValueError(f"sort_order must be one of {get_args(SortOrder)}, got {sort_order!r}")
+    if start < 0 or max_results < 1:
+        raise ValueError(f"need start >= 0 and max_results >= 1, got {start}, {max_results}")
+    params: dict[str, str | int] = {}
+    if search_query:
+        params["search_query"] = search_query
+    if id_list:
+        params["id_list"] = ",".join(id_list)
+    params.update(start=start, max_results=max_results, sortBy=sort_by, sortOrder=sort_order)
+    return params
+
+
+def _looks_wrongly_empty(page: FeedPage, start: int) -> bool:
+    # arXiv sometimes answers a page with no entries although the query has
+    # results, mid-paging or even as a first page reporting totalResults 0
+    # (lukasschwab/arxiv.py#119, #157): such pages are worth asking again.
+    return not page.papers and (start < page.total_results or page.total_results == 0)
+
+
+class ArxivClient:
+    """One polite connection to arXiv's query API.
+
+    Use as a context manager, or call :meth:`close`. ``stats`` counts
+    requests, bytes, retries and seconds waited across the client's life.
+    """
+
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        *,
+        delay: float = ARXIV_MIN_DELAY,
+        page_size: int = 100,
+        contact: str | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        max_retry_seconds: float = 600.0,
+        empty_page_retries: int = 2,
+        backoff: float = BACKOFF_BASE,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if httpx.URL(api_url).scheme not in ("http", "https"):
+            raise ValueError(f"api_url must be an http(s) URL, got {api_url!r}")
+        if max_attempts < 1 or empty_page_retries < 0 or min(max_retry_seconds, backoff) < 0:
+            raise ValueError(
+                "need max_attempts >= 1, empty_page_retries >= 0, "
+                "max_retry_seconds >= 0 and backoff >= 0"
+            )
+        self.api_url = api_url
+        self.page_size = _checked_page_size(page_size)
+        self.max_attempts = max_attempts
+        self.max_retry_seconds = max_retry_seconds
+        self.empty_page_retries = empty_page_retries
+        # Every backoff scales with this (the default, 5 s, is what arXiv needs;
+        # tests against the fake server use less).
+        self.backoff = backoff
+        self.stats = ClientStats()
+        self._clock: Clock = clock or SystemClock()
+        self._pacer = Pacer(self._clock, polite_delay(api_url, delay))
+        self._rng = rng or random.Random()
+        self._http = httpx.Client(
+            headers={"User-Agent": user_agent(contact)},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @property
+    def delay(self) -> float:
+        """The delay actually enforced between request starts (after clamping)."""
+        return self._pacer.delay
+
+    def __enter__(self) -> ArxivClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._http.close()
+
+    def fetch_page(
+        self,
+        search_query: str,
+        *,
+        start: int,
+        max_results: int,
+        sort_by: SortBy = "lastUpdatedDate",
+        sort_order: SortOrder = "descending",
+        id_list: Sequence[str] = (),
+    ) -> FeedPage:
+        """Fetch one page of results, retrying transient failures and suspicious empty pages.
+
+        Raises :class:`ArxivAPIError` when arXiv rejects the query,
+        :class:`UnexpectedEmptyPage` when a page promised by ``totalResults``
+        stays empty, and :class:`ArxivUnavailable` when retries run out.
+        """
+        params = _query_params(search_query, id_list, start, max_results, sort_by, sort_order)
+        url = str(self._http.build_request("GET", self.api_url, params=params).url)
+        call = _Call(params, url)
+        retrying = Retrying(
+            retry=retry_if_result(lambda page: _looks_wrongly_empty(page, start)),
+            stop=stop_after_attempt(1 + self.empty_page_retries),
+            wait=self._empty_page_wait,
+            sleep=self._backoff_sleep,
+            before_sleep=self._log_retry(call, "empty page"),
+            retry_error_callback=_accept_or_raise_empty(call, start),
+        )
+        return retrying(self._fetch_with_retries, call)
+
+    def iter_pages(
+        self,
+        search_query: str,
+        *,
+        sort_by: SortBy = "lastUpdatedDate",
+        sort_order: SortOrder = "descending",
+        page_size: int | None = None,
+        max_results_total: int | None = None,
+        id_list: Sequence[str] = (),
+    ) -> Iterator[FeedPage]:
+        """Yield successive pages until the results (or ``max_results_total``) run out.
+
+        Each page is fetched only when the caller asks for it, so stopping the
+        iteration early sends no further request. Papers already yielded are
+        dropped from later pages; the next page starts after the entries
+        actually received, so a short page skips nothing.
+        """
+        size = self.page_size if page_size is None else _checked_page_size(page_size)
+        limit = _checked_total(max_results_total)
+        seen: set[str] = set()
+        start = 0
+        while start < limit:
+            page = self.fetch_page(
+                search_query,
+                start=start,
+                max_results=min(size, limit - start),
+                sort_by=sort_by,
+                sort_order=sort_order,
+                id_list=id_list,
+            )
+            yield _without_seen(page, seen)
+            start += len(page.papers)
+            # totalResults can move between pages; the newest value wins.
+            if not page.papers or start >= page.total_results:
+                return
+
+    def _fetch_with_retries(self, call: _Call) -> FeedPage:
+        retrying = Retrying(
+            retry=_is_retryable,
+            stop=self._should_stop,
+            wait=self._backoff_wait,
+            sleep=self._backoff_sleep,
+            before_sleep=self._log_retry(call, "failure"),
+            retry_error_callback=_give_up(call),
+        )
+        return retrying(self._attempt, call)
+
+    def _attempt(self, call: _Call) -> FeedPage:
+        self.stats.seconds_waited += self._pacer.wait()
+        call.attempts += 1
+        self.stats.requests += 1
+        response = self._http.get(self.api_url, params=call.params)
+        # Bytes on the wire (compressed); transports that do not count them
+        # (httpx.MockTransport) report the body length instead.
+        self.stats.bytes_received += response.num_bytes_downloaded or len(response.content)
+        return _interpret(response, call)
+
+    def _should_stop(self, state: RetryCallState) -> bool:
+        waited = state.idle_for + state.upcoming_sleep
+        return state.attempt_number >= self.max_attempts or waited > self.max_retry_seconds
+
+    def _backoff_wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableStatus):
+            if error.retry_after is not None:
+                return error.retry_after
+            if error.status == 429:
+                # arXiv rate-limits below its documented rate and does not
+                # promise Retry-After (arXiv API docs, 2025): back off 30 s+.
+                wait = RATE_LIMIT_WAIT * self.backoff / BACKOFF_BASE
+                return wait + self._rng.uniform(0, wait / 2)
+        base = min(BACKOFF_CAP, self.backoff * 2.0 ** (state.attempt_number - 1))
+        return min(BACKOFF_CAP, base * self._rng.uniform(1.0, 1.25))
+
+    def _empty_page_wait(self, state: RetryCallState) -> float:
+        base = EMPTY_PAGE_BACKOFF * self.backoff / BACKOFF_BASE * 2.0 ** (state.attempt_number - 1)
+        return base * self._rng.uniform(1.0, 1.25)
+
+    def _backoff_sleep(self, seconds: float) -> None:
+        self.stats.seconds_waited += seconds
+        self._clock.sleep(seconds)
+
+    def _log_retry(self, call: _Call, kind: str) -> _RetryHook:
+        def hook(state: RetryCallState) -> None:
+            self.stats.retries += 1
+            log.warning(
+                "arXiv %s (%s), retrying in %.1f s: %s",
+                kind,
+                _describe(state),
+                state.upcoming_sleep,
+                call.url,
+            )
+
+        return hook
+
+
+def _checked_page_size(page_size: int) -> int:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    return page_size
+
+
+def _checked_total(max_results_total: int | None) -> int:
+    if max_results_total is None:
+        return MAX_RESULTS_TOTAL
+    if max_results_total < 0:
+        raise ValueError(f"max_results_total must be >= 0, got {max_results_total}")
+    return min(max_results_total, MAX_RESULTS_TOTAL)
+
+
+def _without_seen(page: FeedPage, seen: set[str]) -> FeedPage:
+    fresh = []
+    for paper in page.papers:
+        if paper.id not in seen:
+            seen.add(paper.id)
+            fresh.append(paper)
+    return replace(page, papers=tuple(fresh))
+
+
+def _interpret(response: httpx.Response, call: _Call) -> FeedPage:
+    status = response.status_code
+    if status in RETRY_STATUSES:
+        raise _RetryableStatus(status, retry_after_seconds(response))
+    if status == httpx.codes.OK:
+        try:
+            return parse_feed(response.content)
+        except ArxivAPIError as exc:
+            raise ArxivAPIError(
+                exc.message, call.url, status=status, attempts=call.attempts
+            ) from None
+    message = _error_feed_message(response.content) or _unexpected(response)
+    raise ArxivAPIError(message, call.url, status=status, attempts=call.attempts)
+
+
+def _error_feed_message(content: bytes) -> str | None:
+    try:
+        parse_feed(content)
+    except ArxivAPIError as exc:
+        return exc.message
+    except AtomParseError:
+        return None
+    return None
+
+
+def _unexpected(response: httpx.Response) -> str:
+    message = f"unexpected response {response.reason_phrase}".rstrip()
+    location = response.headers.get("Location")
+    return f"{message} (Location: {location})" if location else message
+
+
+def _is_retryable(state: RetryCallState) -> bool:
+    error = state.outcome.exception() if state.outcome else None
+    return isinstance(error, (_RetryableStatus, *_RETRY_EXCEPTIONS))
+
+
+def _describe(state: RetryCallState) -> str:
+    if state.outcome is None:
+        return "no outcome"
+    error = state.outcome.exception()
+    if error is None:
+        page = cast(FeedPage, state.outcome.result())
+        return f"start={page.start_index}, totalResults={page.total_results}"
+    return str(error) or type(error).__name__
+
+
+def _give_up(call: _Call) -> _RetryHook:
+    def raise_unavailable(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        last: int | BaseException | None = error
+        if isinstance(error, _RetryableStatus):
+            last = error.status
+        raise ArxivUnavailable(call.url, call.attempts, last) from error
+
+    return raise_unavailable
+
+
+def _accept_or_raise_empty(call: _Call, start: int) -> _EmptyHook:
+    def accept_or_raise(state: RetryCallState) -> FeedPage:
+        assert state.outcome is not None
+        page = cast(FeedPage, state.outcome.result())
+        if start < page.total_results:
+            raise UnexpectedEmptyPage(call.url, call.attempts, start, page.total_results)
+        # Still empty with totalResults 0 after the retries: believe arXiv.
+        return page
+
+    return accept_or_raise

@@ -1,0 +1,110 @@
+"""Errors raised while talking to arXiv's query API.
+
+Every ``str()`` is a single line so that logs, run records and CLI messages
+stay readable.
+"""
+
+from __future__ import annotations
+
+_MAX_MESSAGE = 300
+
+
+def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """Collapse whitespace (newlines included) and cut ``text`` to ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: limit - 1].rstrip() + "…"
+
+
+class ArxivError(Exception):
+    """Base class of every error raised by :mod:`dailypapers.arxiv`."""
+
+
+class AtomParseError(ArxivError):
+    """A response body is not a usable arXiv Atom feed."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = one_line(reason)
+        super().__init__(self.reason)
+
+
+class ArxivAPIError(ArxivError):
+    """arXiv refused the request: its error feed, or another non-retryable HTTP status.
+
+    ``message`` is arXiv's own explanation (the error feed's summary) when it
+    sent one. Not retried: asking again would get the same answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str | None = None,
+        *,
+        status: int | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        self.message = one_line(message)
+        self.url = url
+        self.status = status
+        self.attempts = attempts
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        text = f"arXiv API error: {self.message}"
+        if self.status is not None:
+            text += f" (HTTP {self.status})"
+        if self.url:
+            text += f" for {self.url}"
+        return text
+
+
+class ArxivUnavailable(ArxivError):
+    """arXiv did not answer usefully before the retry budget ran out.
+
+    ``last`` is the last HTTP status (an ``int``) or the last exception seen.
+    """
+
+    def __init__(self, url: str, attempts: int, last: int | BaseException | None) -> None:
+        self.url = url
+        self.attempts = attempts
+        self.last = last
+        super().__init__(url, attempts, last)
+
+    @property
+    def status(self) -> int | None:
+        """The last HTTP status, when the last failure was one."""
+        return self.last if isinstance(self.last, int) else None
+
+    def _cause(self) -> str:
+        if self.last is None:
+            return ""
+        if isinstance(self.last, int):
+            return f" (HTTP {self.last})"
+        detail = one_line(str(self.last), 120)
+        name = type(self.last).__name__
+        return f" ({name}: {detail})" if detail else f" ({name})"
+
+    def __str__(self) -> str:
+        noun = "attempt" if self.attempts == 1 else "attempts"
+        return f"arXiv unavailable after {self.attempts} {noun}{self._cause()} for {self.url}"
+
+
+class UnexpectedEmptyPage(ArxivUnavailable):
+    """arXiv kept answering an empty page where its own ``totalResults`` promised entries.
+
+    A known glitch of the query API (lukasschwab/arxiv.py#119, #157); raised
+    only after the page has been retried.
+    """
+
+    def __init__(self, url: str, attempts: int, start: int, total_results: int) -> None:
+        super().__init__(url, attempts, None)
+        self.start = start
+        self.total_results = total_results
+
+    def __str__(self) -> str:
+        noun = "attempt" if self.attempts == 1 else "attempts"
+        return (
+            f"arXiv returned an empty page at start={self.start} of {self.total_results} "
+            f"results after {self.attempts} {noun} for {self.url}"
+        )

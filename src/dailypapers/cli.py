@@ -1,0 +1,179 @@
+"""The ``dailypapers`` command: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from dailypapers import __version__
+from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
+from dailypapers.pipeline import RunFailed, RunReport, run_update
+from dailypapers.scaffold import write_config
+from dailypapers.store import StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class Failure(click.ClickException):
+    """A one-line error with the run-failure exit code."""
+
+    exit_code = EXIT_FAILED
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class UsageFailure(Failure):
+    exit_code = EXIT_USAGE
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=CONFIG_ENV,
+        help=f"Config file (default: ./papers.toml; env {CONFIG_ENV}).",
+    )(func)
+
+
+def debug_option(func: F) -> F:
+    return click.option(
+        "--debug", is_flag=True, help="Show tracebacks and HTTP details on errors."
+    )(func)
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one-line messages and exit codes (2: usage, 1: failed)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("debug"):
+            return func(*args, **kwargs)
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            raise UsageFailure(f"dailypapers: config error: {exc}") from None
+        except (RunFailed, StoreError) as exc:
+            raise Failure(f"dailypapers: failed: {exc}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(config_file: Path | None) -> Config:
+    return load_config(config_file)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dailypapers")
+def cli() -> None:
+    """Keep a research group on top of arXiv.
+
+    Name topics in papers.toml; `dailypapers update` fetches the newest papers
+    for each, stores them, and writes a README with one table per topic.
+    """
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing papers.toml.")
+@click.option(
+    "--path",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the config (default: ./papers.toml or $DAILYPAPERS_CONFIG).",
+)
+def init(force: bool, target: Path | None) -> None:
+    """Write a commented papers.toml with the reference's two topics."""
+    path = config_path(target)
+    if path.exists() and not force:
+        raise UsageFailure(f"dailypapers: {path} exists; use --force to overwrite it")
+    write_config(path)
+    click.echo(f"wrote {path}")
+    click.echo("next: edit the topics, then run 'dailypapers update'")
+
+
+def _run(config_file: Path | None, **kwargs: Any) -> RunReport:
+    config = _load(config_file)
+    console = _stderr()
+    with console.status("starting", spinner="dots") as status:
+
+        def progress(message: str) -> None:
+            status.update(message)
+            if not console.is_terminal:
+                console.print(message)
+
+        report = run_update(config, progress=progress, **kwargs)
+    for path in report.written:
+        console.print(f"wrote {_relative(path)}")
+    return report
+
+
+def _finish(report: RunReport) -> None:
+    if report.status == "failed":
+        raise Failure(f"dailypapers: {report.summary()}")
+    click.echo(report.summary())
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@cli.command()
+@config_option
+@click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@debug_option
+@handle_errors
+def update(config_file: Path | None, force: bool, debug: bool) -> None:
+    """Fetch new papers for every topic, store them, and write the outputs.
+
+    When nothing is new, outputs are left byte-identical (no empty commits).
+    A run that cannot fetch changes no output and exits 1.
+    """
+    _finish(_run(config_file, force=force))
+
+
+@cli.command()
+@config_option
+@debug_option
+@handle_errors
+def fetch(config_file: Path | None, debug: bool) -> None:
+    """Fetch new papers for every topic into the store; write no outputs."""
+    _finish(_run(config_file, render=False))
+
+
+@cli.command()
+@config_option
+@click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@debug_option
+@handle_errors
+def render(config_file: Path | None, force: bool, debug: bool) -> None:
+    """Write the outputs from the store, without contacting arXiv."""
+    report = _run(config_file, fetch=False, force=force)
+    if report.status == "failed":
+        raise Failure(f"dailypapers: {report.summary()}")
+    click.echo(f"rendered: {len(report.written)} file(s) written")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="dailypapers")
+
+
+if __name__ == "__main__":
+    main()

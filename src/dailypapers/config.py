@@ -1,0 +1,344 @@
+"""Load and validate ``papers.toml`` into typed settings.
+
+Every problem is reported as one :class:`ConfigError` line naming the file,
+the line and the key: ``papers.toml:7: topics[1].name: must not be empty``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dailypapers.arxiv import query as q
+from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
+
+CONFIG_ENV = "DAILYPAPERS_CONFIG"
+DB_ENV = "DAILYPAPERS_DB"
+ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
+ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
+DEFAULT_CONFIG_NAME = "papers.toml"
+STATE_DIR_NAME = ".dailypapers"
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+
+Output = Literal["readme", "json", "feeds", "site"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class ConfigError(Exception):
+    """A configuration problem, as one line: ``file:line: key: message``."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArxivSettings(_Model):
+    """How to talk to arXiv (``[arxiv]``)."""
+
+    api_url: str = DEFAULT_API_URL
+    delay: float = Field(3.0, ge=0, le=600)
+    page_size: int = Field(100, ge=1, le=2000)
+    contact: str | None = None
+    timeout: float = Field(60.0, gt=0, le=600)
+    max_attempts: int = Field(5, ge=1, le=20)
+    max_retry_seconds: float = Field(600.0, ge=0, le=6 * 3600)
+    backoff: float = Field(5.0, ge=0, le=600)
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+class StoreSettings(_Model):
+    """Where the history lives (``[store]``): any SQLAlchemy URL; SQLite by default."""
+
+    url: str | None = None
+
+
+class ReadmeSettings(_Model):
+    """Details of the README output (``[readme]``)."""
+
+    path: str = "README.md"
+    link_base: str = "https://arxiv.org/abs/"
+
+
+class Topic(_Model):
+    """One ``[[topics]]`` entry: a heading and what to search for."""
+
+    name: Text
+    query: Text | None = None
+    categories: list[str] = Field(default_factory=list)
+    exclude: list[Text] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(ch in value for ch in "\r\n\t") or not value.isprintable():
+            raise ValueError("must be one line of printable text")
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            q.parse(value)
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown arXiv category {unknown[0]!r}")
+        return value
+
+    def base_query(self) -> q.Node:
+        """The topic's own query; by default the reference's keyword search.
+
+        The reference searched a several-word name in title OR abstract and a
+        one-word name in title AND abstract, as a quoted phrase.
+        """
+        if self.query is not None:
+            return q.parse(self.query)
+        title, abstract = q.phrase("ti", self.name), q.phrase("abs", self.name)
+        if len(self.name.split()) > 1:
+            return q.Or(title, abstract)
+        return q.And(title, abstract)
+
+    def search_query(self, archives: list[str]) -> q.Node:
+        """The query sent to arXiv: base query, category filters and exclusions."""
+        node = self.base_query()
+        if archives:
+            cats = [c for a in archives for c in archive_categories(a)]
+            node = q.all_of([node, q.any_of([q.Term("cat", c, False) for c in cats])])
+        if self.categories:
+            node = q.all_of([node, q.any_of([q.Term("cat", c, False) for c in self.categories])])
+        excluded = [
+            q.any_of([q.phrase("ti", text), q.phrase("abs", text)]) for text in self.exclude
+        ]
+        return q.exclude(node, excluded) if excluded else node
+
+
+class Settings(_Model):
+    """The whole of ``papers.toml``."""
+
+    title: Text = "Daily Papers"
+    max_papers: int = Field(100, ge=1, le=2000)
+    timezone: str = "UTC"
+    archives: list[str] = ["cs", "stat"]
+    outputs: list[Output] = ["readme"]
+    topics: list[Topic] = Field(min_length=1)
+    arxiv: ArxivSettings = ArxivSettings()
+    store: StoreSettings = StoreSettings()
+    readme: ReadmeSettings = ReadmeSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("archives")
+    @classmethod
+    def _known_archives(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a not in ARCHIVES]
+        if unknown:
+            raise ValueError(f"unknown arXiv archive {unknown[0]!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_topics(self) -> Settings:
+        seen: set[str] = set()
+        for topic in self.topics:
+            key = topic.name.casefold()
+            if key in seen:
+                raise ValueError(f"duplicate topic name {topic.name!r}")
+            seen.add(key)
+        return self
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings plus where they came from."""
+
+    path: Path
+    settings: Settings
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def state_dir(self) -> Path:
+        return self.base_dir / STATE_DIR_NAME
+
+    @property
+    def db_url(self) -> str:
+        url = self.settings.store.url
+        if url and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            relative = url.removeprefix("sqlite:///")
+            if relative and not relative.startswith(":memory:"):
+                return f"sqlite:///{self.base_dir / relative}"
+        if url:
+            return url
+        return f"sqlite:///{self.state_dir / 'papers.db'}"
+
+    @property
+    def readme_path(self) -> Path:
+        return self.base_dir / self.settings.readme.path
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: ``--config``, then ``$DAILYPAPERS_CONFIG``, then ./papers.toml."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
+    return Path(chosen).expanduser().absolute()
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read, merge environment overrides into, and validate a config file."""
+    file = config_path(path)
+    text = _read_text(file)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    data = _apply_env(data)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file, text)) from None
+    return Config(file, settings)
+
+
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such file (run 'dailypapers init' to create one)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a directory, not a config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+
+
+def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
+    overrides = {
+        ("arxiv", "api_url"): os.environ.get(ARXIV_URL_ENV),
+        ("arxiv", "delay"): _env_float(ARXIV_DELAY_ENV),
+        ("store", "url"): os.environ.get(DB_ENV),
+    }
+    merged = dict(data)
+    for (table, key), value in overrides.items():
+        section = merged.get(table, {})
+        if value is not None and isinstance(section, dict):
+            merged[table] = {**section, key: value}
+    return merged
+
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"${name}: not a number: {raw!r}") from None
+
+
+def _describe(exc: ValidationError, file: Path, text: str) -> str:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    key = _dotted(loc)
+    message = _message(error)
+    line = locate(text, loc)
+    where = f"{file}:{line}" if line else str(file)
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{where}: {key or 'config'}: {message}{suffix}"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "is required"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def locate(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number (1-based) of the key at ``loc`` in TOML ``text``.
+
+    tomllib keeps no positions, so this walks table headers: ``("topics", 1,
+    "name")`` is the ``name =`` line after the second ``[[topics]]`` header.
+    """
+    lines = text.splitlines()
+    start, end = 0, _next_header(lines, 0)
+    keys = [k for k in loc if isinstance(k, str)]
+    index = next((k for k in loc if isinstance(k, int)), None)
+    if len(keys) > 1 or index is not None:
+        span = _table_span(lines, keys[0], index)
+        if span is not None:
+            start, end = span
+            keys = keys[1:]
+    if not keys:
+        return start + 1 if start or index is not None else None
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(keys[0])}[\"']?\s*=")
+    for number in range(start, end):
+        if pattern.match(lines[number]):
+            return number + 1
+    return start + 1 if start else None
+
+
+def _table_span(lines: list[str], name: str, index: int | None) -> tuple[int, int] | None:
+    header = re.compile(rf"^\s*\[\[?\s*{re.escape(name)}\s*\]\]?\s*(#.*)?$")
+    found = [n for n, line in enumerate(lines) if header.match(line)]
+    pick = index if index is not None else 0
+    if pick >= len(found):
+        return None
+    return found[pick], _next_header(lines, found[pick] + 1)
+
+
+def _next_header(lines: list[str], begin: int) -> int:
+    for number in range(begin, len(lines)):
+        if re.match(r"^\s*\[", lines[number]):
+            return number
+    return len(lines)

@@ -1,0 +1,149 @@
+"""The data model shared by every layer: one arXiv paper, as arXiv describes it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+ABS_URL = "https://arxiv.org/abs/"
+PDF_URL = "https://arxiv.org/pdf/"
+
+# New-style ids (0704.0001, 2505.07818) and old-style ids (astro-ph/0601001,
+# math.GT/0309136), each optionally followed by a version suffix.
+_ID_RE = re.compile(
+    r"^(?P<id>(?:\d{4}\.\d{4,5})|(?:[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}))(?:v(?P<v>\d+))?$"
+)
+
+
+class InvalidArxivId(ValueError):
+    """Raised when a string is not an arXiv identifier."""
+
+
+def split_id(text: str) -> tuple[str, int | None]:
+    """Split ``"2505.07818v2"`` (or an abs/pdf URL of it) into ``("2505.07818", 2)``.
+
+    The version is ``None`` when the string has none.
+    """
+    tail = text.strip()
+    for marker in ("/abs/", "/pdf/", "oai:arXiv.org:"):
+        if marker in tail:
+            tail = tail.split(marker, 1)[1]
+    tail = tail.removesuffix(".pdf")
+    match = _ID_RE.match(tail)
+    if match is None:
+        raise InvalidArxivId(f"not an arXiv identifier: {text!r}")
+    version = match.group("v")
+    return match.group("id"), int(version) if version else None
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """One author of a paper, with the affiliations arXiv lists for them."""
+
+    name: str
+    affiliations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One arXiv paper at one version.
+
+    ``id`` never carries a version (``2505.07818``); ``version`` holds it.
+    ``published`` is when version 1 was submitted, ``updated`` when this
+    version was; both are timezone-aware UTC datetimes.
+    """
+
+    id: str
+    version: int
+    title: str
+    abstract: str
+    authors: tuple[Author, ...]
+    categories: tuple[str, ...]
+    primary: str
+    published: datetime
+    updated: datetime
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.id}v{self.version}"
+
+    @property
+    def abs_url(self) -> str:
+        return f"{ABS_URL}{self.versioned_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"{PDF_URL}{self.versioned_id}"
+
+    @property
+    def author_names(self) -> tuple[str, ...]:
+        return tuple(author.name for author in self.authors)
+
+    def is_newer_than(self, other: Paper) -> bool:
+        """True when this is a later revision of ``other`` (same id)."""
+        return (self.version, self.updated) > (other.version, other.updated)
+
+    def with_changes(self, **changes: Any) -> Paper:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` reverses it."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "abstract": self.abstract,
+            "authors": [
+                {"name": a.name, "affiliations": list(a.affiliations)} for a in self.authors
+            ],
+            "categories": list(self.categories),
+            "primary": self.primary,
+            "published": format_timestamp(self.published),
+            "updated": format_timestamp(self.updated),
+            "comment": self.comment,
+            "journal_ref": self.journal_ref,
+            "doi": self.doi,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Paper:
+        authors = tuple(_author_from_json(item) for item in data.get("authors", []))
+        categories = tuple(data.get("categories", ()))
+        return cls(
+            id=data["id"],
+            version=int(data.get("version", 1)),
+            title=data["title"],
+            abstract=data.get("abstract", ""),
+            authors=authors,
+            categories=categories,
+            primary=data.get("primary") or (categories[0] if categories else ""),
+            published=parse_timestamp(data["published"]),
+            updated=parse_timestamp(data.get("updated") or data["published"]),
+            comment=data.get("comment"),
+            journal_ref=data.get("journal_ref"),
+            doi=data.get("doi"),
+        )
+
+
+def _author_from_json(item: str | dict[str, Any]) -> Author:
+    if isinstance(item, str):
+        return Author(item)
+    return Author(item["name"], tuple(item.get("affiliations", ())))
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp (``Z`` or offset) into an aware UTC datetime."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """The arXiv form, ``2025-05-12T17:59:58Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

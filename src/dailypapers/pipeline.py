@@ -1,0 +1,317 @@
+"""The daily job: fetch every topic, store what is new, render and publish.
+
+Order of truth: all fetching happens first and writes nothing; then one
+database transaction stores the run's papers; only after it commits are the
+outputs rendered from the store and written atomically. A run that cannot
+fetch therefore changes neither the store nor any published file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+from filelock import FileLock, Timeout
+
+from dailypapers.arxiv import query as q
+from dailypapers.arxiv.client import (
+    BACKOFF_BASE,
+    ArxivClient,
+    SortBy,
+    SortOrder,
+    is_arxiv_host,
+)
+from dailypapers.arxiv.errors import ArxivError
+from dailypapers.arxiv.taxonomy import archive_of
+from dailypapers.config import Config, Topic
+from dailypapers.models import Paper
+from dailypapers.publish.files import write_if_changed
+from dailypapers.render.markdown import Section, render_readme, same_but_date
+from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
+
+Progress = Callable[[str], None]
+ClientFactory = Callable[[Config], ArxivClient]
+
+SORT_BY: SortBy = "lastUpdatedDate"
+SORT_ORDER: SortOrder = "descending"
+
+
+class RunFailed(Exception):
+    """A run could not complete; the message is one line."""
+
+
+class Busy(RunFailed):
+    """Another run holds the lock on this project's state."""
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    """A topic with its effective arXiv query."""
+
+    topic: Topic
+    query: q.Node
+    query_string: str
+
+
+@dataclass
+class TopicFetch:
+    """What one topic's fetch brought back (nothing is stored yet)."""
+
+    plan: TopicPlan
+    papers: list[Paper]
+
+
+@dataclass
+class RunReport:
+    """How a run went: what the summary line and the ``runs`` row say."""
+
+    status: str = "running"
+    topics: int = 0
+    saved: SaveResult = field(default_factory=SaveResult)
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    written: list[Path] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def new_papers(self) -> int:
+        return self.saved.new + self.saved.revised
+
+    def summary(self) -> str:
+        """One line, e.g. ``updated: 2 topics, 12 new papers, 3 requests, 9.1 s``."""
+        if self.status == "failed":
+            return f"failed: {self.error}"
+        counts = (
+            f"{self.topics} topic{'s' if self.topics != 1 else ''}, "
+            f"{self.saved.new} new paper{'s' if self.saved.new != 1 else ''}"
+        )
+        if self.saved.revised:
+            counts += f", {self.saved.revised} revised"
+        return f"{self.status}: {counts}, {self.requests} requests, {self.seconds:.1f} s"
+
+
+def plan_topics(config: Config) -> list[TopicPlan]:
+    """Every configured topic with the query that will be sent to arXiv."""
+    plans = []
+    for topic in config.settings.topics:
+        node = topic.search_query(config.settings.archives)
+        plans.append(TopicPlan(topic, node, q.to_string(node)))
+    return plans
+
+
+def make_client(config: Config) -> ArxivClient:
+    """The polite arXiv client configured by ``[arxiv]``."""
+    arxiv = config.settings.arxiv
+    return ArxivClient(
+        arxiv.api_url,
+        delay=arxiv.delay,
+        page_size=arxiv.page_size,
+        contact=arxiv.contact,
+        max_attempts=arxiv.max_attempts,
+        max_retry_seconds=arxiv.max_retry_seconds,
+        backoff=max(arxiv.backoff, BACKOFF_BASE) if is_arxiv_host(arxiv.api_url) else arxiv.backoff,
+        timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+    )
+
+
+def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
+    """The exact category filters, checked locally as well as in the query.
+
+    Text matching is left to arXiv (its stemming is the reference's truth);
+    categories are exact, so a paper outside them is never kept.
+    """
+    if archives and not any(archive_of(c) in archives for c in paper.categories):
+        return False
+    wanted = plan.topic.categories
+    return not wanted or any(c in wanted for c in paper.categories)
+
+
+def fetch_topic(
+    client: ArxivClient,
+    plan: TopicPlan,
+    known: dict[str, int],
+    *,
+    limit: int,
+    archives: list[str],
+) -> list[Paper]:
+    """The topic's papers that are new or revised since the store last saw them.
+
+    Newest first, one page at a time; stops at the first page that reaches a
+    paper the store already has (once the store holds a full table), or when
+    ``limit`` papers were seen from the top (cold start).
+    """
+    found: dict[str, Paper] = {}
+    seen: set[str] = set()
+    warm = len(known) >= limit
+    page_size = min(client.page_size, limit)
+    for page in client.iter_pages(
+        plan.query_string, sort_by=SORT_BY, sort_order=SORT_ORDER, page_size=page_size
+    ):
+        reached_known = False
+        for paper in page.papers:
+            seen.add(paper.id)
+            if known.get(paper.id, 0) >= paper.version:
+                reached_known = True
+            elif keeps(plan, archives, paper):
+                found.setdefault(paper.id, paper)
+        if (reached_known and warm) or len(seen) >= limit:
+            break
+    return list(found.values())
+
+
+def fetch_all(
+    config: Config,
+    store: Store,
+    client: ArxivClient,
+    progress: Progress | None = None,
+) -> list[TopicFetch]:
+    """Fetch every topic; raises on the first topic that cannot be fetched."""
+    settings = config.settings
+    results = []
+    for plan in plan_topics(config):
+        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        known = {} if topic_id is None else _known(store, topic_id)
+        if progress:
+            progress(f"fetching {plan.topic.name}")
+        papers = fetch_topic(
+            client, plan, known, limit=settings.max_papers, archives=settings.archives
+        )
+        if progress:
+            progress(f"{plan.topic.name}: {len(papers)} new or revised")
+        results.append(TopicFetch(plan, papers))
+    return results
+
+
+def _known(store: Store, topic_id: int) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return store.known_versions(conn, topic_id)
+
+
+def save_all(store: Store, fetched: list[TopicFetch], now: datetime) -> SaveResult:
+    """Store a run's papers and topic links in one transaction."""
+    total = SaveResult()
+    with store.transaction() as conn:
+        everything = [paper for item in fetched for paper in item.papers]
+        total = store.save_papers(conn, everything, now)
+        for item in fetched:
+            topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
+            linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
+            total = total + SaveResult(linked=linked)
+    return total
+
+
+def sections(config: Config, store: Store) -> list[Section]:
+    """Each topic's newest ``max_papers`` papers from the store, in config order."""
+    result = []
+    for plan in plan_topics(config):
+        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        papers = (
+            [] if topic_id is None else store.topic_papers(topic_id, config.settings.max_papers)
+        )
+        result.append(Section(plan.topic.name, papers))
+    return result
+
+
+def render_outputs(
+    config: Config, store: Store, *, force: bool = False, today: date | None = None
+) -> list[Path]:
+    """Render the configured outputs from the store; returns the files written.
+
+    A file whose content is unchanged (apart from the README's date line) is
+    left alone unless ``force``.
+    """
+    settings = config.settings
+    written = []
+    if "readme" in settings.outputs:
+        today = today or datetime.now(config.zone).date()
+        text = render_readme(
+            settings.title,
+            sections(config, store),
+            updated_on=today,
+            max_papers=settings.max_papers,
+            link_base=settings.readme.link_base,
+        )
+        if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
+            written.append(config.readme_path)
+    return written
+
+
+@contextmanager
+def project_lock(config: Config, timeout: float) -> Iterator[None]:
+    """Hold the project's run lock, so two runs never interleave their writes."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(config.state_dir / "run.lock"), timeout=timeout)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise Busy(
+            f"another dailypapers run holds {config.state_dir / 'run.lock'} "
+            f"(waited {timeout:g} s); try again later"
+        ) from None
+
+
+def run_update(
+    config: Config,
+    *,
+    fetch: bool = True,
+    render: bool = True,
+    force: bool = False,
+    client_factory: ClientFactory = make_client,
+    progress: Progress | None = None,
+    lock_timeout: float = 60.0,
+    today: date | None = None,
+) -> RunReport:
+    """The daily job (``update``), or its halves (``fetch``, ``render``)."""
+    command = "update" if fetch and render else ("fetch" if fetch else "render")
+    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        run_id = store.start_run(command)
+        report = RunReport(topics=len(config.settings.topics))
+        started = time.monotonic()
+        try:
+            if fetch:
+                _fetch_and_save(config, store, client_factory, report, progress)
+            if render:
+                report.written = render_outputs(config, store, force=force, today=today)
+        except (ArxivError, StoreError, OSError) as exc:
+            report.status, report.error = "failed", _one_line(exc)
+        else:
+            report.status = "updated" if report.saved.new or report.saved.revised else "nothing new"
+        report.seconds = time.monotonic() - started
+        store.finish_run(
+            run_id,
+            report.status,
+            requests=report.requests,
+            bytes=report.bytes,
+            new_papers=report.saved.new,
+            revised_papers=report.saved.revised,
+            error=report.error,
+        )
+    return report
+
+
+def _fetch_and_save(
+    config: Config,
+    store: Store,
+    client_factory: ClientFactory,
+    report: RunReport,
+    progress: Progress | None,
+) -> None:
+    with client_factory(config) as client:
+        try:
+            fetched = fetch_all(config, store, client, progress)
+        finally:
+            report.requests = client.stats.requests
+            report.bytes = client.stats.bytes_received
+    report.saved = save_all(store, fetched, utcnow())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

@@ -1,0 +1,1 @@
+"""Publishers: put rendered outputs where people read them."""

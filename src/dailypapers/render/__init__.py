@@ -1,0 +1,1 @@
+"""Renderers: turn stored papers into the README and other outputs."""

@@ -1,0 +1,119 @@
+"""The README in the reference format, and a reader for it.
+
+The layout is the reference's, byte for byte (``shared/reference/
+daily-papers-README.md``): the header lines, ``Last update:``, one ``##``
+section per topic, a 4-column table with ``<details>`` folds. What the
+reference lacked is escaping: a paper's own text can never break a row, a
+fold or a link here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from dailypapers.models import Paper
+
+INTRO = (
+    "The project automatically fetches the latest papers from arXiv based on keywords.\n\n"
+    "The subheadings in the README file represent the search keywords.\n\n"
+    "Only the most recent articles for each keyword are retained, "
+    "up to a maximum of {max_papers} papers.\n\n"
+    "You can click the 'Watch' button to receive daily email notifications.\n\n"
+)
+TABLE_HEADER = "| **Title** | **Date** | **Abstract** | **Comment** |\n| --- | --- | --- | --- |"
+DATE_LINE = re.compile(r"^Last update: \d{4}-\d{2}-\d{2}$", re.MULTILINE)
+COMMENT_FOLD_OVER = 20
+COMMENT_SUMMARY_CHARS = 5
+DEFAULT_LINK_BASE = "https://arxiv.org/abs/"
+
+# Characters that are not whitespace but have no business in a one-line cell.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ENTITY = re.compile(r"&(?=#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
+# A backslash would escape the markup we put after the text (`\</p>`, `\]`)
+# or our own escapes (`\\|`): write it as an entity there instead.
+_BACKSLASH_BEFORE_MARKUP = re.compile(r"\\(?=$|[|<>\[\]&])")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One topic's heading and its papers, newest first."""
+
+    name: str
+    papers: Sequence[Paper]
+
+
+def collapse(text: str | None) -> str:
+    """One line: newlines and runs of whitespace become one space (as the reference)."""
+    return " ".join(_CONTROL.sub("", text or "").split())
+
+
+def escape_cell(text: str, *, brackets: bool = False) -> str:
+    """Make collapsed text safe inside a table cell and inline HTML.
+
+    HTML-special characters become entities (so ``</p></details>`` or
+    ``<script>`` in an abstract stay text), ``|`` is escaped for GFM tables,
+    and a backslash that would swallow the next piece of markup is written as
+    an entity. LaTeX, Markdown emphasis and Unicode pass through.
+    """
+    text = _ENTITY.sub("&amp;", text)
+    text = _BACKSLASH_BEFORE_MARKUP.sub("&#92;", text)
+    text = text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    if brackets:
+        text = text.replace("[", "\\[").replace("]", "\\]")
+    return text
+
+
+def title_cell(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
+    title = escape_cell(collapse(paper.title), brackets=True)
+    return f"**[{title}]({link_base}{paper.versioned_id})**"
+
+
+def abstract_cell(paper: Paper) -> str:
+    abstract = escape_cell(collapse(paper.abstract))
+    return f"<details><summary>Show</summary><p>{abstract}</p></details>"
+
+
+def comment_cell(paper: Paper) -> str:
+    """The reference's rule: comments over 20 characters fold behind their first 5."""
+    comment = collapse(paper.comment)
+    if len(comment) <= COMMENT_FOLD_OVER:
+        return escape_cell(comment)
+    summary = escape_cell(comment[:COMMENT_SUMMARY_CHARS])
+    return f"<details><summary>{summary}...</summary><p>{escape_cell(comment)}</p></details>"
+
+
+def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
+    cells = [
+        title_cell(paper, link_base),
+        paper.updated.date().isoformat(),
+        abstract_cell(paper),
+        comment_cell(paper),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE) -> str:
+    rows = "".join("\n" + table_row(paper, link_base) for paper in section.papers)
+    return f"## {section.name}\n{TABLE_HEADER}{rows}\n\n"
+
+
+def render_readme(
+    title: str,
+    sections: Iterable[Section],
+    *,
+    updated_on: date,
+    max_papers: int = 100,
+    link_base: str = DEFAULT_LINK_BASE,
+) -> str:
+    """The whole README, as the reference writes it."""
+    header = f"# {title}\n" + INTRO.format(max_papers=max_papers)
+    header += f"Last update: {updated_on.isoformat()}\n\n"
+    return header + "".join(render_section(s, link_base) for s in sections)
+
+
+def same_but_date(old: str, new: str) -> bool:
+    """True when two READMEs differ at most in their ``Last update:`` line."""
+    return DATE_LINE.sub("", old) == DATE_LINE.sub("", new)

@@ -1,0 +1,55 @@
+"""Files ``dailypapers init`` writes into a user's directory or repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dailypapers.publish.files import write_atomic
+
+CONFIG_TEMPLATE = """\
+# dailypapers configuration. Reference: https://github.com/dailypapers/dailypapers#configuration
+#
+# Every day `dailypapers update` fetches the newest arXiv papers for each topic
+# below, stores them in .dailypapers/papers.db and rewrites README.md with one
+# table per topic (newest first).
+
+title = "Daily Papers"        # the README's heading
+max_papers = 100              # rows per topic, newest first (1-2000)
+timezone = "UTC"              # the zone of the "Last update" date, e.g. "Asia/Shanghai"
+archives = ["cs", "stat"]     # keep papers with a category in these arXiv archives; [] keeps all
+outputs = ["readme"]          # what to write
+
+# A topic without `query` searches its name as a phrase, like the reference:
+# several words in the title OR abstract, one word in the title AND abstract.
+[[topics]]
+name = "Reward Model"
+
+[[topics]]
+name = "Reasoning"
+
+# A topic can use arXiv's full query syntax and narrow further:
+# [[topics]]
+# name = "LLM Agents"
+# query = 'abs:"language model" AND (abs:agent OR ti:agent)'
+# categories = ["cs.CL", "cs.AI"]   # only papers in one of these categories
+# exclude = ["survey"]              # drop papers with this phrase in title or abstract
+
+[arxiv]
+# api_url = "https://export.arxiv.org/api/query"   # env DAILYPAPERS_ARXIV_URL
+# delay = 3.0          # seconds between requests, never below 3 against arXiv
+#                      # (env DAILYPAPERS_ARXIV_DELAY)
+# page_size = 100      # results per request (1-2000)
+# contact = "you@example.org"   # sent in the User-Agent so arXiv can reach you
+
+[store]
+# url = "sqlite:///.dailypapers/papers.db"   # any SQLAlchemy URL; env DAILYPAPERS_DB
+
+[readme]
+# path = "README.md"
+# link_base = "https://arxiv.org/abs/"
+"""
+
+
+def write_config(path: Path) -> None:
+    """Write the commented starter ``papers.toml``."""
+    write_atomic(path, CONFIG_TEMPLATE)

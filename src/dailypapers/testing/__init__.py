@@ -1,0 +1,1 @@
+"""Test tools owned by the project: a fake arXiv server and corpus generators."""

@@ -1,0 +1,218 @@
+"""Synthetic arXiv corpora for the fake server, tests, the demo and benchmarks.
+
+Everything here is deterministic for a given seed. The demo corpus is the
+reference README's papers (see :mod:`dailypapers.testing.reference`) plus
+generated papers, so an offline demo run reproduces the reference's rows and
+still fills each default topic past 100 matches.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dailypapers.models import Author, Paper
+from dailypapers.testing.reference import reference_papers
+
+_ADJECTIVES = [
+    "robust",
+    "scalable",
+    "efficient",
+    "adaptive",
+    "hierarchical",
+    "sparse",
+    "contrastive",
+    "causal",
+    "multimodal",
+    "federated",
+    "interpretable",
+    "probabilistic",
+    "generative",
+    "lightweight",
+]
+_NOUNS = [
+    "transformer",
+    "policy",
+    "graph",
+    "benchmark",
+    "dataset",
+    "optimizer",
+    "encoder",
+    "agent",
+    "planner",
+    "retriever",
+    "tokenizer",
+    "detector",
+    "simulator",
+    "verifier",
+    "curriculum",
+]
+_TASKS = [
+    "image segmentation",
+    "code generation",
+    "machine translation",
+    "question answering",
+    "robot navigation",
+    "protein folding",
+    "speech recognition",
+    "time series forecasting",
+    "recommendation",
+    "program synthesis",
+    "theorem proving",
+    "dialogue",
+]
+_FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Yann",
+    "Fei",
+    "Geoffrey",
+    "Daphne",
+    "Andrew",
+    "Ilya",
+    "Jürgen",
+    "Mei",
+    "Ravi",
+    "Sofia",
+    "Chen",
+]
+_LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "LeCun",
+    "Li",
+    "Hinton",
+    "Koller",
+    "Ng",
+    "Sutskever",
+    "Schmidhuber",
+    "Wang",
+    "Patel",
+]
+_CS = ["cs.LG", "cs.AI", "cs.CL", "cs.CV", "cs.RO", "cs.IR", "cs.SE"]
+
+DEMO_SEED = 20250514
+
+
+def _sentence(rng: random.Random) -> str:
+    return (
+        f"We propose a {rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} for "
+        f"{rng.choice(_TASKS)} and evaluate it on {rng.randint(2, 9)} benchmarks."
+    )
+
+
+def _authors(rng: random.Random) -> tuple[Author, ...]:
+    count = rng.randint(1, 5)
+    return tuple(Author(f"{rng.choice(_FIRST)} {rng.choice(_LAST)}") for _ in range(count))
+
+
+def make_paper(
+    rng: random.Random,
+    number: int,
+    when: datetime,
+    *,
+    title: str,
+    abstract: str,
+    categories: Sequence[str] = ("cs.LG",),
+    version: int = 1,
+    comment: str | None = None,
+) -> Paper:
+    """One synthetic paper with an id derived from its date (``YYMM.NNNNN``)."""
+    published = when - timedelta(days=3 * (version - 1))
+    return Paper(
+        id=f"{published:%y%m}.{number:05d}",
+        version=version,
+        title=title,
+        abstract=abstract,
+        authors=_authors(rng),
+        categories=tuple(categories),
+        primary=categories[0],
+        published=published,
+        updated=when,
+        comment=comment,
+    )
+
+
+def _topic_paper(rng: random.Random, number: int, when: datetime, kind: str) -> Paper:
+    filler = " ".join(_sentence(rng) for _ in range(rng.randint(2, 4)))
+    noun = rng.choice(_NOUNS)
+    if kind == "reward":
+        form = rng.choice(["reward model", "reward models", "reward modeling", "Reward Model"])
+        title = f"{rng.choice(_ADJECTIVES).title()} {noun.title()} Training"
+        abstract = f"{filler} Our {form} improves alignment. {_sentence(rng)}"
+        if rng.random() < 0.5:
+            title = f"{form.title()} for {rng.choice(_TASKS).title()}"
+    elif kind == "reasoning":
+        title = f"{rng.choice(_ADJECTIVES).title()} Reasoning with {noun.title()}s"
+        abstract = f"{filler} We study multi-step reasoning in {rng.choice(_TASKS)}."
+    else:
+        title = f"{rng.choice(_ADJECTIVES).title()} {noun.title()} for {rng.choice(_TASKS).title()}"
+        abstract = f"{filler} The reward of a model is measured; reasons are given."
+    comment = rng.choice([None, None, "10 pages", "Accepted at ICML 2025, 9 pages, 4 figures"])
+    cats = rng.sample(_CS, rng.randint(1, 3))
+    return make_paper(
+        rng, number, when, title=title, abstract=abstract, categories=cats, comment=comment
+    )
+
+
+def demo_corpus(seed: int = DEMO_SEED) -> list[Paper]:
+    """The reference's papers plus 120 older matches per default topic and noise.
+
+    Noise includes near misses the default queries must not match: "reward"
+    and "model" apart, "reasoning" only in an abstract, and a reward-model
+    paper outside the cs/stat archives.
+    """
+    rng = random.Random(seed)
+    papers: dict[str, Paper] = {}
+    for section in reference_papers().values():
+        papers.update((p.id, p) for p in section)
+    start = datetime(2025, 4, 27, 18, 0, tzinfo=UTC)
+    kinds = ["reward"] * 120 + ["reasoning"] * 120 + ["noise"] * 160
+    rng.shuffle(kinds)
+    for index, kind in enumerate(kinds):
+        when = start - timedelta(minutes=397 * index)
+        paper = _topic_paper(rng, 10000 + index, when, kind)
+        papers[paper.id] = paper
+    for extra in _near_misses(rng, start):
+        papers[extra.id] = extra
+    return sorted(papers.values(), key=lambda p: p.updated, reverse=True)
+
+
+def _near_misses(rng: random.Random, start: datetime) -> list[Paper]:
+    when = start - timedelta(hours=5)
+    return [
+        make_paper(
+            rng,
+            90001,
+            when,
+            title="Reasoning About Proteins",
+            abstract="No mention of the topic word in this abstract.",
+        ),
+        make_paper(
+            rng,
+            90002,
+            when,
+            title="Deep Reward Model for Gene Expression",
+            abstract="A reward model for cells.",
+            categories=("q-bio.GN",),
+        ),
+        make_paper(rng, 90003, when, title="Reward Shaping", abstract="A model of rewards."),
+    ]
+
+
+def write_corpus(papers: Iterable[Paper], path: Path) -> None:
+    """Save papers as a corpus file the fake server reads (``{"papers": [...]}``)."""
+    data = {"papers": [paper.to_dict() for paper in papers]}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def read_corpus(path: Path) -> list[Paper]:
+    """Load a corpus file (``{"papers": [...]}`` or a bare list)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    items = data["papers"] if isinstance(data, dict) else data
+    return [Paper.from_dict(item) for item in items]

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dailypapers.arxiv import query as q
+from dailypapers.config import ConfigError, load_config
+from dailypapers.scaffold import CONFIG_TEMPLATE
+
+MINIMAL = '[[topics]]\nname = "Reward Model"\n'
+
+
+def write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "papers.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str | bytes) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_defaults_reproduce_the_reference(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    settings = config.settings
+    assert settings.title == "Daily Papers"
+    assert settings.max_papers == 100
+    assert settings.archives == ["cs", "stat"]
+    assert settings.outputs == ["readme"]
+    assert settings.timezone == "UTC"
+    assert settings.arxiv.delay == 3.0
+    assert config.db_url == f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}"
+    assert config.readme_path == tmp_path / "README.md"
+
+
+def test_several_words_search_title_or_abstract(tmp_path: Path) -> None:
+    topic = load_config(write(tmp_path, MINIMAL)).settings.topics[0]
+    assert q.to_string(topic.base_query()) == 'ti:"Reward Model" OR abs:"Reward Model"'
+
+
+def test_one_word_searches_title_and_abstract(tmp_path: Path) -> None:
+    topic = load_config(write(tmp_path, '[[topics]]\nname = "Reasoning"\n')).settings.topics[0]
+    assert q.to_string(topic.base_query()) == 'ti:"Reasoning" AND abs:"Reasoning"'
+
+
+def test_search_query_adds_archives_categories_and_exclusions(tmp_path: Path) -> None:
+    text = (
+        'archives = ["stat"]\n[[topics]]\nname = "Reasoning"\n'
+        'categories = ["cs.CL"]\nexclude = ["survey"]\n'
+    )
+    topic = load_config(write(tmp_path, text)).settings.topics[0]
+    query = q.to_string(topic.search_query(["stat"]))
+    assert "cat:stat.ML" in query and "cat:stat.TH" in query
+    assert "cat:cs.CL" in query
+    assert query.count("ANDNOT") == 1 and '"survey"' in query
+    assert q.parse(query) == topic.search_query(["stat"])
+
+
+def test_full_query_is_kept(tmp_path: Path) -> None:
+    text = "[[topics]]\nname = \"Agents\"\nquery = 'abs:agent AND cat:cs.AI'\n"
+    topic = load_config(write(tmp_path, text)).settings.topics[0]
+    assert topic.base_query() == q.parse("abs:agent AND cat:cs.AI")
+
+
+def test_init_template_is_valid(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, CONFIG_TEMPLATE)).settings
+    assert [t.name for t in settings.topics] == ["Reward Model", "Reasoning"]
+
+
+def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, MINIMAL + "[arxiv]\ndelay = 5\n")
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", "http://127.0.0.1:9/api/query")
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
+    monkeypatch.setenv("DAILYPAPERS_DB", "sqlite:////tmp/other.db")
+    config = load_config(path)
+    assert config.settings.arxiv.api_url == "http://127.0.0.1:9/api/query"
+    assert config.settings.arxiv.delay == 0
+    assert config.db_url == "sqlite:////tmp/other.db"
+
+
+def test_config_env_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "elsewhere.toml"
+    other.write_text(MINIMAL, encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_CONFIG", str(other))
+    assert load_config().path == other
+
+
+def test_relative_sqlite_url_is_beside_the_config(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL + '[store]\nurl = "sqlite:///state/p.db"\n'))
+    assert config.db_url == f"sqlite:///{tmp_path / 'state' / 'p.db'}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("colour = 1\n" + MINIMAL, ":1: colour: unknown key"),
+        (MINIMAL + "colour = 1\n", ":3: topics[0].colour: unknown key"),
+        ('[[topics]]\nname = ""\n', ":2: topics[0].name:"),
+        (MINIMAL + '[[topics]]\nname = "reward model"\n', "duplicate topic name"),
+        ("max_papers = -1\n" + MINIMAL, ":1: max_papers:"),
+        ("max_papers = 1000000\n" + MINIMAL, ":1: max_papers:"),
+        ("max_papers = 'ten'\n" + MINIMAL, ":1: max_papers:"),
+        (MINIMAL + "query = 'ti:(unbalanced'\n", ":3: topics[0].query:"),
+        (MINIMAL + 'categories = ["cs.XX"]\n', "unknown arXiv category 'cs.XX'"),
+        ('archives = ["physic"]\n' + MINIMAL, "unknown arXiv archive"),
+        ('timezone = "Mars/Olympus"\n' + MINIMAL, "unknown time zone"),
+        ("title = 'x'\n", "topics: is required"),
+        (MINIMAL + "[arxiv]\ndelay = -3\n", ":4: arxiv.delay:"),
+        (MINIMAL + "[arxiv]\napi_url = 'ftp://x'\n", "arxiv.api_url: must be an http(s) URL"),
+        (MINIMAL + '[arxiv]\ndelay = "fast"\n', "arxiv.delay"),
+        ("[[topics]\nname=1", "invalid TOML"),
+        ('outputs = ["pdf"]\n' + MINIMAL, ":1: outputs[0]:"),
+    ],
+)
+def test_bad_config_is_one_line_naming_file_line_and_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    message = error_of(tmp_path, text)
+    assert str(tmp_path / "papers.toml") in message
+    assert expected in message
+
+
+def test_second_topic_error_points_at_its_line(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[[topics]]\nname = "Other"\nquery = "ti:("\n'
+    assert ":6: topics[1].query:" in error_of(tmp_path, text)
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    assert "not UTF-8" in error_of(tmp_path, b'title = "\xff"\n')
+
+
+def test_missing_file_suggests_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="dailypapers init"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_bad_delay_env_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "soon")
+    with pytest.raises(ConfigError, match="DAILYPAPERS_ARXIV_DELAY"):
+        load_config(write(tmp_path, MINIMAL))
