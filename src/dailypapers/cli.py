@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,8 +28,8 @@ class Failure(click.ClickException):
 
     exit_code = EXIT_FAILED
 
-    def format_message(self) -> str:
-        return self.message
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
 
 
 class UsageFailure(Failure):
@@ -45,6 +46,16 @@ def config_option(func: F) -> F:
     )(func)
 
 
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for another run on the same project to finish.",
+    )(func)
+
+
 def debug_option(func: F) -> F:
     return click.option(
         "--debug", is_flag=True, help="Show tracebacks and HTTP details on errors."
@@ -57,6 +68,7 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("debug"):
+            logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
             return func(*args, **kwargs)
         try:
             return func(*args, **kwargs)
@@ -87,17 +99,11 @@ def cli() -> None:
 
 
 @cli.command()
+@config_option
 @click.option("--force", is_flag=True, help="Overwrite an existing papers.toml.")
-@click.option(
-    "--path",
-    "target",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the config (default: ./papers.toml or $DAILYPAPERS_CONFIG).",
-)
-def init(force: bool, target: Path | None) -> None:
+def init(config_file: Path | None, force: bool) -> None:
     """Write a commented papers.toml with the reference's two topics."""
-    path = config_path(target)
+    path = config_path(config_file)
     if path.exists() and not force:
         raise UsageFailure(f"dailypapers: {path} exists; use --force to overwrite it")
     write_config(path)
@@ -105,7 +111,7 @@ def init(force: bool, target: Path | None) -> None:
     click.echo("next: edit the topics, then run 'dailypapers update'")
 
 
-def _run(config_file: Path | None, **kwargs: Any) -> RunReport:
+def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
     config = _load(config_file)
     console = _stderr()
     with console.status("starting", spinner="dots") as status:
@@ -115,7 +121,7 @@ def _run(config_file: Path | None, **kwargs: Any) -> RunReport:
             if not console.is_terminal:
                 console.print(message)
 
-        report = run_update(config, progress=progress, **kwargs)
+        report = run_update(config, progress=progress, raise_errors=debug, **kwargs)
     for path in report.written:
         console.print(f"wrote {_relative(path)}")
     return report
@@ -137,34 +143,37 @@ def _relative(path: Path) -> str:
 @cli.command()
 @config_option
 @click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@wait_option
 @debug_option
 @handle_errors
-def update(config_file: Path | None, force: bool, debug: bool) -> None:
+def update(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
     """Fetch new papers for every topic, store them, and write the outputs.
 
     When nothing is new, outputs are left byte-identical (no empty commits).
     A run that cannot fetch changes no output and exits 1.
     """
-    _finish(_run(config_file, force=force))
+    _finish(_run(config_file, debug, force=force, lock_timeout=wait))
 
 
 @cli.command()
 @config_option
+@wait_option
 @debug_option
 @handle_errors
-def fetch(config_file: Path | None, debug: bool) -> None:
+def fetch(config_file: Path | None, wait: float, debug: bool) -> None:
     """Fetch new papers for every topic into the store; write no outputs."""
-    _finish(_run(config_file, render=False))
+    _finish(_run(config_file, debug, render=False, lock_timeout=wait))
 
 
 @cli.command()
 @config_option
 @click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@wait_option
 @debug_option
 @handle_errors
-def render(config_file: Path | None, force: bool, debug: bool) -> None:
+def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
     """Write the outputs from the store, without contacting arXiv."""
-    report = _run(config_file, fetch=False, force=force)
+    report = _run(config_file, debug, fetch=False, force=force, lock_timeout=wait)
     if report.status == "failed":
         raise Failure(f"dailypapers: {report.summary()}")
     click.echo(f"rendered: {len(report.written)} file(s) written")

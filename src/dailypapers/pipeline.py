@@ -179,9 +179,12 @@ def fetch_all(
         known = {} if topic_id is None else _known(store, topic_id)
         if progress:
             progress(f"fetching {plan.topic.name}")
-        papers = fetch_topic(
-            client, plan, known, limit=settings.max_papers, archives=settings.archives
-        )
+        try:
+            papers = fetch_topic(
+                client, plan, known, limit=settings.max_papers, archives=settings.archives
+            )
+        except ArxivError as exc:
+            raise RunFailed(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
         if progress:
             progress(f"{plan.topic.name}: {len(papers)} new or revised")
         results.append(TopicFetch(plan, papers))
@@ -267,8 +270,13 @@ def run_update(
     progress: Progress | None = None,
     lock_timeout: float = 60.0,
     today: date | None = None,
+    raise_errors: bool = False,
 ) -> RunReport:
-    """The daily job (``update``), or its halves (``fetch``, ``render``)."""
+    """The daily job (``update``), or its halves (``fetch``, ``render``).
+
+    Failures are recorded in the report (and the ``runs`` table); with
+    ``raise_errors`` the exception is raised after it is recorded.
+    """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     with project_lock(config, lock_timeout), open_store(config.db_url) as store:
         run_id = store.start_run(command)
@@ -279,9 +287,11 @@ def run_update(
                 _fetch_and_save(config, store, client_factory, report, progress)
             if render:
                 report.written = render_outputs(config, store, force=force, today=today)
-        except (ArxivError, StoreError, OSError) as exc:
+        except (RunFailed, StoreError, OSError) as exc:
             report.status, report.error = "failed", _one_line(exc)
+            failure: BaseException | None = exc
         else:
+            failure = None
             report.status = "updated" if report.saved.new or report.saved.revised else "nothing new"
         report.seconds = time.monotonic() - started
         store.finish_run(
@@ -293,6 +303,8 @@ def run_update(
             revised_papers=report.saved.revised,
             error=report.error,
         )
+    if failure is not None and raise_errors:
+        raise failure
     return report
 
 

@@ -20,6 +20,13 @@ def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
 class ArxivError(Exception):
     """Base class of every error raised by :mod:`dailypapers.arxiv`."""
 
+    url: str | None = None
+
+    def brief(self) -> str:
+        """The message without the request URL (long; ``--debug`` shows it)."""
+        text = str(self)
+        return text.removesuffix(f" for {self.url}") if self.url else text
+
 
 class AtomParseError(ArxivError):
     """A response body is not a usable arXiv Atom feed."""

@@ -1,0 +1,158 @@
+"""The command line: exit codes, one-line errors, help text, and the Quick start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cmarkgfm
+import pytest
+from click.testing import CliRunner
+from cmarkgfm.cmark import Options
+
+from dailypapers.cli import cli
+from dailypapers.testing.corpus import demo_corpus
+from dailypapers.testing.fake_arxiv import FakeArxiv
+from dailypapers.testing.faults import fault
+
+COMMANDS = sorted(cli.commands)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_then_update_writes_the_readme(runner: CliRunner, tmp_path: Path) -> None:
+    code, out, _ = invoke(runner, "init")
+    assert code == 0 and "papers.toml" in out
+    code, out, err = invoke(runner, "update")
+    assert code == 0, err
+    assert out.startswith("updated: 2 topics, ") and "requests" in out
+    html = cmarkgfm.github_flavored_markdown_to_html(
+        (tmp_path / "README.md").read_text(encoding="utf-8"), options=Options.CMARK_OPT_UNSAFE
+    )
+    assert html.count("<table>") == 2
+    assert html.count("<tr>") == 2 * 101
+    assert html.count("<td>") == 4 * 200
+
+
+def test_second_update_says_no_new_papers(runner: CliRunner, tmp_path: Path) -> None:
+    invoke(runner, "init")
+    invoke(runner, "update")
+    before = (tmp_path / "README.md").read_bytes()
+    code, out, _ = invoke(runner, "update")
+    assert code == 0 and out.startswith("nothing new:") and "0 new papers" in out
+    assert (tmp_path / "README.md").read_bytes() == before
+
+
+def test_init_never_overwrites_without_force(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text("# mine\n", encoding="utf-8")
+    code, _, err = invoke(runner, "init")
+    assert code == 2 and "exists" in err and "--force" in err
+    assert (tmp_path / "papers.toml").read_text(encoding="utf-8") == "# mine\n"
+    code, _, _ = invoke(runner, "init", "--force")
+    assert code == 0 and "[[topics]]" in (tmp_path / "papers.toml").read_text(encoding="utf-8")
+
+
+def test_bad_config_exits_2_with_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = ""\n', encoding="utf-8")
+    code, out, err = invoke(runner, "update")
+    assert code == 2
+    assert err.count("\n") == 1 and "papers.toml:2: topics[0].name" in err
+    assert "Traceback" not in err + out
+
+
+def test_missing_config_exits_2(runner: CliRunner) -> None:
+    code, _, err = invoke(runner, "update")
+    assert code == 2 and "dailypapers init" in err
+
+
+def test_fetch_failure_exits_1_and_keeps_the_readme(
+    runner: CliRunner, server: FakeArxiv, tmp_path: Path
+) -> None:
+    invoke(runner, "init")
+    with (tmp_path / "papers.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    text = (tmp_path / "papers.toml").read_text(encoding="utf-8")
+    (tmp_path / "papers.toml").write_text(
+        text.replace("[arxiv]\n", "[arxiv]\nbackoff = 0\nmax_attempts = 2\n"), encoding="utf-8"
+    )
+    invoke(runner, "update")
+    readme = (tmp_path / "README.md").read_bytes()
+    server.inject(*[fault("status", code=503)] * 4)
+    code, out, err = invoke(runner, "update", "--force")
+    assert code == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("dailypapers: failed: topic 'Reward Model': ") and "503" in last
+    assert "Traceback" not in err + out
+    assert (tmp_path / "README.md").read_bytes() == readme
+
+
+def test_render_without_network(runner: CliRunner, tmp_path: Path) -> None:
+    invoke(runner, "init")
+    code, _, _ = invoke(runner, "fetch")
+    assert code == 0 and not (tmp_path / "README.md").exists()
+    code, out, _ = invoke(runner, "render")
+    assert code == 0 and "1 file(s) written" in out
+    assert (tmp_path / "README.md").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert len(result.output.splitlines()) > 3
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for command in COMMANDS:
+        assert f"dailypapers {command}" in readme, command
+
+
+@pytest.mark.slow
+def test_quick_start_command_line(tmp_path: Path) -> None:
+    """The README's main job, as a user runs it: init, then update via the fake server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
+    bindir = Path(sys.executable).parent
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    subprocess.run(["dailypapers", "init"], cwd=tmp_path, env=env, check=True)
+    command = [sys.executable, "-m", "dailypapers.testing.fake_arxiv", "--corpus", "demo", "--"]
+    done = subprocess.run(
+        [*command, "dailypapers", "update"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "updated: 2 topics" in done.stdout
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert readme.count("\n| **[") == 200
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = [block.split("\n")[1] for block in quick_start.split("```sh")[1:]]
+    test_command = next(c for c in commands if c.endswith("pytest"))
+    assert test_command in (root / ".ci" / "run").read_text(encoding="utf-8")
