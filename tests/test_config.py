@@ -117,6 +117,7 @@ def test_relative_sqlite_url_is_beside_the_config(tmp_path: Path) -> None:
         (MINIMAL + "[arxiv]\napi_url = 'ftp://x'\n", "arxiv.api_url: must be an http(s) URL"),
         (MINIMAL + '[arxiv]\ndelay = "fast"\n', "arxiv.delay"),
         ("[[topics]\nname=1", "invalid TOML"),
+        ("[[topics]]\nname = 'say \"hi\"'\n", "give an explicit query"),
         ('outputs = ["pdf"]\n' + MINIMAL, ":1: outputs[0]:"),
     ],
 )

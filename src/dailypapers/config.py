@@ -110,6 +110,16 @@ class Topic(_Model):
             raise ValueError(f"unknown arXiv category {unknown[0]!r}")
         return value
 
+    @model_validator(mode="after")
+    def _query_builds(self) -> Topic:
+        try:
+            self.base_query()
+        except ValueError as exc:
+            raise ValueError(
+                f"cannot search for this name ({exc}); give an explicit query"
+            ) from None
+        return self
+
     def base_query(self) -> q.Node:
         """The topic's own query; by default the reference's keyword search.
 

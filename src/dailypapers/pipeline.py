@@ -15,30 +15,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import httpx
 from filelock import FileLock, Timeout
 
-from dailypapers.arxiv import query as q
-from dailypapers.arxiv.client import (
-    BACKOFF_BASE,
-    ArxivClient,
-    SortBy,
-    SortOrder,
-    is_arxiv_host,
-)
-from dailypapers.arxiv.errors import ArxivError
-from dailypapers.arxiv.taxonomy import archive_of
-from dailypapers.config import Config, Topic
-from dailypapers.models import Paper
+from dailypapers.config import Config
 from dailypapers.publish.files import write_if_changed
 from dailypapers.render.markdown import Section, render_readme, same_but_date
+from dailypapers.sources import (
+    FetchContext,
+    Progress,
+    Source,
+    SourceError,
+    TopicFetch,
+    open_source,
+    plan_topics,
+)
 from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
 
-Progress = Callable[[str], None]
-ClientFactory = Callable[[Config], ArxivClient]
-
-SORT_BY: SortBy = "lastUpdatedDate"
-SORT_ORDER: SortOrder = "descending"
+SourceFactory = Callable[[Config], Source]
 
 
 class RunFailed(Exception):
@@ -47,23 +40,6 @@ class RunFailed(Exception):
 
 class Busy(RunFailed):
     """Another run holds the lock on this project's state."""
-
-
-@dataclass(frozen=True)
-class TopicPlan:
-    """A topic with its effective arXiv query."""
-
-    topic: Topic
-    query: q.Node
-    query_string: str
-
-
-@dataclass
-class TopicFetch:
-    """What one topic's fetch brought back (nothing is stored yet)."""
-
-    plan: TopicPlan
-    papers: list[Paper]
 
 
 @dataclass
@@ -94,106 +70,6 @@ class RunReport:
         if self.saved.revised:
             counts += f", {self.saved.revised} revised"
         return f"{self.status}: {counts}, {self.requests} requests, {self.seconds:.1f} s"
-
-
-def plan_topics(config: Config) -> list[TopicPlan]:
-    """Every configured topic with the query that will be sent to arXiv."""
-    plans = []
-    for topic in config.settings.topics:
-        node = topic.search_query(config.settings.archives)
-        plans.append(TopicPlan(topic, node, q.to_string(node)))
-    return plans
-
-
-def make_client(config: Config) -> ArxivClient:
-    """The polite arXiv client configured by ``[arxiv]``."""
-    arxiv = config.settings.arxiv
-    return ArxivClient(
-        arxiv.api_url,
-        delay=arxiv.delay,
-        page_size=arxiv.page_size,
-        contact=arxiv.contact,
-        max_attempts=arxiv.max_attempts,
-        max_retry_seconds=arxiv.max_retry_seconds,
-        backoff=max(arxiv.backoff, BACKOFF_BASE) if is_arxiv_host(arxiv.api_url) else arxiv.backoff,
-        timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
-    )
-
-
-def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
-    """The exact category filters, checked locally as well as in the query.
-
-    Text matching is left to arXiv (its stemming is the reference's truth);
-    categories are exact, so a paper outside them is never kept.
-    """
-    if archives and not any(archive_of(c) in archives for c in paper.categories):
-        return False
-    wanted = plan.topic.categories
-    return not wanted or any(c in wanted for c in paper.categories)
-
-
-def fetch_topic(
-    client: ArxivClient,
-    plan: TopicPlan,
-    known: dict[str, int],
-    *,
-    limit: int,
-    archives: list[str],
-) -> list[Paper]:
-    """The topic's papers that are new or revised since the store last saw them.
-
-    Newest first, one page at a time; stops at the first page that reaches a
-    paper the store already has (once the store holds a full table), or when
-    ``limit`` papers were seen from the top (cold start).
-    """
-    found: dict[str, Paper] = {}
-    seen: set[str] = set()
-    warm = len(known) >= limit
-    page_size = min(client.page_size, limit)
-    for page in client.iter_pages(
-        plan.query_string, sort_by=SORT_BY, sort_order=SORT_ORDER, page_size=page_size
-    ):
-        reached_known = False
-        for paper in page.papers:
-            seen.add(paper.id)
-            if known.get(paper.id, 0) >= paper.version:
-                reached_known = True
-            elif keeps(plan, archives, paper):
-                found.setdefault(paper.id, paper)
-        if (reached_known and warm) or len(seen) >= limit:
-            break
-    return list(found.values())
-
-
-def fetch_all(
-    config: Config,
-    store: Store,
-    client: ArxivClient,
-    progress: Progress | None = None,
-) -> list[TopicFetch]:
-    """Fetch every topic; raises on the first topic that cannot be fetched."""
-    settings = config.settings
-    results = []
-    for plan in plan_topics(config):
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
-        known = {} if topic_id is None else _known(store, topic_id)
-        if progress:
-            progress(f"fetching {plan.topic.name}")
-        try:
-            papers = fetch_topic(
-                client, plan, known, limit=settings.max_papers, archives=settings.archives
-            )
-        except ArxivError as exc:
-            raise RunFailed(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
-        if progress:
-            progress(f"{plan.topic.name}: {len(papers)} new or revised")
-        results.append(TopicFetch(plan, papers))
-    return results
-
-
-def _known(store: Store, topic_id: int) -> dict[str, int]:
-    with store.engine.connect() as conn:
-        return store.known_versions(conn, topic_id)
 
 
 def save_all(store: Store, fetched: list[TopicFetch], now: datetime) -> SaveResult:
@@ -266,7 +142,7 @@ def run_update(
     fetch: bool = True,
     render: bool = True,
     force: bool = False,
-    client_factory: ClientFactory = make_client,
+    source_factory: SourceFactory = open_source,
     progress: Progress | None = None,
     lock_timeout: float = 60.0,
     today: date | None = None,
@@ -284,10 +160,10 @@ def run_update(
         started = time.monotonic()
         try:
             if fetch:
-                _fetch_and_save(config, store, client_factory, report, progress)
+                _fetch_and_save(config, store, source_factory, report, progress)
             if render:
                 report.written = render_outputs(config, store, force=force, today=today)
-        except (RunFailed, StoreError, OSError) as exc:
+        except (SourceError, StoreError, OSError) as exc:
             report.status, report.error = "failed", _one_line(exc)
             failure: BaseException | None = exc
         else:
@@ -311,16 +187,18 @@ def run_update(
 def _fetch_and_save(
     config: Config,
     store: Store,
-    client_factory: ClientFactory,
+    source_factory: SourceFactory,
     report: RunReport,
     progress: Progress | None,
 ) -> None:
-    with client_factory(config) as client:
-        try:
-            fetched = fetch_all(config, store, client, progress)
-        finally:
-            report.requests = client.stats.requests
-            report.bytes = client.stats.bytes_received
+    settings = config.settings
+    context = FetchContext(store, settings.max_papers, settings.archives, progress)
+    source = source_factory(config)
+    try:
+        fetched = source.fetch(plan_topics(config), context)
+    finally:
+        source.close()
+        report.requests, report.bytes = context.stats.requests, context.stats.bytes
     report.saved = save_all(store, fetched, utcnow())
 
 
