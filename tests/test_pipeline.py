@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,8 @@ from dailypapers.testing.fake_arxiv import FakeArxiv
 from dailypapers.testing.faults import fault
 from dailypapers.testing.reference import read_readme, reference_text
 
-DAY1 = date(2025, 5, 14)
-DAY2 = date(2025, 5, 15)
+DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
+DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def rows(readme: Path) -> dict[str, list[str]]:
 
 def test_cold_start_fills_each_topic_with_the_newest_100(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
-    report = run_update(config, today=DAY1)
+    report = run_update(config, now=DAY1)
     assert report.status == "updated", report.error
     tables = rows(config.readme_path)
     assert list(tables) == ["Reward Model", "Reasoning"]
@@ -71,7 +71,7 @@ def test_rows_of_reference_papers_equal_the_reference_rows(
     tmp_path: Path, server: FakeArxiv
 ) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     ours = rows(config.readme_path)
     reference = read_readme(reference_text())
     checked = 0
@@ -92,12 +92,13 @@ def reference_line(section: str, link: str) -> str:
 
 def test_rerun_with_nothing_new_changes_nothing(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     before = config.readme_path.read_bytes()
     mtime = config.readme_path.stat().st_mtime_ns
     server.reset_log()
-    report = run_update(config, today=DAY2)
+    report = run_update(config, now=DAY2)
     assert report.status == "nothing new"
+    assert report.summary().startswith("nothing new for these topics: 2 topics, 2 requests")
     assert report.written == []
     assert config.readme_path.read_bytes() == before
     assert config.readme_path.stat().st_mtime_ns == mtime
@@ -106,8 +107,8 @@ def test_rerun_with_nothing_new_changes_nothing(tmp_path: Path, server: FakeArxi
 
 def test_force_rerenders_with_the_new_date(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
-    report = run_update(config, today=DAY2, force=True)
+    run_update(config, now=DAY1)
+    report = run_update(config, now=DAY2, force=True)
     assert report.written == [config.readme_path]
     assert "Last update: 2025-05-15" in config.readme_path.read_text(encoding="utf-8")
 
@@ -118,7 +119,7 @@ def newest(server: FakeArxiv) -> Paper:
 
 def test_arrivals_and_revisions_go_to_the_top(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     top = newest(server)
     arrival = top.with_changes(
         id="2505.99999", title="A New Reward Model", updated=top.updated + timedelta(days=1)
@@ -127,7 +128,7 @@ def test_arrivals_and_revisions_go_to_the_top(tmp_path: Path, server: FakeArxiv)
     revision = old.with_changes(version=2, updated=top.updated + timedelta(days=2))
     server.add_papers([arrival, revision])
     server.reset_log()
-    report = run_update(config, today=DAY2)
+    report = run_update(config, now=DAY2)
     assert report.status == "updated"
     assert (report.saved.new, report.saved.revised) == (1, 1)
     lines = rows(config.readme_path)["Reward Model"]
@@ -140,7 +141,7 @@ def test_arrivals_and_revisions_go_to_the_top(tmp_path: Path, server: FakeArxiv)
 
 def test_history_is_kept_beyond_the_table(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server, "max_papers = 10")
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     with open_store(config.db_url) as store:
         first = store.count_papers()
     top = newest(server)
@@ -151,7 +152,7 @@ def test_history_is_kept_beyond_the_table(tmp_path: Path, server: FakeArxiv) -> 
         for n in range(1, 6)
     ]
     server.add_papers(arrivals)
-    run_update(config, today=DAY2)
+    run_update(config, now=DAY2)
     assert len(rows(config.readme_path)["Reward Model"]) == 10
     with open_store(config.db_url) as store:
         assert store.count_papers() == first + 5
@@ -159,14 +160,14 @@ def test_history_is_kept_beyond_the_table(tmp_path: Path, server: FakeArxiv) -> 
 
 def test_failed_fetch_changes_no_output_and_no_papers(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     before = config.readme_path.read_bytes()
     with open_store(config.db_url) as store:
         stored = store.count_papers()
     top = newest(server)
     server.add_papers([top.with_changes(id="2505.99998", updated=top.updated + timedelta(1))])
     server.inject(*[fault("status", code=503)] * 10)
-    report = run_update(config, today=DAY2, force=True)
+    report = run_update(config, now=DAY2, force=True)
     assert report.status == "failed"
     assert "503" in (report.error or "") and "\n" not in (report.error or "")
     assert config.readme_path.read_bytes() == before
@@ -178,7 +179,7 @@ def test_failed_fetch_changes_no_output_and_no_papers(tmp_path: Path, server: Fa
 def test_error_feed_fails_with_arxivs_message(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
     server.inject(fault("error_feed", message="malformed query near 'ti'"))
-    report = run_update(config, today=DAY1)
+    report = run_update(config, now=DAY1)
     assert report.status == "failed"
     assert "malformed query near 'ti'" in (report.error or "")
     assert not config.readme_path.exists()
@@ -187,7 +188,7 @@ def test_error_feed_fails_with_arxivs_message(tmp_path: Path, server: FakeArxiv)
 def test_transient_faults_are_retried(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
     server.inject(fault("status", code=503, retry_after=0), fault("truncated"), fault("empty_page"))
-    report = run_update(config, today=DAY1)
+    report = run_update(config, now=DAY1)
     assert report.status == "updated", report.error
     assert all(len(lines) == 100 for lines in rows(config.readme_path).values())
 
@@ -196,18 +197,18 @@ def test_deleted_readme_is_rewritten_even_with_nothing_new(
     tmp_path: Path, server: FakeArxiv
 ) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     config.readme_path.unlink()
-    report = run_update(config, today=DAY2)
+    report = run_update(config, now=DAY2)
     assert report.status == "nothing new"
     assert config.readme_path.exists()
 
 
 def test_config_change_rerenders_without_new_papers(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
-    run_update(config, today=DAY1)
+    run_update(config, now=DAY1)
     smaller = make_config(tmp_path, server, "max_papers = 5")
-    run_update(smaller, today=DAY2)
+    run_update(smaller, now=DAY2)
     assert [len(v) for v in rows(smaller.readme_path).values()] == [5, 5]
 
 
@@ -216,6 +217,23 @@ def test_render_alone_uses_the_store(tmp_path: Path, server: FakeArxiv) -> None:
     run_update(config, render=False)
     assert not config.readme_path.exists()
     server.reset_log()
-    report = run_update(config, fetch=False, today=DAY1)
+    report = run_update(config, fetch=False, now=DAY1)
     assert report.written == [config.readme_path]
     assert server.requests == []
+
+
+def test_no_announcement_on_weekends_and_holidays(tmp_path: Path, server: FakeArxiv) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    friday = run_update(config, now=datetime(2026, 11, 27, 12, 0, tzinfo=UTC))  # Thu: holiday
+    assert friday.status == "no announcement"
+    assert friday.summary().startswith("no announcement today: ")
+    monday = run_update(config, now=datetime(2026, 11, 30, 12, 0, tzinfo=UTC))  # after Sunday's
+    assert monday.status == "nothing new"
+
+
+def test_updated_headline_counts_new_and_revised(tmp_path: Path, server: FakeArxiv) -> None:
+    config = make_config(tmp_path, server)
+    report = run_update(config, now=DAY1)
+    assert report.summary().startswith("updated (196 new): 2 topics, 2 requests, ")
+    assert report.summary().endswith("1 file written")

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from dailypapers import __version__
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
-from dailypapers.pipeline import RunFailed, RunReport, run_update
+from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_update
 from dailypapers.scaffold import write_config
 from dailypapers.store import StoreError
 
@@ -128,7 +128,7 @@ def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunRep
 
 
 def _finish(report: RunReport) -> None:
-    if report.status == "failed":
+    if report.status == FAILED:
         raise Failure(f"dailypapers: {report.summary()}")
     click.echo(report.summary())
 
@@ -173,10 +173,7 @@ def fetch(config_file: Path | None, wait: float, debug: bool) -> None:
 @handle_errors
 def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
     """Write the outputs from the store, without contacting arXiv."""
-    report = _run(config_file, debug, fetch=False, force=force, lock_timeout=wait)
-    if report.status == "failed":
-        raise Failure(f"dailypapers: {report.summary()}")
-    click.echo(f"rendered: {len(report.written)} file(s) written")
+    _finish(_run(config_file, debug, fetch=False, force=force, lock_timeout=wait))
 
 
 def main() -> None:

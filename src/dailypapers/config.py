@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from dailypapers.arxiv import query as q
+from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
 
 CONFIG_ENV = "DAILYPAPERS_CONFIG"
@@ -58,6 +60,7 @@ class ArxivSettings(_Model):
     max_attempts: int = Field(5, ge=1, le=20)
     max_retry_seconds: float = Field(600.0, ge=0, le=6 * 3600)
     backoff: float = Field(5.0, ge=0, le=600)
+    source: Literal["api"] = "api"
 
     @field_validator("api_url")
     @classmethod
@@ -65,6 +68,12 @@ class ArxivSettings(_Model):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL")
         return value
+
+
+class CalendarSettings(_Model):
+    """arXiv's announcement calendar (``[calendar]``): holidays beyond the built-in ones."""
+
+    holidays: list[date] = []
 
 
 class StoreSettings(_Model):
@@ -159,6 +168,7 @@ class Settings(_Model):
     arxiv: ArxivSettings = ArxivSettings()
     store: StoreSettings = StoreSettings()
     readme: ReadmeSettings = ReadmeSettings()
+    calendar: CalendarSettings = CalendarSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -221,6 +231,10 @@ class Config:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar(self.settings.calendar.holidays)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -42,6 +42,14 @@ class Busy(RunFailed):
     """Another run holds the lock on this project's state."""
 
 
+UPDATED = "updated"
+NOTHING_NEW = "nothing new"
+NO_ANNOUNCEMENT = "no announcement"
+FAILED = "failed"
+RENDERED = "rendered"
+OK_STATUSES = (UPDATED, NOTHING_NEW, NO_ANNOUNCEMENT, RENDERED)
+
+
 @dataclass
 class RunReport:
     """How a run went: what the summary line and the ``runs`` row say."""
@@ -59,17 +67,33 @@ class RunReport:
     def new_papers(self) -> int:
         return self.saved.new + self.saved.revised
 
-    def summary(self) -> str:
-        """One line, e.g. ``updated: 2 topics, 12 new papers, 3 requests, 9.1 s``."""
-        if self.status == "failed":
+    def headline(self) -> str:
+        """What happened, in the words a user trusts.
+
+        ``updated (N new)``, ``nothing new for these topics``, ``no
+        announcement today`` (arXiv's calendar), ``rendered`` or ``failed: why``.
+        """
+        if self.status == FAILED:
             return f"failed: {self.error}"
-        counts = (
-            f"{self.topics} topic{'s' if self.topics != 1 else ''}, "
-            f"{self.saved.new} new paper{'s' if self.saved.new != 1 else ''}"
+        if self.status == UPDATED:
+            revised = f", {self.saved.revised} revised" if self.saved.revised else ""
+            return f"updated ({self.saved.new} new{revised})"
+        if self.status == NOTHING_NEW:
+            return "nothing new for these topics"
+        if self.status == NO_ANNOUNCEMENT:
+            return "no announcement today"
+        return self.status
+
+    def summary(self) -> str:
+        """One line: the headline, then topics, requests, seconds and files written."""
+        if self.status == FAILED:
+            return self.headline()
+        topics = f"{self.topics} topic{'s' if self.topics != 1 else ''}"
+        files = f", {len(self.written)} file{'s' if len(self.written) != 1 else ''} written"
+        return (
+            f"{self.headline()}: {topics}, {self.requests} requests, "
+            f"{self.seconds:.1f} s{files if self.written else ''}"
         )
-        if self.saved.revised:
-            counts += f", {self.saved.revised} revised"
-        return f"{self.status}: {counts}, {self.requests} requests, {self.seconds:.1f} s"
 
 
 def save_all(store: Store, fetched: list[TopicFetch], now: datetime) -> SaveResult:
@@ -145,7 +169,7 @@ def run_update(
     source_factory: SourceFactory = open_source,
     progress: Progress | None = None,
     lock_timeout: float = 60.0,
-    today: date | None = None,
+    now: datetime | None = None,
     raise_errors: bool = False,
 ) -> RunReport:
     """The daily job (``update``), or its halves (``fetch``, ``render``).
@@ -154,21 +178,23 @@ def run_update(
     ``raise_errors`` the exception is raised after it is recorded.
     """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
+    now = now or utcnow()
     with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        run_id = store.start_run(command)
+        run_id = store.start_run(command, now)
         report = RunReport(topics=len(config.settings.topics))
         started = time.monotonic()
         try:
             if fetch:
-                _fetch_and_save(config, store, source_factory, report, progress)
+                _fetch_and_save(config, store, source_factory, report, progress, now)
             if render:
+                today = now.astimezone(config.zone).date()
                 report.written = render_outputs(config, store, force=force, today=today)
         except (SourceError, StoreError, OSError) as exc:
-            report.status, report.error = "failed", _one_line(exc)
+            report.status, report.error = FAILED, _one_line(exc)
             failure: BaseException | None = exc
         else:
             failure = None
-            report.status = "updated" if report.saved.new or report.saved.revised else "nothing new"
+            report.status = _status(config, report, now, fetched=fetch)
         report.seconds = time.monotonic() - started
         store.finish_run(
             run_id,
@@ -190,6 +216,7 @@ def _fetch_and_save(
     source_factory: SourceFactory,
     report: RunReport,
     progress: Progress | None,
+    now: datetime,
 ) -> None:
     settings = config.settings
     context = FetchContext(store, settings.max_papers, settings.archives, progress)
@@ -199,7 +226,18 @@ def _fetch_and_save(
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    report.saved = save_all(store, fetched, utcnow())
+    report.saved = save_all(store, fetched, now)
+
+
+def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> str:
+    if not fetched:
+        return RENDERED
+    if report.new_papers:
+        return UPDATED
+    # Weekends and arXiv's holidays: nothing new is expected, and is no failure.
+    if not config.calendar.announced_since(now - timedelta(hours=24), now):
+        return NO_ANNOUNCEMENT
+    return NOTHING_NEW
 
 
 def _one_line(exc: BaseException) -> str:

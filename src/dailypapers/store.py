@@ -313,9 +313,11 @@ class Store:
 
     # -- runs ---------------------------------------------------------------
 
-    def start_run(self, command: str) -> int:
+    def start_run(self, command: str, started_at: datetime | None = None) -> int:
         with self.transaction() as conn:
-            statement = runs.insert().values(command=command, started_at=utcnow(), status="running")
+            statement = runs.insert().values(
+                command=command, started_at=started_at or utcnow(), status="running"
+            )
             return int(conn.execute(statement.returning(runs.c.id)).scalar_one())
 
     def finish_run(self, run_id: int, status: str, **fields: Any) -> None:

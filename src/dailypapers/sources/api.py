@@ -1,20 +1,12 @@
-"""Where a run's papers come from: a :class:`Source` fetches every topic.
-
-A source reads (the network, or the store) but never writes: the pipeline
-stores what it returns in one transaction. ``ApiSource`` is arXiv's query
-API, one search per topic, newest first, stopping at what the store has.
-"""
+"""arXiv's query API as a source: one incremental search per topic, newest first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Protocol
 
 import httpx
 
-from dailypapers.arxiv import query as q
 from dailypapers.arxiv.client import (
     BACKOFF_BASE,
     ArxivClient,
@@ -24,84 +16,12 @@ from dailypapers.arxiv.client import (
 )
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_of
-from dailypapers.config import Config, Topic
+from dailypapers.config import Config
 from dailypapers.models import Paper
-from dailypapers.store import Store
+from dailypapers.sources import FetchContext, SourceError, TopicFetch, TopicPlan
 
 SORT_BY: SortBy = "lastUpdatedDate"
 SORT_ORDER: SortOrder = "descending"
-
-
-Progress = Callable[[str], None]
-
-
-class SourceError(Exception):
-    """A source could not deliver a topic; the message is one line."""
-
-
-@dataclass(frozen=True)
-class TopicPlan:
-    """A topic with its effective arXiv query."""
-
-    topic: Topic
-    query: q.Node
-    query_string: str
-
-
-@dataclass
-class TopicFetch:
-    """What one topic's fetch brought back (nothing is stored yet)."""
-
-    plan: TopicPlan
-    papers: list[Paper]
-
-
-@dataclass
-class FetchStats:
-    """What a source cost: requests made and bytes received."""
-
-    requests: int = 0
-    bytes: int = 0
-
-
-@dataclass
-class FetchContext:
-    """What a source may use: the store (read-only), limits, progress."""
-
-    store: Store
-    limit: int
-    archives: list[str]
-    progress: Progress | None = None
-    stats: FetchStats = field(default_factory=FetchStats)
-
-    def say(self, message: str) -> None:
-        if self.progress:
-            self.progress(message)
-
-    def known(self, plan: TopicPlan) -> dict[str, int]:
-        """``{paper id: version}`` the store already links to this topic."""
-        topic_id = self.store.find_topic(plan.topic.name, plan.query_string)
-        if topic_id is None:
-            return {}
-        with self.store.engine.connect() as conn:
-            return self.store.known_versions(conn, topic_id)
-
-
-class Source(Protocol):
-    """Fetches every topic's new or revised papers; raises :class:`SourceError`."""
-
-    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
-
-    def close(self) -> None: ...
-
-
-def plan_topics(config: Config) -> list[TopicPlan]:
-    """Every configured topic with the query that will be sent to arXiv."""
-    plans = []
-    for topic in config.settings.topics:
-        node = topic.search_query(config.settings.archives)
-        plans.append(TopicPlan(topic, node, q.to_string(node)))
-    return plans
 
 
 def make_client(config: Config) -> ArxivClient:
@@ -209,8 +129,3 @@ class ApiSource:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def open_source(config: Config) -> Source:
-    """The source ``[arxiv]`` configures (the query API for now)."""
-    return ApiSource(make_client(config))

@@ -1,0 +1,99 @@
+"""Where a run's papers come from: a :class:`Source` fetches every topic.
+
+A source reads (the network, or the store) but never writes: the pipeline
+stores what it returns in one transaction. Sources: ``api``
+(:mod:`dailypapers.sources.api`, arXiv's query API, one incremental search
+per topic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dailypapers.arxiv import query as q
+from dailypapers.config import Config, Topic
+from dailypapers.models import Paper
+from dailypapers.store import Store
+
+Progress = Callable[[str], None]
+
+
+class SourceError(Exception):
+    """A source could not deliver a topic; the message is one line."""
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    """A topic with its effective arXiv query."""
+
+    topic: Topic
+    query: q.Node
+    query_string: str
+
+
+@dataclass
+class TopicFetch:
+    """What one topic's fetch brought back (nothing is stored yet)."""
+
+    plan: TopicPlan
+    papers: list[Paper]
+
+
+@dataclass
+class FetchStats:
+    """What a source cost: requests made and bytes received."""
+
+    requests: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class FetchContext:
+    """What a source may use: the store (read-only), limits, progress."""
+
+    store: Store
+    limit: int
+    archives: list[str]
+    progress: Progress | None = None
+    stats: FetchStats = field(default_factory=FetchStats)
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            self.progress(message)
+
+    def known(self, plan: TopicPlan) -> dict[str, int]:
+        """``{paper id: version}`` the store already links to this topic."""
+        topic_id = self.store.find_topic(plan.topic.name, plan.query_string)
+        if topic_id is None:
+            return {}
+        with self.store.engine.connect() as conn:
+            return self.store.known_versions(conn, topic_id)
+
+
+class Source(Protocol):
+    """Fetches every topic's new or revised papers; raises :class:`SourceError`."""
+
+    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
+
+    def close(self) -> None: ...
+
+
+def plan_topics(config: Config) -> list[TopicPlan]:
+    """Every configured topic with the query that will be sent to arXiv."""
+    plans = []
+    for topic in config.settings.topics:
+        node = topic.search_query(config.settings.archives)
+        plans.append(TopicPlan(topic, node, q.to_string(node)))
+    return plans
+
+
+def open_source(config: Config, name: str | None = None) -> Source:
+    """The source named ``name``, by default the one ``[arxiv] source`` configures."""
+    from dailypapers.sources.api import ApiSource, make_client
+
+    chosen = name or config.settings.arxiv.source
+    if chosen == "api":
+        return ApiSource(make_client(config))
+    raise SourceError(f"unknown source {chosen!r}")
