@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
+from dailypapers import fts
 from dailypapers.models import Author, Paper
 
 
@@ -111,9 +112,17 @@ def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
 
 
+def _m003_full_text_search(conn: Connection) -> None:
+    """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers."""
+    fts.create(conn)
+    if fts.supported(conn.dialect.name):
+        fts.reindex_all(conn, _all_papers(conn))
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
+    (3, "full_text_search", _m003_full_text_search),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -252,6 +261,8 @@ class Store:
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
         if new or revised:
             conn.execute(_upsert_newer(self.dialect), [_row(p, now) for p in new + revised])
+            # Index what the upsert left in the table (a concurrent run may have won).
+            fts.index_papers(conn, stored_papers(conn, [p.id for p in new + revised]))
         seen = [pid for pid in latest if pid in stored]
         for chunk in _chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
@@ -435,6 +446,27 @@ def _row(paper: Paper, now: datetime) -> dict[str, Any]:
         "first_seen": now,
         "last_seen": now,
     }
+
+
+def stored_papers(conn: Connection, ids: Sequence[str]) -> list[Paper]:
+    """The stored papers with these ids (any order; unknown ids are skipped)."""
+    found: list[Paper] = []
+    for chunk in _chunks(ids, 500):
+        rows = conn.execute(sa.select(papers).where(papers.c.id.in_(chunk)))
+        found.extend(paper_from_row(row._mapping) for row in rows)
+    return found
+
+
+def _all_papers(conn: Connection, size: int = 2000) -> Iterator[list[Paper]]:
+    """Every stored paper, in batches (keyset paging by id)."""
+    last = ""
+    while True:
+        query = sa.select(papers).where(papers.c.id > last).order_by(papers.c.id).limit(size)
+        batch = [paper_from_row(row._mapping) for row in conn.execute(query)]
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].id
 
 
 def paper_from_row(row: Any) -> Paper:
