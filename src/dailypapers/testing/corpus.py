@@ -216,3 +216,64 @@ def read_corpus(path: Path) -> list[Paper]:
     data = json.loads(path.read_text(encoding="utf-8"))
     items = data["papers"] if isinstance(data, dict) else data
     return [Paper.from_dict(item) for item in items]
+
+
+HOSTILE_TEXT = (
+    '</script><script>alert("x")</script><img src=x onerror=alert(1)> <!-- a < b && c > d ]]>'
+)
+
+
+def hostile_papers() -> list[Paper]:
+    """Papers whose every text field tries to become markup or script.
+
+    For the escaping tests of every output (feeds, JSON, site, README):
+    ``<script>``, ``</script>``, ``<img onerror>``, quotes, ``javascript:``
+    URLs, CDATA ends, comment starts and XML-forbidden control characters.
+    """
+    when = datetime(2025, 5, 12, 17, 0, tzinfo=UTC)
+    return [
+        Paper(
+            id="2505.99001",
+            version=2,
+            title=f'<script>alert("title")</script> "Quoted" & \'single\' {HOSTILE_TEXT}',
+            abstract=(
+                f"Reward model attack. {HOSTILE_TEXT} \x00\x07\x1b control. "
+                'Code: https://github.com/evil/repo"><script>alert(7)</script> and '
+                'https://evil.example/x"onmouseover="alert(8) and javascript:alert(9)'
+            ),
+            authors=(
+                Author("<img src=x onerror=alert(3)>"),
+                Author("Robert'); DROP TABLE papers;--", ("<b>Affiliation</b>",)),
+            ),
+            categories=("cs.LG", "<b>cs.XX</b>"),
+            primary="cs.LG",
+            published=when - timedelta(days=3),
+            updated=when,
+            comment='javascript:alert(4) <a href="javascript:alert(5)">click</a> ICML 2025',
+            journal_ref="<svg onload=alert(6)>",
+            doi='"><script>alert(10)</script>',
+        ),
+        Paper(
+            id="2505.99002",
+            version=1,
+            title="A Plain Reward Model Paper",
+            abstract="Nothing hostile here; see https://github.com/good/repo.",
+            authors=(Author("Ada Lovelace"),),
+            categories=("cs.CL",),
+            primary="cs.CL",
+            published=when - timedelta(days=1),
+            updated=when - timedelta(days=1),
+            comment="Accepted at NeurIPS 2024",
+        ),
+    ]
+
+
+def synthetic_corpus(count: int, seed: int = DEMO_SEED) -> list[Paper]:
+    """``count`` generated papers (a quarter about reward models), for benchmarks."""
+    rng = random.Random(seed)
+    start = datetime(2025, 4, 27, 18, 0, tzinfo=UTC)
+    kinds = ["reward", "reasoning", "noise", "noise"]
+    return [
+        _topic_paper(rng, index, start - timedelta(minutes=7 * index), kinds[index % 4])
+        for index in range(count)
+    ]
