@@ -268,12 +268,45 @@ def hostile_papers() -> list[Paper]:
     ]
 
 
-def synthetic_corpus(count: int, seed: int = DEMO_SEED) -> list[Paper]:
-    """``count`` generated papers (a quarter about reward models), for benchmarks."""
+_GENERIC_ENDINGS = [
+    "The model is trained end to end.",
+    "We release code and data.",
+    "Results improve on strong baselines.",
+    "A learned reward signal guides exploration.",
+]
+
+
+def _generic_paper(rng: random.Random, number: int, when: datetime) -> Paper:
+    filler = " ".join(_sentence(rng) for _ in range(rng.randint(2, 4)))
+    title = f"{rng.choice(_ADJECTIVES).title()} {rng.choice(_NOUNS).title()}s"
+    title += f" for {rng.choice(_TASKS).title()}"
+    abstract = f"{filler} {rng.choice(_GENERIC_ENDINGS)}"
+    cats = rng.sample(_CS, rng.randint(1, 3))
+    return make_paper(rng, number, when, title=title, abstract=abstract, categories=cats)
+
+
+def synthetic_corpus(
+    count: int, seed: int = DEMO_SEED, *, reward_share: float = 0.05, near_miss_share: float = 0.0
+) -> list[Paper]:
+    """``count`` generated papers for benchmarks, newest first.
+
+    ``reward_share`` of them are about reward models, ``near_miss_share``
+    say "reward" and "model" apart (the demo corpus's noise), 10% are about
+    reasoning, and the rest are generic (a quarter of those say "model",
+    a quarter "reward").
+    """
     rng = random.Random(seed)
     start = datetime(2025, 4, 27, 18, 0, tzinfo=UTC)
-    kinds = ["reward", "reasoning", "noise", "noise"]
-    return [
-        _topic_paper(rng, index, start - timedelta(minutes=7 * index), kinds[index % 4])
-        for index in range(count)
-    ]
+    papers = []
+    for index in range(count):
+        when = start - timedelta(minutes=7 * index)
+        roll = rng.random()
+        if roll < reward_share:
+            papers.append(_topic_paper(rng, index, when, "reward"))
+        elif roll < reward_share + near_miss_share:
+            papers.append(_topic_paper(rng, index, when, "noise"))
+        elif roll < reward_share + near_miss_share + 0.1:
+            papers.append(_topic_paper(rng, index, when, "reasoning"))
+        else:
+            papers.append(_generic_paper(rng, index, when))
+    return papers
