@@ -62,7 +62,12 @@ def build(folder: Path, count: int, kind: str) -> Path:
 
 
 def fill(store: Store, count: int, kind: str) -> None:
-    papers = synthetic_corpus(count, **STORES[kind])
+    shares = STORES[kind]
+    papers = synthetic_corpus(
+        count,
+        reward_share=shares["reward_share"],
+        near_miss_share=shares.get("near_miss_share", 0.0),
+    )
     now = datetime.now(UTC)
     for start in range(0, count, 10_000):
         chunk = papers[start : start + 10_000]
