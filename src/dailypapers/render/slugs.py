@@ -4,7 +4,7 @@ A simple name (ASCII letters and digits in words separated by one space or
 hyphen, ``Reward Model``, ``Vision-Language Models``) gets its words in
 lower case joined by hyphens: ``reward-model``. Any other name (``C++``,
 ``../etc``, ``Ünïcode``, a reserved or very long name) gets its ASCII part
-plus 8 hex digits of the name's SHA-256: ``c-5f1d3a2b``. A topic's slug thus
+plus 8 hex digits of the name's SHA-256: ``c-f1deb75f``. A topic's slug thus
 depends on its name only, so adding or removing other topics does not
 rename its feed or page; the one exception is two configured names that
 differ only by space versus hyphen (``A B`` and ``A-B``), which both get
