@@ -210,9 +210,7 @@ def candidates(node: q.Node) -> Candidates:
     if isinstance(node, q.AndNot):
         return candidates(_leftmost(node))
     parts = [candidates(child) for child in _operands(node)]
-    if isinstance(node, q.And):
-        return _all_of(parts)
-    return _any_of(parts)
+    return _combine(AllOf if isinstance(node, q.And) else AnyOf, parts)
 
 
 def _leftmost(node: q.AndNot) -> q.Node:
@@ -250,22 +248,17 @@ def _term_candidates(term: q.Term) -> Candidates:
     return Phrase(None if term.field == "all" else term.field, tokens)
 
 
-def _all_of(parts: list[Candidates]) -> Candidates:
-    if Const.NOTHING in parts:
-        return Const.NOTHING
-    kept = tuple(dict.fromkeys(p for p in parts if p is not Const.EVERYTHING))
+def _combine(kind: type[AllOf] | type[AnyOf], parts: list[Candidates]) -> Candidates:
+    """AND (``AllOf``) or OR (``AnyOf``) of ``parts``, constants simplified away."""
+    absorbing, neutral = (Const.NOTHING, Const.EVERYTHING)
+    if kind is AnyOf:
+        absorbing, neutral = neutral, absorbing
+    if absorbing in parts:
+        return absorbing
+    kept = tuple(dict.fromkeys(p for p in parts if p is not neutral))
     if not kept:
-        return Const.EVERYTHING
-    return kept[0] if len(kept) == 1 else AllOf(kept)
-
-
-def _any_of(parts: list[Candidates]) -> Candidates:
-    if Const.EVERYTHING in parts:
-        return Const.EVERYTHING
-    kept = tuple(dict.fromkeys(p for p in parts if p is not Const.NOTHING))
-    if not kept:
-        return Const.NOTHING
-    return kept[0] if len(kept) == 1 else AnyOf(kept)
+        return neutral
+    return kept[0] if len(kept) == 1 else kind(kept)
 
 
 def with_phrase_boost(found: Indexed) -> Indexed:
