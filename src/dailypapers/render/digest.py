@@ -154,9 +154,8 @@ def render_issue(digest: Digest, limit: int = GITHUB_BODY_LIMIT) -> tuple[str, s
         body = _render("issue.md", candidate, row=_issue_row)
         if len(body) <= limit:
             return issue_title(candidate), body
-    bare = digest.without_entries()
-    body = _render("issue.md", bare, row=_issue_row)
-    return issue_title(bare), _cut(body, limit, bare.link)
+    body = _render("issue.md", digest.without_entries(), row=_issue_row)
+    return issue_title(digest), _cut(body, limit, digest.link)
 
 
 def render_chat(digest: Digest, limit: int) -> str:

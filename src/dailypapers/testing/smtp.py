@@ -62,7 +62,12 @@ class SmtpSink:
         elif tls is not None:
             kwargs.update(tls_context=tls, require_starttls=True)
         if login is not None:
-            kwargs.update(authenticator=self._authenticate, auth_required=True)
+            # With implicit TLS aiosmtpd cannot tell the session is encrypted.
+            kwargs.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=not implicit_tls,
+            )
         self._controller = Controller(
             _Handler(self), hostname="127.0.0.1", port=self.port, **kwargs
         )
@@ -76,7 +81,7 @@ class SmtpSink:
         )
         if ok:
             self.logins.append(data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def __enter__(self) -> SmtpSink:
         self._controller.start()
