@@ -9,13 +9,17 @@
 - ``PUT /repos/OWNER/REPO/actions/workflows/NAME/enable``: 204.
 
 Every request is recorded (:attr:`requests`); :meth:`fail_next` makes the
-next requests fail (e.g. a 502 from GitHub's front end).
+next requests fail (e.g. a 502 from GitHub's front end). From a shell:
+``python -m dailypapers.testing.fake_github --token T --port 8766``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
+
+import click
 
 from dailypapers.testing.recording import Answer, RecordingServer, Request
 
@@ -37,8 +41,10 @@ class Issue:
 class FakeGitHub(RecordingServer):
     """GitHub's REST API, the parts dailypapers uses."""
 
-    def __init__(self, *, token: str, repository: str, host: str = "127.0.0.1") -> None:
-        super().__init__(self._route, host=host)
+    def __init__(
+        self, *, token: str, repository: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        super().__init__(self._route, host=host, port=port)
         self.token, self.repository = token, repository
         self.issues: list[Issue] = []
 
@@ -75,3 +81,26 @@ class FakeGitHub(RecordingServer):
     @staticmethod
     def _enable(request: Request) -> Answer:
         return Answer(204)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--token", required=True, help="The token clients must send.")
+@click.option("--repository", default="me/papers", show_default=True, help="OWNER/REPO.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port; 0 picks a free one.")
+def main(token: str, repository: str, port: int) -> None:
+    """Serve a fake GitHub API until Ctrl-C; print each issue created."""
+    server = FakeGitHub(token=token, repository=repository, port=port).start()
+    click.echo(f"GITHUB_API_URL={server.url} GITHUB_REPOSITORY={repository}")
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            for issue in server.issues[seen:]:
+                click.echo(f"issue #{issue.number}: {issue.title} ({len(issue.body)} chars)")
+            seen = len(server.issues)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class RecordingServer:
         self._failures: list[Answer] = []
         self._server: _Server | None = None
 
-    def start(self) -> RecordingServer:
+    def start(self) -> Self:
         server = _Server((self.host, self.port), _Handler)
         server.owner = self
         self._server, self.port = server, server.server_address[1]
@@ -99,7 +99,7 @@ class RecordingServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> RecordingServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
