@@ -61,6 +61,13 @@ def configure(tmp_path: Path, arxiv: FakeArxiv, extra: str = "") -> Config:
     return load_config(path)
 
 
+def started(tmp_path: Path, arxiv: FakeArxiv, extra: str) -> Config:
+    """A project configured with ``extra`` after its first run (day 0)."""
+    config = configure(tmp_path, arxiv, extra)
+    run_update(config, now=day(0))
+    return config
+
+
 def test_only_new_papers_are_sent_once_per_channel(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:
@@ -94,8 +101,7 @@ def test_first_run_sends_a_capped_digest_and_never_the_rest(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:
     github, _ = gh
-    config = configure(tmp_path, arxiv, "[notify]\nmax_per_topic = 5\n" + notify_toml(None))
-    run_update(config, now=day(0))
+    config = started(tmp_path, arxiv, "[notify]\nmax_per_topic = 5\n" + notify_toml(None))
     body = github.issues[0].body
     assert body.count("\n| **[") == 10
     assert body.count("… and 95 more new papers in the [README]") == 2
@@ -140,8 +146,7 @@ def test_github_failure_is_retried_by_the_next_run(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:
     github, _ = gh
-    config = configure(tmp_path, arxiv, notify_toml(None))
-    run_update(config, now=day(0))
+    config = started(tmp_path, arxiv, notify_toml(None))
     new = arrivals(arxiv, 2)
     arxiv.add_papers(new)
     github.fail_next(502, message="Server Error")
@@ -159,8 +164,7 @@ def test_a_lost_store_does_not_resend_what_the_readme_lists(
 ) -> None:
     """GitHub's cache can miss: the README in the repository says what readers saw."""
     github, _ = gh
-    config = configure(tmp_path, arxiv, notify_toml(None))
-    run_update(config, now=day(0))
+    config = started(tmp_path, arxiv, notify_toml(None))
     shutil.rmtree(tmp_path / ".dailypapers")
     new = arrivals(arxiv, 2)
     revised = revision(arxiv, "2505.07818")
@@ -176,8 +180,7 @@ def test_a_channel_added_later_gets_only_what_is_new_from_then_on(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:
     github, _ = gh
-    config = configure(tmp_path, arxiv)
-    run_update(config, now=day(0))
+    config = started(tmp_path, arxiv, "")
     arxiv.add_papers(arrivals(arxiv, 2))
     run_update(config, now=day(1))
     config = configure(tmp_path, arxiv, notify_toml(None))
@@ -193,8 +196,7 @@ def test_notify_sends_the_latest_batch_to_a_new_channel(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:
     github, _ = gh
-    config = configure(tmp_path, arxiv)
-    run_update(config, now=day(0))
+    config = started(tmp_path, arxiv, "")
     new = arrivals(arxiv, 2)
     arxiv.add_papers(new)
     run_update(config, now=day(1))
@@ -221,8 +223,7 @@ def test_topics_dropped_from_the_config_are_not_announced(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:
     github, _ = gh
-    config = configure(tmp_path, arxiv, notify_toml(None))
-    run_update(config, now=day(0))
+    config = started(tmp_path, arxiv, notify_toml(None))
     arxiv.add_papers(arrivals(arxiv, 1))
     github.fail_next(500)
     run_update(config, now=day(1))
@@ -232,3 +233,23 @@ def test_topics_dropped_from_the_config_are_not_announced(
     )
     report = run_notify(load_config(tmp_path / "papers.toml"))
     assert report.notified[0].papers == 0 and len(github.issues) == 1
+
+
+def test_migration_2_upgrades_a_version_1_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from dailypapers import store as store_module
+
+    url = f"sqlite:///{tmp_path / 'papers.db'}"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        patch.setattr(store_module, "SCHEMA_VERSION", 1)
+        with open_store(url) as old:
+            assert old.schema_version() == 1
+    with open_store(url) as store:
+        assert store.schema_version() == 2
+        assert store.migrate() == []
+        names = set(sa.inspect(store.engine).get_table_names())
+    assert {"notify_outbox", "notify_channels", "notify_deliveries"} <= names

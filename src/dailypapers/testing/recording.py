@@ -42,6 +42,27 @@ class Answer:
 Responder = Callable[[Request], Answer]
 
 
+class Serving:
+    """``with server:`` starts it and stops it; subclasses define ``start``/``stop``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: RecordingServer
@@ -75,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the per-request log on stderr."""
 
 
-class RecordingServer:
+class RecordingServer(Serving):
     """Serve ``respond`` on a loopback port, recording requests; a context manager."""
 
     def __init__(self, respond: Responder, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -98,17 +119,6 @@ class RecordingServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

@@ -13,11 +13,12 @@ import ssl
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from dailypapers.testing.recording import Serving
 
 
 def free_port() -> int:
@@ -39,7 +40,7 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-class SmtpSink:
+class SmtpSink(Serving):
     """An SMTP server that accepts and keeps every message."""
 
     def __init__(
@@ -83,14 +84,9 @@ class SmtpSink:
             self.logins.append(data.login.decode())
         return AuthResult(success=ok, handled=False)
 
-    def __enter__(self) -> SmtpSink:
+    def start(self) -> Self:
         self._controller.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._controller.stop()
