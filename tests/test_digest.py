@@ -110,6 +110,8 @@ def test_a_huge_issue_is_shrunk_below_githubs_limit_with_a_readme_link() -> None
     assert body.count("more new papers in the [README](https://github.com/lab/papers#readme)") == 20
     html = html_of(body)
     assert html.count("<td>") == 3 * rows
+    assert rows % 20 == 0  # the same number from each topic, and as many as fit:
+    assert len(render_issue(d.capped(rows // 20 + 1), limit=10**9)[1]) > GITHUB_BODY_LIMIT
 
 
 def test_even_too_many_topics_never_exceed_the_limit() -> None:

@@ -3,7 +3,10 @@
 Order of truth: all fetching happens first and writes nothing; then one
 database transaction stores the run's papers; only after it commits are the
 outputs rendered from the store and written atomically. A run that cannot
-fetch therefore changes neither the store nor any published file.
+fetch therefore changes neither the store nor any published file. Last,
+``update`` sends the configured notifications (:mod:`dailypapers.notify`);
+the papers they announce were queued in the store transaction, so a failing
+channel loses nothing.
 """
 
 from __future__ import annotations

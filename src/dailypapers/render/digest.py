@@ -10,6 +10,7 @@ cannot break an issue table either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -150,29 +151,47 @@ def render_issue(digest: Digest, limit: int = GITHUB_BODY_LIMIT) -> tuple[str, s
     Too long a body loses rows from the end of each topic (counted as left
     out, with a link to the README) until it fits; it never fails.
     """
-    for candidate in _shrinking(digest):
-        body = _render("issue.md", candidate, row=_issue_row)
-        if len(body) <= limit:
-            return issue_title(candidate), body
-    body = _render("issue.md", digest.without_entries(), row=_issue_row)
-    return issue_title(digest), _cut(body, limit, digest.link)
+
+    def body(candidate: Digest) -> str:
+        return _render("issue.md", candidate, row=_issue_row)
+
+    fitting = _fitting(digest, body, limit)
+    if fitting is not None:
+        return issue_title(fitting), body(fitting)
+    return issue_title(digest), _cut(body(digest.without_entries()), limit, digest.link)
 
 
 def render_chat(digest: Digest, limit: int) -> str:
     """A short plain-text message for chat webhooks, within ``limit`` characters."""
-    for candidate in _shrinking(digest):
-        text = _render("chat.txt", candidate).strip()
-        if len(text) <= limit:
-            return text
-    return _cut(_render("chat.txt", digest.without_entries()).strip(), limit, digest.link)
+
+    def text(candidate: Digest) -> str:
+        return _render("chat.txt", candidate).strip()
+
+    fitting = _fitting(digest, text, limit)
+    if fitting is not None:
+        return text(fitting)
+    return _cut(text(digest.without_entries()), limit, digest.link)
 
 
-def _shrinking(digest: Digest) -> list[Digest]:
-    """The digest, then with ever fewer papers per topic (at least one each, while any)."""
-    most = max((len(t.entries) for t in digest.topics), default=0)
-    return [digest.capped(n) for n in range(most, 0, -1)] or [digest]
+def _fitting(digest: Digest, render: Callable[[Digest], str], limit: int) -> Digest | None:
+    """The digest with the most papers per topic (at least one) whose text fits in ``limit``.
+
+    Found by bisection, since the text only grows with the papers kept.
+    """
+    if len(render(digest)) <= limit:
+        return digest
+    low, high = 0, max((len(t.entries) for t in digest.topics), default=1) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(render(digest.capped(middle))) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return digest.capped(low) if low >= 1 else None
 
 
 def _cut(text: str, limit: int, link: str | None) -> str:
+    if len(text) <= limit:
+        return text
     tail = f"\n\n… cut to fit; all papers: {link}\n" if link else "\n\n… cut to fit.\n"
     return text[: max(0, limit - len(tail))] + tail
