@@ -28,7 +28,7 @@ on:
     # nothing on Friday or Saturday evenings. Its search API can lag behind the
     # announcement, and GitHub delays scheduled runs that start on the hour, so
     # this runs at 03:17 UTC, Monday to Friday: two to three hours after the
-    # announcement in either season, before the working day in Europe and Asia.
+    # announcement in either season (before the working day in Europe).
     - cron: "17 3 * * 1-5"
   workflow_dispatch:
 
