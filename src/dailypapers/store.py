@@ -21,6 +21,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from dailypapers.models import Author, Paper
 
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
 
 class StoreError(Exception):
     """The database cannot be used (not ours, corrupt, unreachable); one line."""
@@ -359,9 +361,12 @@ def _engine(url: str) -> Engine:
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        backend = sa.engine.make_url(url).get_backend_name()
+        if backend not in SUPPORTED_DIALECTS:
+            raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StoreError(f"bad store URL {url!r}: {_first_line(exc)}") from None
+        raise StoreError(f"bad store URL {_masked(url)!r}: {_first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -372,6 +377,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _masked(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.split("@")[-1]
 
 
 def _describe_url(engine: Engine) -> str:
