@@ -155,6 +155,8 @@ def test_newer_schema_is_refused(store: Store) -> None:
 
 def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="bad store URL"):
+        open_store("not a url")
+    with pytest.raises(StoreError, match="unsupported database 'nosuchdb'"):
         open_store("nosuchdb://x")
 
 
