@@ -18,7 +18,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from dailypapers.config import Config
-from dailypapers.publish.files import write_if_changed
+from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.render.markdown import Section, render_readme, same_but_date
 from dailypapers.sources import (
     FetchContext,
@@ -132,6 +132,7 @@ def render_outputs(
     settings = config.settings
     written = []
     if "readme" in settings.outputs:
+        remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
         text = render_readme(
             settings.title,
