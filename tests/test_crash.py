@@ -56,7 +56,7 @@ def test_sigkill_at_random_points(tmp_path: Path) -> None:
             )
             server.add_papers([arrival])
             server.clear_faults()
-            server.inject(*[fault("slow", seconds=0.05)] * 12)
+            server.inject(*[fault("slow", seconds=0.3)] * 12)
             before = readme.read_bytes() if readme.exists() else None
             process = start_update(tmp_path)
             time.sleep(rng.uniform(0.1, 1.6))
