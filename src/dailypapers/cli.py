@@ -13,10 +13,11 @@ import click
 from rich.console import Console
 
 from dailypapers import __version__
+from dailypapers import doctor as doctor_module
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
 from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_update
 from dailypapers.scaffold import write_config
-from dailypapers.store import StoreError
+from dailypapers.store import StoreError, open_store, sqlite_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -204,6 +205,34 @@ def fetch(config_file: Path | None, wait: float, debug: bool) -> None:
 def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
     """Write the outputs from the store, without contacting arXiv."""
     _finish(_run(config_file, debug, fetch=False, force=force, lock_timeout=wait))
+
+
+@cli.command()
+@config_option
+@click.option("--repair", is_flag=True, help="Apply the safe repairs it finds.")
+@debug_option
+@handle_errors
+def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
+    """Check the store (schema, integrity, foreign keys, unfinished runs).
+
+    Says how to repair each problem; exits 1 when one remains. Never creates
+    or modifies anything without --repair.
+    """
+    config = _load(config_file)
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.exists():
+        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    with open_store(config.db_url, migrate=False) as store:
+        if repair:
+            for line in doctor_module.repair(store):
+                click.echo(f"repaired: {line}")
+        findings = doctor_module.diagnose(store)
+    for finding in findings:
+        mark = "ok  " if finding.ok else "FAIL"
+        hint = f" -> {finding.repair}" if finding.repair and not finding.ok else ""
+        click.echo(f"{mark} {finding.check}: {finding.detail}{hint}")
+    if not all(finding.ok for finding in findings):
+        raise Failure("dailypapers: doctor found problems (see above)")
 
 
 def main() -> None:

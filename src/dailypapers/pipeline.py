@@ -181,6 +181,7 @@ def run_update(
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     now = now or utcnow()
     with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        store.mark_interrupted()
         run_id = store.start_run(command, now)
         report = RunReport(topics=len(config.settings.topics))
         started = time.monotonic()

@@ -331,6 +331,16 @@ class Store:
                 .values(status=status, finished_at=utcnow(), **fields)
             )
 
+    def mark_interrupted(self) -> int:
+        """Mark runs left ``running`` by a killed process; call while holding the run lock."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.status == "running")
+                .values(status="interrupted", error="the process stopped before finishing")
+            )
+            return int(result.rowcount or 0)
+
     def last_runs(self, limit: int = 10) -> list[RunRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(limit))
@@ -346,7 +356,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             store.migrate()
         else:
             with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+                store._check_ours(conn)
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
         raise StoreError(f"cannot use {_describe_url(engine)}: {_first_line(exc)}") from None
@@ -356,9 +366,15 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-def _engine(url: str) -> Engine:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = Path(url.removeprefix("sqlite:///"))
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def _engine(url: str) -> Engine:
+    if (path := sqlite_path(url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         backend = sa.engine.make_url(url).get_backend_name()
