@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,12 +13,13 @@ import click
 from rich.console import Console
 
 from dailypapers import __version__
+from dailypapers import doctor as doctor_module
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
 from dailypapers.github_actions import report_to_actions
 from dailypapers.notify import Outcome, open_channels
 from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_notify, run_update
 from dailypapers.scaffold import write_config
-from dailypapers.store import StoreError
+from dailypapers.store import StoreError, open_store, sqlite_path
 from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,7 +93,36 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """A click group whose usage errors are one line: ``dailypapers update: no such option...``."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "dailypapers"
+            message = exc.format_message().rstrip(".")
+            click.echo(f"{command}: {message} (try '{command} --help')", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("dailypapers: aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dailypapers")
 def cli() -> None:
     """Keep a research group on top of arXiv.
@@ -276,6 +307,34 @@ def fetch(config_file: Path | None, wait: float, debug: bool) -> None:
 def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
     """Write the outputs from the store, without contacting arXiv."""
     _finish(_run(config_file, debug, fetch=False, force=force, lock_timeout=wait))
+
+
+@cli.command()
+@config_option
+@click.option("--repair", is_flag=True, help="Apply the safe repairs it finds.")
+@debug_option
+@handle_errors
+def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
+    """Check the store (schema, integrity, foreign keys, unfinished runs).
+
+    Says how to repair each problem; exits 1 when one remains. Never creates
+    or modifies anything without --repair.
+    """
+    config = _load(config_file)
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.exists():
+        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    with open_store(config.db_url, migrate=False) as store:
+        if repair:
+            for line in doctor_module.repair(store):
+                click.echo(f"repaired: {line}")
+        findings = doctor_module.diagnose(store)
+    for finding in findings:
+        mark = "ok  " if finding.ok else "FAIL"
+        hint = f" -> {finding.repair}" if finding.repair and not finding.ok else ""
+        click.echo(f"{mark} {finding.check}: {finding.detail}{hint}")
+    if not all(finding.ok for finding in findings):
+        raise Failure("dailypapers: doctor found problems (see above)")
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
-from dailypapers.publish.files import write_if_changed
+from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.render.markdown import Section, render_readme, same_but_date
 from dailypapers.sources import (
     FetchContext,
@@ -155,6 +155,7 @@ def render_outputs(
     settings = config.settings
     written = []
     if "readme" in settings.outputs:
+        remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
         text = render_readme(
             settings.title,
@@ -207,6 +208,7 @@ def run_update(
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     now = now or utcnow()
     with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        store.mark_interrupted()
         run_id = store.start_run(command, now)
         report = RunReport(topics=len(config.settings.topics))
         report.day = day = now.astimezone(config.zone).date()
@@ -262,6 +264,7 @@ def run_notify(
             report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
             report.status = "dry run"
             return report
+        store.mark_interrupted()
         run_id = store.start_run("notify", now)
         report.notified = deliver(config, store, run_id, day=day, registering_run=None)
         error = failure_line(report.notified)

@@ -21,6 +21,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from dailypapers.models import Author, Paper
 
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
 
 class StoreError(Exception):
     """The database cannot be used (not ours, corrupt, unreachable); one line."""
@@ -374,6 +376,16 @@ class Store:
                 .values(status=status, finished_at=utcnow(), **fields)
             )
 
+    def mark_interrupted(self) -> int:
+        """Mark runs left ``running`` by a killed process; call while holding the run lock."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.status == "running")
+                .values(status="interrupted", error="the process stopped before finishing")
+            )
+            return int(result.rowcount or 0)
+
     def last_runs(self, limit: int = 10) -> list[RunRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(limit))
@@ -389,7 +401,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             store.migrate()
         else:
             with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+                store._check_ours(conn)
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
         raise StoreError(f"cannot use {_describe_url(engine)}: {_first_line(exc)}") from None
@@ -399,14 +411,23 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-def _engine(url: str) -> Engine:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = Path(url.removeprefix("sqlite:///"))
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def _engine(url: str) -> Engine:
+    if (path := sqlite_path(url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        backend = sa.engine.make_url(url).get_backend_name()
+        if backend not in SUPPORTED_DIALECTS:
+            raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StoreError(f"bad store URL {url!r}: {_first_line(exc)}") from None
+        raise StoreError(f"bad store URL {_masked(url)!r}: {_first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -417,6 +438,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _masked(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.split("@")[-1]
 
 
 def _describe_url(engine: Engine) -> str:
