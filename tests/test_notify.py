@@ -69,11 +69,12 @@ def started(tmp_path: Path, arxiv: FakeArxiv, extra: str) -> Config:
 
 
 def test_only_new_papers_are_sent_once_per_channel(
-    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver], store_url: str
 ) -> None:
     github, hook = gh
     with SmtpSink() as smtp:
-        config = configure(tmp_path, arxiv, notify_toml(smtp.port, webhook=True))
+        extra = f'[store]\nurl = "{store_url}"\n' + notify_toml(smtp.port, webhook=True)
+        config = configure(tmp_path, arxiv, extra)
         run_update(config, now=day(0))
         assert (len(github.issues), len(smtp.messages), len(hook.texts)) == (1, 1, 1)
         new = arrivals(arxiv, 2)
@@ -112,11 +113,11 @@ def test_first_run_sends_a_capped_digest_and_never_the_rest(
 
 
 def test_a_failed_channel_keeps_its_papers_pending_and_the_others_go_on(
-    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver], store_url: str
 ) -> None:
     github, _ = gh
     port = free_port()
-    config = configure(tmp_path, arxiv, notify_toml(port))
+    config = configure(tmp_path, arxiv, f'[store]\nurl = "{store_url}"\n' + notify_toml(port))
     with SmtpSink(port=port):
         run_update(config, now=day(0))
     new = arrivals(arxiv, 3)
