@@ -15,9 +15,12 @@ from rich.console import Console
 from dailypapers import __version__
 from dailypapers import doctor as doctor_module
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
-from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_update
+from dailypapers.github_actions import report_to_actions
+from dailypapers.notify import Outcome, open_channels
+from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_notify, run_update
 from dailypapers.scaffold import write_config
 from dailypapers.store import StoreError, open_store, sqlite_path
+from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,17 +132,75 @@ def cli() -> None:
     """
 
 
+def install_option(func: F) -> F:
+    return click.option(
+        "--install",
+        default=DEFAULT_INSTALL,
+        show_default=True,
+        metavar="SPEC",
+        help="What the workflow installs with pip (a version, a git URL, a path).",
+    )(func)
+
+
 @cli.command()
 @config_option
-@click.option("--force", is_flag=True, help="Overwrite an existing papers.toml.")
-def init(config_file: Path | None, force: bool) -> None:
-    """Write a commented papers.toml with the reference's two topics."""
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option(
+    "--github", is_flag=True, help="Also write .github/workflows/daily-papers.yml (daily run)."
+)
+@install_option
+def init(config_file: Path | None, force: bool, github: bool, install: str) -> None:
+    """Write a commented papers.toml with the reference's two topics.
+
+    With --github, also write a GitHub Actions workflow that runs `dailypapers
+    update` every weekday and commits the changed outputs. Existing files are
+    kept unless --force.
+    """
     path = config_path(config_file)
-    if path.exists() and not force:
+    wrote = _write_unless_exists(path, force, write_config)
+    if github:
+        workflow = path.parent / WORKFLOW_PATH
+        wrote += _write_unless_exists(
+            workflow, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
+        )
+    if not wrote:
         raise UsageFailure(f"dailypapers: {path} exists; use --force to overwrite it")
-    write_config(path)
-    click.echo(f"wrote {path}")
     click.echo("next: edit the topics, then run 'dailypapers update'")
+
+
+@cli.command()
+@config_option
+@click.option("--force", is_flag=True, help="Overwrite an existing workflow file.")
+@install_option
+def workflow(config_file: Path | None, force: bool, install: str) -> None:
+    """Write .github/workflows/daily-papers.yml for the current papers.toml.
+
+    Grants `issues: write` only when [notify.github] is configured; run again
+    with --force after turning it on or off.
+    """
+    path = config_path(config_file)
+    target = path.parent / WORKFLOW_PATH
+    if not _write_unless_exists(
+        target, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
+    ):
+        raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
+
+
+def _write_unless_exists(path: Path, force: bool, write: Callable[[Path], None]) -> int:
+    if path.exists() and not force:
+        click.echo(f"kept {_relative(path)} (exists; --force overwrites it)", err=True)
+        return 0
+    write(path)
+    click.echo(f"wrote {_relative(path)}")
+    return 1
+
+
+def wants_issues(config_file: Path) -> bool:
+    """Whether the config at ``config_file`` turns on ``[notify.github]``."""
+    try:
+        return _load(config_file).settings.notify.github is not None
+    except ConfigError:
+        return False
 
 
 def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
@@ -183,7 +244,48 @@ def update(config_file: Path | None, force: bool, wait: float, debug: bool) -> N
     When nothing is new, outputs are left byte-identical (no empty commits).
     A run that cannot fetch changes no output and exits 1.
     """
-    _finish(_run(config_file, debug, force=force, lock_timeout=wait))
+    report = _run(config_file, debug, force=force, lock_timeout=wait)
+    report_to_actions(report)
+    _finish(report)
+
+
+@cli.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
+@wait_option
+@debug_option
+@handle_errors
+def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) -> None:
+    """Send each notification channel the new papers it has not delivered yet.
+
+    `dailypapers update` does this by itself after every run; use this to
+    retry, or with --dry-run to see what each channel would send.
+    """
+    config = _load(config_file)
+    if not open_channels(config):
+        raise UsageFailure(
+            "dailypapers: no notification channel configured "
+            "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
+        )
+    report = run_notify(config, dry_run=dry_run, lock_timeout=wait)
+    for outcome in report.notified:
+        click.echo(_outcome_line(outcome, dry_run))
+        if dry_run and outcome.preview:
+            click.echo(outcome.preview.rstrip("\n") + "\n")
+    if report.status == FAILED:
+        raise Failure(f"dailypapers: failed: {report.error}")
+
+
+def _outcome_line(outcome: Outcome, dry_run: bool) -> str:
+    if outcome.error and not dry_run:
+        return f"{outcome.channel}: failed: {outcome.error}"
+    if not outcome.papers:
+        return f"{outcome.channel}: nothing new to send"
+    count = f"{outcome.papers} paper{'s' if outcome.papers != 1 else ''}"
+    if dry_run:
+        problem = f" (would fail: {outcome.error})" if outcome.error else ""
+        return f"{outcome.channel}: would send {count}, {outcome.target}{problem}"
+    return f"{outcome.channel}: sent {count} {outcome.receipt}".rstrip()
 
 
 @cli.command()

@@ -108,14 +108,59 @@ runs = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+# Notification outbox (migration 2): every paper version a run stores new
+# for a topic is queued once; a channel's deliveries are recorded only after
+# the channel confirmed, so what failed stays pending for the next run.
+notify_outbox = sa.Table(
+    "notify_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False, index=True),
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Boolean, nullable=False, default=False),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("topic_id", "paper_id", "version", name="uq_notify_outbox_item"),
+)
+
+notify_channels = sa.Table(
+    "notify_channels",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("since_run", sa.Integer, nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+)
+
+notify_deliveries = sa.Table(
+    "notify_deliveries",
+    metadata,
+    sa.Column(
+        "outbox_id",
+        sa.Integer,
+        sa.ForeignKey("notify_outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=False),
+)
+
 
 def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
 
 
+def _m002_notify_outbox(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[notify_outbox, notify_channels, notify_deliveries])
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
+    (2, "notify_outbox", _m002_notify_outbox),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
