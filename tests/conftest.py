@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from dailypapers.testing.postgres import TemporaryPostgres, find_bindir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -17,3 +20,22 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(("DAILYPAPERS_", "GITHUB_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    """One throwaway PostgreSQL cluster for the session (skipped without the binaries)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    with TemporaryPostgres(bindir) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store on each backend: SQLite in a temp dir, PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'papers.db'}"
+    server: TemporaryPostgres = request.getfixturevalue("postgres_server")
+    return server.create_database()

@@ -394,11 +394,22 @@ def test_short_page_continues_after_what_was_received(clock: FakeClock) -> None:
 
 def test_duplicates_across_pages_are_dropped(clock: FakeClock) -> None:
     client, server = make(clock, [ok(PAGE_0), ok(PAGE_9_15)])
-    first, second = client.iter_pages("all:testing", page_size=15, max_results_total=25)
+    first, second = client.iter_pages("all:testing", page_size=15, max_results_total=24)
     assert len(first.papers) == 10 and len(second.papers) == 14
     assert "1812.11470" in {p.id for p in first.papers}
     assert "1812.11470" not in {p.id for p in second.papers}
     assert server.params("start") == ["0", "10"]
+
+
+def test_after_a_repeated_paper_the_next_page_starts_after_the_new_ones(
+    clock: FakeClock,
+) -> None:
+    """The results moved down by one while paging: nothing that moved is skipped."""
+    client, server = make(clock, [ok(PAGE_0), ok(PAGE_9_15), ok(PAGE_20)])
+    pages = client.iter_pages("all:testing", page_size=15, max_results_total=30)
+    assert [len(page.papers) for page in (next(pages), next(pages))] == [10, 14]
+    next(pages)
+    assert server.params("start") == ["0", "10", "24"]
 
 
 def test_stops_at_max_results_total(clock: FakeClock) -> None:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dailypapers.arxiv import query as q
 from dailypapers.config import ConfigError, load_config
@@ -147,3 +150,63 @@ def test_bad_delay_env_is_a_config_error(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "soon")
     with pytest.raises(ConfigError, match="DAILYPAPERS_ARXIV_DELAY"):
         load_config(write(tmp_path, MINIMAL))
+
+
+toml_values = st.one_of(
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.booleans(),
+    st.lists(st.text(max_size=10), max_size=3),
+)
+keys = st.sampled_from(
+    [
+        "title",
+        "max_papers",
+        "timezone",
+        "archives",
+        "outputs",
+        "name",
+        "query",
+        "categories",
+        "exclude",
+        "delay",
+        "page_size",
+        "api_url",
+        "url",
+        "colour",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    top=st.dictionaries(keys, toml_values, max_size=4),
+    topics=st.lists(st.dictionaries(keys, toml_values, max_size=4), max_size=3),
+)
+def test_any_structure_loads_or_fails_with_one_config_error(
+    tmp_path_factory: pytest.TempPathFactory, top: dict[str, object], topics: list[object]
+) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "papers.toml"
+    lines = [f"{key} = {json.dumps(value)}" for key, value in top.items()]
+    for topic in topics:
+        lines.append("[[topics]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in topic.items()]  # type: ignore[union-attr]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_load_or_fail_with_one_config_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "papers.toml"
+    path.write_bytes(data)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)

@@ -28,6 +28,12 @@ def server() -> Iterator[FakeArxiv]:
         yield fake
 
 
+@pytest.fixture(autouse=True)
+def _backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every pipeline test runs on SQLite and on PostgreSQL."""
+    monkeypatch.setenv("DAILYPAPERS_DB", store_url)
+
+
 def make_config(tmp_path: Path, server: FakeArxiv, extra: str = "") -> Config:
     text = (
         f"{extra}\n"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,8 +33,8 @@ def paper(number: int, *, version: int = 1, hours: int = 0, title: str = "T") ->
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with open_store(f"sqlite:///{tmp_path / 'state' / 'papers.db'}") as opened:
+def store(store_url: str) -> Iterator[Store]:
+    with open_store(store_url) as opened:
         yield opened
 
 
@@ -145,15 +146,17 @@ def test_corrupt_file_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 
-def test_newer_schema_is_refused(store: Store, tmp_path: Path) -> None:
+def test_newer_schema_is_refused(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute(schema_migrations.insert().values(version=999, name="future", applied_at=T0))
     with pytest.raises(StoreError, match="newer than this dailypapers"):
-        open_store(str(store.engine.url))
+        open_store(store.engine.url.render_as_string(hide_password=False))
 
 
 def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="bad store URL"):
+        open_store("not a url")
+    with pytest.raises(StoreError, match="unsupported database 'nosuchdb'"):
         open_store("nosuchdb://x")
 
 
@@ -161,3 +164,8 @@ def test_foreign_keys_are_enforced(store: Store) -> None:
     with pytest.raises(sa.exc.IntegrityError), store.transaction() as conn:
         topic_id = store.topic_id(conn, "T", "q")
         store.link(conn, topic_id, ["9999.99999"], T0)
+
+
+def test_unsupported_database_is_refused() -> None:
+    with pytest.raises(StoreError, match="unsupported database 'mysql'"):
+        open_store("mysql+pymysql://user@127.0.0.1/x", migrate=False)

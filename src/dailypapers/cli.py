@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,12 +18,16 @@ from rich.table import Table
 from rich.text import Text
 
 from dailypapers import __version__
+from dailypapers import doctor as doctor_module
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
-from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_update
+from dailypapers.github_actions import report_to_actions
+from dailypapers.notify import Outcome, open_channels
+from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_notify, run_update
 from dailypapers.scaffold import write_config
 from dailypapers.search import Hit, SearchError, plain_lines, search, short_authors
 from dailypapers.serve import make_server, server_url
-from dailypapers.store import StoreError, open_store
+from dailypapers.store import StoreError, open_store, sqlite_path
+from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,7 +100,36 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """A click group whose usage errors are one line: ``dailypapers update: no such option...``."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "dailypapers"
+            message = exc.format_message().rstrip(".")
+            click.echo(f"{command}: {message} (try '{command} --help')", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("dailypapers: aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dailypapers")
 def cli() -> None:
     """Keep a research group on top of arXiv.
@@ -105,17 +139,75 @@ def cli() -> None:
     """
 
 
+def install_option(func: F) -> F:
+    return click.option(
+        "--install",
+        default=DEFAULT_INSTALL,
+        show_default=True,
+        metavar="SPEC",
+        help="What the workflow installs with pip (a version, a git URL, a path).",
+    )(func)
+
+
 @cli.command()
 @config_option
-@click.option("--force", is_flag=True, help="Overwrite an existing papers.toml.")
-def init(config_file: Path | None, force: bool) -> None:
-    """Write a commented papers.toml with the reference's two topics."""
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option(
+    "--github", is_flag=True, help="Also write .github/workflows/daily-papers.yml (daily run)."
+)
+@install_option
+def init(config_file: Path | None, force: bool, github: bool, install: str) -> None:
+    """Write a commented papers.toml with the reference's two topics.
+
+    With --github, also write a GitHub Actions workflow that runs `dailypapers
+    update` every weekday and commits the changed outputs. Existing files are
+    kept unless --force.
+    """
     path = config_path(config_file)
-    if path.exists() and not force:
+    wrote = _write_unless_exists(path, force, write_config)
+    if github:
+        workflow = path.parent / WORKFLOW_PATH
+        wrote += _write_unless_exists(
+            workflow, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
+        )
+    if not wrote:
         raise UsageFailure(f"dailypapers: {path} exists; use --force to overwrite it")
-    write_config(path)
-    click.echo(f"wrote {path}")
     click.echo("next: edit the topics, then run 'dailypapers update'")
+
+
+@cli.command()
+@config_option
+@click.option("--force", is_flag=True, help="Overwrite an existing workflow file.")
+@install_option
+def workflow(config_file: Path | None, force: bool, install: str) -> None:
+    """Write .github/workflows/daily-papers.yml for the current papers.toml.
+
+    Grants `issues: write` only when [notify.github] is configured; run again
+    with --force after turning it on or off.
+    """
+    path = config_path(config_file)
+    target = path.parent / WORKFLOW_PATH
+    if not _write_unless_exists(
+        target, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
+    ):
+        raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
+
+
+def _write_unless_exists(path: Path, force: bool, write: Callable[[Path], None]) -> int:
+    if path.exists() and not force:
+        click.echo(f"kept {_relative(path)} (exists; --force overwrites it)", err=True)
+        return 0
+    write(path)
+    click.echo(f"wrote {_relative(path)}")
+    return 1
+
+
+def wants_issues(config_file: Path) -> bool:
+    """Whether the config at ``config_file`` turns on ``[notify.github]``."""
+    try:
+        return _load(config_file).settings.notify.github is not None
+    except ConfigError:
+        return False
 
 
 def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
@@ -159,7 +251,48 @@ def update(config_file: Path | None, force: bool, wait: float, debug: bool) -> N
     When nothing is new, outputs are left byte-identical (no empty commits).
     A run that cannot fetch changes no output and exits 1.
     """
-    _finish(_run(config_file, debug, force=force, lock_timeout=wait))
+    report = _run(config_file, debug, force=force, lock_timeout=wait)
+    report_to_actions(report)
+    _finish(report)
+
+
+@cli.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
+@wait_option
+@debug_option
+@handle_errors
+def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) -> None:
+    """Send each notification channel the new papers it has not delivered yet.
+
+    `dailypapers update` does this by itself after every run; use this to
+    retry, or with --dry-run to see what each channel would send.
+    """
+    config = _load(config_file)
+    if not open_channels(config):
+        raise UsageFailure(
+            "dailypapers: no notification channel configured "
+            "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
+        )
+    report = run_notify(config, dry_run=dry_run, lock_timeout=wait)
+    for outcome in report.notified:
+        click.echo(_outcome_line(outcome, dry_run))
+        if dry_run and outcome.preview:
+            click.echo(outcome.preview.rstrip("\n") + "\n")
+    if report.status == FAILED:
+        raise Failure(f"dailypapers: failed: {report.error}")
+
+
+def _outcome_line(outcome: Outcome, dry_run: bool) -> str:
+    if outcome.error and not dry_run:
+        return f"{outcome.channel}: failed: {outcome.error}"
+    if not outcome.papers:
+        return f"{outcome.channel}: nothing new to send"
+    count = f"{outcome.papers} paper{'s' if outcome.papers != 1 else ''}"
+    if dry_run:
+        problem = f" (would fail: {outcome.error})" if outcome.error else ""
+        return f"{outcome.channel}: would send {count}, {outcome.target}{problem}"
+    return f"{outcome.channel}: sent {count} {outcome.receipt}".rstrip()
 
 
 @cli.command()
@@ -213,6 +346,9 @@ def search_command(
     (`ti:"reward model" AND cat:cs.CL`), matched with arXiv's stemming.
     """
     config = _load(config_file)
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.exists():
+        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
     with open_store(config.db_url) as store:
         try:
             hits = search(store, query, topic=topic, since=since and since.date(), limit=limit)
@@ -280,6 +416,34 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
         click.echo("stopped", err=True)
     finally:
         server.server_close()
+
+
+@cli.command()
+@config_option
+@click.option("--repair", is_flag=True, help="Apply the safe repairs it finds.")
+@debug_option
+@handle_errors
+def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
+    """Check the store (schema, integrity, foreign keys, unfinished runs).
+
+    Says how to repair each problem; exits 1 when one remains. Never creates
+    or modifies anything without --repair.
+    """
+    config = _load(config_file)
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.exists():
+        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    with open_store(config.db_url, migrate=False) as store:
+        if repair:
+            for line in doctor_module.repair(store):
+                click.echo(f"repaired: {line}")
+        findings = doctor_module.diagnose(store)
+    for finding in findings:
+        mark = "ok  " if finding.ok else "FAIL"
+        hint = f" -> {finding.repair}" if finding.repair and not finding.ok else ""
+        click.echo(f"{mark} {finding.check}: {finding.detail}{hint}")
+    if not all(finding.ok for finding in findings):
+        raise Failure("dailypapers: doctor found problems (see above)")
 
 
 def main() -> None:

@@ -89,6 +89,92 @@ class ReadmeSettings(_Model):
     link_base: str = "https://arxiv.org/abs/"
 
 
+# Secrets come from the environment only; a key that looks like one in
+# papers.toml (which is committed to the repository) is refused.
+_SECRET_KEY = re.compile(r"pass|token|secret|api_?key|credential|auth|login|user|^url$|webhook_url")
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+class _Channel(_Model):
+    """A notification channel: refuses secrets in the config file."""
+
+    max_per_topic: int | None = Field(None, ge=1, le=2000)
+    timeout: float = Field(30.0, gt=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if _SECRET_KEY.search(str(key).lower()):
+                    raise ValueError(
+                        f"{key!r} looks like a secret; secrets are read from environment "
+                        f"variables only (see 'Notifications' in the README), never papers.toml"
+                    )
+        return data
+
+
+class EmailSettings(_Channel):
+    """``[notify.email]``: one digest over SMTP; login from the environment."""
+
+    smtp_host: Text
+    smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_address(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipient_addresses(cls, value: list[str]) -> list[str]:
+        return [_address(item) for item in value]
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value.strip()):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value.strip()
+
+
+class GitHubSettings(_Channel):
+    """``[notify.github]``: one issue per run with new papers (token from the environment)."""
+
+    labels: list[Text] = ["daily-papers"]
+
+
+class WebhookSettings(_Channel):
+    """``[notify.webhook]``: a JSON ``text`` POST to ``$DAILYPAPERS_WEBHOOK_URL``."""
+
+    max_chars: int = Field(3500, ge=200, le=40000)
+
+
+class NotifySettings(_Model):
+    """``[notify]``: which channels announce new papers, and how much each lists."""
+
+    max_per_topic: int = Field(15, ge=1, le=2000)
+    link: str | None = None
+    email: EmailSettings | None = None
+    github: GitHubSettings | None = None
+    webhook: WebhookSettings | None = None
+
+    @field_validator("link")
+    @classmethod
+    def _http_link(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @property
+    def channels(self) -> dict[str, _Channel]:
+        """The configured channels by name, in sending order."""
+        found = {"github": self.github, "email": self.email, "webhook": self.webhook}
+        return {name: channel for name, channel in found.items() if channel is not None}
+
+
 class JsonSettings(_Model):
     """The ``papers.json`` output (``[json]``)."""
 
@@ -195,6 +281,7 @@ class Settings(_Model):
     store: StoreSettings = StoreSettings()
     readme: ReadmeSettings = ReadmeSettings()
     calendar: CalendarSettings = CalendarSettings()
+    notify: NotifySettings = NotifySettings()
     json_: JsonSettings = Field(JsonSettings(), alias="json")
     feeds: FeedsSettings = FeedsSettings()
     site: SiteSettings = SiteSettings()
@@ -402,10 +489,10 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
     keys = [k for k in loc if isinstance(k, str)]
     index = next((k for k in loc if isinstance(k, int)), None)
     if len(keys) > 1 or index is not None:
-        span = _table_span(lines, keys[0], index)
+        span, depth = _nested_span(lines, keys, index)
         if span is not None:
             start, end = span
-            keys = keys[1:]
+            keys = keys[depth:]
     if not keys:
         return start + 1 if start or index is not None else None
     pattern = re.compile(rf"^\s*[\"']?{re.escape(keys[0])}[\"']?\s*=")
@@ -413,6 +500,17 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
         if pattern.match(lines[number]):
             return number + 1
     return start + 1 if start else None
+
+
+def _nested_span(
+    lines: list[str], keys: list[str], index: int | None
+) -> tuple[tuple[int, int] | None, int]:
+    """The deepest ``[a.b]`` table header naming a prefix of ``keys``, and its depth."""
+    for depth in range(len(keys), 0, -1):
+        span = _table_span(lines, ".".join(keys[:depth]), index)
+        if span is not None:
+            return span, depth
+    return None, 0
 
 
 def _table_span(lines: list[str], name: str, index: int | None) -> tuple[int, int] | None:

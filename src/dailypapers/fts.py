@@ -306,9 +306,12 @@ def _indexable(found: Candidates) -> Indexed:
 
 
 def reindex_all(conn: Connection, rows: Iterable[Sequence[Paper]]) -> int:
-    """Index every batch of papers in ``rows``; returns how many were indexed."""
+    """Index every batch of papers in ``rows`` and drop index rows of no paper; returns a count."""
     count = 0
     for batch in rows:
         index_papers(conn, batch)
         count += len(batch)
+    if conn.dialect.name == SQLITE:
+        orphans = "DELETE FROM paper_search_fts WHERE rowid NOT IN (SELECT id FROM paper_search)"
+        conn.execute(sa.text(orphans))
     return count

@@ -3,13 +3,16 @@
 Order of truth: all fetching happens first and writes nothing; then one
 database transaction stores the run's papers; only after it commits are the
 outputs rendered from the store and written atomically. A run that cannot
-fetch therefore changes neither the store nor any published file.
+fetch therefore changes neither the store nor any published file. Last,
+``update`` sends the configured notifications (:mod:`dailypapers.notify`);
+the papers they announce were queued in the store transaction, so a failing
+channel loses nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,7 +21,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from dailypapers.config import Config
-from dailypapers.publish.files import write_if_changed
+from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
+from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.render.markdown import Section, render_readme, same_but_date
 from dailypapers.render.outputs import write_outputs
 from dailypapers.sources import (
@@ -48,6 +52,7 @@ NOTHING_NEW = "nothing new"
 NO_ANNOUNCEMENT = "no announcement"
 FAILED = "failed"
 RENDERED = "rendered"
+NOTIFIED = "notified"
 OK_STATUSES = (UPDATED, NOTHING_NEW, NO_ANNOUNCEMENT, RENDERED)
 
 
@@ -63,6 +68,8 @@ class RunReport:
     seconds: float = 0.0
     written: list[Path] = field(default_factory=list)
     error: str | None = None
+    day: date | None = None
+    notified: list[Outcome] = field(default_factory=list)
 
     @property
     def new_papers(self) -> int:
@@ -91,22 +98,38 @@ class RunReport:
             return self.headline()
         topics = f"{self.topics} topic{'s' if self.topics != 1 else ''}"
         files = f", {len(self.written)} file{'s' if len(self.written) != 1 else ''} written"
+        sent = [f"{o.channel} {o.papers}" for o in self.notified if o.papers and not o.error]
+        notified = f", sent: {', '.join(sent)}" if sent else ""
         return (
             f"{self.headline()}: {topics}, {self.requests} requests, "
-            f"{self.seconds:.1f} s{files if self.written else ''}"
+            f"{self.seconds:.1f} s{files if self.written else ''}{notified}"
         )
 
 
-def save_all(store: Store, fetched: list[TopicFetch], now: datetime) -> SaveResult:
-    """Store a run's papers and topic links in one transaction."""
+def save_all(
+    store: Store,
+    fetched: list[TopicFetch],
+    now: datetime,
+    *,
+    run_id: int | None = None,
+    listed: Mapping[str, int] | None = None,
+) -> SaveResult:
+    """Store a run's papers and topic links in one transaction.
+
+    With ``run_id``, what is new to each topic is queued for notification in
+    the same transaction (minus what the old README ``listed``).
+    """
     total = SaveResult()
     with store.transaction() as conn:
+        snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
+        if snapshot is not None and run_id is not None:
+            snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
     return total
 
 
@@ -134,6 +157,7 @@ def render_outputs(
     written = []
     listed = sections(config, store)
     if "readme" in settings.outputs:
+        remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
         text = render_readme(
             settings.title,
@@ -174,30 +198,40 @@ def run_update(
     lock_timeout: float = 60.0,
     now: datetime | None = None,
     raise_errors: bool = False,
+    notify: bool = True,
 ) -> RunReport:
     """The daily job (``update``), or its halves (``fetch``, ``render``).
 
+    ``update`` then sends the configured notifications (after the store
+    commit and the output writes, so a failing channel loses nothing: its
+    papers stay pending and the run fails with the channel's reason).
     Failures are recorded in the report (and the ``runs`` table); with
     ``raise_errors`` the exception is raised after it is recorded.
     """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     now = now or utcnow()
     with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        store.mark_interrupted()
         run_id = store.start_run(command, now)
         report = RunReport(topics=len(config.settings.topics))
+        report.day = day = now.astimezone(config.zone).date()
         started = time.monotonic()
         try:
             if fetch:
-                _fetch_and_save(config, store, source_factory, report, progress, now)
+                _fetch_and_save(config, store, source_factory, report, progress, now, run_id)
             if render:
-                today = now.astimezone(config.zone).date()
-                report.written = render_outputs(config, store, force=force, today=today)
+                report.written = render_outputs(config, store, force=force, today=day)
+            if fetch and render and notify:
+                report.notified = _notify(config, store, run_id, day, progress)
         except (SourceError, StoreError, OSError) as exc:
             report.status, report.error = FAILED, _one_line(exc)
             failure: BaseException | None = exc
         else:
             failure = None
             report.status = _status(config, report, now, fetched=fetch)
+            notify_error = failure_line(report.notified)
+            if notify_error:
+                report.status, report.error = FAILED, notify_error
         report.seconds = time.monotonic() - started
         store.finish_run(
             run_id,
@@ -213,6 +247,35 @@ def run_update(
     return report
 
 
+def run_notify(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    lock_timeout: float = 60.0,
+    now: datetime | None = None,
+) -> RunReport:
+    """Send (or with ``dry_run`` only render) what each channel still owes (``notify``).
+
+    A channel used for the first time is owed the papers of the latest run
+    that queued any. Sending is recorded as a ``notify`` run.
+    """
+    now = now or utcnow()
+    day = now.astimezone(config.zone).date()
+    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        report = RunReport(topics=len(config.settings.topics), day=day)
+        if dry_run:
+            report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
+            report.status = "dry run"
+            return report
+        store.mark_interrupted()
+        run_id = store.start_run("notify", now)
+        report.notified = deliver(config, store, run_id, day=day, registering_run=None)
+        error = failure_line(report.notified)
+        report.status, report.error = (FAILED, error) if error else (NOTIFIED, None)
+        store.finish_run(run_id, report.status, error=report.error)
+    return report
+
+
 def _fetch_and_save(
     config: Config,
     store: Store,
@@ -220,8 +283,11 @@ def _fetch_and_save(
     report: RunReport,
     progress: Progress | None,
     now: datetime,
+    run_id: int,
 ) -> None:
     settings = config.settings
+    # Read before this run rewrites it: what readers have already seen.
+    listed = readme_listing(config.readme_path) if "readme" in settings.outputs else {}
     context = FetchContext(store, settings.max_papers, settings.archives, progress)
     source = source_factory(config)
     try:
@@ -229,7 +295,17 @@ def _fetch_and_save(
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    report.saved = save_all(store, fetched, now)
+    report.saved = save_all(store, fetched, now, run_id=run_id, listed=listed)
+
+
+def _notify(
+    config: Config, store: Store, run_id: int, day: date, progress: Progress | None
+) -> list[Outcome]:
+    if not config.settings.notify.channels:
+        return []
+    if progress:
+        progress("sending notifications")
+    return deliver(config, store, run_id, day=day, registering_run=run_id)
 
 
 def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> str:

@@ -56,6 +56,20 @@ name = "Reasoning"
 # base_url = "https://you.github.io/papers/feeds/"   # where they are published
 # [site]
 # dir = "site"                  # open site/index.html, or: dailypapers serve
+
+# Notifications of new papers (README "Notifications"). Secrets never go in
+# this file: they are read from environment variables (repository secrets).
+# [notify]
+# max_per_topic = 15                 # papers listed per topic in each notification
+# [notify.github]                    # one issue per run; GITHUB_TOKEN from the workflow
+# labels = ["daily-papers"]
+# [notify.email]                     # login: DAILYPAPERS_SMTP_USER / DAILYPAPERS_SMTP_PASSWORD
+# smtp_host = "smtp.example.org"
+# smtp_port = 587
+# security = "starttls"              # "starttls" | "ssl" | "none"
+# sender = "papers@example.org"
+# recipients = ["me@example.org"]
+# [notify.webhook]                   # Slack/Mattermost/Discord; URL: DAILYPAPERS_WEBHOOK_URL
 """
 
 

@@ -234,8 +234,8 @@ def _ranked(
         ids = _paper_ids(conn, [row.key for row in rows])
         by_id = {paper.id: paper for paper in stored_papers(conn, list(ids.values()))}
         for row in rows:
-            paper_id = ids[row.key]
-            if paper_id not in seen:
+            paper_id = ids.get(row.key)
+            if paper_id is not None and paper_id not in seen:
                 seen.add(paper_id)
                 yield by_id[paper_id], float(row.score)
         if len(rows) < size:

@@ -22,6 +22,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from dailypapers import fts
 from dailypapers.models import Author, Paper
 
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
 
 class StoreError(Exception):
     """The database cannot be used (not ours, corrupt, unreachable); one line."""
@@ -107,21 +109,72 @@ runs = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+# Notification outbox (migration 2): every paper version a run stores new
+# for a topic is queued once; a channel's deliveries are recorded only after
+# the channel confirmed, so what failed stays pending for the next run.
+notify_outbox = sa.Table(
+    "notify_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False, index=True),
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Boolean, nullable=False, default=False),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("topic_id", "paper_id", "version", name="uq_notify_outbox_item"),
+)
+
+notify_channels = sa.Table(
+    "notify_channels",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("since_run", sa.Integer, nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+)
+
+notify_deliveries = sa.Table(
+    "notify_deliveries",
+    metadata,
+    sa.Column(
+        "outbox_id",
+        sa.Integer,
+        sa.ForeignKey("notify_outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=False),
+)
+
 
 def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
 
 
+def _m002_notify_outbox(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[notify_outbox, notify_channels, notify_deliveries])
+
+
 def _m003_full_text_search(conn: Connection) -> None:
     """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers."""
     fts.create(conn)
-    if fts.supported(conn.dialect.name):
-        fts.reindex_all(conn, _all_papers(conn))
+    reindex_search(conn)
+
+
+def reindex_search(conn: Connection) -> int:
+    """Rebuild the full-text index entry of every stored paper; returns how many."""
+    if not fts.supported(conn.dialect.name):
+        return 0
+    return fts.reindex_all(conn, _all_papers(conn))
 
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
+    (2, "notify_outbox", _m002_notify_outbox),
     (3, "full_text_search", _m003_full_text_search),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -340,6 +393,16 @@ class Store:
                 .values(status=status, finished_at=utcnow(), **fields)
             )
 
+    def mark_interrupted(self) -> int:
+        """Mark runs left ``running`` by a killed process; call while holding the run lock."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.status == "running")
+                .values(status="interrupted", error="the process stopped before finishing")
+            )
+            return int(result.rowcount or 0)
+
     def last_runs(self, limit: int = 10) -> list[RunRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(limit))
@@ -355,7 +418,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             store.migrate()
         else:
             with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+                store._check_ours(conn)
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
         raise StoreError(f"cannot use {_describe_url(engine)}: {_first_line(exc)}") from None
@@ -365,14 +428,23 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-def _engine(url: str) -> Engine:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = Path(url.removeprefix("sqlite:///"))
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def _engine(url: str) -> Engine:
+    if (path := sqlite_path(url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        backend = sa.engine.make_url(url).get_backend_name()
+        if backend not in SUPPORTED_DIALECTS:
+            raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StoreError(f"bad store URL {url!r}: {_first_line(exc)}") from None
+        raise StoreError(f"bad store URL {_masked(url)!r}: {_first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -383,6 +455,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _masked(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.split("@")[-1]
 
 
 def _describe_url(engine: Engine) -> str:

@@ -315,6 +315,11 @@ class ArxivClient:
         iteration early sends no further request. Papers already yielded are
         dropped from later pages; the next page starts after the entries
         actually received, so a short page skips nothing.
+
+        A page that repeats papers of an earlier page means the results moved
+        while paging (new papers arrived at the top, or the index is
+        inconsistent for a moment): the next page then starts after the *new*
+        papers only, so nothing that moved down is skipped.
         """
         size = self.page_size if page_size is None else _checked_page_size(page_size)
         limit = _checked_total(max_results_total)
@@ -329,8 +334,9 @@ class ArxivClient:
                 sort_order=sort_order,
                 id_list=id_list,
             )
-            yield _without_seen(page, seen)
-            start += len(page.papers)
+            fresh = _without_seen(page, seen)
+            yield fresh
+            start += len(fresh.papers) or len(page.papers)
             # totalResults can move between pages; the newest value wins.
             if not page.papers or start >= page.total_results:
                 return

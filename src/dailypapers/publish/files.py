@@ -49,6 +49,18 @@ def write_if_changed(
     return True
 
 
+def remove_stale_temps(path: Path) -> int:
+    """Delete temporary files a killed writer of ``path`` left behind.
+
+    Call only while holding the project's run lock (no writer is running).
+    """
+    removed = 0
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def _keep_mode(old: Path, new: Path) -> None:
     try:
         os.chmod(new, old.stat().st_mode & 0o7777)

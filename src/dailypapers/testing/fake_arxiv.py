@@ -506,6 +506,11 @@ class FakeArxiv:
         """Queue faults written as CLI specs, e.g. ``"503:retry_after=2"``."""
         self.inject(*(parse_fault_spec(spec) for spec in specs))
 
+    def clear_faults(self) -> None:
+        """Drop every fault not used yet."""
+        with self._lock:
+            self._faults.clear()
+
     @property
     def pending_faults(self) -> list[Fault]:
         """Injected faults not used yet."""

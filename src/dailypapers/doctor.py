@@ -1,0 +1,157 @@
+"""``dailypapers doctor``: check a store's health and say how to repair it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers import fts
+from dailypapers.store import (
+    SCHEMA_VERSION,
+    Store,
+    papers,
+    reindex_search,
+    runs,
+    schema_migrations,
+    topic_papers,
+    topics,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's result: ``ok``, or a problem with how to repair it."""
+
+    check: str
+    ok: bool
+    detail: str
+    repair: str = ""
+
+
+Check = Callable[[Store, Connection], Finding]
+
+
+def check_schema(store: Store, conn: Connection) -> Finding:
+    if not sa.inspect(conn).has_table("schema_migrations"):
+        return Finding("schema", False, "no dailypapers tables yet", "run dailypapers update")
+    versions = sorted(conn.scalars(sa.select(schema_migrations.c.version)))
+    expected = list(range(1, SCHEMA_VERSION + 1))
+    if versions == expected:
+        return Finding("schema", True, f"version {SCHEMA_VERSION}, all migrations applied")
+    return Finding(
+        "schema",
+        False,
+        f"migrations applied: {versions}, expected {expected}",
+        "run any dailypapers command (it migrates), or --repair",
+    )
+
+
+def check_integrity(store: Store, conn: Connection) -> Finding:
+    if store.dialect != "sqlite":
+        return Finding("integrity", True, "checked by PostgreSQL itself")
+    result = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+    if result == "ok":
+        return Finding("integrity", True, "SQLite integrity_check: ok")
+    return Finding(
+        "integrity",
+        False,
+        f"SQLite integrity_check: {result}",
+        "restore .dailypapers/papers.db from a backup, or delete it: the next update "
+        "refetches (history before it is lost)",
+    )
+
+
+def check_orphans(store: Store, conn: Connection) -> Finding:
+    missing_paper = (
+        sa.select(sa.func.count())
+        .select_from(topic_papers.outerjoin(papers, papers.c.id == topic_papers.c.paper_id))
+        .where(papers.c.id.is_(None))
+    )
+    missing_topic = (
+        sa.select(sa.func.count())
+        .select_from(topic_papers.outerjoin(topics, topics.c.id == topic_papers.c.topic_id))
+        .where(topics.c.id.is_(None))
+    )
+    count = int(conn.scalar(missing_paper) or 0) + int(conn.scalar(missing_topic) or 0)
+    if not count:
+        return Finding("foreign keys", True, "every topic link points at a paper and a topic")
+    return Finding(
+        "foreign keys",
+        False,
+        f"{count} topic link(s) point at a missing paper or topic",
+        "dailypapers doctor --repair deletes them",
+    )
+
+
+def check_runs(store: Store, conn: Connection) -> Finding:
+    stuck = int(conn.scalar(sa.select(sa.func.count()).where(runs.c.status == "running")) or 0)
+    if not stuck:
+        return Finding("runs", True, "no run left unfinished")
+    return Finding(
+        "runs",
+        False,
+        f"{stuck} run(s) never finished (killed or crashed)",
+        "harmless: their writes were rolled back; the next update or --repair marks them",
+    )
+
+
+def _search_counts(conn: Connection) -> tuple[int, list[int]]:
+    stored = int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
+    tables = ["paper_search"] + (["paper_search_fts"] if conn.dialect.name == "sqlite" else [])
+    indexed = [int(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0) for t in tables]
+    return stored, indexed
+
+
+def check_search_index(store: Store, conn: Connection) -> Finding:
+    if not fts.supported(store.dialect) or not sa.inspect(conn).has_table("paper_search"):
+        return Finding("search index", True, "none on this database")
+    stored, indexed = _search_counts(conn)
+    if all(count == stored for count in indexed):
+        return Finding("search index", True, f"all {stored} papers indexed")
+    return Finding(
+        "search index",
+        False,
+        f"{stored} papers, {min(indexed)} indexed (written around Store.save_papers?)",
+        "dailypapers doctor --repair rebuilds the index",
+    )
+
+
+CHECKS: list[Check] = [
+    check_schema,
+    check_integrity,
+    check_orphans,
+    check_runs,
+    check_search_index,
+]
+
+
+def diagnose(store: Store) -> list[Finding]:
+    """Run every check; never modifies the store."""
+    with store.engine.connect() as conn:
+        schema = check_schema(store, conn)
+        if not schema.ok and "no dailypapers tables" in schema.detail:
+            return [schema]
+        return [check(store, conn) for check in CHECKS]
+
+
+def repair(store: Store) -> list[str]:
+    """Apply the safe repairs; returns what was done."""
+    done = []
+    applied = store.migrate()
+    if applied:
+        done.append(f"applied migrations: {', '.join(applied)}")
+    with store.transaction() as conn:
+        orphans = topic_papers.delete().where(
+            ~topic_papers.c.paper_id.in_(sa.select(papers.c.id))
+            | ~topic_papers.c.topic_id.in_(sa.select(topics.c.id))
+        )
+        if removed := conn.execute(orphans).rowcount:
+            done.append(f"deleted {removed} orphan topic link(s)")
+        if not check_search_index(store, conn).ok:
+            done.append(f"rebuilt the search index of {reindex_search(conn)} papers")
+    if marked := store.mark_interrupted():
+        done.append(f"marked {marked} unfinished run(s) as interrupted")
+    return done

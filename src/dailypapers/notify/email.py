@@ -1,0 +1,119 @@
+"""The ``email`` channel: one multipart digest (plain text + HTML) over SMTP.
+
+STARTTLS (port 587), implicit TLS (``ssl``, port 465) or none (a local relay);
+login only when ``DAILYPAPERS_SMTP_USER`` is set, with
+``DAILYPAPERS_SMTP_PASSWORD``. Certificates are verified.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from dailypapers.config import EmailSettings
+from dailypapers.notify import NotifyError, mask
+from dailypapers.render.digest import Digest, render_html, render_text, subject
+from dailypapers.store import utcnow
+
+USER_ENV = "DAILYPAPERS_SMTP_USER"
+PASSWORD_ENV = "DAILYPAPERS_SMTP_PASSWORD"
+
+
+class EmailChannel:
+    """Sends the digest to ``recipients`` through ``smtp_host``."""
+
+    name = "email"
+
+    def __init__(
+        self, settings: EmailSettings, heading: str, *, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.settings = settings
+        self.heading = heading
+        self.max_per_topic = settings.max_per_topic
+        self._tls = tls
+
+    def describe(self) -> str:
+        s = self.settings
+        return f"to {', '.join(s.recipients)} via {s.smtp_host}:{s.smtp_port} ({s.security})"
+
+    def problem(self) -> str | None:
+        if os.environ.get(USER_ENV) and not os.environ.get(PASSWORD_ENV):
+            return f"${USER_ENV} is set but ${PASSWORD_ENV} is not"
+        return None
+
+    def message(self, digest: Digest) -> EmailMessage:
+        """The multipart/alternative message: text first, HTML preferred by mail readers."""
+        message = EmailMessage()
+        message["Subject"] = subject(digest)
+        message["From"] = self.settings.sender
+        message["To"] = ", ".join(self.settings.recipients)
+        message["Date"] = format_datetime(utcnow())
+        message["Message-ID"] = make_msgid(domain=Address(addr_spec=self.settings.sender).domain)
+        message.set_content(render_text(digest))
+        message.add_alternative(render_html(digest), subtype="html")
+        return message
+
+    def preview(self, digest: Digest) -> str:
+        return f"subject: {subject(digest)}\nto: {', '.join(self.settings.recipients)}\n\n" + (
+            render_text(digest)
+        )
+
+    def send(self, digest: Digest) -> str:
+        message = self.message(digest)
+        try:
+            with self._connect() as smtp:
+                self._login(smtp)
+                refused = smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise NotifyError(mask(f"{self._where()}: {_describe(exc)}")) from None
+        if refused:
+            return f"{message['Message-ID']} (refused: {', '.join(sorted(refused))})"
+        return str(message["Message-ID"])
+
+    def _where(self) -> str:
+        return f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+
+    def _context(self) -> ssl.SSLContext:
+        return self._tls or ssl.create_default_context()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.security == "ssl":
+            return smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, timeout=s.timeout, context=self._context()
+            )
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout)
+        if s.security == "starttls":
+            try:
+                smtp.starttls(context=self._context())
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        user = os.environ.get(USER_ENV)
+        if user:
+            smtp.login(user, os.environ.get(PASSWORD_ENV, ""))
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason; SMTP replies carry their code and the server's text."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        return f"SMTP {exc.smtp_code} {' '.join(text.split())}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"all recipients refused ({', '.join(sorted(exc.recipients))})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}" if str(exc) else type(exc).__name__

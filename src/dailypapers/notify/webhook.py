@@ -1,0 +1,62 @@
+"""The ``webhook`` channel: a JSON POST with a ``text`` field to ``$DAILYPAPERS_WEBHOOK_URL``.
+
+Slack and Mattermost incoming webhooks read ``text``; Discord reads
+``content`` (both are sent), or takes the same payload at its Slack-compatible
+URL (``.../slack``). The URL is a secret: it is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+
+from dailypapers import __version__
+from dailypapers.config import WebhookSettings
+from dailypapers.notify import NotifyError, mask
+from dailypapers.render.digest import Digest, render_chat
+
+URL_ENV = "DAILYPAPERS_WEBHOOK_URL"
+
+
+class WebhookChannel:
+    """Posts a short plain-text digest (at most ``max_chars`` characters)."""
+
+    name = "webhook"
+
+    def __init__(self, settings: WebhookSettings, transport: httpx.BaseTransport | None = None):
+        self.settings = settings
+        self.max_per_topic = settings.max_per_topic
+        self._transport = transport
+
+    def describe(self) -> str:
+        return f"POST to ${URL_ENV} (at most {self.settings.max_chars} characters)"
+
+    def problem(self) -> str | None:
+        url = os.environ.get(URL_ENV, "")
+        if not url:
+            return f"${URL_ENV} is not set"
+        if not url.startswith(("https://", "http://")):
+            return f"${URL_ENV} is not an http(s) URL"
+        return None
+
+    def preview(self, digest: Digest) -> str:
+        return render_chat(digest, self.settings.max_chars)
+
+    def send(self, digest: Digest) -> str:
+        text = render_chat(digest, self.settings.max_chars)
+        timeout = httpx.Timeout(self.settings.timeout, connect=min(self.settings.timeout, 10.0))
+        headers = {"User-Agent": f"dailypapers/{__version__}"}
+        try:
+            with httpx.Client(
+                timeout=timeout, headers=headers, transport=self._transport
+            ) as client:
+                response = client.post(os.environ[URL_ENV], json={"text": text, "content": text})
+        except httpx.HTTPError as exc:
+            # httpx's messages can quote the URL, which is the secret.
+            raise NotifyError(
+                mask(f"cannot reach the webhook: {type(exc).__name__}: {exc}")
+            ) from None
+        if not response.is_success:
+            raise NotifyError(f"the webhook answered HTTP {response.status_code}")
+        return f"HTTP {response.status_code}"

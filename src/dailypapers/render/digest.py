@@ -1,0 +1,197 @@
+"""Notification digests: the new papers of a run, per topic, as e-mail, issue or chat text.
+
+A :class:`Digest` holds what a channel owes its readers; the renderers here
+turn it into a multipart e-mail (text + HTML), a GitHub issue in the
+reference's style (``Latest 15 Papers - August 21, 2026``, a table per topic
+without the abstract column) and a short chat message. Cells reuse the
+README's escaping (:mod:`dailypapers.render.markdown`), so a paper's own text
+cannot break an issue table either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import jinja2
+
+from dailypapers.models import Paper
+from dailypapers.render.markdown import DEFAULT_LINK_BASE, collapse, comment_cell, title_cell
+
+GITHUB_BODY_LIMIT = 65_536  # GitHub refuses longer issue bodies (HTTP 422)
+AUTHORS_SHOWN = 3
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("dailypapers.render", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One new paper in a digest; ``revision`` when an earlier version was announced."""
+
+    paper: Paper
+    revision: bool = False
+
+    @property
+    def title(self) -> str:
+        return collapse(self.paper.title)
+
+    @property
+    def authors(self) -> str:
+        names = [collapse(name) for name in self.paper.author_names]
+        shown = ", ".join(names[:AUTHORS_SHOWN])
+        return f"{shown}, et al." if len(names) > AUTHORS_SHOWN else shown
+
+    @property
+    def date(self) -> str:
+        return self.paper.updated.date().isoformat()
+
+    @property
+    def comment(self) -> str:
+        return collapse(self.paper.comment)
+
+    @property
+    def mark(self) -> str:
+        """``revised, v2`` for a revision of an announced paper, else empty."""
+        return f"revised, v{self.paper.version}" if self.revision else ""
+
+
+@dataclass(frozen=True)
+class TopicDigest:
+    """A topic's new papers, newest first; ``more`` counts those left out for size."""
+
+    name: str
+    entries: tuple[Entry, ...]
+    more: int = 0
+
+    def capped(self, limit: int) -> TopicDigest:
+        kept = self.entries[:limit]
+        return replace(self, entries=kept, more=self.more + len(self.entries) - len(kept))
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one channel announces: new papers per topic (topics without any are omitted)."""
+
+    heading: str
+    day: date
+    topics: tuple[TopicDigest, ...]
+    link: str | None = None
+    link_base: str = DEFAULT_LINK_BASE
+
+    @property
+    def shown(self) -> int:
+        """Distinct papers listed (a paper in two topics counts once)."""
+        return len({e.paper.id for t in self.topics for e in t.entries})
+
+    @property
+    def left_out(self) -> int:
+        return sum(t.more for t in self.topics)
+
+    @property
+    def long_date(self) -> str:
+        """``August 21, 2026``, as the reference's issue titles."""
+        return f"{self.day:%B} {self.day.day}, {self.day.year}"
+
+    def capped(self, limit: int) -> Digest:
+        """At most ``limit`` papers per topic; the rest are counted as left out."""
+        return replace(self, topics=tuple(t.capped(limit) for t in self.topics))
+
+    def without_entries(self) -> Digest:
+        return self.capped(0)
+
+
+def _plural(count: int, word: str = "paper") -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _render(name: str, digest: Digest, **extra: Any) -> str:
+    return _ENV.get_template(name).render(d=digest, plural=_plural, **extra)
+
+
+def subject(digest: Digest) -> str:
+    """The e-mail subject: ``Daily Papers: 12 new papers (August 21, 2026)``."""
+    return f"{collapse(digest.heading)}: {_plural(digest.shown, 'new paper')} ({digest.long_date})"
+
+
+def render_text(digest: Digest) -> str:
+    """The plain-text part of the e-mail digest."""
+    return _render("digest.txt", digest)
+
+
+def render_html(digest: Digest) -> str:
+    """The HTML part of the e-mail digest (every paper text escaped by Jinja)."""
+    return _render("digest.html", digest)
+
+
+def issue_title(digest: Digest) -> str:
+    """``Latest 15 Papers - August 21, 2026``, as the reference titled its issues."""
+    papers = "Paper" if digest.shown == 1 else "Papers"
+    return f"Latest {digest.shown} {papers} - {digest.long_date}"
+
+
+def _issue_row(entry: Entry, link_base: str) -> str:
+    title = title_cell(entry.paper, link_base)
+    if entry.revision:
+        title += f" *({entry.mark})*"
+    return f"| {title} | {entry.date} | {comment_cell(entry.paper)} |"
+
+
+def render_issue(digest: Digest, limit: int = GITHUB_BODY_LIMIT) -> tuple[str, str]:
+    """The issue's title and Markdown body, within ``limit`` characters.
+
+    Too long a body loses rows from the end of each topic (counted as left
+    out, with a link to the README) until it fits; it never fails.
+    """
+
+    def body(candidate: Digest) -> str:
+        return _render("issue.md", candidate, row=_issue_row)
+
+    fitting = _fitting(digest, body, limit)
+    if fitting is not None:
+        return issue_title(fitting), body(fitting)
+    return issue_title(digest), _cut(body(digest.without_entries()), limit, digest.link)
+
+
+def render_chat(digest: Digest, limit: int) -> str:
+    """A short plain-text message for chat webhooks, within ``limit`` characters."""
+
+    def text(candidate: Digest) -> str:
+        return _render("chat.txt", candidate).strip()
+
+    fitting = _fitting(digest, text, limit)
+    if fitting is not None:
+        return text(fitting)
+    return _cut(text(digest.without_entries()), limit, digest.link)
+
+
+def _fitting(digest: Digest, render: Callable[[Digest], str], limit: int) -> Digest | None:
+    """The digest with the most papers per topic (at least one) whose text fits in ``limit``.
+
+    Found by bisection, since the text only grows with the papers kept.
+    """
+    if len(render(digest)) <= limit:
+        return digest
+    low, high = 0, max((len(t.entries) for t in digest.topics), default=1) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(render(digest.capped(middle))) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return digest.capped(low) if low >= 1 else None
+
+
+def _cut(text: str, limit: int, link: str | None) -> str:
+    if len(text) <= limit:
+        return text
+    tail = f"\n\n… cut to fit; all papers: {link}\n" if link else "\n\n… cut to fit.\n"
+    return text[: max(0, limit - len(tail))] + tail

@@ -1,0 +1,134 @@
+"""The GitHub Actions workflow ``dailypapers init --github`` writes into a repository.
+
+It runs ``dailypapers update`` every weekday shortly after arXiv's
+announcement, keeps the store in the Actions cache, commits the changed
+outputs (never an empty commit), and keeps its own schedule alive.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from dailypapers.publish.files import write_atomic
+
+WORKFLOW_PATH = Path(".github") / "workflows" / "daily-papers.yml"
+DEFAULT_INSTALL = "dailypapers"
+
+_TEMPLATE = """\
+# Daily papers: fetch new arXiv papers, rewrite the outputs, notify, commit.
+# Written by `dailypapers init --github` (`dailypapers workflow --force` rewrites it).
+# How it works: https://github.com/dailypapers/dailypapers#run-it-every-day-on-github
+name: Daily papers
+
+on:
+  schedule:
+    # arXiv announces new papers Sunday to Thursday at 20:00 US Eastern: 00:00 UTC
+    # in summer (EDT), 01:00 UTC in winter (EST), i.e. Monday to Friday in UTC, and
+    # nothing on Friday or Saturday evenings. Its search API can lag behind the
+    # announcement, and GitHub delays scheduled runs that start on the hour, so
+    # this runs at 03:17 UTC, Monday to Friday: two to three hours after the
+    # announcement in either season (before the working day in Europe).
+    - cron: "17 3 * * 1-5"
+  workflow_dispatch:
+
+permissions:
+  contents: write  # commit the changed outputs
+@ISSUES@  actions: write   # keep-alive: re-enable this workflow (see the last step)
+
+concurrency:
+  group: daily-papers
+  cancel-in-progress: false
+
+jobs:
+  update:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - uses: actions/checkout@v4
+
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+          cache: pip
+          cache-dependency-path: .github/workflows/daily-papers.yml
+
+      - name: Install dailypapers
+        run: python -m pip install @INSTALL@
+
+      # The store (.dailypapers/) lives in the Actions cache. Cache entries cannot
+      # be overwritten, so each run saves under its own key and the next restores
+      # the newest by prefix. A miss only costs a cold fetch: the README in the
+      # repository tells dailypapers which papers readers have already seen.
+      - name: Restore the paper store
+        uses: actions/cache/restore@v4
+        with:
+          path: .dailypapers
+          key: dailypapers-store-${{ github.run_id }}-${{ github.run_attempt }}
+          restore-keys: |
+            dailypapers-store-
+
+      - name: Fetch new papers, write the outputs, send notifications
+        id: update
+        run: dailypapers update
+        env:
+@TOKEN@          DAILYPAPERS_SMTP_USER: ${{ secrets.DAILYPAPERS_SMTP_USER }}
+          DAILYPAPERS_SMTP_PASSWORD: ${{ secrets.DAILYPAPERS_SMTP_PASSWORD }}
+          DAILYPAPERS_WEBHOOK_URL: ${{ secrets.DAILYPAPERS_WEBHOOK_URL }}
+
+      # Also after a failed update: a notification that failed leaves its papers
+      # pending in the store, and the outputs written before it must be kept.
+      - name: Save the paper store
+        if: ${{ !cancelled() }}
+        uses: actions/cache/save@v4
+        with:
+          path: .dailypapers
+          key: dailypapers-store-${{ github.run_id }}-${{ github.run_attempt }}
+
+      - name: Commit and push the changed outputs
+        if: ${{ !cancelled() }}
+        env:
+          MESSAGE: ${{ steps.update.outputs.commit-message }}
+          GIT_AUTHOR_NAME: github-actions[bot]
+          GIT_AUTHOR_EMAIL: 41898282+github-actions[bot]@users.noreply.github.com
+          GIT_COMMITTER_NAME: github-actions[bot]
+          GIT_COMMITTER_EMAIL: 41898282+github-actions[bot]@users.noreply.github.com
+        run: |
+          git add --all -- . ':(exclude).dailypapers'
+          if git diff --cached --quiet; then
+            echo "Nothing changed: no commit."
+            exit 0
+          fi
+          git commit --quiet -m "${MESSAGE:-Daily papers update}"
+          git push || { git pull --rebase && git push; }
+
+      # GitHub disables scheduled workflows after 60 days without repository
+      # activity. Re-enabling this workflow through the REST API on every run
+      # resets that clock, without commits.
+      - name: Keep the schedule alive
+        if: ${{ !cancelled() }}
+        continue-on-error: true
+        env:
+          GH_TOKEN: ${{ github.token }}
+          WORKFLOW: daily-papers.yml
+        run: gh api --method PUT "repos/${GITHUB_REPOSITORY}/actions/workflows/${WORKFLOW}/enable"
+"""
+
+_ISSUES = "  issues: write    # [notify.github]: open the daily issue\n"
+_TOKEN = "          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}  # [notify.github]\n"
+
+
+def render_workflow(*, issues: bool, install: str = DEFAULT_INSTALL) -> str:
+    """The workflow's YAML; ``issues`` grants ``issues: write`` for ``[notify.github]``."""
+    if not install.strip() or "\n" in install:
+        raise ValueError("the install spec must be one non-empty line")
+    return (
+        _TEMPLATE.replace("@ISSUES@", _ISSUES if issues else "")
+        .replace("@TOKEN@", _TOKEN if issues else "")
+        .replace("@INSTALL@", shlex.quote(install.strip()))
+    )
+
+
+def write_workflow(path: Path, *, issues: bool, install: str = DEFAULT_INSTALL) -> None:
+    """Write the workflow file (atomically; the caller decides about overwriting)."""
+    write_atomic(path, render_workflow(issues=issues, install=install))

@@ -1,0 +1,64 @@
+"""`[notify.*]` in papers.toml: validated like the rest, and never a place for secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dailypapers.config import ConfigError, load_config
+from dailypapers.scaffold import CONFIG_TEMPLATE
+
+TOPIC = '[[topics]]\nname = "Reward Model"\n'
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "papers.toml"
+    path.write_text(TOPIC + text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return str(info.value)
+
+
+def test_the_commented_template_block_is_valid(tmp_path: Path) -> None:
+    block = CONFIG_TEMPLATE.split("# [notify]\n", 1)[1]
+    text = CONFIG_TEMPLATE + "\n".join(
+        line.removeprefix("# ").split("  #")[0] for line in ("# [notify]\n" + block).splitlines()
+    )
+    path = tmp_path / "papers.toml"
+    path.write_text(text, encoding="utf-8")
+    notify = load_config(path).settings.notify
+    assert list(notify.channels) == ["github", "email", "webhook"]
+    assert notify.max_per_topic == 15 and notify.email is not None
+    assert notify.email.security == "starttls" and notify.email.recipients == ["me@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("email", "password"),
+        ("email", "smtp_password"),
+        ("email", "user"),
+        ("github", "token"),
+        ("webhook", "url"),
+        ("webhook", "webhook_url"),
+    ],
+)
+def test_secret_keys_are_refused_without_echoing_them(tmp_path: Path, table: str, key: str) -> None:
+    message = error_of(tmp_path, f'\n[notify.{table}]\n{key} = "hunter2-value"\n')
+    assert f"papers.toml:4: notify.{table}: '{key}' looks like a secret" in message
+    assert "hunter2-value" not in message and "environment" in message
+
+
+def test_bad_values_name_the_line(tmp_path: Path) -> None:
+    email = '\n[notify.email]\nsmtp_host = "h"\nsender = "a@b.org"\nrecipients = ["nobody"]\n'
+    assert error_of(tmp_path, email).endswith(
+        "papers.toml:7: notify.email.recipients: not an e-mail address: 'nobody'"
+    )
+    assert "notify.email.security: Input should be" in error_of(
+        tmp_path, email.replace('["nobody"]', '["a@b.org"]') + 'security = "tls"\n'
+    )
+    assert error_of(tmp_path, "\n[notify]\nmax_per_topic = 0\n").startswith(
+        f"{tmp_path / 'papers.toml'}:5: notify.max_per_topic: "
+    )
+    assert "unknown key" in error_of(tmp_path, "\n[notify.slack]\n")

@@ -1,0 +1,87 @@
+"""``dailypapers doctor``: finds problems, says how to repair them, repairs safely."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dailypapers.cli import cli
+from dailypapers.doctor import diagnose, repair
+from dailypapers.store import Store, open_store, topic_papers
+
+CONFIG = '[[topics]]\nname = "Reward Model"\n'
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+def problems(store: Store) -> list[str]:
+    return [f.check for f in diagnose(store) if not f.ok]
+
+
+def test_a_fresh_store_is_healthy(store: Store) -> None:
+    assert problems(store) == []
+
+
+def test_unfinished_runs_are_found_and_marked(store: Store) -> None:
+    store.start_run("update")
+    assert problems(store) == ["runs"]
+    assert any("marked 1 unfinished run" in line for line in repair(store))
+    assert problems(store) == []
+    assert store.last_runs(1)[0].status == "interrupted"
+
+
+def test_orphan_links_are_found_and_deleted(store: Store) -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    with store.transaction() as conn:
+        topic = store.topic_id(conn, "T", "q")
+    with store.engine.connect() as conn:
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        else:
+            conn.exec_driver_sql(
+                "ALTER TABLE topic_papers DROP CONSTRAINT topic_papers_paper_id_fkey"
+            )
+        conn.execute(
+            topic_papers.insert().values(topic_id=topic, paper_id="9999.99999", matched_at=now)
+        )
+        conn.commit()
+    finding = next(f for f in diagnose(store) if f.check == "foreign keys")
+    assert not finding.ok and "--repair" in finding.repair
+    assert any("deleted 1 orphan" in line for line in repair(store))
+    assert problems(store) == []
+
+
+def test_cli_reports_and_exits_1_then_repairs(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(CONFIG, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["doctor"])
+    assert result.exit_code == 1 and "no store yet" in result.stderr
+    assert not (tmp_path / ".dailypapers" / "papers.db").exists()
+    with open_store(f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}") as store:
+        store.start_run("update")
+    result = runner.invoke(cli, ["doctor"])
+    assert result.exit_code == 1
+    assert "FAIL runs: 1 run(s) never finished" in result.stdout
+    assert "ok   schema: version" in result.stdout
+    result = runner.invoke(cli, ["doctor", "--repair"])
+    assert result.exit_code == 0, result.output
+    assert "repaired: marked 1 unfinished run(s) as interrupted" in result.stdout
+
+
+def test_cli_on_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(CONFIG, encoding="utf-8")
+    db = tmp_path / ".dailypapers" / "papers.db"
+    db.parent.mkdir()
+    db.write_bytes(b"garbage" * 1000)
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "not a database" in result.stderr
+    assert db.read_bytes() == b"garbage" * 1000

@@ -1,0 +1,120 @@
+"""The e-mail channel end to end: aiosmtpd on loopback, STARTTLS, implicit TLS and login."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import trustme
+
+from dailypapers.config import EmailSettings
+from dailypapers.notify import NotifyError
+from dailypapers.notify.email import EmailChannel
+from dailypapers.render.digest import Digest, Entry, TopicDigest
+from dailypapers.testing.corpus import demo_corpus
+from dailypapers.testing.smtp import SmtpSink, free_port
+from helpers_notify import parts
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def client_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+@pytest.fixture
+def login(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    monkeypatch.setenv("DAILYPAPERS_SMTP_USER", "papers-bot")
+    monkeypatch.setenv("DAILYPAPERS_SMTP_PASSWORD", "s3cret-Passw0rd")
+    yield ("papers-bot", "s3cret-Passw0rd")
+
+
+DIGEST = Digest(
+    "Daily Papers",
+    date(2026, 8, 21),
+    (TopicDigest("Reward Model", tuple(Entry(p) for p in demo_corpus()[:3])),),
+)
+
+
+def settings(port: int, security: str) -> EmailSettings:
+    return EmailSettings.model_validate(
+        {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "security": security,
+            "sender": "papers@example.org",
+            "recipients": ["alice@example.org"],
+            "timeout": 5,
+        }
+    )
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_with_login_delivers_a_multipart_digest(
+    security: str,
+    server_tls: ssl.SSLContext,
+    client_tls: ssl.SSLContext,
+    login: tuple[str, str],
+) -> None:
+    with SmtpSink(tls=server_tls, implicit_tls=security == "ssl", login=login) as smtp:
+        channel = EmailChannel(settings(smtp.port, security), "Daily Papers", tls=client_tls)
+        receipt = channel.send(DIGEST)
+    assert smtp.logins == ["papers-bot"]
+    assert smtp.envelopes == [("papers@example.org", ["alice@example.org"])]
+    message = smtp.messages[0]
+    assert message["Subject"] == "Daily Papers: 3 new papers (August 21, 2026)"
+    assert message["Message-ID"] == receipt
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = parts(message)
+    for entry in DIGEST.topics[0].entries:
+        assert entry.paper.versioned_id in text and entry.paper.versioned_id in html
+    assert html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_an_untrusted_certificate_is_refused(server_tls: ssl.SSLContext) -> None:
+    with SmtpSink(tls=server_tls) as smtp:
+        channel = EmailChannel(settings(smtp.port, "starttls"), "Daily Papers")
+        with pytest.raises(NotifyError, match="CERTIFICATE_VERIFY_FAILED"):
+            channel.send(DIGEST)
+    assert smtp.messages == []
+
+
+def test_a_wrong_password_is_one_line_without_the_password(
+    server_tls: ssl.SSLContext, client_tls: ssl.SSLContext, login: tuple[str, str]
+) -> None:
+    with SmtpSink(tls=server_tls, login=("papers-bot", "another")) as smtp:
+        channel = EmailChannel(settings(smtp.port, "starttls"), "Daily Papers", tls=client_tls)
+        with pytest.raises(NotifyError) as info:
+            channel.send(DIGEST)
+    message = str(info.value)
+    assert message.startswith(f"127.0.0.1:{smtp.port}: SMTP 535 ")
+    assert login[1] not in message and "\n" not in message
+
+
+def test_a_server_that_is_down_is_connection_refused() -> None:
+    port = free_port()
+    with pytest.raises(NotifyError, match=f"^127.0.0.1:{port}: connection refused$"):
+        EmailChannel(settings(port, "none"), "Daily Papers").send(DIGEST)
+
+
+def test_user_without_password_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_SMTP_USER", "someone")
+    channel = EmailChannel(settings(25, "none"), "Daily Papers")
+    assert (
+        channel.problem() == "$DAILYPAPERS_SMTP_USER is set but $DAILYPAPERS_SMTP_PASSWORD is not"
+    )

@@ -1,0 +1,256 @@
+"""Notifications through the daily job: what is new is sent once, failures stay pending.
+
+Real sockets throughout: the fake arXiv server, the fake GitHub API, an
+aiosmtpd server on loopback and a local webhook receiver.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dailypapers.config import Config, load_config
+from dailypapers.pipeline import run_notify, run_update
+from dailypapers.store import open_store
+from dailypapers.testing.corpus import demo_corpus
+from dailypapers.testing.fake_arxiv import FakeArxiv
+from dailypapers.testing.fake_github import FakeGitHub
+from dailypapers.testing.recording import WebhookReceiver
+from dailypapers.testing.smtp import SmtpSink, free_port
+from helpers_notify import (
+    REPOSITORY,
+    arrivals,
+    github_env,
+    ids_in,
+    notify_toml,
+    parts,
+    readme_ids,
+    revision,
+    servers,
+    topics_toml,
+)
+
+DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
+
+
+def day(n: int) -> datetime:
+    return DAY + timedelta(days=n)
+
+
+@pytest.fixture
+def arxiv() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def gh(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeGitHub, WebhookReceiver]]:
+    with servers() as (github, hook):
+        github_env(monkeypatch, github)
+        monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", f"{hook.url}/hooks/T000/B000/secretpath")
+        yield github, hook
+
+
+def configure(tmp_path: Path, arxiv: FakeArxiv, extra: str = "") -> Config:
+    path = tmp_path / "papers.toml"
+    path.write_text(topics_toml(arxiv) + extra, encoding="utf-8")
+    return load_config(path)
+
+
+def started(tmp_path: Path, arxiv: FakeArxiv, extra: str) -> Config:
+    """A project configured with ``extra`` after its first run (day 0)."""
+    config = configure(tmp_path, arxiv, extra)
+    run_update(config, now=day(0))
+    return config
+
+
+def test_only_new_papers_are_sent_once_per_channel(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver], store_url: str
+) -> None:
+    github, hook = gh
+    with SmtpSink() as smtp:
+        extra = f'[store]\nurl = "{store_url}"\n' + notify_toml(smtp.port, webhook=True)
+        config = configure(tmp_path, arxiv, extra)
+        run_update(config, now=day(0))
+        assert (len(github.issues), len(smtp.messages), len(hook.texts)) == (1, 1, 1)
+        new = arrivals(arxiv, 2)
+        revised = revision(arxiv)
+        arxiv.add_papers([*new, revised])
+        report = run_update(config, now=day(1))
+        assert report.status == "updated", report.error
+        expected = {p.versioned_id for p in [*new, revised]}
+        issue = github.issues[-1]
+        assert ids_in(issue.body) == expected
+        assert issue.title == "Latest 3 Papers - May 15, 2025"
+        assert issue.labels == ("daily-papers", "arxiv")
+        text, html = parts(smtp.messages[-1])
+        assert ids_in(text) == ids_in(html) == expected
+        assert ids_in(hook.texts[-1]) == expected
+        assert "revised, v2" in text and "revised, v2" in issue.body
+        assert "revised, v2" in hook.texts[-1]
+        assert report.summary().endswith("sent: github 3, email 3, webhook 3")
+        again = run_update(config, now=day(2))
+        assert again.status == "nothing new", again.error
+        assert (len(github.issues), len(smtp.messages), len(hook.texts)) == (2, 2, 2)
+
+
+def test_first_run_sends_a_capped_digest_and_never_the_rest(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+) -> None:
+    github, _ = gh
+    config = started(tmp_path, arxiv, "[notify]\nmax_per_topic = 5\n" + notify_toml(None))
+    body = github.issues[0].body
+    assert body.count("\n| **[") == 10
+    assert body.count("… and 95 more new papers in the [README]") == 2
+    assert f"https://github.com/{REPOSITORY}#readme" in body
+    arxiv.add_papers(arrivals(arxiv, 1))
+    run_update(config, now=day(1))
+    assert len(github.issues) == 2 and github.issues[1].body.count("\n| **[") == 1
+
+
+def test_a_failed_channel_keeps_its_papers_pending_and_the_others_go_on(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver], store_url: str
+) -> None:
+    github, _ = gh
+    port = free_port()
+    config = configure(tmp_path, arxiv, f'[store]\nurl = "{store_url}"\n' + notify_toml(port))
+    with SmtpSink(port=port):
+        run_update(config, now=day(0))
+    new = arrivals(arxiv, 3)
+    arxiv.add_papers(new)
+    report = run_update(config, now=day(1))  # the SMTP server is down
+    assert report.status == "failed"
+    assert report.error == f"notify email: 127.0.0.1:{port}: connection refused"
+    assert report.written == [config.readme_path]
+    assert {p.versioned_id for p in new} <= readme_ids(config.readme_path)
+    assert ids_in(github.issues[-1].body) == {p.versioned_id for p in new}
+    with open_store(config.db_url) as store:
+        last = store.last_runs(1)[0]
+        assert (last.status, last.new_papers) == ("failed", 3)
+    more = arrivals(arxiv, 1, hours=5)
+    arxiv.add_papers(more)
+    with SmtpSink(port=port) as smtp:
+        report = run_update(config, now=day(2))
+        assert report.status == "updated", report.error
+        assert len(smtp.messages) == 1
+        assert ids_in(parts(smtp.messages[0])[0]) == {p.versioned_id for p in [*new, *more]}
+        assert ids_in(github.issues[-1].body) == {more[0].versioned_id}
+        run_update(config, now=day(3))
+        assert len(smtp.messages) == 1 and len(github.issues) == 3
+
+
+def test_github_failure_is_retried_by_the_next_run(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+) -> None:
+    github, _ = gh
+    config = started(tmp_path, arxiv, notify_toml(None))
+    new = arrivals(arxiv, 2)
+    arxiv.add_papers(new)
+    github.fail_next(502, message="Server Error")
+    report = run_update(config, now=day(1))
+    assert report.error == "notify github: GitHub answered HTTP 502: Server Error"
+    assert len(github.issues) == 1
+    report = run_notify(config, now=day(1))
+    assert report.status == "notified"
+    assert ids_in(github.issues[-1].body) == {p.versioned_id for p in new}
+    assert run_notify(config).notified[0].papers == 0
+
+
+def test_a_lost_store_does_not_resend_what_the_readme_lists(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+) -> None:
+    """GitHub's cache can miss: the README in the repository says what readers saw."""
+    github, _ = gh
+    config = started(tmp_path, arxiv, notify_toml(None))
+    shutil.rmtree(tmp_path / ".dailypapers")
+    new = arrivals(arxiv, 2)
+    revised = revision(arxiv, "2505.07818")
+    arxiv.add_papers([*new, revised])
+    report = run_update(config, now=day(1))
+    assert report.status == "updated"
+    issue = github.issues[-1]
+    assert ids_in(issue.body) == {p.versioned_id for p in [*new, revised]}
+    assert "(revised, v2)" in issue.body
+
+
+def test_a_channel_added_later_gets_only_what_is_new_from_then_on(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+) -> None:
+    github, _ = gh
+    config = started(tmp_path, arxiv, "")
+    arxiv.add_papers(arrivals(arxiv, 2))
+    run_update(config, now=day(1))
+    config = configure(tmp_path, arxiv, notify_toml(None))
+    run_update(config, now=day(2))
+    assert github.issues == []
+    new = arrivals(arxiv, 1, hours=9)
+    arxiv.add_papers(new)
+    run_update(config, now=day(3))
+    assert [ids_in(i.body) for i in github.issues] == [{new[0].versioned_id}]
+
+
+def test_notify_sends_the_latest_batch_to_a_new_channel(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+) -> None:
+    github, _ = gh
+    config = started(tmp_path, arxiv, "")
+    new = arrivals(arxiv, 2)
+    arxiv.add_papers(new)
+    run_update(config, now=day(1))
+    config = configure(tmp_path, arxiv, notify_toml(None))
+    preview = run_notify(config, dry_run=True)
+    assert preview.notified[0].papers == 2 and github.requests == []
+    assert "title: Latest 2 Papers - " in preview.notified[0].preview
+    run_notify(config)
+    assert [ids_in(i.body) for i in github.issues] == [{p.versioned_id for p in new}]
+
+
+def test_missing_token_fails_the_run_but_keeps_the_outputs(
+    tmp_path: Path, arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = configure(tmp_path, arxiv, notify_toml(None))
+    report = run_update(config, now=day(0))
+    assert report.error == (
+        "notify github: $GITHUB_TOKEN is not set (the workflow passes secrets.GITHUB_TOKEN)"
+    )
+    assert config.readme_path.exists()
+
+
+def test_topics_dropped_from_the_config_are_not_announced(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
+) -> None:
+    github, _ = gh
+    config = started(tmp_path, arxiv, notify_toml(None))
+    arxiv.add_papers(arrivals(arxiv, 1))
+    github.fail_next(500)
+    run_update(config, now=day(1))
+    text = (tmp_path / "papers.toml").read_text(encoding="utf-8")
+    (tmp_path / "papers.toml").write_text(
+        text.replace('[[topics]]\nname = "Reward Model"\n\n', ""), encoding="utf-8"
+    )
+    report = run_notify(load_config(tmp_path / "papers.toml"))
+    assert report.notified[0].papers == 0 and len(github.issues) == 1
+
+
+def test_migration_2_upgrades_a_version_1_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from dailypapers import store as store_module
+
+    url = f"sqlite:///{tmp_path / 'papers.db'}"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        patch.setattr(store_module, "SCHEMA_VERSION", 1)
+        with open_store(url) as old:
+            assert old.schema_version() == 1
+    with open_store(url) as store:
+        assert store.schema_version() == store_module.SCHEMA_VERSION
+        assert store.migrate() == []
+        names = set(sa.inspect(store.engine).get_table_names())
+    assert {"notify_outbox", "notify_channels", "notify_deliveries"} <= names

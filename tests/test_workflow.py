@@ -1,0 +1,174 @@
+"""The GitHub Actions workflow `dailypapers init --github` writes: schema, schedule, steps."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from dailypapers.arxiv.calendar import Calendar
+from dailypapers.cli import cli
+from dailypapers.workflow import WORKFLOW_PATH, render_workflow
+from helpers_notify import schema_check
+
+
+def load(text: str) -> Any:
+    return YAML(typ="safe").load(text)
+
+
+def step(workflow: Any, name: str) -> dict[str, Any]:
+    return next(s for s in workflow["jobs"]["update"]["steps"] if s.get("name") == name)
+
+
+def test_every_workflow_variant_passes_the_schema(tmp_path: Path) -> None:
+    paths = []
+    for issues in (False, True):
+        path = tmp_path / f"issues-{issues}.yml"
+        path.write_text(render_workflow(issues=issues, install="dailypapers==0.1.0"), "utf-8")
+        paths.append(path)
+    done = schema_check(*paths)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yml"
+    path.write_text(render_workflow(issues=False).replace("contents: write", "contents: writ"))
+    assert schema_check(path).returncode != 0
+
+
+def test_least_privileges() -> None:
+    plain = load(render_workflow(issues=False))
+    github = load(render_workflow(issues=True))
+    assert plain["permissions"] == {"contents": "write", "actions": "write"}
+    assert github["permissions"] == {"contents": "write", "issues": "write", "actions": "write"}
+    assert (
+        "GITHUB_TOKEN"
+        not in step(plain, "Fetch new papers, write the outputs, send notifications")["env"]
+    )
+
+
+def test_the_schedule_runs_after_every_announcement_of_the_year() -> None:
+    """03:17 UTC Monday to Friday: at least two hours after each announcement (EDT or EST)."""
+    cron = load(render_workflow(issues=False))["on"]["schedule"][0]["cron"]
+    minute, hour, _, _, weekdays = cron.split()
+    assert weekdays == "1-5"
+    calendar, day = Calendar(), date(2026, 1, 1)
+    while day.year == 2026:
+        if calendar.announces_on(day):
+            announced = calendar.announcement_at(day).astimezone(UTC)
+            run = datetime.combine(announced.date(), time(int(hour), int(minute)), UTC)
+            assert run.isoweekday() in range(1, 6), day
+            assert timedelta(hours=2) <= run - announced <= timedelta(hours=4), day
+        day += timedelta(days=1)
+    assert int(minute) != 0  # GitHub delays runs scheduled on the hour
+
+
+def test_steps_cache_update_commit_and_keep_alive() -> None:
+    workflow = load(render_workflow(issues=True, install="git+https://example.org/dp.git"))
+    steps = workflow["jobs"]["update"]["steps"]
+    uses = [s.get("uses", s.get("name")) for s in steps]
+    assert uses[:2] == ["actions/checkout@v4", "actions/setup-python@v5"]
+    assert steps[1]["with"]["cache"] == "pip"
+    assert step(workflow, "Install dailypapers")["run"].endswith(
+        "pip install git+https://example.org/dp.git"
+    )
+    restore, save = (
+        step(workflow, "Restore the paper store"),
+        step(workflow, "Save the paper store"),
+    )
+    assert restore["with"]["key"] == save["with"]["key"]
+    assert "${{ github.run_id }}" in save["with"]["key"]
+    prefix = restore["with"]["restore-keys"].strip()
+    assert save["with"]["key"].startswith(prefix) and save["with"]["key"] != prefix
+    assert save["if"] == "${{ !cancelled() }}"
+    update = step(workflow, "Fetch new papers, write the outputs, send notifications")
+    assert update["run"] == "dailypapers update"
+    assert set(update["env"]) == {
+        "GITHUB_TOKEN",
+        "DAILYPAPERS_SMTP_USER",
+        "DAILYPAPERS_SMTP_PASSWORD",
+        "DAILYPAPERS_WEBHOOK_URL",
+    }
+    assert all(v.startswith("${{ secrets.") for v in update["env"].values())
+    keep_alive = step(workflow, "Keep the schedule alive")
+    assert "actions/workflows/${WORKFLOW}/enable" in keep_alive["run"]
+    assert keep_alive["continue-on-error"] is True
+    assert "workflow_dispatch" in workflow["on"]
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def run_commit_step(repo: Path, message: str) -> None:
+    script = step(load(render_workflow(issues=False)), "Commit and push the changed outputs")
+    env = {**os.environ, **script["env"], "MESSAGE": message, "GIT_CONFIG_GLOBAL": os.devnull}
+    subprocess.run(["bash", "-e", "-c", script["run"]], cwd=repo, env=env, check=True)
+
+
+def test_the_commit_step_commits_changed_outputs_only(tmp_path: Path) -> None:
+    remote, repo = tmp_path / "remote.git", tmp_path / "repo"
+    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(remote))
+    git(tmp_path, "clone", "--quiet", str(remote), str(repo))
+    (repo / "README.md").write_text("old\n")
+    git(repo, "add", "README.md")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init")
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    (repo / ".dailypapers").mkdir()
+    (repo / ".dailypapers" / "papers.db").write_bytes(b"db")
+    run_commit_step(repo, "Daily papers 2026-08-21: 3 new")
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"  # nothing changed
+    (repo / "README.md").write_text("new\n")
+    run_commit_step(repo, "Daily papers 2026-08-21: 3 new")
+    log = git(remote, "log", "--format=%s|%an", "main").splitlines()
+    assert log[0] == "Daily papers 2026-08-21: 3 new|github-actions[bot]"
+    assert ".dailypapers" not in git(remote, "ls-tree", "-r", "--name-only", "main")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_github_writes_both_files_and_never_overwrites(tmp_path: Path) -> None:
+    code, out, _ = invoke("init", "--github")
+    workflow = tmp_path / WORKFLOW_PATH
+    assert code == 0 and "wrote papers.toml" in out and f"wrote {WORKFLOW_PATH}" in out
+    assert schema_check(workflow).returncode == 0
+    assert "issues: write" not in workflow.read_text()
+    workflow.write_text("# mine\n")
+    code, _, err = invoke("init", "--github")
+    assert code == 2 and "--force" in err and workflow.read_text() == "# mine\n"
+    (tmp_path / "papers.toml").unlink()
+    code, out, err = invoke("init", "--github")
+    assert code == 0 and "wrote papers.toml" in out and "kept" in err
+    assert workflow.read_text() == "# mine\n"
+
+
+def test_workflow_follows_notify_github(tmp_path: Path) -> None:
+    invoke("init")
+    with (tmp_path / "papers.toml").open("a") as handle:
+        handle.write("\n[notify.github]\n")
+    code, _, err = invoke("workflow")
+    assert code == 0, err
+    text = (tmp_path / WORKFLOW_PATH).read_text()
+    assert re.search(r"^  issues: write", text, re.MULTILINE)
+    assert invoke("workflow")[0] == 2
+    code, _, _ = invoke("workflow", "--force", "--install", "dailypapers==9.9")
+    assert code == 0 and "pip install dailypapers==9.9" in (tmp_path / WORKFLOW_PATH).read_text()
+
+
+@pytest.mark.parametrize("spec", ["", "a\nb"])
+def test_bad_install_specs_are_refused(spec: str) -> None:
+    with pytest.raises(ValueError):
+        render_workflow(issues=False, install=spec)
