@@ -100,3 +100,21 @@ def test_labels_mark_revisions_and_serialise() -> None:
         "revised": True,
     }
     assert not labels(paper()).revised
+
+
+def test_digests_show_code_links_and_venue_escaped() -> None:
+    from datetime import date
+
+    from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html, render_text
+    from dailypapers.testing.corpus import hostile_papers
+
+    hostile, plain = hostile_papers()
+    digest = Digest("Daily", date(2025, 5, 12), (TopicDigest("T", (Entry(hostile), Entry(plain))),))
+    text = render_text(digest)
+    assert "  GitHub: https://github.com/evil/repo\n" in text
+    assert "  Venue: NeurIPS 2024\n" in text and "  Venue: ICML 2025\n" in text
+    html = render_html(digest)
+    assert '<a href="https://github.com/good/repo">GitHub</a>' in html
+    assert "<strong>NeurIPS 2024</strong>" in html
+    assert "<script" not in html and "<img" not in html and "<svg" not in html
+    assert 'href="javascript' not in html and "&lt;img src=x onerror=alert(3)&gt;" in html
