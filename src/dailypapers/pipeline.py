@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config
 from dailypapers.publish.files import write_if_changed
@@ -97,16 +98,20 @@ class RunReport:
 
 
 def save_all(store: Store, fetched: list[TopicFetch], now: datetime) -> SaveResult:
-    """Store a run's papers and topic links in one transaction."""
-    total = SaveResult()
-    with store.transaction() as conn:
+    """Store a run's papers and topic links in one transaction (retried if aborted)."""
+
+    def save(conn: Connection) -> SaveResult:
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
-    return total
+            if item.evaluated_until is not None:
+                store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
+        return total
+
+    return store.write(save)
 
 
 def sections(config: Config, store: Store) -> list[Section]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from dailypapers.arxiv import query as q
@@ -35,10 +36,16 @@ class TopicPlan:
 
 @dataclass
 class TopicFetch:
-    """What one topic's fetch brought back (nothing is stored yet)."""
+    """What one topic's fetch brought back (nothing is stored yet).
+
+    ``evaluated_until``: for sources that read the store, the ``last_seen``
+    up to which every stored paper was matched against the topic; saved
+    with the links, in the same transaction.
+    """
 
     plan: TopicPlan
     papers: list[Paper]
+    evaluated_until: datetime | None = None
 
 
 @dataclass
