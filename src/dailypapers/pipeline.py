@@ -151,16 +151,16 @@ def render_outputs(
 
 
 @contextmanager
-def project_lock(config: Config, timeout: float) -> Iterator[None]:
+def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[None]:
     """Hold the project's run lock, so two runs never interleave their writes."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(config.state_dir / "run.lock"), timeout=timeout)
+    lock = FileLock(str(config.state_dir / name), timeout=timeout)
     try:
         with lock:
             yield
     except Timeout:
         raise Busy(
-            f"another dailypapers run holds {config.state_dir / 'run.lock'} "
+            f"another dailypapers run holds {config.state_dir / name} "
             f"(waited {timeout:g} s); try again later"
         ) from None
 

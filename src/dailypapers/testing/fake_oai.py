@@ -1,0 +1,575 @@
+"""A fake arXiv OAI-PMH endpoint over real sockets, for tests, benchmarks and offline use.
+
+``with FakeOai(papers, page_size=100) as server:`` serves ``GET /oai`` at
+``server.url``: ``ListRecords`` in the ``arXivRaw``, ``arXiv`` and ``oai_dc``
+formats (shaped as arXiv's templates render them), sets in arXiv's names
+(``cs``, ``cs:cs:AI``, ``physics:hep-th``), ``from``/``until`` on record
+datestamps (a paper's last update date), pages with resumption tokens, and
+OAI-PMH errors. Faults: every kind of :mod:`dailypapers.testing.faults`
+(``503:retry_after=2``, ``truncated``, ``reset``...) plus OAI-PMH protocol
+errors (:func:`oai_error`, e.g. ``badResumptionToken``); :meth:`FakeOai.expire_tokens`
+makes every token issued so far invalid, as arXiv's daily expiry does.
+
+From a shell::
+
+    python -m dailypapers.testing.fake_oai --corpus demo -- dailypapers harvest --set cs
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+import click
+from lxml import etree
+from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+from dailypapers.arxiv.oai import ARXIV_FORMAT, ARXIV_RAW, DC, OAI, OAI_DC
+from dailypapers.arxiv.taxonomy import archive_of
+from dailypapers.models import Paper
+from dailypapers.testing.fake_arxiv import (
+    RecordedRequest,
+    _Handler,
+    _load_corpus_option,
+    _Server,
+    _Server6,
+)
+from dailypapers.testing.faults import (
+    TEXT_TYPE,
+    Fault,
+    Reply,
+    parse_fault_spec,
+    send_reply,
+    sent_size,
+)
+
+OAI_PATH = "/oai"
+XML_TYPE = "text/xml; charset=utf-8"
+OAI_ERROR_CODES = frozenset(
+    {
+        "badArgument",
+        "badResumptionToken",
+        "badVerb",
+        "cannotDisseminateFormat",
+        "idDoesNotExist",
+        "noRecordsMatch",
+        "noMetadataFormats",
+        "noSetHierarchy",
+    }
+)
+_GROUPS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat"}
+_TEX = UnicodeToLatexEncoder(
+    non_ascii_only=True, unknown_char_policy="keep", unknown_char_warning=False
+)
+
+
+def sets_of(category: str) -> set[str]:
+    """The OAI-PMH sets a paper of ``category`` is in, new names and old."""
+    archive = archive_of(category)
+    group = archive if archive in _GROUPS else "physics"
+    found = {group, f"{group}:{archive}"}
+    if "." in category:
+        found.add(f"{group}:{archive}:{category.split('.', 1)[1]}")
+    return found
+
+
+# --- XML writers ------------------------------------------------------------------
+
+
+def _add(parent: Any, tag: str, text: str | None = None, **attrib: str) -> Any:
+    element = etree.SubElement(parent, tag, attrib)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _day(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def _version_dates(paper: Paper) -> list[datetime]:
+    """v1 .. vN submission times: v1 is ``published``, vN ``updated``, the rest between."""
+    if paper.version == 1:
+        return [paper.published]
+    step = (paper.updated - paper.published) / (paper.version - 1)
+    return [paper.published + step * n for n in range(paper.version)]
+
+
+def _raw(metadata: Any, paper: Paper) -> None:
+    ns = f"{{{ARXIV_RAW}}}"
+    body = etree.SubElement(metadata, ns + "arXivRaw", nsmap={None: ARXIV_RAW})
+    _add(body, ns + "id", paper.id)
+    _add(body, ns + "submitter", paper.authors[0].name if paper.authors else "anonymous")
+    for number, when in enumerate(_version_dates(paper), 1):
+        version = _add(body, ns + "version", version=f"v{number}")
+        _add(version, ns + "date", format_datetime(when.astimezone(UTC), usegmt=True))
+        _add(version, ns + "size", "100kb")
+    _add(body, ns + "title", paper.title)
+    names = [_TEX.unicode_to_latex(a.name) for a in paper.authors]
+    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    _add(body, ns + "authors", joined)
+    _add_common(body, ns, paper)
+
+
+def _arxiv(metadata: Any, paper: Paper) -> None:
+    ns = f"{{{ARXIV_FORMAT}}}"
+    body = etree.SubElement(metadata, ns + "arXiv", nsmap={None: ARXIV_FORMAT})
+    _add(body, ns + "id", paper.id)
+    _add(body, ns + "created", _day(paper.published))
+    if paper.version > 1:
+        _add(body, ns + "updated", _day(paper.updated))
+    authors = _add(body, ns + "authors")
+    for author in paper.authors:
+        element = _add(authors, ns + "author")
+        forenames, _, keyname = author.name.rpartition(" ")
+        _add(element, ns + "keyname", keyname)
+        if forenames:
+            _add(element, ns + "forenames", forenames)
+        for affiliation in author.affiliations:
+            _add(element, ns + "affiliation", affiliation)
+    _add(body, ns + "title", paper.title)
+    _add_common(body, ns, paper)
+
+
+def _add_common(body: Any, ns: str, paper: Paper) -> None:
+    _add(body, ns + "categories", " ".join(paper.categories))
+    for tag, value in (("comments", paper.comment), ("journal-ref", paper.journal_ref)):
+        if value:
+            _add(body, ns + tag, value)
+    if paper.doi:
+        _add(body, ns + "doi", paper.doi)
+    _add(body, ns + "license", "http://arxiv.org/licenses/nonexclusive-distrib/1.0/")
+    _add(body, ns + "abstract", f"  {paper.abstract}\n")
+
+
+def _dublin_core(metadata: Any, paper: Paper) -> None:
+    dc = f"{{{DC}}}"
+    body = etree.SubElement(metadata, f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC})
+    _add(body, dc + "title", paper.title)
+    for author in paper.authors:
+        forenames, _, keyname = author.name.rpartition(" ")
+        _add(body, dc + "creator", f"{keyname}, {forenames}" if forenames else keyname)
+    _add(body, dc + "description", f" {paper.abstract} ")
+    if paper.comment:
+        _add(body, dc + "description", f"Comment: {paper.comment}")
+    _add(body, dc + "date", _day(paper.published))
+    if paper.version > 1:
+        _add(body, dc + "date", _day(paper.updated))
+    _add(body, dc + "type", "text")
+    _add(body, dc + "identifier", f"http://arxiv.org/abs/{paper.id}")
+
+
+_WRITERS = {"arXivRaw": _raw, "arXiv": _arxiv, "oai_dc": _dublin_core}
+
+
+def _envelope(params: Mapping[str, str], base_url: str) -> Any:
+    root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI})
+    _add(root, f"{{{OAI}}}responseDate", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    _add(root, f"{{{OAI}}}request", base_url, **dict(params))
+    return root
+
+
+def _serialize(root: Any) -> bytes:
+    etree.indent(root, space="  ")
+    return cast(bytes, etree.tostring(root, xml_declaration=True, encoding="UTF-8")) + b"\n"
+
+
+def error_xml(code: str, message: str, params: Mapping[str, str], base_url: str) -> bytes:
+    """An OAI-PMH error answer."""
+    root = _envelope(params if code not in ("badVerb", "badArgument") else {}, base_url)
+    _add(root, f"{{{OAI}}}error", message, code=code)
+    return _serialize(root)
+
+
+def list_records_xml(
+    papers: Sequence[Paper],
+    metadata_prefix: str,
+    token: str | None,
+    params: Mapping[str, str],
+    base_url: str,
+) -> bytes:
+    """A ``ListRecords`` answer; ``token`` ``None`` writes the empty last-page token."""
+    root = _envelope(params, base_url)
+    listing = _add(root, f"{{{OAI}}}ListRecords")
+    for paper in papers:
+        record = _add(listing, f"{{{OAI}}}record")
+        header = _add(record, f"{{{OAI}}}header")
+        _add(header, f"{{{OAI}}}identifier", f"oai:arXiv.org:{paper.id}")
+        _add(header, f"{{{OAI}}}datestamp", _day(paper.updated))
+        for spec in sorted({s for c in paper.categories for s in sets_of(c)}):
+            _add(header, f"{{{OAI}}}setSpec", spec)
+        _WRITERS[metadata_prefix](_add(record, f"{{{OAI}}}metadata"), paper)
+    if token is not None:
+        expires = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _add(listing, f"{{{OAI}}}resumptionToken", token, expires=expires)
+    elif params.get("resumptionToken"):
+        _add(listing, f"{{{OAI}}}resumptionToken")
+    return _serialize(root)
+
+
+# --- the protocol -----------------------------------------------------------------
+
+
+class _OaiProblem(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class _ListRequest:
+    metadata_prefix: str
+    set_spec: str | None
+    start: date | None
+    until: date | None
+    offset: int = 0
+
+
+def _date_param(params: Mapping[str, str], name: str) -> date | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise _OaiProblem("badArgument", f"bad {name} date {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class OaiFault:
+    """An OAI-PMH protocol error in place of the next answer (``code``: an OAI error code)."""
+
+    code: str
+    message: str = ""
+    when: Any = None
+    kind: str = field(init=False, default="oai_error")
+
+    def applies_to(self, params: Mapping[str, str]) -> bool:
+        return self.when is None or bool(self.when(params))
+
+
+def oai_error(code: str, message: str = "", when: Any = None) -> OaiFault:
+    """Shorthand: ``oai_error("badResumptionToken")``."""
+    if code not in OAI_ERROR_CODES:
+        raise ValueError(f"unknown OAI-PMH error code {code!r}; known: {sorted(OAI_ERROR_CODES)}")
+    return OaiFault(code, message or f"fake {code}", when)
+
+
+def parse_oai_fault_spec(spec: str) -> Fault | OaiFault:
+    """``badResumptionToken``, ``noRecordsMatch``... or any :func:`parse_fault_spec` spec."""
+    head, _, tail = spec.strip().partition(":")
+    if head in OAI_ERROR_CODES:
+        return oai_error(head, tail.removeprefix("message="))
+    return parse_fault_spec(spec)
+
+
+class _Exchange:
+    """One request, as faults see it (see :class:`dailypapers.testing.faults.Exchange`)."""
+
+    def __init__(self, fake: FakeOai, params: Mapping[str, str]) -> None:
+        self.params, self._fake, self.page_size = params, fake, fake.page_size
+
+    def answer(
+        self, *, limit: int | None = None, shift: int = 0, total: int | None = None
+    ) -> Reply:
+        return self._fake._answer(self.params, limit)
+
+    def error(self, message: str) -> Reply:
+        return Reply(200, error_xml("badArgument", message, self.params, self._fake.url), XML_TYPE)
+
+
+class _OaiServer(_Server):
+    fake: FakeOai  # type: ignore[assignment]
+
+
+class _OaiServer6(_Server6):
+    fake: FakeOai  # type: ignore[assignment]
+
+
+class FakeOai:
+    """arXiv's OAI-PMH endpoint on a local port, over an in-memory corpus."""
+
+    def __init__(
+        self,
+        papers: Iterable[Paper] = (),
+        *,
+        page_size: int = 1000,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.host, self.port, self.page_size = host, port, page_size
+        self._lock = threading.Lock()
+        self._papers: list[Paper] = []
+        self._faults: list[Fault | OaiFault] = []
+        self._log: list[RecordedRequest] = []
+        self._generation = 0
+        self._server: _Server | None = None
+        self.set_papers(papers)
+
+    def start(self) -> FakeOai:
+        """Bind and serve in a daemon thread; returns ``self``."""
+        server = (_OaiServer6 if ":" in self.host else _OaiServer)((self.host, self.port), _Handler)
+        server.fake = self
+        self._server, self.port = server, server.server_address[1]
+        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeOai:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The endpoint, ``http://HOST:PORT/oai``."""
+        if self._server is None:
+            raise RuntimeError("the fake OAI-PMH server is not running")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{OAI_PATH}"
+
+    def set_papers(self, papers: Iterable[Paper]) -> None:
+        """Replace the corpus (one record per id; the last one given wins)."""
+        latest = {paper.id: paper for paper in papers}
+        ordered = sorted(latest.values(), key=lambda p: (p.updated.date(), p.id))
+        with self._lock:
+            self._papers = ordered
+
+    def add_papers(self, papers: Iterable[Paper]) -> None:
+        """Add papers; a known id is replaced (a new version: a new datestamp)."""
+        self.set_papers([*self.papers, *papers])
+
+    @property
+    def papers(self) -> list[Paper]:
+        with self._lock:
+            return list(self._papers)
+
+    def inject(self, *faults: Fault | OaiFault) -> None:
+        """Queue faults; each answers the next request its ``when`` accepts."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def expire_tokens(self) -> None:
+        """Make every resumption token issued so far invalid (arXiv's daily expiry)."""
+        with self._lock:
+            self._generation += 1
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._log)
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    # serving
+
+    def _take_fault(self, params: Mapping[str, str]) -> Fault | OaiFault | None:
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if fault.applies_to(params):
+                    return self._faults.pop(index)
+        return None
+
+    def _reply(self, path: str, params: Mapping[str, str]) -> tuple[Reply, str | None]:
+        if path != OAI_PATH:
+            return Reply(404, b"404 Not Found", TEXT_TYPE), None
+        fault = self._take_fault(params)
+        if isinstance(fault, OaiFault):
+            return self._error(fault.code, fault.message, params), fault.kind
+        if fault is not None:
+            return fault.reply(_Exchange(self, params)), fault.kind
+        return self._answer(params, None), None
+
+    def _error(self, code: str, message: str, params: Mapping[str, str]) -> Reply:
+        return Reply(200, error_xml(code, message, params, self.url), XML_TYPE)
+
+    def _answer(self, params: Mapping[str, str], limit: int | None) -> Reply:
+        try:
+            request = self._request(params)
+            found = self._select(request)
+        except _OaiProblem as problem:
+            return self._error(problem.code, problem.message, params)
+        end = request.offset + self.page_size
+        page = found[request.offset : end][:limit]
+        token = self._token(request, request.offset + len(page)) if end < len(found) else None
+        body = list_records_xml(page, request.metadata_prefix, token, params, self.url)
+        return Reply(200, body, XML_TYPE)
+
+    def _request(self, params: Mapping[str, str]) -> _ListRequest:
+        if params.get("verb") != "ListRecords":
+            raise _OaiProblem("badVerb", f"illegal verb {params.get('verb')!r}")
+        if "resumptionToken" in params:
+            if set(params) != {"verb", "resumptionToken"}:
+                raise _OaiProblem("badArgument", "resumptionToken is an exclusive argument")
+            return self._untoken(params["resumptionToken"])
+        prefix = params.get("metadataPrefix", "")
+        if not prefix:
+            raise _OaiProblem("badArgument", "metadataPrefix is required")
+        if prefix not in _WRITERS:
+            raise _OaiProblem("cannotDisseminateFormat", f"unknown format {prefix!r}")
+        start, until = _date_param(params, "from"), _date_param(params, "until")
+        if start and until and start > until:
+            raise _OaiProblem("badArgument", "from is after until")
+        return _ListRequest(prefix, params.get("set"), start, until)
+
+    def _select(self, request: _ListRequest) -> list[Paper]:
+        found = [
+            p
+            for p in self.papers
+            if (request.start is None or p.updated.date() >= request.start)
+            and (request.until is None or p.updated.date() <= request.until)
+            and (
+                request.set_spec is None
+                or any(request.set_spec in sets_of(c) for c in p.categories)
+            )
+        ]
+        if not found:
+            raise _OaiProblem("noRecordsMatch", "no records match the request")
+        return found
+
+    def _token(self, request: _ListRequest, offset: int) -> str:
+        data = {
+            "p": request.metadata_prefix,
+            "s": request.set_spec,
+            "f": request.start.isoformat() if request.start else None,
+            "u": request.until.isoformat() if request.until else None,
+            "o": offset,
+            "g": self._generation,
+        }
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+    def _untoken(self, token: str) -> _ListRequest:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode()))
+            if data["g"] != self._generation:
+                raise ValueError("expired")
+            return _ListRequest(
+                data["p"],
+                data["s"],
+                date.fromisoformat(data["f"]) if data["f"] else None,
+                date.fromisoformat(data["u"]) if data["u"] else None,
+                int(data["o"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise _OaiProblem("badResumptionToken", "the resumption token is invalid or expired")
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer one HTTP request (called from the server's threads)."""
+        arrived = time.monotonic()
+        url = urlsplit(handler.path)
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        reply, fault = self._reply(url.path, params)
+        record = RecordedRequest(
+            time=arrived,
+            path=url.path,
+            params=params,
+            status=reply.status,
+            bytes_sent=0 if reply.reset else sent_size(reply),
+            fault=fault,
+            client_port=handler.client_address[1],
+        )
+        with self._lock:
+            self._log.append(record)
+        send_reply(handler, reply)
+
+
+# --- command line ----------------------------------------------------------------------
+
+
+def _fault_option(
+    ctx: click.Context, param: click.Parameter, value: Sequence[str]
+) -> list[Fault | OaiFault]:
+    try:
+        return [parse_oai_fault_spec(spec) for spec in value]
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def _run(command: Sequence[str], server: FakeOai) -> int:
+    env = {**os.environ, "DAILYPAPERS_OAI_URL": server.url, "DAILYPAPERS_OAI_DELAY": "0"}
+    try:
+        code = subprocess.run(list(command), env=env, check=False).returncode
+    except FileNotFoundError:
+        raise click.ClickException(f"command not found: {command[0]}") from None
+    return code if code >= 0 else 128 - code
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--corpus",
+    "papers",
+    metavar="FILE.json|demo",
+    callback=_load_corpus_option,
+    help='Papers to serve: JSON {"papers": [...]} or a list, or "demo".',
+)
+@click.option("--page-size", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port; 0 picks a free one.")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    callback=_fault_option,
+    help="Inject a fault: 503:retry_after=2, truncated, reset, badResumptionToken, ...",
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def main(
+    papers: list[Paper],
+    page_size: int,
+    host: str,
+    port: int,
+    faults: list[Fault | OaiFault],
+    command: tuple[str, ...],
+) -> None:
+    """Serve a fake arXiv OAI-PMH endpoint; print its URL and serve until Ctrl-C.
+
+    With a command after `--`, run it with DAILYPAPERS_OAI_URL pointing at
+    the server (and DAILYPAPERS_OAI_DELAY=0), then stop and exit with the
+    command's exit code.
+    """
+    with FakeOai(papers, page_size=page_size, host=host, port=port) as server:
+        server.inject(*faults)
+        if not command:
+            click.echo(server.url)
+            click.echo(f"fake OAI-PMH: {len(server.papers)} papers; Ctrl-C to stop", err=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                click.echo("stopped", err=True)
+            return
+        code = _run(command, server)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
