@@ -78,7 +78,9 @@ class RunReport:
             return f"failed: {self.error}"
         if self.status == UPDATED:
             revised = f", {self.saved.revised} revised" if self.saved.revised else ""
-            return f"updated ({self.saved.new} new{revised})"
+            # The local source brings no paper new to the store, only new matches.
+            new = self.saved.new or self.saved.linked
+            return f"updated ({new} new{revised})"
         if self.status == NOTHING_NEW:
             return "nothing new for these topics"
         if self.status == NO_ANNOUNCEMENT:
@@ -237,7 +239,7 @@ def _fetch_and_save(
 def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> str:
     if not fetched:
         return RENDERED
-    if report.new_papers:
+    if report.new_papers or report.saved.linked:
         return UPDATED
     # Weekends and arXiv's holidays: nothing new is expected, and is no failure.
     if not config.calendar.announced_since(now - timedelta(hours=24), now):

@@ -3,7 +3,8 @@
 A source reads (the network, or the store) but never writes: the pipeline
 stores what it returns in one transaction. Sources: ``api``
 (:mod:`dailypapers.sources.api`, arXiv's query API, one incremental search
-per topic).
+per topic); ``local`` (:mod:`dailypapers.sources.local`, the stored
+catalogue matched with the local query engine, no network).
 """
 
 from __future__ import annotations
@@ -103,4 +104,8 @@ def open_source(config: Config, name: str | None = None) -> Source:
     chosen = name or config.settings.arxiv.source
     if chosen == "api":
         return ApiSource(make_client(config))
+    if chosen == "local":
+        from dailypapers.sources.local import LocalSource
+
+        return LocalSource()
     raise SourceError(f"unknown source {chosen!r}")

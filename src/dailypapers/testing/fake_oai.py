@@ -480,7 +480,8 @@ class FakeOai:
                 int(data["o"]),
             )
         except (ValueError, KeyError, TypeError):
-            raise _OaiProblem("badResumptionToken", "the resumption token is invalid or expired")
+            message = "the resumption token is invalid or expired"
+            raise _OaiProblem("badResumptionToken", message) from None
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         """Answer one HTTP request (called from the server's threads)."""
