@@ -467,6 +467,15 @@ class FakeOai:
         }
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
+    @staticmethod
+    def offset_of(params: Mapping[str, str]) -> int:
+        """Where the page a request asks for starts (for faults' ``when``); 0 if unknown."""
+        try:
+            data = json.loads(base64.urlsafe_b64decode(params["resumptionToken"].encode()))
+            return int(data["o"])
+        except (KeyError, ValueError, TypeError):
+            return 0
+
     def _untoken(self, token: str) -> _ListRequest:
         try:
             data = json.loads(base64.urlsafe_b64decode(token.encode()))
