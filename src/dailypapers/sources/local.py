@@ -99,6 +99,7 @@ class LocalSource:
     ) -> None:
         self.finder = finder
         self.batch_size = batch_size
+        self.evaluated = 0  # (paper, topic) pairs matched by the last fetch
         self._order = itertools.count()
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
@@ -114,6 +115,7 @@ class LocalSource:
             if scanned:
                 self._scan(conn, scanned, high)
             until = _watermark(conn, high)
+        self.evaluated = sum(topic.evaluated for topic in topics)
         for topic in topics:
             found = topic.result()
             context.say(f"{topic.plan.topic.name}: {len(found)} new matches")
