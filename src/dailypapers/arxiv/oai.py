@@ -19,6 +19,7 @@ each record once converted, so memory stays flat whatever the page size.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -321,12 +322,10 @@ _LATEX = LatexNodes2Text()
 def split_authors(text: str) -> list[str]:
     """arXivRaw's author string as names: ``"A. B{\\"o}hm, C. Dee and E. Eff"``.
 
-    TeX accents become Unicode (as the query API shows names); names are
-    separated by commas and "and" outside parentheses; parenthesised
-    affiliations are dropped.
+    Names are separated by commas and "and" outside parentheses;
+    parenthesised affiliations are dropped; TeX accents become Unicode (as
+    the query API shows names).
     """
-    if "\\" in text or "{" in text:
-        text = _LATEX.latex_to_text(text)
     names: list[str] = []
     current: list[str] = []
     depth = 0
@@ -341,7 +340,15 @@ def split_authors(text: str) -> list[str]:
         elif depth == 0:
             current.append(piece)
     names.append("".join(current))
-    return [" ".join(name.split()) for name in names if name.strip()]
+    return [_untex(" ".join(name.split())) for name in names if name.strip()]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _untex(name: str) -> str:
+    # Names repeat across a harvest and TeX conversion is slow: cache it.
+    if "\\" not in name and "{" not in name:
+        return name
+    return " ".join(_LATEX.latex_to_text(name).split())
 
 
 def _oai_dc(body: Any) -> Paper:

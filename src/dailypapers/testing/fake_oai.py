@@ -317,6 +317,7 @@ class FakeOai:
         self._faults: list[Fault | OaiFault] = []
         self._log: list[RecordedRequest] = []
         self._generation = 0
+        self._selections: dict[tuple[Any, ...], list[Paper]] = {}
         self._server: _Server | None = None
         self.set_papers(papers)
 
@@ -361,6 +362,7 @@ class FakeOai:
         ordered = sorted(latest.values(), key=lambda p: (p.updated.date(), p.id))
         with self._lock:
             self._papers = ordered
+            self._selections = {}
 
     def add_papers(self, papers: Iterable[Paper]) -> None:
         """Add papers; a known id is replaced (a new version: a new datestamp)."""
@@ -442,7 +444,18 @@ class FakeOai:
         return _ListRequest(prefix, params.get("set"), start, until)
 
     def _select(self, request: _ListRequest) -> list[Paper]:
-        found = [
+        key = (request.set_spec, request.start, request.until)
+        with self._lock:
+            cached = self._selections.get(key)
+        found = cached if cached is not None else self._filter(request)
+        with self._lock:
+            self._selections[key] = found
+        if not found:
+            raise _OaiProblem("noRecordsMatch", "no records match the request")
+        return found
+
+    def _filter(self, request: _ListRequest) -> list[Paper]:
+        return [
             p
             for p in self.papers
             if (request.start is None or p.updated.date() >= request.start)
@@ -452,9 +465,6 @@ class FakeOai:
                 or any(request.set_spec in sets_of(c) for c in p.categories)
             )
         ]
-        if not found:
-            raise _OaiProblem("noRecordsMatch", "no records match the request")
-        return found
 
     def _token(self, request: _ListRequest, offset: int) -> str:
         data = {
