@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from dailypapers.models import Paper
 from dailypapers.pipeline import run_update
 from dailypapers.sources.local import LocalSource
 from dailypapers.store import _row, open_store, papers, utcnow
-from dailypapers.testing.corpus import scale_corpus, write_corpus
+from dailypapers.testing.corpus import scale_corpus
 from dailypapers.testing.fake_oai import list_records_xml
 
 HERE = Path(__file__).resolve()
@@ -79,7 +79,21 @@ TOPICS = [
 
 
 def _peak_mb() -> float:
+    # VmHWM is this program's own peak; ru_maxrss would carry the parent's
+    # peak across fork and exec on Linux.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _write_corpus(papers: Iterator[Paper], path: Path) -> None:
+    """A corpus file for the fake server, written one paper at a time."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write('{"papers": [\n')
+        for number, paper in enumerate(papers):
+            handle.write((",\n" if number else "") + json.dumps(paper.to_dict()))
+        handle.write("\n]}\n")
 
 
 def _batches(items: Iterator[Paper], size: int) -> Iterator[list[Paper]]:
@@ -214,7 +228,7 @@ def bench_backend(url: str, total: int, workdir: Path) -> dict[str, Any]:
     results = {"build": run_phase("build", url, "0", str(base))}
     results["ingest-store"] = run_phase("ingest-store", url, str(base), str(ingest))
     corpus = workdir / "oai-corpus.json"
-    write_corpus(scale_corpus(via_oai, offset=base + ingest), corpus)
+    _write_corpus(scale_corpus(via_oai, offset=base + ingest), corpus)
     fake = (sys.executable, "-m", "dailypapers.testing.fake_oai", "--corpus", str(corpus))
     prefix = (*fake, "--page-size", str(PAGE), "--")
     results["ingest-oai"] = run_phase("ingest-oai", url, str(workdir / "h"), prefix=prefix)

@@ -22,15 +22,11 @@ import json
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
 
 import click
 from lxml import etree
@@ -39,20 +35,13 @@ from pylatexenc.latexencode import UnicodeToLatexEncoder
 from dailypapers.arxiv.oai import ARXIV_FORMAT, ARXIV_RAW, DC, OAI, OAI_DC
 from dailypapers.arxiv.taxonomy import archive_of
 from dailypapers.models import Paper
-from dailypapers.testing.fake_arxiv import (
-    RecordedRequest,
-    _Handler,
-    _load_corpus_option,
-    _Server,
-    _Server6,
-)
+from dailypapers.testing.fake_arxiv import FakeArxiv, _load_corpus_option
 from dailypapers.testing.faults import (
     TEXT_TYPE,
     Fault,
     Reply,
+    fault,
     parse_fault_spec,
-    send_reply,
-    sent_size,
 )
 
 OAI_PATH = "/oai"
@@ -249,28 +238,19 @@ def _date_param(params: Mapping[str, str], name: str) -> date | None:
         raise _OaiProblem("badArgument", f"bad {name} date {raw!r}") from None
 
 
-@dataclass(frozen=True)
-class OaiFault:
-    """An OAI-PMH protocol error in place of the next answer (``code``: an OAI error code)."""
+def oai_error(code: str, message: str = "", when: Any = None) -> Fault:
+    """An OAI-PMH error in place of the next answer: ``oai_error("badResumptionToken")``.
 
-    code: str
-    message: str = ""
-    when: Any = None
-    kind: str = field(init=False, default="oai_error")
-
-    def applies_to(self, params: Mapping[str, str]) -> bool:
-        return self.when is None or bool(self.when(params))
-
-
-def oai_error(code: str, message: str = "", when: Any = None) -> OaiFault:
-    """Shorthand: ``oai_error("badResumptionToken")``."""
+    It is the ``error_feed`` fault (the service's own error document) whose
+    message starts with the OAI-PMH error code.
+    """
     if code not in OAI_ERROR_CODES:
         raise ValueError(f"unknown OAI-PMH error code {code!r}; known: {sorted(OAI_ERROR_CODES)}")
-    return OaiFault(code, message or f"fake {code}", when)
+    return fault("error_feed", message=f"{code}: {message or 'fake ' + code}", when=when)
 
 
-def parse_oai_fault_spec(spec: str) -> Fault | OaiFault:
-    """``badResumptionToken``, ``noRecordsMatch``... or any :func:`parse_fault_spec` spec."""
+def parse_oai_fault_spec(spec: str) -> Fault:
+    """``badResumptionToken[:message=...]``, ``noRecordsMatch``... or any fault spec."""
     head, _, tail = spec.strip().partition(":")
     if head in OAI_ERROR_CODES:
         return oai_error(head, tail.removeprefix("message="))
@@ -289,19 +269,18 @@ class _Exchange:
         return self._fake._answer(self.params, limit)
 
     def error(self, message: str) -> Reply:
-        return Reply(200, error_xml("badArgument", message, self.params, self._fake.url), XML_TYPE)
+        code, _, text = message.partition(": ")
+        if code not in OAI_ERROR_CODES:
+            code, text = "badArgument", message
+        return self._fake._error(code, text, self.params)
 
 
-class _OaiServer(_Server):
-    fake: FakeOai  # type: ignore[assignment]
+class FakeOai(FakeArxiv):
+    """arXiv's OAI-PMH endpoint on a local port, over an in-memory corpus.
 
-
-class _OaiServer6(_Server6):
-    fake: FakeOai  # type: ignore[assignment]
-
-
-class FakeOai:
-    """arXiv's OAI-PMH endpoint on a local port, over an in-memory corpus."""
+    Serving, faults (:meth:`inject`) and the request log (:attr:`requests`)
+    work as in :class:`~dailypapers.testing.fake_arxiv.FakeArxiv`.
+    """
 
     def __init__(
         self,
@@ -311,50 +290,20 @@ class FakeOai:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.host, self.port, self.page_size = host, port, page_size
-        self._lock = threading.Lock()
+        self.page_size = page_size
         self._papers: list[Paper] = []
-        self._faults: list[Fault | OaiFault] = []
-        self._log: list[RecordedRequest] = []
         self._generation = 0
         self._selections: dict[tuple[Any, ...], list[Paper]] = {}
-        self._server: _Server | None = None
-        self.set_papers(papers)
-
-    def start(self) -> FakeOai:
-        """Bind and serve in a daemon thread; returns ``self``."""
-        server = (_OaiServer6 if ":" in self.host else _OaiServer)((self.host, self.port), _Handler)
-        server.fake = self
-        self._server, self.port = server, server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().__init__(papers, host=host, port=port)
 
     def __enter__(self) -> FakeOai:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self.start()
+        return self
 
     @property
     def url(self) -> str:
         """The endpoint, ``http://HOST:PORT/oai``."""
-        if self._server is None:
-            raise RuntimeError("the fake OAI-PMH server is not running")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{OAI_PATH}"
+        return self.base_url + OAI_PATH
 
     def set_papers(self, papers: Iterable[Paper]) -> None:
         """Replace the corpus (one record per id; the last one given wins)."""
@@ -370,46 +319,21 @@ class FakeOai:
 
     @property
     def papers(self) -> list[Paper]:
+        """The corpus, oldest datestamp first."""
         with self._lock:
             return list(self._papers)
-
-    def inject(self, *faults: Fault | OaiFault) -> None:
-        """Queue faults; each answers the next request its ``when`` accepts."""
-        with self._lock:
-            self._faults.extend(faults)
 
     def expire_tokens(self) -> None:
         """Make every resumption token issued so far invalid (arXiv's daily expiry)."""
         with self._lock:
             self._generation += 1
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._log)
-
-    def reset_log(self) -> None:
-        with self._lock:
-            self._log.clear()
-
-    # serving
-
-    def _take_fault(self, params: Mapping[str, str]) -> Fault | OaiFault | None:
-        with self._lock:
-            for index, fault in enumerate(self._faults):
-                if fault.applies_to(params):
-                    return self._faults.pop(index)
-        return None
-
-    def _reply(self, path: str, params: Mapping[str, str]) -> tuple[Reply, str | None]:
+    def _reply(self, path: str, params: Mapping[str, str]) -> tuple[Reply, Fault | None]:
         if path != OAI_PATH:
             return Reply(404, b"404 Not Found", TEXT_TYPE), None
-        fault = self._take_fault(params)
-        if isinstance(fault, OaiFault):
-            return self._error(fault.code, fault.message, params), fault.kind
-        if fault is not None:
-            return fault.reply(_Exchange(self, params)), fault.kind
-        return self._answer(params, None), None
+        injected = self._take_fault(params)
+        exchange = _Exchange(self, params)
+        return (injected.reply(exchange) if injected else self._answer(params, None)), injected
 
     def _error(self, code: str, message: str, params: Mapping[str, str]) -> Reply:
         return Reply(200, error_xml(code, message, params, self.url), XML_TYPE)
@@ -502,32 +426,11 @@ class FakeOai:
             message = "the resumption token is invalid or expired"
             raise _OaiProblem("badResumptionToken", message) from None
 
-    def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        """Answer one HTTP request (called from the server's threads)."""
-        arrived = time.monotonic()
-        url = urlsplit(handler.path)
-        params = dict(parse_qsl(url.query, keep_blank_values=True))
-        reply, fault = self._reply(url.path, params)
-        record = RecordedRequest(
-            time=arrived,
-            path=url.path,
-            params=params,
-            status=reply.status,
-            bytes_sent=0 if reply.reset else sent_size(reply),
-            fault=fault,
-            client_port=handler.client_address[1],
-        )
-        with self._lock:
-            self._log.append(record)
-        send_reply(handler, reply)
-
 
 # --- command line ----------------------------------------------------------------------
 
 
-def _fault_option(
-    ctx: click.Context, param: click.Parameter, value: Sequence[str]
-) -> list[Fault | OaiFault]:
+def _fault_option(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> list[Fault]:
     try:
         return [parse_oai_fault_spec(spec) for spec in value]
     except ValueError as error:
@@ -568,7 +471,7 @@ def main(
     page_size: int,
     host: str,
     port: int,
-    faults: list[Fault | OaiFault],
+    faults: list[Fault],
     command: tuple[str, ...],
 ) -> None:
     """Serve a fake arXiv OAI-PMH endpoint; print its URL and serve until Ctrl-C.
