@@ -150,15 +150,15 @@ def phase_harvest(url: str, directory: str) -> dict[str, Any]:
     return {"papers": report.records, "seconds": seconds, "papers_per_s": report.records / seconds}
 
 
-def phase_local(url: str, directory: str, day_offset: int | None) -> dict[str, Any]:
+def phase_local(url: str, directory: str, day_offset: int | None, day: int = 0) -> dict[str, Any]:
     """``update --source local`` for the 20 topics; with ``day_offset``, after a day's papers."""
     config = load_config(_config(Path(directory), url))
     extra: dict[str, Any] = {}
     if day_offset is not None:
         with open_store(url) as store:
-            day = list(scale_corpus(5000, seed=7, offset=day_offset))
-            store.write(lambda conn: store.save_papers(conn, day, utcnow()))
-        extra["day_papers"] = len(day)
+            fresh = list(scale_corpus(day, seed=7, offset=day_offset))
+            store.write(lambda conn: store.save_papers(conn, fresh, utcnow()))
+        extra["day_papers"] = len(fresh)
     source = LocalSource()
     started = time.perf_counter()
     report = run_update(config, source_factory=lambda c: source, now=datetime.now(UTC))
@@ -201,7 +201,7 @@ def child(argv: list[str]) -> None:
         "ingest-store": lambda: phase_ingest_store(url, int(rest[0]), int(rest[1])),
         "ingest-oai": lambda: phase_harvest(url, rest[0]),
         "local-cold": lambda: phase_local(url, rest[0], None),
-        "local-day": lambda: phase_local(url, rest[0], int(rest[1])),
+        "local-day": lambda: phase_local(url, rest[0], int(rest[1]), int(rest[2])),
         "search": lambda: phase_search(url),
     }
     result = phases[name]()
@@ -222,7 +222,7 @@ def run_phase(*args: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     return result
 
 
-def bench_backend(url: str, total: int, workdir: Path) -> dict[str, Any]:
+def bench_backend(url: str, total: int, workdir: Path, day: int = 5000) -> dict[str, Any]:
     ingest, via_oai = min(100_000, total // 10), min(50_000, total // 20)
     base = total - ingest - via_oai
     results = {"build": run_phase("build", url, "0", str(base))}
@@ -233,7 +233,7 @@ def bench_backend(url: str, total: int, workdir: Path) -> dict[str, Any]:
     prefix = (*fake, "--page-size", str(PAGE), "--")
     results["ingest-oai"] = run_phase("ingest-oai", url, str(workdir / "h"), prefix=prefix)
     results["local-cold"] = run_phase("local-cold", url, str(workdir / "l"))
-    results["local-day"] = run_phase("local-day", url, str(workdir / "l"), str(total))
+    results["local-day"] = run_phase("local-day", url, str(workdir / "l"), str(total), str(day))
     results["search"] = run_phase("search", url)
     with open_store(url) as store, store.engine.connect() as conn:
         results["papers_in_store"] = conn.scalar(sa.select(sa.func.count()).select_from(papers))
@@ -247,6 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--day", type=int, default=5000, help="New papers for local-day.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
     report: dict[str, Any] = {"papers": args.papers, "cpus": os.cpu_count()}
@@ -254,7 +255,7 @@ def main() -> None:
         if args.backend in ("sqlite", "both"):
             print("sqlite", flush=True)
             url = f"sqlite:///{Path(tmp) / 'sqlite' / 'papers.db'}"
-            report["sqlite"] = bench_backend(url, args.papers, Path(tmp) / "sqlite")
+            report["sqlite"] = bench_backend(url, args.papers, Path(tmp) / "sqlite", args.day)
         if args.backend in ("postgresql", "both"):
             from dailypapers.testing.postgres import TemporaryPostgres
 
@@ -262,7 +263,8 @@ def main() -> None:
             with TemporaryPostgres() as server:
                 workdir = Path(tmp) / "pg"
                 workdir.mkdir()
-                report["postgresql"] = bench_backend(server.create_database(), args.papers, workdir)
+                pg_url = server.create_database()
+                report["postgresql"] = bench_backend(pg_url, args.papers, workdir, args.day)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
