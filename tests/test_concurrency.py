@@ -1,67 +1,196 @@
-"""Two runs on one project at once: the second waits for the lock, or says why not."""
+"""Several runs sharing one database at once (a lab's shared store), on both backends."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from dailypapers.config import Config, load_config
+from dailypapers.models import Paper
+from dailypapers.pipeline import RunReport, run_update
+from dailypapers.store import SCHEMA_VERSION, Store, open_store, papers, topic_papers, topics
 from dailypapers.testing.corpus import demo_corpus
 from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.faults import fault
-from dailypapers.testing.scenarios import config_text
+from dailypapers.testing.postgres import TemporaryPostgres
 
-pytestmark = pytest.mark.slow
+DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
+DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)
+# Four labs' configs whose topics overlap in papers (and two share a topic).
+CONFIGS = [
+    ['name = "Reward Model"', 'name = "Reasoning"'],
+    ['name = "Reward Model"', 'name = "Alignment"\nquery = "abs:alignment OR ti:reward"'],
+    ['name = "Reasoning"', 'name = "Agents"\nquery = "abs:agent OR abs:reasoning"'],
+    ['name = "Benchmarks"\nquery = "abs:benchmarks"', 'name = "Models"\nquery = "abs:model"'],
+]
 
 
-def run(project: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "dailypapers", "update", *args],
-        cwd=project,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+def lab_config(directory: Path, topics_: list[str], server: FakeArxiv, db: str) -> Config:
+    directory.mkdir(parents=True, exist_ok=True)
+    blocks = "".join(f"[[topics]]\n{topic}\n\n" for topic in topics_)
+    (directory / "papers.toml").write_text(
+        f"max_papers = 50\n{blocks}"
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n\n[store]\nurl = "{db}"\n',
+        encoding="utf-8",
+    )
+    return load_config(directory / "papers.toml")
+
+
+def run_all(configs: list[Config], now: datetime) -> list[RunReport]:
+    with ThreadPoolExecutor(len(configs)) as pool:
+        return list(pool.map(lambda c: run_update(c, now=now, lock_timeout=5), configs))
+
+
+def snapshot(url: str) -> tuple[set[tuple[str, str]], dict[str, int], int]:
+    """(topic name, paper id) links, paper versions, and the number of topic rows."""
+    with open_store(url) as store, store.engine.connect() as conn:
+        links = conn.execute(
+            sa.select(topics.c.name, topic_papers.c.paper_id).join(
+                topics, topics.c.id == topic_papers.c.topic_id
+            )
+        )
+        versions = {r.id: r.version for r in conn.execute(sa.select(papers.c.id, papers.c.version))}
+        count = conn.scalar(sa.select(sa.func.count()).select_from(topics)) or 0
+        return {tuple(row) for row in links}, versions, count  # type: ignore[misc]
+
+
+def revise(server: FakeArxiv) -> None:
+    """New versions and arrivals that several labs' topics see."""
+    top = max(server.papers, key=lambda p: p.updated)
+    changed = [
+        p.with_changes(version=p.version + 1, updated=top.updated + timedelta(hours=n + 1))
+        for n, p in enumerate(sorted(server.papers, key=lambda p: p.updated)[-30:])
+    ]
+    arrivals = [
+        top.with_changes(id=f"2505.9{n:04d}", updated=top.updated + timedelta(hours=40 + n))
+        for n in range(10)
+    ]
+    server.add_papers(changed + arrivals)
+
+
+def test_concurrent_updates_of_different_configs_stay_correct(
+    tmp_path: Path, server: FakeArxiv, store_url: str
+) -> None:
+    shared = [lab_config(tmp_path / f"lab{n}", t, server, store_url) for n, t in enumerate(CONFIGS)]
+    alone = [
+        lab_config(tmp_path / f"solo{n}", t, server, f"sqlite:///{tmp_path / 'solo.db'}")
+        for n, t in enumerate(CONFIGS)
+    ]
+    for day in (DAY1, DAY2):
+        if day == DAY2:
+            revise(server)
+        reports = run_all(shared, day)
+        assert [r.error for r in reports] == [None] * len(CONFIGS)
+        assert all(r.status in ("updated", "nothing new") for r in reports)
+        for config in alone:  # the same work, one run after the other
+            run_update(config, now=day)
+    links, versions, topic_rows = snapshot(store_url)
+    expected_links, expected_versions, expected_topics = snapshot(alone[0].db_url)
+    assert links == expected_links  # nothing lost, no duplicate (a set would hide none: PK)
+    assert versions == expected_versions  # nothing downgraded
+    assert topic_rows == expected_topics == 6  # "Reward Model" and "Reasoning" are shared
+    current = {p.id: p.version for p in server.papers}
+    assert all(current[i] == v for i, v in versions.items())
+    for config, solo in zip(shared, alone, strict=True):
+        assert config.readme_path.read_bytes() == solo.readme_path.read_bytes()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: TemporaryPostgres) -> str:
+    return postgres_server.create_database()
+
+
+def test_a_deadlock_is_retried_not_raised(postgres_url: str) -> None:
+    with open_store(postgres_url) as store:
+        store.write(lambda conn: store.save_papers(conn, [_paper("A"), _paper("B")], DAY1))
+        barrier = threading.Barrier(2, timeout=10)
+        attempts: list[str] = []
+
+        def touch(first: str, second: str) -> Callable[[Connection], None]:
+            def work(conn: Connection) -> None:
+                attempts.append(first)
+                _touch(conn, first)
+                if len(attempts) <= 2:  # both first attempts meet: a certain deadlock
+                    barrier.wait()
+                _touch(conn, second)
+
+            return work
+
+        with ThreadPoolExecutor(2) as pool:
+            done = [
+                pool.submit(store.write, touch("2505.0000A", "2505.0000B")),
+                pool.submit(store.write, touch("2505.0000B", "2505.0000A")),
+            ]
+            for future in done:
+                future.result(timeout=30)
+    assert len(attempts) == 3  # PostgreSQL aborted one transaction; it ran again
+
+
+def _paper(suffix: str) -> Paper:
+    return Paper(
+        id=f"2505.0000{suffix}",
+        version=1,
+        title="t",
+        abstract="a",
+        authors=(),
+        categories=("cs.LG",),
+        primary="cs.LG",
+        published=DAY1,
+        updated=DAY1,
     )
 
 
-def wait_for_lock_holder(project: Path, server: FakeArxiv) -> None:
-    deadline = time.monotonic() + 20
-    while not server.requests and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.requests, "the first run never reached arXiv"
+def _touch(conn: Connection, paper_id: str) -> None:
+    conn.execute(papers.update().where(papers.c.id == paper_id).values(last_seen=DAY2))
 
 
-def test_second_run_exits_with_a_clear_message(tmp_path: Path) -> None:
-    with FakeArxiv(demo_corpus()) as server:
-        (tmp_path / "papers.toml").write_text(config_text(server.api_url), encoding="utf-8")
-        server.inject(*[fault("slow", seconds=0.3)] * 6)
-        first = run(tmp_path)
-        wait_for_lock_holder(tmp_path, server)
-        second = run(tmp_path, "--wait", "0")
-        _, err = second.communicate(timeout=30)
-        assert second.returncode == 1
-        assert err.strip().splitlines()[-1].startswith("dailypapers: failed: another dailypapers")
-        assert "Traceback" not in err
-        assert first.wait(timeout=60) == 0
+def test_a_new_database_opened_by_many_at_once_is_migrated_once(postgres_url: str) -> None:
+    def open_and_close(_: int) -> int:
+        with open_store(postgres_url) as store:
+            return store.schema_version()
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(open_and_close, range(4))) == [SCHEMA_VERSION] * 4
 
 
-def test_second_run_waits_and_then_finds_nothing_new(tmp_path: Path) -> None:
-    with FakeArxiv(demo_corpus()) as server:
-        (tmp_path / "papers.toml").write_text(config_text(server.api_url), encoding="utf-8")
-        server.inject(*[fault("slow", seconds=0.2)] * 6)
-        first = run(tmp_path)
-        wait_for_lock_holder(tmp_path, server)
-        second = run(tmp_path, "--wait", "60")
-        first_out, _ = first.communicate(timeout=60)
-        second_out, err = second.communicate(timeout=60)
-        assert first.returncode == 0 and first_out.startswith("updated (")
-        assert second.returncode == 0, err
-        assert second_out.startswith(("nothing new for these topics", "no announcement today"))
-        starts = [r.params.get("start") for r in server.requests]
-        assert len(starts) == 6 + 2  # the cold start's pages, then one page per topic
+def test_sqlite_writers_wait_for_each_other(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with open_store(url) as first, open_store(url) as second:
+        holding, order = threading.Event(), []
+
+        def slow(conn: Connection) -> None:
+            first.save_papers(conn, [_paper("A")], DAY1)
+            holding.set()
+            threading.Event().wait(0.5)
+            order.append("first")
+
+        def quick(conn: Connection) -> Any:
+            order.append("second")
+            return second.save_papers(conn, [_paper("A").with_changes(version=2)], DAY2)
+
+        with ThreadPoolExecutor(2) as pool:
+            waiting = pool.submit(first.write, slow)
+            holding.wait(5)
+            result = pool.submit(second.write, quick).result(timeout=30)
+            waiting.result()
+        assert order == ["first", "second"]  # BEGIN IMMEDIATE: the second waited
+        assert (result.new, result.revised) == (0, 1)
+        assert _version(second, "2505.0000A") == 2
+
+
+def _version(store: Store, paper_id: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(sa.select(papers.c.version).where(papers.c.id == paper_id)) or 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from click.testing import CliRunner
 
 from dailypapers.cli import cli
 from dailypapers.doctor import diagnose, repair
-from dailypapers.store import Store, open_store, topic_papers
+from dailypapers.store import Store, open_store, sqlite_path, topic_papers
 
 CONFIG = '[[topics]]\nname = "Reward Model"\n'
 
@@ -42,17 +44,22 @@ def test_orphan_links_are_found_and_deleted(store: Store) -> None:
     now = datetime(2025, 1, 1, tzinfo=UTC)
     with store.transaction() as conn:
         topic = store.topic_id(conn, "T", "q")
-    with store.engine.connect() as conn:
-        if store.dialect == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        else:
+    if store.dialect == "sqlite":  # a raw connection: SQLite enforces keys per connection
+        path = sqlite_path(store.engine.url.render_as_string())
+        with closing(sqlite3.connect(str(path))) as raw, raw:
+            raw.execute(
+                "INSERT INTO topic_papers (topic_id, paper_id, matched_at) VALUES (?, ?, ?)",
+                (topic, "9999.99999", "2025-01-01 00:00:00"),
+            )
+    else:
+        with store.engine.connect() as conn:
             conn.exec_driver_sql(
                 "ALTER TABLE topic_papers DROP CONSTRAINT topic_papers_paper_id_fkey"
             )
-        conn.execute(
-            topic_papers.insert().values(topic_id=topic, paper_id="9999.99999", matched_at=now)
-        )
-        conn.commit()
+            conn.execute(
+                topic_papers.insert().values(topic_id=topic, paper_id="9999.99999", matched_at=now)
+            )
+            conn.commit()
     finding = next(f for f in diagnose(store) if f.check == "foreign keys")
     assert not finding.ok and "--repair" in finding.repair
     assert any("deleted 1 orphan" in line for line in repair(store))

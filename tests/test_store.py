@@ -9,7 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.models import Author, Paper
-from dailypapers.store import SCHEMA_VERSION, Store, StoreError, open_store, schema_migrations
+from dailypapers.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Store,
+    StoreError,
+    open_store,
+    schema_migrations,
+)
 
 T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -169,3 +176,21 @@ def test_foreign_keys_are_enforced(store: Store) -> None:
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(StoreError, match="unsupported database 'mysql'"):
         open_store("mysql+pymysql://user@127.0.0.1/x", migrate=False)
+
+
+@pytest.mark.parametrize("applied", range(1, len(MIGRATIONS)))
+def test_every_older_store_upgrades(
+    store_url: str, applied: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store made by an older release (its first N migrations) upgrades in place."""
+    from dailypapers import store as store_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:applied])
+        patch.setattr(store_module, "SCHEMA_VERSION", MIGRATIONS[applied - 1][0])
+        with open_store(store_url) as old:
+            save(old, [paper(1)])
+    with open_store(store_url) as upgraded:
+        assert upgraded.schema_version() == SCHEMA_VERSION
+        assert upgraded.migrate() == []
+        assert upgraded.count_papers() == 1

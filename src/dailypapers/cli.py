@@ -7,7 +7,8 @@ import json
 import logging
 import sys
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,13 +20,16 @@ from rich.text import Text
 
 from dailypapers import __version__
 from dailypapers import doctor as doctor_module
+from dailypapers.arxiv.oai import FORMATS
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
 from dailypapers.github_actions import report_to_actions
+from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
 from dailypapers.notify import Outcome, open_channels
 from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_notify, run_update
 from dailypapers.scaffold import write_config
 from dailypapers.search import Hit, SearchError, plain_lines, search, short_authors
 from dailypapers.serve import make_server, server_url
+from dailypapers.sources import open_source
 from dailypapers.store import StoreError, open_store, sqlite_path
 from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
 
@@ -210,9 +214,9 @@ def wants_issues(config_file: Path) -> bool:
         return False
 
 
-def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
-    config = _load(config_file)
-    console = _stderr()
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str], None]]:
+    """Progress on stderr: a spinner line on a terminal, plain lines otherwise."""
     with console.status("starting", spinner="dots") as status:
 
         def progress(message: str) -> None:
@@ -220,6 +224,13 @@ def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunRep
             if not console.is_terminal:
                 console.print(message)
 
+        yield progress
+
+
+def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
+    config = _load(config_file)
+    console = _stderr()
+    with _progress(console) as progress:
         report = run_update(config, progress=progress, raise_errors=debug, **kwargs)
     for path in report.written:
         console.print(f"wrote {_relative(path)}{'/' if path.is_dir() else ''}")
@@ -239,19 +250,38 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+def source_option(func: F) -> F:
+    return click.option(
+        "--source",
+        type=click.Choice(["api", "local"]),
+        default=None,
+        help="Where papers come from (default: [arxiv] source): arXiv's query API, "
+        "or the local store (harvested catalogue; no network).",
+    )(func)
+
+
+def _source_factory(source: str | None) -> dict[str, Any]:
+    if source is None:
+        return {}
+    return {"source_factory": lambda config: open_source(config, source)}
+
+
 @cli.command()
 @config_option
 @click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@source_option
 @wait_option
 @debug_option
 @handle_errors
-def update(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
+def update(
+    config_file: Path | None, force: bool, source: str | None, wait: float, debug: bool
+) -> None:
     """Fetch new papers for every topic, store them, and write the outputs.
 
     When nothing is new, outputs are left byte-identical (no empty commits).
     A run that cannot fetch changes no output and exits 1.
     """
-    report = _run(config_file, debug, force=force, lock_timeout=wait)
+    report = _run(config_file, debug, force=force, lock_timeout=wait, **_source_factory(source))
     report_to_actions(report)
     _finish(report)
 
@@ -297,12 +327,13 @@ def _outcome_line(outcome: Outcome, dry_run: bool) -> str:
 
 @cli.command()
 @config_option
+@source_option
 @wait_option
 @debug_option
 @handle_errors
-def fetch(config_file: Path | None, wait: float, debug: bool) -> None:
+def fetch(config_file: Path | None, source: str | None, wait: float, debug: bool) -> None:
     """Fetch new papers for every topic into the store; write no outputs."""
-    _finish(_run(config_file, debug, render=False, lock_timeout=wait))
+    _finish(_run(config_file, debug, render=False, lock_timeout=wait, **_source_factory(source)))
 
 
 @cli.command()
@@ -444,6 +475,73 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
         click.echo(f"{mark} {finding.check}: {finding.detail}{hint}")
     if not all(finding.ok for finding in findings):
         raise Failure("dailypapers: doctor found problems (see above)")
+
+
+def _set_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    try:
+        return normalize_set(value) if value else ""
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--set",
+    "set_spec",
+    metavar="SET",
+    callback=_set_option,
+    help="arXiv set: cs, cs:cs:AI (or cs.AI), math, physics:hep-th... Default: everything.",
+)
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Records changed on or after this day (default: where the last harvest "
+    "of this set ended; else the beginning).",
+)
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Records changed up to this day.")
+@click.option(
+    "--format",
+    "metadata_prefix",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Metadata format (default: [oai] format, arXivRaw: exact versions and dates).",
+)
+@wait_option
+@debug_option
+@handle_errors
+def harvest(
+    config_file: Path | None,
+    set_spec: str,
+    start: datetime | None,
+    until: datetime | None,
+    metadata_prefix: str | None,
+    wait: float,
+    debug: bool,
+) -> None:
+    """Harvest arXiv's metadata in bulk (OAI-PMH) into the store.
+
+    Pages are stored as they arrive; an interrupted harvest resumes where it
+    stopped when run again with the same arguments. Harvested papers feed
+    `dailypapers update --source local`.
+    """
+    config = _load(config_file)
+    request = HarvestRequest(
+        set_spec,
+        metadata_prefix or config.settings.oai.format,
+        start.date() if start else None,
+        until.date() if until else None,
+    )
+    if request.start and request.until and request.start > request.until:
+        raise UsageFailure("dailypapers: --from is after --until")
+    with _progress(_stderr()) as progress:
+        report = run_harvest(
+            config, request, progress=progress, lock_timeout=wait, raise_errors=debug
+        )
+    if report.status == FAILED:
+        raise Failure(f"dailypapers: {report.summary()}")
+    click.echo(report.summary())
 
 
 def main() -> None:

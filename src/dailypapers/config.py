@@ -33,6 +33,9 @@ CONFIG_ENV = "DAILYPAPERS_CONFIG"
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
+OAI_URL_ENV = "DAILYPAPERS_OAI_URL"
+OAI_DELAY_ENV = "DAILYPAPERS_OAI_DELAY"
+DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
@@ -60,7 +63,7 @@ class ArxivSettings(_Model):
     max_attempts: int = Field(5, ge=1, le=20)
     max_retry_seconds: float = Field(600.0, ge=0, le=6 * 3600)
     backoff: float = Field(5.0, ge=0, le=600)
-    source: Literal["api"] = "api"
+    source: Literal["api", "local"] = "api"
 
     @field_validator("api_url")
     @classmethod
@@ -68,6 +71,19 @@ class ArxivSettings(_Model):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL")
         return value
+
+
+class OaiSettings(_Model):
+    """arXiv's OAI-PMH endpoint for ``dailypapers harvest`` (``[oai]``)."""
+
+    url: str = DEFAULT_OAI_URL
+    delay: float = Field(3.0, ge=0, le=600)
+    format: Literal["arXivRaw", "arXiv", "oai_dc"] = "arXivRaw"
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return ArxivSettings._http_url(value)
 
 
 class CalendarSettings(_Model):
@@ -278,6 +294,7 @@ class Settings(_Model):
     outputs: list[Output] = ["readme"]
     topics: list[Topic] = Field(min_length=1)
     arxiv: ArxivSettings = ArxivSettings()
+    oai: OaiSettings = OaiSettings()
     store: StoreSettings = StoreSettings()
     readme: ReadmeSettings = ReadmeSettings()
     calendar: CalendarSettings = CalendarSettings()
@@ -427,6 +444,8 @@ def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
         ("arxiv", "api_url"): os.environ.get(ARXIV_URL_ENV),
         ("arxiv", "delay"): _env_float(ARXIV_DELAY_ENV),
         ("store", "url"): os.environ.get(DB_ENV),
+        ("oai", "url"): os.environ.get(OAI_URL_ENV),
+        ("oai", "delay"): _env_float(OAI_DELAY_ENV),
     }
     merged = dict(data)
     for (table, key), value in overrides.items():

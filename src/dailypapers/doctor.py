@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import fts
 from dailypapers.store import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     Store,
     papers,
@@ -38,7 +39,7 @@ def check_schema(store: Store, conn: Connection) -> Finding:
     if not sa.inspect(conn).has_table("schema_migrations"):
         return Finding("schema", False, "no dailypapers tables yet", "run dailypapers update")
     versions = sorted(conn.scalars(sa.select(schema_migrations.c.version)))
-    expected = list(range(1, SCHEMA_VERSION + 1))
+    expected = [version for version, _, _ in MIGRATIONS]
     if versions == expected:
         return Finding("schema", True, f"version {SCHEMA_VERSION}, all migrations applied")
     return Finding(

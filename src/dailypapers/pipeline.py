@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
@@ -85,7 +86,9 @@ class RunReport:
             return f"failed: {self.error}"
         if self.status == UPDATED:
             revised = f", {self.saved.revised} revised" if self.saved.revised else ""
-            return f"updated ({self.saved.new} new{revised})"
+            # The local source brings no paper new to the store, only new matches.
+            new = self.saved.new or self.saved.linked
+            return f"updated ({new} new{revised})"
         if self.status == NOTHING_NEW:
             return "nothing new for these topics"
         if self.status == NO_ANNOUNCEMENT:
@@ -114,13 +117,13 @@ def save_all(
     run_id: int | None = None,
     listed: Mapping[str, int] | None = None,
 ) -> SaveResult:
-    """Store a run's papers and topic links in one transaction.
+    """Store a run's papers and topic links in one transaction (retried if aborted).
 
     With ``run_id``, what is new to each topic is queued for notification in
     the same transaction (minus what the old README ``listed``).
     """
-    total = SaveResult()
-    with store.transaction() as conn:
+
+    def save(conn: Connection) -> SaveResult:
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
@@ -128,9 +131,13 @@ def save_all(
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
+            if item.evaluated_until is not None:
+                store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
         if snapshot is not None and run_id is not None:
             snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
-    return total
+        return total
+
+    return store.write(save)
 
 
 def sections(config: Config, store: Store) -> list[Section]:
@@ -173,16 +180,16 @@ def render_outputs(
 
 
 @contextmanager
-def project_lock(config: Config, timeout: float) -> Iterator[None]:
+def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[None]:
     """Hold the project's run lock, so two runs never interleave their writes."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(config.state_dir / "run.lock"), timeout=timeout)
+    lock = FileLock(str(config.state_dir / name), timeout=timeout)
     try:
         with lock:
             yield
     except Timeout:
         raise Busy(
-            f"another dailypapers run holds {config.state_dir / 'run.lock'} "
+            f"another dailypapers run holds {config.state_dir / name} "
             f"(waited {timeout:g} s); try again later"
         ) from None
 
@@ -311,7 +318,7 @@ def _notify(
 def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> str:
     if not fetched:
         return RENDERED
-    if report.new_papers:
+    if report.new_papers or report.saved.linked:
         return UPDATED
     # Weekends and arXiv's holidays: nothing new is expected, and is no failure.
     if not config.calendar.announced_since(now - timedelta(hours=24), now):

@@ -12,6 +12,7 @@ stemming. :func:`iter_matches` is the building block for other local uses.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Connection
 from dailypapers import fts
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper
+from dailypapers.sources import TopicPlan
 from dailypapers.store import (
     Store,
     UTCDateTime,
@@ -295,3 +297,74 @@ def short_authors(paper: Paper, most: int = 3) -> str:
     names = paper.author_names
     shown = ", ".join(names[:most])
     return f"{shown} et al." if len(names) > most else shown
+
+
+# --- for the local source and benchmarks -------------------------------------------
+
+
+class IndexFinder:
+    """A ``LocalSource`` candidate finder backed by the full-text index.
+
+    For a topic evaluated cold (``since`` is None), names the papers that may
+    match its query (:func:`dailypapers.fts.candidates`: no false
+    negatives); incremental runs and queries the index cannot narrow scan as
+    before (``None``). The index is trusted only when it holds every stored
+    paper: a store filled around ``Store.save_papers`` is scanned.
+    """
+
+    def __init__(self) -> None:
+        self._complete: bool | None = None
+
+    def __call__(
+        self, conn: Connection, plan: TopicPlan, since: datetime | None
+    ) -> list[str] | None:
+        if since is not None or not fts.supported(conn.dialect.name) or not self.complete(conn):
+            return None
+        found = fts.candidates(plan.query)
+        if found is fts.Const.NOTHING:
+            return []
+        if isinstance(found, fts.Const):
+            return None
+        return candidate_ids(conn, found)
+
+    def complete(self, conn: Connection) -> bool:
+        if self._complete is None:
+            stored = conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0
+            indexed = conn.scalar(sa.text("SELECT count(*) FROM paper_search")) or 0
+            self._complete = stored == indexed
+        return self._complete
+
+
+def candidate_ids(conn: Connection, found: fts.Indexed) -> list[str]:
+    """Ids of every paper the index query ``found`` selects (unranked)."""
+    if conn.dialect.name == fts.POSTGRESQL:
+        sql = "SELECT paper_id FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
+        match = fts.tsquery_expression(found)
+    else:
+        sql = (
+            "SELECT s.paper_id FROM paper_search_fts"
+            " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
+            " WHERE paper_search_fts MATCH :match"
+        )
+        match = fts.fts5_expression(found)
+    return list(conn.scalars(sa.text(sql), {"match": match}))
+
+
+def benchmark(url: str, query: str = "reward model", runs: int = 20) -> dict[str, Any]:
+    """Latency of :func:`search` on the store at ``url`` (the scale benchmark's hook)."""
+    from dailypapers.store import open_store
+
+    with open_store(url) as store:
+        matches = len(search(store, query, limit=None))
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            search(store, query, limit=20)
+            times.append(time.perf_counter() - started)
+    times.sort()
+    return {
+        "query": query,
+        "matches": matches,
+        "median_ms": round(1000 * times[len(times) // 2], 1),
+        "max_ms": round(1000 * times[-1], 1),
+    }

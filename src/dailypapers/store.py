@@ -7,12 +7,15 @@ numbered, idempotent migrations recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +26,15 @@ from dailypapers import fts
 from dailypapers.models import Author, Paper
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+# PostgreSQL aborts one of two conflicting transactions with these SQLSTATEs
+# (serialization_failure, deadlock_detected); running it again is the cure.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+WRITE_ATTEMPTS = 5
+_MIGRATION_LOCK = 0x6461696C79  # "daily": the advisory lock serialising migrations
+_WRITE_OPTION = "dailypapers_write"
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -150,6 +162,43 @@ notify_deliveries = sa.Table(
 )
 
 
+harvests = sa.Table(
+    "harvests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("set_spec", sa.String(64), nullable=False),  # "" harvests every set
+    sa.Column("metadata_prefix", sa.String(32), nullable=False),
+    sa.Column("from_date", sa.Date),
+    sa.Column("until_date", sa.Date),
+    sa.Column("status", sa.String(16), nullable=False),  # running, complete
+    sa.Column("token", sa.Text),  # the last resumption token, committed with its page
+    sa.Column("cursor", sa.Integer, nullable=False, default=0),  # records received so far
+    sa.Column("complete_list_size", sa.Integer),
+    sa.Column("pages", sa.Integer, nullable=False, default=0),
+    sa.Column("papers", sa.Integer, nullable=False, default=0),  # new or revised in the store
+    sa.Column("deleted", sa.Integer, nullable=False, default=0),
+    sa.Column("last_datestamp", sa.Date),  # the newest record datestamp committed
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+)
+
+# How far the local source has evaluated a topic: every paper whose
+# ``last_seen`` is at or before ``evaluated_until`` was matched against it.
+topic_evaluations = sa.Table(
+    "topic_evaluations",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("evaluated_until", UTCDateTime, nullable=False),
+    sa.Column("evaluated_at", UTCDateTime, nullable=False),
+)
+
+papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
+
+
 def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
 
@@ -171,11 +220,18 @@ def reindex_search(conn: Connection) -> int:
     return fts.reindex_all(conn, _all_papers(conn))
 
 
+def _m005_harvest(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[harvests, topic_evaluations])
+    papers_last_seen.create(conn, checkfirst=True)
+
+
+_FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
     (2, "notify_outbox", _m002_notify_outbox),
     (3, "full_text_search", _m003_full_text_search),
+    (5, "harvest_state", _m005_harvest),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -219,6 +275,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._search_index: bool | None = None  # migration 3 applied (None: not known yet)
 
     @property
     def dialect(self) -> str:
@@ -235,15 +292,43 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: everything inside commits together or not at all."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One write transaction: everything inside commits together or not at all.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE``, so a second writer waits
+        (``busy_timeout``) instead of failing when it would upgrade its lock.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def write(self, work: Callable[[Connection], T], attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run ``work(conn)`` in one transaction, again when the database aborted it.
+
+        Concurrent runs on PostgreSQL can abort each other's transactions
+        (deadlock, serialization failure); those are retried a bounded number
+        of times. Other database errors, and a store still busy after the
+        retries, raise :class:`StoreError` with one line.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if attempt == attempts or not _is_retryable(exc):
+                    raise StoreError(f"database error: {_first_line(exc)}") from exc
+                log.warning("transaction aborted (%s), retrying", _first_line(exc))
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
+        raise AssertionError("unreachable")
 
     # -- schema -------------------------------------------------------------
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names applied (idempotent)."""
         with self.transaction() as conn:
+            if self.dialect == "postgresql":
+                # Two processes opening a new database at once: one migrates, one waits.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             self._check_ours(conn)
             metadata.create_all(conn, tables=[schema_migrations])
             done = set(conn.scalars(sa.select(schema_migrations.c.version)))
@@ -257,7 +342,14 @@ class Store:
                         )
                     )
                     applied.append(name)
+                    done.add(version)
+            self._search_index = _FULL_TEXT_MIGRATION in done
         return applied
+
+    def _has_search_index(self, conn: Connection) -> bool:
+        if self._search_index is None:  # opened without migrating
+            self._search_index = sa.inspect(conn).has_table("paper_search")
+        return self._search_index
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -291,8 +383,10 @@ class Store:
         found = conn.scalar(sa.select(topics.c.id).where(where))
         if found is not None:
             return int(found)
-        statement = topics.insert().values(name=name, query=query, created_at=utcnow())
-        return int(conn.execute(statement.returning(topics.c.id)).scalar_one())
+        # Another run sharing the database may create the same topic meanwhile.
+        values = {"name": name, "query": query, "created_at": utcnow()}
+        conn.execute(_insert_ignore(self.dialect, topics).values(**values))
+        return int(conn.execute(sa.select(topics.c.id).where(where)).scalar_one())
 
     def known_versions(self, conn: Connection, topic_id: int) -> dict[str, int]:
         """``{paper id: stored version}`` for every paper linked to a topic."""
@@ -313,17 +407,20 @@ class Store:
         new = [p for p in latest.values() if p.id not in stored]
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
         if new or revised:
-            conn.execute(_upsert_newer(self.dialect), [_row(p, now) for p in new + revised])
-            # Index what the upsert left in the table (a concurrent run may have won).
-            fts.index_papers(conn, stored_papers(conn, [p.id for p in new + revised]))
-        seen = [pid for pid in latest if pid in stored]
+            # Rows in id order: concurrent writers then lock them in the same order.
+            rows = sorted((_row(p, now) for p in new + revised), key=lambda row: row["id"])
+            conn.execute(_upsert_newer(self.dialect), rows)
+            if self._has_search_index(conn):
+                # Index what the upsert left in the table (a concurrent run may have won).
+                fts.index_papers(conn, stored_papers(conn, [row["id"] for row in rows]))
+        seen = sorted(pid for pid in latest if pid in stored)
         for chunk in _chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
         return SaveResult(new=len(new), revised=len(revised))
 
     def link(self, conn: Connection, topic_id: int, paper_ids: Iterable[str], now: datetime) -> int:
         """Link papers to a topic; returns how many links are new."""
-        ids = list(dict.fromkeys(paper_ids))
+        ids = sorted(set(paper_ids))
         existing: set[str] = set()
         for chunk in _chunks(ids, 500):
             existing.update(
@@ -341,6 +438,31 @@ class Store:
         if rows:
             conn.execute(_insert_ignore(self.dialect, topic_papers), rows)
         return len(rows)
+
+    def mark_evaluated(
+        self, conn: Connection, topic_id: int, until: datetime, now: datetime
+    ) -> None:
+        """Record that the topic was matched against every paper seen up to ``until``."""
+        module = postgresql if self.dialect == "postgresql" else sqlite
+        statement = module.insert(topic_evaluations).values(
+            topic_id=topic_id, evaluated_until=until, evaluated_at=now
+        )
+        excluded = statement.excluded
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[topic_evaluations.c.topic_id],
+                set_={"evaluated_until": excluded.evaluated_until, "evaluated_at": now},
+                where=excluded.evaluated_until > topic_evaluations.c.evaluated_until,
+            )
+        )
+
+    def evaluated_until(self, conn: Connection, topic_id: int) -> datetime | None:
+        """How far :meth:`mark_evaluated` recorded for the topic; ``None``: never."""
+        return conn.scalar(
+            sa.select(topic_evaluations.c.evaluated_until).where(
+                topic_evaluations.c.topic_id == topic_id
+            )
+        )
 
     def topic_papers(self, topic_id: int, limit: int | None = None) -> list[Paper]:
         """A topic's papers, newest first (by last update, then first version, then id)."""
@@ -447,10 +569,23 @@ def _engine(url: str) -> Engine:
         raise StoreError(f"bad store URL {_masked(url)!r}: {_first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    writing = conn.get_execution_options().get(_WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN comes too late to take the write lock
+    # up front; :func:`_sqlite_begin` emits BEGIN instead (SQLAlchemy's recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -528,11 +663,11 @@ def _row(paper: Paper, now: datetime) -> dict[str, Any]:
 
 
 def stored_papers(conn: Connection, ids: Sequence[str]) -> list[Paper]:
-    """The stored papers with these ids (any order; unknown ids are skipped)."""
+    """The stored papers with these ids, in id order (unknown ids are skipped)."""
     found: list[Paper] = []
-    for chunk in _chunks(ids, 500):
-        rows = conn.execute(sa.select(papers).where(papers.c.id.in_(chunk)))
-        found.extend(paper_from_row(row._mapping) for row in rows)
+    for chunk in _chunks(sorted(ids), 500):
+        query = sa.select(papers).where(papers.c.id.in_(chunk)).order_by(papers.c.id)
+        found.extend(paper_from_row(row._mapping) for row in conn.execute(query))
     return found
 
 

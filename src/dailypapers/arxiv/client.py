@@ -104,8 +104,11 @@ class Pacer:
         return pause
 
 
-class _RetryableStatus(Exception):
-    """A 429 or 5xx answer, carrying the server's Retry-After in seconds if any."""
+class RetryableStatus(Exception):
+    """A 429 or 5xx answer, carrying the server's Retry-After in seconds if any.
+
+    Shared with the OAI-PMH client (:mod:`dailypapers.arxiv.harvester`).
+    """
 
     def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
@@ -363,21 +366,10 @@ class ArxivClient:
         return _interpret(response, call)
 
     def _should_stop(self, state: RetryCallState) -> bool:
-        waited = state.idle_for + state.upcoming_sleep
-        return state.attempt_number >= self.max_attempts or waited > self.max_retry_seconds
+        return retry_budget_spent(state, self.max_attempts, self.max_retry_seconds)
 
     def _backoff_wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _RetryableStatus):
-            if error.retry_after is not None:
-                return error.retry_after
-            if error.status == 429:
-                # arXiv rate-limits below its documented rate and does not
-                # promise Retry-After (arXiv API docs, 2025): back off 30 s+.
-                wait = RATE_LIMIT_WAIT * self.backoff / BACKOFF_BASE
-                return wait + self._rng.uniform(0, wait / 2)
-        base = min(BACKOFF_CAP, self.backoff * 2.0 ** (state.attempt_number - 1))
-        return min(BACKOFF_CAP, base * self._rng.uniform(1.0, 1.25))
+        return backoff_wait(state, self.backoff, self._rng)
 
     def _empty_page_wait(self, state: RetryCallState) -> float:
         base = EMPTY_PAGE_BACKOFF * self.backoff / BACKOFF_BASE * 2.0 ** (state.attempt_number - 1)
@@ -399,6 +391,30 @@ class ArxivClient:
             )
 
         return hook
+
+
+def retry_budget_spent(state: RetryCallState, max_attempts: int, max_seconds: float) -> bool:
+    """tenacity stop rule: out of attempts, or the next wait would pass ``max_seconds``."""
+    waited = state.idle_for + state.upcoming_sleep
+    return state.attempt_number >= max_attempts or waited > max_seconds
+
+
+def backoff_wait(state: RetryCallState, backoff: float, rng: random.Random) -> float:
+    """tenacity wait rule: Retry-After when sent; else exponential from ``backoff``.
+
+    A 429 without Retry-After waits 6 × ``backoff`` or more (30 s at the default).
+    """
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, RetryableStatus):
+        if error.retry_after is not None:
+            return error.retry_after
+        if error.status == 429:
+            # arXiv rate-limits below its documented rate and does not
+            # promise Retry-After (arXiv API docs, 2025): back off 30 s+.
+            wait = RATE_LIMIT_WAIT * backoff / BACKOFF_BASE
+            return wait + rng.uniform(0, wait / 2)
+    base = min(BACKOFF_CAP, backoff * 2.0 ** (state.attempt_number - 1))
+    return min(BACKOFF_CAP, base * rng.uniform(1.0, 1.25))
 
 
 def _checked_page_size(page_size: int) -> int:
@@ -427,7 +443,7 @@ def _without_seen(page: FeedPage, seen: set[str]) -> FeedPage:
 def _interpret(response: httpx.Response, call: _Call) -> FeedPage:
     status = response.status_code
     if status in RETRY_STATUSES:
-        raise _RetryableStatus(status, retry_after_seconds(response))
+        raise RetryableStatus(status, retry_after_seconds(response))
     if status == httpx.codes.OK:
         try:
             return parse_feed(response.content)
@@ -457,7 +473,7 @@ def _unexpected(response: httpx.Response) -> str:
 
 def _is_retryable(state: RetryCallState) -> bool:
     error = state.outcome.exception() if state.outcome else None
-    return isinstance(error, (_RetryableStatus, *_RETRY_EXCEPTIONS))
+    return isinstance(error, (RetryableStatus, *_RETRY_EXCEPTIONS))
 
 
 def _describe(state: RetryCallState) -> str:
@@ -474,7 +490,7 @@ def _give_up(call: _Call) -> _RetryHook:
     def raise_unavailable(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         last: int | BaseException | None = error
-        if isinstance(error, _RetryableStatus):
+        if isinstance(error, RetryableStatus):
             last = error.status
         raise ArxivUnavailable(call.url, call.attempts, last) from error
 

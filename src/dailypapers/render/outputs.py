@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config
-from dailypapers.publish.files import write_if_changed
+from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.tree import publish_tree
 from dailypapers.render.catalog import Catalog, build_catalog
 from dailypapers.render.feeds import feed_files
@@ -58,8 +58,10 @@ def write_outputs(
         return []
     catalog = catalog_for(config, sections)
     written: list[Path] = []
-    if "json" in wanted and write_if_changed(config.json_path, render_json(catalog), force=force):
-        written.append(config.json_path)
+    if "json" in wanted:
+        remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
+        if write_if_changed(config.json_path, render_json(catalog), force=force):
+            written.append(config.json_path)
     feeds = feed_files(catalog, config.settings.feeds.base_url) if "feeds" in wanted else None
     if feeds is not None and publish_tree(
         config.feeds_dir, feeds, owned=owns_feed_file, force=force

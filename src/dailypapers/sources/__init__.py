@@ -3,13 +3,15 @@
 A source reads (the network, or the store) but never writes: the pipeline
 stores what it returns in one transaction. Sources: ``api``
 (:mod:`dailypapers.sources.api`, arXiv's query API, one incremental search
-per topic).
+per topic); ``local`` (:mod:`dailypapers.sources.local`, the stored
+catalogue matched with the local query engine, no network).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from dailypapers.arxiv import query as q
@@ -35,10 +37,16 @@ class TopicPlan:
 
 @dataclass
 class TopicFetch:
-    """What one topic's fetch brought back (nothing is stored yet)."""
+    """What one topic's fetch brought back (nothing is stored yet).
+
+    ``evaluated_until``: for sources that read the store, the ``last_seen``
+    up to which every stored paper was matched against the topic; saved
+    with the links, in the same transaction.
+    """
 
     plan: TopicPlan
     papers: list[Paper]
+    evaluated_until: datetime | None = None
 
 
 @dataclass
@@ -96,4 +104,9 @@ def open_source(config: Config, name: str | None = None) -> Source:
     chosen = name or config.settings.arxiv.source
     if chosen == "api":
         return ApiSource(make_client(config))
+    if chosen == "local":
+        from dailypapers.search import IndexFinder
+        from dailypapers.sources.local import LocalSource
+
+        return LocalSource(IndexFinder())
     raise SourceError(f"unknown source {chosen!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -310,3 +310,28 @@ def synthetic_corpus(
         else:
             papers.append(_generic_paper(rng, index, when))
     return papers
+
+
+def scale_corpus(count: int, seed: int = DEMO_SEED, offset: int = 0) -> Iterator[Paper]:
+    """``count`` generated papers for scale benchmarks, oldest first, made quickly.
+
+    Paper ``offset + n`` is submitted 5 minutes after paper ``offset + n - 1``
+    (ids stay unique up to about a million). Titles and abstracts mix the demo
+    vocabulary; about one in eight papers is a revision.
+    """
+    rng = random.Random(seed + offset)
+    start = datetime(2015, 1, 1, tzinfo=UTC)
+    for index in range(offset, offset + count):
+        when = start + timedelta(seconds=300 * index)
+        task, noun = rng.choice(_TASKS), rng.choice(_NOUNS)
+        title = f"{rng.choice(_ADJECTIVES).title()} {noun.title()}s for {task.title()}"
+        paper = make_paper(
+            rng,
+            index % 90000 + 10000,
+            when,
+            title=title,
+            abstract=" ".join(_sentence(rng) for _ in range(rng.randint(2, 5))),
+            categories=rng.sample(_CS, rng.randint(1, 3)),
+            version=2 if rng.random() < 0.125 else 1,
+        )
+        yield paper.with_changes(id=f"{1501 + index // 90000:04d}.{index % 90000 + 10000:05d}")

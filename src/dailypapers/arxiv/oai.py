@@ -1,0 +1,400 @@
+"""Parse arXiv's OAI-PMH ``ListRecords`` answers, streaming, in three metadata formats.
+
+OAI-PMH 2.0 (https://www.openarchives.org/OAI/openarchivesprotocol.html):
+records carry a header (identifier, datestamp, sets, ``status="deleted"``)
+and metadata; a page ends with a ``resumptionToken`` (empty on the last
+page); failures are ``<error code="...">`` elements. arXiv's formats
+(https://info.arxiv.org/help/oa/index.html, and arXiv/oaipmh's templates):
+
+* ``arXivRaw``: every version as ``<version version="vN"><date>RFC 2822
+  date</date>``; authors as one TeX string. Exact versions and timestamps.
+* ``arXiv``: ``<created>``/``<updated>`` dates only (no time, no version
+  number); structured ``<authors><author><keyname><forenames>``.
+* ``oai_dc``: Dublin Core; category names instead of codes. Read for
+  completeness (the legacy endpoint's default), lossy.
+
+:class:`PageParser` is fed the body in chunks (lxml's pull parser) and frees
+each record once converted, so memory stays flat whatever the page size.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from lxml import etree
+from pylatexenc.latex2text import LatexNodes2Text
+
+from dailypapers.arxiv.errors import ArxivError, one_line
+from dailypapers.models import Author, InvalidArxivId, Paper, split_id
+
+OAI = "http://www.openarchives.org/OAI/2.0/"
+ARXIV_FORMAT = "http://arxiv.org/OAI/arXiv/"
+ARXIV_RAW = "http://arxiv.org/OAI/arXivRaw/"
+OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+DC = "http://purl.org/dc/elements/1.1/"
+FORMATS = ("arXivRaw", "arXiv", "oai_dc")
+
+_RECORD = f"{{{OAI}}}record"
+_TOKEN = f"{{{OAI}}}resumptionToken"
+_ERROR = f"{{{OAI}}}error"
+_ROOT = f"{{{OAI}}}OAI-PMH"
+_AUTHOR_SPLIT = re.compile(r",|\band\b")
+
+
+class OaiParseError(ArxivError):
+    """A response body is not a usable OAI-PMH answer (garbled, truncated, HTML...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(one_line(reason))
+
+
+class OaiError(ArxivError):
+    """The repository answered with an OAI-PMH error (``badArgument``, ...)."""
+
+    def __init__(self, code: str, message: str, url: str | None = None) -> None:
+        self.code, self.message, self.url = code, one_line(message), url
+        super().__init__(f"OAI-PMH error {code}: {self.message}" if self.message else code)
+
+    def __str__(self) -> str:
+        text = f"OAI-PMH error {self.code}"
+        text += f": {self.message}" if self.message else ""
+        return f"{text} for {self.url}" if self.url else text
+
+
+@dataclass(frozen=True, slots=True)
+class OaiRecord:
+    """One record: its header, and the paper (``None`` for a deleted record)."""
+
+    identifier: str
+    datestamp: date
+    paper: Paper | None
+
+
+@dataclass
+class OaiPage:
+    """What one ``ListRecords`` answer held besides its records.
+
+    ``token`` is ``None`` on the last page (absent or empty element).
+    ``no_records`` is the ``noRecordsMatch`` error: an empty, complete list.
+    """
+
+    token: str | None = None
+    cursor: int | None = None
+    complete_list_size: int | None = None
+    no_records: bool = False
+    records: list[OaiRecord] = field(default_factory=list)
+
+
+class PageParser:
+    """Incremental parser of one ``ListRecords`` answer.
+
+    ``feed(chunk)`` returns the records completed by that chunk; ``close()``
+    checks the document ended properly and returns the page's token. An
+    OAI-PMH error other than ``noRecordsMatch`` raises :class:`OaiError`.
+    """
+
+    def __init__(self) -> None:
+        self._parser = etree.XMLPullParser(
+            events=("end",),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        )
+        self.page = OaiPage()
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[OaiRecord]:
+        """Parse more of the body; returns the records it completed."""
+        if not self._started and chunk.strip():
+            self._started = True
+            _reject_html(chunk)
+        try:
+            self._parser.feed(chunk)
+            return list(self._events())
+        except etree.XMLSyntaxError as exc:
+            raise OaiParseError(f"malformed XML ({exc.msg})") from None
+
+    def close(self) -> OaiPage:
+        """Finish the document; raises :class:`OaiParseError` if it was cut short."""
+        try:
+            root = self._parser.close()
+        except etree.XMLSyntaxError as exc:
+            raise OaiParseError(f"malformed or truncated XML ({exc.msg})") from None
+        if root is None or root.tag != _ROOT:
+            name = "nothing" if root is None else f"<{etree.QName(root).localname}>"
+            raise OaiParseError(f"not an OAI-PMH response: root element is {name}")
+        return self.page
+
+    def _events(self) -> Iterator[OaiRecord]:
+        for _event, element in self._parser.read_events():
+            if element.tag == _RECORD:
+                yield _record(element)
+                _free(element)
+            elif element.tag == _TOKEN:
+                self._token(element)
+            elif element.tag == _ERROR:
+                self._error(element)
+
+    def _token(self, element: Any) -> None:
+        self.page.token = (element.text or "").strip() or None
+        self.page.cursor = _int_or_none(element.get("cursor"))
+        self.page.complete_list_size = _int_or_none(element.get("completeListSize"))
+
+    def _error(self, element: Any) -> None:
+        code = element.get("code", "unknown")
+        if code == "noRecordsMatch":
+            self.page.no_records = True
+            return
+        raise OaiError(code, "".join(element.itertext()))
+
+
+def parse_page(content: bytes | Iterable[bytes]) -> OaiPage:
+    """Parse a whole ``ListRecords`` answer (bytes, or chunks) into an :class:`OaiPage`."""
+    parser = PageParser()
+    records = []
+    for chunk in [content] if isinstance(content, bytes) else content:
+        records += parser.feed(chunk)
+    page = parser.close()
+    page.records = records
+    return page
+
+
+def _reject_html(chunk: bytes) -> None:
+    head = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise OaiParseError("got an HTML page, not an OAI-PMH response")
+    if not head.startswith(b"<"):
+        raise OaiParseError(f"not XML: {head[:60].decode('utf-8', 'replace')!r}")
+
+
+def _free(element: Any) -> None:
+    # The classic iterparse idiom: drop the record and the siblings before it.
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+# --- records -------------------------------------------------------------------
+
+
+def _record(element: Any) -> OaiRecord:
+    header = element.find(f"{{{OAI}}}header")
+    if header is None:
+        raise OaiParseError("record without a header")
+    identifier = _text(header, f"{{{OAI}}}identifier") or ""
+    datestamp = _datestamp(_text(header, f"{{{OAI}}}datestamp"), identifier)
+    if header.get("status") == "deleted":
+        return OaiRecord(identifier, datestamp, None)
+    metadata = element.find(f"{{{OAI}}}metadata")
+    body = None if metadata is None or len(metadata) == 0 else metadata[0]
+    if body is None:
+        raise OaiParseError(f"record {identifier} has no metadata")
+    reader = _READERS.get(body.tag)
+    if reader is None:
+        raise OaiParseError(f"record {identifier}: unknown metadata format <{body.tag}>")
+    try:
+        paper = reader(body)
+    except (ValueError, InvalidArxivId) as exc:
+        raise OaiParseError(f"record {identifier}: {exc}") from None
+    return OaiRecord(identifier, datestamp, paper)
+
+
+def _datestamp(text: str | None, identifier: str) -> date:
+    try:
+        return date.fromisoformat((text or "")[:10])
+    except ValueError:
+        raise OaiParseError(f"record {identifier}: bad datestamp {text!r}") from None
+
+
+def _text(parent: Any, tag: str) -> str | None:
+    element = parent.find(tag)
+    if element is None:
+        return None
+    return "".join(element.itertext()).strip() or None
+
+
+def _required(parent: Any, tag: str) -> str:
+    value = _text(parent, tag)
+    if value is None:
+        raise ValueError(f"missing <{etree.QName(tag).localname}>")
+    return value
+
+
+def _paper_id(text: str) -> str:
+    paper_id, _version = split_id(text)
+    return paper_id
+
+
+def _midnight(text: str) -> datetime:
+    return datetime.combine(date.fromisoformat(text[:10]), datetime.min.time(), UTC)
+
+
+def _categories(text: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((text or "").split()))
+
+
+def _arxiv(body: Any) -> Paper:
+    ns = f"{{{ARXIV_FORMAT}}}"
+    created = _midnight(_required(body, ns + "created"))
+    updated_text = _text(body, ns + "updated")
+    categories = _categories(_text(body, ns + "categories"))
+    # This format has no version number: a paper with <updated> is at least
+    # v2, and a lower bound is safe (any exact version later replaces it).
+    return Paper(
+        id=_paper_id(_required(body, ns + "id")),
+        version=2 if updated_text else 1,
+        title=_required(body, ns + "title"),
+        abstract=_text(body, ns + "abstract") or "",
+        authors=tuple(_structured_author(a, ns) for a in body.iterfind(f"{ns}authors/{ns}author")),
+        categories=categories,
+        primary=categories[0] if categories else "",
+        published=created,
+        updated=_midnight(updated_text) if updated_text else created,
+        comment=_text(body, ns + "comments"),
+        journal_ref=_text(body, ns + "journal-ref"),
+        doi=_text(body, ns + "doi"),
+    )
+
+
+def _structured_author(element: Any, ns: str) -> Author:
+    parts = (_text(element, ns + name) for name in ("forenames", "keyname", "suffix"))
+    affiliations = ("".join(a.itertext()).strip() for a in element.iterfind(ns + "affiliation"))
+    return Author(" ".join(p for p in parts if p), tuple(a for a in affiliations if a))
+
+
+def _arxiv_raw(body: Any) -> Paper:
+    ns = f"{{{ARXIV_RAW}}}"
+    versions = sorted(_versions(body, ns))
+    if not versions:
+        raise ValueError("no <version> entries")
+    categories = _categories(_text(body, ns + "categories"))
+    return Paper(
+        id=_paper_id(_required(body, ns + "id")),
+        version=versions[-1][0],
+        title=_required(body, ns + "title"),
+        abstract=_text(body, ns + "abstract") or "",
+        authors=tuple(Author(name) for name in split_authors(_text(body, ns + "authors") or "")),
+        categories=categories,
+        primary=categories[0] if categories else "",
+        published=versions[0][1],
+        updated=versions[-1][1],
+        comment=_text(body, ns + "comments"),
+        journal_ref=_text(body, ns + "journal-ref"),
+        doi=_text(body, ns + "doi"),
+    )
+
+
+def _versions(body: Any, ns: str) -> Iterator[tuple[int, datetime]]:
+    for element in body.iterfind(ns + "version"):
+        label = element.get("version", "")
+        if not re.fullmatch(r"v\d+", label):
+            raise ValueError(f"bad version label {label!r}")
+        yield int(label[1:]), _rfc2822(_required(element, ns + "date"))
+
+
+def _rfc2822(text: str) -> datetime:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"bad version date {text!r}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+_LATEX = LatexNodes2Text()
+
+
+def split_authors(text: str) -> list[str]:
+    """arXivRaw's author string as names: ``"A. B{\\"o}hm, C. Dee and E. Eff"``.
+
+    Names are separated by commas and "and" outside parentheses;
+    parenthesised affiliations are dropped; TeX accents become Unicode (as
+    the query API shows names).
+    """
+    names: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for piece in re.split(r"(\(|\)|,|\band\b)", text):
+        if piece == "(":
+            depth += 1
+        elif piece == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and _AUTHOR_SPLIT.fullmatch(piece):
+            names.append("".join(current))
+            current = []
+        elif depth == 0:
+            current.append(piece)
+    names.append("".join(current))
+    return [_untex(" ".join(name.split())) for name in names if name.strip()]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _untex(name: str) -> str:
+    # Names repeat across a harvest and TeX conversion is slow: cache it.
+    if "\\" not in name and "{" not in name:
+        return name
+    return " ".join(_LATEX.latex_to_text(name).split())
+
+
+def _oai_dc(body: Any) -> Paper:
+    texts = {name: _all_texts(body, f"{{{DC}}}{name}") for name in ("description", "date")}
+    identifiers = [i for i in _all_texts(body, f"{{{DC}}}identifier") if "arxiv.org/abs/" in i]
+    if not identifiers or not texts["date"]:
+        raise ValueError("no arXiv identifier or no date")
+    comments = [d.removeprefix("Comment:").strip() for d in texts["description"][1:]]
+    dates = sorted(texts["date"])
+    return Paper(
+        id=_paper_id(identifiers[0]),
+        version=2 if len(dates) > 1 else 1,  # a lower bound, as for the arXiv format
+        title=_required(body, f"{{{DC}}}title"),
+        abstract=texts["description"][0] if texts["description"] else "",
+        authors=tuple(Author(_first_last(c)) for c in _all_texts(body, f"{{{DC}}}creator")),
+        categories=(),  # Dublin Core carries category names, not codes
+        primary="",
+        published=_midnight(dates[0]),
+        updated=_midnight(dates[-1]),
+        comment=comments[0] if comments else None,
+    )
+
+
+def _all_texts(body: Any, tag: str) -> list[str]:
+    found = ("".join(element.itertext()).strip() for element in body.iterfind(tag))
+    return [text for text in found if text]
+
+
+def _first_last(creator: str) -> str:
+    last, _, first = creator.partition(",")
+    return f"{first.strip()} {last.strip()}".strip()
+
+
+_READERS = {
+    f"{{{ARXIV_FORMAT}}}arXiv": _arxiv,
+    f"{{{ARXIV_RAW}}}arXivRaw": _arxiv_raw,
+    f"{{{OAI_DC}}}dc": _oai_dc,
+}
+
+__all__ = [
+    "FORMATS",
+    "OaiError",
+    "OaiPage",
+    "OaiParseError",
+    "OaiRecord",
+    "PageParser",
+    "parse_page",
+    "split_authors",
+]

@@ -1,0 +1,209 @@
+"""A polite client for arXiv's OAI-PMH endpoint: ``ListRecords`` pages with retries.
+
+The same rules as the query API client (:mod:`dailypapers.arxiv.client`), whose
+pacing and retry pieces it reuses: one connection, at least ``delay`` seconds
+between request starts (never below 3 s against arXiv's hosts, whose terms of
+use cover OAI-PMH too), and bounded retries that honour ``Retry-After``.
+OAI-PMH repositories do flow control with ``503`` + ``Retry-After``
+(OAI-PMH 2.0, section 3.1.2.2; arXiv does), so a 503 is an expected answer,
+not a failure. The body is parsed while it streams in.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import date
+from types import TracebackType
+from typing import NoReturn
+
+import httpx
+from tenacity import RetryCallState, Retrying
+
+from dailypapers.arxiv.client import (
+    ARXIV_MIN_DELAY,
+    BACKOFF_BASE,
+    DEFAULT_TIMEOUT,
+    RETRY_STATUSES,
+    ClientStats,
+    Clock,
+    Pacer,
+    RetryableStatus,
+    SystemClock,
+    backoff_wait,
+    polite_delay,
+    retry_after_seconds,
+    retry_budget_spent,
+    user_agent,
+)
+from dailypapers.arxiv.errors import ArxivAPIError, ArxivUnavailable
+from dailypapers.arxiv.oai import OaiError, OaiPage, OaiParseError, PageParser, parse_page
+
+DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
+_Hook = Callable[[RetryCallState], None]
+_RETRY_EXCEPTIONS = (RetryableStatus, httpx.TransportError, httpx.DecodingError, OaiParseError)
+
+log = logging.getLogger(__name__)
+
+
+def list_records_params(
+    metadata_prefix: str, set_spec: str | None, start: date | None, until: date | None
+) -> dict[str, str]:
+    """The first request of a harvest; later pages send only the resumption token."""
+    params = {"verb": "ListRecords", "metadataPrefix": metadata_prefix}
+    if set_spec:
+        params["set"] = set_spec
+    if start:
+        params["from"] = start.isoformat()
+    if until:
+        params["until"] = until.isoformat()
+    return params
+
+
+def resume_params(token: str) -> dict[str, str]:
+    """A follow-up request: ``resumptionToken`` is an exclusive argument in OAI-PMH."""
+    return {"verb": "ListRecords", "resumptionToken": token}
+
+
+class OaiClient:
+    """One polite connection to an OAI-PMH endpoint. ``stats`` counts what it cost."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_OAI_URL,
+        *,
+        delay: float = ARXIV_MIN_DELAY,
+        contact: str | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        max_retry_seconds: float = 600.0,
+        backoff: float = BACKOFF_BASE,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if httpx.URL(url).scheme not in ("http", "https"):
+            raise ValueError(f"OAI-PMH url must be an http(s) URL, got {url!r}")
+        self.url = url
+        self.max_attempts = max_attempts
+        self.max_retry_seconds = max_retry_seconds
+        self.backoff = backoff
+        self.stats = ClientStats()
+        self._clock: Clock = clock or SystemClock()
+        self._pacer = Pacer(self._clock, polite_delay(url, delay))
+        self._rng = rng or random.Random()
+        self._http = httpx.Client(
+            headers={"User-Agent": user_agent(contact)},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @property
+    def delay(self) -> float:
+        """The delay enforced between request starts (after clamping)."""
+        return self._pacer.delay
+
+    def __enter__(self) -> OaiClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._http.close()
+
+    def fetch_page(self, params: dict[str, str]) -> OaiPage:
+        """One ``ListRecords`` page, parsed; transient failures are retried.
+
+        Raises :class:`OaiError` for the repository's OAI-PMH errors (not
+        retried; ``noRecordsMatch`` is an empty page instead),
+        :class:`ArxivAPIError` for other refusals and
+        :class:`ArxivUnavailable` when the retries run out.
+        """
+        url = str(self._http.build_request("GET", self.url, params=params).url)
+        retrying = Retrying(
+            retry=_is_retryable,
+            stop=lambda state: retry_budget_spent(state, self.max_attempts, self.max_retry_seconds),
+            wait=lambda state: backoff_wait(state, self.backoff, self._rng),
+            sleep=self._sleep,
+            before_sleep=self._log_retry(url),
+            retry_error_callback=_give_up(url),
+        )
+        return retrying(self._attempt, params, url)
+
+    def _attempt(self, params: dict[str, str], url: str) -> OaiPage:
+        self.stats.seconds_waited += self._pacer.wait()
+        self.stats.requests += 1
+        with self._http.stream("GET", self.url, params=params) as response:
+            if response.status_code in RETRY_STATUSES:
+                response.read()
+                self.stats.bytes_received += response.num_bytes_downloaded
+                raise RetryableStatus(response.status_code, retry_after_seconds(response))
+            try:
+                return self._parse(response, url)
+            finally:
+                self.stats.bytes_received += response.num_bytes_downloaded
+
+    def _parse(self, response: httpx.Response, url: str) -> OaiPage:
+        if response.status_code != httpx.codes.OK:
+            _refuse(response, url)
+        parser = PageParser()
+        records = []
+        try:
+            for chunk in response.iter_bytes():
+                records += parser.feed(chunk)
+            page = parser.close()
+        except OaiError as exc:
+            raise OaiError(exc.code, exc.message, url) from None
+        page.records = records
+        return page
+
+    def _sleep(self, seconds: float) -> None:
+        self.stats.seconds_waited += seconds
+        self._clock.sleep(seconds)
+
+    def _log_retry(self, url: str) -> _Hook:
+        def hook(state: RetryCallState) -> None:
+            self.stats.retries += 1
+            error = state.outcome.exception() if state.outcome else None
+            log.warning("OAI-PMH %s, retrying in %.1f s: %s", error, state.upcoming_sleep, url)
+
+        return hook
+
+
+def _refuse(response: httpx.Response, url: str) -> NoReturn:
+    """A non-200, non-retryable answer: the OAI-PMH error it carries, or its status."""
+    body = response.read()
+    try:
+        parse_page(body)
+    except OaiError as exc:
+        raise OaiError(exc.code, exc.message, url) from None
+    except OaiParseError:
+        pass
+    reason = f"unexpected response {response.reason_phrase}".strip()
+    raise ArxivAPIError(reason, url, status=response.status_code)
+
+
+def _is_retryable(state: RetryCallState) -> bool:
+    error = state.outcome.exception() if state.outcome else None
+    return isinstance(error, _RETRY_EXCEPTIONS)
+
+
+def _give_up(url: str) -> _Hook:
+    def raise_unavailable(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        last: int | BaseException | None = error
+        if isinstance(error, RetryableStatus):
+            last = error.status
+        raise ArxivUnavailable(url, state.attempt_number, last) from error
+
+    return raise_unavailable

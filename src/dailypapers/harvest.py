@@ -1,0 +1,337 @@
+"""Bulk harvest of arXiv's metadata through OAI-PMH into the store.
+
+``dailypapers harvest --set cs --from 2025-01-01`` asks arXiv's OAI-PMH
+endpoint for ``ListRecords`` page by page, following resumption tokens.
+Each page is stored in one transaction together with the harvest's state
+(the token for the next page, cursor, counts, newest datestamp), so an
+interrupted harvest resumes from the last committed page. arXiv's tokens
+expire daily: a token rejected as ``badResumptionToken`` restarts the list
+from the newest committed datestamp (``from`` is inclusive; re-stored records
+are idempotent). Harvested papers are catalogue: no topic links are made;
+``update --source local`` matches topics against them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers.arxiv.client import BACKOFF_BASE, is_arxiv_host
+from dailypapers.arxiv.errors import ArxivError
+from dailypapers.arxiv.oai import OaiError, OaiPage
+from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
+from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
+from dailypapers.config import Config
+from dailypapers.pipeline import FAILED, project_lock
+from dailypapers.sources import Progress
+from dailypapers.store import Store, StoreError, harvests, open_store, utcnow
+
+RUNNING, COMPLETE = "running", "complete"
+# arXiv's groups other than physics are named like their single archive.
+_GROUPS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat"}
+_SET_RE = re.compile(r"^[a-z][a-z-]*(?::[a-z][a-z-]*(?::[A-Za-z][A-Za-z-]*)?)?$")
+
+ClientFactory = Callable[[Config], OaiClient]
+
+
+def normalize_set(text: str) -> str:
+    """An OAI-PMH set spec from what a user writes.
+
+    arXiv's sets are ``group:archive:CATEGORY`` (``cs:cs:AI``,
+    ``physics:astro-ph:CO``) and it still accepts the old names (``cs``,
+    ``physics:hep-th``); both pass unchanged. A category or archive written
+    the arXiv way (``cs.AI``, ``hep-th``) is converted. Raises ``ValueError``.
+    """
+    value = text.strip()
+    if value in CATEGORIES and "." in value:
+        archive, subject = value.split(".", 1)
+        return f"{_group(archive)}:{archive}:{subject}"
+    if value in ARCHIVES and value not in _GROUPS and value != "physics":
+        return f"physics:{value}"
+    if not _SET_RE.match(value):
+        raise ValueError(f"not an arXiv set: {text!r} (e.g. cs, cs:cs:AI, cs.AI, math)")
+    return value
+
+
+def _group(archive: str) -> str:
+    return archive if archive in _GROUPS else "physics"
+
+
+@dataclass(frozen=True)
+class HarvestRequest:
+    """What to harvest: a set (``""``: everything), a format and a datestamp window."""
+
+    set_spec: str
+    metadata_prefix: str
+    start: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class HarvestReport:
+    """How a harvest went; :meth:`summary` is the CLI's line."""
+
+    status: str = RUNNING
+    start: date | None = None
+    resumed: bool = False
+    restarts: int = 0
+    pages: int = 0
+    records: int = 0
+    papers: int = 0
+    deleted: int = 0
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line: what was harvested, and what it cost."""
+        if self.status == FAILED:
+            return f"failed: {self.error} (run the same command to resume)"
+        how = "resumed and harvested" if self.resumed else "harvested"
+        deleted = f", {self.deleted} deleted" if self.deleted else ""
+        return (
+            f"{how} {self.records} records ({self.papers} new or revised{deleted}): "
+            f"{self.pages} page{'s' if self.pages != 1 else ''}, {self.requests} requests, "
+            f"{self.seconds:.1f} s"
+        )
+
+
+def make_oai_client(config: Config) -> OaiClient:
+    """The polite OAI-PMH client configured by ``[oai]`` (and ``[arxiv]``'s retry settings)."""
+    oai, arxiv = config.settings.oai, config.settings.arxiv
+    backoff = max(arxiv.backoff, BACKOFF_BASE) if is_arxiv_host(oai.url) else arxiv.backoff
+    return OaiClient(
+        oai.url,
+        delay=oai.delay,
+        contact=arxiv.contact,
+        max_attempts=arxiv.max_attempts,
+        max_retry_seconds=arxiv.max_retry_seconds,
+        backoff=backoff,
+        timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+    )
+
+
+def run_harvest(
+    config: Config,
+    request: HarvestRequest,
+    *,
+    client_factory: ClientFactory = make_oai_client,
+    progress: Progress | None = None,
+    lock_timeout: float = 60.0,
+    raise_errors: bool = False,
+) -> HarvestReport:
+    """Harvest (or resume harvesting) ``request`` into the configured store."""
+    with project_lock(config, lock_timeout, "harvest.lock"), open_store(config.db_url) as store:
+        run_id = store.start_run("harvest")
+        report = HarvestReport()
+        started = time.monotonic()
+        client = client_factory(config)
+        try:
+            _Harvest(store, client, config.settings.oai.url, report, progress).run(request)
+        except (ArxivError, StoreError) as exc:
+            report.status, report.error = FAILED, " ".join(str(exc).split())
+            failure: BaseException | None = exc
+        else:
+            failure = None
+        finally:
+            client.close()
+            report.requests, report.bytes = client.stats.requests, client.stats.bytes_received
+        report.seconds = time.monotonic() - started
+        store.finish_run(
+            run_id,
+            report.status,
+            requests=report.requests,
+            bytes=report.bytes,
+            new_papers=report.papers,
+            error=report.error,
+        )
+    if failure is not None and raise_errors:
+        raise failure
+    return report
+
+
+class _Harvest:
+    """One harvest's loop: fetch a page, store it with the state, follow the token."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: OaiClient,
+        url: str,
+        report: HarvestReport,
+        progress: Progress | None,
+    ) -> None:
+        self.store, self.client, self.url = store, client, url
+        self.report, self.progress = report, progress
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            self.progress(message)
+
+    def run(self, request: HarvestRequest) -> None:
+        row = self._resumable(request)
+        if row is not None:
+            self.report.resumed = True
+            self.say(f"resuming harvest {row['id']} after {row['cursor']} records")
+        else:
+            row = self._begin(request)
+        self.report.start = row["from_date"]
+        harvest_id, token = row["id"], row["token"]
+        params: dict[str, str] | None = (
+            resume_params(token) if token else self._first(request, row["from_date"])
+        )
+        while params is not None:
+            try:
+                page = self.client.fetch_page(params)
+            except OaiError as exc:
+                params = self._restart(exc, harvest_id, request)
+                continue
+            token = self._commit(harvest_id, page)
+            params = resume_params(token) if token else None
+        self.report.status = COMPLETE
+
+    def _first(self, request: HarvestRequest, start: date | None) -> dict[str, str]:
+        return list_records_params(request.metadata_prefix, request.set_spec, start, request.until)
+
+    def _restart(self, error: OaiError, harvest_id: int, request: HarvestRequest) -> dict[str, str]:
+        # Tokens expire daily (arXiv's OAI-PMH notes): start the list again
+        # from the newest datestamp already stored (bounded, in case the
+        # repository keeps rejecting fresh tokens).
+        if error.code != "badResumptionToken" or self.report.restarts >= 3:
+            raise error
+        with self.store.engine.connect() as conn:
+            row = _row(conn, harvest_id)
+        start = row["last_datestamp"] or row["from_date"]
+        self.report.restarts += 1
+        self.say(f"resumption token rejected; restarting from {start or 'the beginning'}")
+        return self._first(request, start)
+
+    def _resumable(self, request: HarvestRequest) -> dict[str, Any] | None:
+        where = _same_list(self.url, request) & (harvests.c.status == RUNNING)
+        if request.start is not None:
+            where &= harvests.c.from_date == request.start
+        with self.store.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(harvests).where(where).order_by(harvests.c.id.desc()).limit(1)
+            ).first()
+        return None if found is None else dict(found._mapping)
+
+    def _begin(self, request: HarvestRequest) -> dict[str, Any]:
+        start = request.start
+        if start is None:
+            start = self._last_complete_datestamp(request)
+            if start is not None:
+                self.say(f"continuing from the last harvest's newest datestamp, {start}")
+        now = utcnow()
+
+        def insert(conn: Connection) -> dict[str, Any]:
+            statement = harvests.insert().values(
+                url=self.url,
+                set_spec=request.set_spec,
+                metadata_prefix=request.metadata_prefix,
+                from_date=start,
+                until_date=request.until,
+                status=RUNNING,
+                cursor=0,
+                pages=0,
+                papers=0,
+                deleted=0,
+                started_at=now,
+                updated_at=now,
+            )
+            harvest_id = conn.execute(statement.returning(harvests.c.id)).scalar_one()
+            return _row(conn, harvest_id)
+
+        return self.store.write(insert)
+
+    def _last_complete_datestamp(self, request: HarvestRequest) -> date | None:
+        where = _same_list(self.url, request) & (harvests.c.status == COMPLETE)
+        with self.store.engine.connect() as conn:
+            value = conn.scalar(sa.select(sa.func.max(harvests.c.last_datestamp)).where(where))
+        return value if isinstance(value, date) else None
+
+    def _commit(self, harvest_id: int, page: OaiPage) -> str | None:
+        """Store a page's papers and the harvest's new state in one transaction."""
+        papers = [r.paper for r in page.records if r.paper is not None]
+        deleted = len(page.records) - len(papers)
+        newest = max((r.datestamp for r in page.records), default=None)
+        now = utcnow()
+
+        def save(conn: Connection) -> int:
+            saved = self.store.save_papers(conn, papers, now)
+            row = _row(conn, harvest_id)
+            last = max(filter(None, [row["last_datestamp"], newest]), default=None)
+            conn.execute(
+                harvests.update()
+                .where(harvests.c.id == harvest_id)
+                .values(
+                    token=page.token,
+                    status=RUNNING if page.token else COMPLETE,
+                    cursor=row["cursor"] + len(page.records),
+                    complete_list_size=page.complete_list_size,
+                    pages=row["pages"] + 1,
+                    papers=row["papers"] + saved.new + saved.revised,
+                    deleted=row["deleted"] + deleted,
+                    last_datestamp=last,
+                    updated_at=now,
+                    finished_at=None if page.token else now,
+                )
+            )
+            return saved.new + saved.revised
+
+        stored = self.store.write(save)
+        report = self.report
+        report.pages += 1
+        report.records += len(page.records)
+        report.papers += stored
+        report.deleted += deleted
+        total = f" of {page.complete_list_size}" if page.complete_list_size else ""
+        self.say(f"page {report.pages}: {report.records}{total} records, {report.papers} stored")
+        return page.token
+
+
+def _same_list(url: str, request: HarvestRequest) -> Any:
+    return (
+        (harvests.c.url == url)
+        & (harvests.c.set_spec == request.set_spec)
+        & (harvests.c.metadata_prefix == request.metadata_prefix)
+        & (
+            harvests.c.until_date.is_(None)
+            if request.until is None
+            else harvests.c.until_date == request.until
+        )
+    )
+
+
+def _row(conn: Connection, harvest_id: int) -> dict[str, Any]:
+    found = conn.execute(sa.select(harvests).where(harvests.c.id == harvest_id)).one()
+    return dict(found._mapping)
+
+
+def harvest_rows(store: Store) -> list[dict[str, Any]]:
+    """Every harvest recorded in the store, newest first (for status displays)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(harvests).order_by(harvests.c.id.desc()))
+        return [dict(row._mapping) for row in rows]
+
+
+__all__ = [
+    "COMPLETE",
+    "RUNNING",
+    "HarvestReport",
+    "HarvestRequest",
+    "harvest_rows",
+    "make_oai_client",
+    "normalize_set",
+    "run_harvest",
+]

@@ -1,0 +1,191 @@
+"""The local store as a source: every topic answered from stored papers, no network.
+
+After ``dailypapers harvest`` has filled the store with arXiv's catalogue,
+``update --source local`` matches each topic's full query (archive and
+category filters and exclusions included) against the stored papers with the
+local query engine (:mod:`dailypapers.arxiv.query`, stemmed like arXiv), and
+links the newest ``max_papers`` matches, exactly as the API source would
+from the same corpus.
+
+Incremental: a topic remembers up to which ``papers.last_seen`` it was
+evaluated (``topic_evaluations``); a later run only looks at papers stored or
+changed since. Candidate selection is pluggable (:data:`CandidateFinder`): a
+full-text index can name the papers that may match a topic (a cold start over
+a million papers); without one, the store is scanned in batches, once for all
+topics.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers.arxiv import query as q
+from dailypapers.models import Paper
+from dailypapers.sources import FetchContext, TopicFetch, TopicPlan
+from dailypapers.store import Store, paper_from_row, papers, runs
+
+CandidateFinder = Callable[[Connection, TopicPlan, "datetime | None"], "Iterable[str] | None"]
+"""``(conn, plan, since) -> paper ids or None``.
+
+The ids must include every paper changed after ``since`` (every paper when
+``since`` is ``None``) that matches ``plan.query``; extra ids are fine, they
+are evaluated exactly. ``None`` means "no index for this topic": scan.
+"""
+
+BATCH_SIZE = 2000
+# A run still writing holds papers whose last_seen is its start time, committed
+# later: the watermark stays below the start of every run in flight (runs
+# stuck as "running" for longer than this are taken as crashed).
+IN_FLIGHT_HORIZON = timedelta(days=2)
+
+
+def scan_everything(conn: Connection, plan: TopicPlan, since: datetime | None) -> None:
+    """The default finder: no index, so every topic is answered by the shared scan."""
+    return None
+
+
+Key = tuple[datetime, datetime, str]
+
+
+def newest_key(paper: Paper) -> Key:
+    """The README's order: last update, then first version, then id (newest first)."""
+    return (paper.updated, paper.published, paper.id)
+
+
+@dataclass
+class _Topic:
+    """One topic during a run: its matcher, watermark, and the newest matches so far."""
+
+    plan: TopicPlan
+    matcher: q.Matcher
+    since: datetime | None
+    known: dict[str, int]
+    limit: int
+    heap: list[tuple[Key, int, Paper]] = field(default_factory=list)
+    evaluated: int = 0
+
+    def consider(self, paper: Paper, doc: q.Document, order: int) -> None:
+        self.evaluated += 1
+        if not self.matcher(doc):
+            return
+        item = (newest_key(paper), order, paper)
+        if len(self.heap) < self.limit:
+            heapq.heappush(self.heap, item)
+        elif item[0] > self.heap[0][0]:
+            heapq.heapreplace(self.heap, item)
+
+    def wants(self, last_seen: datetime) -> bool:
+        return self.since is None or last_seen > self.since
+
+    def result(self) -> list[Paper]:
+        """The newest matches the topic does not link yet, newest first."""
+        ranked = sorted(self.heap, reverse=True)
+        return [p for _, _, p in ranked if self.known.get(p.id, 0) < p.version]
+
+
+class LocalSource:
+    """Answers every topic from the store with the local query engine (zero requests)."""
+
+    def __init__(
+        self, finder: CandidateFinder = scan_everything, batch_size: int = BATCH_SIZE
+    ) -> None:
+        self.finder = finder
+        self.batch_size = batch_size
+        self.evaluated = 0  # (paper, topic) pairs matched by the last fetch
+        self._order = itertools.count()
+
+    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
+        """Every topic's new matches, and the watermark to record with them."""
+        store = context.store
+        with store.engine.connect() as conn:
+            high = conn.scalar(sa.select(sa.func.max(papers.c.last_seen)))
+            if high is None:
+                context.say("the store holds no papers: run 'dailypapers harvest' first")
+                return [TopicFetch(plan, []) for plan in plans]
+            topics = [self._topic(conn, store, plan, context) for plan in plans]
+            scanned = [t for t in topics if not self._from_index(conn, t, high)]
+            if scanned:
+                self._scan(conn, scanned, high)
+            until = _watermark(conn, high)
+        self.evaluated = sum(topic.evaluated for topic in topics)
+        for topic in topics:
+            found = topic.result()
+            context.say(f"{topic.plan.topic.name}: {len(found)} new matches")
+        return [TopicFetch(t.plan, t.result(), evaluated_until=until) for t in topics]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _topic(
+        self, conn: Connection, store: Store, plan: TopicPlan, context: FetchContext
+    ) -> _Topic:
+        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        since = None if topic_id is None else store.evaluated_until(conn, topic_id)
+        known = {} if topic_id is None else store.known_versions(conn, topic_id)
+        context.say(f"matching {plan.topic.name} ({'since ' + str(since) if since else 'cold'})")
+        return _Topic(plan, q.compile_query(plan.query), since, known, context.limit)
+
+    def _from_index(self, conn: Connection, topic: _Topic, high: datetime) -> bool:
+        ids = self.finder(conn, topic.plan, topic.since)
+        if ids is None:
+            return False
+        for chunk in _chunks(ids, 500):
+            where = papers.c.id.in_(chunk) & (papers.c.last_seen <= high)
+            if topic.since is not None:
+                where &= papers.c.last_seen > topic.since
+            for row in conn.execute(sa.select(papers).where(where)):
+                paper = paper_from_row(row._mapping)
+                topic.consider(paper, q.Document.from_paper(paper), next(self._order))
+        return True
+
+    def _scan(self, conn: Connection, topics: list[_Topic], high: datetime) -> None:
+        """One pass over the papers changed since the oldest watermark, for all topics."""
+        where = papers.c.last_seen <= high
+        sinces = [t.since for t in topics]
+        if None not in sinces:
+            where &= papers.c.last_seen > min(s for s in sinces if s is not None)
+        statement = sa.select(papers).where(where)
+        for row in _stream(conn, statement, self.batch_size):
+            interested = [t for t in topics if t.wants(row["last_seen"])]
+            if not interested:
+                continue
+            paper = paper_from_row(row)
+            doc = q.Document.from_paper(paper)
+            order = next(self._order)
+            for topic in interested:
+                topic.consider(paper, doc, order)
+
+
+def _stream(conn: Connection, statement: Any, batch_size: int) -> Iterator[Any]:
+    """Rows in batches through a server-side cursor where there is one: memory stays flat."""
+    result = conn.execution_options(yield_per=batch_size).execute(statement)
+    for partition in result.mappings().partitions():
+        yield from partition
+
+
+def _watermark(conn: Connection, high: datetime) -> datetime:
+    """``high``, held below the start of any run still writing (see IN_FLIGHT_HORIZON)."""
+    in_flight = conn.scalar(
+        sa.select(sa.func.min(runs.c.started_at)).where(
+            (runs.c.status == "running")
+            & (runs.c.started_at <= high)
+            & (runs.c.started_at > high - IN_FLIGHT_HORIZON)
+        )
+    )
+    if in_flight is None:
+        return high
+    return min(high, cast(datetime, in_flight) - timedelta(microseconds=1))
+
+
+def _chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(ids)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
