@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -197,18 +198,17 @@ class JsonSettings(_Model):
     path: str = "papers.json"
 
 
+def _http(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
 class FeedsSettings(_Model):
     """The Atom feeds output (``[feeds]``)."""
 
     dir: str = "feeds"
-    base_url: str | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
-        return value
+    base_url: Annotated[str, AfterValidator(_http)] | None = None
 
 
 class SiteSettings(_Model):
