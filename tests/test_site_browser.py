@@ -6,6 +6,7 @@ hostile site lists papers whose every field tries to run script.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -49,7 +50,9 @@ def browser() -> Iterator[Any]:
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site written by `update` with every output on, against the fake arXiv."""
     folder = tmp_path_factory.mktemp("demo")
-    with FakeArxiv(demo_corpus()) as server:
+    with pytest.MonkeyPatch.context() as patch, FakeArxiv(demo_corpus()) as server:
+        for name in [n for n in os.environ if n.startswith("DAILYPAPERS_")]:
+            patch.delenv(name)  # module scope: the per-test isolation has not run yet
         (folder / "papers.toml").write_text(
             'outputs = ["readme", "json", "feeds", "site"]\n'
             '[[topics]]\nname = "Reward Model"\n[[topics]]\nname = "Reasoning"\n'
