@@ -61,12 +61,14 @@ def test_the_local_source_uses_the_index_and_answers_as_the_scan(
 ) -> None:
     indexed = harvested(tmp_path / "index", oai, store_url)
     scanned = harvested(tmp_path / "scan", oai, f"sqlite:///{tmp_path / 'scan.db'}")
-    finder, scan = open_source(indexed), LocalSource()
-    assert isinstance(finder, LocalSource) and isinstance(finder.finder, IndexFinder)
+    default = open_source(indexed)
+    assert isinstance(default, LocalSource) and isinstance(default.finder, IndexFinder)
+    # The demo corpus is small: every topic is over the default 5% share; take them all.
+    finder, scan = LocalSource(IndexFinder(max_share=1.0)), LocalSource()
     assert run_update(indexed, now=DAY1, source_factory=lambda c: finder).status == "updated"
     run_update(scanned, now=DAY1, source_factory=lambda c: scan)
     assert indexed.readme_path.read_text() == scanned.readme_path.read_text()
-    # Reward Model and Vision were answered from their candidates; Recent (dates only) scanned.
+    # Every topic was answered from its candidates only.
     assert finder.evaluated < scan.evaluated * 2 / 3
 
 
@@ -86,12 +88,17 @@ def test_an_incomplete_index_is_not_trusted(tmp_path: Path, oai: FakeOai) -> Non
     assert "A Reward Model Written Around the Store" in config.readme_path.read_text()
 
 
-def test_finder_names_every_match(tmp_path: Path, oai: FakeOai) -> None:
+def test_finder_names_every_match_or_leaves_the_topic_to_the_scan(
+    tmp_path: Path, oai: FakeOai
+) -> None:
     config = harvested(tmp_path, oai, f"sqlite:///{tmp_path / 'state.db'}")
-    source = open_source(config)
-    assert isinstance(source, LocalSource)
+    finder, broad = IndexFinder(max_share=1.0), IndexFinder(max_share=0.05)
+    plans = plan_topics(config)
     with open_store(config.db_url) as store, store.engine.connect() as conn:
-        for plan in plan_topics(config)[:2]:
-            named = set(source.finder(conn, plan, None) or [])
+        for plan in plans:  # "Recent" is narrowed by its archive filter (cat:cs.* OR ...)
+            named = set(finder(conn, plan, None) or [])
             matching = {p.id for p in demo_corpus() if q.matches(plan.query, p)}
             assert matching and matching <= named, plan.topic.name
+        reward = plans[0]
+        assert finder(conn, reward, DAY1) is None  # incremental: the scan is cheaper
+        assert broad(conn, reward, None) is None  # over 5% of the store: scanned
