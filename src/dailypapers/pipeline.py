@@ -17,11 +17,13 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from dailypapers import announcement, fetchstate
 from dailypapers.config import Config
 from dailypapers.publish.files import write_if_changed
 from dailypapers.render.markdown import Section, render_readme, same_but_date
 from dailypapers.sources import (
     FetchContext,
+    NothingAnnounced,
     Progress,
     Source,
     SourceError,
@@ -96,16 +98,30 @@ class RunReport:
         )
 
 
-def save_all(store: Store, fetched: list[TopicFetch], now: datetime) -> SaveResult:
-    """Store a run's papers and topic links in one transaction."""
+def save_all(
+    store: Store,
+    fetched: list[TopicFetch],
+    now: datetime,
+    context: FetchContext | None = None,
+    source: str | None = None,
+) -> SaveResult:
+    """Store a run's papers and topic links in one transaction.
+
+    With ``source``, the topics are recorded as fetched by it, with the
+    context's markers and pending ids, in the same transaction.
+    """
     total = SaveResult()
     with store.transaction() as conn:
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
+        topic_ids = []
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
+            topic_ids.append(topic_id)
+        if source is not None:
+            fetchstate.record(conn, store, topic_ids, source, context, now)
     return total
 
 
@@ -184,8 +200,11 @@ def run_update(
         report = RunReport(topics=len(config.settings.topics))
         started = time.monotonic()
         try:
+            announced = True
             if fetch:
-                _fetch_and_save(config, store, source_factory, report, progress, now)
+                announced = _fetch_and_save(
+                    config, store, source_factory, report, progress, now, force
+                )
             if render:
                 today = now.astimezone(config.zone).date()
                 report.written = render_outputs(config, store, force=force, today=today)
@@ -195,6 +214,8 @@ def run_update(
         else:
             failure = None
             report.status = _status(config, report, now, fetched=fetch)
+            if not announced:
+                report.status = NO_ANNOUNCEMENT
         report.seconds = time.monotonic() - started
         store.finish_run(
             run_id,
@@ -217,16 +238,34 @@ def _fetch_and_save(
     report: RunReport,
     progress: Progress | None,
     now: datetime,
-) -> None:
+    force: bool = False,
+) -> bool:
+    """Fetch and store; False when arXiv announced nothing since the last run."""
     settings = config.settings
-    context = FetchContext(store, settings.max_papers, settings.archives, progress)
+    plans = plan_topics(config)
+    decision = announcement.decide(config, store, plans, now, force=force)
+    if decision is announcement.Decision.SKIP:
+        if progress:
+            progress("arXiv has announced nothing since the last run (its calendar)")
+        return False
+    context = FetchContext(
+        store,
+        settings.max_papers,
+        settings.archives,
+        progress,
+        now=now,
+        probe=decision is announcement.Decision.PROBE,
+    )
     source = source_factory(config)
     try:
-        fetched = source.fetch(plan_topics(config), context)
+        fetched = source.fetch(plans, context)
+    except NothingAnnounced:
+        return False
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    report.saved = save_all(store, fetched, now)
+    report.saved = save_all(store, fetched, now, context, source.name)
+    return True
 
 
 def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> str:

@@ -111,9 +111,16 @@ def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
 
 
+def _m004_fetch_state(conn: Connection) -> None:
+    from dailypapers import fetchstate  # its tables live beside the code that uses them
+
+    fetchstate.migrate(conn)
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
+    (4, "fetch_state", _m004_fetch_state),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
 ANNOUNCEMENT_TIME = time(20, 0)
+CUTOFF_TIME = time(14, 0)
 
 # arXiv's published holiday schedule (no announcement on these US Eastern
 # dates). Extend with `[calendar] holidays` in papers.toml for later years.
@@ -72,3 +73,22 @@ class Calendar:
     def announced_since(self, since: datetime, now: datetime) -> bool:
         """True when arXiv announced anything in ``(since, now]``."""
         return since < self.last_announcement(now)
+
+    def previous_announcement_day(self, day: date) -> date:
+        """The last announcing day (US Eastern date) strictly before ``day``."""
+        for _ in range(30):
+            day -= timedelta(days=1)
+            if self.announces_on(day):
+                return day
+        raise ValueError(f"no arXiv announcement in the 30 days before {day.isoformat()}")
+
+    def window(self, day: date) -> tuple[datetime, datetime]:
+        """The submissions ``day``'s announcement carries: ``(previous cutoff, cutoff]``.
+
+        Submissions close at 14:00 US Eastern on announcing days.
+        """
+        previous = self.previous_announcement_day(day)
+        return (
+            datetime.combine(previous, CUTOFF_TIME, EASTERN),
+            datetime.combine(day, CUTOFF_TIME, EASTERN),
+        )

@@ -3,13 +3,17 @@
 A source reads (the network, or the store) but never writes: the pipeline
 stores what it returns in one transaction. Sources: ``api``
 (:mod:`dailypapers.sources.api`, arXiv's query API, one incremental search
-per topic).
+per topic) and ``feed`` (:mod:`dailypapers.sources.feed`, the day's
+announcement feed for all topics at once, with the API for what a feed
+cannot give). What a source wants remembered (markers, pending ids) it puts
+in the :class:`FetchContext`; the pipeline stores it with the papers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from dailypapers.arxiv import query as q
@@ -22,6 +26,10 @@ Progress = Callable[[str], None]
 
 class SourceError(Exception):
     """A source could not deliver a topic; the message is one line."""
+
+
+class NothingAnnounced(Exception):
+    """arXiv has announced nothing since the last successful run: end the run early."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,11 @@ class FetchContext:
     archives: list[str]
     progress: Progress | None = None
     stats: FetchStats = field(default_factory=FetchStats)
+    now: datetime | None = None  # the run's clock (None: the real time)
+    probe: bool = False  # ask arXiv cheaply whether anything was announced first
+    markers: dict[str, str] = field(default_factory=dict)  # stored with the papers
+    pending_add: dict[str, datetime] = field(default_factory=dict)
+    pending_drop: set[str] = field(default_factory=set)
 
     def say(self, message: str) -> None:
         if self.progress:
@@ -73,7 +86,13 @@ class FetchContext:
 
 
 class Source(Protocol):
-    """Fetches every topic's new or revised papers; raises :class:`SourceError`."""
+    """Fetches every topic's new or revised papers; raises :class:`SourceError`.
+
+    Raises :class:`NothingAnnounced` when it can tell cheaply that arXiv has
+    announced nothing since the last run. ``name`` is recorded per topic.
+    """
+
+    name: str
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
 
@@ -92,8 +111,11 @@ def plan_topics(config: Config) -> list[TopicPlan]:
 def open_source(config: Config, name: str | None = None) -> Source:
     """The source named ``name``, by default the one ``[arxiv] source`` configures."""
     from dailypapers.sources.api import ApiSource, make_client
+    from dailypapers.sources.feed import FeedSource
 
     chosen = name or config.settings.arxiv.source
     if chosen == "api":
-        return ApiSource(make_client(config))
+        return ApiSource(make_client(config), lookback=config.lookback)
+    if chosen == "feed":
+        return FeedSource.from_config(config)
     raise SourceError(f"unknown source {chosen!r}")

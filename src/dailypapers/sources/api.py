@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import httpx
 
+from dailypapers.arxiv import query as q
 from dailypapers.arxiv.client import (
     BACKOFF_BASE,
     ArxivClient,
@@ -15,10 +18,17 @@ from dailypapers.arxiv.client import (
     is_arxiv_host,
 )
 from dailypapers.arxiv.errors import ArxivError
-from dailypapers.arxiv.taxonomy import archive_of
+from dailypapers.arxiv.taxonomy import archive_categories, archive_of
 from dailypapers.config import Config
+from dailypapers.fetchstate import TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
-from dailypapers.sources import FetchContext, SourceError, TopicFetch, TopicPlan
+from dailypapers.sources import (
+    FetchContext,
+    NothingAnnounced,
+    SourceError,
+    TopicFetch,
+    TopicPlan,
+)
 
 SORT_BY: SortBy = "lastUpdatedDate"
 SORT_ORDER: SortOrder = "descending"
@@ -52,64 +62,150 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
     return not wanted or any(c in wanted for c in paper.categories)
 
 
+# A warm topic's first page holds the papers expected since its newest known
+# one (plus the lookback) with this much slack, and a few known papers to stop at.
+PAGE_SLACK = 1.25
+PAGE_MARGIN = 3
+PAGE_GROWTH = 2
+PROBE_MARKER = "api_newest"
+
+
+def first_page_size(history: TopicHistory, *, now: datetime, limit: int, cap: int) -> int:
+    """The first page to ask for: a full table when cold, else what the scan must cover.
+
+    That is the papers expected since the topic's newest known one (its recent
+    rate in the store, per calendar day, times the days since), the known
+    papers back to the scan's cutoff, and a few known papers to stop at.
+    """
+    if not history.warm or history.newest is None:
+        return min(cap, limit)
+    days = max(now - history.newest, timedelta(0)) / timedelta(days=1)
+    expected = math.ceil(history.rate_per_day * days * PAGE_SLACK)
+    return max(1, min(cap, expected + history.in_window + PAGE_MARGIN))
+
+
 def fetch_topic(
     client: ArxivClient,
     plan: TopicPlan,
-    known: dict[str, int],
+    history: TopicHistory,
     *,
     limit: int,
     archives: list[str],
+    now: datetime | None = None,
 ) -> list[Paper]:
     """The topic's papers that are new or revised since the store last saw them.
 
-    Newest first, one page at a time; stops at the first page that reaches a
-    paper the store already has (once the store holds a full table), or when
-    ``limit`` papers were seen from the top (cold start).
+    Newest first (``lastUpdatedDate``), one page at a time. A cold topic
+    pages until ``limit`` papers were seen from the top. A warm one (fetched
+    before, with a full table) starts with a page fitted to its expected
+    arrivals, doubling while needed, and stops at the first page that reaches
+    a paper the store already has at that version *and* reaches back to the
+    history's cutoff (the lookback before its newest known paper, so papers
+    that enter arXiv's index late with an older date are still caught, but
+    never below the table's last row: nothing older can enter the table).
     """
+    known, warm = history.known, history.warm
+    size = first_page_size(history, now=now or datetime.now(UTC), limit=limit, cap=client.page_size)
     found: dict[str, Paper] = {}
     seen: set[str] = set()
-    warm = len(known) >= limit
-    page_size = min(client.page_size, limit)
-    for page in client.iter_pages(
-        plan.query_string, sort_by=SORT_BY, sort_order=SORT_ORDER, page_size=page_size
-    ):
+    pages = client.iter_pages(
+        plan.query_string,
+        sort_by=SORT_BY,
+        sort_order=SORT_ORDER,
+        page_size=size,
+        growth=PAGE_GROWTH if warm else 1,
+    )
+    for page in pages:
         reached_known = False
         for paper in page.papers:
             seen.add(paper.id)
             if known.get(paper.id, 0) >= paper.version:
                 reached_known = True
-            elif keeps(plan, archives, paper):
+            elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
-        if (reached_known and warm) or len(seen) >= limit:
+        if (warm and reached_known and _reaches(page.papers, history.cutoff)) or len(seen) >= limit:
             break
     return list(found.values())
+
+
+def _above(paper: Paper, floor: datetime | None) -> bool:
+    return floor is None or paper.updated >= floor
+
+
+def _reaches(papers: Sequence[Paper], cutoff: datetime | None) -> bool:
+    return cutoff is None or not papers or papers[-1].updated <= cutoff
+
+
+def archive_filter(archives: list[str]) -> q.Node | None:
+    """Any category of the configured archives, as a query (None: all of arXiv)."""
+    cats = [c for a in archives for c in archive_categories(a)]
+    return q.any_of([q.Term("cat", c, False) for c in cats]) if cats else None
+
+
+def probe_marker(client: ArxivClient, archives: list[str]) -> str | None:
+    """The newest paper in the archives (``id vN updated``): one request of one entry."""
+    node = archive_filter(archives)
+    if node is None:
+        return None
+    page = client.fetch_page(
+        q.to_string(node), start=0, max_results=1, sort_by=SORT_BY, sort_order=SORT_ORDER
+    )
+    if not page.papers:
+        return None
+    newest = page.papers[0]
+    return f"{newest.versioned_id} {newest.updated.isoformat()}"
 
 
 class ApiSource:
     """arXiv's query API: one incremental search per topic."""
 
-    def __init__(self, client: ArxivClient) -> None:
+    name = "api"
+
+    def __init__(self, client: ArxivClient, *, lookback: timedelta = timedelta(hours=24)) -> None:
         self.client = client
+        self.lookback = lookback
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
         results = []
         try:
+            if context.probe:
+                self._probe(context)
             for plan in plans:
-                results.append(self._fetch_one(plan, context))
+                results.append(self.fetch_one(plan, context))
         finally:
             context.stats.requests = self.client.stats.requests
             context.stats.bytes = self.client.stats.bytes_received
         return results
 
-    def _fetch_one(self, plan: TopicPlan, context: FetchContext) -> TopicFetch:
+    def _probe(self, context: FetchContext) -> None:
+        """End the run when the archives' newest paper is the one the last probe saw."""
+        context.say("asking arXiv whether anything was announced")
+        try:
+            marker = probe_marker(self.client, context.archives)
+        except ArxivError as exc:
+            raise SourceError(f"announcement check: {exc.brief()}") from exc
+        if marker is not None and marker == read_marker(context.store, PROBE_MARKER):
+            raise NothingAnnounced(f"newest paper unchanged: {marker}")
+        if marker is not None:
+            context.markers[PROBE_MARKER] = marker
+
+    def fetch_one(self, plan: TopicPlan, context: FetchContext) -> TopicFetch:
+        """One topic's incremental search."""
         context.say(f"fetching {plan.topic.name}")
         try:
             papers = fetch_topic(
                 self.client,
                 plan,
-                context.known(plan),
+                topic_history(
+                    context.store,
+                    plan.topic.name,
+                    plan.query_string,
+                    limit=context.limit,
+                    lookback=self.lookback,
+                ),
                 limit=context.limit,
                 archives=context.archives,
+                now=context.now,
             )
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
