@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,11 @@ PAGE_SLACK = 1.25
 PAGE_MARGIN = 3
 PAGE_GROWTH = 2
 PROBE_MARKER = "api_newest"
+# A warm topic reads every paper since its newest known one (the history has
+# no holes), but a long outage is backfill's job: stop after this many tables.
+CATCH_UP_TABLES = 10
+
+log = logging.getLogger(__name__)
 
 
 def first_page_size(history: TopicHistory, *, now: datetime, limit: int, cap: int) -> int:
@@ -98,11 +104,12 @@ def fetch_topic(
     Newest first (``lastUpdatedDate``), one page at a time. A cold topic
     pages until ``limit`` papers were seen from the top. A warm one (fetched
     before, with a full table) starts with a page fitted to its expected
-    arrivals, doubling while needed, and stops at the first page that reaches
-    a paper the store already has at that version *and* reaches back to the
-    history's cutoff (the lookback before its newest known paper, so papers
-    that enter arXiv's index late with an older date are still caught, but
-    never below the table's last row: nothing older can enter the table).
+    arrivals, doubling while needed (up to ``CATCH_UP_TABLES`` tables), and
+    stops at the first page that reaches a paper the store already has at
+    that version *and* reaches back to the history's cutoff: the lookback
+    before its newest known paper, so that papers entering arXiv's index late
+    with an older date are still caught, but never below the table's last
+    row (nothing older can enter the table).
     """
     known, warm = history.known, history.warm
     size = first_page_size(history, now=now or datetime.now(UTC), limit=limit, cap=client.page_size)
@@ -123,7 +130,16 @@ def fetch_topic(
                 reached_known = True
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
-        if (warm and reached_known and _reaches(page.papers, history.cutoff)) or len(seen) >= limit:
+        if warm and reached_known and _reaches(page.papers, history.cutoff):
+            break
+        if len(seen) >= (limit * CATCH_UP_TABLES if warm else limit):
+            if warm:
+                log.warning(
+                    "%s: more than %d new papers since the last run; stopped there "
+                    "(dailypapers backfill fills the rest)",
+                    plan.topic.name,
+                    len(seen),
+                )
             break
     return list(found.values())
 

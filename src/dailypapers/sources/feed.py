@@ -126,7 +126,8 @@ class FeedSource:
         found: dict[str, list[Paper]] = {}
         if fresh and listing.day is not None:
             context.markers[DAY_MARKER] = listing.day.isoformat()
-            found = self._match(listing, plans, context)
+            have = {p.id: p for f in results.values() for p in f.papers}
+            found = self._match(listing, plans, context, have)
         fetched = []
         for plan in plans:
             papers = results[plan.topic.name].papers if plan.topic.name in results else []
@@ -141,9 +142,17 @@ class FeedSource:
         return last < feed_day(previous).isoformat()
 
     def _match(
-        self, listing: Listing, plans: Sequence[TopicPlan], context: FetchContext
+        self,
+        listing: Listing,
+        plans: Sequence[TopicPlan],
+        context: FetchContext,
+        have: dict[str, Paper],
     ) -> dict[str, list[Paper]]:
-        """Each feedable topic's listed papers, described by the API (``id_list``)."""
+        """Each feedable topic's listed papers, described by the API.
+
+        Papers the API search already brought (``have``) are not asked for
+        again; the rest, and the pending ones, in one ``id_list`` request.
+        """
         matchers = [(p, q.compile_query(p.query)) for p in plans if feedable(p.query)]
         if not matchers:
             return {}
@@ -153,10 +162,11 @@ class FeedSource:
             if any(m(q.Document.from_paper(entry.paper)) for _, m in matchers)
         ]
         pending = read_pending(context.store)
-        wanted = list(dict.fromkeys([*candidates, *pending]))
+        wanted = [i for i in dict.fromkeys([*candidates, *pending]) if i not in have]
         context.say(f"announcement feed: {len(candidates)} listed papers match a topic")
         described = {paper.id: paper for paper in self._describe(wanted)}
         self._track_pending(wanted, described, pending, context)
+        described.update((i, have[i]) for i in candidates if i in have)
         found: dict[str, list[Paper]] = {}
         for paper in described.values():
             doc = q.Document.from_paper(paper)

@@ -82,7 +82,11 @@ def listing_xml(spec_text: str, day: date, entries: Sequence[tuple[Paper, str]])
     _add(root, "updated", stamp.astimezone(UTC).isoformat())
     link = _add(root, "link")
     link.attrib.update(
-        href=f"http://rss.arxiv.org/atom/{spec_text}", rel="self", type="application/atom+xml"
+        {
+            "href": f"http://rss.arxiv.org/atom/{spec_text}",
+            "rel": "self",
+            "type": "application/atom+xml",
+        }
     )
     _add(root, "subtitle", f"{spec_text} updates on the arXiv.org e-print archive.")
     for paper, kind in entries:
@@ -97,7 +101,9 @@ def _entry(root: Any, paper: Paper, kind: str, stamp: datetime) -> None:
     _add(entry, "title", paper.title)
     _add(entry, "updated", stamp.astimezone(UTC).isoformat())
     link = _add(entry, "link")
-    link.attrib.update(href=f"https://arxiv.org/abs/{paper.id}", rel="alternate", type="text/html")
+    link.attrib.update(
+        {"href": f"https://arxiv.org/abs/{paper.id}", "rel": "alternate", "type": "text/html"}
+    )
     summary = f"arXiv:{paper.versioned_id} Announce Type: {kind} \nAbstract: {paper.abstract}"
     _add(entry, "summary", summary)
     for category in paper.categories:
