@@ -5,16 +5,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.status import Status
 
 from dailypapers import __version__
+from dailypapers.backfill import run_backfill
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
-from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_update
+from dailypapers.pipeline import FAILED, RunFailed, RunReport, SourceFactory, run_update
 from dailypapers.scaffold import write_config
+from dailypapers.sources import SOURCES, open_source
 from dailypapers.store import StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,16 +119,20 @@ def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunRep
     config = _load(config_file)
     console = _stderr()
     with console.status("starting", spinner="dots") as status:
-
-        def progress(message: str) -> None:
-            status.update(message)
-            if not console.is_terminal:
-                console.print(message)
-
+        progress = _progress(console, status)
         report = run_update(config, progress=progress, raise_errors=debug, **kwargs)
     for path in report.written:
         console.print(f"wrote {_relative(path)}")
     return report
+
+
+def _progress(console: Console, status: Status) -> Callable[[str], None]:
+    def progress(message: str) -> None:
+        status.update(message)
+        if not console.is_terminal:
+            console.print(message)
+
+    return progress
 
 
 def _finish(report: RunReport) -> None:
@@ -140,29 +148,116 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+def source_option(func: F) -> F:
+    return click.option(
+        "--source",
+        type=click.Choice(SOURCES),
+        default=None,
+        help="Where papers come from (default: [arxiv] source in papers.toml).",
+    )(func)
+
+
+def _factory(source: str | None) -> SourceFactory:
+    return functools.partial(open_source, name=source)
+
+
 @cli.command()
 @config_option
-@click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Fetch even when arXiv has not announced, and rewrite outputs even when unchanged.",
+)
+@source_option
 @wait_option
 @debug_option
 @handle_errors
-def update(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
+def update(
+    config_file: Path | None, force: bool, source: str | None, wait: float, debug: bool
+) -> None:
     """Fetch new papers for every topic, store them, and write the outputs.
 
-    When nothing is new, outputs are left byte-identical (no empty commits).
-    A run that cannot fetch changes no output and exits 1.
+    On days arXiv has not announced (by its calendar, or one small request)
+    the run ends early with "no announcement today". When nothing is new,
+    outputs are left byte-identical (no empty commits). A run that cannot
+    fetch changes no output and exits 1.
     """
-    _finish(_run(config_file, debug, force=force, lock_timeout=wait))
+    _finish(
+        _run(config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source))
+    )
 
 
 @cli.command()
 @config_option
+@source_option
 @wait_option
 @debug_option
 @handle_errors
-def fetch(config_file: Path | None, wait: float, debug: bool) -> None:
+def fetch(config_file: Path | None, source: str | None, wait: float, debug: bool) -> None:
     """Fetch new papers for every topic into the store; write no outputs."""
-    _finish(_run(config_file, debug, render=False, lock_timeout=wait))
+    _finish(
+        _run(config_file, debug, render=False, lock_timeout=wait, source_factory=_factory(source))
+    )
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First submission day to fill (YYYY-MM-DD, GMT).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last submission day to fill (default: today).",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="NAME",
+    help="Only this topic (repeatable; default: every topic).",
+)
+@wait_option
+@debug_option
+@handle_errors
+def backfill(
+    config_file: Path | None,
+    since: datetime,
+    until: datetime | None,
+    topics: tuple[str, ...],
+    wait: float,
+    debug: bool,
+) -> None:
+    """Fill a date range of papers (by first submission) for some or all topics.
+
+    Asks arXiv for each topic's papers submitted in 7-day windows, newest
+    first, as politely as update; finished windows are remembered, so an
+    interrupted backfill resumes where it stopped. Then rewrites the outputs.
+    """
+    config = _load(config_file)
+    if until is not None and since > until:
+        raise UsageFailure(
+            f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
+        )
+    console = _stderr()
+    with console.status("starting", spinner="dots") as status:
+        report = run_backfill(
+            config,
+            since=since.date(),
+            until=until.date() if until else None,
+            topics=topics,
+            progress=_progress(console, status),
+            lock_timeout=wait,
+        )
+    for path in report.written:
+        console.print(f"wrote {_relative(path)}")
+    if report.status == FAILED:
+        raise Failure(f"dailypapers: {report.summary()}")
+    click.echo(report.summary())
 
 
 @cli.command()

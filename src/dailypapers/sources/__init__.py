@@ -22,6 +22,7 @@ from dailypapers.models import Paper
 from dailypapers.store import Store
 
 Progress = Callable[[str], None]
+SOURCES = ("api", "feed")  # names for `[arxiv] source` and `update --source`
 
 
 class SourceError(Exception):
