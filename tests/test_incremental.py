@@ -14,12 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dailypapers.arxiv.calendar import EASTERN, Calendar
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, load_config
 from dailypapers.fetchstate import TopicHistory
 from dailypapers.models import Author, Paper
 from dailypapers.pipeline import run_update
-from dailypapers.sources.api import ApiSource, first_page_size
+from dailypapers.sources.api import ApiSource, ScanPolicy, first_page_size, scan_policy
 from dailypapers.testing.fake_arxiv import FakeArxiv
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
@@ -40,13 +41,21 @@ def paper(number: int, when: datetime, title: str, abstract: str, version: int =
     )
 
 
-def write_config(directory: Path, server: FakeArxiv, *, max_papers: int, page_size: int) -> Config:
+def write_config(
+    directory: Path,
+    server: FakeArxiv,
+    *,
+    max_papers: int,
+    page_size: int,
+    lag: float = 4,
+    lookback: float = 24,
+) -> Config:
     path = directory / "papers.toml"
     path.write_text(
         f"max_papers = {max_papers}\n"
         '[[topics]]\nname = "Reward Model"\n\n[[topics]]\nname = "Reasoning"\n\n'
         f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n'
-        f"page_size = {page_size}\n",
+        f"page_size = {page_size}\nindex_lag_hours = {lag}\nlookback_hours = {lookback}\n",
         encoding="utf-8",
     )
     return load_config(path)
@@ -59,7 +68,7 @@ def fast_source(config: Config) -> ApiSource:
     client = ArxivClient(
         arxiv.api_url, delay=0, page_size=arxiv.page_size, backoff=0, transport=transport
     )
-    return ApiSource(client, lookback=config.lookback)
+    return ApiSource(client, scan_policy(config))
 
 
 @pytest.fixture(scope="module")
@@ -70,35 +79,52 @@ def shared_server() -> Iterator[FakeArxiv]:
 
 # --- page sizes ----------------------------------------------------------------
 
+CALENDAR = Calendar()
+MON_1PM = datetime(2025, 6, 2, 13, 0, tzinfo=EASTERN)  # before Monday's 14:00 cutoff
 
-def history(**changes: object) -> TopicHistory:
-    base = TopicHistory(
-        known={f"p{n}": 1 for n in range(100)},
-        warm=True,
-        newest=START,
-        recent=28,  # 2 papers a day
-        floor=START - timedelta(days=50),
-        cutoff=START - timedelta(days=1),
-        in_window=2,
-    )
-    return TopicHistory(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+def history(fetched_at: datetime, *, per_batch: int = 4, warm: bool = True) -> TopicHistory:
+    """A topic with ``per_batch`` papers in each announcement of the two weeks to Monday."""
+    recent = []
+    day = MON_1PM.date()
+    while day > MON_1PM.date() - timedelta(days=14):
+        if CALENDAR.announces_on(day):
+            recent += [CALENDAR.cutoff(day) - timedelta(hours=1 + n) for n in range(per_batch)]
+        day -= timedelta(days=1)
+    known = {f"p{n}": 1 for n in range(100)}
+    floor = MON_1PM - timedelta(days=60)
+    return TopicHistory(known, warm, fetched_at, floor, tuple(sorted(recent, reverse=True)))
 
 
 def test_cold_topic_asks_for_a_full_table() -> None:
-    cold = history(warm=False)
-    assert first_page_size(cold, now=START, limit=100, cap=100) == 100
-    assert first_page_size(cold, now=START, limit=100, cap=50) == 50
+    cold = history(MON_1PM, warm=False)
+    policy = ScanPolicy(CALENDAR)
+    assert first_page_size(cold, policy, now=MON_1PM, limit=100, cap=100) == 100
+    assert first_page_size(cold, policy, now=MON_1PM, limit=100, cap=50) == 50
 
 
-def test_warm_topic_asks_for_its_expected_arrivals() -> None:
-    one_day = first_page_size(history(), now=START + timedelta(days=1), limit=100, cap=100)
-    # 2 a day x 1 day x 1.25 slack -> 3, + 2 known in the lookback + 3 to stop at
-    assert one_day == 8
-    four_days = first_page_size(history(), now=START + timedelta(days=4), limit=100, cap=100)
-    assert four_days == 10 + 2 + 3
-    quiet = first_page_size(history(recent=0, in_window=0), now=START, limit=100, cap=100)
-    assert quiet == 3
-    assert first_page_size(history(), now=START + timedelta(days=400), limit=100, cap=100) == 100
+def test_warm_topic_asks_for_one_announcement_of_arrivals() -> None:
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    tue_1am = datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN)  # 5 h after Monday's announcement
+    wed_1am = tue_1am + timedelta(days=1)
+    daily = history(tue_1am)
+    # 4 a batch x 1 announcement (Tuesday's) x 1.25 -> 5; the newest known; 3 to stop at.
+    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 5 + 1 + 3
+    # Three announcements missed: three batches expected.
+    later = wed_1am + timedelta(days=2)
+    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 15 + 1 + 3
+    assert first_page_size(daily, policy, now=later, limit=100, cap=10) == 10
+
+
+def test_a_fetch_soon_after_an_announcement_rereads_the_lookback() -> None:
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    soon = history(datetime(2025, 6, 2, 21, 0, tzinfo=EASTERN))  # 1 h after Monday's
+    assert policy.cutoff(soon) == MON_1PM - timedelta(hours=24)
+    wed_1am = datetime(2025, 6, 4, 1, 0, tzinfo=EASTERN)
+    # Re-read: Monday's 4 and Sunday's newest (exactly 24 h before the newest known).
+    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 5 + 5 + 3
+    late = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
+    assert policy.cutoff(late) == MON_1PM
 
 
 # --- against the fake server -----------------------------------------------------
@@ -143,16 +169,31 @@ def test_a_burst_of_arrivals_grows_the_pages(tmp_path: Path) -> None:
     assert sizes == sorted(sizes) and sizes[-1] == 40 and sizes[0] < 40, sizes
 
 
-def test_a_late_paper_within_the_lookback_is_caught(tmp_path: Path) -> None:
-    """A paper that reaches the index a day late, with an older date, still arrives."""
+@pytest.mark.parametrize(
+    "first_run, caught",
+    [
+        (datetime(2025, 3, 3, 21, 0, tzinfo=EASTERN), True),  # 1 h after Monday's announcement
+        (datetime(2025, 3, 4, 3, 0, tzinfo=EASTERN), False),  # 7 h after: the index had it all
+    ],
+)
+def test_a_late_paper_is_caught_when_the_last_fetch_was_soon_after_an_announcement(
+    tmp_path: Path, first_run: datetime, caught: bool
+) -> None:
+    """A paper that reaches the index after its announcement was fetched, with an older date.
+
+    Within ``index_lag_hours`` of an announcement the next run re-reads
+    ``lookback_hours``; later than that, the API source trusts the index
+    (the feed source lists it anyway). See docs/design.md.
+    """
     with FakeArxiv(corpus(300, random.Random(3))) as server:
-        config = write_config(tmp_path, server, max_papers=20, page_size=100)
-        run_update(config, now=START)
-        late = paper(901, START - timedelta(hours=20), "Late Reward Model", "A reward model.")
+        config = write_config(tmp_path, server, max_papers=20, page_size=100, lookback=240)
+        run_update(config, now=first_run)
+        newest = max(p.updated for p in server.papers)
+        late = paper(901, newest - timedelta(days=9), "Late Reward Model", "A reward model.")
         server.add_papers([late])
-        report = run_update(config, now=START + timedelta(days=1))
-    assert report.saved.new == 1
-    assert "Late Reward Model" in config.readme_path.read_text(encoding="utf-8")
+        report = run_update(config, now=first_run + timedelta(days=1))
+    assert report.saved.new == int(caught)
+    assert ("Late Reward Model" in config.readme_path.read_text(encoding="utf-8")) is caught
 
 
 def test_a_revision_that_stops_matching_keeps_its_matching_version(tmp_path: Path) -> None:
@@ -233,7 +274,7 @@ def apply(world: World, item: tuple[object, ...], day_start: datetime) -> None:
 
 
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

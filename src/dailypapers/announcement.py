@@ -4,10 +4,10 @@ arXiv announces Sunday to Thursday at 20:00 US Eastern, not on its holidays
 (:mod:`dailypapers.arxiv.calendar`). Before fetching, the pipeline decides:
 
 * ``SKIP``: every topic was fetched before and the last successful fetch
-  started at least :data:`GRACE` after arXiv's last announcement, so nothing
+  started at least ``[arxiv] index_lag_hours`` after arXiv's last announcement, so nothing
   can have been announced since: the run ends with "no announcement today"
   and sends no request.
-* ``PROBE``: the last announcement is recent (within :data:`GRACE` of now,
+* ``PROBE``: the last announcement is recent (within the index lag of now,
   or of the last run), so the API may not show it yet: one request of one
   entry (the archives' newest paper) tells whether anything changed.
 * ``FETCH``: an announcement happened since the last run (an ordinary day,
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -27,9 +27,6 @@ from dailypapers.fetchstate import warm_topic_ids
 from dailypapers.sources import TopicPlan
 from dailypapers.store import Store, runs
 
-# arXiv's 20:00 ET announcement reaches the API's index some time later;
-# a run that close after it may not have seen it.
-GRACE = timedelta(hours=4)
 FETCHING_COMMANDS = ("update", "fetch")
 SUCCESS_STATUSES = ("updated", "nothing new", "no announcement")
 
@@ -62,9 +59,10 @@ def decide(
     if last is None:
         return Decision.FETCH
     announced = config.calendar.last_announcement(now)
-    if last >= announced + GRACE:
+    grace = config.index_lag
+    if last >= announced + grace:
         return Decision.SKIP
-    if last >= announced or now < announced + GRACE:
+    if last >= announced or now < announced + grace:
         return Decision.PROBE
     return Decision.FETCH
 

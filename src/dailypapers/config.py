@@ -65,6 +65,7 @@ class ArxivSettings(_Model):
     source: Literal["api", "feed"] = "api"
     feed_url: str = DEFAULT_FEED_URL
     lookback_hours: float = Field(24.0, ge=0, le=30 * 24)
+    index_lag_hours: float = Field(4.0, ge=0, le=30 * 24)
 
     @field_validator("api_url", "feed_url")
     @classmethod
@@ -242,8 +243,13 @@ class Config:
 
     @property
     def lookback(self) -> timedelta:
-        """How far behind the newest known paper an incremental fetch still reads."""
+        """How far behind the newest known paper an incremental fetch may read."""
         return timedelta(hours=self.settings.arxiv.lookback_hours)
+
+    @property
+    def index_lag(self) -> timedelta:
+        """How long after an announcement arXiv's search may still miss some of it."""
+        return timedelta(hours=self.settings.arxiv.index_lag_hours)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -95,53 +95,46 @@ class TopicHistory:
 
     known: dict[str, int]  # paper id -> stored version
     warm: bool  # fetched by update before, with a full table
-    newest: datetime | None = None  # newest stored `updated` among its papers
-    recent: int = 0  # papers updated within RATE_WINDOW before `newest`
+    fetched_at: datetime | None = None  # when update last fetched it
     floor: datetime | None = None  # `updated` of the table's last row (full table only)
-    cutoff: datetime | None = None  # a scan must read back to here: max(newest - lookback, floor)
-    in_window: int = 0  # known papers at or after `cutoff`
+    recent: tuple[datetime, ...] = ()  # `updated` of its papers in RATE_WINDOW, newest first
 
     @property
-    def rate_per_day(self) -> float:
-        """Recent arrivals per calendar day (weekends included)."""
-        return self.recent / RATE_WINDOW.days
+    def newest(self) -> datetime | None:
+        """The newest stored `updated` among its papers."""
+        return self.recent[0] if self.recent else None
+
+    def count_since(self, start: datetime) -> int:
+        """Known papers updated at or after ``start`` (within the recent window)."""
+        return sum(1 for when in self.recent if when >= start)
 
 
-def topic_history(
-    store: Store, name: str, query: str, *, limit: int, lookback: timedelta = timedelta(0)
-) -> TopicHistory:
+def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHistory:
     """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows."""
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
     with store.engine.connect() as conn:
         known = store.known_versions(conn, topic_id)
-        fetched = conn.scalar(
-            sa.select(topic_fetch_state.c.topic_id).where(topic_fetch_state.c.topic_id == topic_id)
+        fetched_at = conn.scalar(
+            sa.select(topic_fetch_state.c.fetched_at).where(
+                topic_fetch_state.c.topic_id == topic_id
+            )
         )
-        linked = topic_papers.c.topic_id == topic_id
-        joined = papers.join(topic_papers, topic_papers.c.paper_id == papers.c.id)
         newest_first = (
             sa.select(papers.c.updated)
-            .select_from(joined)
-            .where(linked)
+            .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
+            .where(topic_papers.c.topic_id == topic_id)
             .order_by(papers.c.updated.desc())
         )
-        newest = conn.scalar(newest_first.limit(1))
         floor = conn.scalar(newest_first.offset(limit - 1).limit(1))
-        if newest is None or floor is None or fetched is None:
-            return TopicHistory(known, False, newest)
-
-        def since(start: datetime) -> int:
-            window = linked & (papers.c.updated >= start)
-            return int(
-                conn.scalar(sa.select(sa.func.count()).select_from(joined).where(window)) or 0
-            )
-
-        cutoff = max(newest - lookback, floor)
-        return TopicHistory(
-            known, True, newest, since(newest - RATE_WINDOW), floor, cutoff, since(cutoff)
-        )
+        newest = conn.scalar(newest_first.limit(1))
+        recent: tuple[datetime, ...] = ()
+        if newest is not None:
+            window = newest_first.where(papers.c.updated > newest - RATE_WINDOW)
+            recent = tuple(conn.scalars(window))
+    warm = fetched_at is not None and floor is not None
+    return TopicHistory(known, warm, fetched_at, floor, recent)
 
 
 def mark_fetched(

@@ -88,7 +88,22 @@ class Calendar:
         Submissions close at 14:00 US Eastern on announcing days.
         """
         previous = self.previous_announcement_day(day)
-        return (
-            datetime.combine(previous, CUTOFF_TIME, EASTERN),
-            datetime.combine(day, CUTOFF_TIME, EASTERN),
-        )
+        return self.cutoff(previous), self.cutoff(day)
+
+    def cutoff(self, day: date) -> datetime:
+        """The submission cutoff of ``day``'s announcement (14:00 US Eastern)."""
+        return datetime.combine(day, CUTOFF_TIME, EASTERN)
+
+    def batches(self, after: datetime, until: datetime, *, announced_by: bool = False) -> int:
+        """How many announcements have their cutoff in ``(after, until]``.
+
+        With ``announced_by``, count instead those whose cutoff is after
+        ``after`` and whose announcement is at or before ``until``.
+        """
+        day, count = after.astimezone(EASTERN).date(), 0
+        while day <= until.astimezone(EASTERN).date():
+            if self.announces_on(day) and self.cutoff(day) > after:
+                moment = self.announcement_at(day) if announced_by else self.cutoff(day)
+                count += moment <= until
+            day += timedelta(days=1)
+        return count

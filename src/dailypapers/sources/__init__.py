@@ -111,12 +111,12 @@ def plan_topics(config: Config) -> list[TopicPlan]:
 
 def open_source(config: Config, name: str | None = None) -> Source:
     """The source named ``name``, by default the one ``[arxiv] source`` configures."""
-    from dailypapers.sources.api import ApiSource, make_client
+    from dailypapers.sources.api import ApiSource
     from dailypapers.sources.feed import FeedSource
 
     chosen = name or config.settings.arxiv.source
     if chosen == "api":
-        return ApiSource(make_client(config), lookback=config.lookback)
+        return ApiSource.from_config(config)
     if chosen == "feed":
         return FeedSource.from_config(config)
     raise SourceError(f"unknown source {chosen!r}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import httpx
 
 from dailypapers.arxiv import query as q
+from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.client import (
     BACKOFF_BASE,
     ArxivClient,
@@ -51,6 +53,11 @@ def make_client(config: Config) -> ArxivClient:
     )
 
 
+def scan_policy(config: Config) -> ScanPolicy:
+    """The incremental scan ``[arxiv]`` and ``[calendar]`` configure."""
+    return ScanPolicy(config.calendar, config.index_lag, config.lookback)
+
+
 def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
     """The exact category filters, checked locally as well as in the query.
 
@@ -76,18 +83,56 @@ CATCH_UP_TABLES = 10
 log = logging.getLogger(__name__)
 
 
-def first_page_size(history: TopicHistory, *, now: datetime, limit: int, cap: int) -> int:
+@dataclass(frozen=True)
+class ScanPolicy:
+    """How far an incremental fetch reads: arXiv's calendar, index lag and lookback."""
+
+    calendar: Calendar = field(default_factory=Calendar)
+    index_lag: timedelta = timedelta(hours=4)
+    lookback: timedelta = timedelta(hours=24)
+
+    def cutoff(self, history: TopicHistory) -> datetime | None:
+        """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
+
+        The lookback applies when the topic was last fetched within
+        ``index_lag`` after an announcement: arXiv's search may not have
+        shown all of it then, and the missing papers have older dates than
+        papers already seen. Never below the table's last row.
+        """
+        newest, floor = history.newest, history.floor
+        if newest is None or floor is None or history.fetched_at is None:
+            return None
+        seen = history.fetched_at
+        lagging = seen < self.calendar.last_announcement(seen) + self.index_lag
+        return max(newest - self.lookback if lagging else newest, floor)
+
+    def expected_arrivals(self, history: TopicHistory, now: datetime) -> int:
+        """Papers likely announced since the newest known one, with some slack.
+
+        The topic's recent rate per announcement (in the store) times the
+        announcements made since the one that carried its newest paper.
+        """
+        recent = history.recent
+        if not recent:
+            return 0
+        per_batch = len(recent) / (self.calendar.batches(recent[-1], recent[0]) + 1)
+        since = self.calendar.batches(recent[0], now, announced_by=True) - 1
+        return math.ceil(per_batch * max(since, 0) * PAGE_SLACK)
+
+
+def first_page_size(
+    history: TopicHistory, policy: ScanPolicy, *, now: datetime, limit: int, cap: int
+) -> int:
     """The first page to ask for: a full table when cold, else what the scan must cover.
 
-    That is the papers expected since the topic's newest known one (its recent
-    rate in the store, per calendar day, times the days since), the known
-    papers back to the scan's cutoff, and a few known papers to stop at.
+    That is the expected arrivals, the known papers back to the scan's
+    cutoff, and a few known papers to stop at.
     """
-    if not history.warm or history.newest is None:
+    cutoff = policy.cutoff(history)
+    if not history.warm or cutoff is None:
         return min(cap, limit)
-    days = max(now - history.newest, timedelta(0)) / timedelta(days=1)
-    expected = math.ceil(history.rate_per_day * days * PAGE_SLACK)
-    return max(1, min(cap, expected + history.in_window + PAGE_MARGIN))
+    expected = policy.expected_arrivals(history, now)
+    return max(1, min(cap, expected + history.count_since(cutoff) + PAGE_MARGIN))
 
 
 def fetch_topic(
@@ -98,6 +143,7 @@ def fetch_topic(
     limit: int,
     archives: list[str],
     now: datetime | None = None,
+    policy: ScanPolicy | None = None,
 ) -> list[Paper]:
     """The topic's papers that are new or revised since the store last saw them.
 
@@ -111,8 +157,10 @@ def fetch_topic(
     with an older date are still caught, but never below the table's last
     row (nothing older can enter the table).
     """
-    known, warm = history.known, history.warm
-    size = first_page_size(history, now=now or datetime.now(UTC), limit=limit, cap=client.page_size)
+    policy = policy or ScanPolicy()
+    known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
+    now = now or datetime.now(UTC)
+    size = first_page_size(history, policy, now=now, limit=limit, cap=client.page_size)
     found: dict[str, Paper] = {}
     seen: set[str] = set()
     pages = client.iter_pages(
@@ -130,7 +178,7 @@ def fetch_topic(
                 reached_known = True
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
-        if warm and reached_known and _reaches(page.papers, history.cutoff):
+        if warm and reached_known and _reaches(page.papers, cutoff):
             break
         if len(seen) >= (limit * CATCH_UP_TABLES if warm else limit):
             if warm:
@@ -177,9 +225,14 @@ class ApiSource:
 
     name = "api"
 
-    def __init__(self, client: ArxivClient, *, lookback: timedelta = timedelta(hours=24)) -> None:
+    def __init__(self, client: ArxivClient, policy: ScanPolicy | None = None) -> None:
         self.client = client
-        self.lookback = lookback
+        self.policy = policy or ScanPolicy()
+
+    @classmethod
+    def from_config(cls, config: Config) -> ApiSource:
+        """The source ``[arxiv] source = "api"`` configures."""
+        return cls(make_client(config), scan_policy(config))
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
         results = []
@@ -213,15 +266,12 @@ class ApiSource:
                 self.client,
                 plan,
                 topic_history(
-                    context.store,
-                    plan.topic.name,
-                    plan.query_string,
-                    limit=context.limit,
-                    lookback=self.lookback,
+                    context.store, plan.topic.name, plan.query_string, limit=context.limit
                 ),
                 limit=context.limit,
                 archives=context.archives,
                 now=context.now,
+                policy=self.policy,
             )
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc

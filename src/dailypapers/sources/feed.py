@@ -31,7 +31,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from dailypapers.arxiv import query as q
-from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.feed import (
@@ -52,7 +51,7 @@ from dailypapers.sources import (
     TopicFetch,
     TopicPlan,
 )
-from dailypapers.sources.api import ApiSource, keeps, make_client
+from dailypapers.sources.api import ApiSource, ScanPolicy, keeps, make_client, scan_policy
 
 FEED_FIELDS = frozenset({"ti", "abs", "au", "cat", "id"})
 DAY_MARKER = "feed_day"
@@ -80,24 +79,17 @@ class FeedSource:
         self,
         client: ArxivClient,
         feed_url: str,
-        *,
-        calendar: Calendar | None = None,
-        lookback: timedelta = timedelta(hours=24),
+        policy: ScanPolicy | None = None,
     ) -> None:
         self.client = client
         self.feed_url = feed_url
-        self.calendar = calendar or Calendar()
-        self.api = ApiSource(client, lookback=lookback)
+        self.api = ApiSource(client, policy)
+        self.calendar = self.api.policy.calendar
 
     @classmethod
     def from_config(cls, config: Config) -> FeedSource:
         """The source ``[arxiv] source = "feed"`` configures."""
-        return cls(
-            make_client(config),
-            config.settings.arxiv.feed_url,
-            calendar=config.calendar,
-            lookback=config.lookback,
-        )
+        return cls(make_client(config), config.settings.arxiv.feed_url, scan_policy(config))
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
         try:
