@@ -286,3 +286,19 @@ def test_a_feed_outage_fails_the_run_and_changes_nothing(tmp_path: Path, server:
     assert report.status == "failed"
     assert "announcement feed" in (report.error or "") and "503" in (report.error or "")
     assert config.readme_path.read_bytes() == before
+
+
+def test_cli_source_option_overrides_the_config(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from dailypapers.cli import cli
+
+    config = make_config(tmp_path, server)
+    config.path.write_text(config.path.read_text().replace('source = "feed"', 'source = "api"'))
+    result = CliRunner().invoke(cli, ["update", "--source", "feed"])
+    assert result.exit_code == 0, result.output
+    assert kinds(server)[0] == "feed"
+    bad = CliRunner().invoke(cli, ["update", "--source", "carrier-pigeon"])
+    assert bad.exit_code == 2

@@ -71,9 +71,10 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
 
 
 # A warm topic's first page holds the papers expected since its newest known
-# one (plus the lookback) with this much slack, and a few known papers to stop at.
-PAGE_SLACK = 1.25
-PAGE_MARGIN = 3
+# one plus this many standard deviations, the known papers it must re-read,
+# and a few more known papers to stop at.
+PAGE_SLACK = 2.0
+PAGE_MARGIN = 2
 PAGE_GROWTH = 2
 PROBE_MARKER = "api_newest"
 # A warm topic reads every paper since its newest known one (the history has
@@ -117,7 +118,10 @@ class ScanPolicy:
             return 0
         per_batch = len(recent) / (self.calendar.batches(recent[-1], recent[0]) + 1)
         since = self.calendar.batches(recent[0], now, announced_by=True) - 1
-        return math.ceil(per_batch * max(since, 0) * PAGE_SLACK)
+        mean = per_batch * max(since, 0)
+        # Arrivals are roughly Poisson: two standard deviations above the mean
+        # make a second request rare (it costs 3 s; an entry ~2.5 kB).
+        return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
 
 
 def first_page_size(
