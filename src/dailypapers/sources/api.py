@@ -116,7 +116,11 @@ class ScanPolicy:
         recent = history.recent
         if not recent:
             return 0
-        per_batch = len(recent) / (self.calendar.batches(recent[-1], recent[0]) + 1)
+        # The oldest batch in the window is usually cut (by the window or the
+        # table): count from the first complete one.
+        closes = self.calendar.batches(recent[-1], recent[0])
+        complete = [when for when in recent if self.calendar.batches(recent[-1], when) > 0]
+        per_batch = len(complete) / closes if complete and closes else float(len(recent))
         since = self.calendar.batches(recent[0], now, announced_by=True) - 1
         mean = per_batch * max(since, 0)
         # Arrivals are roughly Poisson: two standard deviations above the mean
