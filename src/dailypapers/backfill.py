@@ -25,7 +25,7 @@ from dailypapers.arxiv.errors import ArxivError
 from dailypapers.config import Config, ConfigError
 from dailypapers.fetchstate import done_windows, mark_window
 from dailypapers.models import Paper
-from dailypapers.pipeline import FAILED, project_lock, render_outputs
+from dailypapers.pipeline import FAILED, project_lock, record_run, render_outputs
 from dailypapers.sources import Progress, TopicPlan, plan_topics
 from dailypapers.sources.api import keeps, make_client
 from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
@@ -143,15 +143,7 @@ def run_backfill(
             client.close()
             report.requests, report.bytes = client.stats.requests, client.stats.bytes_received
             report.seconds = time.monotonic() - started
-            store.finish_run(
-                run_id,
-                report.status,
-                requests=report.requests,
-                bytes=report.bytes,
-                new_papers=report.saved.new,
-                revised_papers=report.saved.revised,
-                error=report.error,
-            )
+            record_run(store, run_id, report)
     return report
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from filelock import FileLock, Timeout
 
@@ -96,6 +97,29 @@ class RunReport:
             f"{self.headline()}: {topics}, {self.requests} requests, "
             f"{self.seconds:.1f} s{files if self.written else ''}"
         )
+
+
+class Outcome(Protocol):
+    """What a run's ``runs`` row records (``RunReport``, ``BackfillReport``)."""
+
+    status: str
+    requests: int
+    bytes: int
+    saved: SaveResult
+    error: str | None
+
+
+def record_run(store: Store, run_id: int, report: Outcome) -> None:
+    """Write how a run ended into its ``runs`` row."""
+    store.finish_run(
+        run_id,
+        report.status,
+        requests=report.requests,
+        bytes=report.bytes,
+        new_papers=report.saved.new,
+        revised_papers=report.saved.revised,
+        error=report.error,
+    )
 
 
 def save_all(
@@ -217,15 +241,7 @@ def run_update(
             if not announced:
                 report.status = NO_ANNOUNCEMENT
         report.seconds = time.monotonic() - started
-        store.finish_run(
-            run_id,
-            report.status,
-            requests=report.requests,
-            bytes=report.bytes,
-            new_papers=report.saved.new,
-            revised_papers=report.saved.revised,
-            error=report.error,
-        )
+        record_run(store, run_id, report)
     if failure is not None and raise_errors:
         raise failure
     return report
