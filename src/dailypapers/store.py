@@ -206,6 +206,12 @@ def _m002_notify_outbox(conn: Connection) -> None:
     metadata.create_all(conn, tables=[notify_outbox, notify_channels, notify_deliveries])
 
 
+def _m004_fetch_state(conn: Connection) -> None:
+    from dailypapers import fetchstate  # its tables live beside the code that uses them
+
+    fetchstate.migrate(conn)
+
+
 def _m005_harvest(conn: Connection) -> None:
     metadata.create_all(conn, tables=[harvests, topic_evaluations])
     papers_last_seen.create(conn, checkfirst=True)
@@ -215,6 +221,7 @@ Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
     (2, "notify_outbox", _m002_notify_outbox),
+    (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
