@@ -189,7 +189,7 @@ def test_a_channel_added_later_gets_only_what_is_new_from_then_on(
     assert github.issues == []
     new = arrivals(arxiv, 1, hours=9)
     arxiv.add_papers(new)
-    run_update(config, now=day(3))
+    run_update(config, now=day(5))  # Monday: after Sunday's announcement
     assert [ids_in(i.body) for i in github.issues] == [{new[0].versioned_id}]
 
 

@@ -21,15 +21,23 @@ from rich.text import Text
 from dailypapers import __version__
 from dailypapers import doctor as doctor_module
 from dailypapers.arxiv.oai import FORMATS
+from dailypapers.backfill import run_backfill
 from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
 from dailypapers.github_actions import report_to_actions
 from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
 from dailypapers.notify import Outcome, open_channels
-from dailypapers.pipeline import FAILED, RunFailed, RunReport, run_notify, run_update
+from dailypapers.pipeline import (
+    FAILED,
+    RunFailed,
+    RunReport,
+    SourceFactory,
+    run_notify,
+    run_update,
+)
 from dailypapers.scaffold import write_config
 from dailypapers.search import Hit, SearchError, plain_lines, search, short_authors
 from dailypapers.serve import make_server, server_url
-from dailypapers.sources import open_source
+from dailypapers.sources import SOURCES, open_source
 from dailypapers.store import StoreError, open_store, sqlite_path
 from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
 
@@ -253,22 +261,23 @@ def _relative(path: Path) -> str:
 def source_option(func: F) -> F:
     return click.option(
         "--source",
-        type=click.Choice(["api", "local"]),
+        type=click.Choice(SOURCES),
         default=None,
-        help="Where papers come from (default: [arxiv] source): arXiv's query API, "
-        "or the local store (harvested catalogue; no network).",
+        help="Where papers come from (default: [arxiv] source in papers.toml).",
     )(func)
 
 
-def _source_factory(source: str | None) -> dict[str, Any]:
-    if source is None:
-        return {}
-    return {"source_factory": lambda config: open_source(config, source)}
+def _factory(source: str | None) -> SourceFactory:
+    return functools.partial(open_source, name=source)
 
 
 @cli.command()
 @config_option
-@click.option("--force", is_flag=True, help="Rewrite outputs even when nothing changed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Fetch even when arXiv has not announced, and rewrite outputs even when unchanged.",
+)
 @source_option
 @wait_option
 @debug_option
@@ -278,10 +287,14 @@ def update(
 ) -> None:
     """Fetch new papers for every topic, store them, and write the outputs.
 
-    When nothing is new, outputs are left byte-identical (no empty commits).
-    A run that cannot fetch changes no output and exits 1.
+    On days arXiv has not announced (by its calendar, or one small request)
+    the run ends early with "no announcement today". When nothing is new,
+    outputs are left byte-identical (no empty commits). A run that cannot
+    fetch changes no output and exits 1.
     """
-    report = _run(config_file, debug, force=force, lock_timeout=wait, **_source_factory(source))
+    report = _run(
+        config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
+    )
     report_to_actions(report)
     _finish(report)
 
@@ -333,7 +346,69 @@ def _outcome_line(outcome: Outcome, dry_run: bool) -> str:
 @handle_errors
 def fetch(config_file: Path | None, source: str | None, wait: float, debug: bool) -> None:
     """Fetch new papers for every topic into the store; write no outputs."""
-    _finish(_run(config_file, debug, render=False, lock_timeout=wait, **_source_factory(source)))
+    _finish(
+        _run(config_file, debug, render=False, lock_timeout=wait, source_factory=_factory(source))
+    )
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First submission day to fill (YYYY-MM-DD, GMT).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last submission day to fill (default: today).",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="NAME",
+    help="Only this topic (repeatable; default: every topic).",
+)
+@wait_option
+@debug_option
+@handle_errors
+def backfill(
+    config_file: Path | None,
+    since: datetime,
+    until: datetime | None,
+    topics: tuple[str, ...],
+    wait: float,
+    debug: bool,
+) -> None:
+    """Fill a date range of papers (by first submission) for some or all topics.
+
+    Asks arXiv for each topic's papers submitted in 7-day windows, newest
+    first, as politely as update; finished windows are remembered, so an
+    interrupted backfill resumes where it stopped. Then rewrites the outputs.
+    """
+    config = _load(config_file)
+    if until is not None and since > until:
+        raise UsageFailure(
+            f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
+        )
+    console = _stderr()
+    with _progress(console) as progress:
+        report = run_backfill(
+            config,
+            since=since.date(),
+            until=until.date() if until else None,
+            topics=topics,
+            progress=progress,
+            lock_timeout=wait,
+        )
+    for path in report.written:
+        console.print(f"wrote {_relative(path)}")
+    if report.status == FAILED:
+        raise Failure(f"dailypapers: {report.summary()}")
+    click.echo(report.summary())
 
 
 @cli.command()

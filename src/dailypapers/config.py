@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +28,7 @@ from pydantic import (
 
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
+from dailypapers.arxiv.feed import DEFAULT_FEED_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
 
 CONFIG_ENV = "DAILYPAPERS_CONFIG"
@@ -40,6 +41,7 @@ DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+FEED_URL_ENV = "DAILYPAPERS_FEED_URL"
 
 Output = Literal["readme", "json", "feeds", "site"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -64,9 +66,12 @@ class ArxivSettings(_Model):
     max_attempts: int = Field(5, ge=1, le=20)
     max_retry_seconds: float = Field(600.0, ge=0, le=6 * 3600)
     backoff: float = Field(5.0, ge=0, le=600)
-    source: Literal["api", "local"] = "api"
+    source: Literal["api", "feed", "local"] = "api"
+    feed_url: str = DEFAULT_FEED_URL
+    lookback_hours: float = Field(24.0, ge=0, le=30 * 24)
+    index_lag_hours: float = Field(4.0, ge=0, le=30 * 24)
 
-    @field_validator("api_url")
+    @field_validator("api_url", "feed_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
@@ -381,6 +386,16 @@ class Config:
     def calendar(self) -> Calendar:
         return Calendar(self.settings.calendar.holidays)
 
+    @property
+    def lookback(self) -> timedelta:
+        """How far behind the newest known paper an incremental fetch may read."""
+        return timedelta(hours=self.settings.arxiv.lookback_hours)
+
+    @property
+    def index_lag(self) -> timedelta:
+        """How long after an announcement arXiv's search may still miss some of it."""
+        return timedelta(hours=self.settings.arxiv.index_lag_hours)
+
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The config file to use: ``--config``, then ``$DAILYPAPERS_CONFIG``, then ./papers.toml."""
@@ -442,6 +457,7 @@ def _read_text(file: Path) -> str:
 def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
     overrides = {
         ("arxiv", "api_url"): os.environ.get(ARXIV_URL_ENV),
+        ("arxiv", "feed_url"): os.environ.get(FEED_URL_ENV),
         ("arxiv", "delay"): _env_float(ARXIV_DELAY_ENV),
         ("store", "url"): os.environ.get(DB_ENV),
         ("oai", "url"): os.environ.get(OAI_URL_ENV),

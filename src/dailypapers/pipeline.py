@@ -17,10 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import Connection
 
+from dailypapers import announcement, fetchstate
 from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
@@ -28,6 +30,7 @@ from dailypapers.render.markdown import Section, render_readme, same_but_date
 from dailypapers.render.outputs import write_outputs
 from dailypapers.sources import (
     FetchContext,
+    NothingAnnounced,
     Progress,
     Source,
     SourceError,
@@ -109,30 +112,61 @@ class RunReport:
         )
 
 
+class RunOutcome(Protocol):
+    """What a run's ``runs`` row records (``RunReport``, ``BackfillReport``)."""
+
+    status: str
+    requests: int
+    bytes: int
+    saved: SaveResult
+    error: str | None
+
+
+def record_run(store: Store, run_id: int, report: RunOutcome) -> None:
+    """Write how a run ended into its ``runs`` row."""
+    store.finish_run(
+        run_id,
+        report.status,
+        requests=report.requests,
+        bytes=report.bytes,
+        new_papers=report.saved.new,
+        revised_papers=report.saved.revised,
+        error=report.error,
+    )
+
+
 def save_all(
     store: Store,
     fetched: list[TopicFetch],
     now: datetime,
+    context: FetchContext | None = None,
+    source: str | None = None,
     *,
     run_id: int | None = None,
     listed: Mapping[str, int] | None = None,
 ) -> SaveResult:
     """Store a run's papers and topic links in one transaction (retried if aborted).
 
-    With ``run_id``, what is new to each topic is queued for notification in
-    the same transaction (minus what the old README ``listed``).
+    With ``source``, the topics are recorded as fetched by it, with the
+    context's markers and pending ids; with ``run_id``, what is new to each
+    topic is queued for notification (minus what the old README ``listed``);
+    both in the same transaction.
     """
 
     def save(conn: Connection) -> SaveResult:
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
+        topic_ids = []
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
+            topic_ids.append(topic_id)
             if item.evaluated_until is not None:
                 store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
+        if source is not None:
+            fetchstate.record(conn, store, topic_ids, source, context, now)
         if snapshot is not None and run_id is not None:
             snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
         return total
@@ -224,8 +258,11 @@ def run_update(
         report.day = day = now.astimezone(config.zone).date()
         started = time.monotonic()
         try:
+            announced = True
             if fetch:
-                _fetch_and_save(config, store, source_factory, report, progress, now, run_id)
+                announced = _fetch_and_save(
+                    config, store, source_factory, report, progress, now, run_id, force
+                )
             if render:
                 report.written = render_outputs(config, store, force=force, today=day)
             if fetch and render and notify:
@@ -236,19 +273,13 @@ def run_update(
         else:
             failure = None
             report.status = _status(config, report, now, fetched=fetch)
+            if not announced:
+                report.status = NO_ANNOUNCEMENT
             notify_error = failure_line(report.notified)
             if notify_error:
                 report.status, report.error = FAILED, notify_error
         report.seconds = time.monotonic() - started
-        store.finish_run(
-            run_id,
-            report.status,
-            requests=report.requests,
-            bytes=report.bytes,
-            new_papers=report.saved.new,
-            revised_papers=report.saved.revised,
-            error=report.error,
-        )
+        record_run(store, run_id, report)
     if failure is not None and raise_errors:
         raise failure
     return report
@@ -291,18 +322,39 @@ def _fetch_and_save(
     progress: Progress | None,
     now: datetime,
     run_id: int,
-) -> None:
+    force: bool = False,
+) -> bool:
+    """Fetch and store; False when arXiv announced nothing since the last run."""
     settings = config.settings
+    plans = plan_topics(config)
+    source = source_factory(config)
+    decision = announcement.Decision.FETCH
+    if source.name != "local":  # the store's own catalogue needs no announcement
+        decision = announcement.decide(config, store, plans, now, force=force)
+    if decision is announcement.Decision.SKIP:
+        source.close()
+        if progress:
+            progress("arXiv has announced nothing since the last run (its calendar)")
+        return False
     # Read before this run rewrites it: what readers have already seen.
     listed = readme_listing(config.readme_path) if "readme" in settings.outputs else {}
-    context = FetchContext(store, settings.max_papers, settings.archives, progress)
-    source = source_factory(config)
+    context = FetchContext(
+        store,
+        settings.max_papers,
+        settings.archives,
+        progress,
+        now=now,
+        probe=decision is announcement.Decision.PROBE,
+    )
     try:
-        fetched = source.fetch(plan_topics(config), context)
+        fetched = source.fetch(plans, context)
+    except NothingAnnounced:
+        return False
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    report.saved = save_all(store, fetched, now, run_id=run_id, listed=listed)
+    report.saved = save_all(store, fetched, now, context, source.name, run_id=run_id, listed=listed)
+    return True
 
 
 def _notify(

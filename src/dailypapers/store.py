@@ -220,6 +220,12 @@ def reindex_search(conn: Connection) -> int:
     return fts.reindex_all(conn, _all_papers(conn))
 
 
+def _m004_fetch_state(conn: Connection) -> None:
+    from dailypapers import fetchstate  # its tables live beside the code that uses them
+
+    fetchstate.migrate(conn)
+
+
 def _m005_harvest(conn: Connection) -> None:
     metadata.create_all(conn, tables=[harvests, topic_evaluations])
     papers_last_seen.create(conn, checkfirst=True)
@@ -231,6 +237,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
     (2, "notify_outbox", _m002_notify_outbox),
     (3, "full_text_search", _m003_full_text_search),
+    (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]

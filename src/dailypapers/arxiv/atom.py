@@ -59,6 +59,14 @@ def parse_feed(content: bytes) -> FeedPage:
     )
 
 
+def parse_xml(content: bytes) -> Any:
+    """Parse an XML body from arXiv safely (no network, no entities, no DTD).
+
+    Raises :class:`AtomParseError` for an empty, HTML or malformed body.
+    """
+    return _parse_xml(content)
+
+
 def _parse_xml(content: bytes) -> Any:
     if not content.strip():
         raise AtomParseError("empty response body")

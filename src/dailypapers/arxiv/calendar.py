@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
 ANNOUNCEMENT_TIME = time(20, 0)
+CUTOFF_TIME = time(14, 0)
 
 # arXiv's published holiday schedule (no announcement on these US Eastern
 # dates). Extend with `[calendar] holidays` in papers.toml for later years.
@@ -72,3 +73,37 @@ class Calendar:
     def announced_since(self, since: datetime, now: datetime) -> bool:
         """True when arXiv announced anything in ``(since, now]``."""
         return since < self.last_announcement(now)
+
+    def previous_announcement_day(self, day: date) -> date:
+        """The last announcing day (US Eastern date) strictly before ``day``."""
+        for _ in range(30):
+            day -= timedelta(days=1)
+            if self.announces_on(day):
+                return day
+        raise ValueError(f"no arXiv announcement in the 30 days before {day.isoformat()}")
+
+    def window(self, day: date) -> tuple[datetime, datetime]:
+        """The submissions ``day``'s announcement carries: ``(previous cutoff, cutoff]``.
+
+        Submissions close at 14:00 US Eastern on announcing days.
+        """
+        previous = self.previous_announcement_day(day)
+        return self.cutoff(previous), self.cutoff(day)
+
+    def cutoff(self, day: date) -> datetime:
+        """The submission cutoff of ``day``'s announcement (14:00 US Eastern)."""
+        return datetime.combine(day, CUTOFF_TIME, EASTERN)
+
+    def batches(self, after: datetime, until: datetime, *, announced_by: bool = False) -> int:
+        """How many announcements have their cutoff in ``(after, until]``.
+
+        With ``announced_by``, count instead those whose cutoff is after
+        ``after`` and whose announcement is at or before ``until``.
+        """
+        day, count = after.astimezone(EASTERN).date(), 0
+        while day <= until.astimezone(EASTERN).date():
+            if self.announces_on(day) and self.cutoff(day) > after:
+                moment = self.announcement_at(day) if announced_by else self.cutoff(day)
+                count += moment <= until
+            day += timedelta(days=1)
+        return count

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal, Protocol, cast, get_args
+from typing import Literal, Protocol, TypeVar, cast, get_args
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
@@ -53,6 +53,7 @@ _RetryHook = Callable[[RetryCallState], None]
 _EmptyHook = Callable[[RetryCallState], FeedPage]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -123,6 +124,7 @@ class _Call:
     params: dict[str, str | int]
     url: str
     attempts: int = 0
+    target: str | None = None  # another URL than the query API (the announcement feed)
 
 
 def is_arxiv_host(api_url: str) -> bool:
@@ -311,19 +313,24 @@ class ArxivClient:
         page_size: int | None = None,
         max_results_total: int | None = None,
         id_list: Sequence[str] = (),
+        growth: int = 1,
     ) -> Iterator[FeedPage]:
         """Yield successive pages until the results (or ``max_results_total``) run out.
 
         Each page is fetched only when the caller asks for it, so stopping the
         iteration early sends no further request. Papers already yielded are
         dropped from later pages; the next page starts after the entries
-        actually received, so a short page skips nothing.
+        actually received, so a short page skips nothing. With ``growth`` > 1
+        each page is that many times larger than the last, up to the client's
+        ``page_size`` (a small first page that grows when it was too small).
 
         A page that repeats papers of an earlier page means the results moved
         while paging (new papers arrived at the top, or the index is
         inconsistent for a moment): the next page then starts after the *new*
         papers only, so nothing that moved down is skipped.
         """
+        if growth < 1:
+            raise ValueError(f"growth must be >= 1, got {growth}")
         size = self.page_size if page_size is None else _checked_page_size(page_size)
         limit = _checked_total(max_results_total)
         seen: set[str] = set()
@@ -340,12 +347,37 @@ class ArxivClient:
             fresh = _without_seen(page, seen)
             yield fresh
             start += len(fresh.papers) or len(page.papers)
+            size = max(size, min(self.page_size, size * growth))
             # totalResults can move between pages; the newest value wins.
             if not page.papers or start >= page.total_results:
                 return
 
-    def _fetch_with_retries(self, call: _Call) -> FeedPage:
-        retrying = Retrying(
+    def fetch_document(self, url: str, parse: Callable[[bytes], T]) -> T:
+        """GET another arXiv document (the announcement feed) under the same rules.
+
+        Same connection, pacing, retries and statistics as the query API;
+        ``parse`` turns the body of a 200 into a value and raises
+        :class:`AtomParseError` for a garbled one (retried like a bad page).
+        """
+        if httpx.URL(url).scheme not in ("http", "https"):
+            raise ValueError(f"url must be an http(s) URL, got {url!r}")
+        call = _Call({}, url, target=url)
+
+        def attempt(call: _Call) -> T:
+            response = self._send(call)
+            if response.status_code in RETRY_STATUSES:
+                raise RetryableStatus(response.status_code, retry_after_seconds(response))
+            if response.status_code != httpx.codes.OK:
+                message = _error_feed_message(response.content) or _unexpected(response)
+                raise ArxivAPIError(
+                    message, url, status=response.status_code, attempts=call.attempts
+                )
+            return parse(response.content)
+
+        return self._retrying(call)(attempt, call)
+
+    def _retrying(self, call: _Call) -> Retrying:
+        return Retrying(
             retry=_is_retryable,
             stop=self._should_stop,
             wait=self._backoff_wait,
@@ -353,17 +385,22 @@ class ArxivClient:
             before_sleep=self._log_retry(call, "failure"),
             retry_error_callback=_give_up(call),
         )
-        return retrying(self._attempt, call)
 
-    def _attempt(self, call: _Call) -> FeedPage:
+    def _fetch_with_retries(self, call: _Call) -> FeedPage:
+        return self._retrying(call)(self._attempt, call)
+
+    def _send(self, call: _Call) -> httpx.Response:
         self.stats.seconds_waited += self._pacer.wait()
         call.attempts += 1
         self.stats.requests += 1
-        response = self._http.get(self.api_url, params=call.params)
+        response = self._http.get(call.target or self.api_url, params=call.params or None)
         # Bytes on the wire (compressed); transports that do not count them
         # (httpx.MockTransport) report the body length instead.
         self.stats.bytes_received += response.num_bytes_downloaded or len(response.content)
-        return _interpret(response, call)
+        return response
+
+    def _attempt(self, call: _Call) -> FeedPage:
+        return _interpret(self._send(call), call)
 
     def _should_stop(self, state: RetryCallState) -> bool:
         return retry_budget_spent(state, self.max_attempts, self.max_retry_seconds)

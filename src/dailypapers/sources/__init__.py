@@ -3,8 +3,12 @@
 A source reads (the network, or the store) but never writes: the pipeline
 stores what it returns in one transaction. Sources: ``api``
 (:mod:`dailypapers.sources.api`, arXiv's query API, one incremental search
-per topic); ``local`` (:mod:`dailypapers.sources.local`, the stored
-catalogue matched with the local query engine, no network).
+per topic), ``feed`` (:mod:`dailypapers.sources.feed`, the day's
+announcement feed for all topics at once, with the API for what a feed
+cannot give) and ``local`` (:mod:`dailypapers.sources.local`, the stored
+catalogue matched with the local query engine, no network). What a source
+wants remembered (markers, pending ids) it puts in the :class:`FetchContext`;
+the pipeline stores it with the papers.
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ from dailypapers.models import Paper
 from dailypapers.store import Store
 
 Progress = Callable[[str], None]
+SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 
 
 class SourceError(Exception):
     """A source could not deliver a topic; the message is one line."""
+
+
+class NothingAnnounced(Exception):
+    """arXiv has announced nothing since the last successful run: end the run early."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,12 @@ class FetchContext:
     archives: list[str]
     progress: Progress | None = None
     stats: FetchStats = field(default_factory=FetchStats)
+    now: datetime | None = None  # the run's clock (None: the real time)
+    probe: bool = False  # ask arXiv cheaply whether anything was announced first
+    markers: dict[str, str] = field(default_factory=dict)  # stored with the papers
+    pending_add: dict[str, datetime] = field(default_factory=dict)
+    pending_drop: set[str] = field(default_factory=set)
+    pending_scope: str = ""  # whose pending list (a source's set of topics)
 
     def say(self, message: str) -> None:
         if self.progress:
@@ -81,7 +96,13 @@ class FetchContext:
 
 
 class Source(Protocol):
-    """Fetches every topic's new or revised papers; raises :class:`SourceError`."""
+    """Fetches every topic's new or revised papers; raises :class:`SourceError`.
+
+    Raises :class:`NothingAnnounced` when it can tell cheaply that arXiv has
+    announced nothing since the last run. ``name`` is recorded per topic.
+    """
+
+    name: str
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
 
@@ -99,11 +120,14 @@ def plan_topics(config: Config) -> list[TopicPlan]:
 
 def open_source(config: Config, name: str | None = None) -> Source:
     """The source named ``name``, by default the one ``[arxiv] source`` configures."""
-    from dailypapers.sources.api import ApiSource, make_client
+    from dailypapers.sources.api import ApiSource
+    from dailypapers.sources.feed import FeedSource
 
     chosen = name or config.settings.arxiv.source
     if chosen == "api":
-        return ApiSource(make_client(config))
+        return ApiSource.from_config(config)
+    if chosen == "feed":
+        return FeedSource.from_config(config)
     if chosen == "local":
         from dailypapers.search import IndexFinder
         from dailypapers.sources.local import LocalSource

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import httpx
 
+from dailypapers.arxiv import query as q
+from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.client import (
     BACKOFF_BASE,
     ArxivClient,
@@ -15,10 +21,17 @@ from dailypapers.arxiv.client import (
     is_arxiv_host,
 )
 from dailypapers.arxiv.errors import ArxivError
-from dailypapers.arxiv.taxonomy import archive_of
+from dailypapers.arxiv.taxonomy import archive_categories, archive_of
 from dailypapers.config import Config
+from dailypapers.fetchstate import TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
-from dailypapers.sources import FetchContext, SourceError, TopicFetch, TopicPlan
+from dailypapers.sources import (
+    FetchContext,
+    NothingAnnounced,
+    SourceError,
+    TopicFetch,
+    TopicPlan,
+)
 
 SORT_BY: SortBy = "lastUpdatedDate"
 SORT_ORDER: SortOrder = "descending"
@@ -40,6 +53,11 @@ def make_client(config: Config) -> ArxivClient:
     )
 
 
+def scan_policy(config: Config) -> ScanPolicy:
+    """The incremental scan ``[arxiv]`` and ``[calendar]`` configure."""
+    return ScanPolicy(config.calendar, config.index_lag, config.lookback)
+
+
 def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
     """The exact category filters, checked locally as well as in the query.
 
@@ -52,64 +70,216 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
     return not wanted or any(c in wanted for c in paper.categories)
 
 
+# A warm topic's first page holds the papers expected since its newest known
+# one plus this many standard deviations, the known papers it must re-read,
+# and a few more known papers to stop at.
+PAGE_SLACK = 2.0
+PAGE_MARGIN = 2
+PAGE_GROWTH = 2
+PROBE_MARKER = "api_newest"
+# A warm topic reads every paper since its newest known one (the history has
+# no holes), but a long outage is backfill's job: stop after this many tables.
+CATCH_UP_TABLES = 10
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanPolicy:
+    """How far an incremental fetch reads: arXiv's calendar, index lag and lookback."""
+
+    calendar: Calendar = field(default_factory=Calendar)
+    index_lag: timedelta = timedelta(hours=4)
+    lookback: timedelta = timedelta(hours=24)
+
+    def cutoff(self, history: TopicHistory) -> datetime | None:
+        """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
+
+        The lookback applies when the topic was last fetched within
+        ``index_lag`` after an announcement: arXiv's search may not have
+        shown all of it then, and the missing papers have older dates than
+        papers already seen. Never below the table's last row.
+        """
+        newest, floor = history.newest, history.floor
+        if newest is None or floor is None or history.fetched_at is None:
+            return None
+        seen = history.fetched_at
+        lagging = seen < self.calendar.last_announcement(seen) + self.index_lag
+        return max(newest - self.lookback if lagging else newest, floor)
+
+    def expected_arrivals(self, history: TopicHistory, now: datetime) -> int:
+        """Papers likely announced since the newest known one, with some slack.
+
+        The topic's recent rate per announcement (in the store) times the
+        announcements made since the one that carried its newest paper.
+        """
+        recent = history.recent
+        if not recent:
+            return 0
+        # The oldest batch in the window is usually cut (by the window or the
+        # table): count from the first complete one.
+        closes = self.calendar.batches(recent[-1], recent[0])
+        complete = [when for when in recent if self.calendar.batches(recent[-1], when) > 0]
+        per_batch = len(complete) / closes if complete and closes else float(len(recent))
+        since = self.calendar.batches(recent[0], now, announced_by=True) - 1
+        mean = per_batch * max(since, 0)
+        # Arrivals are roughly Poisson: two standard deviations above the mean
+        # make a second request rare (it costs 3 s; an entry ~2.5 kB).
+        return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
+
+
+def first_page_size(
+    history: TopicHistory, policy: ScanPolicy, *, now: datetime, limit: int, cap: int
+) -> int:
+    """The first page to ask for: a full table when cold, else what the scan must cover.
+
+    That is the expected arrivals, the known papers back to the scan's
+    cutoff, and a few known papers to stop at.
+    """
+    cutoff = policy.cutoff(history)
+    if not history.warm or cutoff is None:
+        return min(cap, limit)
+    expected = policy.expected_arrivals(history, now)
+    return max(1, min(cap, expected + history.count_since(cutoff) + PAGE_MARGIN))
+
+
 def fetch_topic(
     client: ArxivClient,
     plan: TopicPlan,
-    known: dict[str, int],
+    history: TopicHistory,
     *,
     limit: int,
     archives: list[str],
+    now: datetime | None = None,
+    policy: ScanPolicy | None = None,
 ) -> list[Paper]:
     """The topic's papers that are new or revised since the store last saw them.
 
-    Newest first, one page at a time; stops at the first page that reaches a
-    paper the store already has (once the store holds a full table), or when
-    ``limit`` papers were seen from the top (cold start).
+    Newest first (``lastUpdatedDate``), one page at a time. A cold topic
+    pages until ``limit`` papers were seen from the top. A warm one (fetched
+    before, with a full table) starts with a page fitted to its expected
+    arrivals, doubling while needed (up to ``CATCH_UP_TABLES`` tables), and
+    stops at the first page that reaches a paper the store already has at
+    that version *and* reaches back to the history's cutoff: the lookback
+    before its newest known paper, so that papers entering arXiv's index late
+    with an older date are still caught, but never below the table's last
+    row (nothing older can enter the table).
     """
+    policy = policy or ScanPolicy()
+    known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
+    now = now or datetime.now(UTC)
+    size = first_page_size(history, policy, now=now, limit=limit, cap=client.page_size)
     found: dict[str, Paper] = {}
     seen: set[str] = set()
-    warm = len(known) >= limit
-    page_size = min(client.page_size, limit)
-    for page in client.iter_pages(
-        plan.query_string, sort_by=SORT_BY, sort_order=SORT_ORDER, page_size=page_size
-    ):
+    pages = client.iter_pages(
+        plan.query_string,
+        sort_by=SORT_BY,
+        sort_order=SORT_ORDER,
+        page_size=size,
+        growth=PAGE_GROWTH if warm else 1,
+    )
+    for page in pages:
         reached_known = False
         for paper in page.papers:
             seen.add(paper.id)
             if known.get(paper.id, 0) >= paper.version:
                 reached_known = True
-            elif keeps(plan, archives, paper):
+            elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
-        if (reached_known and warm) or len(seen) >= limit:
+        if warm and reached_known and _reaches(page.papers, cutoff):
+            break
+        if len(seen) >= (limit * CATCH_UP_TABLES if warm else limit):
+            if warm:
+                log.warning(
+                    "%s: more than %d new papers since the last run; stopped there "
+                    "(dailypapers backfill fills the rest)",
+                    plan.topic.name,
+                    len(seen),
+                )
             break
     return list(found.values())
+
+
+def _above(paper: Paper, floor: datetime | None) -> bool:
+    return floor is None or paper.updated >= floor
+
+
+def _reaches(papers: Sequence[Paper], cutoff: datetime | None) -> bool:
+    return cutoff is None or not papers or papers[-1].updated <= cutoff
+
+
+def archive_filter(archives: list[str]) -> q.Node | None:
+    """Any category of the configured archives, as a query (None: all of arXiv)."""
+    cats = [c for a in archives for c in archive_categories(a)]
+    return q.any_of([q.Term("cat", c, False) for c in cats]) if cats else None
+
+
+def probe_marker(client: ArxivClient, archives: list[str]) -> str | None:
+    """The newest paper in the archives (``id vN updated``): one request of one entry."""
+    node = archive_filter(archives)
+    if node is None:
+        return None
+    page = client.fetch_page(
+        q.to_string(node), start=0, max_results=1, sort_by=SORT_BY, sort_order=SORT_ORDER
+    )
+    if not page.papers:
+        return None
+    newest = page.papers[0]
+    return f"{newest.versioned_id} {newest.updated.isoformat()}"
 
 
 class ApiSource:
     """arXiv's query API: one incremental search per topic."""
 
-    def __init__(self, client: ArxivClient) -> None:
+    name = "api"
+
+    def __init__(self, client: ArxivClient, policy: ScanPolicy | None = None) -> None:
         self.client = client
+        self.policy = policy or ScanPolicy()
+
+    @classmethod
+    def from_config(cls, config: Config) -> ApiSource:
+        """The source ``[arxiv] source = "api"`` configures."""
+        return cls(make_client(config), scan_policy(config))
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
         results = []
         try:
+            if context.probe:
+                self._probe(context)
             for plan in plans:
-                results.append(self._fetch_one(plan, context))
+                results.append(self.fetch_one(plan, context))
         finally:
             context.stats.requests = self.client.stats.requests
             context.stats.bytes = self.client.stats.bytes_received
         return results
 
-    def _fetch_one(self, plan: TopicPlan, context: FetchContext) -> TopicFetch:
+    def _probe(self, context: FetchContext) -> None:
+        """End the run when the archives' newest paper is the one the last probe saw."""
+        context.say("asking arXiv whether anything was announced")
+        try:
+            marker = probe_marker(self.client, context.archives)
+        except ArxivError as exc:
+            raise SourceError(f"announcement check: {exc.brief()}") from exc
+        if marker is not None and marker == read_marker(context.store, PROBE_MARKER):
+            raise NothingAnnounced(f"newest paper unchanged: {marker}")
+        if marker is not None:
+            context.markers[PROBE_MARKER] = marker
+
+    def fetch_one(self, plan: TopicPlan, context: FetchContext) -> TopicFetch:
+        """One topic's incremental search."""
         context.say(f"fetching {plan.topic.name}")
         try:
             papers = fetch_topic(
                 self.client,
                 plan,
-                context.known(plan),
+                topic_history(
+                    context.store, plan.topic.name, plan.query_string, limit=context.limit
+                ),
                 limit=context.limit,
                 archives=context.archives,
+                now=context.now,
+                policy=self.policy,
             )
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc

@@ -94,6 +94,8 @@ class _Topic:
 class LocalSource:
     """Answers every topic from the store with the local query engine (zero requests)."""
 
+    name = "local"
+
     def __init__(
         self, finder: CandidateFinder = scan_everything, batch_size: int = BATCH_SIZE
     ) -> None:

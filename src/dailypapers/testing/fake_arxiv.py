@@ -2,7 +2,9 @@
 
 ``with FakeArxiv(papers) as server:`` serves ``GET /api/query`` at
 ``server.api_url`` with arXiv's parameters, validation and Atom output,
-matching queries with :mod:`dailypapers.arxiv.query` (stemmed, like arXiv).
+matching queries with :mod:`dailypapers.arxiv.query` (stemmed, like arXiv),
+and the announcement feed ``GET /atom/cs+stat`` at ``server.feed_url``
+(:mod:`dailypapers.testing.fake_feed`; "today" is :attr:`FakeArxiv.feed_day`).
 Tests change the corpus between runs (:meth:`FakeArxiv.add_papers`), read
 the request log (:attr:`FakeArxiv.requests`) and inject faults
 (:meth:`FakeArxiv.inject`, see :mod:`dailypapers.testing.faults`).
@@ -28,7 +30,7 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +40,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import click
 from lxml import etree
 
+from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.query import (
     Document,
     Node,
@@ -48,6 +51,7 @@ from dailypapers.arxiv.query import (
     to_string,
 )
 from dailypapers.models import InvalidArxivId, Paper, format_timestamp, split_id
+from dailypapers.testing.fake_feed import FEED_PATH, FeedExchange, latest_feed_day
 from dailypapers.testing.faults import (
     TEXT_TYPE,
     Exchange,
@@ -424,6 +428,11 @@ class FakeArxiv:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.add_papers(papers)
+        # The announcement feed's "today" (None: the feed carrying the newest paper).
+        self.feed_day: date | None = None
+        self.calendar = Calendar()
+        # Ids the feed lists but the API does not show yet (its index lags the feed).
+        self.unindexed: set[str] = set()
 
     # lifecycle
 
@@ -470,6 +479,11 @@ class FakeArxiv:
         """The query endpoint, ``base_url + "/api/query"``."""
         return self.base_url + API_PATH
 
+    @property
+    def feed_url(self) -> str:
+        """The announcement feeds' base, ``base_url + "/atom/"`` (append ``cs+stat``)."""
+        return self.base_url + FEED_PATH
+
     # corpus
 
     @property
@@ -492,7 +506,7 @@ class FakeArxiv:
 
     def _search(self, request: _ApiRequest) -> list[Paper]:
         with self._lock:
-            entries = list(self._entries.values())
+            entries = [e for e in self._entries.values() if e.paper.id not in self.unindexed]
         return _search(entries, request)
 
     # faults and log
@@ -538,10 +552,16 @@ class FakeArxiv:
     # serving
 
     def _reply(self, path: str, params: Mapping[str, str]) -> tuple[Reply, Fault | None]:
-        if path != API_PATH:
+        exchange: Exchange
+        if path == API_PATH:
+            exchange = _Exchange(self, params)
+        elif path.startswith(FEED_PATH):
+            papers = self.papers
+            day = self.feed_day or latest_feed_day(papers, self.calendar)
+            exchange = FeedExchange(path, papers, day, self.calendar)
+        else:
             return Reply(404, b"404 Not Found", TEXT_TYPE), None
-        fault = self._take_fault(params)
-        exchange = _Exchange(self, params)
+        fault = self._take_fault(exchange.params)
         return (fault.reply(exchange) if fault else exchange.answer()), fault
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
@@ -604,7 +624,12 @@ def _fault_option(ctx: click.Context, param: click.Parameter, value: Sequence[st
 
 
 def _run(command: Sequence[str], server: FakeArxiv) -> int:
-    env = {**os.environ, "DAILYPAPERS_ARXIV_URL": server.api_url, "DAILYPAPERS_ARXIV_DELAY": "0"}
+    env = {
+        **os.environ,
+        "DAILYPAPERS_ARXIV_URL": server.api_url,
+        "DAILYPAPERS_FEED_URL": server.feed_url,
+        "DAILYPAPERS_ARXIV_DELAY": "0",
+    }
     try:
         code = subprocess.run(list(command), env=env, check=False).returncode
     except FileNotFoundError:
@@ -645,9 +670,9 @@ def main(
 ) -> None:
     """Serve a fake arXiv API; print its URL and serve until Ctrl-C.
 
-    With a command after `--`, run it with DAILYPAPERS_ARXIV_URL pointing at
-    the server (and DAILYPAPERS_ARXIV_DELAY=0), then stop and exit with the
-    command's exit code.
+    With a command after `--`, run it with DAILYPAPERS_ARXIV_URL and
+    DAILYPAPERS_FEED_URL pointing at the server (and DAILYPAPERS_ARXIV_DELAY=0),
+    then stop and exit with the command's exit code.
     """
     with FakeArxiv(papers, host=host, port=port) as server:
         server.inject(*faults)

@@ -11,11 +11,20 @@ the table.
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from dailypapers.testing.fake_arxiv import FakeArxiv
 from dailypapers.testing.faults import Fault, fault
 
 Params = Mapping[str, str]
@@ -156,3 +165,81 @@ def check_database(path: Path) -> tuple[int, int]:
     if integrity != ("ok",) or foreign or unlinked:
         raise AssertionError(f"database damaged: {integrity}, {foreign[:3]}, {unlinked} unlinked")
     return int(papers), int(links)
+
+
+def start_update(project: Path, *args: str) -> subprocess.Popen[bytes]:
+    """``python -m dailypapers update`` in ``project``, without the caller's DAILYPAPERS_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dailypapers", "update", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def crash_rounds(project: Path, server: FakeArxiv, rounds: int, seed: int) -> Counter[str]:
+    """SIGKILL ``update --force`` at random moments, checking the invariants after each.
+
+    Every round adds a paper, starts an update whose requests are slowed a
+    little, and kills it at a random moment within the time a whole run
+    takes (measured first), so kills land in every phase: start-up, fetching,
+    the store transaction, rendering and the README write. After each round
+    the README must be the old one or a whole new one and the database must
+    pass :func:`check_database`. Returns what happened, by kind.
+    """
+    rng = random.Random(seed)
+    readme, db = project / "README.md", project / ".dailypapers" / "papers.db"
+    top = max(server.papers, key=lambda p: p.updated)
+    tally: Counter[str] = Counter()
+    duration = _timed_round(project, server)
+    stored_before, _ = check_database(db)  # also the cold start: rounds are incremental
+    for number in range(rounds):
+        arrival = top.with_changes(
+            id=f"2506.{number:05d}",
+            title=f"Reward Model {number}",
+            updated=top.updated + timedelta(hours=number + 1),
+        )
+        server.add_papers([arrival])
+        server.clear_faults()
+        server.inject(*[fault("slow", seconds=SLOW_REQUEST)] * 4)
+        before = readme.read_bytes()
+        process = start_update(project, "--force")
+        time.sleep(rng.uniform(0.2, 1.1) * duration)
+        killed = process.poll() is None
+        if killed:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        after = readme.read_bytes()
+        if not (after == before or readme_is_whole(after.decode("utf-8"))):
+            raise AssertionError(f"round {number}: README partial after SIGKILL")
+        stored, _ = check_database(db)
+        tally[_phase(killed, stored > stored_before, after != before)] += 1
+        stored_before = stored
+    return tally
+
+
+SLOW_REQUEST = 0.1
+
+
+def _timed_round(project: Path, server: FakeArxiv) -> float:
+    server.inject(*[fault("slow", seconds=SLOW_REQUEST)] * 4)
+    process = start_update(project, "--force")
+    process.wait(timeout=120)  # the cold start
+    server.clear_faults()
+    server.inject(*[fault("slow", seconds=SLOW_REQUEST)] * 4)
+    started = time.monotonic()
+    if start_update(project, "--force").wait(timeout=120) != 0:
+        raise AssertionError("an uninterrupted update failed")
+    return time.monotonic() - started
+
+
+def _phase(killed: bool, stored: bool, rewritten: bool) -> str:
+    if not killed:
+        return "finished"
+    if rewritten:
+        return "killed after the README write"
+    if stored:
+        return "killed after the store commit, before the README write"
+    return "killed before the store commit"

@@ -1,0 +1,157 @@
+"""arXiv's announcement (listing) feed: what was announced today, for whole archives.
+
+``https://rss.arxiv.org/atom/cs+stat`` lists one announcement: every new
+submission, cross-list and replacement of those archives (at most 2000
+items), refreshed at midnight US Eastern after the 20:00 announcement and
+empty on days without one. Its entries differ from the query API's:
+
+* ``<id>`` is ``oai:arXiv.org:2508.13426v1`` (the version is the announced one);
+* ``<summary>`` starts ``arXiv:2508.13426v1 Announce Type: new`` then
+  ``Abstract: ...``; ``arxiv:announce_type`` is ``new``, ``cross``,
+  ``replace`` or ``replace-cross``;
+* the authors are one comma-separated ``dc:creator``;
+* ``<published>`` is the feed's date (midnight US Eastern after the
+  announcement), not a submission time; there is no comment, journal
+  reference or DOI.
+
+So a :class:`FeedEntry` carries a :class:`Paper` whose dates are that
+announcement date and whose optional fields are empty: good for deciding
+which topics a paper belongs to, not for storing (see
+:mod:`dailypapers.sources.feed`). Format: https://info.arxiv.org/help/rss.html
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dailypapers.arxiv.atom import parse_xml
+from dailypapers.arxiv.calendar import EASTERN
+from dailypapers.arxiv.errors import AtomParseError
+from dailypapers.models import Author, InvalidArxivId, Paper, parse_timestamp, split_id
+
+ATOM = "http://www.w3.org/2005/Atom"
+ARXIV = "http://arxiv.org/schemas/atom"
+DC = "http://purl.org/dc/elements/1.1/"
+NAMESPACES = {"atom": ATOM, "arxiv": ARXIV, "dc": DC}
+FEED_LIMIT = 2000  # arXiv's feeds carry at most this many items
+ANNOUNCE_TYPES = frozenset({"new", "cross", "replace", "replace-cross"})
+DEFAULT_FEED_URL = "https://rss.arxiv.org/atom/"
+
+_PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*[\w-]+\s*(?:Abstract:\s*)?", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One announced paper, as far as the feed describes it."""
+
+    paper: Paper
+    announce_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One announcement feed: its date (``None`` when empty) and entries."""
+
+    day: date | None
+    entries: tuple[FeedEntry, ...]
+
+    @property
+    def possibly_truncated(self) -> bool:
+        """True when the feed is full: arXiv may have left items out."""
+        return len(self.entries) >= FEED_LIMIT
+
+
+def listing_url(base: str, archives: Sequence[str]) -> str:
+    """The feed for ``archives`` (or categories), joined with ``+``: ``.../atom/cs+stat``."""
+    if not archives:
+        raise ValueError("a listing feed needs at least one archive or category")
+    return base.rstrip("/") + "/" + "+".join(archives)
+
+
+def announcement_evening(day: date) -> date:
+    """The US Eastern date of the announcement a feed dated ``day`` carries."""
+    return day - timedelta(days=1)
+
+
+def feed_day(evening: date) -> date:
+    """The date of the feed that carries the announcement of ``evening``."""
+    return evening + timedelta(days=1)
+
+
+def parse_listing(content: bytes) -> Listing:
+    """Parse an announcement feed; raises :class:`AtomParseError` when it is not one."""
+    root = parse_xml(content)
+    if root.tag != f"{{{ATOM}}}feed":
+        raise AtomParseError("not an Atom feed: root element is not <feed>")
+    entries = tuple(
+        _entry(element, position)
+        for position, element in enumerate(root.iterfind("atom:entry", NAMESPACES), 1)
+    )
+    day = None
+    if entries:
+        day = entries[0].paper.published.astimezone(EASTERN).date()
+    return Listing(day, entries)
+
+
+def _entry(element: Any, position: int) -> FeedEntry:
+    raw_id = _text(element, "atom:id") or ""
+    where = f"feed entry {position} ({raw_id or 'no id'})"
+    try:
+        paper_id, version = split_id(raw_id)
+    except InvalidArxivId:
+        raise AtomParseError(f"{where}: <id> is not an arXiv id") from None
+    kind = _text(element, "arxiv:announce_type") or ""
+    if kind not in ANNOUNCE_TYPES:
+        raise AtomParseError(f"{where}: unknown announce type {kind!r}")
+    title = _text(element, "atom:title")
+    if not title:
+        raise AtomParseError(f"{where} has no <title>")
+    when = _published(element, where)
+    categories = tuple(
+        dict.fromkeys(
+            term.strip()
+            for term in (c.get("term") for c in element.iterfind("atom:category", NAMESPACES))
+            if term and term.strip()
+        )
+    )
+    paper = Paper(
+        id=paper_id,
+        version=version or 1,
+        title=" ".join(title.split()),
+        abstract=_PREFIX.sub("", _text(element, "atom:summary") or "", count=1).strip(),
+        authors=tuple(Author(name) for name in split_creators(_text(element, "dc:creator"))),
+        categories=categories,
+        primary=categories[0] if categories else "",
+        published=when,
+        updated=when,
+    )
+    return FeedEntry(paper, kind)
+
+
+def split_creators(text: str | None) -> list[str]:
+    """``"A. One, B. Two and C. Three"`` -> the names (arXiv joins them with commas)."""
+    if not text:
+        return []
+    names = re.split(r",\s*|\s+and\s+", text.strip())
+    return [" ".join(name.split()) for name in names if name.strip()]
+
+
+def _published(element: Any, where: str) -> datetime:
+    text = _text(element, "atom:published") or _text(element, "atom:updated")
+    if not text:
+        raise AtomParseError(f"{where} has no <published>")
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise AtomParseError(f"{where}: <published> is not a timestamp: {text[:40]!r}") from None
+
+
+def _text(parent: Any, path: str) -> str | None:
+    element = parent.find(path, NAMESPACES)
+    if element is None:
+        return None
+    return "".join(element.itertext()).strip() or None

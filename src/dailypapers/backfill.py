@@ -1,0 +1,176 @@
+"""``dailypapers backfill``: fill a date range for some or all topics, resumably.
+
+arXiv's only documented date filter is ``submittedDate:[YYYYMMDDHHMM TO
+YYYYMMDDHHMM]`` (GMT, the first version's submission). The range is cut into
+windows of :data:`WINDOW_DAYS` days, newest first; each window's papers
+(every page of ``topic query AND submittedDate:[window]``) are stored in one
+transaction together with a row saying the window is done, so an interrupted
+backfill resumes with the first window not done. Windows that end less than
+:data:`SETTLING_DAYS` ago are fetched but not marked done: papers submitted
+then may still be announced. Same polite client as ``update`` (one
+connection, the delay between requests, bounded retries).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from dailypapers.arxiv import query as q
+from dailypapers.arxiv.client import ArxivClient
+from dailypapers.arxiv.errors import ArxivError
+from dailypapers.config import Config, ConfigError
+from dailypapers.fetchstate import done_windows, mark_window
+from dailypapers.models import Paper
+from dailypapers.pipeline import FAILED, project_lock, record_run, render_outputs
+from dailypapers.sources import Progress, TopicPlan, plan_topics
+from dailypapers.sources.api import keeps, make_client
+from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
+
+WINDOW_DAYS = 7
+SETTLING_DAYS = 3
+Window = tuple[date, date]
+
+
+@dataclass
+class BackfillReport:
+    """How a backfill went; :meth:`summary` is the line the CLI prints."""
+
+    status: str = "running"
+    topics: int = 0
+    windows: int = 0
+    already_done: int = 0
+    saved: SaveResult = field(default_factory=SaveResult)
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    written: list[Path] = field(default_factory=list)
+    error: str | None = None
+
+    def summary(self) -> str:
+        """``backfilled (N new): T topics, W windows (D already done), R requests, S s``."""
+        if self.status == FAILED:
+            return f"failed: {self.error} (finished windows are kept; run again to resume)"
+        revised = f", {self.saved.revised} revised" if self.saved.revised else ""
+        return (
+            f"backfilled ({self.saved.new} new{revised}): {self.topics} topics, "
+            f"{self.windows} windows ({self.already_done} already done), "
+            f"{self.requests} requests, {self.seconds:.1f} s"
+        )
+
+
+def windows(since: date, until: date, days: int = WINDOW_DAYS) -> list[Window]:
+    """``[since, until]`` cut into windows of ``days`` days, newest first."""
+    if since > until:
+        raise ValueError(f"--since {since} is after --until {until}")
+    found = []
+    end = until
+    while end >= since:
+        start = max(since, end - timedelta(days=days - 1))
+        found.append((start, end))
+        end = start - timedelta(days=1)
+    return found
+
+
+def window_query(plan: TopicPlan, window: Window) -> str:
+    """The topic's query restricted to papers first submitted in ``window`` (GMT days)."""
+    start = datetime.combine(window[0], datetime.min.time(), UTC)
+    end = datetime.combine(window[1], datetime.min.time(), UTC) + timedelta(hours=23, minutes=59)
+    return q.to_string(q.And(plan.query, q.DateRange("submittedDate", start, end)))
+
+
+def fetch_window(
+    client: ArxivClient, plan: TopicPlan, window: Window, archives: list[str]
+) -> list[Paper]:
+    """Every paper of the topic first submitted in ``window`` (all pages)."""
+    found: dict[str, Paper] = {}
+    pages = client.iter_pages(
+        window_query(plan, window), sort_by="submittedDate", sort_order="descending"
+    )
+    for page in pages:
+        for paper in page.papers:
+            if keeps(plan, archives, paper):
+                found.setdefault(paper.id, paper)
+    return list(found.values())
+
+
+def select_topics(config: Config, names: Sequence[str]) -> list[TopicPlan]:
+    """The plans of the named topics (all when none); an unknown name is a ConfigError."""
+    plans = plan_topics(config)
+    if not names:
+        return plans
+    by_name = {p.topic.name.casefold(): p for p in plans}
+    unknown = [n for n in names if n.casefold() not in by_name]
+    if unknown:
+        known = ", ".join(repr(p.topic.name) for p in plans)
+        raise ConfigError(f"--topic {unknown[0]!r}: no such topic in {config.path} ({known})")
+    return [by_name[n.casefold()] for n in dict.fromkeys(names)]
+
+
+def run_backfill(
+    config: Config,
+    *,
+    since: date,
+    until: date | None = None,
+    topics: Sequence[str] = (),
+    progress: Progress | None = None,
+    lock_timeout: float = 60.0,
+    now: datetime | None = None,
+    client: ArxivClient | None = None,
+) -> BackfillReport:
+    """Fetch and store every window of the range for the chosen topics, then render."""
+    now = now or utcnow()
+    until = until or now.date()
+    plans = select_topics(config, topics)
+    ranges = windows(since, until)
+    report = BackfillReport(topics=len(plans))
+    client = client or make_client(config)
+    started = time.monotonic()
+    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        run_id = store.start_run("backfill", now)
+        try:
+            for plan in plans:
+                _backfill_topic(config, store, client, plan, ranges, report, progress, now)
+            today = now.astimezone(config.zone).date()
+            report.written = render_outputs(config, store, today=today)
+            report.status = "updated" if report.saved.new or report.saved.revised else "nothing new"
+        except (ArxivError, StoreError, OSError) as exc:
+            report.status, report.error = FAILED, " ".join(str(exc).split())
+        finally:
+            client.close()
+            report.requests, report.bytes = client.stats.requests, client.stats.bytes_received
+            report.seconds = time.monotonic() - started
+            record_run(store, run_id, report)
+    return report
+
+
+def _backfill_topic(
+    config: Config,
+    store: Store,
+    client: ArxivClient,
+    plan: TopicPlan,
+    ranges: list[Window],
+    report: BackfillReport,
+    progress: Progress | None,
+    now: datetime,
+) -> None:
+    with store.transaction() as conn:
+        topic_id = store.topic_id(conn, plan.topic.name, plan.query_string)
+    done = done_windows(store, topic_id)
+    settled = now.date() - timedelta(days=SETTLING_DAYS)
+    for window in ranges:
+        report.windows += 1
+        if window in done:
+            report.already_done += 1
+            continue
+        if progress:
+            progress(f"{plan.topic.name}: {window[0]} to {window[1]}")
+        papers = fetch_window(client, plan, window, config.settings.archives)
+        with store.transaction() as conn:
+            report.saved = report.saved + store.save_papers(conn, papers, now)
+            store.link(conn, topic_id, (p.id for p in papers), now)
+            if window[1] < settled:
+                mark_window(conn, store, topic_id, window, len(papers), now)

@@ -1,0 +1,267 @@
+"""What fetching remembers between runs (migration 4): per-topic state, markers, backfill.
+
+* ``topic_fetch_state``: when ``update`` last fetched a topic successfully and
+  with which source. A topic without a row is *cold* (its first ``update``
+  fetches a full table, even when ``backfill`` already stored older papers).
+* ``fetch_markers``: small named values a source keeps (the announcement
+  feed's last consumed day, the API probe's newest paper).
+* ``pending_papers``: ids the announcement feed listed but the API could not
+  describe yet (its index lags the feed); asked for again on the next runs.
+* ``backfill_windows``: ``submittedDate`` windows a backfill finished, so an
+  interrupted backfill resumes where it stopped.
+
+Everything is written inside the run's one transaction, so it is only ever
+as new as the papers it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from dailypapers.store import Store, UTCDateTime, metadata, papers, topic_papers, topics
+
+if TYPE_CHECKING:
+    from dailypapers.sources import FetchContext
+
+topic_fetch_state = sa.Table(
+    "topic_fetch_state",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+)
+
+fetch_markers = sa.Table(
+    "fetch_markers",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ``scope`` names the set of topics a source works for (several configs can
+# share one store): one config's pending ids and markers are never another's.
+pending_papers = sa.Table(
+    "pending_papers",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("paper_id", sa.String(64), primary_key=True),
+    sa.Column("since", UTCDateTime, nullable=False),
+)
+
+backfill_windows = sa.Table(
+    "backfill_windows",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("first_day", sa.Date, primary_key=True),
+    sa.Column("last_day", sa.Date, primary_key=True),
+    sa.Column("papers", sa.Integer, nullable=False),
+    sa.Column("done_at", UTCDateTime, nullable=False),
+)
+
+TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
+RATE_WINDOW = timedelta(days=14)
+
+
+def migrate(conn: Connection) -> None:
+    """Migration 4: create the tables; topics that already have papers count as fetched."""
+    metadata.create_all(conn, tables=TABLES)
+    done = sa.select(topic_fetch_state.c.topic_id)
+    latest = (
+        sa.select(
+            topic_papers.c.topic_id,
+            sa.func.max(topic_papers.c.matched_at).label("fetched_at"),
+            sa.literal("api").label("source"),
+        )
+        .where(topic_papers.c.topic_id.not_in(done))
+        .group_by(topic_papers.c.topic_id)
+    )
+    conn.execute(
+        topic_fetch_state.insert().from_select(["topic_id", "fetched_at", "source"], latest)
+    )
+
+
+@dataclass(frozen=True)
+class TopicHistory:
+    """What the store knows of one topic, for incremental fetching."""
+
+    known: dict[str, int]  # paper id -> stored version
+    warm: bool  # fetched by update before, with a full table
+    fetched_at: datetime | None = None  # when update last fetched it
+    floor: datetime | None = None  # `updated` of the table's last row (full table only)
+    recent: tuple[datetime, ...] = ()  # `updated` of its papers in RATE_WINDOW, newest first
+
+    @property
+    def newest(self) -> datetime | None:
+        """The newest stored `updated` among its papers."""
+        return self.recent[0] if self.recent else None
+
+    def count_since(self, start: datetime) -> int:
+        """Known papers updated at or after ``start`` (within the recent window)."""
+        return sum(1 for when in self.recent if when >= start)
+
+
+def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHistory:
+    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows."""
+    topic_id = store.find_topic(name, query)
+    if topic_id is None:
+        return TopicHistory({}, False)
+    with store.engine.connect() as conn:
+        known = store.known_versions(conn, topic_id)
+        fetched_at = conn.scalar(
+            sa.select(topic_fetch_state.c.fetched_at).where(
+                topic_fetch_state.c.topic_id == topic_id
+            )
+        )
+        newest_first = (
+            sa.select(papers.c.updated)
+            .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
+            .where(topic_papers.c.topic_id == topic_id)
+            .order_by(papers.c.updated.desc())
+        )
+        floor = conn.scalar(newest_first.offset(limit - 1).limit(1))
+        newest = conn.scalar(newest_first.limit(1))
+        recent: tuple[datetime, ...] = ()
+        if newest is not None:
+            window = newest_first.where(papers.c.updated > newest - RATE_WINDOW)
+            recent = tuple(conn.scalars(window))
+    warm = fetched_at is not None and floor is not None
+    return TopicHistory(known, warm, fetched_at, floor, recent)
+
+
+def mark_fetched(
+    conn: Connection, store: Store, topic_ids: Iterable[int], source: str, now: datetime
+) -> None:
+    """Record that ``update`` fetched these topics successfully at ``now``."""
+    rows = [{"topic_id": tid, "fetched_at": now, "source": source} for tid in topic_ids]
+    if rows:
+        conn.execute(_upsert(store, topic_fetch_state, ["topic_id"]), rows)
+
+
+def record(
+    conn: Connection,
+    store: Store,
+    topic_ids: Iterable[int],
+    source: str,
+    context: FetchContext | None,
+    now: datetime,
+) -> None:
+    """Everything a successful fetch remembers, inside the run's transaction."""
+    mark_fetched(conn, store, topic_ids, source, now)
+    if context is not None:
+        write_markers(conn, store, context.markers, now)
+        set_pending(conn, store, context.pending_add, context.pending_drop, context.pending_scope)
+
+
+def warm_topic_ids(store: Store) -> set[int]:
+    """Topics ``update`` has fetched at least once."""
+    return set(fetch_times(store))
+
+
+def fetch_times(store: Store) -> dict[int, datetime]:
+    """When ``update`` last fetched each topic it has fetched."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(topic_fetch_state.c.topic_id, topic_fetch_state.c.fetched_at))
+        return {row.topic_id: row.fetched_at for row in rows}
+
+
+def read_marker(store: Store, name: str) -> str | None:
+    """A named marker's value, or ``None``."""
+    with store.engine.connect() as conn:
+        value = conn.scalar(sa.select(fetch_markers.c.value).where(fetch_markers.c.name == name))
+    return None if value is None else str(value)
+
+
+def write_markers(conn: Connection, store: Store, values: dict[str, str], now: datetime) -> None:
+    """Set markers (inside the run's transaction)."""
+    rows = [{"name": k, "value": v, "updated_at": now} for k, v in values.items()]
+    if rows:
+        conn.execute(_upsert(store, fetch_markers, ["name"]), rows)
+
+
+def read_pending(store: Store, scope: str = "") -> dict[str, datetime]:
+    """Ids waiting for the API to describe them, with when they were first listed."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(pending_papers.c.paper_id, pending_papers.c.since).where(
+                pending_papers.c.scope == scope
+            )
+        )
+        return {row.paper_id: row.since for row in rows}
+
+
+def set_pending(
+    conn: Connection,
+    store: Store,
+    add: dict[str, datetime],
+    drop: Iterable[str],
+    scope: str = "",
+) -> None:
+    """Add ids to and drop ids from a scope's pending list."""
+    gone = list(drop)
+    if gone:
+        conn.execute(
+            pending_papers.delete().where(
+                (pending_papers.c.scope == scope) & pending_papers.c.paper_id.in_(gone)
+            )
+        )
+    rows = [{"scope": scope, "paper_id": pid, "since": since} for pid, since in add.items()]
+    if rows:
+        conn.execute(_upsert(store, pending_papers, ["scope", "paper_id"]), rows)
+
+
+def done_windows(store: Store, topic_id: int) -> set[tuple[date, date]]:
+    """The backfill windows finished for a topic."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(backfill_windows.c.first_day, backfill_windows.c.last_day).where(
+                backfill_windows.c.topic_id == topic_id
+            )
+        )
+        return {(row.first_day, row.last_day) for row in rows}
+
+
+def mark_window(
+    conn: Connection,
+    store: Store,
+    topic_id: int,
+    window: tuple[date, date],
+    count: int,
+    now: datetime,
+) -> None:
+    """Record a finished backfill window (inside the window's transaction)."""
+    row = {
+        "topic_id": topic_id,
+        "first_day": window[0],
+        "last_day": window[1],
+        "papers": count,
+        "done_at": now,
+    }
+    conn.execute(_upsert(store, backfill_windows, ["topic_id", "first_day", "last_day"]), [row])
+
+
+def topic_ids_by_name(store: Store) -> dict[tuple[str, str], int]:
+    """Every topic's id by ``(name, query)``."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(topics.c.id, topics.c.name, topics.c.query))
+        return {(row.name, row.query): row.id for row in rows}
+
+
+def _upsert(store: Store, table: sa.Table, keys: list[str]) -> Any:
+    module = postgresql if store.dialect == "postgresql" else sqlite
+    statement = module.insert(table)
+    columns = [c.name for c in table.columns if c.name not in keys]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in columns}
+    )

@@ -1,0 +1,91 @@
+"""Skipping days arXiv has not announced: by its calendar (no request) or one small probe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dailypapers.arxiv.calendar import EASTERN
+from dailypapers.config import Config, load_config
+from dailypapers.pipeline import run_update
+from dailypapers.testing.corpus import demo_corpus
+from dailypapers.testing.fake_arxiv import FakeArxiv
+
+# US Eastern: arXiv announces Sunday to Thursday at 20:00.
+THU_1AM = datetime(2025, 5, 15, 1, 0, tzinfo=EASTERN)  # after Wednesday's announcement
+FRI_1AM = datetime(2025, 5, 16, 1, 0, tzinfo=EASTERN)  # after Thursday's
+SAT_10AM = datetime(2025, 5, 17, 10, 0, tzinfo=EASTERN)  # nothing since Thursday's
+SUN_2030 = datetime(2025, 5, 18, 20, 30, tzinfo=EASTERN)  # half an hour after Sunday's
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+def make_config(tmp_path: Path, server: FakeArxiv, topics: str = "") -> Config:
+    path = tmp_path / "papers.toml"
+    path.write_text(
+        '[[topics]]\nname = "Reward Model"\n\n[[topics]]\nname = "Reasoning"\n\n'
+        f"{topics}"
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n',
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def test_the_calendar_skips_a_saturday_without_any_request(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=THU_1AM)
+    assert run_update(config, now=FRI_1AM).status == "nothing new"
+    server.reset_log()
+    mtime = config.readme_path.stat().st_mtime_ns
+    report = run_update(config, now=SAT_10AM)
+    assert report.status == "no announcement"
+    assert report.summary().startswith("no announcement today: 2 topics, 0 requests")
+    assert server.requests == []
+    assert config.readme_path.stat().st_mtime_ns == mtime
+
+
+def test_force_fetches_anyway(tmp_path: Path, server: FakeArxiv) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    server.reset_log()
+    report = run_update(config, now=SAT_10AM, force=True)
+    assert len(server.requests) == 2
+    assert report.status == "no announcement"  # fetched, found nothing, calendar agrees
+
+
+def test_a_new_topic_is_fetched_even_on_a_saturday(tmp_path: Path, server: FakeArxiv) -> None:
+    run_update(make_config(tmp_path, server), now=FRI_1AM)
+    config = make_config(tmp_path, server, '[[topics]]\nname = "Reward Shaping"\n\n')
+    server.reset_log()
+    report = run_update(config, now=SAT_10AM)
+    assert len(server.requests) == 3
+    assert report.status == "updated"
+
+
+def test_soon_after_an_announcement_one_small_request_decides(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    server.reset_log()
+    first = run_update(config, now=SUN_2030)  # no probe seen before: fetch after the probe
+    probe = server.requests[0].params
+    assert probe["max_results"] == "1" and "cat:cs.AI" in probe["search_query"]
+    assert len(server.requests) == 3 and first.status == "nothing new"
+    server.reset_log()
+    again = run_update(config, now=SUN_2030 + timedelta(minutes=30))
+    assert again.status == "no announcement" and len(server.requests) == 1
+    newest = max(server.papers, key=lambda p: p.updated)
+    server.add_papers([newest.with_changes(id="2505.99990", updated=newest.updated + timedelta(1))])
+    server.reset_log()
+    later = run_update(config, now=SUN_2030 + timedelta(hours=1))
+    assert later.status == "updated" and len(server.requests) == 3

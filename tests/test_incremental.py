@@ -1,0 +1,311 @@
+"""Incremental fetching: pages fitted to a topic's arrivals, and the cold-fetch equivalence."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dailypapers.arxiv.calendar import EASTERN, Calendar
+from dailypapers.arxiv.client import ArxivClient
+from dailypapers.config import Config, load_config
+from dailypapers.fetchstate import TopicHistory
+from dailypapers.models import Author, Paper
+from dailypapers.pipeline import run_update
+from dailypapers.sources.api import ApiSource, ScanPolicy, first_page_size, scan_policy
+from dailypapers.testing.fake_arxiv import FakeArxiv
+
+START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
+WORDS = ["reward", "model", "reasoning", "graph", "agent", "policy", "vision", "rewards"]
+
+
+def paper(number: int, when: datetime, title: str, abstract: str, version: int = 1) -> Paper:
+    return Paper(
+        id=f"2503.{number:05d}",
+        version=version,
+        title=title,
+        abstract=abstract,
+        authors=(Author("Ada Lovelace"),),
+        categories=("cs.LG",),
+        primary="cs.LG",
+        published=when - timedelta(days=version - 1),
+        updated=when,
+    )
+
+
+def write_config(
+    directory: Path,
+    server: FakeArxiv,
+    *,
+    max_papers: int,
+    page_size: int,
+    lag: float = 4,
+    lookback: float = 24,
+) -> Config:
+    path = directory / "papers.toml"
+    path.write_text(
+        f"max_papers = {max_papers}\n"
+        '[[topics]]\nname = "Reward Model"\n\n[[topics]]\nname = "Reasoning"\n\n'
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n'
+        f"page_size = {page_size}\nindex_lag_hours = {lag}\nlookback_hours = {lookback}\n",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def fast_source(config: Config) -> ApiSource:
+    """The API source as configured, without loading CA certificates on every run."""
+    arxiv = config.settings.arxiv
+    transport = httpx.HTTPTransport(verify=False)
+    client = ArxivClient(
+        arxiv.api_url, delay=0, page_size=arxiv.page_size, backoff=0, transport=transport
+    )
+    return ApiSource(client, scan_policy(config))
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[FakeArxiv]:
+    with FakeArxiv() as fake:
+        yield fake
+
+
+# --- page sizes ----------------------------------------------------------------
+
+CALENDAR = Calendar()
+MON_1PM = datetime(2025, 6, 2, 13, 0, tzinfo=EASTERN)  # before Monday's 14:00 cutoff
+
+
+def history(fetched_at: datetime, *, per_batch: int = 4, warm: bool = True) -> TopicHistory:
+    """A topic with ``per_batch`` papers in each announcement of the two weeks to Monday."""
+    recent = []
+    day = MON_1PM.date()
+    while day > MON_1PM.date() - timedelta(days=14):
+        if CALENDAR.announces_on(day):
+            recent += [CALENDAR.cutoff(day) - timedelta(hours=1 + n) for n in range(per_batch)]
+        day -= timedelta(days=1)
+    known = {f"p{n}": 1 for n in range(100)}
+    floor = MON_1PM - timedelta(days=60)
+    return TopicHistory(known, warm, fetched_at, floor, tuple(sorted(recent, reverse=True)))
+
+
+def test_cold_topic_asks_for_a_full_table() -> None:
+    cold = history(MON_1PM, warm=False)
+    policy = ScanPolicy(CALENDAR)
+    assert first_page_size(cold, policy, now=MON_1PM, limit=100, cap=100) == 100
+    assert first_page_size(cold, policy, now=MON_1PM, limit=100, cap=50) == 50
+
+
+def test_warm_topic_asks_for_one_announcement_of_arrivals() -> None:
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    tue_1am = datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN)  # 5 h after Monday's announcement
+    wed_1am = tue_1am + timedelta(days=1)
+    daily = history(tue_1am)
+    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; the newest known; 2 to stop at.
+    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 1 + 2
+    # Three announcements since: 12 + 2 x sqrt(12) -> 19.
+    later = wed_1am + timedelta(days=2)
+    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 1 + 2
+    assert first_page_size(daily, policy, now=later, limit=100, cap=10) == 10
+
+
+def test_a_fetch_soon_after_an_announcement_rereads_the_lookback() -> None:
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    soon = history(datetime(2025, 6, 2, 21, 0, tzinfo=EASTERN))  # 1 h after Monday's
+    assert policy.cutoff(soon) == MON_1PM - timedelta(hours=24)
+    wed_1am = datetime(2025, 6, 4, 1, 0, tzinfo=EASTERN)
+    # Re-read: Monday's 4 and Sunday's newest (exactly 24 h before the newest known).
+    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 2
+    late = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
+    assert policy.cutoff(late) == MON_1PM
+
+
+# --- against the fake server -----------------------------------------------------
+
+
+def corpus(count: int, rng: random.Random) -> list[Paper]:
+    found = []
+    for n in range(count):
+        when = START - timedelta(hours=6 * n + 1)
+        text = rng.choice(["reward model", "reasoning about reasoning", "graph policy"])
+        found.append(paper(n, when, f"A {text} study", f"We study {text} at length."))
+    return found
+
+
+def test_a_quiet_day_costs_one_small_request_per_topic(tmp_path: Path) -> None:
+    with FakeArxiv(corpus(300, random.Random(1))) as server:
+        config = write_config(tmp_path, server, max_papers=20, page_size=100)
+        run_update(config, now=START)
+        server.reset_log()
+        arrival = paper(900, START + timedelta(hours=3), "Reward Model news", "A reward model.")
+        server.add_papers([arrival])
+        report = run_update(config, now=START + timedelta(days=1))
+    assert report.saved.new == 1
+    sizes = [int(r.params["max_results"]) for r in server.requests]
+    assert len(sizes) == 2 and max(sizes) < 20, sizes
+
+
+def test_a_burst_of_arrivals_grows_the_pages(tmp_path: Path) -> None:
+    with FakeArxiv(corpus(300, random.Random(2))) as server:
+        config = write_config(tmp_path, server, max_papers=20, page_size=40)
+        run_update(config, now=START)
+        burst = [
+            paper(1000 + n, START + timedelta(minutes=n + 1), f"Reward Model {n}", "x")
+            for n in range(60)
+        ]
+        server.add_papers(burst)
+        server.reset_log()
+        report = run_update(config, now=START + timedelta(days=1))
+    assert report.saved.new == 60
+    reward = [r for r in server.requests if "Reward" in r.params["search_query"]]
+    sizes = [int(r.params["max_results"]) for r in reward]
+    assert sizes == sorted(sizes) and sizes[-1] == 40 and sizes[0] < 40, sizes
+
+
+@pytest.mark.parametrize(
+    "first_run, caught",
+    [
+        (datetime(2025, 3, 3, 21, 0, tzinfo=EASTERN), True),  # 1 h after Monday's announcement
+        (datetime(2025, 3, 4, 3, 0, tzinfo=EASTERN), False),  # 7 h after: the index had it all
+    ],
+)
+def test_a_late_paper_is_caught_when_the_last_fetch_was_soon_after_an_announcement(
+    tmp_path: Path, first_run: datetime, caught: bool
+) -> None:
+    """A paper that reaches the index after its announcement was fetched, with an older date.
+
+    Within ``index_lag_hours`` of an announcement the next run re-reads
+    ``lookback_hours``; later than that, the API source trusts the index
+    (the feed source lists it anyway). See docs/design.md.
+    """
+    with FakeArxiv(corpus(300, random.Random(3))) as server:
+        config = write_config(tmp_path, server, max_papers=20, page_size=100, lookback=240)
+        run_update(config, now=first_run)
+        newest = max(p.updated for p in server.papers)
+        late = paper(901, newest - timedelta(days=9), "Late Reward Model", "A reward model.")
+        server.add_papers([late])
+        report = run_update(config, now=first_run + timedelta(days=1))
+    assert report.saved.new == int(caught)
+    assert ("Late Reward Model" in config.readme_path.read_text(encoding="utf-8")) is caught
+
+
+def test_a_revision_that_stops_matching_keeps_its_matching_version(tmp_path: Path) -> None:
+    """The documented limit of keyword search: the revision is never seen again.
+
+    The row stays at the version that matched (with that version's link and
+    date); a cold fetch would not list the paper. See docs/design.md.
+    """
+    with FakeArxiv(corpus(40, random.Random(4))) as server:
+        config = write_config(tmp_path, server, max_papers=10, page_size=100)
+        run_update(config, now=START)
+        text = config.readme_path.read_text(encoding="utf-8")
+        target = next(p for p in server.papers if p.id in text and "reward model" in p.title)
+        gone = target.with_changes(
+            version=2, title="Something else", abstract="No match.", updated=START + timedelta(1)
+        )
+        server.add_papers([gone])
+        run_update(config, now=START + timedelta(days=1))
+    text = config.readme_path.read_text(encoding="utf-8")
+    assert f"{target.id}v1" in text and "Something else" not in text
+
+
+# --- the property: incremental == cold ---------------------------------------------
+
+
+@dataclass
+class World:
+    """The fake arXiv's corpus as a test evolves it, with distinct timestamps."""
+
+    papers: dict[str, Paper] = field(default_factory=dict)
+    used: set[datetime] = field(default_factory=set)
+    next_number: int = 0
+
+    def stamp(self, when: datetime) -> datetime:
+        when = when.replace(microsecond=0)
+        while when in self.used:  # equal dates have no defined order on arXiv: avoid them
+            when += timedelta(seconds=1)
+        self.used.add(when)
+        return when
+
+    def arrive(self, when: datetime, title: str, abstract: str) -> None:
+        self.next_number += 1
+        new = paper(self.next_number, self.stamp(when), title, abstract)
+        self.papers[new.id] = new
+
+    def revise(self, pick: int, when: datetime, extra: str) -> None:
+        if not self.papers:
+            return
+        old = sorted(self.papers.values(), key=lambda p: p.id)[pick % len(self.papers)]
+        # Words are only added: a revision never stops matching (that case is
+        # a documented limit, tested above).
+        self.papers[old.id] = old.with_changes(
+            version=old.version + 1, abstract=f"{old.abstract} {extra}", updated=self.stamp(when)
+        )
+
+
+text = st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join)
+event = st.one_of(
+    st.tuples(st.just("arrive"), st.floats(0, 0.99), text, text),
+    st.tuples(st.just("late"), st.floats(0.01, 0.99), text, text),
+    st.tuples(st.just("revise"), st.integers(0, 1000), st.floats(0, 0.99), text),
+)
+days = st.lists(st.lists(event, max_size=6), min_size=1, max_size=5)
+seed = st.lists(st.tuples(st.floats(0, 30), text, text), max_size=25)
+
+
+def apply(world: World, item: tuple[object, ...], day_start: datetime) -> None:
+    kind = item[0]
+    if kind == "arrive":
+        _, at, title, abstract = item
+        world.arrive(day_start + timedelta(days=float(at)), str(title), str(abstract))  # type: ignore[arg-type]
+    elif kind == "late":  # reaches the index now, dated within a day before the last run
+        _, back, title, abstract = item
+        world.arrive(day_start - timedelta(days=float(back)), str(title), str(abstract))  # type: ignore[arg-type]
+    else:
+        _, pick, at, extra = item
+        world.revise(int(pick), day_start + timedelta(days=float(at)), str(extra))  # type: ignore[call-overload]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(initial=seed, history=days, max_papers=st.integers(1, 6), page_size=st.integers(1, 5))
+def test_incremental_updates_render_the_readme_of_a_cold_fetch(
+    shared_server: FakeArxiv,
+    initial: list[tuple[float, str, str]],
+    history: list[list[tuple[object, ...]]],
+    max_papers: int,
+    page_size: int,
+) -> None:
+    world = World()
+    for back, title, abstract in initial:
+        world.arrive(START - timedelta(days=back + 0.01), title, abstract)
+    shared_server.set_papers(world.papers.values())
+    with tempfile.TemporaryDirectory() as warm_dir, tempfile.TemporaryDirectory() as cold_dir:
+        warm = write_config(
+            Path(warm_dir), shared_server, max_papers=max_papers, page_size=page_size
+        )
+        now = START
+        assert run_update(warm, now=now, force=True, source_factory=fast_source).status != "failed"
+        for events in history:
+            for item in events:
+                apply(world, item, now)
+            shared_server.set_papers(world.papers.values())
+            now += timedelta(days=1)
+            assert (
+                run_update(warm, now=now, force=True, source_factory=fast_source).status != "failed"
+            )
+        cold = write_config(
+            Path(cold_dir), shared_server, max_papers=max_papers, page_size=page_size
+        )
+        assert run_update(cold, now=now, force=True, source_factory=fast_source).status != "failed"
+        assert warm.readme_path.read_text("utf-8") == cold.readme_path.read_text("utf-8")
