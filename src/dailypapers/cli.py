@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
+import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from dailypapers import __version__
 from dailypapers import doctor as doctor_module
@@ -31,6 +35,8 @@ from dailypapers.pipeline import (
     run_update,
 )
 from dailypapers.scaffold import write_config
+from dailypapers.search import Hit, SearchError, plain_lines, search, short_authors
+from dailypapers.serve import make_server, server_url
 from dailypapers.sources import SOURCES, open_source
 from dailypapers.store import StoreError, open_store, sqlite_path
 from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
@@ -235,7 +241,7 @@ def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunRep
     with _progress(console) as progress:
         report = run_update(config, progress=progress, raise_errors=debug, **kwargs)
     for path in report.written:
-        console.print(f"wrote {_relative(path)}")
+        console.print(f"wrote {_relative(path)}{'/' if path.is_dir() else ''}")
     return report
 
 
@@ -414,6 +420,108 @@ def backfill(
 def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> None:
     """Write the outputs from the store, without contacting arXiv."""
     _finish(_run(config_file, debug, fetch=False, force=force, lock_timeout=wait))
+
+
+@cli.command("search")
+@config_option
+@click.argument("query")
+@click.option("--topic", help="Only papers of this topic (by name, any case).")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only papers whose current version is from this day (YYYY-MM-DD) or later.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
+@debug_option
+@handle_errors
+def search_command(
+    config_file: Path | None,
+    query: str,
+    topic: str | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Search the stored papers, best match first (no network).
+
+    QUERY is words (`reward model`) or arXiv's query syntax
+    (`ti:"reward model" AND cat:cs.CL`), matched with arXiv's stemming.
+    """
+    config = _load(config_file)
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.exists():
+        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    with open_store(config.db_url) as store:
+        try:
+            hits = search(store, query, topic=topic, since=since and since.date(), limit=limit)
+        except SearchError as exc:
+            raise UsageFailure(f"dailypapers: {exc}") from None
+    _print_hits(hits, as_json)
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no stored paper matches", err=True)
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        click.echo("\n".join(plain_lines(hits)))
+        return
+    table = Table("date", "arXiv", "title", "authors", "topics", show_lines=False)
+    for hit in hits:
+        paper = hit.paper
+        table.add_row(
+            paper.updated.date().isoformat(),
+            paper.versioned_id,
+            Text(" ".join(paper.title.split())),
+            Text(short_authors(paper)),
+            Text(", ".join(hit.topics)),
+        )
+    console.print(table)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free."
+)
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
+@debug_option
+@handle_errors
+def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, debug: bool) -> None:
+    """Serve the site folder on localhost for a quick look (Ctrl-C stops).
+
+    Needs "site" in `outputs` and a `dailypapers update` or `render` first.
+    """
+    config = _load(config_file)
+    folder = config.site_dir
+    if not (folder / "index.html").is_file():
+        raise UsageFailure(
+            f'dailypapers: no site in {_relative(folder)}: add "site" to outputs in '
+            f"{config.path.name}, then run 'dailypapers render'"
+        )
+    try:
+        server = make_server(folder, bind, port)
+    except OSError as exc:
+        raise Failure(f"dailypapers: cannot listen on {bind}:{port}: {exc.strerror}") from None
+    url = server_url(server)
+    click.echo(f"serving {_relative(folder)} at {url} (Ctrl-C stops)")
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        server.server_close()
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -196,6 +197,31 @@ class NotifySettings(_Model):
         return {name: channel for name, channel in found.items() if channel is not None}
 
 
+class JsonSettings(_Model):
+    """The ``papers.json`` output (``[json]``)."""
+
+    path: str = "papers.json"
+
+
+def _http(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+class FeedsSettings(_Model):
+    """The Atom feeds output (``[feeds]``)."""
+
+    dir: str = "feeds"
+    base_url: Annotated[str, AfterValidator(_http)] | None = None
+
+
+class SiteSettings(_Model):
+    """The static site output (``[site]``)."""
+
+    dir: str = "site"
+
+
 class Topic(_Model):
     """One ``[[topics]]`` entry: a heading and what to search for."""
 
@@ -278,6 +304,9 @@ class Settings(_Model):
     readme: ReadmeSettings = ReadmeSettings()
     calendar: CalendarSettings = CalendarSettings()
     notify: NotifySettings = NotifySettings()
+    json_: JsonSettings = Field(JsonSettings(), alias="json")
+    feeds: FeedsSettings = FeedsSettings()
+    site: SiteSettings = SiteSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -338,6 +367,18 @@ class Config:
         return self.base_dir / self.settings.readme.path
 
     @property
+    def json_path(self) -> Path:
+        return self.base_dir / self.settings.json_.path
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.base_dir / self.settings.feeds.dir
+
+    @property
+    def site_dir(self) -> Path:
+        return self.base_dir / self.settings.site.dir
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
 
@@ -375,7 +416,29 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file, text)) from None
-    return Config(file, settings)
+    config = Config(file, settings)
+    _check_output_dirs(config, text)
+    return config
+
+
+def _check_output_dirs(config: Config, text: str) -> None:
+    """The site and feed folders are replaced wholesale: keep them off the project itself."""
+    base, state = config.base_dir.resolve(), config.state_dir.resolve()
+    dirs = {"site": config.site_dir.resolve(), "feeds": config.feeds_dir.resolve()}
+    for key, folder in dirs.items():
+        problem = None
+        if folder == base or folder in base.parents:
+            problem = "must be a folder inside or beside the project, not the project or above it"
+        elif folder == state or state in folder.parents or folder in state.parents:
+            problem = f"must not overlap the state folder {STATE_DIR_NAME}"
+        elif key == "feeds" and (folder == dirs["site"] or dirs["site"] in folder.parents):
+            problem = "must not be inside [site] dir (the site carries its own copy of the feeds)"
+        elif key == "feeds" and folder in dirs["site"].parents:
+            problem = "must not contain [site] dir"
+        if problem:
+            line = locate(text, (key, "dir"))
+            where = f"{config.path}:{line}" if line else str(config.path)
+            raise ConfigError(f"{where}: {key}.dir: {problem}")
 
 
 def _read_text(file: Path) -> str:

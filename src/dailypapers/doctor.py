@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers import fts
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Store,
     papers,
+    reindex_search,
     runs,
     schema_migrations,
     topic_papers,
@@ -97,7 +99,34 @@ def check_runs(store: Store, conn: Connection) -> Finding:
     )
 
 
-CHECKS: list[Check] = [check_schema, check_integrity, check_orphans, check_runs]
+def _search_counts(conn: Connection) -> tuple[int, list[int]]:
+    stored = int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
+    tables = ["paper_search"] + (["paper_search_fts"] if conn.dialect.name == "sqlite" else [])
+    indexed = [int(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0) for t in tables]
+    return stored, indexed
+
+
+def check_search_index(store: Store, conn: Connection) -> Finding:
+    if not fts.supported(store.dialect) or not sa.inspect(conn).has_table("paper_search"):
+        return Finding("search index", True, "none on this database")
+    stored, indexed = _search_counts(conn)
+    if all(count == stored for count in indexed):
+        return Finding("search index", True, f"all {stored} papers indexed")
+    return Finding(
+        "search index",
+        False,
+        f"{stored} papers, {min(indexed)} indexed (written around Store.save_papers?)",
+        "dailypapers doctor --repair rebuilds the index",
+    )
+
+
+CHECKS: list[Check] = [
+    check_schema,
+    check_integrity,
+    check_orphans,
+    check_runs,
+    check_search_index,
+]
 
 
 def diagnose(store: Store) -> list[Finding]:
@@ -122,6 +151,8 @@ def repair(store: Store) -> list[str]:
         )
         if removed := conn.execute(orphans).rowcount:
             done.append(f"deleted {removed} orphan topic link(s)")
+        if not check_search_index(store, conn).ok:
+            done.append(f"rebuilt the search index of {reindex_search(conn)} papers")
     if marked := store.mark_interrupted():
         done.append(f"marked {marked} unfinished run(s) as interrupted")
     return done

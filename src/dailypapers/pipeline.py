@@ -27,6 +27,7 @@ from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.render.markdown import Section, render_readme, same_but_date
+from dailypapers.render.outputs import write_outputs
 from dailypapers.sources import (
     FetchContext,
     NothingAnnounced,
@@ -191,22 +192,24 @@ def render_outputs(
     """Render the configured outputs from the store; returns the files written.
 
     A file whose content is unchanged (apart from the README's date line) is
-    left alone unless ``force``.
+    left alone unless ``force``; the feed and site folders count as one path each.
     """
     settings = config.settings
     written = []
+    listed = sections(config, store)
     if "readme" in settings.outputs:
         remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
         text = render_readme(
             settings.title,
-            sections(config, store),
+            listed,
             updated_on=today,
             max_papers=settings.max_papers,
             link_base=settings.readme.link_base,
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
+    written += write_outputs(config, listed, force=force)
     return written
 
 

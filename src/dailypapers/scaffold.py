@@ -17,7 +17,7 @@ title = "Daily Papers"        # the README's heading
 max_papers = 100              # rows per topic, newest first (1-2000)
 timezone = "UTC"              # the zone of the "Last update" date, e.g. "Asia/Shanghai"
 archives = ["cs", "stat"]     # keep papers with a category in these arXiv archives; [] keeps all
-outputs = ["readme"]          # what to write
+outputs = ["readme"]          # what to write: "readme", "json", "feeds", "site"
 
 # A topic without `query` searches its name as a phrase, like the reference:
 # several words in the title OR abstract, one word in the title AND abstract.
@@ -47,6 +47,15 @@ name = "Reasoning"
 [readme]
 # path = "README.md"
 # link_base = "https://arxiv.org/abs/"
+
+# With "json", "feeds" or "site" in outputs (paths relative to this file):
+# [json]
+# path = "papers.json"
+# [feeds]
+# dir = "feeds"                 # <topic>.xml and all.xml (Atom)
+# base_url = "https://you.github.io/papers/feeds/"   # where they are published
+# [site]
+# dir = "site"                  # open site/index.html, or: dailypapers serve
 
 # Notifications of new papers (README "Notifications"). Secrets never go in
 # this file: they are read from environment variables (repository secrets).

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
+from dailypapers import fts
 from dailypapers.models import Author, Paper
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
@@ -206,6 +207,19 @@ def _m002_notify_outbox(conn: Connection) -> None:
     metadata.create_all(conn, tables=[notify_outbox, notify_channels, notify_deliveries])
 
 
+def _m003_full_text_search(conn: Connection) -> None:
+    """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers."""
+    fts.create(conn)
+    reindex_search(conn)
+
+
+def reindex_search(conn: Connection) -> int:
+    """Rebuild the full-text index entry of every stored paper; returns how many."""
+    if not fts.supported(conn.dialect.name):
+        return 0
+    return fts.reindex_all(conn, _all_papers(conn))
+
+
 def _m004_fetch_state(conn: Connection) -> None:
     from dailypapers import fetchstate  # its tables live beside the code that uses them
 
@@ -217,10 +231,12 @@ def _m005_harvest(conn: Connection) -> None:
     papers_last_seen.create(conn, checkfirst=True)
 
 
+_FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),
     (2, "notify_outbox", _m002_notify_outbox),
+    (3, "full_text_search", _m003_full_text_search),
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
 ]
@@ -266,6 +282,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._search_index: bool | None = None  # migration 3 applied (None: not known yet)
 
     @property
     def dialect(self) -> str:
@@ -332,7 +349,14 @@ class Store:
                         )
                     )
                     applied.append(name)
+                    done.add(version)
+            self._search_index = _FULL_TEXT_MIGRATION in done
         return applied
+
+    def _has_search_index(self, conn: Connection) -> bool:
+        if self._search_index is None:  # opened without migrating
+            self._search_index = sa.inspect(conn).has_table("paper_search")
+        return self._search_index
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -393,6 +417,9 @@ class Store:
             # Rows in id order: concurrent writers then lock them in the same order.
             rows = sorted((_row(p, now) for p in new + revised), key=lambda row: row["id"])
             conn.execute(_upsert_newer(self.dialect), rows)
+            if self._has_search_index(conn):
+                # Index what the upsert left in the table (a concurrent run may have won).
+                fts.index_papers(conn, stored_papers(conn, [row["id"] for row in rows]))
         seen = sorted(pid for pid in latest if pid in stored)
         for chunk in _chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
@@ -640,6 +667,27 @@ def _row(paper: Paper, now: datetime) -> dict[str, Any]:
         "first_seen": now,
         "last_seen": now,
     }
+
+
+def stored_papers(conn: Connection, ids: Sequence[str]) -> list[Paper]:
+    """The stored papers with these ids, in id order (unknown ids are skipped)."""
+    found: list[Paper] = []
+    for chunk in _chunks(sorted(ids), 500):
+        query = sa.select(papers).where(papers.c.id.in_(chunk)).order_by(papers.c.id)
+        found.extend(paper_from_row(row._mapping) for row in conn.execute(query))
+    return found
+
+
+def _all_papers(conn: Connection, size: int = 2000) -> Iterator[list[Paper]]:
+    """Every stored paper, in batches (keyset paging by id)."""
+    last = ""
+    while True:
+        query = sa.select(papers).where(papers.c.id > last).order_by(papers.c.id).limit(size)
+        batch = [paper_from_row(row._mapping) for row in conn.execute(query)]
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].id
 
 
 def paper_from_row(row: Any) -> Paper:

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from dailypapers.links import Labels, labels
 from dailypapers.models import Paper
 from dailypapers.render.markdown import DEFAULT_LINK_BASE, collapse, comment_cell, title_cell
 
@@ -57,6 +58,11 @@ class Entry:
     @property
     def comment(self) -> str:
         return collapse(self.paper.comment)
+
+    @property
+    def labels(self) -> Labels:
+        """Code/project links and venue found in the paper's text (:mod:`dailypapers.links`)."""
+        return labels(self.paper)
 
     @property
     def mark(self) -> str:

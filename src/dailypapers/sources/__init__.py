@@ -129,7 +129,8 @@ def open_source(config: Config, name: str | None = None) -> Source:
     if chosen == "feed":
         return FeedSource.from_config(config)
     if chosen == "local":
+        from dailypapers.search import IndexFinder
         from dailypapers.sources.local import LocalSource
 
-        return LocalSource()
+        return LocalSource(IndexFinder())
     raise SourceError(f"unknown source {chosen!r}")

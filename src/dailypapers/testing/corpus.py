@@ -218,6 +218,100 @@ def read_corpus(path: Path) -> list[Paper]:
     return [Paper.from_dict(item) for item in items]
 
 
+HOSTILE_TEXT = (
+    '</script><script>alert("x")</script><img src=x onerror=alert(1)> <!-- a < b && c > d ]]>'
+)
+
+
+def hostile_papers() -> list[Paper]:
+    """Papers whose every text field tries to become markup or script.
+
+    For the escaping tests of every output (feeds, JSON, site, README):
+    ``<script>``, ``</script>``, ``<img onerror>``, quotes, ``javascript:``
+    URLs, CDATA ends, comment starts and XML-forbidden control characters.
+    """
+    when = datetime(2025, 5, 12, 17, 0, tzinfo=UTC)
+    return [
+        Paper(
+            id="2505.99001",
+            version=2,
+            title=f'<script>alert("title")</script> "Quoted" & \'single\' {HOSTILE_TEXT}',
+            abstract=(
+                f"Reward model attack. {HOSTILE_TEXT} \x00\x07\x1b control. "
+                'Code: https://github.com/evil/repo"><script>alert(7)</script> and '
+                'https://evil.example/x"onmouseover="alert(8) and javascript:alert(9)'
+            ),
+            authors=(
+                Author("<img src=x onerror=alert(3)>"),
+                Author("Robert'); DROP TABLE papers;--", ("<b>Affiliation</b>",)),
+            ),
+            categories=("cs.LG", "<b>cs.XX</b>"),
+            primary="cs.LG",
+            published=when - timedelta(days=3),
+            updated=when,
+            comment='javascript:alert(4) <a href="javascript:alert(5)">click</a> ICML 2025',
+            journal_ref="<svg onload=alert(6)>",
+            doi='"><script>alert(10)</script>',
+        ),
+        Paper(
+            id="2505.99002",
+            version=1,
+            title="A Plain Reward Model Paper",
+            abstract="Nothing hostile here; see https://github.com/good/repo.",
+            authors=(Author("Ada Lovelace"),),
+            categories=("cs.CL",),
+            primary="cs.CL",
+            published=when - timedelta(days=1),
+            updated=when - timedelta(days=1),
+            comment="Accepted at NeurIPS 2024",
+        ),
+    ]
+
+
+_GENERIC_ENDINGS = [
+    "The model is trained end to end.",
+    "We release code and data.",
+    "Results improve on strong baselines.",
+    "A learned reward signal guides exploration.",
+]
+
+
+def _generic_paper(rng: random.Random, number: int, when: datetime) -> Paper:
+    filler = " ".join(_sentence(rng) for _ in range(rng.randint(2, 4)))
+    title = f"{rng.choice(_ADJECTIVES).title()} {rng.choice(_NOUNS).title()}s"
+    title += f" for {rng.choice(_TASKS).title()}"
+    abstract = f"{filler} {rng.choice(_GENERIC_ENDINGS)}"
+    cats = rng.sample(_CS, rng.randint(1, 3))
+    return make_paper(rng, number, when, title=title, abstract=abstract, categories=cats)
+
+
+def synthetic_corpus(
+    count: int, seed: int = DEMO_SEED, *, reward_share: float = 0.05, near_miss_share: float = 0.0
+) -> list[Paper]:
+    """``count`` generated papers for benchmarks, newest first.
+
+    ``reward_share`` of them are about reward models, ``near_miss_share``
+    say "reward" and "model" apart (the demo corpus's noise), 10% are about
+    reasoning, and the rest are generic (a quarter of those say "model",
+    a quarter "reward").
+    """
+    rng = random.Random(seed)
+    start = datetime(2025, 4, 27, 18, 0, tzinfo=UTC)
+    papers = []
+    for index in range(count):
+        when = start - timedelta(minutes=7 * index)
+        roll = rng.random()
+        if roll < reward_share:
+            papers.append(_topic_paper(rng, index, when, "reward"))
+        elif roll < reward_share + near_miss_share:
+            papers.append(_topic_paper(rng, index, when, "noise"))
+        elif roll < reward_share + near_miss_share + 0.1:
+            papers.append(_topic_paper(rng, index, when, "reasoning"))
+        else:
+            papers.append(_generic_paper(rng, index, when))
+    return papers
+
+
 def scale_corpus(count: int, seed: int = DEMO_SEED, offset: int = 0) -> Iterator[Paper]:
     """``count`` generated papers for scale benchmarks, oldest first, made quickly.
 

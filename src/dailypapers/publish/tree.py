@@ -1,0 +1,164 @@
+"""Publish a directory of files (the site, the feeds) all at once: old or new, never a mix.
+
+The new tree is built in a hidden directory beside the target and swapped
+in with one atomic ``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere (or on
+a file system without it) with two renames, and a run killed between them
+is repaired by the next (:func:`recover` puts the old tree back). Files the
+renderer does not own (a ``CNAME``, your own notes) are carried over, and
+owned files that are no longer rendered (a removed topic) disappear. An
+unchanged tree is not touched at all, so a daily job makes no commit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from dailypapers.publish.files import _fsync_dir
+
+Owned = Callable[[str], bool]
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}
+_DIR_MODE = 0o755
+
+
+def publish_tree(
+    target: Path, files: Mapping[str, bytes], *, owned: Owned, force: bool = False
+) -> bool:
+    """Make ``target`` hold exactly ``files`` (relative POSIX paths) among its owned files.
+
+    ``owned(path)`` says which existing files belong to the renderer; the
+    others are kept. Returns whether ``target`` changed.
+    """
+    _check_paths(files)
+    recover(target)
+    if not force and _unchanged(target, files, owned):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        os.chmod(staging, _mode_of(target))
+        if target.is_dir():
+            _carry_over(target, staging, owned)
+        for relative, content in sorted(files.items()):
+            _write(staging / relative, content)
+        _sync_tree(staging)
+        _swap(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
+def recover(target: Path) -> None:
+    """Finish or undo a publish that was killed: the old tree comes back if the new is not in."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    for old in sorted(parent.glob(f".{target.name}.old-*")):
+        if not target.exists():
+            os.rename(old, target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for staging in parent.glob(f".{target.name}.new-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def current_files(target: Path, owned: Owned) -> dict[str, bytes]:
+    """The owned files now in ``target`` (relative POSIX path → content)."""
+    found: dict[str, bytes] = {}
+    if not target.is_dir():
+        return found
+    for path in sorted(target.rglob("*")):
+        relative = path.relative_to(target).as_posix()
+        if path.is_file() and not path.is_symlink() and owned(relative):
+            found[relative] = path.read_bytes()
+    return found
+
+
+def _check_paths(files: Mapping[str, bytes]) -> None:
+    for relative in files:
+        parts = relative.split("/")
+        if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"not a safe relative path: {relative!r}")
+
+
+def _unchanged(target: Path, files: Mapping[str, bytes], owned: Owned) -> bool:
+    return target.is_dir() and current_files(target, owned) == dict(files)
+
+
+def _mode_of(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return _DIR_MODE
+
+
+def _carry_over(source: Path, staging: Path, owned: Owned) -> None:
+    """Hard-link (or copy) every file of ``source`` that the renderer does not own."""
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source).as_posix()
+        if (path.is_dir() and not path.is_symlink()) or owned(relative):
+            continue
+        destination = staging / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            os.symlink(os.readlink(path), destination)
+            continue
+        try:
+            os.link(path, destination)
+        except OSError:
+            shutil.copy2(path, destination)
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_tree(root: Path) -> None:
+    for directory in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        _fsync_dir(directory)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Put ``staging`` at ``target``; afterwards ``staging`` holds the old tree (or nothing)."""
+    if not target.exists():
+        os.rename(staging, target)
+    elif not exchange(staging, target):
+        old = staging.with_name(staging.name.replace(".new-", ".old-", 1))
+        os.rename(target, old)
+        os.rename(staging, target)  # killed before this line: recover() restores `old`
+        os.rename(old, staging)
+    _fsync_dir(target.parent)
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(second))

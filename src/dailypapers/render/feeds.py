@@ -1,0 +1,156 @@
+"""Atom feeds (RFC 4287): one per topic, ``<slug>.xml``, and ``all.xml`` for every topic.
+
+Entry ids are the arXiv abs URL *without* version, so a feed reader keeps one
+entry per paper; a revision changes the entry's ``updated`` (and its links to
+the new version). Built with lxml, so every text is escaped; characters XML
+forbids (control characters in a paper's text) are dropped. Timestamps come
+from the papers: the feed's ``updated`` is its newest entry's.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from lxml import etree
+from markupsafe import Markup
+
+from dailypapers.links import labels
+from dailypapers.models import ABS_URL, Paper, format_timestamp
+from dailypapers.render.catalog import Catalog, TopicListing
+
+ATOM = "http://www.w3.org/2005/Atom"
+ARXIV_SCHEME = "http://arxiv.org/schemas/atom"
+TOPIC_SCHEME = "urn:dailypapers:topic"
+GENERATOR_URI = "https://github.com/dailypapers/dailypapers"
+ALL_FEED = "all"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ``updated`` of a feed with no entries
+# XML 1.0 allows tab, newline, carriage return and these ranges only.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str | None) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text or "")
+
+
+def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes]:
+    """``{file name: Atom document}``: every topic's feed and ``all.xml``."""
+    files = {
+        f"{topic.slug}.xml": render_feed(
+            catalog,
+            topic.papers,
+            name=topic.name,
+            file_name=f"{topic.slug}.xml",
+            subtitle=f"Newest arXiv papers for {topic.query}",
+            base_url=base_url,
+        )
+        for topic in catalog.topics
+    }
+    files[f"{ALL_FEED}.xml"] = render_feed(
+        catalog,
+        catalog.papers()[: max((len(t.papers) for t in catalog.topics), default=0)],
+        name=None,
+        file_name=f"{ALL_FEED}.xml",
+        subtitle="Newest arXiv papers of every topic",
+        base_url=base_url,
+    )
+    return files
+
+
+def render_feed(
+    catalog: Catalog,
+    papers: Sequence[Paper],
+    *,
+    name: str | None,
+    file_name: str,
+    subtitle: str,
+    base_url: str | None = None,
+) -> bytes:
+    """One Atom feed of ``papers`` (newest first) for topic ``name`` (None: all topics)."""
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    self_url = f"{base_url.rstrip('/')}/{file_name}" if base_url else None
+    identity = f"{catalog.title}\0{name if name is not None else '*'}"
+    _text(feed, "id", self_url or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, identity)}")
+    title = catalog.title if name is None else f"{catalog.title}: {name}"
+    _text(feed, "title", title)
+    _text(feed, "subtitle", subtitle)
+    newest = max((p.updated for p in papers), default=EPOCH)
+    _text(feed, "updated", format_timestamp(newest))
+    _text(etree.SubElement(feed, f"{{{ATOM}}}author"), "name", catalog.title)
+    generator = _text(feed, "generator", "dailypapers")
+    generator.set("uri", GENERATOR_URI)
+    if self_url:
+        _link(feed, "self", self_url, "application/atom+xml")
+    for paper in papers:
+        feed.append(_entry(paper, [t.name for t in _topics_of(catalog, paper)]))
+    return bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _topics_of(catalog: Catalog, paper: Paper) -> list[TopicListing]:
+    slugs = set(catalog.topics_of(paper))
+    return [topic for topic in catalog.topics if topic.slug in slugs]
+
+
+def _entry(paper: Paper, topic_names: Sequence[str]) -> etree._Element:
+    entry = etree.Element(f"{{{ATOM}}}entry")
+    _text(entry, "id", f"{ABS_URL}{paper.id}")
+    _text(entry, "title", " ".join(xml_text(paper.title).split()))
+    _text(entry, "updated", format_timestamp(paper.updated))
+    _text(entry, "published", format_timestamp(paper.published))
+    for author in paper.author_names:
+        _text(etree.SubElement(entry, f"{{{ATOM}}}author"), "name", author)
+    for category in paper.categories:
+        element = etree.SubElement(entry, f"{{{ATOM}}}category")
+        element.set("term", xml_text(category))
+        element.set("scheme", ARXIV_SCHEME)
+    for topic in topic_names:
+        element = etree.SubElement(entry, f"{{{ATOM}}}category")
+        element.set("term", xml_text(topic))
+        element.set("scheme", TOPIC_SCHEME)
+    _link(entry, "alternate", paper.abs_url, "text/html")
+    _link(entry, "related", paper.pdf_url, "application/pdf", title="PDF")
+    for link in labels(paper).links:
+        _link(entry, "related", link.url, "text/html", title=link.label)
+    _text(entry, "summary", paper.abstract).set("type", "text")
+    _text(entry, "content", entry_html(paper)).set("type", "html")
+    return entry
+
+
+def entry_html(paper: Paper) -> str:
+    """The entry's HTML body: labels, authors, comment, abstract and links, all escaped."""
+    found = labels(paper)
+    badges = [f"Revised (v{paper.version})"] if found.revised else []
+    badges += [found.venue] if found.venue else []
+    parts: list[Markup] = []
+    if badges:
+        parts.append(Markup("<p><b>{}</b></p>").format(" · ".join(badges)))
+    parts.append(Markup("<p>{}</p>").format(", ".join(paper.author_names)))
+    parts.append(Markup("<p>Categories: {}</p>").format(", ".join(paper.categories)))
+    if paper.comment:
+        parts.append(Markup("<p>Comment: {}</p>").format(paper.comment))
+    parts.append(Markup("<p>{}</p>").format(paper.abstract))
+    anchors = [("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
+    anchors += [(link.label, link.url) for link in found.links]
+    links = Markup(" · ").join(Markup('<a href="{}">{}</a>').format(u, t) for t, u in anchors)
+    parts.append(Markup("<p>{}</p>").format(links))
+    return xml_text(str(Markup("\n").join(parts)))
+
+
+def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{ATOM}}}{tag}")
+    element.text = xml_text(text)
+    return element
+
+
+def _link(
+    parent: etree._Element, rel: str, href: str, kind: str, *, title: str | None = None
+) -> None:
+    element = etree.SubElement(parent, f"{{{ATOM}}}link")
+    element.set("rel", rel)
+    element.set("type", kind)
+    element.set("href", xml_text(href))
+    if title:
+        element.set("title", title)

@@ -1,0 +1,52 @@
+"""``papers.json``: every topic with its papers, for scripts.
+
+The layout is versioned (``schema_version``) and described by the JSON
+Schema shipped beside this module (``papers.schema.json``; see
+:func:`schema`). Order is stable: topics in config order, papers newest
+first, keys in a fixed order; no time of rendering is written, so the file is
+byte-identical when the data did not change.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from dailypapers.render.catalog import Catalog, paper_record, timestamp
+
+SCHEMA_VERSION = 1
+SCHEMA_FILE = "papers.schema.json"
+
+
+def papers_document(catalog: Catalog) -> dict[str, Any]:
+    """The ``papers.json`` document as Python data."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": "dailypapers",
+        "title": catalog.title,
+        "updated": timestamp(catalog.updated),
+        "topics": [
+            {
+                "name": topic.name,
+                "slug": topic.slug,
+                "query": topic.query,
+                "count": len(topic.papers),
+                "updated": timestamp(topic.updated),
+                "papers": [paper_record(paper) for paper in topic.papers],
+            }
+            for topic in catalog.topics
+        ],
+    }
+
+
+def render_json(catalog: Catalog) -> str:
+    """``papers.json`` as text (UTF-8, two-space indent, final newline)."""
+    return json.dumps(papers_document(catalog), ensure_ascii=False, indent=2) + "\n"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) that ``papers.json`` follows."""
+    text = resources.files("dailypapers.render").joinpath(SCHEMA_FILE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded

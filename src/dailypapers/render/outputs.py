@@ -1,0 +1,74 @@
+"""Write the outputs beyond the README: ``papers.json``, the Atom feeds and the site.
+
+Each is rendered from the same topic sections as the README and written
+atomically: ``papers.json`` as one file (temp file + rename), the feed and
+site folders as whole trees (:func:`dailypapers.publish.tree.publish_tree`:
+old or new, never a mix). Unchanged outputs are not rewritten (unless
+``force``), and nothing in them depends on the time of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from dailypapers.arxiv import query as q
+from dailypapers.config import Config
+from dailypapers.publish.files import remove_stale_temps, write_if_changed
+from dailypapers.publish.tree import publish_tree
+from dailypapers.render.catalog import Catalog, build_catalog
+from dailypapers.render.feeds import feed_files
+from dailypapers.render.jsonout import render_json
+from dailypapers.render.markdown import Section
+from dailypapers.render.site import site_files
+
+EXTRA_OUTPUTS = ("json", "feeds", "site")
+
+
+def catalog_for(config: Config, sections: Sequence[Section]) -> Catalog:
+    """The catalog of the configured topics; ``sections`` are in config order.
+
+    A topic's query is shown as configured, with its categories and
+    exclusions but without the archive filter (46 ``cat:`` terms for cs+stat).
+    """
+    queries = [q.to_string(topic.search_query([])) for topic in config.settings.topics]
+    items = [(s.name, query, s.papers) for s, query in zip(sections, queries, strict=True)]
+    return build_catalog(config.settings.title, items)
+
+
+def owns_feed_file(relative: str) -> bool:
+    """Files of the feeds folder that dailypapers writes (others are left alone)."""
+    return "/" not in relative and relative.endswith(".xml")
+
+
+def owns_site_file(relative: str) -> bool:
+    """Files of the site folder that dailypapers writes (others are left alone)."""
+    top = relative.split("/", 1)[0]
+    return relative in ("index.html", ".nojekyll") or (
+        "/" in relative and top in ("topics", "assets", "feeds")
+    )
+
+
+def write_outputs(
+    config: Config, sections: Sequence[Section], *, force: bool = False
+) -> list[Path]:
+    """Write the configured json/feeds/site outputs; returns the paths that changed."""
+    wanted = [name for name in EXTRA_OUTPUTS if name in config.settings.outputs]
+    if not wanted:
+        return []
+    catalog = catalog_for(config, sections)
+    written: list[Path] = []
+    if "json" in wanted:
+        remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
+        if write_if_changed(config.json_path, render_json(catalog), force=force):
+            written.append(config.json_path)
+    feeds = feed_files(catalog, config.settings.feeds.base_url) if "feeds" in wanted else None
+    if feeds is not None and publish_tree(
+        config.feeds_dir, feeds, owned=owns_feed_file, force=force
+    ):
+        written.append(config.feeds_dir)
+    if "site" in wanted:
+        files = site_files(catalog, feeds)
+        if publish_tree(config.site_dir, files, owned=owns_site_file, force=force):
+            written.append(config.site_dir)
+    return written

@@ -1,0 +1,104 @@
+"""`update --source local` with full-text candidates: the same answer as the full scan."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dailypapers.arxiv import query as q
+from dailypapers.config import Config, load_config
+from dailypapers.harvest import HarvestRequest, run_harvest
+from dailypapers.pipeline import run_update
+from dailypapers.search import IndexFinder
+from dailypapers.sources import open_source, plan_topics
+from dailypapers.sources.local import LocalSource
+from dailypapers.store import _row, open_store, papers
+from dailypapers.testing.corpus import demo_corpus, make_paper
+from dailypapers.testing.fake_oai import FakeOai
+
+DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
+TOPICS = """
+[[topics]]
+name = "Reward Model"
+
+[[topics]]
+name = "Vision"
+query = 'abs:benchmarks AND (ti:segmentation OR ti:detector)'
+categories = ["cs.CV", "cs.LG"]
+exclude = ["federated"]
+
+[[topics]]
+name = "Recent"
+query = 'submittedDate:[202504010000 TO 202506010000]'
+"""
+
+
+@pytest.fixture(scope="module")
+def oai() -> Iterator[FakeOai]:
+    with FakeOai(demo_corpus(), page_size=200) as fake:
+        yield fake
+
+
+def harvested(directory: Path, oai: FakeOai, db: str) -> Config:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "papers.toml"
+    path.write_text(
+        f'max_papers = 50\n{TOPICS}\n[arxiv]\nsource = "local"\n'
+        f'[oai]\nurl = "{oai.url}"\ndelay = 0\n\n[store]\nurl = "{db}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    run_harvest(config, HarvestRequest("", "arXivRaw"))
+    return config
+
+
+def test_the_local_source_uses_the_index_and_answers_as_the_scan(
+    tmp_path: Path, oai: FakeOai, store_url: str
+) -> None:
+    indexed = harvested(tmp_path / "index", oai, store_url)
+    scanned = harvested(tmp_path / "scan", oai, f"sqlite:///{tmp_path / 'scan.db'}")
+    default = open_source(indexed)
+    assert isinstance(default, LocalSource) and isinstance(default.finder, IndexFinder)
+    # The demo corpus is small: every topic is over the default 5% share; take them all.
+    finder, scan = LocalSource(IndexFinder(max_share=1.0)), LocalSource()
+    assert run_update(indexed, now=DAY1, source_factory=lambda c: finder).status == "updated"
+    run_update(scanned, now=DAY1, source_factory=lambda c: scan)
+    assert indexed.readme_path.read_text() == scanned.readme_path.read_text()
+    # Every topic was answered from its candidates only.
+    assert finder.evaluated < scan.evaluated * 2 / 3
+
+
+def test_an_incomplete_index_is_not_trusted(tmp_path: Path, oai: FakeOai) -> None:
+    config = harvested(tmp_path, oai, f"sqlite:///{tmp_path / 'state.db'}")
+    sneaked = make_paper(
+        random.Random(1),
+        77777,
+        datetime(2025, 5, 13, tzinfo=UTC),
+        title="A Reward Model Written Around the Store",
+        abstract="Inserted without Store.save_papers, so without an index entry.",
+        categories=("cs.LG",),
+    )
+    with open_store(config.db_url) as store, store.transaction() as conn:
+        conn.execute(papers.insert(), [_row(sneaked, DAY1)])
+    run_update(config, now=DAY1)
+    assert "A Reward Model Written Around the Store" in config.readme_path.read_text()
+
+
+def test_finder_names_every_match_or_leaves_the_topic_to_the_scan(
+    tmp_path: Path, oai: FakeOai
+) -> None:
+    config = harvested(tmp_path, oai, f"sqlite:///{tmp_path / 'state.db'}")
+    finder, broad = IndexFinder(max_share=1.0), IndexFinder(max_share=0.05)
+    plans = plan_topics(config)
+    with open_store(config.db_url) as store, store.engine.connect() as conn:
+        for plan in plans:  # "Recent" is narrowed by its archive filter (cat:cs.* OR ...)
+            named = set(finder(conn, plan, None) or [])
+            matching = {p.id for p in demo_corpus() if q.matches(plan.query, p)}
+            assert matching and matching <= named, plan.topic.name
+        reward = plans[0]
+        assert finder(conn, reward, DAY1) is None  # incremental: the scan is cheaper
+        assert broad(conn, reward, None) is None  # over 5% of the store: scanned

@@ -1,0 +1,159 @@
+"""Publishing a folder: old or new, never a mix; others' files kept; stale files gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dailypapers.publish import tree
+from dailypapers.publish.tree import current_files, publish_tree, recover
+
+
+def owned(relative: str) -> bool:
+    return relative == "index.html" or relative.startswith("topics/")
+
+
+OLD = {"index.html": b"old index", "topics/a.html": b"a", "topics/b.html": b"b"}
+NEW = {"index.html": b"new index", "topics/a.html": b"a2"}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture(params=["exchange", "two renames"])
+def swap_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "two renames":
+        monkeypatch.setattr(tree, "exchange", lambda first, second: False)
+    return str(request.param)
+
+
+def test_first_publish_then_replace_removing_stale_and_keeping_others(
+    tmp_path: Path, swap_mode: str
+) -> None:
+    site = tmp_path / "site"
+    assert publish_tree(site, OLD, owned=owned)
+    assert snapshot(site) == OLD
+    (site / "CNAME").write_bytes(b"papers.example.org")
+    (site / "notes").mkdir()
+    (site / "notes" / "mine.md").write_bytes(b"keep me")
+    assert publish_tree(site, NEW, owned=owned)
+    assert snapshot(site) == {**NEW, "CNAME": b"papers.example.org", "notes/mine.md": b"keep me"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no leftovers
+    assert oct(site.stat().st_mode & 0o777) == "0o755"
+
+
+def test_unchanged_tree_is_not_touched(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    inode, mtime = site.stat().st_ino, (site / "index.html").stat().st_mtime_ns
+    assert not publish_tree(site, dict(OLD), owned=owned)
+    assert site.stat().st_ino == inode and (site / "index.html").stat().st_mtime_ns == mtime
+    assert publish_tree(site, dict(OLD), owned=owned, force=True)
+
+
+def test_a_failure_while_building_leaves_the_old_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap_mode: str
+) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    writes = []
+
+    def failing_write(path: Path, content: bytes) -> None:
+        writes.append(path)
+        if len(writes) == 2:
+            raise OSError(28, "No space left on device")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+    monkeypatch.setattr(tree, "_write", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        publish_tree(site, NEW, owned=owned)
+    assert snapshot(site) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_killed_between_the_two_renames_recovers_the_old_tree(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    # What a kill right after `rename(target, old)` leaves behind:
+    os.rename(site, tmp_path / ".site.old-abc123")
+    staging = tmp_path / ".site.new-abc123"
+    staging.mkdir()
+    (staging / "index.html").write_bytes(b"half")
+    recover(site)
+    assert snapshot(site) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_killed_after_the_swap_cleans_up(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, NEW, owned=owned)
+    (tmp_path / ".site.old-x").mkdir()
+    (tmp_path / ".site.new-y").mkdir()
+    assert publish_tree(site, OLD, owned=owned)
+    assert snapshot(site) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_paths_must_stay_inside(tmp_path: Path) -> None:
+    for bad in ("../x", "/etc/x", "a//b", "./a", "a/../../b"):
+        with pytest.raises(ValueError, match="not a safe relative path"):
+            publish_tree(tmp_path / "site", {bad: b""}, owned=owned)
+    assert not (tmp_path / "site").exists()
+
+
+def test_current_files_lists_only_owned(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    (site / "CNAME").write_bytes(b"x")
+    assert current_files(site, owned) == OLD
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux-only")
+def test_exchange_swaps_atomically(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f").write_text("a")
+    (tmp_path / "b").mkdir()
+    assert tree.exchange(tmp_path / "a", tmp_path / "b")
+    assert (tmp_path / "b" / "f").read_text() == "a" and not (tmp_path / "a" / "f").exists()
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from dailypapers.publish import tree
+real = tree._write
+def slow(path, content):
+    real(path, content)
+    time.sleep(0.005)
+tree._write = slow
+files = {f"topics/{n}.html": sys.argv[2].encode() for n in range(60)}
+files["index.html"] = sys.argv[2].encode()
+tree.publish_tree(Path(sys.argv[1]), files, owned=lambda r: True)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.3, 0.6])
+def test_killed_at_any_moment_leaves_old_or_new(tmp_path: Path, delay: float) -> None:
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(site), "old"], check=True)
+    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(site), "new"])
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    recover(site)
+    contents = {p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert contents in ({b"old"}, {b"new"})
+    assert len(list(site.rglob("*.html"))) == 61
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
