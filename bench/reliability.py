@@ -26,13 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cmarkgfm
+import lxml.html
 from cmarkgfm.cmark import Options
+from lxml import etree
 
 from dailypapers.models import Author, Paper
+from dailypapers.render.catalog import Catalog, TopicListing
+from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html
+from dailypapers.render.feeds import render_feed
 from dailypapers.render.markdown import collapse, table_row
+from dailypapers.render.site import site_files
 from dailypapers.testing.corpus import demo_corpus
 from dailypapers.testing.fake_arxiv import FakeArxiv
+from dailypapers.testing.fake_github import FakeGitHub
 from dailypapers.testing.faults import fault
+from dailypapers.testing.recording import WebhookReceiver
 from dailypapers.testing.scenarios import (
     SCENARIOS,
     Scenario,
@@ -302,34 +310,80 @@ HOSTILE = [
 
 def hostile_row(cases: int) -> Row:
     rng = random.Random(cases)
-    good = 0
+    tally: Counter[str] = Counter()
+    fragments = [*HOSTILE, "a", "b", " "]
     for _ in range(cases):
         texts = [
-            "".join(rng.choice([*HOSTILE, "a", "b", " "]) for _ in range(rng.randint(0, 40)))
-            for _ in range(3)
+            "".join(rng.choice(fragments) for _ in range(rng.randint(0, 40))) for _ in range(4)
         ]
         paper = Paper(
             id="2501.00001",
-            version=1,
+            version=2,
             title=texts[0] or "t",
             abstract=texts[1],
-            authors=(Author("A"),),
+            authors=(Author(texts[3] or "A"),),
             categories=("cs.LG",),
             primary="cs.LG",
             published=CORPUS[0].published,
             updated=CORPUS[0].updated,
             comment=texts[2],
         )
-        good += _row_intact(table_row(paper), len(collapse(texts[2])) > 20)
+        tally["readme"] += _row_intact(table_row(paper), len(collapse(texts[2])) > 20)
+        tally["atom"] += _feed_well_formed(paper)
+        tally["site"] += _no_markup(_site_page(paper), allowed_scripts=_PLAIN_SCRIPTS)
+        tally["email"] += _no_markup(_email_html(paper), allowed_scripts=[])
     return Row(
         "hostile text",
-        "random titles/abstracts/comments from "
-        + str(len(HOSTILE))
-        + " hostile fragments (pipes, backslashes, HTML, entities, newlines, controls)",
+        f"random titles, abstracts, authors and comments from {len(HOSTILE)} hostile "
+        "fragments (pipes, backslashes, HTML, entities, newlines, control characters)",
         cases,
-        f"{good}/{cases} README rows render as exactly 4 cells with intact "
-        "`<details>` folds and no foreign tag (GitHub's cmark-gfm)",
+        f"README rows with exactly 4 cells and intact `<details>` folds (GitHub's cmark-gfm): "
+        f"{tally['readme']}/{cases}; Atom feed well-formed XML: {tally['atom']}/{cases}; "
+        f"site page with no script or event attribute beyond its own: {tally['site']}/{cases}; "
+        f"e-mail HTML likewise: {tally['email']}/{cases}",
     )
+
+
+def _catalog(paper: Paper) -> Catalog:
+    return Catalog("Daily Papers", [TopicListing("Topic", "topic", "ti:x", [paper])])
+
+
+def _feed_well_formed(paper: Paper) -> bool:
+    document = render_feed(_catalog(paper), [paper], name="t", file_name="t.xml", subtitle="s")
+    try:
+        etree.fromstring(document, etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
+def _site_page(paper: Paper) -> str:
+    return site_files(_catalog(paper))["index.html"].decode("utf-8")
+
+
+def _email_html(paper: Paper) -> str:
+    topic = TopicDigest("Topic", (Entry(paper, revision=True),))
+    return render_html(Digest("Daily Papers", CORPUS[0].updated.date(), (topic,)))
+
+
+def _scripts(html: str) -> list[tuple[str | None, str | None]]:
+    root = lxml.html.document_fromstring(html)
+    return [(s.get("type"), s.get("src")) for s in root.iter("script")]
+
+
+def _no_markup(html: str, allowed_scripts: list[tuple[str | None, str | None]]) -> bool:
+    root = lxml.html.document_fromstring(html)
+    handlers = [
+        a
+        for el in root.iter()
+        if isinstance(el.tag, str)
+        for a in el.attrib
+        if a.lower().startswith("on")
+    ]
+    return not handlers and _scripts(html) == allowed_scripts
+
+
+_PLAIN_SCRIPTS = _scripts(_site_page(CORPUS[0]))
 
 
 def _row_intact(row: str, folded_comment: bool) -> bool:
@@ -345,6 +399,74 @@ def _row_intact(row: str, folded_comment: bool) -> bool:
         and "<script" not in html
         and "<img" not in html
     )
+
+
+def secrets_row() -> Row:
+    """Plant every secret, make every channel fail, grep everything written."""
+    token, hook_secret = "ghp_plantedTOKEN0123456789", "hookSecret9d2"
+    secrets = {
+        "GITHUB_TOKEN": token,
+        "DAILYPAPERS_SMTP_USER": "user-8f3a",
+        "DAILYPAPERS_SMTP_PASSWORD": "pw-Zx81-planted",
+    }
+    with (
+        FakeArxiv(CORPUS) as server,
+        FakeGitHub(token=token, repository="lab/p") as github,
+        WebhookReceiver() as hook,
+        workdir() as project,
+    ):
+        github.fail_next(500, message=f"echo {token}")
+        hook.fail_next(500)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAILYPAPERS_", "GITHUB_"))}
+        env.update(
+            secrets,
+            DAILYPAPERS_WEBHOOK_URL=f"{hook.url}/services/{hook_secret}",
+            GITHUB_REPOSITORY="lab/p",
+            GITHUB_API_URL=github.url,
+            GITHUB_STEP_SUMMARY=str(project / "summary.md"),
+        )
+        (project / "papers.toml").write_text(
+            config_text(server.api_url) + '\n[notify.email]\nsmtp_host = "127.0.0.1"\n'
+            f'smtp_port = {_closed_port()}\nsecurity = "none"\nsender = "a@b.org"\n'
+            'recipients = ["c@d.org"]\n[notify.github]\n[notify.webhook]\n',
+            encoding="utf-8",
+        )
+        outputs = [
+            subprocess.run(
+                [sys.executable, "-m", "dailypapers", *args],
+                cwd=project,
+                env=env,
+                text=True,
+                capture_output=True,
+                timeout=120,
+            )
+            for args in (["update", "--debug"], ["notify", "--dry-run"], ["notify", "--debug"])
+        ]
+        written = [p.read_text(errors="replace") for p in project.rglob("*") if p.is_file()]
+        with sqlite3.connect(project / ".dailypapers" / "papers.db") as db:
+            rows = [repr(row) for row in db.execute("SELECT * FROM runs")]
+    everything = "\n".join([o.stdout + o.stderr for o in outputs] + written + rows)
+    leaked = [
+        name
+        for name, value in [*secrets.items(), ("webhook URL", hook_secret)]
+        if value in everything
+    ]
+    codes = [o.returncode for o in outputs]
+    return Row(
+        "secrets",
+        "token, SMTP login and webhook URL planted in the environment; "
+        "every channel fails (one echoes the token); `update --debug`, "
+        "`notify --dry-run`, `notify --debug`",
+        len(secrets) + 1,
+        f"exit codes {codes}; found in stdout, stderr, every file written and the "
+        f"`runs` table: {', '.join(leaked) if leaked else 'none'}",
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def store_rows() -> list[Row]:
@@ -416,6 +538,7 @@ def main() -> None:
         lambda: [concurrency_row()],
         bad_input_rows,
         lambda: [hostile_row(options.hostile)],
+        lambda: [secrets_row()],
         store_rows,
     ]
     rows = [row for section in sections for row in section()]
