@@ -89,3 +89,43 @@ def test_soon_after_an_announcement_one_small_request_decides(
     server.reset_log()
     later = run_update(config, now=SUN_2030 + timedelta(hours=1))
     assert later.status == "updated" and len(server.requests) == 3
+
+
+def shared_config(directory: Path, server: FakeArxiv, topic: str, db: str) -> Config:
+    directory.mkdir()
+    (directory / "papers.toml").write_text(
+        f'[[topics]]\nname = "{topic}"\n\n[arxiv]\napi_url = "{server.api_url}"\n'
+        f'delay = 0\nbackoff = 0\n\n[store]\nurl = "{db}"\n',
+        encoding="utf-8",
+    )
+    return load_config(directory / "papers.toml")
+
+
+def test_configs_sharing_a_store_decide_for_their_own_topics(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    """One lab's run after the announcement does not make another's skip it."""
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = shared_config(tmp_path / "a", server, "Reward Model", db)
+    second = shared_config(tmp_path / "b", server, "Reasoning", db)
+    run_update(first, now=THU_1AM)
+    run_update(second, now=THU_1AM)
+    run_update(first, now=FRI_1AM)  # after Thursday's announcement
+    server.reset_log()
+    run_update(second, now=SAT_10AM)  # its topics last fetched before Thursday's
+    assert [r.params["max_results"] != "1" for r in server.requests] == [True]  # a real fetch
+
+
+def test_probes_of_configs_sharing_a_store_do_not_mix(tmp_path: Path, server: FakeArxiv) -> None:
+    """A probe answer remembered for one set of topics is not another's."""
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = shared_config(tmp_path / "a", server, "Reward Model", db)
+    second = shared_config(tmp_path / "b", server, "Reasoning", db)
+    for config in (first, second):
+        run_update(config, now=SUN_2030 - timedelta(days=3))  # Thursday evening, after 20:00
+    first_report = run_update(first, now=SUN_2030)  # probes, remembers the newest paper
+    assert first_report.requests >= 1
+    server.reset_log()
+    second_report = run_update(second, now=SUN_2030 + timedelta(minutes=5))
+    assert len(server.requests) >= 2  # its own probe, then its own fetch: not skipped
+    assert second_report.status in ("nothing new", "updated")

@@ -13,6 +13,7 @@ the pipeline stores it with the papers.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,6 +108,18 @@ class Source(Protocol):
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
 
     def close(self) -> None: ...
+
+
+def scope_of(plans: Sequence[TopicPlan], archives: Sequence[str]) -> str:
+    """A short name for a set of topics and archives, to scope what a source remembers.
+
+    Stores can be shared by several configs (a lab's deployment): the last
+    consumed listing, the last probe's answer and the pending ids belong to
+    one set of topics, so one config's run never makes another skip a
+    listing, end early, or lose a pending paper.
+    """
+    key = "\n".join(sorted(p.query_string for p in plans) + sorted(archives))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def plan_topics(config: Config) -> list[TopicPlan]:

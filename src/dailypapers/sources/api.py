@@ -31,6 +31,7 @@ from dailypapers.sources import (
     SourceError,
     TopicFetch,
     TopicPlan,
+    scope_of,
 )
 
 SORT_BY: SortBy = "lastUpdatedDate"
@@ -246,7 +247,7 @@ class ApiSource:
         results = []
         try:
             if context.probe:
-                self._probe(context)
+                self._probe(plans, context)
             for plan in plans:
                 results.append(self.fetch_one(plan, context))
         finally:
@@ -254,17 +255,18 @@ class ApiSource:
             context.stats.bytes = self.client.stats.bytes_received
         return results
 
-    def _probe(self, context: FetchContext) -> None:
-        """End the run when the archives' newest paper is the one the last probe saw."""
+    def _probe(self, plans: Sequence[TopicPlan], context: FetchContext) -> None:
+        """End the run when the archives' newest paper is the one these topics' last probe saw."""
         context.say("asking arXiv whether anything was announced")
         try:
             marker = probe_marker(self.client, context.archives)
         except ArxivError as exc:
             raise SourceError(f"announcement check: {exc.brief()}") from exc
-        if marker is not None and marker == read_marker(context.store, PROBE_MARKER):
+        name = f"{PROBE_MARKER}:{scope_of(plans, context.archives)}"
+        if marker is not None and marker == read_marker(context.store, name):
             raise NothingAnnounced(f"newest paper unchanged: {marker}")
         if marker is not None:
-            context.markers[PROBE_MARKER] = marker
+            context.markers[name] = marker
 
     def fetch_one(self, plan: TopicPlan, context: FetchContext) -> TopicFetch:
         """One topic's incremental search."""

@@ -26,7 +26,6 @@ as *pending* and asked for again on the next runs, for up to
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -51,6 +50,7 @@ from dailypapers.sources import (
     SourceError,
     TopicFetch,
     TopicPlan,
+    scope_of,
 )
 from dailypapers.sources.api import ApiSource, ScanPolicy, keeps, make_client, scan_policy
 
@@ -60,17 +60,6 @@ PENDING_DAYS = 7
 ID_LIST_CHUNK = 200  # ids per id_list request (~2.8 kB of URL)
 
 log = logging.getLogger(__name__)
-
-
-def feed_scope(plans: Sequence[TopicPlan], archives: Sequence[str]) -> str:
-    """A short name for this set of topics and archives.
-
-    Stores can be shared by several configs (a lab's deployment): the last
-    consumed listing and the pending ids belong to one set of topics, so one
-    config's run never makes another skip a listing or lose a pending paper.
-    """
-    key = "\n".join(sorted(p.query_string for p in plans) + sorted(archives))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def feedable(node: q.Node) -> bool:
@@ -117,7 +106,7 @@ class FeedSource:
         archives = context.archives or sorted(ARCHIVES)
         url = listing_url(self.feed_url, archives)
         listing = self.client.fetch_document(url, parse_listing)
-        context.pending_scope = scope = feed_scope(plans, archives)
+        context.pending_scope = scope = scope_of(plans, archives)
         marker = f"{DAY_MARKER}:{scope}"
         last = read_marker(context.store, marker)
         fresh = listing.day is not None and (last is None or listing.day.isoformat() > last)
