@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Connection
 
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config, load_config
 from dailypapers.harvest import HarvestRequest, run_harvest
 from dailypapers.pipeline import run_update
 from dailypapers.search import IndexFinder
-from dailypapers.sources import open_source, plan_topics
+from dailypapers.sources import TopicPlan, open_source, plan_topics
 from dailypapers.sources.local import LocalSource
 from dailypapers.store import _row, open_store, papers
 from dailypapers.testing.corpus import demo_corpus, make_paper
@@ -64,12 +65,21 @@ def test_the_local_source_uses_the_index_and_answers_as_the_scan(
     default = open_source(indexed)
     assert isinstance(default, LocalSource) and isinstance(default.finder, IndexFinder)
     # The demo corpus is small: every topic is over the default 5% share; take them all.
-    finder, scan = LocalSource(IndexFinder(max_share=1.0)), LocalSource()
+    index = IndexFinder(max_share=1.0)
+    answered: list[int] = []
+
+    def counting(conn: Connection, plan: TopicPlan, since: datetime | None) -> list[str] | None:
+        ids = index(conn, plan, since)
+        answered.append(-1 if ids is None else len(ids))
+        return ids
+
+    finder, scan = LocalSource(counting), LocalSource()
     assert run_update(indexed, now=DAY1, source_factory=lambda c: finder).status == "updated"
     run_update(scanned, now=DAY1, source_factory=lambda c: scan)
     assert indexed.readme_path.read_text() == scanned.readme_path.read_text()
     # Every topic was answered from its candidates only.
-    assert finder.evaluated < scan.evaluated * 2 / 3
+    assert len(answered) == 3 and min(answered) >= 0
+    assert finder.evaluated == sum(answered)
 
 
 def test_an_incomplete_index_is_not_trusted(tmp_path: Path, oai: FakeOai) -> None:

@@ -105,7 +105,9 @@ def test_incremental_runs_evaluate_only_what_changed(
     run_harvest(config, HarvestRequest("cs", "arXivRaw"))
     source = LocalSource()
     run_update(config, now=DAY1, source_factory=lambda c: source)
-    assert source.evaluated == 3 * sum(1 for p in corpus if _in_cs(p))
+    # A cold topic wants its newest tables only: the scan (newest first) stops
+    # once every table is full, before it has looked at every stored paper.
+    assert 0 < source.evaluated < 3 * sum(1 for p in corpus if _in_cs(p))
     top = max(corpus, key=lambda p: p.updated)
     arrival = top.with_changes(id="2505.99999", title="Reward Model Arrives", version=1)
     revision = next(p for p in corpus if p.id == "2505.06601")

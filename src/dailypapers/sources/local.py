@@ -82,6 +82,10 @@ class _Topic:
         elif item[0] > self.heap[0][0]:
             heapq.heapreplace(self.heap, item)
 
+    def full_before(self, updated: datetime) -> bool:
+        """Whether no paper last updated at ``updated`` (or before) can enter the table."""
+        return len(self.heap) >= self.limit and updated < self.heap[0][0][0]
+
     def wants(self, last_seen: datetime) -> bool:
         return self.since is None or last_seen > self.since
 
@@ -114,8 +118,11 @@ class LocalSource:
                 return [TopicFetch(plan, []) for plan in plans]
             topics = [self._topic(conn, store, plan, context) for plan in plans]
             scanned = [t for t in topics if not self._from_index(conn, t, high)]
-            if scanned:
-                self._scan(conn, scanned, high)
+            cold = [t for t in scanned if t.since is None]
+            if cold:
+                self._scan_newest(conn, cold, high)
+            if warm := [t for t in scanned if t.since is not None]:
+                self._scan(conn, warm, high)
             until = _watermark(conn, high)
         self.evaluated = sum(topic.evaluated for topic in topics)
         for topic in topics:
@@ -163,6 +170,30 @@ class LocalSource:
             doc = q.Document.from_paper(paper)
             order = next(self._order)
             for topic in interested:
+                topic.consider(paper, doc, order)
+
+
+    def _scan_newest(self, conn: Connection, topics: list[_Topic], high: datetime) -> None:
+        """Cold topics: papers newest first, until every topic holds its newest matches.
+
+        A cold topic wants only its newest ``limit`` matches, so the scan
+        stops once each topic's table is full and the papers sharing the
+        last one's ``updated`` were seen (the README's order breaks such ties
+        by first version and id). A broad topic fills after a few thousand
+        papers; the index answers narrow ones (see ``IndexFinder``).
+        """
+        statement = (
+            sa.select(papers).where(papers.c.last_seen <= high).order_by(papers.c.updated.desc())
+        )
+        open_topics = list(topics)
+        for row in _stream(conn, statement, self.batch_size):
+            open_topics = [t for t in open_topics if not t.full_before(row["updated"])]
+            if not open_topics:
+                return
+            paper = paper_from_row(row)
+            doc = q.Document.from_paper(paper)
+            order = next(self._order)
+            for topic in open_topics:
                 topic.consider(paper, doc, order)
 
 
