@@ -146,7 +146,7 @@ def test_invalid_arguments_are_rejected(clock: FakeClock) -> None:
         client.fetch_page("x", start=0, max_results=1, sort_by="newest")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="page_size"):
         list(client.iter_pages("x", page_size=2001))
-    with pytest.raises(ValueError, match="api_url"):
+    with pytest.raises(ValueError, match="needs an http"):
         ArxivClient("ftp://example.org/api")
 
 

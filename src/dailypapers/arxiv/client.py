@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal, Protocol, TypeVar, cast, get_args
+from typing import Literal, Protocol, Self, TypeVar, cast, get_args
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
@@ -205,12 +205,73 @@ def _looks_wrongly_empty(page: FeedPage, start: int) -> bool:
     return not page.papers and (start < page.total_results or page.total_results == 0)
 
 
-class ArxivClient:
-    """One polite connection to arXiv's query API.
+class PoliteClient:
+    """What every arXiv client shares: one connection, pacing, a clock, retry bounds.
 
-    Use as a context manager, or call :meth:`close`. ``stats`` counts
-    requests, bytes, retries and seconds waited across the client's life.
+    One ``httpx.Client`` limited to a single connection, the project's
+    User-Agent, a :class:`Pacer` (never below 3 s against arXiv's hosts) and
+    the retry budget. Use as a context manager, or call :meth:`close`.
+    ``stats`` counts requests, bytes, retries and seconds waited.
     """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        delay: float,
+        contact: str | None,
+        timeout: httpx.Timeout,
+        max_attempts: int,
+        max_retry_seconds: float,
+        backoff: float,
+        clock: Clock | None,
+        transport: httpx.BaseTransport | None,
+        rng: random.Random | None,
+    ) -> None:
+        if httpx.URL(url).scheme not in ("http", "https"):
+            raise ValueError(f"{type(self).__name__} needs an http(s) URL, got {url!r}")
+        if max_attempts < 1 or min(max_retry_seconds, backoff) < 0:
+            raise ValueError("need max_attempts >= 1, max_retry_seconds >= 0 and backoff >= 0")
+        self.max_attempts = max_attempts
+        self.max_retry_seconds = max_retry_seconds
+        # Every backoff scales with this (the default, 5 s, is what arXiv needs;
+        # tests against the fake server use less).
+        self.backoff = backoff
+        self.stats = ClientStats()
+        self._clock: Clock = clock or SystemClock()
+        self._pacer = Pacer(self._clock, polite_delay(url, delay))
+        self._rng = rng or random.Random()
+        self._http = httpx.Client(
+            headers={"User-Agent": user_agent(contact)},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @property
+    def delay(self) -> float:
+        """The delay actually enforced between request starts (after clamping)."""
+        return self._pacer.delay
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._http.close()
+
+
+class ArxivClient(PoliteClient):
+    """One polite connection to arXiv's query API."""
 
     def __init__(
         self,
@@ -228,52 +289,23 @@ class ArxivClient:
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if httpx.URL(api_url).scheme not in ("http", "https"):
-            raise ValueError(f"api_url must be an http(s) URL, got {api_url!r}")
-        if max_attempts < 1 or empty_page_retries < 0 or min(max_retry_seconds, backoff) < 0:
-            raise ValueError(
-                "need max_attempts >= 1, empty_page_retries >= 0, "
-                "max_retry_seconds >= 0 and backoff >= 0"
-            )
+        if empty_page_retries < 0:
+            raise ValueError("need empty_page_retries >= 0")
+        super().__init__(
+            api_url,
+            delay=delay,
+            contact=contact,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_retry_seconds=max_retry_seconds,
+            backoff=backoff,
+            clock=clock,
+            transport=transport,
+            rng=rng,
+        )
         self.api_url = api_url
         self.page_size = _checked_page_size(page_size)
-        self.max_attempts = max_attempts
-        self.max_retry_seconds = max_retry_seconds
         self.empty_page_retries = empty_page_retries
-        # Every backoff scales with this (the default, 5 s, is what arXiv needs;
-        # tests against the fake server use less).
-        self.backoff = backoff
-        self.stats = ClientStats()
-        self._clock: Clock = clock or SystemClock()
-        self._pacer = Pacer(self._clock, polite_delay(api_url, delay))
-        self._rng = rng or random.Random()
-        self._http = httpx.Client(
-            headers={"User-Agent": user_agent(contact)},
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            transport=transport,
-            follow_redirects=False,
-        )
-
-    @property
-    def delay(self) -> float:
-        """The delay actually enforced between request starts (after clamping)."""
-        return self._pacer.delay
-
-    def __enter__(self) -> ArxivClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
 
     def fetch_page(
         self,

@@ -15,7 +15,6 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import date
-from types import TracebackType
 from typing import NoReturn
 
 import httpx
@@ -26,16 +25,12 @@ from dailypapers.arxiv.client import (
     BACKOFF_BASE,
     DEFAULT_TIMEOUT,
     RETRY_STATUSES,
-    ClientStats,
     Clock,
-    Pacer,
+    PoliteClient,
     RetryableStatus,
-    SystemClock,
     backoff_wait,
-    polite_delay,
     retry_after_seconds,
     retry_budget_spent,
-    user_agent,
 )
 from dailypapers.arxiv.errors import ArxivAPIError, ArxivUnavailable
 from dailypapers.arxiv.oai import OaiError, OaiPage, OaiParseError, PageParser, parse_page
@@ -66,7 +61,7 @@ def resume_params(token: str) -> dict[str, str]:
     return {"verb": "ListRecords", "resumptionToken": token}
 
 
-class OaiClient:
+class OaiClient(PoliteClient):
     """One polite connection to an OAI-PMH endpoint. ``stats`` counts what it cost."""
 
     def __init__(
@@ -83,43 +78,19 @@ class OaiClient:
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if httpx.URL(url).scheme not in ("http", "https"):
-            raise ValueError(f"OAI-PMH url must be an http(s) URL, got {url!r}")
-        self.url = url
-        self.max_attempts = max_attempts
-        self.max_retry_seconds = max_retry_seconds
-        self.backoff = backoff
-        self.stats = ClientStats()
-        self._clock: Clock = clock or SystemClock()
-        self._pacer = Pacer(self._clock, polite_delay(url, delay))
-        self._rng = rng or random.Random()
-        self._http = httpx.Client(
-            headers={"User-Agent": user_agent(contact)},
+        super().__init__(
+            url,
+            delay=delay,
+            contact=contact,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            max_attempts=max_attempts,
+            max_retry_seconds=max_retry_seconds,
+            backoff=backoff,
+            clock=clock,
             transport=transport,
-            follow_redirects=False,
+            rng=rng,
         )
-
-    @property
-    def delay(self) -> float:
-        """The delay enforced between request starts (after clamping)."""
-        return self._pacer.delay
-
-    def __enter__(self) -> OaiClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
+        self.url = url
 
     def fetch_page(self, params: dict[str, str]) -> OaiPage:
         """One ``ListRecords`` page, parsed; transient failures are retried.

@@ -172,7 +172,6 @@ class LocalSource:
             for topic in interested:
                 topic.consider(paper, doc, order)
 
-
     def _scan_newest(self, conn: Connection, topics: list[_Topic], high: datetime) -> None:
         """Cold topics: papers newest first, until every topic holds its newest matches.
 
