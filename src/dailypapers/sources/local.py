@@ -146,12 +146,17 @@ class LocalSource:
         ids = self.finder(conn, topic.plan, topic.since)
         if ids is None:
             return False
+        if topic.since is None:  # cold: newest candidates first, until the table is full
+            ids = _newest_first(conn, ids)
         for chunk in _chunks(ids, 500):
             where = papers.c.id.in_(chunk) & (papers.c.last_seen <= high)
             if topic.since is not None:
                 where &= papers.c.last_seen > topic.since
-            for row in conn.execute(sa.select(papers).where(where)):
-                paper = paper_from_row(row._mapping)
+            rows = conn.execute(sa.select(papers).where(where)).mappings().all()
+            for row in sorted(rows, key=lambda r: r["updated"], reverse=True):
+                if topic.since is None and topic.full_before(row["updated"]):
+                    return True
+                paper = paper_from_row(row)
                 topic.consider(paper, q.Document.from_paper(paper), next(self._order))
         return True
 
@@ -194,6 +199,15 @@ class LocalSource:
             order = next(self._order)
             for topic in open_topics:
                 topic.consider(paper, doc, order)
+
+
+def _newest_first(conn: Connection, ids: Iterable[str]) -> list[str]:
+    """``ids`` ordered by their papers' last update, newest first."""
+    stamps: list[tuple[datetime, str]] = []
+    for chunk in _chunks(ids, 500):
+        rows = conn.execute(sa.select(papers.c.updated, papers.c.id).where(papers.c.id.in_(chunk)))
+        stamps.extend((row.updated, row.id) for row in rows)
+    return [paper_id for _, paper_id in sorted(stamps, reverse=True)]
 
 
 def _stream(conn: Connection, statement: Any, batch_size: int) -> Iterator[Any]:
