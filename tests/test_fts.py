@@ -238,6 +238,14 @@ def test_candidates_keep_only_what_is_safe() -> None:
     assert fts.candidates(q.parse("ti:a OR id:1")) is fts.Const.EVERYTHING
 
 
+def test_candidates_can_leave_categories_to_the_exact_match() -> None:
+    node = q.parse('ti:"reward model" AND (cat:cs.AI OR cat:cs.CL)')
+    narrowed = fts.candidates(node)
+    assert isinstance(narrowed, fts.AllOf)
+    assert fts.candidates(node, categories=False) == fts.Phrase("ti", ("reward", "model"))
+    assert fts.candidates(q.parse("cat:cs.AI"), categories=False) is fts.Const.EVERYTHING
+
+
 def test_expressions_for_both_dialects() -> None:
     found = fts.candidates(q.parse('(ti:"reward model" OR au:smith) AND all:Rewards'))
     assert not isinstance(found, fts.Const)

@@ -195,21 +195,26 @@ Candidates = Const | Phrase | AllOf | AnyOf
 Indexed = Phrase | AllOf | AnyOf  # a candidate set the index can answer
 
 
-def candidates(node: q.Node) -> Candidates:
+def candidates(node: q.Node, *, categories: bool = True) -> Candidates:
     """A superset of the papers matching ``node``, as an index query.
 
     Terms become phrases of their stems; ``ANDNOT`` keeps only its left side
     (excluding on an approximate right side could drop a true match);
     ``id:`` and date ranges narrow nothing; ``rn:`` and terms without word
-    characters match nothing, as in :func:`query.matches`.
+    characters match nothing, as in :func:`query.matches`. With
+    ``categories=False`` category terms narrow nothing either: a topic's
+    archive filter (46 categories for cs + stat) costs the index more than
+    it saves when nearly every stored paper passes it.
     """
     if isinstance(node, q.Term):
+        if node.field == "cat" and not categories:
+            return Const.EVERYTHING
         return _term_candidates(node)
     if isinstance(node, q.DateRange):
         return Const.EVERYTHING
     if isinstance(node, q.AndNot):
-        return candidates(_leftmost(node))
-    parts = [candidates(child) for child in _operands(node)]
+        return candidates(_leftmost(node), categories=categories)
+    parts = [candidates(child, categories=categories) for child in _operands(node)]
     return _combine(AllOf if isinstance(node, q.And) else AnyOf, parts)
 
 

@@ -327,13 +327,16 @@ class IndexFinder:
     ) -> list[str] | None:
         if since is not None or not fts.supported(conn.dialect.name) or not self.complete(conn):
             return None
-        found = fts.candidates(plan.query)
+        found = fts.candidates(plan.query, categories=False)
         if found is fts.Const.NOTHING:
             return []
         if isinstance(found, fts.Const):
             return None
-        ids = candidate_ids(conn, found)
-        return ids if len(ids) <= self.max_share * (self._stored or 0) else None
+        # Count in the database first: a broad topic's candidates (a third of
+        # the store) are never carried into Python only to be dropped.
+        if candidate_count(conn, found) > self.max_share * (self._stored or 0):
+            return None
+        return candidate_ids(conn, found)
 
     def complete(self, conn: Connection) -> bool:
         """Whether the index holds every stored paper (counted once per finder)."""
@@ -344,19 +347,32 @@ class IndexFinder:
         return self._complete
 
 
+def _candidates_sql(conn: Connection, found: fts.Indexed, what: str) -> tuple[str, str]:
+    if conn.dialect.name == fts.POSTGRESQL:
+        sql = f"SELECT {what} FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
+        return sql, fts.tsquery_expression(found)
+    sql = (
+        f"SELECT {what} FROM paper_search_fts"
+        " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
+        " WHERE paper_search_fts MATCH :match"
+    )
+    return sql, fts.fts5_expression(found)
+
+
 def candidate_ids(conn: Connection, found: fts.Indexed) -> list[str]:
     """Ids of every paper the index query ``found`` selects (unranked)."""
-    if conn.dialect.name == fts.POSTGRESQL:
-        sql = "SELECT paper_id FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
-        match = fts.tsquery_expression(found)
-    else:
-        sql = (
-            "SELECT s.paper_id FROM paper_search_fts"
-            " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
-            " WHERE paper_search_fts MATCH :match"
-        )
-        match = fts.fts5_expression(found)
+    sql, match = _candidates_sql(conn, found, "paper_id")
     return list(conn.scalars(sa.text(sql), {"match": match}))
+
+
+def candidate_count(conn: Connection, found: fts.Indexed) -> int:
+    """How many papers the index query ``found`` selects."""
+    if conn.dialect.name == fts.POSTGRESQL:
+        sql, match = _candidates_sql(conn, found, "count(*)")
+    else:  # the index alone: no join to the id table for a count
+        sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
+        match = fts.fts5_expression(found)
+    return int(conn.scalar(sa.text(sql), {"match": match}) or 0)
 
 
 BENCHMARK_QUERIES = ("reward model", "protein folding", 'ti:"sparse verifier" AND cat:cs.LG')
