@@ -10,6 +10,7 @@ reference-format README.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -71,11 +72,22 @@ def find_links(paper: Paper) -> tuple[Link, ...]:
     """Code and project links in the abstract and comment, in order, without duplicates."""
     found: dict[str, Link] = {}
     for text in (paper.abstract, paper.comment or ""):
+        if not _may_have_links(text):
+            continue
         for match in _URL.finditer(text):
             link = classify(match.group(0))
             if link is not None and link.url.casefold() not in found:
                 found[link.url.casefold()] = link
     return tuple(found.values())[:MAX_LINKS]
+
+
+def _may_have_links(text: str) -> bool:
+    """A cheap test before the URL pattern, which is slow on long texts without any URL."""
+    lowered = text.lower()
+    return any(hint in lowered for hint in _HINTS)
+
+
+_HINTS = ("http", "github", "gitlab", "huggingface")
 
 
 def classify(raw: str) -> Link | None:
@@ -203,8 +215,10 @@ class Labels:
         }
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def labels(paper: Paper) -> Labels:
-    """The :class:`Labels` of a paper (pure function of its stored fields)."""
+    """The :class:`Labels` of a paper (pure function of its stored fields; memoised,
+    as every output asks for the same papers' labels)."""
     return Labels(find_links(paper), find_venue(paper), is_revised(paper))
 
 

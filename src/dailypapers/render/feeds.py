@@ -9,13 +9,15 @@ from the papers: the feed's ``updated`` is its newest entry's.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from lxml import etree
-from markupsafe import Markup
+from markupsafe import escape
 
 from dailypapers.links import labels
 from dailypapers.models import ABS_URL, Paper, format_timestamp
@@ -57,6 +59,7 @@ def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes
         subtitle="Newest arXiv papers of every topic",
         base_url=base_url,
     )
+    _built_entry.cache_clear()  # the entries are in the documents now
     return files
 
 
@@ -95,6 +98,13 @@ def _topics_of(catalog: Catalog, paper: Paper) -> list[TopicListing]:
 
 
 def _entry(paper: Paper, topic_names: Sequence[str]) -> etree._Element:
+    # A paper's entry is the same in its topic's feed and in all.xml: build it
+    # once, copy it into each feed (lxml copies in C).
+    return copy.deepcopy(_built_entry(paper, tuple(topic_names)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _built_entry(paper: Paper, topic_names: tuple[str, ...]) -> etree._Element:
     entry = etree.Element(f"{{{ATOM}}}entry")
     _text(entry, "id", f"{ABS_URL}{paper.id}")
     _text(entry, "title", " ".join(xml_text(paper.title).split()))
@@ -119,24 +129,25 @@ def _entry(paper: Paper, topic_names: Sequence[str]) -> etree._Element:
     return entry
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def entry_html(paper: Paper) -> str:
     """The entry's HTML body: labels, authors, comment, abstract and links, all escaped."""
     found = labels(paper)
     badges = [f"Revised (v{paper.version})"] if found.revised else []
     badges += [found.venue] if found.venue else []
-    parts: list[Markup] = []
+    parts: list[str] = []
     if badges:
-        parts.append(Markup("<p><b>{}</b></p>").format(" · ".join(badges)))
-    parts.append(Markup("<p>{}</p>").format(", ".join(paper.author_names)))
-    parts.append(Markup("<p>Categories: {}</p>").format(", ".join(paper.categories)))
+        parts.append(f"<p><b>{escape(' · '.join(badges))}</b></p>")
+    parts.append(f"<p>{escape(', '.join(paper.author_names))}</p>")
+    parts.append(f"<p>Categories: {escape(', '.join(paper.categories))}</p>")
     if paper.comment:
-        parts.append(Markup("<p>Comment: {}</p>").format(paper.comment))
-    parts.append(Markup("<p>{}</p>").format(paper.abstract))
+        parts.append(f"<p>Comment: {escape(paper.comment)}</p>")
+    parts.append(f"<p>{escape(paper.abstract)}</p>")
     anchors = [("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
     anchors += [(link.label, link.url) for link in found.links]
-    links = Markup(" · ").join(Markup('<a href="{}">{}</a>').format(u, t) for t, u in anchors)
-    parts.append(Markup("<p>{}</p>").format(links))
-    return xml_text(str(Markup("\n").join(parts)))
+    links = " · ".join(f'<a href="{escape(url)}">{escape(text)}</a>' for text, url in anchors)
+    parts.append(f"<p>{links}</p>")
+    return xml_text("\n".join(parts))
 
 
 def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:

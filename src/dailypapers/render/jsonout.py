@@ -10,6 +10,8 @@ byte-identical when the data did not change.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from importlib import resources
 from typing import Any
 
@@ -41,8 +43,29 @@ def papers_document(catalog: Catalog) -> dict[str, Any]:
 
 
 def render_json(catalog: Catalog) -> str:
-    """``papers.json`` as text (UTF-8, two-space indent, final newline)."""
-    return json.dumps(papers_document(catalog), ensure_ascii=False, indent=2) + "\n"
+    """``papers.json`` as text: UTF-8, two-space indent, one paper per line, final newline.
+
+    A paper on one line keeps diffs small (a revised paper changes one line)
+    and lets json's C encoder write the bulk: with ``indent`` everywhere,
+    10,000 papers took over a second.
+    """
+    document = papers_document(catalog)
+    marker = f"papers-{uuid.uuid4().hex}-"
+    papers: list[list[Any]] = []
+    for number, topic in enumerate(document["topics"]):
+        papers.append(topic["papers"])
+        topic["papers"] = f"{marker}{number}"
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    text = re.sub(f'"{marker}(\\d+)"', lambda m: _paper_lines(papers[int(m[1])]), text)
+    return text + "\n"
+
+
+def _paper_lines(records: list[Any]) -> str:
+    if not records:
+        return "[]"
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    inner = ",\n        ".join(lines)
+    return f"[\n        {inner}\n      ]"
 
 
 def schema() -> dict[str, Any]:

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config
+from dailypapers.links import labels
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.tree import publish_tree
 from dailypapers.render.catalog import Catalog, build_catalog
-from dailypapers.render.feeds import feed_files
+from dailypapers.render.feeds import entry_html, feed_files
 from dailypapers.render.jsonout import render_json
 from dailypapers.render.markdown import Section
-from dailypapers.render.site import site_files
+from dailypapers.render.site import paper_data, site_files
 
 EXTRA_OUTPUTS = ("json", "feeds", "site")
 
@@ -71,4 +72,11 @@ def write_outputs(
         files = site_files(catalog, feeds)
         if publish_tree(config.site_dir, files, owned=owns_site_file, force=force):
             written.append(config.site_dir)
+    forget_rendered()
     return written
+
+
+def forget_rendered() -> None:
+    """Drop the per-paper memos the renderers share during one render (memory)."""
+    for memo in (labels, entry_html, paper_data):
+        memo.cache_clear()

@@ -11,6 +11,7 @@ no web font: it works from ``file://`` and on GitHub Pages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from importlib import resources
@@ -45,6 +46,7 @@ def embed_json(data: Any) -> Markup:
     return Markup(text)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
     """What the page script needs of one paper (dates as ``YYYY-MM-DD``)."""
     found = labels(paper)
