@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -61,6 +60,7 @@ from dailypapers.testing.faults import (
     send_reply,
     sent_size,
 )
+from dailypapers.testing.recording import Serving
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
@@ -413,7 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the per-request log on stderr."""
 
 
-class FakeArxiv:
+class FakeArxiv(Serving):
     """arXiv's query API on a local port, over an in-memory corpus.
 
     Use as a context manager; ``base_url``/``api_url`` are known once started.
@@ -454,17 +454,6 @@ class FakeArxiv:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-    def __enter__(self) -> FakeArxiv:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
