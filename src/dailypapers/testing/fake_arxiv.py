@@ -612,23 +612,22 @@ def _fault_option(ctx: click.Context, param: click.Parameter, value: Sequence[st
         raise click.BadParameter(str(error)) from error
 
 
-def _run(command: Sequence[str], server: FakeArxiv) -> int:
-    env = {
-        **os.environ,
-        "DAILYPAPERS_ARXIV_URL": server.api_url,
-        "DAILYPAPERS_FEED_URL": server.feed_url,
-        "DAILYPAPERS_ARXIV_DELAY": "0",
-    }
+def run_with(command: Sequence[str], variables: Mapping[str, str]) -> int:
+    """Run ``command`` with ``variables`` added to the environment; its exit code.
+
+    A command killed by a signal exits like a shell would (128 + signal).
+    """
     try:
-        code = subprocess.run(list(command), env=env, check=False).returncode
+        code = subprocess.run(list(command), env={**os.environ, **variables}, check=False)
     except FileNotFoundError:
         raise click.ClickException(f"command not found: {command[0]}") from None
-    return code if code >= 0 else 128 - code
+    return code.returncode if code.returncode >= 0 else 128 - code.returncode
 
 
-def _serve_until_interrupted(server: FakeArxiv) -> None:
-    click.echo(server.api_url)
-    click.echo(f"fake arXiv: {len(server.papers)} papers; Ctrl-C to stop", err=True)
+def serve_until_interrupted(url: str, description: str) -> None:
+    """Print the server's URL (stdout) and what it serves (stderr), then wait for Ctrl-C."""
+    click.echo(url)
+    click.echo(f"{description}; Ctrl-C to stop", err=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -666,9 +665,16 @@ def main(
     with FakeArxiv(papers, host=host, port=port) as server:
         server.inject(*faults)
         if not command:
-            _serve_until_interrupted(server)
+            serve_until_interrupted(server.api_url, f"fake arXiv: {len(server.papers)} papers")
             return
-        code = _run(command, server)
+        code = run_with(
+            command,
+            {
+                "DAILYPAPERS_ARXIV_URL": server.api_url,
+                "DAILYPAPERS_FEED_URL": server.feed_url,
+                "DAILYPAPERS_ARXIV_DELAY": "0",
+            },
+        )
     raise SystemExit(code)
 
 

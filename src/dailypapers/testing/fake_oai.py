@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +32,12 @@ from pylatexenc.latexencode import UnicodeToLatexEncoder
 from dailypapers.arxiv.oai import ARXIV_FORMAT, ARXIV_RAW, DC, OAI, OAI_DC
 from dailypapers.arxiv.taxonomy import archive_of
 from dailypapers.models import Paper
-from dailypapers.testing.fake_arxiv import FakeArxiv, _load_corpus_option
+from dailypapers.testing.fake_arxiv import (
+    FakeArxiv,
+    _load_corpus_option,
+    run_with,
+    serve_until_interrupted,
+)
 from dailypapers.testing.faults import (
     TEXT_TYPE,
     Fault,
@@ -437,15 +439,6 @@ def _fault_option(ctx: click.Context, param: click.Parameter, value: Sequence[st
         raise click.BadParameter(str(error)) from error
 
 
-def _run(command: Sequence[str], server: FakeOai) -> int:
-    env = {**os.environ, "DAILYPAPERS_OAI_URL": server.url, "DAILYPAPERS_OAI_DELAY": "0"}
-    try:
-        code = subprocess.run(list(command), env=env, check=False).returncode
-    except FileNotFoundError:
-        raise click.ClickException(f"command not found: {command[0]}") from None
-    return code if code >= 0 else 128 - code
-
-
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--corpus",
@@ -483,14 +476,9 @@ def main(
     with FakeOai(papers, page_size=page_size, host=host, port=port) as server:
         server.inject(*faults)
         if not command:
-            click.echo(server.url)
-            click.echo(f"fake OAI-PMH: {len(server.papers)} papers; Ctrl-C to stop", err=True)
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                click.echo("stopped", err=True)
+            serve_until_interrupted(server.url, f"fake OAI-PMH: {len(server.papers)} papers")
             return
-        code = _run(command, server)
+        code = run_with(command, {"DAILYPAPERS_OAI_URL": server.url, "DAILYPAPERS_OAI_DELAY": "0"})
     raise SystemExit(code)
 
 
