@@ -7,7 +7,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 
 import httpx
 
@@ -290,14 +289,3 @@ class ApiSource:
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> ApiSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
