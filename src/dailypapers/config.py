@@ -297,6 +297,7 @@ class Settings(_Model):
     timezone: str = "UTC"
     archives: list[str] = ["cs", "stat"]
     outputs: list[Output] = ["readme"]
+    allow_outside: bool = False  # outputs may resolve outside the project (outpaths.py)
     topics: list[Topic] = Field(min_length=1)
     arxiv: ArxivSettings = ArxivSettings()
     oai: OaiSettings = OaiSettings()
@@ -418,7 +419,19 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(_describe(exc, file, text)) from None
     config = Config(file, settings)
     _check_output_dirs(config, text)
+    _check_output_paths(config, text)
     return config
+
+
+def _check_output_paths(config: Config, text: str) -> None:
+    """No output may overwrite the store, the config or another output (issue 11)."""
+    from dailypapers.outpaths import output_path_problems
+
+    found = [(locate(text, loc), loc, message) for loc, message in output_path_problems(config)]
+    # Two outputs at one place: blame the one the file sets (it has a line).
+    for line, loc, message in sorted(found, key=lambda item: item[0] is None):
+        where = f"{config.path}:{line}" if line else str(config.path)
+        raise ConfigError(f"{where}: {'.'.join(loc)}: {message}")
 
 
 def _check_output_dirs(config: Config, text: str) -> None:

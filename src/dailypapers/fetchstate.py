@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -72,6 +72,10 @@ backfill_windows = sa.Table(
 
 TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
 RATE_WINDOW = timedelta(days=14)
+# arXiv never dates a paper in the future; a date beyond now + this skew is
+# bad data. Such a paper is stored but never used as a stop mark (it would
+# stop every later scan at the top of the list: issue 11, cause 1).
+FUTURE_SKEW = timedelta(days=1)
 
 
 def migrate(conn: Connection) -> None:
@@ -112,8 +116,15 @@ class TopicHistory:
         return sum(1 for when in self.recent if when >= start)
 
 
-def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHistory:
-    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows."""
+def topic_history(
+    store: Store, name: str, query: str, *, limit: int, now: datetime | None = None
+) -> TopicHistory:
+    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows.
+
+    Papers dated after ``now`` + ``FUTURE_SKEW`` are left out of the dates
+    (newest, floor, recent): they are known, never a stop mark.
+    """
+    horizon = (now or datetime.now(UTC)) + FUTURE_SKEW
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
@@ -128,6 +139,7 @@ def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHi
             sa.select(papers.c.updated)
             .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
             .where(topic_papers.c.topic_id == topic_id)
+            .where(papers.c.updated <= horizon)
             .order_by(papers.c.updated.desc())
         )
         floor = conn.scalar(newest_first.offset(limit - 1).limit(1))

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from dailypapers import fts
 from dailypapers.models import Author, Paper
+from dailypapers.sqlite_health import damage, damage_message
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 # PostgreSQL aborts one of two conflicting transactions with these SQLSTATEs
@@ -539,7 +540,13 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and by default migrate) the database at a SQLAlchemy URL."""
+    """Open (and by default migrate) the database at a SQLAlchemy URL.
+
+    A SQLite file is first checked read-only: a damaged one raises
+    :class:`StoreError` (one line, how to recover) before anything writes.
+    """
+    if (path := sqlite_path(url)) is not None and (problem := damage(path)):
+        raise StoreError(damage_message(path, problem))
     engine = _engine(url)
     store = Store(engine)
     try:

@@ -22,7 +22,7 @@ from dailypapers.arxiv.client import (
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_categories, archive_of
 from dailypapers.config import Config
-from dailypapers.fetchstate import TopicHistory, read_marker, topic_history
+from dailypapers.fetchstate import FUTURE_SKEW, TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
 from dailypapers.sources import (
     FetchContext,
@@ -178,12 +178,17 @@ def fetch_topic(
         page_size=size,
         growth=PAGE_GROWTH if warm else 1,
     )
+    horizon = now + FUTURE_SKEW
     for page in pages:
         reached_known = False
         for paper in page.papers:
-            seen.add(paper.id)
+            future = paper.updated > horizon
+            if future:
+                _warn_future(plan, paper)  # kept, but neither a stop mark nor counted
+            else:
+                seen.add(paper.id)
             if known.get(paper.id, 0) >= paper.version:
-                reached_known = True
+                reached_known = reached_known or not future
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
         if warm and reached_known and _reaches(page.papers, cutoff):
@@ -198,6 +203,15 @@ def fetch_topic(
                 )
             break
     return list(found.values())
+
+
+def _warn_future(plan: TopicPlan, paper: Paper) -> None:
+    log.warning(
+        "%s: arXiv dates %s in the future (%s); stored, never used as a stop mark",
+        plan.topic.name,
+        paper.versioned_id,
+        paper.updated.isoformat(),
+    )
 
 
 def _above(paper: Paper, floor: datetime | None) -> bool:
@@ -275,7 +289,11 @@ class ApiSource:
                 self.client,
                 plan,
                 topic_history(
-                    context.store, plan.topic.name, plan.query_string, limit=context.limit
+                    context.store,
+                    plan.topic.name,
+                    plan.query_string,
+                    limit=context.limit,
+                    now=context.now,
                 ),
                 limit=context.limit,
                 archives=context.archives,
