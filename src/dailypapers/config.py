@@ -70,6 +70,8 @@ class ArxivSettings(_Model):
     feed_url: str = DEFAULT_FEED_URL
     lookback_hours: float = Field(24.0, ge=0, le=30 * 24)
     index_lag_hours: float = Field(4.0, ge=0, le=30 * 24)
+    max_response_mb: float = Field(64.0, gt=0, le=4096)  # decoded bytes of one response
+    request_deadline: float = Field(300.0, gt=0, le=3600)  # seconds for one whole request
 
     @field_validator("api_url", "feed_url")
     @classmethod

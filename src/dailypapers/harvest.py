@@ -29,6 +29,7 @@ from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
+from dailypapers.bounded import Bounds
 from dailypapers.config import Config
 from dailypapers.pipeline import FAILED, project_lock
 from dailypapers.sources import Progress
@@ -118,6 +119,7 @@ def make_oai_client(config: Config) -> OaiClient:
         max_retry_seconds=arxiv.max_retry_seconds,
         backoff=backoff,
         timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+        bounds=Bounds(int(arxiv.max_response_mb * 2**20), arxiv.request_deadline),
     )
 
 

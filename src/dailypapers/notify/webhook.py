@@ -12,11 +12,17 @@ import os
 import httpx
 
 from dailypapers import __version__
+from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import WebhookSettings
 from dailypapers.notify import NotifyError, mask
 from dailypapers.render.digest import Digest, render_chat
 
 URL_ENV = "DAILYPAPERS_WEBHOOK_URL"
+
+
+def chat_payload(text: str) -> dict[str, object]:
+    """Slack/Mattermost read ``text``, Discord ``content``; Discord pings nobody."""
+    return {"text": text, "content": text, "allowed_mentions": {"parse": []}}
 
 
 class WebhookChannel:
@@ -51,7 +57,15 @@ class WebhookChannel:
             with httpx.Client(
                 timeout=timeout, headers=headers, transport=self._transport
             ) as client:
-                response = client.post(os.environ[URL_ENV], json={"text": text, "content": text})
+                response = bounded_request(
+                    client,
+                    "POST",
+                    os.environ[URL_ENV],
+                    json=chat_payload(text),
+                    bounds=Bounds(NOTIFY_MAX_BYTES, self.settings.timeout),
+                )
+        except LimitExceeded as exc:
+            raise NotifyError(f"the webhook: {exc}") from None
         except httpx.HTTPError as exc:
             # httpx's messages can quote the URL, which is the secret.
             raise NotifyError(

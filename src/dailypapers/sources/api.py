@@ -21,6 +21,7 @@ from dailypapers.arxiv.client import (
 )
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_categories, archive_of
+from dailypapers.bounded import Bounds
 from dailypapers.config import Config
 from dailypapers.fetchstate import FUTURE_SKEW, TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
@@ -50,7 +51,14 @@ def make_client(config: Config) -> ArxivClient:
         max_retry_seconds=arxiv.max_retry_seconds,
         backoff=backoff,
         timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+        bounds=arxiv_bounds(config),
     )
+
+
+def arxiv_bounds(config: Config) -> Bounds:
+    """The size cap and total deadline of every arXiv response (API, feed, OAI-PMH)."""
+    arxiv = config.settings.arxiv
+    return Bounds(int(arxiv.max_response_mb * 2**20), arxiv.request_deadline)
 
 
 def scan_policy(config: Config) -> ScanPolicy:
