@@ -15,7 +15,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from dailypapers.cli import cli
 from dailypapers.config import EmailSettings, GitHubSettings, WebhookSettings, load_config
 from dailypapers.harvest import HarvestRequest, run_harvest
 from dailypapers.notify import NotifyError
@@ -187,3 +189,21 @@ def test_a_dripping_smtp_greeting_gives_up_at_the_channel_timeout(dripping_smtp:
     )
     with pytest.raises(NotifyError, match=r"127\.0\.0\.1:\d+: no answer within 1\.5 s"):
         EmailChannel(settings, "Daily Papers").send(DIGEST)
+
+
+def test_update_deadline_ends_a_run_that_drips(tmp_path: Path, arxiv: FakeArxiv) -> None:
+    """Each piece within the read timeout and the request deadline: the run deadline ends it."""
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "Reward Model"\n'
+        f'[arxiv]\napi_url = "{arxiv.api_url}"\ndelay = 0\nbackoff = 0\ntimeout = 0.5\n',
+        encoding="utf-8",
+    )
+    arxiv.clear_faults()
+    arxiv.inject(fault("drip", chunks=400, pause=0.05))
+    try:
+        result = CliRunner().invoke(cli, ["update", "--deadline", "1.5"])
+    finally:
+        arxiv.clear_faults()
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].endswith("run deadline of 1.5 s passed; stopped")
+    assert "Traceback" not in result.stderr and not (tmp_path / "README.md").exists()

@@ -280,10 +280,22 @@ def _factory(source: str | None) -> SourceFactory:
 )
 @source_option
 @wait_option
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Give up (exit 1, nothing half-written) when the whole run takes longer.",
+)
 @debug_option
 @handle_errors
 def update(
-    config_file: Path | None, force: bool, source: str | None, wait: float, debug: bool
+    config_file: Path | None,
+    force: bool,
+    source: str | None,
+    wait: float,
+    deadline: float | None,
+    debug: bool,
 ) -> None:
     """Fetch new papers for every topic, store them, and write the outputs.
 
@@ -292,9 +304,15 @@ def update(
     outputs are left byte-identical (no empty commits). A run that cannot
     fetch changes no output and exits 1.
     """
-    report = _run(
-        config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
-    )
+    from dailypapers.deadline import RunDeadlineExceeded, run_deadline
+
+    try:
+        with run_deadline(deadline):
+            report = _run(
+                config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
+            )
+    except RunDeadlineExceeded as exc:  # passed outside the run's own error handling
+        raise Failure(f"dailypapers: failed: {exc}") from None
     report_to_actions(report)
     _finish(report)
 
