@@ -139,14 +139,15 @@ def _page(
     papers: list[Paper] | Any,
     root: str,
 ) -> bytes:
-    data = {"scope": topic.slug if topic else None, "ids": [p.id for p in papers]}
+    ids = [p.id for p in papers]
+    data = {"scope": topic.slug if topic else None, "ids": ids}
     html = template.render(
         **common,
         topic=topic,
         root=root,
         css=root + common["stylesheet"],
         scripts=[root + path for path in common["script_paths"]],
-        count=len(data["ids"]),
+        count=len(ids),
         data=embed_json(data),
     )
     return html.encode("utf-8")
