@@ -488,6 +488,8 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         click.echo("no stored paper matches", err=True)
         return
+    from dailypapers.render.markdown import collapse
+
     console = Console(highlight=False)
     if not console.is_terminal:
         click.echo("\n".join(plain_lines(hits)))
@@ -498,9 +500,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         table.add_row(
             paper.updated.date().isoformat(),
             paper.versioned_id,
-            Text(" ".join(paper.title.split())),
+            Text(collapse(paper.title)),
             Text(short_authors(paper)),
-            Text(", ".join(hit.topics)),
+            Text(collapse(", ".join(hit.topics))),
         )
     console.print(table)
 

@@ -291,12 +291,15 @@ def plain_lines(hits: Sequence[Hit]) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line of plain text, safe for a terminal (no escape sequences, no bidi overrides)."""
+    from dailypapers.render.markdown import collapse
+
+    return collapse(text)
 
 
 def short_authors(paper: Paper, most: int = 3) -> str:
     """``A, B, C et al.`` for display."""
-    names = paper.author_names
+    names = [_one_line(name) for name in paper.author_names]
     shown = ", ".join(names[:most])
     return f"{shown} et al." if len(names) > most else shown
 

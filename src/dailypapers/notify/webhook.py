@@ -15,14 +15,18 @@ from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import WebhookSettings
 from dailypapers.notify import NotifyError, mask
-from dailypapers.render.digest import Digest, render_chat
+from dailypapers.render.digest import Digest, render_chat, slack_escape
 
 URL_ENV = "DAILYPAPERS_WEBHOOK_URL"
 
 
-def chat_payload(text: str) -> dict[str, object]:
-    """Slack/Mattermost read ``text``, Discord ``content``; Discord pings nobody."""
-    return {"text": text, "content": text, "allowed_mentions": {"parse": []}}
+def chat_payload(digest: Digest, max_chars: int) -> dict[str, object]:
+    """Slack/Mattermost read ``text`` (escaped their way), Discord ``content`` (pinging nobody)."""
+    return {
+        "text": render_chat(digest, max_chars, escape=slack_escape),
+        "content": render_chat(digest, max_chars),
+        "allowed_mentions": {"parse": []},
+    }
 
 
 class WebhookChannel:
@@ -50,7 +54,6 @@ class WebhookChannel:
         return render_chat(digest, self.settings.max_chars)
 
     def send(self, digest: Digest) -> str:
-        text = render_chat(digest, self.settings.max_chars)
         timeout = httpx.Timeout(self.settings.timeout, connect=min(self.settings.timeout, 10.0))
         headers = {"User-Agent": f"dailypapers/{__version__}"}
         try:
@@ -61,7 +64,7 @@ class WebhookChannel:
                     client,
                     "POST",
                     os.environ[URL_ENV],
-                    json=chat_payload(text),
+                    json=chat_payload(digest, self.settings.max_chars),
                     bounds=Bounds(NOTIFY_MAX_BYTES, self.settings.timeout),
                 )
         except LimitExceeded as exc:

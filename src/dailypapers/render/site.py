@@ -24,6 +24,7 @@ from markupsafe import Markup
 from dailypapers.links import labels
 from dailypapers.models import Paper
 from dailypapers.render.catalog import Catalog, TopicListing, timestamp
+from dailypapers.render.markdown import collapse
 
 ASSETS = ("site.css", "site.js")
 PAGE_SIZE = 50
@@ -58,14 +59,14 @@ def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
     data = {
         "id": paper.id,
         "version": paper.version,
-        "title": " ".join(paper.title.split()),
-        "abstract": " ".join(paper.abstract.split()),
-        "authors": list(paper.author_names),
+        "title": collapse(paper.title),
+        "abstract": collapse(paper.abstract),
+        "authors": [collapse(name) for name in paper.author_names],
         "categories": list(paper.categories),
         "updated": paper.updated.date().isoformat(),
         "published": paper.published.date().isoformat(),
-        "comment": paper.comment,
-        "journal_ref": paper.journal_ref,
+        "comment": collapse(paper.comment) or None,
+        "journal_ref": collapse(paper.journal_ref) or None,
         "doi": paper.doi,
         "links": [{"label": link.label, "url": link.url} for link in found.links],
         "venue": found.venue,
