@@ -33,8 +33,11 @@ DEFAULT_LINK_BASE = "https://arxiv.org/abs/"
 # C0 and C1 controls, and the bidi overrides and isolates that make text
 # display in another order than it reads (U+202A-202E, U+2066-2069).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# Schemes GitHub's autolinker links without brackets besides http(s).
+# Schemes GitHub's autolinker links without brackets besides http(s), and the
+# e-mail addresses it turns into mailto: links (an empty HTML comment before
+# the @ splits the text node the autolinker reads: nothing visible changes).
 _AUTOLINK_SCHEME = re.compile(r"(?i)\b(ftp|mailto|xmpp):")
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-]+\.)")
 _ENTITY = re.compile(r"&(?=#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 # A backslash would escape the markup we put after the text (`\</p>`, `\]`)
 # or our own escapes (`\\|`): write it as an entity there instead.
@@ -76,6 +79,7 @@ def escape_cell(text: str, *, brackets: bool = False, backticks: bool = False) -
     text = _AUTOLINK_SCHEME.sub(r"\1&#58;", text)
     text = _BACKSLASH_BEFORE_MARKUP.sub("&#92;", text)
     text = text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    text = _EMAIL_AT.sub("<!-- -->@", text)
     if brackets:
         text = text.replace("[", "\\[").replace("]", "\\]")
     return text
