@@ -9,7 +9,7 @@ import sys
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +45,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+MAX_SEARCH_LIMIT = 10_000
+ARXIV_START_YEAR = 1991
 
 
 class Failure(click.ClickException):
@@ -408,10 +410,7 @@ def backfill(
     interrupted backfill resumes where it stopped. Then rewrites the outputs.
     """
     config = _load(config_file)
-    if until is not None and since > until:
-        raise UsageFailure(
-            f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
-        )
+    _check_backfill_dates(since, until)
     console = _stderr()
     with _progress(console) as progress:
         report = run_backfill(
@@ -427,6 +426,20 @@ def backfill(
     if report.status == FAILED:
         raise Failure(f"dailypapers: {report.summary()}")
     click.echo(report.summary())
+
+
+def _check_backfill_dates(since: datetime, until: datetime | None) -> None:
+    """Dates arXiv can have papers for: from 1991 (its start) to today."""
+    today = datetime.now(UTC).date()
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None and value.year < ARXIV_START_YEAR:
+            raise UsageFailure(f"dailypapers: {name} {value:%Y-%m-%d} is before arXiv began (1991)")
+    if since.date() > today:
+        raise UsageFailure(f"dailypapers: --since {since:%Y-%m-%d} is in the future")
+    if until is not None and since > until:
+        raise UsageFailure(
+            f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
+        )
 
 
 @cli.command()
@@ -450,7 +463,11 @@ def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> N
     help="Only papers whose current version is from this day (YYYY-MM-DD) or later.",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results."
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_SEARCH_LIMIT),
+    default=20,
+    show_default=True,
+    help="Most results.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
 @debug_option
@@ -468,6 +485,9 @@ def search_command(
 
     QUERY is words (`reward model`) or arXiv's query syntax
     (`ti:"reward model" AND cat:cs.CL`), matched with arXiv's stemming.
+    Text with `:`, quotes or brackets that is not valid syntax is an error
+    (exit 2). A query starting with `-` goes after `--`:
+    `dailypapers search -- -reward`.
     """
     config = _load(config_file)
     path = sqlite_path(config.db_url)

@@ -134,6 +134,7 @@ def run_harvest(
 ) -> HarvestReport:
     """Harvest (or resume harvesting) ``request`` into the configured store."""
     with project_lock(config, lock_timeout, "harvest.lock"), open_store(config.db_url) as store:
+        store.mark_interrupted(harvest=True)  # a killed harvest's row: this one resumes it
         run_id = store.start_run("harvest")
         report = HarvestReport()
         started = time.monotonic()

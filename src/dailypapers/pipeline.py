@@ -215,17 +215,29 @@ def render_outputs(
 
 @contextmanager
 def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[None]:
-    """Hold the project's run lock, so two runs never interleave their writes."""
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    """Hold the project's run lock, so two runs never interleave their writes.
+
+    A project that cannot be written (read-only file system, no permission)
+    fails here with one line, before anything is fetched.
+    """
     lock = FileLock(str(config.state_dir / name), timeout=timeout)
     try:
-        with lock:
-            yield
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
     except Timeout:
         raise Busy(
             f"another dailypapers run holds {config.state_dir / name} "
             f"(waited {timeout:g} s); try again later"
         ) from None
+    except OSError as exc:
+        raise RunFailed(
+            f"cannot write to {config.state_dir}: {exc.strerror or exc} "
+            "(is the project read-only? dailypapers needs to write its state and outputs there)"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def run_update(
@@ -252,7 +264,7 @@ def run_update(
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     now = now or utcnow()
     with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        store.mark_interrupted()
+        store.mark_interrupted(harvest=False)
         run_id = store.start_run(command, now)
         report = RunReport(topics=len(config.settings.topics))
         report.day = day = now.astimezone(config.zone).date()
@@ -305,7 +317,7 @@ def run_notify(
             report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
             report.status = "dry run"
             return report
-        store.mark_interrupted()
+        store.mark_interrupted(harvest=False)
         run_id = store.start_run("notify", now)
         report.notified = deliver(config, store, run_id, day=day, registering_run=None)
         error = failure_line(report.notified)

@@ -523,12 +523,19 @@ class Store:
                 .values(status=status, finished_at=utcnow(), **fields)
             )
 
-    def mark_interrupted(self) -> int:
-        """Mark runs left ``running`` by a killed process; call while holding the run lock."""
+    def mark_interrupted(self, *, harvest: bool | None = None) -> int:
+        """Mark runs left ``running`` by a killed process; call while holding their lock.
+
+        ``harvest`` True marks only harvest runs (they hold ``harvest.lock``),
+        False every other run (``run.lock``), None all of them.
+        """
+        done = runs.c.status == "running"
+        if harvest is not None:
+            done &= (runs.c.command == "harvest") if harvest else (runs.c.command != "harvest")
         with self.transaction() as conn:
             result = conn.execute(
                 runs.update()
-                .where(runs.c.status == "running")
+                .where(done)
                 .values(status="interrupted", error="the process stopped before finishing")
             )
             return int(result.rowcount or 0)
