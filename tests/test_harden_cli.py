@@ -96,9 +96,9 @@ def test_an_absurd_entry_is_skipped_with_a_warning_naming_it(
     arxiv.inject(fault("status", code=200, body="<entry>".join(entries)))
     report = run_update(load_config(write_project(tmp_path, arxiv)), force=True)
     assert report.status == "updated", report.error
-    with open_store(load_config(tmp_path / "papers.toml").db_url) as store:
-        with store.engine.connect() as conn:
-            ids = {row.id for row in conn.execute(papers.select())}
+    config = load_config(tmp_path / "papers.toml")
+    with open_store(config.db_url) as store, store.engine.connect() as conn:
+        ids = {row.id for row in conn.execute(papers.select())}
     assert "2505.20001" in ids and f"2505.{number}" not in ids
     assert f"2505.{number}" in caplog.text and "skipped a bad arXiv entry" in caplog.text
 
