@@ -29,6 +29,7 @@ import cmarkgfm
 import lxml.html
 from cmarkgfm.cmark import Options
 from lxml import etree
+from reliability_hardening import hardening_rows
 
 from dailypapers.models import Author, Paper
 from dailypapers.render.catalog import Catalog, TopicListing
@@ -540,6 +541,7 @@ def main() -> None:
         lambda: [hostile_row(options.hostile)],
         lambda: [secrets_row()],
         store_rows,
+        lambda: [Row(*row) for row in hardening_rows()],
     ]
     rows = [row for section in sections for row in section()]
     command = "python bench/reliability.py " + " ".join(sys.argv[1:])
