@@ -249,3 +249,16 @@ def test_serve_lists_no_folder_and_refuses_nul_bytes(served: str) -> None:
     assert listing.status_code == 404 and "a.html" not in listing.text
     assert httpx.get(served + "index.html%00.txt").status_code == 400
     assert httpx.get(served + "index.html").status_code == 200
+
+
+def test_the_announcement_feed_skips_an_absurd_entry(caplog: pytest.LogCaptureFixture) -> None:
+    from dailypapers.arxiv.feed import parse_listing
+
+    fixture = Path(__file__).parent / "fixtures" / "feed"
+    text = (fixture / "rss_atom_cs.AI_2025-08-20_new_and_cross.xml").read_text(encoding="utf-8")
+    whole = parse_listing(text.encode())
+    first = whole.entries[0].paper
+    bad = text.replace(f"{first.id}v{first.version}<", f"{first.id}v99999999999999999999<", 1)
+    listing = parse_listing(bad.encode())
+    assert len(listing.entries) == len(whole.entries) - 1
+    assert first.id in caplog.text and "skipped a bad arXiv feed entry" in caplog.text
