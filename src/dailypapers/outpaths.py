@@ -5,7 +5,8 @@ Every enabled output path is resolved (symlinks followed) and must be
 * inside the project folder (unless ``allow_outside = true``);
 * not the config file, not the store file nor inside the store's folder;
 * for a file (README, ``papers.json``): not an existing folder, not another
-  output's file, not inside an output folder (feeds, site);
+  output's file, not a file an output folder owns (``site/index.html``,
+  ``feeds/all.xml``: other files there are kept, so ``site/papers.json`` is fine);
 * for a folder (feeds, site): not holding the config or the store.
 
 Each violation is one ``file:line: key: ...`` line (exit 2). A symlinked
@@ -113,6 +114,23 @@ def _clash(out: _Output, outputs: list[_Output]) -> str | None:
             continue
         if out.path == other.path:
             return f"is also {other.name}.{other.key}; outputs must not overwrite each other"
-        if other.folder and _inside(out.path, other.path):
-            return f"is inside {other.name}.{other.key}, which is replaced whole on every run"
+        if other.folder and _owned_by(out.path, other):
+            return f"is a file {other.name}.{other.key} owns and rewrites on every run"
     return None
+
+
+def _owned_by(path: Path, folder: _Output) -> bool:
+    """Whether ``path`` is the folder or a file the folder's renderer owns (and replaces).
+
+    Other files in an output folder are carried over: ``papers.json`` may live
+    in the site folder, to be published with it.
+    """
+    from dailypapers.render.outputs import owns_feed_file, owns_site_file
+
+    if path == folder.path:
+        return True
+    if folder.path not in path.parents:
+        return False
+    relative = path.relative_to(folder.path).as_posix()
+    owns = owns_site_file if folder.name == "site" else owns_feed_file
+    return owns(relative)
