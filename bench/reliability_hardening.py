@@ -458,7 +458,8 @@ def absurd_row() -> Row:
                 done.returncode == 0
                 and "Traceback" not in done.stderr
                 and "2505.20002" in done.stderr
-                and ids == {"2505.20001"}
+                and "2505.20001" in ids  # the good entry of the same page
+                and "2505.20002" not in ids
             )
     return (
         "tracebacks",
