@@ -516,7 +516,7 @@ def render(rows: list[Row], command: str) -> str:
         'are retried with longer waits. "README = clean run" means byte-identical\n'
         "to a run without faults (date line aside). The same scenarios run in the\n"
         "test suite (`tests/test_faults.py`, `test_crash.py`, `test_concurrency.py`,\n"
-        "`test_config.py`, `test_markdown.py`).\n\n"
+        "`test_config.py`, `test_markdown.py`; issue 11's rows: `test_harden_*.py`).\n\n"
         "| area | what was tried | cases | observed outcome |\n| --- | --- | --- | --- |\n"
     )
     body = "".join(
