@@ -28,7 +28,7 @@ from dailypapers.models import Paper
 from dailypapers.pipeline import FAILED, project_lock, record_run, render_outputs
 from dailypapers.sources import Progress, TopicPlan, plan_topics
 from dailypapers.sources.api import keeps, make_client
-from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
+from dailypapers.store import RunOwner, SaveResult, Store, StoreError, open_store, utcnow
 
 WINDOW_DAYS = 7
 SETTLING_DAYS = 3
@@ -129,8 +129,9 @@ def run_backfill(
     report = BackfillReport(topics=len(plans))
     client = client or make_client(config)
     started = time.monotonic()
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        run_id = store.start_run("backfill", now)
+    with project_lock(config, lock_timeout) as lock, open_store(config.db_url) as store:
+        store.mark_interrupted(lock)
+        run_id = store.start_run("backfill", now, RunOwner.current(lock))
         try:
             for plan in plans:
                 _backfill_topic(config, store, client, plan, ranges, report, progress, now)

@@ -32,7 +32,7 @@ from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
 from dailypapers.config import Config
 from dailypapers.pipeline import FAILED, project_lock
 from dailypapers.sources import Progress
-from dailypapers.store import Store, StoreError, harvests, open_store, utcnow
+from dailypapers.store import RunOwner, Store, StoreError, harvests, open_store, utcnow
 
 RUNNING, COMPLETE = "running", "complete"
 # arXiv's groups other than physics are named like their single archive.
@@ -131,8 +131,12 @@ def run_harvest(
     raise_errors: bool = False,
 ) -> HarvestReport:
     """Harvest (or resume harvesting) ``request`` into the configured store."""
-    with project_lock(config, lock_timeout, "harvest.lock"), open_store(config.db_url) as store:
-        run_id = store.start_run("harvest")
+    with (
+        project_lock(config, lock_timeout, "harvest.lock") as lock,
+        open_store(config.db_url) as store,
+    ):
+        store.mark_interrupted(lock)
+        run_id = store.start_run("harvest", owner=RunOwner.current(lock))
         report = HarvestReport()
         started = time.monotonic()
         client = client_factory(config)

@@ -38,7 +38,7 @@ from dailypapers.sources import (
     open_source,
     plan_topics,
 )
-from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
+from dailypapers.store import RunOwner, SaveResult, Store, StoreError, open_store, utcnow
 
 SourceFactory = Callable[[Config], Source]
 
@@ -214,13 +214,17 @@ def render_outputs(
 
 
 @contextmanager
-def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[None]:
-    """Hold the project's run lock, so two runs never interleave their writes."""
+def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[Path]:
+    """Hold the project's run lock, so two runs never interleave their writes.
+
+    Yields the lock file's path (the identity recorded as the runs' owner).
+    """
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(config.state_dir / name), timeout=timeout)
+    path = (config.state_dir / name).resolve()
+    lock = FileLock(str(path), timeout=timeout)
     try:
         with lock:
-            yield
+            yield path
     except Timeout:
         raise Busy(
             f"another dailypapers run holds {config.state_dir / name} "
@@ -251,9 +255,9 @@ def run_update(
     """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     now = now or utcnow()
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        store.mark_interrupted()
-        run_id = store.start_run(command, now)
+    with project_lock(config, lock_timeout) as lock, open_store(config.db_url) as store:
+        store.mark_interrupted(lock)
+        run_id = store.start_run(command, now, RunOwner.current(lock))
         report = RunReport(topics=len(config.settings.topics))
         report.day = day = now.astimezone(config.zone).date()
         started = time.monotonic()
@@ -299,14 +303,14 @@ def run_notify(
     """
     now = now or utcnow()
     day = now.astimezone(config.zone).date()
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+    with project_lock(config, lock_timeout) as lock, open_store(config.db_url) as store:
         report = RunReport(topics=len(config.settings.topics), day=day)
         if dry_run:
             report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
             report.status = "dry run"
             return report
-        store.mark_interrupted()
-        run_id = store.start_run("notify", now)
+        store.mark_interrupted(lock)
+        run_id = store.start_run("notify", now, RunOwner.current(lock))
         report.notified = deliver(config, store, run_id, day=day, registering_run=None)
         error = failure_line(report.notified)
         report.status, report.error = (FAILED, error) if error else (NOTIFIED, None)

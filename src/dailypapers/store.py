@@ -8,7 +8,9 @@ numbered, idempotent migrations recorded in ``schema_migrations``.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -119,7 +121,13 @@ runs = sa.Table(
     sa.Column("new_papers", sa.Integer, nullable=False, default=0),
     sa.Column("revised_papers", sa.Integer, nullable=False, default=0),
     sa.Column("error", sa.Text),
+    # Who runs it (migration 6): only a run whose owner is provably gone is
+    # ever marked interrupted by another process.
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("lock", sa.Text),
 )
+_RUN_OWNER_COLUMNS = ("host", "pid", "lock")
 
 # Notification outbox (migration 2): every paper version a run stores new
 # for a topic is queued once; a channel's deliveries are recorded only after
@@ -231,6 +239,17 @@ def _m005_harvest(conn: Connection) -> None:
     papers_last_seen.create(conn, checkfirst=True)
 
 
+def _m006_run_owner(conn: Connection) -> None:
+    """The owner columns of ``runs`` (a new store has them from migration 1)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    preparer = conn.dialect.identifier_preparer
+    for name in _RUN_OWNER_COLUMNS:
+        if name not in existing:
+            column = runs.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {preparer.quote(name)} {kind}")
+
+
 _FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -239,6 +258,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "full_text_search", _m003_full_text_search),
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
+    (6, "run_owner", _m006_run_owner),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -271,6 +291,46 @@ class RunRecord:
     new_papers: int
     revised_papers: int
     error: str | None
+    host: str | None = None
+    pid: int | None = None
+    lock: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOwner:
+    """Who runs a run: the host, the process and the lock file it holds."""
+
+    host: str
+    pid: int
+    lock: str | None = None
+
+    @classmethod
+    def current(cls, lock: str | Path | None = None) -> RunOwner:
+        """This process, holding ``lock`` (a lock file's path) if given."""
+        return cls(socket.gethostname(), os.getpid(), None if lock is None else str(lock))
+
+    def gone(self, holding: str | None) -> bool:
+        """Whether this owner has provably stopped (seen from this host).
+
+        Only a process of this host can be checked: its pid no longer
+        exists, or its lock is the one this process holds now.
+        """
+        if self.host != socket.gethostname():
+            return False
+        if holding is not None and self.lock == holding and self.pid != os.getpid():
+            return True
+        return not pid_alive(self.pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # it exists (another user's), or cannot be told: assume alive
+    return True
 
 
 def utcnow() -> datetime:
@@ -506,10 +566,19 @@ class Store:
 
     # -- runs ---------------------------------------------------------------
 
-    def start_run(self, command: str, started_at: datetime | None = None) -> int:
+    def start_run(
+        self, command: str, started_at: datetime | None = None, owner: RunOwner | None = None
+    ) -> int:
+        """Record a run as ``running``, owned by ``owner`` (default: this process)."""
+        owner = owner or RunOwner.current()
         with self.transaction() as conn:
             statement = runs.insert().values(
-                command=command, started_at=started_at or utcnow(), status="running"
+                command=command,
+                started_at=started_at or utcnow(),
+                status="running",
+                host=owner.host,
+                pid=owner.pid,
+                lock=owner.lock,
             )
             return int(conn.execute(statement.returning(runs.c.id)).scalar_one())
 
@@ -522,15 +591,33 @@ class Store:
                 .values(status=status, finished_at=utcnow(), **fields)
             )
 
-    def mark_interrupted(self) -> int:
-        """Mark runs left ``running`` by a killed process; call while holding the run lock."""
+    def mark_interrupted(self, holding: str | Path | None = None) -> int:
+        """Mark runs left ``running`` by a process that is provably gone; returns how many.
+
+        Runs of other hosts, of live processes of this host (a harvest beside
+        an update, another project's update on a shared store) and runs with
+        no recorded owner (older than migration 6) are left alone. ``holding``
+        is the lock file this process holds: a run recorded under it has ended.
+        """
+        held = None if holding is None else str(holding)
         with self.transaction() as conn:
-            result = conn.execute(
-                runs.update()
-                .where(runs.c.status == "running")
-                .values(status="interrupted", error="the process stopped before finishing")
-            )
-            return int(result.rowcount or 0)
+            rows = conn.execute(
+                sa.select(runs.c.id, runs.c.host, runs.c.pid, runs.c.lock).where(
+                    (runs.c.status == "running") & runs.c.host.is_not(None)
+                )
+            ).all()
+            gone = [
+                row.id
+                for row in rows
+                if row.pid is not None and RunOwner(row.host, row.pid, row.lock).gone(held)
+            ]
+            for chunk in _chunks(gone, 500):
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id.in_(chunk) & (runs.c.status == "running"))
+                    .values(status="interrupted", error="the process stopped before finishing")
+                )
+            return len(gone)
 
     def last_runs(self, limit: int = 10) -> list[RunRecord]:
         with self.engine.connect() as conn:
@@ -645,7 +732,7 @@ def _newer(paper: Paper, stored: tuple[int, datetime]) -> bool:
     return (paper.version, paper.updated) > stored
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
