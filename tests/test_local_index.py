@@ -13,13 +13,13 @@ from sqlalchemy.engine import Connection
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config, load_config
 from dailypapers.harvest import HarvestRequest, run_harvest
+from dailypapers.offline.corpus import demo_corpus, make_paper
+from dailypapers.offline.fake_oai import FakeOai
 from dailypapers.pipeline import run_update
 from dailypapers.search import IndexFinder
 from dailypapers.sources import TopicPlan, open_source, plan_topics
 from dailypapers.sources.local import LocalSource
 from dailypapers.store import _row, open_store, papers
-from dailypapers.testing.corpus import demo_corpus, make_paper
-from dailypapers.testing.fake_oai import FakeOai
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 TOPICS = """

@@ -21,11 +21,11 @@ from dailypapers import store as store_module
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config, load_config
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus
 from dailypapers.pipeline import run_update
 from dailypapers.sources import FetchContext, TopicFetch, TopicPlan, plan_topics
 from dailypapers.sources.local import LocalSource
 from dailypapers.store import RunOwner, Store, open_store
-from dailypapers.testing.corpus import demo_corpus
 
 NOW = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)
 WAIT = 60.0  # a safety bound only: every wait below is released by an event

@@ -12,7 +12,6 @@ stemming. :func:`iter_matches` is the building block for other local uses.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -373,32 +372,3 @@ def candidate_count(conn: Connection, found: fts.Indexed) -> int:
         sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
         match = fts.fts5_expression(found)
     return int(conn.scalar(sa.text(sql), {"match": match}) or 0)
-
-
-BENCHMARK_QUERIES = ("reward model", "protein folding", 'ti:"sparse verifier" AND cat:cs.LG')
-
-
-def benchmark(url: str, runs: int = 20) -> dict[str, Any]:
-    """Latency of :func:`search` (limit 20) on the store at ``url``: the scale benchmark's hook.
-
-    ``reward model`` is the issue's query; the others match the scale corpus.
-    """
-    from dailypapers.store import open_store
-
-    figures: dict[str, Any] = {}
-    with open_store(url) as store:
-        for query in BENCHMARK_QUERIES:
-            node, plain = parse_search(query)
-            matches = sum(1 for _ in iter_matches(store, node, boost=plain))
-            times = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                search(store, query, limit=20)
-                times.append(time.perf_counter() - started)
-            times.sort()
-            figures[query] = {
-                "matches": matches,
-                "median_ms": round(1000 * times[len(times) // 2], 1),
-                "max_ms": round(1000 * times[-1], 1),
-            }
-    return figures
