@@ -45,9 +45,10 @@ from dailypapers.models import Paper
 from dailypapers.offline.corpus import scale_corpus
 from dailypapers.offline.fake_oai import list_records_xml
 from dailypapers.pipeline import run_update
-from dailypapers.search import IndexFinder
+from dailypapers.schema import paper_row
 from dailypapers.sources.local import LocalSource
-from dailypapers.store import _row, open_store, papers, utcnow
+from dailypapers.sources.local_index import IndexFinder
+from dailypapers.store import open_store, papers, utcnow
 from search_latency import benchmark
 
 HERE = Path(__file__).resolve()
@@ -124,7 +125,7 @@ def phase_build(url: str, offset: int, count: int) -> dict[str, Any]:
     with open_store(url) as store:
         for batch in _batches(scale_corpus(count, offset=offset), 10_000):
             with store.transaction() as conn:
-                conn.execute(papers.insert(), [_row(p, now) for p in batch])
+                conn.execute(papers.insert(), [paper_row(p, now) for p in batch])
                 fts.index_papers(conn, batch)
     seconds = time.perf_counter() - started
     return {"papers": count, "seconds": seconds, "papers_per_s": count / seconds}

@@ -241,7 +241,7 @@ def test_migration_2_upgrades_a_version_1_store(
 ) -> None:
     import sqlalchemy as sa
 
-    from dailypapers import store as store_module
+    from dailypapers import schema as store_module
 
     url = f"sqlite:///{tmp_path / 'papers.db'}"
     with monkeypatch.context() as patch:

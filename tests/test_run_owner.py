@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dailypapers import store as store_module
+from dailypapers import schema as store_module
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config, load_config
 from dailypapers.models import Paper

@@ -26,6 +26,7 @@ from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, loa
 from dailypapers.github_actions import report_to_actions
 from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
 from dailypapers.notify import Outcome, open_channels
+from dailypapers.notify.masking import install_log_filter
 from dailypapers.pipeline import (
     FAILED,
     RunFailed,
@@ -149,6 +150,7 @@ def cli() -> None:
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
     for each, stores them, and writes a README with one table per topic.
     """
+    install_log_filter()  # no secret in any log line, whatever the command
 
 
 def install_option(func: F) -> F:

@@ -31,8 +31,9 @@ from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
 from dailypapers.config import Config
 from dailypapers.pipeline import FAILED, project_lock
+from dailypapers.schema import harvests
 from dailypapers.sources import Progress
-from dailypapers.store import RunOwner, Store, StoreError, harvests, open_store, utcnow
+from dailypapers.store import RunOwner, Store, StoreError, open_store, utcnow
 
 RUNNING, COMPLETE = "running", "complete"
 # arXiv's groups other than physics are named like their single archive.

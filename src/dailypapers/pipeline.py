@@ -26,8 +26,8 @@ from dailypapers import announcement, fetchstate
 from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
+from dailypapers.publish.outputs import write_outputs
 from dailypapers.render.markdown import Section, render_readme, same_but_date
-from dailypapers.render.outputs import write_outputs
 from dailypapers.sources import (
     FetchContext,
     NothingAnnounced,

@@ -594,7 +594,7 @@ def load_corpus(source: str) -> list[Paper]:
     return [Paper.from_dict(item) for item in items]
 
 
-def _load_corpus_option(
+def load_corpus_option(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> list[Paper]:
     if value is None:
@@ -639,7 +639,7 @@ def serve_until_interrupted(url: str, description: str) -> None:
     "--corpus",
     "papers",
     metavar="FILE.json|demo",
-    callback=_load_corpus_option,
+    callback=load_corpus_option,
     help='Papers to serve: JSON {"papers": [...]} or a list, or "demo".',
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")

@@ -34,7 +34,7 @@ from dailypapers.arxiv.taxonomy import archive_of
 from dailypapers.models import Paper
 from dailypapers.offline.fake_arxiv import (
     FakeArxiv,
-    _load_corpus_option,
+    load_corpus_option,
     run_with,
     serve_until_interrupted,
 )
@@ -444,7 +444,7 @@ def _fault_option(ctx: click.Context, param: click.Parameter, value: Sequence[st
     "--corpus",
     "papers",
     metavar="FILE.json|demo",
-    callback=_load_corpus_option,
+    callback=load_corpus_option,
     help='Papers to serve: JSON {"papers": [...]} or a list, or "demo".',
 )
 @click.option("--page-size", type=click.IntRange(min=1), default=1000, show_default=True)
