@@ -319,7 +319,7 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
             "dailypapers: no notification channel configured "
             "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
         )
-    report = run_notify(config, dry_run=dry_run, lock_timeout=wait)
+    report = run_notify(config, dry_run=dry_run, lock_timeout=wait, raise_errors=debug)
     for outcome in report.notified:
         click.echo(_outcome_line(outcome, dry_run))
         if dry_run and outcome.preview:
@@ -405,6 +405,7 @@ def backfill(
             topics=topics,
             progress=progress,
             lock_timeout=wait,
+            raise_errors=debug,
         )
     for path in report.written:
         console.print(f"wrote {_relative(path)}")

@@ -14,7 +14,6 @@ are idempotent). Harvested papers are catalogue: no topic links are made;
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,15 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers.arxiv.client import BACKOFF_BASE, is_arxiv_host
-from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
 from dailypapers.config import Config
-from dailypapers.pipeline import FAILED, project_lock
+from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.schema import harvests
 from dailypapers.sources import Progress
-from dailypapers.store import RunOwner, Store, StoreError, open_store, utcnow
+from dailypapers.store import Store, utcnow
 
 RUNNING, COMPLETE = "running", "complete"
 # arXiv's groups other than physics are named like their single archive.
@@ -77,10 +75,9 @@ class HarvestRequest:
 
 
 @dataclass
-class HarvestReport:
+class HarvestReport(RunResult):
     """How a harvest went; :meth:`summary` is the CLI's line."""
 
-    status: str = RUNNING
     start: date | None = None
     resumed: bool = False
     restarts: int = 0
@@ -88,15 +85,14 @@ class HarvestReport:
     records: int = 0
     papers: int = 0
     deleted: int = 0
-    requests: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    error: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def stored(self) -> tuple[int, int]:
+        return (self.papers, 0)
 
     def summary(self) -> str:
         """One line: what was harvested, and what it cost."""
-        if self.status == FAILED:
+        if self.status == RunStatus.FAILED:
             return f"failed: {self.error} (run the same command to resume)"
         how = "resumed and harvested" if self.resumed else "harvested"
         deleted = f", {self.deleted} deleted" if self.deleted else ""
@@ -132,36 +128,21 @@ def run_harvest(
     raise_errors: bool = False,
 ) -> HarvestReport:
     """Harvest (or resume harvesting) ``request`` into the configured store."""
-    with (
-        project_lock(config, lock_timeout, "harvest.lock") as lock,
-        open_store(config.db_url) as store,
-    ):
-        store.mark_interrupted(lock)
-        run_id = store.start_run("harvest", owner=RunOwner.current(lock))
-        report = HarvestReport()
-        started = time.monotonic()
+    report = HarvestReport()
+    with recorded_run(
+        config,
+        "harvest",
+        report,
+        lock_timeout=lock_timeout,
+        lock_name="harvest.lock",
+        raise_errors=raise_errors,
+    ) as run:
         client = client_factory(config)
         try:
-            _Harvest(store, client, config.settings.oai.url, report, progress).run(request)
-        except (ArxivError, StoreError) as exc:
-            report.status, report.error = FAILED, " ".join(str(exc).split())
-            failure: BaseException | None = exc
-        else:
-            failure = None
+            _Harvest(run.store, client, config.settings.oai.url, report, progress).run(request)
         finally:
             client.close()
             report.requests, report.bytes = client.stats.requests, client.stats.bytes_received
-        report.seconds = time.monotonic() - started
-        store.finish_run(
-            run_id,
-            report.status,
-            requests=report.requests,
-            bytes=report.bytes,
-            new_papers=report.papers,
-            error=report.error,
-        )
-    if failure is not None and raise_errors:
-        raise failure
     return report
 
 
@@ -203,7 +184,7 @@ class _Harvest:
                 continue
             token = self._commit(harvest_id, page)
             params = resume_params(token) if token else None
-        self.report.status = COMPLETE
+        self.report.status = RunStatus.COMPLETE
 
     def _first(self, request: HarvestRequest, start: date | None) -> dict[str, str]:
         return list_records_params(request.metadata_prefix, request.set_spec, start, request.until)

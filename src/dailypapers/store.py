@@ -412,7 +412,7 @@ class Store:
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
-                .values(status=status, finished_at=utcnow(), **fields)
+                .values(status=str(status), finished_at=utcnow(), **fields)
             )
 
     def mark_interrupted(self, holding: str | Path | None = None) -> int:
