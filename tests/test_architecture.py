@@ -131,3 +131,38 @@ def test_layers_import_only_what_is_below_them(layer: str) -> None:
         and target not in ("dailypapers", "dailypapers.arxiv")
     )
     assert upward == []
+
+
+# The store, the schema, the SQL toolkit and the query modules beside them.
+SQL_MODULES = {
+    "dailypapers.store",
+    "dailypapers.schema",
+    "dailypapers.sql",
+    "dailypapers.fts",
+    "dailypapers.search",
+    "dailypapers.fetchstate",
+    "dailypapers.harveststate",
+    "dailypapers.doctor",
+    "dailypapers.notify.outbox",
+    "dailypapers.sources.local",
+    "dailypapers.sources.local_index",
+}
+
+
+def builds_sql(tree: ast.Module) -> bool:
+    """Whether a module imports SQLAlchemy's SQL builders (a ``Connection`` type is fine)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            a.name.split(".")[0] == "sqlalchemy" for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            if node.module != "sqlalchemy.engine":
+                return True
+    return False
+
+
+def test_sql_is_built_only_by_the_store_and_its_query_modules() -> None:
+    builders = {name for name, tree in modules().items() if builds_sql(tree)}
+    assert "dailypapers.store" in builders
+    assert builders <= SQL_MODULES, sorted(builders - SQL_MODULES)
