@@ -156,9 +156,9 @@ def builds_sql(tree: ast.Module) -> bool:
             a.name.split(".")[0] == "sqlalchemy" for a in node.names
         ):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
-            if node.module != "sqlalchemy.engine":
-                return True
+        module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+        if module.split(".")[0] == "sqlalchemy" and module != "sqlalchemy.engine":
+            return True
     return False
 
 
