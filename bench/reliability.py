@@ -35,9 +35,9 @@ from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_github import FakeGitHub
 from dailypapers.offline.faults import fault
+from dailypapers.render.atom import render_feed
 from dailypapers.render.catalog import Catalog, TopicListing
 from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html
-from dailypapers.render.feeds import render_feed
 from dailypapers.render.markdown import collapse, table_row
 from dailypapers.render.site import site_files
 

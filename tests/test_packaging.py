@@ -20,6 +20,8 @@ names = [m.name for m in pkgutil.walk_packages(dailypapers.__path__, "dailypaper
 for name in names:
     if not name.endswith(".__main__"):
         importlib.import_module(name)
+from importlib.metadata import version
+assert version("dailypapers") == dailypapers.__version__
 from dailypapers.offline.corpus import demo_corpus
 assert len(demo_corpus()) > 100
 for extra in ("pytest", "aiosmtpd", "hypothesis", "support"):

@@ -1,10 +1,10 @@
 """The README in the reference format, and a reader for it.
 
-The layout is the reference's, byte for byte (``shared/reference/
-daily-papers-README.md``): the header lines, ``Last update:``, one ``##``
-section per topic, a 4-column table with ``<details>`` folds. What the
-reference lacked is escaping: a paper's own text can never break a row, a
-fold or a link here.
+The layout is the reference's (the DailyArXiv README, see docs/design.md),
+byte for byte (its copy: ``offline/data/reference-README.md``): the header
+lines, ``Last update:``, one ``##`` section per topic, a 4-column table with
+``<details>`` folds. What the reference lacked is escaping: a paper's own
+text can never break a row, a fold or a link here.
 """
 
 from __future__ import annotations
