@@ -23,17 +23,17 @@ from cmarkgfm.cmark import Options
 
 from dailypapers.config import load_config
 from dailypapers.models import Author, Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv, feed_xml
+from dailypapers.offline.faults import fault, gzip_bomb
 from dailypapers.pipeline import run_update
+from dailypapers.render.atom import render_feed
 from dailypapers.render.catalog import build_catalog
 from dailypapers.render.digest import Digest, Entry, TopicDigest, render_chat, render_issue
-from dailypapers.render.feeds import render_feed
 from dailypapers.render.markdown import Section, render_section
 from dailypapers.render.site import site_files
 from dailypapers.serve import make_server, server_url
 from dailypapers.store import open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv, feed_xml
-from dailypapers.testing.faults import fault, gzip_bomb
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 WHEN = datetime(2025, 5, 20, 10, 0, tzinfo=UTC)
@@ -357,8 +357,8 @@ def mentions_row() -> Row:
     from dailypapers.config import GitHubSettings, WebhookSettings
     from dailypapers.notify.github import GitHubChannel
     from dailypapers.notify.webhook import WebhookChannel
-    from dailypapers.testing.fake_github import FakeGitHub
-    from dailypapers.testing.recording import WebhookReceiver
+    from dailypapers.offline.fake_github import FakeGitHub
+    from support.webhook import WebhookReceiver
 
     title = (
         "<!channel> <!here> <@U123> <https://evil.example|https://arxiv.org/abs/1> @everyone @user"

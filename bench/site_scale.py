@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dailypapers.models import Author, Paper
+from dailypapers.offline.corpus import demo_corpus
 from dailypapers.render.catalog import build_catalog
 from dailypapers.render.site import site_files
-from dailypapers.testing.corpus import demo_corpus
 
 SAMPLE = Path("/work/shared/data/arxiv-2025.jsonl.xz")
 

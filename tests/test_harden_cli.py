@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -20,13 +21,13 @@ from dailypapers.cli import cli
 from dailypapers.config import load_config
 from dailypapers.doctor import diagnose
 from dailypapers.models import Author, Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv, feed_xml
+from dailypapers.offline.faults import fault
 from dailypapers.pipeline import run_update
 from dailypapers.render.digest import Digest, Entry, TopicDigest, render_chat
 from dailypapers.serve import make_server, server_url
-from dailypapers.store import open_store, papers
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv, feed_xml
-from dailypapers.testing.faults import fault
+from dailypapers.store import RunOwner, open_store, papers
 
 WHEN = datetime(2025, 5, 20, 10, 0, tzinfo=UTC)
 
@@ -212,12 +213,21 @@ def test_doctor_after_a_kill_after_the_commit_does_not_claim_a_rollback(stored: 
     assert "their writes were rolled back" not in runs.repair
 
 
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_a_resumed_harvest_leaves_doctor_healthy(stored: Path) -> None:
     config = load_config(stored / "papers.toml")
+    lock = str((config.state_dir / "harvest.lock").resolve())
+    owner = RunOwner(socket.gethostname(), dead_pid(), lock)
     with open_store(config.db_url) as store:
-        store.start_run("harvest")  # the killed harvest
+        store.start_run("harvest", owner=owner)  # the killed harvest's row
     from dailypapers.harvest import HarvestRequest, run_harvest
-    from dailypapers.testing.fake_oai import FakeOai
+    from dailypapers.offline.fake_oai import FakeOai
 
     with FakeOai(demo_corpus()) as oai:
         (stored / "papers.toml").write_text(

@@ -19,11 +19,11 @@ from dailypapers.arxiv.client import ArxivClient
 from dailypapers.cli import cli
 from dailypapers.config import Config, ConfigError, load_config
 from dailypapers.models import Author, Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
 from dailypapers.sources.api import ApiSource, scan_policy
 from dailypapers.store import open_store, papers
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from dailypapers.config import WebhookSettings
 from dailypapers.models import Author, Paper
 from dailypapers.notify.webhook import WebhookChannel, chat_payload
+from dailypapers.render.atom import render_feed
 from dailypapers.render.catalog import build_catalog
 from dailypapers.render.digest import Digest, Entry, TopicDigest, render_chat, render_issue
-from dailypapers.render.feeds import render_feed
 from dailypapers.render.markdown import Section, render_section, table_row
 from dailypapers.render.site import site_files
 from dailypapers.search import Hit, plain_lines
-from dailypapers.testing.recording import WebhookReceiver
+from support.webhook import WebhookReceiver
 
 WHEN = datetime(2025, 5, 20, 10, 0, tzinfo=UTC)
 

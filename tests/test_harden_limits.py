@@ -24,14 +24,15 @@ from dailypapers.notify import NotifyError
 from dailypapers.notify.email import EmailChannel
 from dailypapers.notify.github import GitHubChannel
 from dailypapers.notify.webhook import WebhookChannel
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_github import FakeGitHub
+from dailypapers.offline.fake_oai import FakeOai
+from dailypapers.offline.faults import fault, gzip_bomb
+from dailypapers.offline.recording import Answer
 from dailypapers.pipeline import run_update
 from dailypapers.render.digest import Digest, Entry, TopicDigest
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.fake_github import FakeGitHub
-from dailypapers.testing.fake_oai import FakeOai
-from dailypapers.testing.faults import fault, gzip_bomb
-from dailypapers.testing.recording import Answer, WebhookReceiver
+from support.webhook import WebhookReceiver
 
 LIMITS = "timeout = 5\nmax_response_mb = 1\nrequest_deadline = 1.5\n"
 BOMB = gzip_bomb(32)  # 32 KB on the wire, 32 MB inflated

@@ -125,7 +125,7 @@ def _owned_by(path: Path, folder: _Output) -> bool:
     Other files in an output folder are carried over: ``papers.json`` may live
     in the site folder, to be published with it.
     """
-    from dailypapers.render.outputs import owns_feed_file, owns_site_file
+    from dailypapers.publish.outputs import owns_feed_file, owns_site_file
 
     if path == folder.path:
         return True

@@ -113,10 +113,6 @@ class Digest:
         return self.shown if self.new_papers is None else self.new_papers
 
     @property
-    def left_out(self) -> int:
-        return sum(t.more for t in self.topics)
-
-    @property
     def long_date(self) -> str:
         """``August 21, 2026``, as the reference's issue titles."""
         return f"{self.day:%B} {self.day.day}, {self.day.year}"

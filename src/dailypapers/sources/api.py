@@ -25,12 +25,12 @@ from dailypapers.bounded import Bounds
 from dailypapers.config import Config
 from dailypapers.fetchstate import FUTURE_SKEW, TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
-from dailypapers.sources import (
+from dailypapers.plan import TopicPlan
+from dailypapers.sources.base import (
     FetchContext,
     NothingAnnounced,
     SourceError,
     TopicFetch,
-    TopicPlan,
     scope_of,
 )
 
