@@ -427,9 +427,25 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 def _check_output_paths(config: Config, text: str) -> None:
     """No output may overwrite the store, the config or another output (issue 11)."""
-    from dailypapers.outpaths import output_path_problems
+    from dailypapers.outpaths import Project, output_path_problems
 
-    found = [(locate(text, loc), loc, message) for loc, message in output_path_problems(config)]
+    url = config.db_url
+    sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    project = Project(
+        base=config.base_dir,
+        config_file=config.path,
+        state=config.state_dir,
+        store=Path(sqlite_file) if sqlite_file and ":memory:" not in sqlite_file else None,
+        allow_outside=config.settings.allow_outside,
+        outputs=list(config.settings.outputs),
+        paths={
+            "readme": config.readme_path,
+            "json": config.json_path,
+            "feeds": config.feeds_dir,
+            "site": config.site_dir,
+        },
+    )
+    found = [(locate(text, loc), loc, message) for loc, message in output_path_problems(project)]
     # Two outputs at one place: blame the one the file sets (it has a line).
     for line, loc, message in sorted(found, key=lambda item: item[0] is None):
         where = f"{config.path}:{line}" if line else str(config.path)

@@ -136,6 +136,21 @@ def _author_from_json(item: str | dict[str, Any]) -> Author:
     return Author(item["name"], tuple(item.get("affiliations", ())))
 
 
+# C0 and C1 controls (whitespace aside) and the bidi overrides and isolates that
+# make text display in another order than it reads (U+202A-202E, U+2066-2069).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str | None) -> str:
+    """``text`` without control characters and bidi overrides (whitespace kept)."""
+    return _CONTROL.sub("", text or "")
+
+
+def one_line(text: str | None) -> str:
+    """One line of displayable text: controls dropped, whitespace runs collapsed."""
+    return " ".join(strip_controls(text).split())
+
+
 # Dates outside these years are absurd for arXiv (founded 1991) and would
 # overflow date arithmetic (year 1 minus a day, year 9999 plus an offset).
 MIN_YEAR, MAX_YEAR = 1900, 9900

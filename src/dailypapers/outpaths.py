@@ -16,12 +16,9 @@ published in place of the link's target).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from dailypapers.config import Config
 
 # output name -> (config section, key, is a folder)
 _KEYS: dict[str, tuple[str, str, bool]] = {
@@ -40,60 +37,42 @@ class _Output:
     folder: bool
 
 
-def output_path_problems(config: Config) -> list[tuple[tuple[str, str], str]]:
+@dataclass(frozen=True)
+class Project:
+    """What the checks need to know of a config (built by ``config.py``)."""
+
+    base: Path  # the config's folder
+    config_file: Path
+    state: Path  # the state folder (.dailypapers)
+    store: Path | None  # the SQLite file, if the store is one
+    allow_outside: bool
+    outputs: Sequence[str]  # the enabled outputs: readme, json, feeds, site
+    paths: Mapping[str, Path]  # output name -> its path
+
+
+def output_path_problems(project: Project) -> list[tuple[tuple[str, str], str]]:
     """Every violation as ``((section, key), message)``; empty when the paths are safe."""
-    outputs = _outputs(config)
-    base = config.base_dir.resolve()
-    store = _store_file(config)
+    outputs = [
+        _Output(_KEYS[name][0], _KEYS[name][1], project.paths[name].resolve(), _KEYS[name][2])
+        for name in project.outputs
+    ]
     problems = []
     for out in outputs:
-        message = _problem(out, outputs, base, config.path.resolve(), store, config)
+        message = _placement(out, project) or _clash(out, outputs)
         if message:
             problems.append(((out.name, out.key), message))
     return problems
-
-
-def _outputs(config: Config) -> list[_Output]:
-    paths = {
-        "readme": config.readme_path,
-        "json": config.json_path,
-        "feeds": config.feeds_dir,
-        "site": config.site_dir,
-    }
-    found = []
-    for name in config.settings.outputs:
-        section, key, folder = _KEYS[name]
-        found.append(_Output(section, key, paths[name].resolve(), folder))
-    return found
-
-
-def _store_file(config: Config) -> Path | None:
-    url = config.db_url
-    if not url.startswith("sqlite:///") or ":memory:" in url:
-        return None
-    return Path(url.removeprefix("sqlite:///")).resolve()
 
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _problem(
-    out: _Output,
-    outputs: list[_Output],
-    base: Path,
-    config_file: Path,
-    store: Path | None,
-    config: Config,
-) -> str | None:
-    return _placement(out, base, config_file, store, config) or _clash(out, outputs)
-
-
-def _placement(
-    out: _Output, base: Path, config_file: Path, store: Path | None, config: Config
-) -> str | None:
-    path, state = out.path, config.state_dir.resolve()
-    if not config.settings.allow_outside and not _inside(path, base):
+def _placement(out: _Output, project: Project) -> str | None:
+    path, state = out.path, project.state.resolve()
+    base, config_file = project.base.resolve(), project.config_file.resolve()
+    store = project.store.resolve() if project.store else None
+    if not project.allow_outside and not _inside(path, base):
         return f"resolves to {path}, outside the project (set allow_outside = true to allow it)"
     if path == config_file or (out.folder and _inside(config_file, path)):
         return "would overwrite the config file"
@@ -119,14 +98,25 @@ def _clash(out: _Output, outputs: list[_Output]) -> str | None:
     return None
 
 
+def owns_feed_file(relative: str) -> bool:
+    """Files of the feeds folder that dailypapers writes (others are left alone)."""
+    return "/" not in relative and relative.endswith(".xml")
+
+
+def owns_site_file(relative: str) -> bool:
+    """Files of the site folder that dailypapers writes (others are left alone)."""
+    top = relative.split("/", 1)[0]
+    return relative in ("index.html", ".nojekyll") or (
+        "/" in relative and top in ("topics", "assets", "feeds")
+    )
+
+
 def _owned_by(path: Path, folder: _Output) -> bool:
     """Whether ``path`` is the folder or a file the folder's renderer owns (and replaces).
 
     Other files in an output folder are carried over: ``papers.json`` may live
     in the site folder, to be published with it.
     """
-    from dailypapers.publish.outputs import owns_feed_file, owns_site_file
-
     if path == folder.path:
         return True
     if folder.path not in path.parents:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import fts
 from dailypapers.arxiv import query as q
-from dailypapers.models import Paper
+from dailypapers.models import Paper, one_line
 from dailypapers.store import (
     Store,
     UTCDateTime,
@@ -297,9 +297,7 @@ def plain_lines(hits: Sequence[Hit]) -> list[str]:
 
 def _one_line(text: str) -> str:
     """One line of plain text, safe for a terminal (no escape sequences, no bidi overrides)."""
-    from dailypapers.render.markdown import collapse
-
-    return collapse(text)
+    return one_line(text)
 
 
 def short_authors(paper: Paper, most: int = 3) -> str:

@@ -20,9 +20,8 @@ from lxml import etree
 from markupsafe import escape
 
 from dailypapers.links import labels
-from dailypapers.models import ABS_URL, Paper, format_timestamp
+from dailypapers.models import ABS_URL, Paper, format_timestamp, strip_controls
 from dailypapers.render.catalog import Catalog, TopicListing
-from dailypapers.render.markdown import strip_controls
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV_SCHEME = "http://arxiv.org/schemas/atom"

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from dailypapers.models import InvalidArxivId, Paper, split_id
+from dailypapers.models import (
+    InvalidArxivId,
+    Paper,
+    one_line,
+    split_id,
+)
 
 INTRO = (
     "The project automatically fetches the latest papers from arXiv based on keywords.\n\n"
@@ -30,10 +35,6 @@ COMMENT_FOLD_OVER = 20
 COMMENT_SUMMARY_CHARS = 5
 DEFAULT_LINK_BASE = "https://arxiv.org/abs/"
 
-# Characters that are not whitespace but have no business in a one-line cell:
-# C0 and C1 controls, and the bidi overrides and isolates that make text
-# display in another order than it reads (U+202A-202E, U+2066-2069).
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Schemes GitHub's autolinker links without brackets besides http(s), and the
 # e-mail addresses it turns into mailto: links (an empty HTML comment before
 # the @ splits the text node the autolinker reads: nothing visible changes).
@@ -53,14 +54,9 @@ class Section:
     papers: Sequence[Paper]
 
 
-def strip_controls(text: str | None) -> str:
-    """``text`` without control characters and bidi overrides (whitespace kept)."""
-    return _CONTROL.sub("", text or "")
-
-
 def collapse(text: str | None) -> str:
     """One line: newlines and runs of whitespace become one space (as the reference)."""
-    return " ".join(_CONTROL.sub("", text or "").split())
+    return one_line(text)
 
 
 def escape_cell(text: str, *, brackets: bool = False, backticks: bool = False) -> str:
