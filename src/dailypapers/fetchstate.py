@@ -16,7 +16,7 @@ as new as the papers it describes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,9 @@ topic_fetch_state = sa.Table(
     ),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
+    # arXiv's totalResults for the topic's query at that fetch (migration 7);
+    # NULL when the source does not report it.
+    sa.Column("total_results", sa.Integer, nullable=True),
 )
 
 fetch_markers = sa.Table(
@@ -92,6 +95,16 @@ def migrate(conn: Connection) -> None:
     )
 
 
+def add_total_results(conn: Connection) -> None:
+    """Migration 7: remember arXiv's total at each topic's last fetch (idempotent).
+
+    A store created after this change has the column from migration 4 already.
+    """
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("topic_fetch_state")}
+    if "total_results" not in columns:
+        conn.execute(sa.text("ALTER TABLE topic_fetch_state ADD COLUMN total_results INTEGER"))
+
+
 @dataclass(frozen=True)
 class TopicHistory:
     """What the store knows of one topic, for incremental fetching."""
@@ -101,6 +114,7 @@ class TopicHistory:
     fetched_at: datetime | None = None  # when update last fetched it
     floor: datetime | None = None  # `updated` of the table's last row (full table only)
     recent: tuple[datetime, ...] = ()  # `updated` of its papers in RATE_WINDOW, newest first
+    total: int | None = None  # arXiv's totalResults at the last fetch, when known
 
     @property
     def newest(self) -> datetime | None:
@@ -113,17 +127,23 @@ class TopicHistory:
 
 
 def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHistory:
-    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows."""
+    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows.
+
+    A topic is warm when ``update`` fetched it before and its table is full,
+    or when arXiv's total at that fetch fitted in the table (every match is
+    stored: a small or empty topic is as incremental as a busy one).
+    """
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
     with store.engine.connect() as conn:
         known = store.known_versions(conn, topic_id)
-        fetched_at = conn.scalar(
-            sa.select(topic_fetch_state.c.fetched_at).where(
+        state = conn.execute(
+            sa.select(topic_fetch_state.c.fetched_at, topic_fetch_state.c.total_results).where(
                 topic_fetch_state.c.topic_id == topic_id
             )
-        )
+        ).first()
+        fetched_at, total = (state.fetched_at, state.total_results) if state else (None, None)
         newest_first = (
             sa.select(papers.c.updated)
             .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
@@ -136,15 +156,25 @@ def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHi
         if newest is not None:
             window = newest_first.where(papers.c.updated > newest - RATE_WINDOW)
             recent = tuple(conn.scalars(window))
-    warm = fetched_at is not None and floor is not None
-    return TopicHistory(known, warm, fetched_at, floor, recent)
+    complete = bool(known) and total is not None and total <= limit
+    warm = fetched_at is not None and (floor is not None or complete)
+    return TopicHistory(known, warm, fetched_at, floor, recent, total)
 
 
 def mark_fetched(
-    conn: Connection, store: Store, topic_ids: Iterable[int], source: str, now: datetime
+    conn: Connection,
+    store: Store,
+    topic_ids: Iterable[int],
+    source: str,
+    now: datetime,
+    totals: Mapping[int, int | None] | None = None,
 ) -> None:
-    """Record that ``update`` fetched these topics successfully at ``now``."""
-    rows = [{"topic_id": tid, "fetched_at": now, "source": source} for tid in topic_ids]
+    """Record that ``update`` fetched these topics successfully at ``now`` (and arXiv's totals)."""
+    totals = totals or {}
+    rows = [
+        {"topic_id": tid, "fetched_at": now, "source": source, "total_results": totals.get(tid)}
+        for tid in topic_ids
+    ]
     if rows:
         conn.execute(_upsert(store, topic_fetch_state, ["topic_id"]), rows)
 
@@ -156,9 +186,10 @@ def record(
     source: str,
     context: FetchContext | None,
     now: datetime,
+    totals: Mapping[int, int | None] | None = None,
 ) -> None:
     """Everything a successful fetch remembers, inside the run's transaction."""
-    mark_fetched(conn, store, topic_ids, source, now)
+    mark_fetched(conn, store, topic_ids, source, now, totals)
     if context is not None:
         write_markers(conn, store, context.markers, now)
         set_pending(conn, store, context.pending_add, context.pending_drop, context.pending_scope)

@@ -157,16 +157,17 @@ def save_all(
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
-        topic_ids = []
+        topic_ids, totals = [], {}
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
             topic_ids.append(topic_id)
+            totals[topic_id] = item.total
             if item.evaluated_until is not None:
                 store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
         if source is not None:
-            fetchstate.record(conn, store, topic_ids, source, context, now)
+            fetchstate.record(conn, store, topic_ids, source, context, now, totals)
         if snapshot is not None and run_id is not None:
             snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
         return total

@@ -51,12 +51,15 @@ class TopicFetch:
 
     ``evaluated_until``: for sources that read the store, the ``last_seen``
     up to which every stored paper was matched against the topic; saved
-    with the links, in the same transaction.
+    with the links, in the same transaction. ``total``: arXiv's
+    ``totalResults`` for the topic's query, for sources that see it (a
+    topic whose total fits in its table is fetched incrementally next time).
     """
 
     plan: TopicPlan
     papers: list[Paper]
     evaluated_until: datetime | None = None
+    total: int | None = None
 
 
 @dataclass
