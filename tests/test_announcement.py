@@ -11,6 +11,7 @@ import pytest
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.config import Config, load_config
 from dailypapers.pipeline import run_update
+from dailypapers.sources import Source
 from dailypapers.testing.corpus import demo_corpus
 from dailypapers.testing.fake_arxiv import FakeArxiv
 
@@ -51,6 +52,17 @@ def test_the_calendar_skips_a_saturday_without_any_request(
     assert report.summary().startswith("no announcement today: 2 topics, 0 requests")
     assert server.requests == []
     assert config.readme_path.stat().st_mtime_ns == mtime
+
+
+def test_a_skipped_run_builds_no_source(tmp_path: Path, server: FakeArxiv) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+
+    def no_client(config: Config) -> Source:
+        raise AssertionError("built a source (and its HTTP client) on a skipped day")
+
+    report = run_update(config, now=SAT_10AM, source_factory=no_client)
+    assert report.status == "no announcement"
 
 
 def test_force_fetches_anyway(tmp_path: Path, server: FakeArxiv) -> None:

@@ -11,6 +11,7 @@ channel loses nothing.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -328,15 +329,14 @@ def _fetch_and_save(
     """Fetch and store; False when arXiv announced nothing since the last run."""
     settings = config.settings
     plans = plan_topics(config)
-    source = source_factory(config)
     decision = announcement.Decision.FETCH
-    if source.name != "local":  # the store's own catalogue needs no announcement
+    if _source_name(config, source_factory) != "local":  # the store's catalogue needs none
         decision = announcement.decide(config, store, plans, now, force=force)
-    if decision is announcement.Decision.SKIP:
-        source.close()
+    if decision is announcement.Decision.SKIP:  # decided before any HTTP client is built
         if progress:
             progress("arXiv has announced nothing since the last run (its calendar)")
         return False
+    source = source_factory(config)
     # Read before this run rewrites it: what readers have already seen.
     listed = readme_listing(config.readme_path) if "readme" in settings.outputs else {}
     context = FetchContext(
@@ -356,6 +356,19 @@ def _fetch_and_save(
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
     report.saved = save_all(store, fetched, now, context, source.name, run_id=run_id, listed=listed)
     return True
+
+
+def _source_name(config: Config, factory: SourceFactory) -> str:
+    """The source ``factory`` will build, known without building it (and its HTTP client).
+
+    ``open_source`` (possibly with ``name=`` bound, as ``update --source``
+    does) builds the one named, else the configured one; so does any other
+    factory unless it says otherwise with a ``source_name`` attribute.
+    """
+    named = getattr(factory, "source_name", None)
+    if isinstance(factory, functools.partial) and factory.keywords.get("name"):
+        named = factory.keywords["name"]
+    return str(named or config.settings.arxiv.source)
 
 
 def _notify(

@@ -22,10 +22,10 @@ from typing import Protocol
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config, Topic
 from dailypapers.models import Paper
+from dailypapers.names import SOURCES as SOURCES
 from dailypapers.store import Store
 
 Progress = Callable[[str], None]
-SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 
 
 class SourceError(Exception):
