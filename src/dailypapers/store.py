@@ -237,6 +237,7 @@ def _m007_fetch_totals(conn: Connection) -> None:
     fetchstate.add_total_results(conn)
 
 
+SAVE_BATCH = 500  # papers written (and re-read for the index) at a time
 _FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -420,13 +421,15 @@ class Store:
         stored = self._stored_versions(conn, list(latest))
         new = [p for p in latest.values() if p.id not in stored]
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
-        if new or revised:
-            # Rows in id order: concurrent writers then lock them in the same order.
-            rows = sorted((_row(p, now) for p in new + revised), key=lambda row: row["id"])
-            conn.execute(_upsert_newer(self.dialect), rows)
+        # In id order (concurrent writers then lock rows in the same order) and
+        # in batches: the rows, their re-read and their index entries of one
+        # batch at a time, all in the caller's one transaction.
+        changed = sorted(new + revised, key=lambda paper: paper.id)
+        for batch in _chunks(changed, SAVE_BATCH):
+            conn.execute(_upsert_newer(self.dialect), [_row(p, now) for p in batch])
             if self._has_search_index(conn):
                 # Index what the upsert left in the table (a concurrent run may have won).
-                fts.index_papers(conn, stored_papers(conn, [row["id"] for row in rows]))
+                fts.index_papers(conn, stored_papers(conn, [p.id for p in batch]))
         seen = sorted(pid for pid in latest if pid in stored)
         for chunk in _chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
@@ -652,7 +655,7 @@ def _newer(paper: Paper, stored: tuple[int, datetime]) -> bool:
     return (paper.version, paper.updated) > stored
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
