@@ -98,7 +98,11 @@ def cold_update_rss_mb(workdir: Path, topics: int) -> float:
         command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / "measured.py")])
         # From a small shell: a child forked from this process would inherit its high-water mark.
         subprocess.run(
-            ["/bin/sh", "-c", f"{command} update; :"], cwd=directory, env=env, check=True
+            ["/bin/sh", "-c", f"{command} update; :"],
+            cwd=directory,
+            env=env,
+            check=True,
+            capture_output=True,
         )
     return float(json.loads(report.read_text())["maxrss_kb"]) / 1024
 
