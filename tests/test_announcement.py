@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.config import Config, load_config
 from dailypapers.pipeline import run_update
-from dailypapers.sources import Source
+from dailypapers.sources import Source, open_source
+from dailypapers.sources.api import ApiSource
 from dailypapers.testing.corpus import demo_corpus
 from dailypapers.testing.fake_arxiv import FakeArxiv
 
@@ -54,15 +56,18 @@ def test_the_calendar_skips_a_saturday_without_any_request(
     assert config.readme_path.stat().st_mtime_ns == mtime
 
 
-def test_a_skipped_run_builds_no_source(tmp_path: Path, server: FakeArxiv) -> None:
+def test_a_skipped_run_builds_no_source(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = make_config(tmp_path, server)
     run_update(config, now=FRI_1AM)
 
     def no_client(config: Config) -> Source:
         raise AssertionError("built a source (and its HTTP client) on a skipped day")
 
-    report = run_update(config, now=SAT_10AM, source_factory=no_client)
-    assert report.status == "no announcement"
+    monkeypatch.setattr(ApiSource, "from_config", no_client)
+    for factory in (open_source, functools.partial(open_source, name="api")):  # as the CLI
+        assert run_update(config, now=SAT_10AM, source_factory=factory).status == "no announcement"
 
 
 def test_force_fetches_anyway(tmp_path: Path, server: FakeArxiv) -> None:

@@ -329,14 +329,19 @@ def _fetch_and_save(
     """Fetch and store; False when arXiv announced nothing since the last run."""
     settings = config.settings
     plans = plan_topics(config)
+    # The CLI's factory names its source: decide before any HTTP client is built.
+    name = _source_name(config, source_factory)
+    source = source_factory(config) if name is None else None
     decision = announcement.Decision.FETCH
-    if _source_name(config, source_factory) != "local":  # the store's catalogue needs none
+    if (name or (source.name if source else "")) != "local":  # the store's needs none
         decision = announcement.decide(config, store, plans, now, force=force)
-    if decision is announcement.Decision.SKIP:  # decided before any HTTP client is built
+    if decision is announcement.Decision.SKIP:
+        if source is not None:
+            source.close()
         if progress:
             progress("arXiv has announced nothing since the last run (its calendar)")
         return False
-    source = source_factory(config)
+    source = source or source_factory(config)
     # Read before this run rewrites it: what readers have already seen.
     listed = readme_listing(config.readme_path) if "readme" in settings.outputs else {}
     context = FetchContext(
@@ -358,17 +363,16 @@ def _fetch_and_save(
     return True
 
 
-def _source_name(config: Config, factory: SourceFactory) -> str:
-    """The source ``factory`` will build, known without building it (and its HTTP client).
+def _source_name(config: Config, factory: SourceFactory) -> str | None:
+    """The source ``open_source`` will build (``update --source`` binds ``name``), unbuilt.
 
-    ``open_source`` (possibly with ``name=`` bound, as ``update --source``
-    does) builds the one named, else the configured one; so does any other
-    factory unless it says otherwise with a ``source_name`` attribute.
+    ``None`` for any other factory: that one is built to learn its name.
     """
-    named = getattr(factory, "source_name", None)
-    if isinstance(factory, functools.partial) and factory.keywords.get("name"):
-        named = factory.keywords["name"]
-    return str(named or config.settings.arxiv.source)
+    if factory is open_source:
+        return config.settings.arxiv.source
+    if isinstance(factory, functools.partial) and factory.func is open_source:
+        return str(factory.keywords.get("name") or config.settings.arxiv.source)
+    return None
 
 
 def _notify(
