@@ -31,13 +31,12 @@ from typing import get_args
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arxiv_days import TOPICS, Generator
-
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.config import Output, load_config
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import render_outputs, save_all
 from dailypapers.sources import TopicFetch, plan_topics
 from dailypapers.store import open_store
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 HERE = Path(__file__).parent
 COLD = date(2025, 6, 2)

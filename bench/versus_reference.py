@@ -53,10 +53,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arxiv_days import TOPICS, Generator
-
 from dailypapers.models import Paper
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 
 HERE = Path(__file__).parent
 DOCS = HERE.parent / "docs" / "benchmarks.md"

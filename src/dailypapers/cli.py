@@ -88,7 +88,7 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
-            if _raised(exc, "dailypapers.pipeline", "RunFailed") or _raised(
+            if _raised(exc, "dailypapers.run", "RunFailed") or _raised(
                 exc, "dailypapers.store", "StoreError"
             ):
                 raise Failure(f"dailypapers: failed: {exc}") from None
@@ -158,6 +158,9 @@ def cli() -> None:
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
     for each, stores them, and writes a README with one table per topic.
     """
+    from dailypapers.notify.masking import install_log_filter
+
+    install_log_filter()  # no secret in any log line, whatever the command
 
 
 def install_option(func: F) -> F:
@@ -339,7 +342,7 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
             "dailypapers: no notification channel configured "
             "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
         )
-    report = run_notify(config, dry_run=dry_run, lock_timeout=wait)
+    report = run_notify(config, dry_run=dry_run, lock_timeout=wait, raise_errors=debug)
     for outcome in report.notified:
         click.echo(_outcome_line(outcome, dry_run))
         if dry_run and outcome.preview:
@@ -427,6 +430,7 @@ def backfill(
             topics=topics,
             progress=progress,
             lock_timeout=wait,
+            raise_errors=debug,
         )
     for path in report.written:
         console.print(f"wrote {_relative(path)}")

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dailypapers.publish.files import _fsync_dir
+from dailypapers.publish.files import fsync_dir
 
 Owned = Callable[[str], bool]
 
@@ -133,7 +133,7 @@ def _sync_tree(root: Path) -> None:
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
     for directory in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def syncfs(directory: Path) -> bool:
@@ -164,7 +164,7 @@ def _swap(staging: Path, target: Path) -> None:
         os.rename(target, old)
         os.rename(staging, target)  # killed before this line: recover() restores `old`
         os.rename(old, staging)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def exchange(first: Path, second: Path) -> bool:
