@@ -5,7 +5,7 @@ field of the paper (title, abstract, authors...) on each call; one render of
 100 topics x 100 papers makes tens of thousands of such calls. Within one
 render a paper's id and version name its content, so they are the key. The
 memo is unbounded: renderers clear it after each render
-(:func:`dailypapers.render.outputs.forget_rendered`).
+(:func:`dailypapers.publish.outputs.forget_rendered`).
 """
 
 from __future__ import annotations
