@@ -9,7 +9,7 @@ import sys
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,8 +104,11 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _load(config_file: Path | None) -> Config:
-    return load_config(config_file)
+def _load(config_file: Path | None, strict: bool = False) -> Config:
+    config = load_config(config_file, strict=strict)
+    for warning in config.warnings:
+        click.echo(f"dailypapers: warning: {warning}", err=True)
+    return config
 
 
 def _stderr() -> Console:
@@ -522,6 +525,70 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
         click.echo("stopped", err=True)
     finally:
         server.server_close()
+
+
+@cli.command()
+@config_option
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 2).")
+@click.option("--count", is_flag=True, help="Ask arXiv how many papers each topic matched.")
+@click.option("--store", "from_store", is_flag=True, help="With --count: count stored papers.")
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="With --count: the 7 days up to this day (default: now).",
+)
+@debug_option
+@handle_errors
+def check(
+    config_file: Path | None,
+    strict: bool,
+    count: bool,
+    from_store: bool,
+    until: datetime | None,
+    debug: bool,
+) -> None:
+    """Check papers.toml and print each topic's effective arXiv query.
+
+    Errors exit 2; likely mistakes are warnings (errors with --strict).
+    --count shows how many papers each topic matched in the last 7 days, from
+    the configured arXiv API (or the store with --store), so an empty or a
+    flooded topic shows before the first run.
+    """
+    from dailypapers import checkup
+
+    config = _load(config_file, strict=strict)
+    end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
+    if not count:
+        checks = checkup.check_topics(config)
+    elif from_store:
+        checks = checkup.count_in_store(config, end)
+    else:
+        checks = _count_on_arxiv(config, end)
+    _print_checks(config, checks)
+
+
+def _count_on_arxiv(config: Config, end: datetime) -> list[Any]:
+    from dailypapers import checkup
+    from dailypapers.arxiv.errors import ArxivError
+
+    try:
+        return checkup.count_on_arxiv(config, end)
+    except ArxivError as exc:
+        raise Failure(f"dailypapers: failed: cannot count on arXiv: {exc}") from None
+
+
+def _print_checks(config: Config, checks: list[Any]) -> None:
+    max_papers = config.settings.max_papers
+    for check in checks:
+        click.echo(check.name)
+        click.echo(f"  query: {check.query}")
+        if check.count is not None:
+            click.echo(f"  last 7 days: {check.count} paper{'s' if check.count != 1 else ''}")
+        for note in check.notes(max_papers, 7):
+            click.echo(f"  note: {note}")
+    problems = len(config.warnings)
+    verdict = f"{problems} warning{'s' if problems != 1 else ''}" if problems else "ok"
+    click.echo(f"{_relative(config.path)}: {len(checks)} topics, {verdict}")
 
 
 @cli.command()
