@@ -147,8 +147,9 @@ def test_init_github_writes_both_files_and_never_overwrites(tmp_path: Path) -> N
     assert schema_check(workflow).returncode == 0
     assert "issues: write" not in workflow.read_text()
     workflow.write_text("# mine\n")
-    code, _, err = invoke("init", "--github")
-    assert code == 2 and "--force" in err and workflow.read_text() == "# mine\n"
+    code, out, err = invoke("init", "--github")
+    assert code == 0 and "--force" in out and workflow.read_text() == "# mine\n"
+    assert f"kept {WORKFLOW_PATH}" in err
     (tmp_path / "papers.toml").unlink()
     code, out, err = invoke("init", "--github")
     assert code == 0 and "wrote papers.toml" in out and "kept" in err

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -130,6 +131,9 @@ class Group(click.Group):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as exc:  # bare `dailypapers`: help is the answer, not an error
+            click.echo(exc.ctx.get_help() if exc.ctx else self.get_help(click.Context(self)))
+            sys.exit(0)
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "dailypapers"
             message = exc.format_message().rstrip(".")
@@ -150,7 +154,8 @@ def cli() -> None:
     """Keep a research group on top of arXiv.
 
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
-    for each, stores them, and writes a README with one table per topic.
+    for each, stores them, and writes a README with one table per topic (the
+    DailyArXiv README format).
     """
 
 
@@ -172,11 +177,11 @@ def install_option(func: F) -> F:
 )
 @install_option
 def init(config_file: Path | None, force: bool, github: bool, install: str) -> None:
-    """Write a commented papers.toml with the reference's two topics.
+    """Write a commented papers.toml with two example topics.
 
     With --github, also write a GitHub Actions workflow that runs `dailypapers
     update` every weekday and commits the changed outputs. Existing files are
-    kept unless --force.
+    kept (not an error) unless --force.
     """
     path = config_path(config_file)
     wrote = _write_unless_exists(path, force, write_config)
@@ -186,7 +191,8 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
             workflow, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
         )
     if not wrote:
-        raise UsageFailure(f"dailypapers: {path} exists; use --force to overwrite it")
+        click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
+        return
     click.echo("next: edit the topics, then run 'dailypapers update'")
 
 

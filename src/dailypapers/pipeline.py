@@ -82,8 +82,9 @@ class RunReport:
     def headline(self) -> str:
         """What happened, in the words a user trusts.
 
-        ``updated (N new)``, ``nothing new for these topics``, ``no
-        announcement today`` (arXiv's calendar), ``rendered`` or ``failed: why``.
+        ``updated (N new)``, ``nothing new since the last run`` (arXiv
+        announced; this project already has it), ``no announcement today``
+        (arXiv's calendar), ``rendered`` or ``failed: why``.
         """
         if self.status == FAILED:
             return f"failed: {self.error}"
@@ -93,7 +94,7 @@ class RunReport:
             new = self.saved.new or self.saved.linked
             return f"updated ({new} new{revised})"
         if self.status == NOTHING_NEW:
-            return "nothing new for these topics"
+            return "nothing new since the last run"
         if self.status == NO_ANNOUNCEMENT:
             return "no announcement today"
         return self.status
@@ -274,7 +275,7 @@ def run_update(
             failure = None
             report.status = _status(config, report, now, fetched=fetch)
             if not announced:
-                report.status = NO_ANNOUNCEMENT
+                report.status = _quiet_status(config, now)
             notify_error = failure_line(report.notified)
             if notify_error:
                 report.status, report.error = FAILED, notify_error
@@ -372,7 +373,11 @@ def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) 
         return RENDERED
     if report.new_papers or report.saved.linked:
         return UPDATED
-    # Weekends and arXiv's holidays: nothing new is expected, and is no failure.
+    return _quiet_status(config, now)
+
+
+def _quiet_status(config: Config, now: datetime) -> str:
+    """No new paper: arXiv's calendar says why (weekend, holiday), or this project has it all."""
     if not config.calendar.announced_since(now - timedelta(hours=24), now):
         return NO_ANNOUNCEMENT
     return NOTHING_NEW
