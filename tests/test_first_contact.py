@@ -13,6 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from dailypapers import __version__
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.arxiv.errors import ArxivUnavailable
 from dailypapers.cli import cli
@@ -117,7 +118,10 @@ def test_help_never_says_the_reference(command: list[str]) -> None:
 
 def test_init_over_kept_files_is_not_an_error(tmp_path: Path) -> None:
     runner = CliRunner()
-    assert runner.invoke(cli, ["init", "--github"]).exit_code == 0
+    first = runner.invoke(cli, ["init", "--github"])
+    assert first.exit_code == 0
+    assert f"the workflow installs dailypapers=={__version__}; to upgrade" in first.stdout
+    assert "dailypapers workflow --force" in first.stdout
     again = runner.invoke(cli, ["init", "--github"])
     assert again.exit_code == 0
     assert "kept papers.toml" in again.stderr and "kept .github/workflows" in again.stderr

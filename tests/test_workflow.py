@@ -74,7 +74,7 @@ def test_steps_cache_update_commit_and_keep_alive() -> None:
     workflow = load(render_workflow(issues=True, install="git+https://example.org/dp.git"))
     steps = workflow["jobs"]["update"]["steps"]
     uses = [s.get("uses", s.get("name")) for s in steps]
-    assert uses[:2] == ["actions/checkout@v4", "actions/setup-python@v5"]
+    assert uses[:2] == ["actions/checkout@v7", "actions/setup-python@v7"]
     assert steps[1]["with"]["cache"] == "pip"
     assert step(workflow, "Install dailypapers")["run"].endswith(
         "pip install git+https://example.org/dp.git"

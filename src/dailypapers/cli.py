@@ -40,7 +40,7 @@ from dailypapers.search import Hit, SearchError, plain_lines, search, short_auth
 from dailypapers.serve import make_server, server_url
 from dailypapers.sources import SOURCES, open_source
 from dailypapers.store import StoreError, open_store, sqlite_path
-from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
+from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -187,9 +187,12 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
     wrote = _write_unless_exists(path, force, write_config)
     if github:
         workflow = path.parent / WORKFLOW_PATH
-        wrote += _write_unless_exists(
+        written = _write_unless_exists(
             workflow, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
         )
+        if written:
+            click.echo(UPGRADE_HINT.format(install=install))
+        wrote += written
     if not wrote:
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
         return
