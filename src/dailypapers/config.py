@@ -113,6 +113,9 @@ class ReadmeSettings(_Model):
 
     path: str = "README.md"
     link_base: str = "https://arxiv.org/abs/"
+    # true: the DailyArXiv README byte for byte (the "Watch" sentence always, no contents)
+    exact_reference: bool = False
+    toc: bool | None = None  # None: a table of contents when there are more than 5 topics
 
 
 # Secrets come from the environment only; a key that looks like one in

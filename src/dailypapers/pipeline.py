@@ -26,7 +26,7 @@ from dailypapers import announcement, fetchstate
 from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
-from dailypapers.render.markdown import Section, render_readme, same_but_date
+from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
 from dailypapers.render.outputs import write_outputs
 from dailypapers.sources import (
     FetchContext,
@@ -207,11 +207,21 @@ def render_outputs(
             updated_on=today,
             max_papers=settings.max_papers,
             link_base=settings.readme.link_base,
+            **readme_options(config, len(listed)),
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
     written += write_outputs(config, listed, force=force)
     return written
+
+
+def readme_options(config: Config, topics: int) -> dict[str, bool]:
+    """The README's "Watch" sentence and table of contents, as the config asks."""
+    readme = config.settings.readme
+    if readme.exact_reference:
+        return {"watch": True, "toc": False}
+    toc = readme.toc if readme.toc is not None else topics > TOC_OVER
+    return {"watch": config.settings.notify.github is not None, "toc": toc}
 
 
 @contextmanager
