@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from dailypapers.links import Labels, labels
+from dailypapers.links import Labels, find_venue, labels
 from dailypapers.models import Paper
 from dailypapers.render.markdown import DEFAULT_LINK_BASE, collapse, comment_cell, title_cell
 
@@ -65,6 +65,13 @@ class Entry:
         return labels(self.paper)
 
     @property
+    def venue(self) -> str | None:
+        """The venue label, unless the comment shown beside it already names it."""
+        if find_venue(self.paper.with_changes(journal_ref=None)) is not None:
+            return None
+        return self.labels.venue
+
+    @property
     def mark(self) -> str:
         """``revised, v2`` for a revision of an announced paper, else empty."""
         return f"revised, v{self.paper.version}" if self.revision else ""
@@ -77,10 +84,17 @@ class TopicDigest:
     name: str
     entries: tuple[Entry, ...]
     more: int = 0
+    dropped: frozenset[str] = frozenset()  # ids of the papers counted in ``more``
 
     def capped(self, limit: int) -> TopicDigest:
         kept = self.entries[:limit]
-        return replace(self, entries=kept, more=self.more + len(self.entries) - len(kept))
+        gone = frozenset(e.paper.id for e in self.entries[limit:])
+        return replace(
+            self,
+            entries=kept,
+            more=self.more + len(self.entries) - len(kept),
+            dropped=self.dropped | gone,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,15 @@ class Digest:
     def shown(self) -> int:
         """Distinct papers listed (a paper in two topics counts once)."""
         return len({e.paper.id for t in self.topics for e in t.entries})
+
+    @property
+    def total(self) -> int:
+        """Distinct new papers, listed or counted as left out: the number a subject gives."""
+        ids = {e.paper.id for t in self.topics for e in t.entries}
+        for topic in self.topics:
+            ids |= topic.dropped
+        uncounted = sum(max(0, t.more - len(t.dropped)) for t in self.topics)
+        return len(ids) + uncounted
 
     @property
     def left_out(self) -> int:
@@ -125,7 +148,7 @@ def _render(name: str, digest: Digest, **extra: Any) -> str:
 
 def subject(digest: Digest) -> str:
     """The e-mail subject: ``Daily Papers: 12 new papers (August 21, 2026)``."""
-    return f"{collapse(digest.heading)}: {_plural(digest.shown, 'new paper')} ({digest.long_date})"
+    return f"{collapse(digest.heading)}: {_plural(digest.total, 'new paper')} ({digest.long_date})"
 
 
 def render_text(digest: Digest) -> str:
