@@ -95,6 +95,9 @@ def test_steps_cache_update_commit_and_keep_alive() -> None:
         "DAILYPAPERS_SMTP_USER",
         "DAILYPAPERS_SMTP_PASSWORD",
         "DAILYPAPERS_WEBHOOK_URL",
+        "DAILYPAPERS_FEISHU_URL",
+        "DAILYPAPERS_FEISHU_SECRET",
+        "DAILYPAPERS_TELEGRAM_TOKEN",
     }
     assert all(v.startswith("${{ secrets.") for v in update["env"].values())
     keep_alive = step(workflow, "Keep the schedule alive")

@@ -181,6 +181,28 @@ class WebhookSettings(_Channel):
     max_chars: int = Field(3500, ge=200, le=40000)
 
 
+class FeishuSettings(_Channel):
+    """``[notify.feishu]``: a Feishu/Lark custom bot; URL from ``$DAILYPAPERS_FEISHU_URL``."""
+
+    max_bytes: int = Field(20_000, ge=1_000, le=20_000)  # Feishu refuses bodies over 20 KB
+
+
+class TelegramSettings(_Channel):
+    """``[notify.telegram]``: a Telegram bot; token from ``$DAILYPAPERS_TELEGRAM_TOKEN``."""
+
+    chat_id: int | str  # -1001234567890, or "@channel_name"
+    max_chars: int = Field(4096, ge=200, le=4096)  # Telegram's limit for one message
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat(cls, value: Any) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"@[A-Za-z]\w{4,}|-?\d+", value.strip()):
+            return value.strip()
+        raise ValueError("must be a chat number (-100...) or a public @channel name")
+
+
 class NotifySettings(_Model):
     """``[notify]``: which channels announce new papers, and how much each lists."""
 
@@ -189,6 +211,8 @@ class NotifySettings(_Model):
     email: EmailSettings | None = None
     github: GitHubSettings | None = None
     webhook: WebhookSettings | None = None
+    feishu: FeishuSettings | None = None
+    telegram: TelegramSettings | None = None
 
     @field_validator("link")
     @classmethod
@@ -200,7 +224,13 @@ class NotifySettings(_Model):
     @property
     def channels(self) -> dict[str, _Channel]:
         """The configured channels by name, in sending order."""
-        found = {"github": self.github, "email": self.email, "webhook": self.webhook}
+        found = {
+            "github": self.github,
+            "email": self.email,
+            "webhook": self.webhook,
+            "feishu": self.feishu,
+            "telegram": self.telegram,
+        }
         return {name: channel for name, channel in found.items() if channel is not None}
 
 

@@ -82,6 +82,9 @@ jobs:
 @TOKEN@          DAILYPAPERS_SMTP_USER: ${{ secrets.DAILYPAPERS_SMTP_USER }}
           DAILYPAPERS_SMTP_PASSWORD: ${{ secrets.DAILYPAPERS_SMTP_PASSWORD }}
           DAILYPAPERS_WEBHOOK_URL: ${{ secrets.DAILYPAPERS_WEBHOOK_URL }}
+          DAILYPAPERS_FEISHU_URL: ${{ secrets.DAILYPAPERS_FEISHU_URL }}
+          DAILYPAPERS_FEISHU_SECRET: ${{ secrets.DAILYPAPERS_FEISHU_SECRET }}
+          DAILYPAPERS_TELEGRAM_TOKEN: ${{ secrets.DAILYPAPERS_TELEGRAM_TOKEN }}
 
       # Also after a failed update: a notification that failed leaves its papers
       # pending in the store, and the outputs written before it must be kept.

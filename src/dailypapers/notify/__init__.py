@@ -52,6 +52,9 @@ SECRET_ENV = (
     "DAILYPAPERS_SMTP_USER",
     "DAILYPAPERS_SMTP_PASSWORD",
     "DAILYPAPERS_WEBHOOK_URL",
+    "DAILYPAPERS_FEISHU_URL",
+    "DAILYPAPERS_FEISHU_SECRET",
+    "DAILYPAPERS_TELEGRAM_TOKEN",
 )
 _LINK = re.compile(r"\]\((\S+?)\)")
 
@@ -124,6 +127,21 @@ def open_channels(config: Config) -> list[Channel]:
         channels.append(EmailChannel(notify.email, config.settings.title))
     if notify.webhook is not None:
         channels.append(WebhookChannel(notify.webhook))
+    channels += open_chat_channels(config)
+    return channels
+
+
+def open_chat_channels(config: Config) -> list[Channel]:
+    """The native chat channels: Feishu/Lark and Telegram."""
+    from dailypapers.notify.feishu import FeishuChannel
+    from dailypapers.notify.telegram import TelegramChannel
+
+    notify = config.settings.notify
+    channels: list[Channel] = []
+    if notify.feishu is not None:
+        channels.append(FeishuChannel(notify.feishu))
+    if notify.telegram is not None:
+        channels.append(TelegramChannel(notify.telegram))
     return channels
 
 

@@ -203,16 +203,21 @@ def render_chat(digest: Digest, limit: int) -> str:
 
 
 def _fitting(digest: Digest, render: Callable[[Digest], str], limit: int) -> Digest | None:
-    """The digest with the most papers per topic (at least one) whose text fits in ``limit``.
+    return fit(digest, lambda candidate: len(render(candidate)), limit)
 
-    Found by bisection, since the text only grows with the papers kept.
+
+def fit(digest: Digest, measure: Callable[[Digest], int], limit: int) -> Digest | None:
+    """The digest with the most papers per topic (at least one) measuring at most ``limit``.
+
+    Found by bisection, since the size only grows with the papers kept.
+    ``measure`` is the platform's own rule (characters, bytes, UTF-16 units).
     """
-    if len(render(digest)) <= limit:
+    if measure(digest) <= limit:
         return digest
     low, high = 0, max((len(t.entries) for t in digest.topics), default=1) - 1
     while low < high:
         middle = (low + high + 1) // 2
-        if len(render(digest.capped(middle))) <= limit:
+        if measure(digest.capped(middle)) <= limit:
             low = middle
         else:
             high = middle - 1
