@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -26,6 +27,9 @@ from dailypapers.render.catalog import Catalog, TopicListing, timestamp
 
 ASSETS = ("site.css", "site.js")
 PAGE_SIZE = 50
+# "new": in the latest announcement, i.e. updated less than a day before the
+# newest paper. Derived from the data, so unchanged data renders the same bytes.
+NEW_WINDOW = timedelta(hours=24)
 
 
 def _environment() -> jinja2.Environment:
@@ -121,11 +125,12 @@ def _page(
     catalog: Catalog,
     root: str,
 ) -> bytes:
-    data = {
-        "topics": common["topics"],
-        "scope": topic.slug if topic else None,
-        "papers": [paper_data(p, catalog.topics_of(p)) for p in papers],
-    }
+    cutoff = catalog.updated - NEW_WINDOW if catalog.updated else None
+    listed = [
+        {**paper_data(p, catalog.topics_of(p)), "new": cutoff is not None and p.updated > cutoff}
+        for p in papers
+    ]
+    data = {"topics": common["topics"], "scope": topic.slug if topic else None, "papers": listed}
     css, js = (next(path for path in assets if path.endswith(suffix)) for suffix in (".css", ".js"))
     html = template.render(
         **common,
@@ -133,7 +138,10 @@ def _page(
         root=root,
         css=root + css,
         js=root + js,
-        count=len(data["papers"]),
+        count=len(listed),
+        new_count=sum(1 for p in listed if p["new"]),
+        papers=listed,
+        topic_names={t["slug"]: t["name"] for t in common["topics"]},
         data=embed_json(data),
     )
     return html.encode("utf-8")
