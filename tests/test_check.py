@@ -102,3 +102,12 @@ def test_check_without_network_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_
     result = CliRunner().invoke(cli, ["check", "--count"])
     assert result.exit_code == 1
     assert result.stderr.startswith("dailypapers: failed: cannot count on arXiv")
+    assert "search_query" not in result.stderr
+
+
+def test_counting_an_empty_store_says_to_update_first(runner: CliRunner) -> None:
+    runner.invoke(cli, ["init"])
+    result = runner.invoke(cli, ["check", "--store"])
+    assert result.exit_code == 1
+    assert "no store at" in result.stderr and "run 'dailypapers update' first" in result.stderr
+    assert not list(Path.cwd().glob(".dailypapers/*.db"))

@@ -66,10 +66,13 @@ def count_on_arxiv(config: Config, until: datetime) -> list[TopicCheck]:
 
 def count_in_store(config: Config, until: datetime) -> list[TopicCheck]:
     """How many stored papers of each topic were submitted in the week to ``until``."""
-    from dailypapers.store import open_store
+    from dailypapers.store import StoreError, open_store, sqlite_path
 
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.is_file():
+        raise StoreError(f"no store at {path} yet (run 'dailypapers update' first)")
     checks = []
-    store = open_store(config.db_url)
+    store = open_store(config.db_url, migrate=False)
     try:
         for topic in config.settings.topics:
             query = effective_query(config, topic)

@@ -540,7 +540,7 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
 @config_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 2).")
 @click.option("--count", is_flag=True, help="Ask arXiv how many papers each topic matched.")
-@click.option("--store", "from_store", is_flag=True, help="With --count: count stored papers.")
+@click.option("--store", "from_store", is_flag=True, help="Count the stored papers instead.")
 @click.option(
     "--until",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -567,7 +567,7 @@ def check(
 
     config = _load(config_file, strict=strict)
     end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
-    if not count:
+    if not (count or from_store):
         checks = checkup.check_topics(config)
     elif from_store:
         checks = checkup.count_in_store(config, end)
@@ -583,7 +583,7 @@ def _count_on_arxiv(config: Config, end: datetime) -> list[Any]:
     try:
         return checkup.count_on_arxiv(config, end)
     except ArxivError as exc:
-        raise Failure(f"dailypapers: failed: cannot count on arXiv: {exc}") from None
+        raise Failure(f"dailypapers: failed: cannot count on arXiv: {exc.brief()}") from None
 
 
 def _print_checks(config: Config, checks: list[Any]) -> None:
