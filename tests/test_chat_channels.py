@@ -16,11 +16,11 @@ from dailypapers.models import Author, Paper
 from dailypapers.notify import NotifyError, mask
 from dailypapers.notify.feishu import FeishuChannel, sign
 from dailypapers.notify.telegram import TelegramChannel, units
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.recording import Answer, RecordingServer, Request
 from dailypapers.pipeline import run_update
 from dailypapers.render.digest import Digest, Entry, TopicDigest
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.recording import Answer, RecordingServer, Request
 from helpers_notify import ids_in, topics_toml
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"

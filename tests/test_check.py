@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from dailypapers import __version__
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.arxiv.errors import ArxivUnavailable
 from dailypapers.cli import cli
-from dailypapers.testing.clock import FakeClock
+from support.clock import FakeClock
 
 LONG_QUERY = " OR ".join(f'abs:"term number {n}"' for n in range(60))
 
@@ -47,7 +47,7 @@ def test_a_name_that_does_not_resolve_is_retried_once(caplog: pytest.LogCaptureF
     brief = caught.value.brief()
     assert brief.startswith("arXiv unavailable after 2 attempts (cannot resolve host); check")
     assert "HTTPS_PROXY" in brief and "$DAILYPAPERS_ARXIV_URL" in brief
-    assert "python -m dailypapers.testing.fake_arxiv" in brief
+    assert "python -m dailypapers.offline.fake_arxiv" in brief
     assert "search_query" not in brief and len(brief) < 300
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import load_config
+from dailypapers.offline.reference import read_readme, reference_papers, reference_text
 from dailypapers.pipeline import readme_options
 from dailypapers.render.markdown import WATCH, Section, github_anchors, render_readme
-from dailypapers.testing.reference import read_readme, reference_papers, reference_text
 
 
 def options(tmp_path: Path, text: str, topics: int) -> dict[str, bool]:

@@ -140,3 +140,16 @@ def test_sdist_leaves_the_tests_out_and_both_dists_pass_twine(tmp_path: Path) ->
         [str(twine), "check", "--strict", str(sdist), str(wheel)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_release_reads_the_version_the_package_reports() -> None:
+    step = next(
+        s["run"]
+        for s in workflow("release.yml")["jobs"]["build"]["steps"]
+        if s.get("name") == "The tag names the package version"
+    )
+    command = step.splitlines()[0].removeprefix("version=$(").removesuffix(")")
+    found = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == __version__

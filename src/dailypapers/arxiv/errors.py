@@ -10,7 +10,7 @@ from dailypapers.arxiv.failfast import reason, unreachable
 
 _MAX_MESSAGE = 300
 OFFLINE_HINT = (
-    "offline: python -m dailypapers.testing.fake_arxiv --corpus demo -- dailypapers update"
+    "offline: python -m dailypapers.offline.fake_arxiv --corpus demo -- dailypapers update"
 )
 OFFLINE_README = "offline: see 'Offline' in the README"
 

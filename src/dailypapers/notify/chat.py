@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from dailypapers import __version__
-from dailypapers.notify import NotifyError, mask
+from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.masking import mask
 
 
 def encode(payload: Any) -> bytes:

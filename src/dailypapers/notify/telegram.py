@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from dailypapers.config import TelegramSettings
-from dailypapers.notify import NotifyError
+from dailypapers.notify.channel import NotifyError
 from dailypapers.notify.chat import encode, post_json, short
 from dailypapers.render.digest import Digest, Entry, fit, render_chat
 
