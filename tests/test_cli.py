@@ -59,14 +59,14 @@ def test_second_update_says_no_new_papers(runner: CliRunner, tmp_path: Path) -> 
     before = (tmp_path / "README.md").read_bytes()
     code, out, _ = invoke(runner, "update")
     assert code == 0
-    assert out.startswith(("nothing new for these topics: ", "no announcement today: "))
+    assert out.startswith(("nothing new since the last run: ", "no announcement today: "))
     assert (tmp_path / "README.md").read_bytes() == before
 
 
 def test_init_never_overwrites_without_force(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "papers.toml").write_text("# mine\n", encoding="utf-8")
-    code, _, err = invoke(runner, "init")
-    assert code == 2 and "exists" in err and "--force" in err
+    code, out, err = invoke(runner, "init")
+    assert code == 0 and "kept papers.toml" in err and "init --force" in out
     assert (tmp_path / "papers.toml").read_text(encoding="utf-8") == "# mine\n"
     code, _, _ = invoke(runner, "init", "--force")
     assert code == 0 and "[[topics]]" in (tmp_path / "papers.toml").read_text(encoding="utf-8")

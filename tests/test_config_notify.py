@@ -61,4 +61,4 @@ def test_bad_values_name_the_line(tmp_path: Path) -> None:
     assert error_of(tmp_path, "\n[notify]\nmax_per_topic = 0\n").startswith(
         f"{tmp_path / 'papers.toml'}:5: notify.max_per_topic: "
     )
-    assert "unknown key" in error_of(tmp_path, "\n[notify.slack]\n")
+    assert "unknown section `[notify.slack]`" in error_of(tmp_path, "\n[notify.slack]\n")

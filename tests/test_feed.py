@@ -226,10 +226,11 @@ def test_an_ordinary_day_is_one_feed_and_one_id_list_request(
     assert "9 pages" in first_row
 
 
-def test_the_same_listing_again_is_no_announcement(tmp_path: Path, server: FakeArxiv) -> None:
+def test_the_same_listing_again_is_nothing_new(tmp_path: Path, server: FakeArxiv) -> None:
     config, evening = warm_up(tmp_path, server)
     report = run_update(config, now=run_at(config, evening) + timedelta(hours=2), force=True)
-    assert report.status == "no announcement"
+    # arXiv announced that evening; this project already has the listing.
+    assert report.status == "nothing new"
     assert kinds(server) == ["feed"]
 
 

@@ -104,7 +104,7 @@ def test_rerun_with_nothing_new_changes_nothing(tmp_path: Path, server: FakeArxi
     server.reset_log()
     report = run_update(config, now=DAY2)
     assert report.status == "nothing new"
-    assert report.summary().startswith("nothing new for these topics: 2 topics, 2 requests")
+    assert report.summary().startswith("nothing new since the last run: 2 topics, 2 requests")
     assert report.written == []
     assert config.readme_path.read_bytes() == before
     assert config.readme_path.stat().st_mtime_ns == mtime

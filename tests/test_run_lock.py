@@ -62,7 +62,7 @@ def test_second_run_waits_and_then_finds_nothing_new(tmp_path: Path) -> None:
         second_out, err = second.communicate(timeout=60)
         assert first.returncode == 0 and first_out.startswith("updated (")
         assert second.returncode == 0, err
-        assert second_out.startswith(("nothing new for these topics", "no announcement today"))
+        assert second_out.startswith(("nothing new since the last run", "no announcement today"))
         starts = [r.params.get("start") for r in server.requests]
         # the cold start's 6 pages; then at most one page per topic (none when
         # arXiv's calendar says nothing was announced since the first run)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
+
+import lxml.html
 
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus, hostile_papers
@@ -60,7 +63,9 @@ def test_index_topic_pages_assets_and_feeds() -> None:
         assert f'"{asset}"' in index  # relative: works from file://
     topic_page = next(p for p in pages if p.startswith("topics/reward-model"))
     assert f'"../{assets[0]}"' in site[topic_page].decode()
-    assert "https://" not in re.sub(r'href="https://[^"]*"', "", index)  # nothing external loads
+    tree = lxml.html.fromstring(index)
+    loaded = tree.xpath("//script/@src | //link[@rel='stylesheet']/@href | //img/@src")
+    assert loaded and not [url for url in loaded if "://" in url]  # nothing external loads
 
 
 def test_embedded_data_per_page() -> None:
@@ -100,7 +105,13 @@ def test_hostile_text_never_becomes_markup() -> None:
             continue
         page = markup(content)
         assert page.count("<script") == 2, path  # data and script files (the ids were cut out)
-        assert "<img" not in page and "<svg" not in page and "onerror" not in page.lower()
+        tree = lxml.html.fromstring(page)  # paper text is in the page now, as text only
+        assert not tree.xpath("//img | //svg | //iframe | //object | //embed"), path
+        assert not [a for a in tree.xpath("//@*") if a.attrname.lower().startswith("on")], path
+        hrefs = tree.xpath("//a/@href")
+        assert not [
+            h for h in hrefs if not h.startswith(("https://", "http://", "../", "topics/", "index"))
+        ]
         embedded(content)
     titles = [p["title"] for p in shared(site)["papers"]]
     assert " ".join(hostile_papers()[0].title.split()) in titles
@@ -116,3 +127,18 @@ def test_embed_json_escapes_what_could_end_the_script() -> None:
 def test_same_data_same_bytes() -> None:
     papers = demo_corpus()[:5]
     assert files(papers) == files(list(papers))
+
+
+def test_every_paper_is_in_the_html_with_new_ones_marked() -> None:
+    papers = demo_corpus()[:40]
+    page = files(papers)["index.html"].decode()
+    tree = lxml.html.fromstring(markup(page.encode()))
+    cards = tree.xpath("//ol[@id='results']/li[contains(@class, 'paper')]")
+    assert [c.get("id") for c in cards] == [f"paper-{p.id}" for p in papers]
+    newest = max(p.updated for p in papers)
+    fresh = {f"paper-{p.id}" for p in papers if newest - p.updated < timedelta(hours=24)}
+    assert {c.get("id") for c in cards if "is-new" in c.get("class")} == fresh
+    assert 0 < len(fresh) < len(papers)
+    assert f"New only ({len(fresh)})" in page
+    data = embedded(page.encode())["papers"]
+    assert {f"paper-{p['id']}" for p in data if p["new"]} == fresh  # type: ignore[index]

@@ -74,7 +74,7 @@ def test_steps_cache_update_commit_and_keep_alive() -> None:
     workflow = load(render_workflow(issues=True, install="git+https://example.org/dp.git"))
     steps = workflow["jobs"]["update"]["steps"]
     uses = [s.get("uses", s.get("name")) for s in steps]
-    assert uses[:2] == ["actions/checkout@v4", "actions/setup-python@v5"]
+    assert uses[:2] == ["actions/checkout@v7", "actions/setup-python@v7"]
     assert steps[1]["with"]["cache"] == "pip"
     assert step(workflow, "Install dailypapers")["run"].endswith(
         "pip install git+https://example.org/dp.git"
@@ -95,6 +95,9 @@ def test_steps_cache_update_commit_and_keep_alive() -> None:
         "DAILYPAPERS_SMTP_USER",
         "DAILYPAPERS_SMTP_PASSWORD",
         "DAILYPAPERS_WEBHOOK_URL",
+        "DAILYPAPERS_FEISHU_URL",
+        "DAILYPAPERS_FEISHU_SECRET",
+        "DAILYPAPERS_TELEGRAM_TOKEN",
     }
     assert all(v.startswith("${{ secrets.") for v in update["env"].values())
     keep_alive = step(workflow, "Keep the schedule alive")
@@ -147,8 +150,9 @@ def test_init_github_writes_both_files_and_never_overwrites(tmp_path: Path) -> N
     assert schema_check(workflow).returncode == 0
     assert "issues: write" not in workflow.read_text()
     workflow.write_text("# mine\n")
-    code, _, err = invoke("init", "--github")
-    assert code == 2 and "--force" in err and workflow.read_text() == "# mine\n"
+    code, out, err = invoke("init", "--github")
+    assert code == 0 and "--force" in out and workflow.read_text() == "# mine\n"
+    assert f"kept {WORKFLOW_PATH}" in err
     (tmp_path / "papers.toml").unlink()
     code, out, err = invoke("init", "--github")
     assert code == 0 and "wrote papers.toml" in out and "kept" in err

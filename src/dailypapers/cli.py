@@ -7,15 +7,16 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from dailypapers import __version__
 from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
-from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
+from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
 
 # Each command imports what it uses in its body: `dailypapers --help` and a
 # skipped run must not pay for SQLAlchemy, httpx, pydantic, jinja2 or rich.
@@ -105,10 +106,13 @@ def _raised(exc: Exception, module: str, name: str) -> bool:
     return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
-def _load(config_file: Path | None) -> Config:
+def _load(config_file: Path | None, strict: bool = False) -> Config:
     from dailypapers.config import load_config
 
-    return load_config(config_file)
+    config = load_config(config_file, strict=strict)
+    for warning in config.warnings:
+        click.echo(f"dailypapers: warning: {warning}", err=True)
+    return config
 
 
 def _config_path(config_file: Path | None) -> Path:
@@ -138,6 +142,9 @@ class Group(click.Group):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as exc:  # bare `dailypapers`: help is the answer, not an error
+            click.echo(exc.ctx.get_help() if exc.ctx else self.get_help(click.Context(self)))
+            sys.exit(0)
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "dailypapers"
             message = exc.format_message().rstrip(".")
@@ -158,7 +165,8 @@ def cli() -> None:
     """Keep a research group on top of arXiv.
 
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
-    for each, stores them, and writes a README with one table per topic.
+    for each, stores them, and writes a README with one table per topic (the
+    DailyArXiv README format).
     """
     from dailypapers.notify.masking import install_log_filter
 
@@ -183,11 +191,11 @@ def install_option(func: F) -> F:
 )
 @install_option
 def init(config_file: Path | None, force: bool, github: bool, install: str) -> None:
-    """Write a commented papers.toml with the reference's two topics.
+    """Write a commented papers.toml with two example topics.
 
     With --github, also write a GitHub Actions workflow that runs `dailypapers
     update` every weekday and commits the changed outputs. Existing files are
-    kept unless --force.
+    kept (not an error) unless --force.
     """
     from dailypapers.scaffold import write_config
 
@@ -195,11 +203,15 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
     wrote = _write_unless_exists(path, force, write_config)
     if github:
         workflow = path.parent / WORKFLOW_PATH
-        wrote += _write_unless_exists(
+        written = _write_unless_exists(
             workflow, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
         )
+        if written:
+            click.echo(UPGRADE_HINT.format(install=install))
+        wrote += written
     if not wrote:
-        raise UsageFailure(f"dailypapers: {path} exists; use --force to overwrite it")
+        click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
+        return
     click.echo("next: edit the topics, then run 'dailypapers update'")
 
 
@@ -604,6 +616,70 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
         click.echo("stopped", err=True)
     finally:
         server.server_close()
+
+
+@cli.command()
+@config_option
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 2).")
+@click.option("--count", is_flag=True, help="Ask arXiv how many papers each topic matched.")
+@click.option("--store", "from_store", is_flag=True, help="Count the stored papers instead.")
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="With --count: the 7 days up to this day (default: now).",
+)
+@debug_option
+@handle_errors
+def check(
+    config_file: Path | None,
+    strict: bool,
+    count: bool,
+    from_store: bool,
+    until: datetime | None,
+    debug: bool,
+) -> None:
+    """Check papers.toml and print each topic's effective arXiv query.
+
+    Errors exit 2; likely mistakes are warnings (errors with --strict).
+    --count shows how many papers each topic matched in the last 7 days, from
+    the configured arXiv API (or the store with --store), so an empty or a
+    flooded topic shows before the first run.
+    """
+    from dailypapers import checkup
+
+    config = _load(config_file, strict=strict)
+    end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
+    if not (count or from_store):
+        checks = checkup.check_topics(config)
+    elif from_store:
+        checks = checkup.count_in_store(config, end)
+    else:
+        checks = _count_on_arxiv(config, end)
+    _print_checks(config, checks)
+
+
+def _count_on_arxiv(config: Config, end: datetime) -> list[Any]:
+    from dailypapers import checkup
+    from dailypapers.arxiv.errors import ArxivError
+
+    try:
+        return checkup.count_on_arxiv(config, end)
+    except ArxivError as exc:
+        raise Failure(f"dailypapers: failed: cannot count on arXiv: {exc.brief()}") from None
+
+
+def _print_checks(config: Config, checks: list[Any]) -> None:
+    max_papers = config.settings.max_papers
+    for check in checks:
+        click.echo(check.name)
+        click.echo(f"  query: {check.query}")
+        if check.count is not None:
+            click.echo(f"  last 7 days: {check.count} paper{'s' if check.count != 1 else ''}")
+        for note in check.notes(max_papers, 7):
+            click.echo(f"  note: {note}")
+    problems = len(config.warnings)
+    verdict = f"{problems} warning{'s' if problems != 1 else ''}" if problems else "ok"
+    click.echo(f"{_relative(config.path)}: {len(checks)} topics, {verdict}")
 
 
 @cli.command()

@@ -6,6 +6,7 @@ the line and the key: ``papers.toml:7: topics[1].name: must not be empty``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -26,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from dailypapers import config_hints as hints
+from dailypapers.arxiv import lint
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.feed import DEFAULT_FEED_URL
@@ -52,7 +55,8 @@ class ConfigError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has real types, so "50" or true for a number is a mistake, not a value.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ArxivSettings(_Model):
@@ -111,6 +115,9 @@ class ReadmeSettings(_Model):
 
     path: str = "README.md"
     link_base: str = "https://arxiv.org/abs/"
+    # true: the DailyArXiv README byte for byte (the "Watch" sentence always, no contents)
+    exact_reference: bool = False
+    toc: bool | None = None  # None: a table of contents when there are more than 5 topics
 
 
 # Secrets come from the environment only; a key that looks like one in
@@ -176,6 +183,28 @@ class WebhookSettings(_Channel):
     max_chars: int = Field(3500, ge=200, le=40000)
 
 
+class FeishuSettings(_Channel):
+    """``[notify.feishu]``: a Feishu/Lark custom bot; URL from ``$DAILYPAPERS_FEISHU_URL``."""
+
+    max_bytes: int = Field(20_000, ge=1_000, le=20_000)  # Feishu refuses bodies over 20 KB
+
+
+class TelegramSettings(_Channel):
+    """``[notify.telegram]``: a Telegram bot; token from ``$DAILYPAPERS_TELEGRAM_TOKEN``."""
+
+    chat_id: int | str  # -1001234567890, or "@channel_name"
+    max_chars: int = Field(4096, ge=200, le=4096)  # Telegram's limit for one message
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat(cls, value: Any) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"@[A-Za-z]\w{4,}|-?\d+", value.strip()):
+            return value.strip()
+        raise ValueError("must be a chat number (-100...) or a public @channel name")
+
+
 class NotifySettings(_Model):
     """``[notify]``: which channels announce new papers, and how much each lists."""
 
@@ -184,6 +213,8 @@ class NotifySettings(_Model):
     email: EmailSettings | None = None
     github: GitHubSettings | None = None
     webhook: WebhookSettings | None = None
+    feishu: FeishuSettings | None = None
+    telegram: TelegramSettings | None = None
 
     @field_validator("link")
     @classmethod
@@ -195,7 +226,13 @@ class NotifySettings(_Model):
     @property
     def channels(self) -> dict[str, _Channel]:
         """The configured channels by name, in sending order."""
-        found = {"github": self.github, "email": self.email, "webhook": self.webhook}
+        found = {
+            "github": self.github,
+            "email": self.email,
+            "webhook": self.webhook,
+            "feishu": self.feishu,
+            "telegram": self.telegram,
+        }
         return {name: channel for name, channel in found.items() if channel is not None}
 
 
@@ -244,6 +281,9 @@ class Topic(_Model):
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
             q.parse(value)
+            problems = lint.errors(value)
+            if problems:
+                raise ValueError(problems[0])
         return value
 
     @field_validator("categories")
@@ -295,6 +335,7 @@ class Settings(_Model):
     """The whole of ``papers.toml``."""
 
     title: Text = "Daily Papers"
+    strict: bool = False
     max_papers: int = Field(100, ge=1, le=2000)
     timezone: str = "UTC"
     archives: list[str] = ["cs", "stat"]
@@ -328,16 +369,6 @@ class Settings(_Model):
             raise ValueError(f"unknown arXiv archive {unknown[0]!r}")
         return value
 
-    @model_validator(mode="after")
-    def _unique_topics(self) -> Settings:
-        seen: set[str] = set()
-        for topic in self.topics:
-            key = topic.name.casefold()
-            if key in seen:
-                raise ValueError(f"duplicate topic name {topic.name!r}")
-            seen.add(key)
-        return self
-
 
 @dataclass(frozen=True)
 class Config:
@@ -345,6 +376,7 @@ class Config:
 
     path: Path
     settings: Settings
+    warnings: tuple[str, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -406,8 +438,12 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser().absolute()
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read, merge environment overrides into, and validate a config file."""
+def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False) -> Config:
+    """Read, merge environment overrides into, and validate a config file.
+
+    Likely mistakes that arXiv would accept come back as ``Config.warnings``;
+    with ``strict`` (or ``strict = true`` in the file) the first is an error.
+    """
     file = config_path(path)
     text = _read_text(file)
     try:
@@ -418,10 +454,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, file, text)) from None
-    config = Config(file, settings)
+        raise ConfigError(_describe(exc, file, text, data)) from None
+    _check_unique_topics(settings, file, text)
+    config = Config(file, settings, _query_warnings(settings, file, text))
     _check_output_dirs(config, text)
     _check_output_paths(config, text)
+    if config.warnings and (strict or settings.strict):
+        raise ConfigError(f"{config.warnings[0]} (an error with --strict or strict = true)")
     return config
 
 
@@ -450,6 +489,35 @@ def _check_output_paths(config: Config, text: str) -> None:
     for line, loc, message in sorted(found, key=lambda item: item[0] is None):
         where = f"{config.path}:{line}" if line else str(config.path)
         raise ConfigError(f"{where}: {'.'.join(loc)}: {message}")
+
+
+def _where(file: Path, text: str, loc: tuple[Any, ...]) -> str:
+    line = locate(text, loc) or hints.header_line(text, loc)
+    return f"{file}:{line}" if line else str(file)
+
+
+def _check_unique_topics(settings: Settings, file: Path, text: str) -> None:
+    seen: dict[str, int] = {}
+    for index, topic in enumerate(settings.topics):
+        key = topic.name.casefold()
+        if key in seen:
+            where = _where(file, text, ("topics", index, "name"))
+            raise ConfigError(
+                f"{where}: topics[{index}].name: duplicate topic name {topic.name!r} "
+                f"(topics[{seen[key]}] has it); rename one or merge their queries with OR"
+            )
+        seen[key] = index
+
+
+def _query_warnings(settings: Settings, file: Path, text: str) -> tuple[str, ...]:
+    found = []
+    for index, topic in enumerate(settings.topics):
+        if topic.query is None:
+            continue
+        where = _where(file, text, ("topics", index, "query"))
+        for message in lint.warnings(topic.query):
+            found.append(f"{where}: topics[{index}].query: {message} (topic {topic.name!r})")
+    return tuple(found)
 
 
 def _check_output_dirs(config: Config, text: str) -> None:
@@ -512,26 +580,56 @@ def _env_float(name: str) -> float | None:
         raise ConfigError(f"${name}: not a number: {raw!r}") from None
 
 
-def _describe(exc: ValidationError, file: Path, text: str) -> str:
+def _describe(exc: ValidationError, file: Path, text: str, data: dict[str, Any]) -> str:
     error = exc.errors()[0]
     loc = tuple(error["loc"])
     key = _dotted(loc)
-    message = _message(error)
-    line = locate(text, loc)
-    where = f"{file}:{line}" if line else str(file)
+    message = _message(error, loc)
+    name = hints.topic_name(data, loc)
+    if name is not None and loc[2:] != ("name",):
+        message += f" (topic {name!r})"
     more = exc.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{where}: {key or 'config'}: {message}{suffix}"
+    return f"{_where(file, text, loc)}: {key or 'config'}: {message}{suffix}"
 
 
-def _message(error: Any) -> str:
+_KINDS = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a quoted string",
+    "list_type": "a list, as in [...]",
+}
+
+
+def _message(error: Any, loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        return hints.unknown_key(Settings, loc, error["input"])
     if kind == "missing":
         return "is required"
+    if kind in _KINDS:
+        return f"must be {_KINDS[kind]}, not {_toml_repr(error['input'])}"
     message = str(error["msg"])
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value[:40])}" + (
+            " (drop the quotes)" if _numeric(value) else ""
+        )
+    return type(value).__name__
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

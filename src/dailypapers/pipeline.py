@@ -24,7 +24,7 @@ from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.outputs import write_outputs
-from dailypapers.render.markdown import Section, render_readme, same_but_date
+from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
 from dailypapers.run import RunResult, RunStatus, project_lock, recorded_run
@@ -70,8 +70,9 @@ class RunReport(RunResult):
     def headline(self) -> str:
         """What happened, in the words a user trusts.
 
-        ``updated (N new)``, ``nothing new for these topics``, ``no
-        announcement today`` (arXiv's calendar), ``rendered`` or ``failed: why``.
+        ``updated (N new)``, ``nothing new since the last run`` (arXiv
+        announced; this project already has it), ``no announcement today``
+        (arXiv's calendar), ``rendered`` or ``failed: why``.
         """
         if self.status == FAILED:
             return f"failed: {self.error}"
@@ -81,7 +82,7 @@ class RunReport(RunResult):
             new = self.saved.new or self.saved.linked
             return f"updated ({new} new{revised})"
         if self.status == NOTHING_NEW:
-            return "nothing new for these topics"
+            return "nothing new since the last run"
         if self.status == NO_ANNOUNCEMENT:
             return "no announcement today"
         return self.status
@@ -172,11 +173,21 @@ def render_outputs(
             updated_on=today,
             max_papers=settings.max_papers,
             link_base=settings.readme.link_base,
+            **readme_options(config, len(listed)),
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
     written += write_outputs(config, listed, force=force)
     return written
+
+
+def readme_options(config: Config, topics: int) -> dict[str, bool]:
+    """The README's "Watch" sentence and table of contents, as the config asks."""
+    readme = config.settings.readme
+    if readme.exact_reference:
+        return {"watch": True, "toc": False}
+    toc = readme.toc if readme.toc is not None else topics > TOC_OVER
+    return {"watch": config.settings.notify.github is not None, "toc": toc}
 
 
 def run_update(
@@ -218,7 +229,7 @@ def run_update(
             report.notified = _notify(config, run.store, run.id, day, progress)
         report.status = _status(config, report, now, fetched=fetch)
         if not announced:
-            report.status = NO_ANNOUNCEMENT
+            report.status = _quiet_status(config, now)
         notify_error = failure_line(report.notified)
         if notify_error:
             report.status, report.error = FAILED, notify_error
@@ -329,7 +340,11 @@ def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) 
         return RENDERED
     if report.new_papers or report.saved.linked:
         return UPDATED
-    # Weekends and arXiv's holidays: nothing new is expected, and is no failure.
+    return _quiet_status(config, now)
+
+
+def _quiet_status(config: Config, now: datetime) -> RunStatus:
+    """No new paper: arXiv's calendar says why (weekend, holiday), or this project has it all."""
     if not config.calendar.announced_since(now - timedelta(hours=24), now):
         return NO_ANNOUNCEMENT
     return NOTHING_NEW

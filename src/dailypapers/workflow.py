@@ -10,10 +10,17 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from dailypapers import __version__
 from dailypapers.publish.files import write_atomic
 
 WORKFLOW_PATH = Path(".github") / "workflows" / "daily-papers.yml"
-DEFAULT_INSTALL = "dailypapers"
+# The exact version that wrote the workflow: a new release never changes a
+# repository's daily run behind its back (`dailypapers workflow --force` upgrades).
+DEFAULT_INSTALL = f"dailypapers=={__version__}"
+UPGRADE_HINT = (
+    "the workflow installs {install}; to upgrade it later: "
+    "pip install -U dailypapers && dailypapers workflow --force"
+)
 
 _TEMPLATE = """\
 # Daily papers: fetch new arXiv papers, rewrite the outputs, notify, commit.
@@ -45,9 +52,9 @@ jobs:
     runs-on: ubuntu-latest
     timeout-minutes: 30
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v7
 
-      - uses: actions/setup-python@v5
+      - uses: actions/setup-python@v7
         with:
           python-version: "3.12"
           cache: pip
@@ -61,7 +68,7 @@ jobs:
       # the newest by prefix. A miss only costs a cold fetch: the README in the
       # repository tells dailypapers which papers readers have already seen.
       - name: Restore the paper store
-        uses: actions/cache/restore@v4
+        uses: actions/cache/restore@v6
         with:
           path: .dailypapers
           key: dailypapers-store-${{ github.run_id }}-${{ github.run_attempt }}
@@ -75,12 +82,15 @@ jobs:
 @TOKEN@          DAILYPAPERS_SMTP_USER: ${{ secrets.DAILYPAPERS_SMTP_USER }}
           DAILYPAPERS_SMTP_PASSWORD: ${{ secrets.DAILYPAPERS_SMTP_PASSWORD }}
           DAILYPAPERS_WEBHOOK_URL: ${{ secrets.DAILYPAPERS_WEBHOOK_URL }}
+          DAILYPAPERS_FEISHU_URL: ${{ secrets.DAILYPAPERS_FEISHU_URL }}
+          DAILYPAPERS_FEISHU_SECRET: ${{ secrets.DAILYPAPERS_FEISHU_SECRET }}
+          DAILYPAPERS_TELEGRAM_TOKEN: ${{ secrets.DAILYPAPERS_TELEGRAM_TOKEN }}
 
       # Also after a failed update: a notification that failed leaves its papers
       # pending in the store, and the outputs written before it must be kept.
       - name: Save the paper store
         if: ${{ !cancelled() }}
-        uses: actions/cache/save@v4
+        uses: actions/cache/save@v6
         with:
           path: .dailypapers
           key: dailypapers-store-${{ github.run_id }}-${{ github.run_attempt }}

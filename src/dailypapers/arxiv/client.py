@@ -22,6 +22,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_result
 
 from dailypapers import __version__
+from dailypapers.arxiv import failfast
 from dailypapers.arxiv.atom import FeedPage, parse_feed
 from dailypapers.arxiv.errors import (
     ArxivAPIError,
@@ -440,7 +441,7 @@ class ArxivClient(PoliteClient):
     def _retrying(self, call: _Call) -> Retrying:
         return Retrying(
             retry=_is_retryable,
-            stop=self._should_stop,
+            stop=failfast.connect_budget(self._should_stop),
             wait=self._backoff_wait,
             sleep=self._backoff_sleep,
             before_sleep=self._log_retry(call, "failure"),
@@ -488,13 +489,13 @@ class ArxivClient(PoliteClient):
     def _log_retry(self, call: _Call, kind: str) -> _RetryHook:
         def hook(state: RetryCallState) -> None:
             self.stats.retries += 1
+            if kind == "failure":
+                failfast.log_retry(log, "arXiv", call.url, state)
+                return
             log.warning(
-                "arXiv %s (%s), retrying in %.1f s: %s",
-                kind,
-                _describe(state),
-                state.upcoming_sleep,
-                call.url,
+                "arXiv %s (%s), retrying in %.1f s", kind, _describe(state), state.upcoming_sleep
             )
+            log.debug("arXiv: retrying %s", call.url)
 
         return hook
 

@@ -6,7 +6,13 @@ stay readable.
 
 from __future__ import annotations
 
+from dailypapers.arxiv.failfast import reason, unreachable
+
 _MAX_MESSAGE = 300
+OFFLINE_HINT = (
+    "offline: python -m dailypapers.offline.fake_arxiv --corpus demo -- dailypapers update"
+)
+OFFLINE_README = "offline: see 'Offline' in the README"
 
 
 def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
@@ -72,10 +78,18 @@ class ArxivUnavailable(ArxivError):
     ``last`` is the last HTTP status (an ``int``) or the last exception seen.
     """
 
-    def __init__(self, url: str, attempts: int, last: int | BaseException | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        attempts: int,
+        last: int | BaseException | None,
+        *,
+        setting: str = "DAILYPAPERS_ARXIV_URL",
+    ) -> None:
         self.url = url
         self.attempts = attempts
         self.last = last
+        self.setting = setting
         super().__init__(url, attempts, last)
 
     @property
@@ -88,13 +102,28 @@ class ArxivUnavailable(ArxivError):
             return ""
         if isinstance(self.last, int):
             return f" (HTTP {self.last})"
+        if reason(self.last) != type(self.last).__name__:
+            return f" ({reason(self.last)})"
         detail = one_line(str(self.last), 120)
         name = type(self.last).__name__
         return f" ({name}: {detail})" if detail else f" ({name})"
 
-    def __str__(self) -> str:
+    def hint(self) -> str:
+        """What to check when the host could not be reached at all (empty otherwise)."""
+        if not unreachable(self.last):
+            return ""
+        offline = OFFLINE_HINT if self.setting == "DAILYPAPERS_ARXIV_URL" else OFFLINE_README
+        return f"; check the network, a proxy (HTTPS_PROXY) and ${self.setting}; {offline}"
+
+    def _base(self) -> str:
         noun = "attempt" if self.attempts == 1 else "attempts"
-        return f"arXiv unavailable after {self.attempts} {noun}{self._cause()} for {self.url}"
+        return f"arXiv unavailable after {self.attempts} {noun}{self._cause()}"
+
+    def brief(self) -> str:
+        return self._base() + self.hint()
+
+    def __str__(self) -> str:
+        return f"{self._base()} for {self.url}{self.hint()}"
 
 
 class UnexpectedEmptyPage(ArxivUnavailable):
@@ -108,6 +137,9 @@ class UnexpectedEmptyPage(ArxivUnavailable):
         super().__init__(url, attempts, None)
         self.start = start
         self.total_results = total_results
+
+    def brief(self) -> str:
+        return ArxivError.brief(self)
 
     def __str__(self) -> str:
         noun = "attempt" if self.attempts == 1 else "attempts"

@@ -21,6 +21,7 @@ from typing import NoReturn
 import httpx
 from tenacity import RetryCallState, Retrying
 
+from dailypapers.arxiv import failfast
 from dailypapers.arxiv.client import (
     ARXIV_MIN_DELAY,
     BACKOFF_BASE,
@@ -107,7 +108,9 @@ class OaiClient(PoliteClient):
         url = str(self._http.build_request("GET", self.url, params=params).url)
         retrying = Retrying(
             retry=_is_retryable,
-            stop=lambda state: retry_budget_spent(state, self.max_attempts, self.max_retry_seconds),
+            stop=failfast.connect_budget(
+                lambda state: retry_budget_spent(state, self.max_attempts, self.max_retry_seconds)
+            ),
             wait=lambda state: backoff_wait(state, self.backoff, self._rng),
             sleep=self._sleep,
             before_sleep=self._log_retry(url),
@@ -162,8 +165,7 @@ class OaiClient(PoliteClient):
     def _log_retry(self, url: str) -> _Hook:
         def hook(state: RetryCallState) -> None:
             self.stats.retries += 1
-            error = state.outcome.exception() if state.outcome else None
-            log.warning("OAI-PMH %s, retrying in %.1f s: %s", error, state.upcoming_sleep, url)
+            failfast.log_retry(log, "OAI-PMH", url, state)
 
         return hook
 
@@ -191,6 +193,8 @@ def _give_up(url: str) -> _Hook:
         last: int | BaseException | None = error
         if isinstance(error, RetryableStatus):
             last = error.status
-        raise ArxivUnavailable(url, state.attempt_number, last) from error
+        raise ArxivUnavailable(
+            url, state.attempt_number, last, setting="DAILYPAPERS_OAI_URL"
+        ) from error
 
     return raise_unavailable

@@ -264,6 +264,14 @@ def _parse_stamp(digits: str, position: int) -> datetime:
         raise QuerySyntaxError("bad date range", position, f"no such date {digits}") from None
 
 
+Token = _Token
+
+
+def lex(query: str) -> list[Token]:
+    """The tokens of ``query``, ending with an ``end`` token (used by the linter)."""
+    return _Lexer(query).tokens()
+
+
 # --- parser ------------------------------------------------------------------
 
 

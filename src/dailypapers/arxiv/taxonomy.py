@@ -7,6 +7,8 @@ wildcards are not promised), so an archive filter such as the reference's
 
 from __future__ import annotations
 
+import difflib
+
 # Archive -> its subject classes, space-separated ("" for archives without any).
 _TAXONOMY: dict[str, str] = {
     "cs": (
@@ -57,3 +59,34 @@ CATEGORIES: frozenset[str] = frozenset(
 def archive_of(category: str) -> str:
     """The archive a category belongs to: ``"cs.AI"`` -> ``"cs"``."""
     return category.split(".", 1)[0]
+
+
+# Names people reach for that arXiv files elsewhere; cs.NLP is the classic.
+_ALIASES: dict[str, str] = {
+    "cs.NLP": "cs.CL",
+    "cs.ML": "cs.LG",
+    "cs.RL": "cs.LG",
+    "cs.DL4NLP": "cs.CL",
+    "cs.NN": "cs.NE",
+    "cs.SEC": "cs.CR",
+    "cs.CRYPTO": "cs.CR",
+    "cs.ROBOTICS": "cs.RO",
+    "cs.HCI": "cs.HC",
+    "cs.IV": "eess.IV",
+    "cs.SP": "eess.SP",
+    "cs.AS": "eess.AS",
+    "stat.LG": "stat.ML",
+}
+
+
+def suggest_category(name: str) -> str | None:
+    """The category a user most likely meant by an unknown ``name``, if any."""
+    folded = {category.casefold(): category for category in CATEGORIES}
+    aliases = {alias.casefold(): target for alias, target in _ALIASES.items()}
+    key = name.casefold()
+    if key in folded:
+        return folded[key]
+    if key in aliases:
+        return aliases[key]
+    close = difflib.get_close_matches(name, sorted(CATEGORIES), n=1, cutoff=0.75)
+    return close[0] if close else None

@@ -51,7 +51,7 @@ __all__ = [
 
 
 def open_channels(config: Config) -> list[Channel]:
-    """The channels ``[notify.*]`` configures, in sending order (github, email, webhook)."""
+    """The channels ``[notify.*]`` configures, in sending order (github, email, chats)."""
     from dailypapers.notify.email import EmailChannel
     from dailypapers.notify.github import GitHubChannel
     from dailypapers.notify.webhook import WebhookChannel
@@ -65,6 +65,21 @@ def open_channels(config: Config) -> list[Channel]:
         channels.append(EmailChannel(notify.email, config.settings.title))
     if notify.webhook is not None:
         channels.append(WebhookChannel(notify.webhook))
+    channels += open_chat_channels(config)
+    return channels
+
+
+def open_chat_channels(config: Config) -> list[Channel]:
+    """The native chat channels: Feishu/Lark and Telegram."""
+    from dailypapers.notify.feishu import FeishuChannel
+    from dailypapers.notify.telegram import TelegramChannel
+
+    notify = config.settings.notify
+    channels: list[Channel] = []
+    if notify.feishu is not None:
+        channels.append(FeishuChannel(notify.feishu))
+    if notify.telegram is not None:
+        channels.append(TelegramChannel(notify.telegram))
     return channels
 
 

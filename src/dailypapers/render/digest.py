@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from dailypapers.links import Labels, labels
+from dailypapers.links import Labels, find_venue, labels
 from dailypapers.models import Paper
 from dailypapers.render.markdown import (
     DEFAULT_LINK_BASE,
@@ -73,6 +73,13 @@ class Entry:
         return labels(self.paper)
 
     @property
+    def venue(self) -> str | None:
+        """The venue label, unless the comment shown beside it already names it."""
+        if find_venue(self.paper.with_changes(journal_ref=None)) is not None:
+            return None
+        return self.labels.venue
+
+    @property
     def mark(self) -> str:
         """``revised, v2`` for a revision of an announced paper, else empty."""
         return f"revised, v{self.paper.version}" if self.revision else ""
@@ -85,10 +92,17 @@ class TopicDigest:
     name: str
     entries: tuple[Entry, ...]
     more: int = 0
+    dropped: frozenset[str] = frozenset()  # ids of the papers counted in ``more``
 
     def capped(self, limit: int) -> TopicDigest:
         kept = self.entries[:limit]
-        return replace(self, entries=kept, more=self.more + len(self.entries) - len(kept))
+        gone = frozenset(e.paper.id for e in self.entries[limit:])
+        return replace(
+            self,
+            entries=kept,
+            more=self.more + len(self.entries) - len(kept),
+            dropped=self.dropped | gone,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,16 @@ class Digest:
     @property
     def new(self) -> int:
         """Distinct new papers, listed or left out for size (what a headline counts)."""
-        return self.shown if self.new_papers is None else self.new_papers
+        return self.total if self.new_papers is None else self.new_papers
+
+    @property
+    def total(self) -> int:
+        """Distinct new papers, listed or counted as left out: the number a subject gives."""
+        ids = {e.paper.id for t in self.topics for e in t.entries}
+        for topic in self.topics:
+            ids |= topic.dropped
+        uncounted = sum(max(0, t.more - len(t.dropped)) for t in self.topics)
+        return len(ids) + uncounted
 
     @property
     def long_date(self) -> str:
@@ -217,16 +240,21 @@ def render_chat(
 
 
 def _fitting(digest: Digest, render: Callable[[Digest], str], limit: int) -> Digest | None:
-    """The digest with the most papers per topic (at least one) whose text fits in ``limit``.
+    return fit(digest, lambda candidate: len(render(candidate)), limit)
 
-    Found by bisection, since the text only grows with the papers kept.
+
+def fit(digest: Digest, measure: Callable[[Digest], int], limit: int) -> Digest | None:
+    """The digest with the most papers per topic (at least one) measuring at most ``limit``.
+
+    Found by bisection, since the size only grows with the papers kept.
+    ``measure`` is the platform's own rule (characters, bytes, UTF-16 units).
     """
-    if len(render(digest)) <= limit:
+    if measure(digest) <= limit:
         return digest
     low, high = 0, max((len(t.entries) for t in digest.topics), default=1) - 1
     while low < high:
         middle = (low + high + 1) // 2
-        if len(render(digest.capped(middle))) <= limit:
+        if measure(digest.capped(middle)) <= limit:
             low = middle
         else:
             high = middle - 1

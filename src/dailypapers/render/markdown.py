@@ -27,8 +27,9 @@ INTRO = (
     "The subheadings in the README file represent the search keywords.\n\n"
     "Only the most recent articles for each keyword are retained, "
     "up to a maximum of {max_papers} papers.\n\n"
-    "You can click the 'Watch' button to receive daily email notifications.\n\n"
 )
+WATCH = "You can click the 'Watch' button to receive daily email notifications.\n\n"
+TOC_OVER = 5  # a README with more topics than this gets a table of contents
 TABLE_HEADER = "| **Title** | **Date** | **Abstract** | **Comment** |\n| --- | --- | --- | --- |"
 DATE_LINE = re.compile(r"^Last update: \d{4}-\d{2}-\d{2}$", re.MULTILINE)
 COMMENT_FOLD_OVER = 20
@@ -130,11 +131,46 @@ def render_readme(
     updated_on: date,
     max_papers: int = 100,
     link_base: str = DEFAULT_LINK_BASE,
+    watch: bool = True,
+    toc: bool = False,
 ) -> str:
-    """The whole README, as the reference writes it."""
-    header = f"# {title}\n" + INTRO.format(max_papers=max_papers)
+    """The whole README; the defaults write it exactly as the reference does.
+
+    ``watch`` keeps the reference's "Watch" sentence (true only when watchers
+    get something: the GitHub-issue channel); ``toc`` adds a list of links to
+    the topics after the date line.
+    """
+    items = list(sections)
+    header = f"# {title}\n" + INTRO.format(max_papers=max_papers) + (WATCH if watch else "")
     header += f"Last update: {updated_on.isoformat()}\n\n"
-    return header + "".join(render_section(s, link_base) for s in sections)
+    if toc:
+        header += table_of_contents(items)
+    return header + "".join(render_section(s, link_base) for s in items)
+
+
+def table_of_contents(sections: Sequence[Section]) -> str:
+    """``- [Name](#anchor)`` per topic, with GitHub's heading anchors."""
+    anchors = github_anchors([s.name for s in sections])
+    lines = [
+        f"- [{escape_cell(collapse(s.name), brackets=True)}](#{anchor})"
+        for s, anchor in zip(sections, anchors, strict=True)
+    ]
+    return "\n".join(lines) + "\n\n"
+
+
+def github_anchors(headings: Sequence[str]) -> list[str]:
+    """The ids GitHub gives ``## heading``: lowercased, punctuation dropped, spaces to ``-``.
+
+    Repeats get ``-1``, ``-2``... as on GitHub.
+    """
+    seen: dict[str, int] = {}
+    found = []
+    for heading in headings:
+        base = re.sub(r"[^\w\- ]", "", collapse(heading).lower()).replace(" ", "-")
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        found.append(base if count == 0 else f"{base}-{count}")
+    return found
 
 
 def same_but_date(old: str, new: str) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -28,6 +29,9 @@ from dailypapers.render.markdown import collapse
 
 ASSETS = ("site.css", "site.js")
 PAGE_SIZE = 50
+# "new": in the latest announcement, i.e. updated less than a day before the
+# newest paper. Derived from the data, so unchanged data renders the same bytes.
+NEW_WINDOW = timedelta(hours=24)
 
 
 def _environment() -> jinja2.Environment:
@@ -102,9 +106,10 @@ def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[
         for t in catalog.topics
     ]
     index_papers = catalog.papers()
+    cutoff = _new_cutoff(catalog)
     shared = {
         "topics": topic_index,
-        "papers": [paper_data(p, catalog.topics_of(p)) for p in index_papers],
+        "papers": [_shared_paper(p, catalog, cutoff) for p in index_papers],
     }
     data_file = _data_file(shared)
     files: dict[str, bytes] = {".nojekyll": b"", **assets, **data_file}
@@ -118,12 +123,31 @@ def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[
         "script_paths": [*data_file, next(path for path in assets if path.endswith(".js"))],
         "stylesheet": next(path for path in assets if path.endswith(".css")),
     }
-    files["index.html"] = _page(template, common, None, index_papers, "")
+    files["index.html"] = _page(template, common, None, index_papers, catalog, "")
     for topic in catalog.topics:
-        files[f"topics/{topic.slug}.html"] = _page(template, common, topic, topic.papers, "../")
+        files[f"topics/{topic.slug}.html"] = _page(
+            template, common, topic, topic.papers, catalog, "../"
+        )
     for name, content in (feeds or {}).items():
         files[f"feeds/{name}"] = content
     return files
+
+
+def _new_cutoff(catalog: Catalog) -> datetime | None:
+    return catalog.updated - NEW_WINDOW if catalog.updated else None
+
+
+def _shared_paper(paper: Paper, catalog: Catalog, cutoff: datetime | None) -> dict[str, Any]:
+    """A paper in the shared data file: its page-script data and whether it is new."""
+    data = paper_data(paper, catalog.topics_of(paper))
+    return {**data, "new": True} if cutoff is not None and paper.updated > cutoff else data
+
+
+def _card(paper: Paper, catalog: Catalog, cutoff: datetime | None) -> dict[str, Any]:
+    """What the page's HTML list shows of one paper (every key the template reads)."""
+    shown = {"comment": None, "journal_ref": None, "venue": None, "revised": False}
+    shown.update(_shared_paper(paper, catalog, cutoff))
+    return {**shown, "new": bool(shown.get("new")), "abs_url": paper.abs_url, "pdf_url": paper.pdf_url}
 
 
 def _data_file(shared: dict[str, Any]) -> dict[str, bytes]:
@@ -138,17 +162,22 @@ def _page(
     common: dict[str, Any],
     topic: TopicListing | None,
     papers: list[Paper] | Any,
+    catalog: Catalog,
     root: str,
 ) -> bytes:
-    ids = [p.id for p in papers]
-    data = {"scope": topic.slug if topic else None, "ids": ids}
+    cutoff = _new_cutoff(catalog)
+    cards = [_card(p, catalog, cutoff) for p in papers]
+    data = {"scope": topic.slug if topic else None, "ids": [card["id"] for card in cards]}
     html = template.render(
         **common,
         topic=topic,
         root=root,
         css=root + common["stylesheet"],
         scripts=[root + path for path in common["script_paths"]],
-        count=len(ids),
+        count=len(cards),
+        new_count=sum(1 for card in cards if card["new"]),
+        papers=cards,
+        topic_names={t["slug"]: t["name"] for t in common["topics"]},
         data=embed_json(data),
     )
     return html.encode("utf-8")

@@ -2,8 +2,18 @@
  *
  * Safety rule: a paper's text is only ever written with textContent (or as
  * text nodes), never as markup, and a URL is only used when it is http(s).
- * State lives in the URL hash (#q=...&topic=...&cat=...&from=...&to=...),
+ * State lives in the URL hash (#q=...&topic=...&cat=...&from=...&to=...&new=1),
  * so a search can be bookmarked and shared; it works from file:// too.
+ *
+ * The page already lists every paper (rendered by dailypapers, for readers
+ * without JavaScript and for search engines); this script replaces that list
+ * with a searchable, filterable and paged one.
+ *
+ * The search takes `dailypapers search`'s syntax: words (all must occur),
+ * "quoted phrases", fields (ti: au: abs: co: jr: cat: id: all:), the
+ * uppercase operators AND, OR and ANDNOT (AND binds tighter than OR; terms
+ * side by side mean AND) and parentheses. Matching is on folded text
+ * (case and accents ignored); cat:cs matches every cs.* category.
  */
 (function () {
   "use strict";
@@ -67,6 +77,7 @@
     cat: document.getElementById("cat"),
     from: document.getElementById("from"),
     to: document.getElementById("to"),
+    fresh: document.getElementById("new"),
   };
   var countLine = document.getElementById("count");
   var more = document.getElementById("more");
@@ -88,7 +99,12 @@
     paper._order = index;
     paper._title = fold(paper.title);
     paper._authors = fold(paper.authors.join(", "));
-    paper._text = paper._title + "\n" + fold(paper.abstract) + "\n" + paper._authors;
+    paper._abstract = fold(paper.abstract);
+    paper._comment = fold(paper.comment);
+    paper._journal = fold(paper.journal_ref);
+    paper._text = [paper._title, paper._abstract, paper._authors, paper._comment, paper._journal]
+      .concat(paper.categories.map(fold))
+      .join("\n");
   });
 
   function arxivUrl(kind, paper) {
@@ -164,6 +180,10 @@
     time.dateTime = paper.updated;
     meta.appendChild(time);
     meta.appendChild(document.createTextNode(" "));
+    if (paper["new"]) {
+      item.className += " is-new";
+      meta.appendChild(element("span", "badge new", "new"));
+    }
     if (paper.revised) {
       var revised = "revised v" + paper.version + " (first " + paper.published + ")";
       meta.appendChild(element("span", "badge revised", revised));
@@ -209,35 +229,165 @@
     return item;
   }
 
-  function parseTerms(query) {
-    var found = [];
-    var pattern = /"([^"]+)"|(\S+)/g;
-    var match = pattern.exec(query);
-    while (match) {
-      var term = fold((match[1] || match[2]).trim());
-      if (term) {
-        found.push(term);
+  /* --- the search language (as `dailypapers search`) --- */
+
+  var FIELDS = {
+    ti: "_title",
+    au: "_authors",
+    abs: "_abstract",
+    co: "_comment",
+    jr: "_journal",
+    all: "_text",
+  };
+  var OPERATORS = { AND: true, OR: true, ANDNOT: true };
+  var TOKEN = /\s*(?:(\()|(\))|(?:([A-Za-z]+):)?(?:"([^"]*)"?|([^\s()"]+)))/g;
+
+  function isField(name) {
+    return Object.prototype.hasOwnProperty.call(FIELDS, name) || name === "cat" || name === "id";
+  }
+
+  function tokenize(query) {
+    var tokens = [];
+    TOKEN.lastIndex = 0;
+    var match = TOKEN.exec(query);
+    while (match && match[0]) {
+      if (match[1] || match[2]) {
+        tokens.push({ type: match[1] ? "(" : ")" });
+      } else {
+        var field = match[3] && isField(match[3].toLowerCase()) ? match[3].toLowerCase() : "all";
+        var raw = match[4] !== undefined ? match[4] : match[5];
+        if (match[3] && field === "all" && match[3].toLowerCase() !== "all") {
+          raw = match[3] + ":" + raw; /* not a field: search the text as written */
+        }
+        if (match[4] === undefined && !match[3] && OPERATORS[raw]) {
+          tokens.push({ type: "op", op: raw });
+        } else if (fold(raw).trim()) {
+          tokens.push({ type: "term", field: field, text: fold(raw).trim() });
+        }
       }
-      match = pattern.exec(query);
+      match = TOKEN.exec(query);
+    }
+    return tokens;
+  }
+
+  /* The syntax tree of `query`, or null for an empty one; throws on bad syntax. */
+  function parseQuery(query) {
+    var tokens = tokenize(query);
+    var at = 0;
+    function peek() {
+      return tokens[at];
+    }
+    function primary() {
+      var token = tokens[at++];
+      if (!token || token.type === ")" || token.type === "op") {
+        throw new Error("expected a term");
+      }
+      if (token.type === "term") {
+        return token;
+      }
+      var node = anyOf();
+      if (!peek() || peek().type !== ")") {
+        throw new Error("unbalanced parenthesis");
+      }
+      at++;
+      return node;
+    }
+    function allOf() {
+      var node = primary();
+      while (peek() && peek().type !== ")" && peek().op !== "OR") {
+        var op = peek().type === "op" ? tokens[at++].op : "AND";
+        var right = primary();
+        node = op === "ANDNOT" ? { and: [node, { not: right }] } : { and: [node, right] };
+      }
+      return node;
+    }
+    function anyOf() {
+      var node = allOf();
+      while (peek() && peek().op === "OR") {
+        at++;
+        node = { or: [node, allOf()] };
+      }
+      return node;
+    }
+    if (!tokens.length) {
+      return null;
+    }
+    var tree = anyOf();
+    if (at < tokens.length) {
+      throw new Error("unbalanced parenthesis");
+    }
+    return tree;
+  }
+
+  /* Plain words when the syntax is broken: typing "(reward" still finds something. */
+  function readQuery(query) {
+    try {
+      return parseQuery(query);
+    } catch (error) {
+      return parseQuery(query.replace(/[()"]/g, " ").replace(/\b(AND|OR|ANDNOT)\b/g, " "));
+    }
+  }
+
+  function termMatches(term, paper) {
+    if (term.field === "cat") {
+      return paper.categories.some(function (category) {
+        var folded = fold(category);
+        return folded === term.text || folded.indexOf(term.text + ".") === 0;
+      });
+    }
+    if (term.field === "id") {
+      return paper.id === term.text || paper.id + "v" + paper.version === term.text;
+    }
+    return paper[FIELDS[term.field]].indexOf(term.text) !== -1;
+  }
+
+  function matches(node, paper) {
+    if (node.and) {
+      return matches(node.and[0], paper) && matches(node.and[1], paper);
+    }
+    if (node.or) {
+      return matches(node.or[0], paper) || matches(node.or[1], paper);
+    }
+    if (node.not) {
+      return !matches(node.not, paper);
+    }
+    return termMatches(node, paper);
+  }
+
+  /* The terms that count for a match (not under ANDNOT), for ranking and marks. */
+  function positive(node, found) {
+    if (!node) {
+      return found;
+    }
+    if (node.and || node.or) {
+      (node.and || node.or).forEach(function (child) {
+        positive(child, found);
+      });
+    } else if (!node.not) {
+      found.push(node);
     }
     return found;
   }
 
+  var tree = null;
+  var counted = [];
+
   function score(paper) {
-    var total = 0;
-    for (var i = 0; i < terms.length; i++) {
-      var term = terms[i];
-      if (paper._text.indexOf(term) === -1) {
-        return -1;
-      }
-      total += 1;
-      if (paper._title.indexOf(term) !== -1) {
-        total += 4;
-      }
-      if (paper._authors.indexOf(term) !== -1) {
-        total += 2;
-      }
+    if (tree && !matches(tree, paper)) {
+      return -1;
     }
+    var total = 0;
+    counted.forEach(function (term) {
+      if (termMatches(term, paper)) {
+        total += 1;
+        if (paper._title.indexOf(term.text) !== -1) {
+          total += 4;
+        }
+        if (paper._authors.indexOf(term.text) !== -1) {
+          total += 2;
+        }
+      }
+    });
     return total;
   }
 
@@ -250,6 +400,7 @@
     var category = value(fields.cat);
     var from = value(fields.from);
     var to = value(fields.to);
+    var onlyNew = fields.fresh && fields.fresh.checked;
     var found = [];
     papers.forEach(function (paper) {
       if (onlyId && paper.id !== onlyId) {
@@ -262,6 +413,9 @@
         return;
       }
       if ((from && paper.updated < from) || (to && paper.updated > to)) {
+        return;
+      }
+      if (onlyNew && !paper["new"]) {
         return;
       }
       var points = score(paper);
@@ -308,6 +462,9 @@
         params.set(name, text);
       }
     });
+    if (fields.fresh && fields.fresh.checked) {
+      params.set("new", "1");
+    }
     if (onlyId) {
       params.set("id", onlyId);
     }
@@ -316,7 +473,13 @@
   }
 
   function apply(remember) {
-    terms = parseTerms(value(fields.q));
+    tree = readQuery(value(fields.q));
+    counted = positive(tree, []).filter(function (term) {
+      return term.field !== "cat" && term.field !== "id";
+    });
+    terms = counted.map(function (term) {
+      return term.text;
+    });
     current = filtered();
     shown = 0;
     list.replaceChildren();
@@ -353,6 +516,9 @@
         fields[name].value = /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : "";
       }
     });
+    if (fields.fresh) {
+      fields.fresh.checked = params.get("new") === "1";
+    }
     onlyId = params.get("id") || "";
   }
 
@@ -392,6 +558,7 @@
     }
   }
 
+  form.hidden = false; /* the controls only work with this script */
   fillOptions();
   readHash();
   apply(false);
@@ -413,7 +580,7 @@
       apply(true);
     }, 120);
   });
-  [fields.topic, fields.cat, fields.from, fields.to].forEach(function (field) {
+  [fields.topic, fields.cat, fields.from, fields.to, fields.fresh].forEach(function (field) {
     if (field) {
       field.addEventListener("change", function () {
         apply(true);

@@ -1,0 +1,53 @@
+"""What the native chat channels (Feishu/Lark, Telegram) share: one masked JSON POST.
+
+Each platform gets its own payload and size rule; the URL (Feishu) or the
+bot token in the URL (Telegram) is a secret, so no error message quotes it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from dailypapers import __version__
+from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.masking import mask
+
+
+def encode(payload: Any) -> bytes:
+    """The exact bytes sent (compact UTF-8 JSON), so size limits are checked on them."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def post_json(
+    url: str,
+    body: bytes,
+    *,
+    platform: str,
+    timeout: float,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[httpx.Response, Any]:
+    """POST ``body``; the response and its JSON (None when it is not JSON)."""
+    limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+    headers = {
+        "User-Agent": f"dailypapers/{__version__}",
+        "Content-Type": "application/json; charset=utf-8",
+    }
+    try:
+        with httpx.Client(timeout=limits, headers=headers, transport=transport) as client:
+            response = client.post(url, content=body)
+    except httpx.HTTPError as exc:
+        raise NotifyError(mask(f"cannot reach {platform}: {type(exc).__name__}: {exc}")) from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    return response, answer
+
+
+def short(text: object, limit: int = 200) -> str:
+    """A platform's error message, one line and bounded, secrets masked."""
+    flat = " ".join(str(text).split())
+    return mask(flat if len(flat) <= limit else flat[: limit - 1] + "…")

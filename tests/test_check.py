@@ -1,0 +1,113 @@
+"""``dailypapers check``: effective queries, lint, and counts from arXiv or the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dailypapers.cli import cli
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
+    return CliRunner()
+
+
+def test_check_prints_each_effective_query(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Reward Model"
+    assert lines[1].startswith('  query: (ti:"Reward Model" OR abs:"Reward Model") AND (cat:cs.AI')
+    assert lines[-1] == "papers.toml: 2 topics, ok"
+
+
+def test_check_counts_the_last_week_on_the_configured_api(
+    runner: CliRunner, server: FakeArxiv
+) -> None:
+    runner.invoke(cli, ["init"])
+    result = runner.invoke(cli, ["check", "--count", "--until", "2025-04-27"])
+    assert result.exit_code == 0, result.stderr
+    counts = [line for line in result.stdout.splitlines() if "last 7 days" in line]
+    assert len(counts) == 2
+    assert all(int(line.split(": ")[1].split()[0]) > 0 for line in counts)
+    assert "submittedDate" in server.requests[-1].params["search_query"]
+
+
+def test_check_flags_an_empty_topic(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "Nothing"\nquery = \'ti:"zebra crossing orchestra"\'\n'
+    )
+    result = runner.invoke(cli, ["check", "--count", "--until", "2025-04-27"])
+    assert "  last 7 days: 0 papers" in result.stdout
+    assert "note: no paper in that window" in result.stdout
+
+
+def test_check_counts_from_the_store(runner: CliRunner) -> None:
+    runner.invoke(cli, ["init"])
+    assert runner.invoke(cli, ["update"]).exit_code == 0
+    result = runner.invoke(cli, ["check", "--count", "--store", "--until", "2025-05-12"])
+    assert result.exit_code == 0, result.stderr
+    counts = [
+        int(line.split(": ")[1].split()[0])
+        for line in result.stdout.splitlines()
+        if "last 7 days" in line
+    ]
+    assert len(counts) == 2 and sum(counts) > 0
+
+
+def test_check_warns_and_strict_fails(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "LeCun"\nquery = "au:Yann LeCun"\n')
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0
+    assert result.stderr.startswith("dailypapers: warning: ")
+    assert ":3: topics[0].query: `LeCun` after `au:Yann`" in result.stderr
+    assert result.stdout.endswith("papers.toml: 1 topics, 1 warning\n")
+    strict = runner.invoke(cli, ["check", "--strict"])
+    assert strict.exit_code == 2
+    assert len(strict.stderr.strip().splitlines()) == 1
+
+
+def test_check_reports_a_query_error_in_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "R"\nquery = "abs:reasoning or abs:reward"\n'
+    )
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "papers.toml:3: topics[0].query: lowercase `or`" in result.stderr
+    assert "did you mean `OR`?" in result.stderr
+
+
+def test_check_without_network_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", "http://127.0.0.1:9/api/query")
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "R"\n[arxiv]\nmax_attempts = 1\nbackoff = 0\n'
+    )
+    result = CliRunner().invoke(cli, ["check", "--count"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("dailypapers: failed: cannot count on arXiv")
+    assert "search_query" not in result.stderr
+
+
+def test_counting_an_empty_store_says_to_update_first(runner: CliRunner) -> None:
+    runner.invoke(cli, ["init"])
+    result = runner.invoke(cli, ["check", "--store"])
+    assert result.exit_code == 1
+    assert "no store at" in result.stderr and "run 'dailypapers update' first" in result.stderr
+    assert not list(Path.cwd().glob(".dailypapers/*.db"))
