@@ -1,0 +1,1 @@
+"""Fake network peers users may run offline (tests, demos, benchmarks)."""
