@@ -231,6 +231,12 @@ def _m005_harvest(conn: Connection) -> None:
     papers_last_seen.create(conn, checkfirst=True)
 
 
+def _m009_summaries(conn: Connection) -> None:
+    from dailypapers import summarystore  # its table lives beside the code that uses it
+
+    summarystore.migrate(conn)
+
+
 _FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -239,6 +245,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "full_text_search", _m003_full_text_search),
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
+    (9, "summaries", _m009_summaries),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
