@@ -33,10 +33,16 @@ class LLMError(Exception):
     """
 
     def __init__(
-        self, message: str, *, rate_limited: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        rate_limited: bool = False,
+        retry_after: float | None = None,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(mask(" ".join(message.split()))[:300])
         self.rate_limited, self.retry_after = rate_limited, retry_after
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,8 @@ class ChatClient:
             async with asyncio.timeout(self.timeout):
                 status, headers, raw = await self._post(self.body(messages))
         except TimeoutError:
-            raise LLMError(f"no answer within {self.timeout:g} s (timeout)") from None
+            message = f"no answer within {self.timeout:g} s (timeout)"
+            raise LLMError(message, timed_out=True) from None
         except httpx.HTTPError as exc:
             raise LLMError(f"cannot reach the endpoint: {_describe(exc)}") from None
         return parse_completion(status, headers, raw)

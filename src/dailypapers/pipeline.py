@@ -195,8 +195,10 @@ def render_outputs(
     left alone unless ``force``; the feed and site folders count as one path each.
     """
     settings = config.settings
+    from dailypapers.summaries import with_summaries
+
     written = []
-    listed = sections(config, store)
+    listed = with_summaries(config, store, sections(config, store))
     if "readme" in settings.outputs:
         remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
@@ -206,6 +208,7 @@ def render_outputs(
             updated_on=today,
             max_papers=settings.max_papers,
             link_base=settings.readme.link_base,
+            tldr=settings.readme.tldr,
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
@@ -263,6 +266,10 @@ def run_update(
                 announced = _fetch_and_save(
                     config, store, source_factory, report, progress, now, run_id, force
                 )
+            if fetch and render:
+                from dailypapers.summaries import summarise_for_update
+
+                summarise_for_update(config, store, progress)
             if render:
                 report.written = render_outputs(config, store, force=force, today=day)
             if fetch and render and notify:

@@ -34,6 +34,7 @@ from dailypapers.config import Config, SummariesSettings
 from dailypapers.llm import ChatClient, LLMError
 from dailypapers.models import Paper
 from dailypapers.notify import mask
+from dailypapers.render.markdown import Section
 from dailypapers.sources import plan_topics
 from dailypapers.store import Store, StoreError, utcnow
 from dailypapers.summarystore import Key, Outcome
@@ -272,6 +273,7 @@ class _Budget:
     requests: int = 0
     streak: int = 0
     stopped: str | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def take(self) -> bool:
         if self.stopped is not None:
@@ -282,10 +284,18 @@ class _Budget:
         self.requests += 1
         return True
 
-    def failed(self, reason: str) -> None:
+    def failed(self, reason: str, *, timed_out: bool = False) -> None:
         self.streak += 1
-        if self.streak >= self.max_failures and self.stopped is None:
+        if self.stopped is not None:
+            return
+        if timed_out:  # a slow endpoint: waiting for more would delay the run by another timeout
+            self.stopped = reason
+        elif self.streak >= self.max_failures:
             self.stopped = f"{self.streak} consecutive failures (last: {reason})"
+        if self.stopped is not None:
+            for task in self.tasks:
+                if task is not asyncio.current_task():
+                    task.cancel()  # requests in flight are dropped: those papers stay pending
 
     def succeeded(self) -> None:
         self.streak = 0
@@ -347,7 +357,11 @@ async def _summarise_all(
     queue = iter(papers)
     worker = _Worker(chat, prompt, key, store, report, budget, sleep)
     try:
-        await asyncio.gather(*(worker.run(queue) for _ in range(settings.concurrency)))
+        budget.tasks = [asyncio.create_task(worker.run(queue)) for _ in range(settings.concurrency)]
+        results = await asyncio.gather(*budget.tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
     finally:
         if own:
             await chat.aclose()
@@ -381,7 +395,7 @@ class _Worker:
             try:
                 completion = await self.chat.complete(messages)
             except LLMError as exc:
-                self.budget.failed(str(exc))
+                self.budget.failed(str(exc), timed_out=exc.timed_out)
                 wait = self._wait_for(exc, retry)
                 if wait is None:
                     return Outcome(paper.id, paper.version, ok=False, error=str(exc))
@@ -456,6 +470,13 @@ def attach(config: Config, store: Store, papers: Sequence[Paper]) -> list[Paper]
     except (SummaryError, SQLAlchemyError):
         return list(papers)  # rendering never fails for a summary
     return [p.with_changes(tldr=found[p.id]) if p.id in found else p for p in papers]
+
+
+def with_summaries(config: Config, store: Store, sections: list[Section]) -> list[Section]:
+    """The README's sections with each paper's TL;DR attached (as is without ``[summaries]``)."""
+    if config.settings.summaries is None:
+        return sections
+    return [Section(s.name, attach(config, store, s.papers)) for s in sections]
 
 
 def summarise_for_update(

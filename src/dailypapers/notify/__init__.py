@@ -288,6 +288,7 @@ def pending_batch(
         sent = _delivered_versions(conn, channel, list({i.paper_id for i in items}))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
         stored = _papers(conn, list(wanted))
+    stored = with_tldrs(config, store, stored)
     names = _topic_names(config, store)
     grouped: dict[int, dict[str, bool]] = defaultdict(dict)
     for item in items:
@@ -359,6 +360,13 @@ def _papers(conn: Connection, ids: list[str]) -> dict[str, Paper]:
             paper = paper_from_row(row._mapping)
             found[paper.id] = paper
     return found
+
+
+def with_tldrs(config: Config, store: Store, found: dict[str, Paper]) -> dict[str, Paper]:
+    """The papers with their TL;DRs (``[summaries]``), for the digests."""
+    from dailypapers.summaries import attach
+
+    return {paper.id: paper for paper in attach(config, store, list(found.values()))}
 
 
 def _topic_names(config: Config, store: Store) -> dict[int, str]:

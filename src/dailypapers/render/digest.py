@@ -19,7 +19,13 @@ import jinja2
 
 from dailypapers.links import Labels, labels
 from dailypapers.models import Paper
-from dailypapers.render.markdown import DEFAULT_LINK_BASE, collapse, comment_cell, title_cell
+from dailypapers.render.markdown import (
+    DEFAULT_LINK_BASE,
+    collapse,
+    comment_cell,
+    escape_cell,
+    title_cell,
+)
 
 GITHUB_BODY_LIMIT = 65_536  # GitHub refuses longer issue bodies (HTTP 422)
 AUTHORS_SHOWN = 3
@@ -58,6 +64,11 @@ class Entry:
     @property
     def comment(self) -> str:
         return collapse(self.paper.comment)
+
+    @property
+    def tldr(self) -> str:
+        """The paper's TL;DR (``[summaries]``), one line; empty when there is none."""
+        return collapse(self.paper.tldr)
 
     @property
     def labels(self) -> Labels:
@@ -148,6 +159,8 @@ def _issue_row(entry: Entry, link_base: str) -> str:
     title = title_cell(entry.paper, link_base)
     if entry.revision:
         title += f" *({entry.mark})*"
+    if entry.tldr:
+        title += f"<br>TL;DR: {escape_cell(entry.tldr)}"
     return f"| {title} | {entry.date} | {comment_cell(entry.paper)} |"
 
 

@@ -124,7 +124,7 @@ def _built_entry(paper: Paper, topic_names: tuple[str, ...]) -> etree._Element:
     _link(entry, "related", paper.pdf_url, "application/pdf", title="PDF")
     for link in labels(paper).links:
         _link(entry, "related", link.url, "text/html", title=link.label)
-    _text(entry, "summary", paper.abstract).set("type", "text")
+    _text(entry, "summary", paper.tldr or paper.abstract).set("type", "text")
     _text(entry, "content", entry_html(paper)).set("type", "html")
     return entry
 
@@ -142,6 +142,8 @@ def entry_html(paper: Paper) -> str:
     parts.append(f"<p>Categories: {escape(', '.join(paper.categories))}</p>")
     if paper.comment:
         parts.append(f"<p>Comment: {escape(paper.comment)}</p>")
+    if paper.tldr:
+        parts.append(f"<p><b>TL;DR:</b> {escape(paper.tldr)}</p>")
     parts.append(f"<p>{escape(paper.abstract)}</p>")
     anchors = [("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
     anchors += [(link.label, link.url) for link in found.links]

@@ -71,9 +71,11 @@ def title_cell(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
     return f"**[{title}]({link_base}{paper.versioned_id})**"
 
 
-def abstract_cell(paper: Paper) -> str:
+def abstract_cell(paper: Paper, tldr: bool = False) -> str:
+    """The abstract folded behind "Show" (or behind the TL;DR, with ``[readme] tldr``)."""
     abstract = escape_cell(collapse(paper.abstract))
-    return f"<details><summary>Show</summary><p>{abstract}</p></details>"
+    summary = escape_cell(collapse(paper.tldr)) if tldr and paper.tldr else "Show"
+    return f"<details><summary>{summary}</summary><p>{abstract}</p></details>"
 
 
 def comment_cell(paper: Paper) -> str:
@@ -85,18 +87,18 @@ def comment_cell(paper: Paper) -> str:
     return f"<details><summary>{summary}...</summary><p>{escape_cell(comment)}</p></details>"
 
 
-def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
+def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE, tldr: bool = False) -> str:
     cells = [
         title_cell(paper, link_base),
         paper.updated.date().isoformat(),
-        abstract_cell(paper),
+        abstract_cell(paper, tldr),
         comment_cell(paper),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE) -> str:
-    rows = "".join("\n" + table_row(paper, link_base) for paper in section.papers)
+def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE, tldr: bool = False) -> str:
+    rows = "".join("\n" + table_row(paper, link_base, tldr) for paper in section.papers)
     return f"## {section.name}\n{TABLE_HEADER}{rows}\n\n"
 
 
@@ -107,11 +109,12 @@ def render_readme(
     updated_on: date,
     max_papers: int = 100,
     link_base: str = DEFAULT_LINK_BASE,
+    tldr: bool = False,
 ) -> str:
-    """The whole README, as the reference writes it."""
+    """The whole README, as the reference writes it (``tldr``: TL;DRs as the fold summaries)."""
     header = f"# {title}\n" + INTRO.format(max_papers=max_papers)
     header += f"Last update: {updated_on.isoformat()}\n\n"
-    return header + "".join(render_section(s, link_base) for s in sections)
+    return header + "".join(render_section(s, link_base, tldr) for s in sections)
 
 
 def same_but_date(old: str, new: str) -> bool:

@@ -50,7 +50,7 @@ def embed_json(data: Any) -> Markup:
 def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
     """What the page script needs of one paper (dates as ``YYYY-MM-DD``)."""
     found = labels(paper)
-    return {
+    data = {
         "id": paper.id,
         "version": paper.version,
         "title": " ".join(paper.title.split()),
@@ -69,6 +69,9 @@ def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
         "revised": found.revised,
         "topics": list(topics),
     }
+    if paper.tldr:  # only when there is one: a site without summaries is unchanged
+        data["tldr"] = paper.tldr
+    return data
 
 
 def _asset_files() -> dict[str, bytes]:
