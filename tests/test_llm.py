@@ -48,10 +48,11 @@ def test_a_completion_carries_content_and_usage() -> None:
     assert llm.completions[0].headers["authorization"] == "Bearer sk-test"
 
 
-def test_a_wrong_key_is_a_one_line_error_without_the_key() -> None:
+def test_a_wrong_key_is_a_one_line_error_without_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "wrong-key-value")
     with FakeLLM(api_key="right-key") as llm:
         error = error_of(llm.url, key="wrong-key-value")
-    assert str(error) == "HTTP 401: invalid api key"
+    assert str(error) == "HTTP 401: Incorrect API key provided: ***"
 
 
 def test_connection_refused() -> None:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.exc import SQLAlchemyError
@@ -518,3 +519,29 @@ def dry_run_lines(config: Config, store: Store, *, limit: int | None = None) -> 
         f"{'s' if pending != 1 else ''}: ~{total:,} tokens in, "
         f"at most ~{len(papers) * 400:,} out ({settings.model} at {settings.base_url})"
     )
+
+
+def run_summarize(
+    config: Config,
+    *,
+    limit: int | None = None,
+    lock_timeout: float = 60.0,
+    sleep: Sleep | None = None,
+) -> tuple[SummaryReport, list[Path]]:
+    """``dailypapers summarize``: summarise under the run lock, then re-render the outputs.
+
+    Recorded as a ``summarize`` run (requests, status, the one-line error).
+    """
+    from dailypapers.pipeline import project_lock, render_outputs
+    from dailypapers.store import open_store
+
+    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
+        store.mark_interrupted()
+        run_id = store.start_run("summarize", utcnow())
+        report = summarise(config, store, limit=limit, sleep=sleep)
+        written = render_outputs(config, store) if report.written else []
+        failed = report.written == 0 and report.requests > 0
+        error = report.stopped or next(iter(report.errors), None) if failed else None
+        status = "failed" if failed else "summarized"
+        store.finish_run(run_id, status, requests=report.requests, error=error)
+    return report, written

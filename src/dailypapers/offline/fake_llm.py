@@ -214,10 +214,11 @@ class FakeLLM:
             fault = self._faults.pop(0) if self._faults else self._sticky
         if not request.path.rstrip("/").endswith("/chat/completions"):
             return _json_reply(404, {"error": {"message": "not found"}})
-        if self.api_key is not None and request.headers.get("authorization") != (
-            f"Bearer {self.api_key}"
-        ):
-            return _json_reply(401, {"error": {"message": "invalid api key"}})
+        sent = request.headers.get("authorization", "")
+        if self.api_key is not None and sent != f"Bearer {self.api_key}":
+            # As real providers do, the error quotes the key it got: clients must mask it.
+            message = f"Incorrect API key provided: {sent.removeprefix('Bearer ')}"
+            return _json_reply(401, {"error": {"message": message}})
         try:
             data = request.json()
         except ValueError:
