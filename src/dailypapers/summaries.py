@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from dailypapers import summarystore
@@ -48,6 +49,7 @@ INPUT_CHARS = 6000  # an abstract is at most 1,920 characters on arXiv; bound ho
 RATE_LIMIT_RETRIES = 2
 DEFAULT_RETRY_AFTER = 5.0
 SCHEMA_TAG = "tldr-v1"
+WRITE_BATCH = 16  # outcomes per transaction: a commit costs ~10 ms on SQLite, blocking the loop
 _NEVER = datetime.max
 
 DEFAULT_PROMPT = """You summarise arXiv papers for busy researchers.
@@ -364,6 +366,7 @@ async def _summarise_all(
             if isinstance(result, Exception):
                 raise result
     finally:
+        worker.flush()
         if own:
             await chat.aclose()
     report.requests, report.stopped = budget.requests, budget.stopped
@@ -378,6 +381,7 @@ class _Worker:
     report: SummaryReport
     budget: _Budget
     sleep: Sleep
+    unsaved: list[Outcome] = field(default_factory=list)
 
     async def run(self, queue: Iterator[Paper]) -> None:
         for paper in queue:
@@ -447,13 +451,26 @@ class _Worker:
         )
 
     def _store(self, outcome: Outcome) -> None:
-        now = utcnow()
-        self.store.write(lambda conn: summarystore.record(conn, self.key, outcome, now))
+        self.unsaved.append(outcome)
+        if len(self.unsaved) >= WRITE_BATCH:
+            self.flush()
         if outcome.ok:
             self.report.written += 1
         else:
             self.report.failed += 1
             self.report.errors.append(outcome.error or "failed")
+
+    def flush(self) -> None:
+        """Store the outcomes not yet stored, in one transaction (no await: never cancelled)."""
+        batch, self.unsaved = self.unsaved, []
+        if batch:
+            now = utcnow()
+
+            def save(conn: Connection) -> None:
+                for outcome in batch:
+                    summarystore.record(conn, self.key, outcome, now)
+
+            self.store.write(save)
 
 
 # -- rendering and the update hook ------------------------------------------------
