@@ -25,6 +25,7 @@ from dailypapers.summaries import (
     load_prompt,
     parse_summary,
     summarise,
+    summarise_for_update,
 )
 from dailypapers.summarystore import MAX_INVALID, paper_summaries
 
@@ -344,3 +345,18 @@ def test_clean_removes_tricks() -> None:
     assert clean("a\u202eb\u2066c\x07d\u200b @everyone @Here @eve") == (
         "abcd @\u2060everyone @\u2060Here @eve"
     )
+
+
+def test_update_step_never_raises(
+    tmp_path: Path, store_url: str, store: Store, llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(tmp_path, store_url, llm.url, 'prompt = "missing.txt"')
+    seed(config, store, [[paper(1)], []])
+    report = summarise_for_update(config, store)
+    assert report is not None and report.skipped
+    err = capsys.readouterr().err
+    assert err.startswith("summaries: skipped: [summaries] prompt ") and err.count("\n") == 1
+    assert "cannot read" in err and not llm.requests
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Alpha"\n', encoding="utf-8")
+    assert summarise_for_update(load_config(tmp_path / "papers.toml"), store) is None
+    assert capsys.readouterr().err == ""  # no [summaries]: not a word

@@ -38,7 +38,7 @@ from dailypapers.models import Paper
 from dailypapers.notify import mask
 from dailypapers.render.markdown import Section
 from dailypapers.sources import plan_topics
-from dailypapers.store import Store, StoreError, utcnow
+from dailypapers.store import Store, utcnow
 from dailypapers.summarystore import Key, Outcome
 
 API_KEY_ENV = "DAILYPAPERS_LLM_API_KEY"
@@ -511,8 +511,9 @@ def summarise_for_update(
         progress("summarising new papers")
     try:
         report = summarise(config, store, for_you=for_you)
-    except (SummaryError, StoreError, SQLAlchemyError, OSError) as exc:
-        report = SummaryReport(skipped=mask(" ".join(str(exc).split()))[:300] or "failed")
+    except Exception as exc:  # a summary must never fail the run that stored the papers
+        reason = mask(" ".join(str(exc).split()))[:300] or type(exc).__name__
+        report = SummaryReport(skipped=reason)
     print(report.line(), file=sys.stderr)
     return report
 
