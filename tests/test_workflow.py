@@ -95,6 +95,7 @@ def test_steps_cache_update_commit_and_keep_alive() -> None:
         "DAILYPAPERS_SMTP_USER",
         "DAILYPAPERS_SMTP_PASSWORD",
         "DAILYPAPERS_WEBHOOK_URL",
+        "DAILYPAPERS_LLM_API_KEY",
     }
     assert all(v.startswith("${{ secrets.") for v in update["env"].values())
     keep_alive = step(workflow, "Keep the schedule alive")

@@ -75,6 +75,7 @@ jobs:
 @TOKEN@          DAILYPAPERS_SMTP_USER: ${{ secrets.DAILYPAPERS_SMTP_USER }}
           DAILYPAPERS_SMTP_PASSWORD: ${{ secrets.DAILYPAPERS_SMTP_PASSWORD }}
           DAILYPAPERS_WEBHOOK_URL: ${{ secrets.DAILYPAPERS_WEBHOOK_URL }}
+          DAILYPAPERS_LLM_API_KEY: ${{ secrets.DAILYPAPERS_LLM_API_KEY }}  # [summaries]
 
       # Also after a failed update: a notification that failed leaves its papers
       # pending in the store, and the outputs written before it must be kept.
