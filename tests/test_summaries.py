@@ -172,6 +172,10 @@ def test_for_you_papers_come_first(
     report = summarise(config, store, for_you=["2505.00004", "2505.99999", "2505.00003"])
     assert report.written == 2
     assert {r["paper_id"] for r in rows(store)} == {"2505.00004", "2505.00003"}
+    # A "For you" paper outside every topic's table (but stored) is summarised too.
+    store.write(lambda conn: store.save_papers(conn, [paper(50)], T0))
+    summarise(config, store, for_you=["2505.00050"])
+    assert "2505.00050" in {r["paper_id"] for r in rows(store)}
 
 
 def test_limit_caps_a_run_below_max_papers(

@@ -38,7 +38,7 @@ from dailypapers.models import Paper
 from dailypapers.notify import mask
 from dailypapers.render.markdown import Section
 from dailypapers.sources import plan_topics
-from dailypapers.store import Store, utcnow
+from dailypapers.store import Store, stored_papers, utcnow
 from dailypapers.summarystore import Key, Outcome
 
 API_KEY_ENV = "DAILYPAPERS_LLM_API_KEY"
@@ -205,10 +205,11 @@ def select(
 ) -> tuple[list[Paper], int]:
     """The papers to summarise this run, in order, and how many are pending in all.
 
-    Pending: listed papers whose current version has no summary under
-    ``key``. Order: the ``for_you`` ids first (ranked, when a library is
-    configured); then the oldest pending first (by when the store first saw
-    them), and among papers seen together the newest of each topic in turn.
+    Pending: listed papers (and stored ``for_you`` ones) whose current
+    version has no summary under ``key``. Order: the ``for_you`` ids first
+    (ranked, when a library is configured); then the oldest pending first (by
+    when the store first saw them), and among papers seen together the newest
+    of each topic in turn.
     """
     settings = config.settings.summaries
     assert settings is not None
@@ -220,6 +221,8 @@ def select(
             position.setdefault(paper.id, (rank, topic_index))
             chosen.setdefault(paper.id, paper)
     with store.engine.connect() as conn:
+        for paper in stored_papers(conn, [i for i in for_you or () if i not in chosen]):
+            position[paper.id], chosen[paper.id] = (0, 0), paper
         done = summarystore.settled(conn, key, {p.id: p.version for p in chosen.values()})
         pending = [p for p in chosen.values() if p.id not in done]
         seen = summarystore.first_seen(conn, [p.id for p in pending])
