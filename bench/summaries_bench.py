@@ -97,8 +97,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def key_in_rows(config: Config) -> bool:
     with open_store(config.db_url) as store, store.engine.connect() as conn:
         for table in metadata.sorted_tables:
-            rows = conn.execute(sa.select(table)) if sa.inspect(conn).has_table(table.name) else []
-            if any(KEY in repr(tuple(row)) for row in rows):
+            if not sa.inspect(conn).has_table(table.name):
+                continue
+            if any(KEY in repr(tuple(row)) for row in conn.execute(sa.select(table))):
                 return True
     return False
 
@@ -177,7 +178,7 @@ def main() -> int:
     logging.basicConfig(level=logging.DEBUG, stream=log)
     printed = io.StringIO()
     with tempfile.TemporaryDirectory() as folder, redirect_stderr(printed):
-        results = {
+        results: dict[str, Any] = {
             "summaries": summarise_twice(Path(folder), args.papers, args.concurrency),
             "down": down_endpoint(Path(folder), args.timeout),
         }
