@@ -349,6 +349,7 @@ def test_clean_removes_tricks() -> None:
     assert clean("a\u202eb\u2066c\x07d\u200b @everyone @Here @eve") == (
         "abcd @\u2060everyone @\u2060Here @eve"
     )
+    assert clean("<!channel> <@123> <#C1> a<b") == "<\u2060!channel> <\u2060@123> <\u2060#C1> a<b"
 
 
 def test_update_step_never_raises(
