@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 
 import httpx
@@ -160,3 +162,16 @@ def test_the_client_works_through_any_transport() -> None:
         return await client.complete(MESSAGES)
 
     assert asyncio.run(go()) == Completion("{}", 0, 0)
+
+
+def test_the_fake_runs_a_command_with_its_url() -> None:
+    show = "import os; print(os.environ['DAILYPAPERS_LLM_URL'])"
+    done = subprocess.run(
+        [sys.executable, "-m", "dailypapers.offline.fake_llm", "--", sys.executable, "-c", show],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("http://127.0.0.1:") and done.stdout.rstrip().endswith("/v1")
