@@ -53,8 +53,10 @@ WRITE_BATCH = 16  # outcomes per transaction: a commit costs ~10 ms on SQLite, b
 _NEVER = datetime.max
 
 DEFAULT_PROMPT = """You summarise arXiv papers for busy researchers.
-Write in {language}.
-Answer with one JSON object and nothing else, with these keys:
+Write in {language}."""
+# Always appended, also to a custom prompt: the answer's shape is ours, and
+# OpenAI's JSON mode refuses messages that do not mention JSON.
+FORMAT_RULES = """Answer with one JSON object and nothing else, with these keys:
 "tldr": one sentence of at most 40 words saying what the paper does and finds;
 "motivation": optional, one sentence on the problem;
 "method": optional, one sentence on the approach;
@@ -144,10 +146,11 @@ class Prompt:
 
     @property
     def hash(self) -> str:
-        return hashlib.sha256(f"{SCHEMA_TAG}\0{self.template}".encode()).hexdigest()[:16]
+        text = f"{SCHEMA_TAG}\0{self.template}\0{FORMAT_RULES}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def system(self) -> str:
-        return self.template.replace("{language}", self.language)
+        return f"{self.template.replace('{language}', self.language)}\n{FORMAT_RULES}"
 
     def messages(self, paper: Paper) -> list[dict[str, str]]:
         """The chat messages for one paper: the instructions, then the paper as data."""
