@@ -175,3 +175,12 @@ def test_the_fake_runs_a_command_with_its_url() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("http://127.0.0.1:") and done.stdout.rstrip().endswith("/v1")
+
+
+def test_down_then_up_on_the_same_url() -> None:
+    with FakeLLM() as llm:
+        url = llm.url
+        llm.down()
+        assert "ConnectError" in str(error_of(url))
+        llm.up()
+        assert llm.url == url and complete(url).content

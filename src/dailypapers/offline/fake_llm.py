@@ -24,7 +24,8 @@ request from then on):
 
 ``hostile=True`` makes every summary echo markup and mentions (``|``,
 ``<script>``, ``</details>``, ``@everyone``, bidi controls) to test escaping.
-A connection-refused endpoint: :func:`refused_url`.
+A connection-refused endpoint: :meth:`FakeLLM.down` (until :meth:`FakeLLM.up`),
+or :func:`refused_url`.
 
 From a shell::
 
@@ -151,6 +152,17 @@ class FakeLLM:
         self._server, self.port = server, server.server_address[1]
         threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
         return self
+
+    def down(self) -> None:
+        """Stop listening but keep :attr:`url`: clients get connection refused until :meth:`up`."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def up(self) -> Self:
+        """Listen again on the same port after :meth:`down`."""
+        return self.start() if self._server is None else self
 
     def stop(self) -> None:
         self.gate.set()
