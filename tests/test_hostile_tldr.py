@@ -21,7 +21,7 @@ from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html, r
 from dailypapers.render.feeds import render_feed, xml_text
 from dailypapers.render.markdown import Section, render_readme, table_row
 from dailypapers.render.site import site_files
-from dailypapers.summaries import clean
+from dailypapers.tldr import clean
 from test_hostile_text import PLAIN, catalog, profile, scripts, shape, texts, visible
 
 ATOM = "{http://www.w3.org/2005/Atom}"

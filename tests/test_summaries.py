@@ -16,18 +16,9 @@ from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
 from dailypapers.sources import plan_topics
 from dailypapers.store import Store, open_store
-from dailypapers.summaries import (
-    Summary,
-    attach,
-    clean,
-    dry_run_lines,
-    key_of,
-    load_prompt,
-    parse_summary,
-    summarise,
-    summarise_for_update,
-)
+from dailypapers.summaries import attach, dry_run_lines, key_of, summarise, summarise_for_update
 from dailypapers.summarystore import MAX_INVALID, paper_summaries
+from dailypapers.tldr import Summary, clean, load_prompt, parse_summary
 
 T0 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 

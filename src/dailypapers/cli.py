@@ -448,6 +448,7 @@ def summarize(
     when the endpoint answered nothing usable.
     """
     from dailypapers import summaries
+    from dailypapers.tldr import SummaryError
 
     config = _load(config_file)
     if config.settings.summaries is None:
@@ -462,7 +463,7 @@ def summarize(
                     click.echo(line)
             return
         report, written = summaries.run_summarize(config, limit=limit, lock_timeout=wait)
-    except summaries.SummaryError as exc:
+    except SummaryError as exc:
         raise UsageFailure(f"dailypapers summarize: {exc}") from None
     for path in written:
         click.echo(f"wrote {_relative(path)}{'/' if path.is_dir() else ''}", err=True)
