@@ -184,3 +184,30 @@ def test_down_then_up_on_the_same_url() -> None:
         assert "ConnectError" in str(error_of(url))
         llm.up()
         assert llm.url == url and complete(url).content
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b"[" * 100_000, "answer is not JSON (application/json, HTTP 200)"),
+        (500, b'{"error": {"message": "bad\\u001b[31m red\\nline"}}', "HTTP 500: bad[31m red line"),
+        (502, b"[" * 100_000, "HTTP 502"),
+    ],
+)
+def test_hostile_bodies_give_one_clean_line(status: int, body: bytes, message: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
+
+    async def go() -> Completion:
+        client = ChatClient(
+            "http://llm.invalid/v1",
+            "m",
+            api_key=None,
+            timeout=5,
+            transport=httpx.MockTransport(answer),
+        )
+        return await client.complete(MESSAGES)
+
+    with pytest.raises(LLMError) as caught:
+        asyncio.run(go())
+    assert str(caught.value) == message

@@ -319,6 +319,7 @@ def test_dry_run_prints_prompts_and_sends_nothing(
     [
         ("not json", "not a JSON object"),
         ("[1, 2]", "not a JSON object"),
+        ("[" * 100_000, "not a JSON object"),
         ('{"summary": "x"}', "tldr"),
         ('{"tldr": ""}', "empty tldr"),
         ('{"tldr": "' + "word " * 41 + '"}', "longer than 40 words"),

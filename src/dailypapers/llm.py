@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -23,6 +24,7 @@ from dailypapers.notify import mask
 MAX_BODY_BYTES = 256 * 1024  # a summary is a few hundred bytes; anything far larger is wrong
 MAX_TOKENS = 400
 USER_AGENT = f"dailypapers/{__version__} (summaries)"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class LLMError(Exception):
@@ -40,7 +42,8 @@ class LLMError(Exception):
         retry_after: float | None = None,
         timed_out: bool = False,
     ) -> None:
-        super().__init__(mask(" ".join(message.split()))[:300])
+        # The server's words reach a terminal: no escape sequences, one line.
+        super().__init__(mask(" ".join(_CONTROL.sub("", message).split()))[:300])
         self.rate_limited, self.retry_after = rate_limited, retry_after
         self.timed_out = timed_out
 
@@ -122,7 +125,7 @@ def parse_completion(status: int, headers: httpx.Headers, raw: bytes) -> Complet
         raise LLMError(f"HTTP {status}{_error_detail(raw)}")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting
         kind = headers.get("content-type", "unknown type").split(";")[0]
         raise LLMError(f"answer is not JSON ({kind}, HTTP {status})") from None
     choices = data.get("choices") if isinstance(data, dict) else None
@@ -161,7 +164,7 @@ def _count(usage: dict[str, Any], name: str) -> int:
 def _error_detail(raw: bytes) -> str:
     try:
         message = json.loads(raw.decode("utf-8"))["error"]["message"]
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError, KeyError, TypeError):
         return ""
     return f": {str(message)[:120]}" if message else ""
 

@@ -92,7 +92,7 @@ def parse_summary(content: str) -> Summary:
     text = fenced[1] if fenced else content
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValueError("answer is not a JSON object") from None
     if not isinstance(data, dict):
         raise ValueError("answer is not a JSON object")
