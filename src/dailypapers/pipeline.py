@@ -194,9 +194,9 @@ def render_outputs(
     A file whose content is unchanged (apart from the README's date line) is
     left alone unless ``force``; the feed and site folders count as one path each.
     """
-    settings = config.settings
-    from dailypapers.summaries import with_summaries
+    from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
+    settings = config.settings
     written = []
     listed = with_summaries(config, store, sections(config, store))
     if "readme" in settings.outputs:
