@@ -33,13 +33,14 @@ import sqlalchemy as sa
 
 from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_llm import FakeLLM
 from dailypapers.pipeline import run_update
-from dailypapers.sources import plan_topics
-from dailypapers.store import metadata, open_store
-from dailypapers.summaries import run_summarize
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
+from dailypapers.plan import plan_topics
+from dailypapers.schema import metadata
+from dailypapers.store import open_store
+from dailypapers.summarize import run_summarize
 
 KEY = "sk-BENCH-planted-7f3a9c0e5d1b"
 DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
@@ -115,11 +116,11 @@ def summarise_twice(root: Path, count: int, concurrency: int) -> dict[str, Any]:
         seed(config, papers(count))
         run_update(config, fetch=False)
         started = time.perf_counter()
-        first, _ = run_summarize(config)
+        first = run_summarize(config).summary
         first_s = time.perf_counter() - started
         before = snapshot(config.base_dir)
         started = time.perf_counter()
-        second, _ = run_summarize(config)
+        second = run_summarize(config).summary
         second_s = time.perf_counter() - started
         identical = snapshot(config.base_dir) == before
         secret_files = any(KEY.encode() in data for data in before.values())

@@ -17,8 +17,8 @@ from cmarkgfm.cmark import Options
 from hypothesis import given
 from lxml import etree
 
+from dailypapers.render.atom import render_feed, xml_text
 from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html, render_issue
-from dailypapers.render.feeds import render_feed, xml_text
 from dailypapers.render.markdown import Section, render_readme, table_row
 from dailypapers.render.site import site_files
 from dailypapers.tldr import clean

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
-from dailypapers.sources import plan_topics
+from dailypapers.plan import plan_topics
 from dailypapers.store import Store, open_store
 from dailypapers.summaries import attach, dry_run_lines, key_of, summarise, summarise_for_update
 from dailypapers.summarystore import MAX_INVALID, paper_summaries

@@ -23,14 +23,15 @@ from lxml import etree
 
 from dailypapers.cli import cli
 from dailypapers.config import load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
 from dailypapers.pipeline import run_update
 from dailypapers.render.jsonout import schema
-from dailypapers.store import metadata, open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.smtp import SmtpSink
+from dailypapers.schema import metadata
+from dailypapers.store import open_store
 from helpers_notify import github_env, notify_toml, parts, servers, topics_toml
+from support.smtp import SmtpSink
 
 DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 KEY = "sk-PLANTED-secret-0123456789abcdef"

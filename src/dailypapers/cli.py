@@ -26,6 +26,7 @@ from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, loa
 from dailypapers.github_actions import report_to_actions
 from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
 from dailypapers.notify import Outcome, open_channels
+from dailypapers.notify.masking import install_log_filter
 from dailypapers.pipeline import (
     FAILED,
     RunFailed,
@@ -149,6 +150,7 @@ def cli() -> None:
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
     for each, stores them, and writes a README with one table per topic.
     """
+    install_log_filter()  # no secret in any log line, whatever the command
 
 
 def install_option(func: F) -> F:
@@ -317,7 +319,7 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
             "dailypapers: no notification channel configured "
             "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
         )
-    report = run_notify(config, dry_run=dry_run, lock_timeout=wait)
+    report = run_notify(config, dry_run=dry_run, lock_timeout=wait, raise_errors=debug)
     for outcome in report.notified:
         click.echo(_outcome_line(outcome, dry_run))
         if dry_run and outcome.preview:
@@ -403,6 +405,7 @@ def backfill(
             topics=topics,
             progress=progress,
             lock_timeout=wait,
+            raise_errors=debug,
         )
     for path in report.written:
         console.print(f"wrote {_relative(path)}")
@@ -448,6 +451,7 @@ def summarize(
     when the endpoint answered nothing usable.
     """
     from dailypapers import summaries
+    from dailypapers.summarize import run_summarize
     from dailypapers.tldr import SummaryError
 
     config = _load(config_file)
@@ -462,14 +466,15 @@ def summarize(
                 for line in summaries.dry_run_lines(config, store, limit=limit):
                     click.echo(line)
             return
-        report, written = summaries.run_summarize(config, limit=limit, lock_timeout=wait)
+        result = run_summarize(config, limit=limit, lock_timeout=wait, raise_errors=debug)
     except SummaryError as exc:
         raise UsageFailure(f"dailypapers summarize: {exc}") from None
-    for path in written:
+    for path in result.written:
         click.echo(f"wrote {_relative(path)}{'/' if path.is_dir() else ''}", err=True)
-    if report.written == 0 and report.requests > 0:
-        raise Failure(f"dailypapers: {report.line()}")
-    click.echo(report.line())
+    if result.status == FAILED:
+        line = result.summary.line() if result.summary.requests else str(result.error)
+        raise Failure(f"dailypapers: {line}")
+    click.echo(result.summary.line())
 
 
 @cli.command("search")

@@ -21,18 +21,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from dailypapers import summarystore
 from dailypapers.config import Config, SummariesSettings
 from dailypapers.llm import ChatClient, LLMError
 from dailypapers.models import Paper
-from dailypapers.notify import mask
+from dailypapers.notify.masking import mask
+from dailypapers.plan import plan_topics
 from dailypapers.render.markdown import Section
-from dailypapers.sources import plan_topics
 from dailypapers.store import Store, stored_papers, utcnow
 from dailypapers.summarystore import Key, Outcome
 from dailypapers.tldr import Prompt, SummaryError, estimate_tokens, load_prompt, parse_summary
@@ -356,10 +354,9 @@ def attach(config: Config, store: Store, papers: Sequence[Paper]) -> list[Paper]
         return list(papers)
     try:
         key = key_of(settings, load_prompt(config, settings))
-        with store.engine.connect() as conn:
-            found = summarystore.tldrs(conn, key, {p.id: p.version for p in papers})
-    except (SummaryError, SQLAlchemyError):
+    except SummaryError:
         return list(papers)  # rendering never fails for a summary
+    found = summarystore.tldrs_for_rendering(store, key, {p.id: p.version for p in papers})
     return [p.with_changes(tldr=found[p.id]) if p.id in found else p for p in papers]
 
 
@@ -410,29 +407,3 @@ def dry_run_lines(config: Config, store: Store, *, limit: int | None = None) -> 
         f"{'s' if pending != 1 else ''}: ~{total:,} tokens in, "
         f"at most ~{len(papers) * 400:,} out ({settings.model} at {settings.base_url})"
     )
-
-
-def run_summarize(
-    config: Config,
-    *,
-    limit: int | None = None,
-    lock_timeout: float = 60.0,
-    sleep: Sleep | None = None,
-) -> tuple[SummaryReport, list[Path]]:
-    """``dailypapers summarize``: summarise under the run lock, then re-render the outputs.
-
-    Recorded as a ``summarize`` run (requests, status, the one-line error).
-    """
-    from dailypapers.pipeline import project_lock, render_outputs
-    from dailypapers.store import open_store
-
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        store.mark_interrupted()
-        run_id = store.start_run("summarize", utcnow())
-        report = summarise(config, store, limit=limit, sleep=sleep)
-        written = render_outputs(config, store) if report.written else []
-        failed = report.written == 0 and report.requests > 0
-        error = report.stopped or next(iter(report.errors), None) if failed else None
-        status = "failed" if failed else "summarized"
-        store.finish_run(run_id, status, requests=report.requests, error=error)
-    return report, written

@@ -1,4 +1,4 @@
-"""Stored TL;DRs (migration 9): one row per paper version, model, prompt and language.
+"""Stored TL;DRs (migration 7): one row per paper version, model, prompt and language.
 
 A row is written once per attempt: ``ok`` with the validated text and the
 endpoint's token counts, or ``failed`` with a one-line reason (the model's
@@ -11,43 +11,21 @@ count: the paper is simply still pending.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
-from dailypapers.store import UTCDateTime, metadata, papers
+from dailypapers.schema import paper_summaries, papers
+from dailypapers.sql import chunks
+from dailypapers.store import Store
 
 MAX_INVALID = 3
 OK = "ok"
 FAILED = "failed"
-
-paper_summaries = sa.Table(
-    "paper_summaries",
-    metadata,
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("model", sa.String(200), primary_key=True),
-    sa.Column("prompt_hash", sa.String(32), primary_key=True),
-    sa.Column("language", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("tldr", sa.Text),
-    sa.Column("motivation", sa.Text),
-    sa.Column("method", sa.Text),
-    sa.Column("result", sa.Text),
-    sa.Column("tokens_in", sa.Integer, nullable=False, default=0),
-    sa.Column("tokens_out", sa.Integer, nullable=False, default=0),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("error", sa.Text),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
-
-
-def migrate(conn: Connection) -> None:
-    """Migration 9: the summaries table."""
-    metadata.create_all(conn, tables=[paper_summaries])
 
 
 @dataclass(frozen=True)
@@ -84,16 +62,11 @@ class Outcome:
     error: str | None = None
 
 
-def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def tldrs(conn: Connection, key: Key, versions: dict[str, int]) -> dict[str, str]:
     """``{paper id: tldr}`` of the ``ok`` summaries of exactly these versions."""
     found: dict[str, str] = {}
     c = paper_summaries.c
-    for chunk in _chunks(list(versions)):
+    for chunk in chunks(list(versions)):
         rows = conn.execute(
             sa.select(c.paper_id, c.version, c.tldr).where(
                 key.where() & (c.status == OK) & c.paper_id.in_(chunk)
@@ -105,11 +78,20 @@ def tldrs(conn: Connection, key: Key, versions: dict[str, int]) -> dict[str, str
     return found
 
 
+def tldrs_for_rendering(store: Store, key: Key, versions: dict[str, int]) -> dict[str, str]:
+    """:func:`tldrs`, or none when the store cannot say: rendering never fails for a TL;DR."""
+    try:
+        with store.engine.connect() as conn:
+            return tldrs(conn, key, versions)
+    except SQLAlchemyError:
+        return {}
+
+
 def settled(conn: Connection, key: Key, versions: dict[str, int]) -> set[str]:
     """Ids whose version needs no request: summarised, or given up after invalid answers."""
     done: set[str] = set()
     c = paper_summaries.c
-    for chunk in _chunks(list(versions)):
+    for chunk in chunks(list(versions)):
         rows = conn.execute(
             sa.select(c.paper_id, c.version, c.status, c.attempts).where(
                 key.where() & c.paper_id.in_(chunk)
@@ -126,7 +108,7 @@ def settled(conn: Connection, key: Key, versions: dict[str, int]) -> set[str]:
 def first_seen(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
     """When the store first saw each paper (the pending queue's order)."""
     found: dict[str, datetime] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         rows = conn.execute(
             sa.select(papers.c.id, papers.c.first_seen).where(papers.c.id.in_(chunk))
         )
