@@ -6,7 +6,7 @@ applies them. Tables: papers, topics and their links, runs (with their owner),
 the notification outbox (migration 2), the full-text index (migration 3,
 :mod:`dailypapers.fts`), what fetching remembers (migration 4,
 :mod:`dailypapers.fetchstate`), harvests and topic evaluations (migration 5),
-run owners (migration 6), TL;DR summaries (migration 7, :mod:`dailypapers.summarystore`).
+run owners (migration 6), TL;DR summaries (migration 8, :mod:`dailypapers.summarystore`).
 """
 
 from __future__ import annotations
@@ -192,6 +192,9 @@ topic_fetch_state = sa.Table(
     ),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
+    # arXiv's totalResults for the topic's query at that fetch (migration 7);
+    # NULL when the source does not report it.
+    sa.Column("total_results", sa.Integer, nullable=True),
 )
 
 fetch_markers = sa.Table(
@@ -224,7 +227,7 @@ backfill_windows = sa.Table(
     sa.Column("done_at", UTCDateTime, nullable=False),
 )
 
-# TL;DRs (migration 7; see :mod:`dailypapers.summarystore`): one row per attempt's
+# TL;DRs (migration 8; see :mod:`dailypapers.summarystore`): one row per attempt's
 # outcome for a paper version, model, prompt and language.
 paper_summaries = sa.Table(
     "paper_summaries",
@@ -306,7 +309,14 @@ def _m006_run_owner(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {preparer.quote(name)} {kind}")
 
 
-def _m007_summaries(conn: Connection) -> None:
+def _m007_fetch_totals(conn: Connection) -> None:
+    """Remember arXiv's total at each topic's last fetch (a new store has it from migration 4)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("topic_fetch_state")}
+    if "total_results" not in existing:
+        conn.exec_driver_sql("ALTER TABLE topic_fetch_state ADD COLUMN total_results INTEGER")
+
+
+def _m008_summaries(conn: Connection) -> None:
     metadata.create_all(conn, tables=[paper_summaries])
 
 
@@ -319,7 +329,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
     (6, "run_owner", _m006_run_owner),
-    (7, "summaries", _m007_summaries),
+    (7, "fetch_totals", _m007_fetch_totals),
+    (8, "summaries", _m008_summaries),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -364,7 +364,11 @@ def with_summaries(config: Config, store: Store, sections: list[Section]) -> lis
     """The README's sections with each paper's TL;DR attached (as is without ``[summaries]``)."""
     if config.settings.summaries is None:
         return sections
-    return [Section(s.name, attach(config, store, s.papers)) for s in sections]
+    # Attached once per paper, so a paper listed by two topics is one object
+    # (the renderers' per-paper memos recognise it).
+    unique = {p.id: p for s in sections for p in s.papers}
+    found = {p.id: p for p in attach(config, store, list(unique.values()))}
+    return [Section(s.name, [found[p.id] for p in s.papers]) for s in sections]
 
 
 def summarise_for_update(

@@ -1,4 +1,4 @@
-"""Stored TL;DRs (migration 7): one row per paper version, model, prompt and language.
+"""Stored TL;DRs (migration 8): one row per paper version, model, prompt and language.
 
 A row is written once per attempt: ``ok`` with the validated text and the
 endpoint's token counts, or ``failed`` with a one-line reason (the model's
