@@ -148,6 +148,7 @@ SQL_MODULES = {
     "dailypapers.search",
     "dailypapers.fetchstate",
     "dailypapers.harveststate",
+    "dailypapers.summarystore",
     "dailypapers.doctor",
     "dailypapers.notify.outbox",
     "dailypapers.sources.local",

@@ -68,7 +68,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hostile") / "site"
-    papers = hostile_papers()
+    # A model's TL;DR is as hostile as the paper it summarises.
+    papers = [p.with_changes(tldr=f"{p.abstract} {p.title}") for p in hostile_papers()]
     catalog = build_catalog("<b>Daily</b>", [(HOSTILE_TOPIC, "q", papers), ("Plain", "q", papers)])
     publish_tree(folder, site_files(catalog, {"all.xml": b""}), owned=owns_site_file)
     return folder
@@ -216,6 +217,8 @@ def test_hostile_corpus_runs_no_script(
     watch.open(root + "topics/plain.html")
     hostile = hostile_papers()[0]
     assert " ".join(hostile.title.split()) in titles(page)
+    tldr = page.locator("#results .tldr").first.text_content() or ""
+    assert tldr.startswith("TL;DR: ") and " ".join(hostile.title.split()) in tldr
     assert page.locator("img, svg, iframe, object, embed").count() == 0
     assert page.locator("script").count() == 3  # the shared data file, site.js, the page ids
     hrefs = page.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")

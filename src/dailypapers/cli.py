@@ -493,6 +493,59 @@ def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> N
     _finish(_run(config_file, debug, fetch=False, force=force, lock_timeout=wait))
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print the prompts and estimated tokens; send nothing."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Summarise at most N papers (default: [summaries] max_papers).",
+)
+@wait_option
+@debug_option
+@handle_errors
+def summarize(
+    config_file: Path | None, dry_run: bool, limit: int | None, wait: float, debug: bool
+) -> None:
+    """Write TL;DRs for pending papers with the [summaries] endpoint, then re-render.
+
+    Pending papers are the listed ones without a summary of their current
+    version (the "For you" ones first, then the oldest pending). The key is
+    read from $DAILYPAPERS_LLM_API_KEY. Prints how many were written, how many
+    are still pending and the tokens in/out the endpoint reported; exits 1
+    when the endpoint answered nothing usable.
+    """
+    from dailypapers import summaries
+    from dailypapers.store import open_store
+    from dailypapers.summarize import run_summarize
+    from dailypapers.tldr import SummaryError
+
+    config = _load(config_file)
+    if config.settings.summaries is None:
+        raise UsageFailure(
+            f"dailypapers summarize: no [summaries] section in {_relative(config.path)} "
+            "(see docs/summaries.md)"
+        )
+    try:
+        if dry_run:
+            with open_store(config.db_url) as store:
+                for line in summaries.dry_run_lines(config, store, limit=limit):
+                    click.echo(line)
+            return
+        result = run_summarize(config, limit=limit, lock_timeout=wait, raise_errors=debug)
+    except SummaryError as exc:
+        raise UsageFailure(f"dailypapers summarize: {exc}") from None
+    for path in result.written:
+        click.echo(f"wrote {_relative(path)}{'/' if path.is_dir() else ''}", err=True)
+    if result.status == FAILED:
+        line = result.summary.line() if result.summary.requests else str(result.error)
+        raise Failure(f"dailypapers: {line}")
+    click.echo(result.summary.line())
+
+
 @cli.command("search")
 @config_option
 @click.argument("query")

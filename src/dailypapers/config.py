@@ -45,6 +45,7 @@ DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 FEED_URL_ENV = "DAILYPAPERS_FEED_URL"
+LLM_URL_ENV = "DAILYPAPERS_LLM_URL"
 
 Output = Literal["readme", "json", "feeds", "site"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -118,6 +119,7 @@ class ReadmeSettings(_Model):
     # true: the DailyArXiv README byte for byte (the "Watch" sentence always, no contents)
     exact_reference: bool = False
     toc: bool | None = None  # None: a table of contents when there are more than 5 topics
+    tldr: bool = False  # the TL;DR (``[summaries]``) as the abstract fold's summary
 
 
 # Secrets come from the environment only; a key that looks like one in
@@ -261,6 +263,43 @@ class SiteSettings(_Model):
     dir: str = "site"
 
 
+class SummariesSettings(_Model):
+    """``[summaries]``: a TL;DR per paper from an OpenAI-compatible endpoint.
+
+    The API key is read from ``$DAILYPAPERS_LLM_API_KEY`` only (see
+    :mod:`dailypapers.summaries`); a key-like entry here is refused.
+    """
+
+    base_url: Annotated[str, AfterValidator(_http)]
+    model: Text
+    language: Text = "English"
+    max_papers: int = Field(50, ge=1, le=5000)
+    max_requests: int = Field(100, ge=1, le=20000)
+    concurrency: int = Field(4, ge=1, le=32)
+    timeout: float = Field(60.0, gt=0, le=900)
+    max_failures: int = Field(3, ge=1, le=100)
+    prompt: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if _SECRET_KEY.search(str(key).lower()):
+                    raise ValueError(
+                        f"{key!r} looks like a secret; the key is read from "
+                        f"$DAILYPAPERS_LLM_API_KEY only, never papers.toml"
+                    )
+        return data
+
+    @field_validator("language")
+    @classmethod
+    def _language_line(cls, value: str) -> str:
+        if len(value) > 40 or not value.isprintable():
+            raise ValueError("must be a short language name, e.g. English or 简体中文")
+        return value
+
+
 class Topic(_Model):
     """One ``[[topics]]`` entry: a heading and what to search for."""
 
@@ -351,6 +390,7 @@ class Settings(_Model):
     json_: JsonSettings = Field(JsonSettings(), alias="json")
     feeds: FeedsSettings = FeedsSettings()
     site: SiteSettings = SiteSettings()
+    summaries: SummariesSettings | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -561,6 +601,7 @@ def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
         ("store", "url"): os.environ.get(DB_ENV),
         ("oai", "url"): os.environ.get(OAI_URL_ENV),
         ("oai", "delay"): _env_float(OAI_DELAY_ENV),
+        ("summaries", "base_url"): os.environ.get(LLM_URL_ENV) if "summaries" in data else None,
     }
     merged = dict(data)
     for (table, key), value in overrides.items():

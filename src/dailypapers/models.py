@@ -67,6 +67,9 @@ class Paper:
     comment: str | None = None
     journal_ref: str | None = None
     doi: str | None = None
+    # Not arXiv's: the TL;DR of this version (``[summaries]``), attached for
+    # rendering only (:func:`dailypapers.summaries.attach`); never in ``papers``.
+    tldr: str | None = None
 
     @property
     def versioned_id(self) -> str:

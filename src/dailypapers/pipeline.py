@@ -161,9 +161,11 @@ def render_outputs(
     A file whose content is unchanged (apart from the README's date line) is
     left alone unless ``force``; the feed and site folders count as one path each.
     """
+    from dailypapers.summaries import with_summaries  # lazy: only its import cost
+
     settings = config.settings
     written = []
-    listed = sections(config, store)
+    listed = with_summaries(config, store, sections(config, store))
     if "readme" in settings.outputs:
         remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
@@ -174,6 +176,7 @@ def render_outputs(
             max_papers=settings.max_papers,
             link_base=settings.readme.link_base,
             **readme_options(config, len(listed)),
+            tldr=settings.readme.tldr,
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
@@ -223,6 +226,10 @@ def run_update(
             announced = _fetch_and_save(
                 config, run.store, source_factory, report, progress, now, run.id, force
             )
+        if fetch and render:
+            from dailypapers.summaries import summarise_for_update
+
+            summarise_for_update(config, run.store, progress)
         if render:
             report.written = render_outputs(config, run.store, force=force, today=day)
         if fetch and render and notify:

@@ -6,7 +6,7 @@ applies them. Tables: papers, topics and their links, runs (with their owner),
 the notification outbox (migration 2), the full-text index (migration 3,
 :mod:`dailypapers.fts`), what fetching remembers (migration 4,
 :mod:`dailypapers.fetchstate`), harvests and topic evaluations (migration 5),
-run owners (migration 6).
+run owners (migration 6), TL;DR summaries (migration 8, :mod:`dailypapers.summarystore`).
 """
 
 from __future__ import annotations
@@ -227,6 +227,28 @@ backfill_windows = sa.Table(
     sa.Column("done_at", UTCDateTime, nullable=False),
 )
 
+# TL;DRs (migration 8; see :mod:`dailypapers.summarystore`): one row per attempt's
+# outcome for a paper version, model, prompt and language.
+paper_summaries = sa.Table(
+    "paper_summaries",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("prompt_hash", sa.String(32), primary_key=True),
+    sa.Column("language", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("tldr", sa.Text),
+    sa.Column("motivation", sa.Text),
+    sa.Column("method", sa.Text),
+    sa.Column("result", sa.Text),
+    sa.Column("tokens_in", sa.Integer, nullable=False, default=0),
+    sa.Column("tokens_out", sa.Integer, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 FETCH_STATE_TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
 
 papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
@@ -294,6 +316,10 @@ def _m007_fetch_totals(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE topic_fetch_state ADD COLUMN total_results INTEGER")
 
 
+def _m008_summaries(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[paper_summaries])
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -304,6 +330,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (5, "harvest_state", _m005_harvest),
     (6, "run_owner", _m006_run_owner),
     (7, "fetch_totals", _m007_fetch_totals),
+    (8, "summaries", _m008_summaries),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -147,7 +147,10 @@ def pending_batch(
         items = _pending_items(conn, channel, since)
         sent = _delivered_versions(conn, channel, list({i.paper_id for i in items}))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
-        stored = {paper.id: paper for paper in stored_papers(conn, list(wanted))}
+        found = stored_papers(conn, list(wanted))
+    from dailypapers.summaries import attach  # lazy: the digests' TL;DRs ([summaries])
+
+    stored = {paper.id: paper for paper in attach(config, store, found)}
     names = _topic_names(config, store)
     grouped: dict[int, dict[str, bool]] = defaultdict(dict)
     for item in items:

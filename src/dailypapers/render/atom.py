@@ -141,7 +141,7 @@ def _entry_bytes(paper: Paper, topic_names: Sequence[str]) -> bytes:
     _link(entry, "related", paper.pdf_url, "application/pdf", title="PDF")
     for link in labels(paper).links:
         _link(entry, "related", link.url, "text/html", title=link.label)
-    _text(entry, "summary", paper.abstract).set("type", "text")
+    _text(entry, "summary", paper.tldr or paper.abstract).set("type", "text")
     _text(entry, "content", entry_html(paper)).set("type", "html")
     data = bytes(etree.tostring(entry, encoding="UTF-8", pretty_print=True))
     # The start tag is the first thing serialised: its declaration is the first match.
@@ -161,6 +161,8 @@ def entry_html(paper: Paper) -> str:
     parts.append(f"<p>Categories: {escape(', '.join(paper.categories))}</p>")
     if paper.comment:
         parts.append(f"<p>Comment: {escape(paper.comment)}</p>")
+    if paper.tldr:
+        parts.append(f"<p><b>TL;DR:</b> {escape(paper.tldr)}</p>")
     parts.append(f"<p>{escape(paper.abstract)}</p>")
     anchors = [("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
     anchors += [(link.label, link.url) for link in found.links]

@@ -84,6 +84,7 @@ def paper_record(paper: Paper) -> dict[str, Any]:
         "abs_url": paper.abs_url,
         "pdf_url": paper.pdf_url,
         **labels(paper).to_dict(),
+        "tldr": paper.tldr,
     }
 
 

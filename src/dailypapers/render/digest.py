@@ -24,6 +24,7 @@ from dailypapers.render.markdown import (
     DEFAULT_LINK_BASE,
     collapse,
     comment_cell,
+    escape_cell,
     heading,
     title_cell,
 )
@@ -66,6 +67,11 @@ class Entry:
     @property
     def comment(self) -> str:
         return collapse(self.paper.comment)
+
+    @property
+    def tldr(self) -> str:
+        """The paper's TL;DR (``[summaries]``), one line; empty when there is none."""
+        return collapse(self.paper.tldr)
 
     @property
     def labels(self) -> Labels:
@@ -188,6 +194,8 @@ def _issue_row(entry: Entry, link_base: str) -> str:
     title = title_cell(entry.paper, link_base)
     if entry.revision:
         title += f" *({entry.mark})*"
+    if entry.tldr:
+        title += f"<br>TL;DR: {escape_cell(entry.tldr, brackets=True)}"
     return no_mentions(f"| {title} | {entry.date} | {comment_cell(entry.paper)} |")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from dailypapers.render.catalog import Catalog, paper_record, timestamp
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_FILE = "papers.schema.json"
 
 

@@ -93,9 +93,13 @@ def heading(name: str) -> str:
     return escape_cell(collapse(name), brackets=True)
 
 
-def abstract_cell(paper: Paper) -> str:
+def abstract_cell(paper: Paper, tldr: bool = False) -> str:
+    """The abstract folded behind "Show" (or behind the TL;DR, with ``[readme] tldr``)."""
     abstract = escape_cell(collapse(paper.abstract), brackets=True)
-    return f"<details><summary>Show</summary><p>{abstract}</p></details>"
+    summary = "Show"
+    if tldr and paper.tldr:
+        summary = escape_cell(collapse(paper.tldr), brackets=True, backticks=True)
+    return f"<details><summary>{summary}</summary><p>{abstract}</p></details>"
 
 
 def comment_cell(paper: Paper) -> str:
@@ -109,18 +113,18 @@ def comment_cell(paper: Paper) -> str:
     return f"<details><summary>{summary}...</summary><p>{body}</p></details>"
 
 
-def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
+def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE, tldr: bool = False) -> str:
     cells = [
         title_cell(paper, link_base),
         paper.updated.date().isoformat(),
-        abstract_cell(paper),
+        abstract_cell(paper, tldr),
         comment_cell(paper),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE) -> str:
-    rows = "".join("\n" + table_row(paper, link_base) for paper in section.papers)
+def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE, tldr: bool = False) -> str:
+    rows = "".join("\n" + table_row(paper, link_base, tldr) for paper in section.papers)
     return f"## {heading(section.name)}\n{TABLE_HEADER}{rows}\n\n"
 
 
@@ -133,19 +137,21 @@ def render_readme(
     link_base: str = DEFAULT_LINK_BASE,
     watch: bool = True,
     toc: bool = False,
+    tldr: bool = False,
 ) -> str:
     """The whole README; the defaults write it exactly as the reference does.
 
     ``watch`` keeps the reference's "Watch" sentence (true only when watchers
     get something: the GitHub-issue channel); ``toc`` adds a list of links to
-    the topics after the date line.
+    the topics after the date line; ``tldr`` puts TL;DRs in the abstract
+    folds' summaries.
     """
     items = list(sections)
     header = f"# {title}\n" + INTRO.format(max_papers=max_papers) + (WATCH if watch else "")
     header += f"Last update: {updated_on.isoformat()}\n\n"
     if toc:
         header += table_of_contents(items)
-    return header + "".join(render_section(s, link_base) for s in items)
+    return header + "".join(render_section(s, link_base, tldr) for s in items)
 
 
 def table_of_contents(sections: Sequence[Section]) -> str:

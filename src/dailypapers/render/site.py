@@ -77,6 +77,8 @@ def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
         "revised": found.revised,
         "topics": list(topics),
     }
+    if paper.tldr:  # only when there is one: a site without summaries is unchanged
+        data["tldr"] = paper.tldr
     return {key: value for key, value in data.items() if value is not None and value is not False}
 
 
@@ -145,9 +147,14 @@ def _shared_paper(paper: Paper, catalog: Catalog, cutoff: datetime | None) -> di
 
 def _card(paper: Paper, catalog: Catalog, cutoff: datetime | None) -> dict[str, Any]:
     """What the page's HTML list shows of one paper (every key the template reads)."""
-    shown = {"comment": None, "journal_ref": None, "venue": None, "revised": False}
+    shown = {"comment": None, "journal_ref": None, "venue": None, "revised": False, "tldr": None}
     shown.update(_shared_paper(paper, catalog, cutoff))
-    return {**shown, "new": bool(shown.get("new")), "abs_url": paper.abs_url, "pdf_url": paper.pdf_url}
+    return {
+        **shown,
+        "new": bool(shown.get("new")),
+        "abs_url": paper.abs_url,
+        "pdf_url": paper.pdf_url,
+    }
 
 
 def _data_file(shared: dict[str, Any]) -> dict[str, bytes]:

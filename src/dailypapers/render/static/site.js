@@ -174,6 +174,9 @@
     highlight(title, paper.title);
     heading.appendChild(title);
     item.appendChild(heading);
+    if (paper.tldr) {
+      item.appendChild(element("p", "tldr", "TL;DR: " + paper.tldr));
+    }
 
     var meta = element("p", "meta");
     var time = element("time", null, paper.updated);

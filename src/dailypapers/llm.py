@@ -1,0 +1,174 @@
+"""A client of any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama...).
+
+One call, :meth:`ChatClient.complete`, is one HTTP request with a real total
+deadline (``asyncio.timeout`` around connect, send and the whole body), a
+capped body size, and every failure turned into one :class:`LLMError` line
+with secrets masked. It never retries by itself: the caller counts requests
+against its hard cap and decides what to do with a 429's ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from dailypapers import __version__
+from dailypapers.notify.masking import mask
+
+MAX_BODY_BYTES = 256 * 1024  # a summary is a few hundred bytes; anything far larger is wrong
+MAX_TOKENS = 400
+USER_AGENT = f"dailypapers/{__version__} (summaries)"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class LLMError(Exception):
+    """One failed request, as one secret-free line.
+
+    ``rate_limited`` marks a 429, with the server's ``retry_after`` seconds
+    when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rate_limited: bool = False,
+        retry_after: float | None = None,
+        timed_out: bool = False,
+    ) -> None:
+        # The server's words reach a terminal: no escape sequences, one line.
+        super().__init__(mask(" ".join(_CONTROL.sub("", message).split()))[:300])
+        self.rate_limited, self.retry_after = rate_limited, retry_after
+        self.timed_out = timed_out
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The assistant message's content and the endpoint's ``usage`` token counts."""
+
+    content: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class ChatClient:
+    """``POST {base_url}/chat/completions`` with a total deadline per request."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None,
+        timeout: float,
+        concurrency: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model, self.timeout = model, timeout
+        headers = {"User-Agent": USER_AGENT}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.AsyncClient(
+            headers=headers, timeout=timeout, limits=limits, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """The request body for ``messages`` (JSON mode, low temperature, bounded output)."""
+        return {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0.2,
+            "max_tokens": MAX_TOKENS,
+            "response_format": {"type": "json_object"},
+        }
+
+    async def complete(self, messages: list[dict[str, str]]) -> Completion:
+        """One completion; raises :class:`LLMError` for every kind of failure."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                status, headers, raw = await self._post(self.body(messages))
+        except TimeoutError:
+            message = f"no answer within {self.timeout:g} s (timeout)"
+            raise LLMError(message, timed_out=True) from None
+        except httpx.HTTPError as exc:
+            raise LLMError(f"cannot reach the endpoint: {_describe(exc)}") from None
+        return parse_completion(status, headers, raw)
+
+    async def _post(self, body: dict[str, Any]) -> tuple[int, httpx.Headers, bytes]:
+        async with self._http.stream("POST", self.url, json=body) as response:
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise LLMError(f"answer larger than {MAX_BODY_BYTES // 1024} kB")
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+
+
+def parse_completion(status: int, headers: httpx.Headers, raw: bytes) -> Completion:
+    """The content and usage of a chat-completions answer, or :class:`LLMError`."""
+    if status == 429:
+        retry = retry_after(headers.get("retry-after"))
+        raise LLMError("rate limited (HTTP 429)", rate_limited=True, retry_after=retry)
+    if status >= 400:
+        raise LLMError(f"HTTP {status}{_error_detail(raw)}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting
+        kind = headers.get("content-type", "unknown type").split(";")[0]
+        raise LLMError(f"answer is not JSON ({kind}, HTTP {status})") from None
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise LLMError("answer has no choices")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str) or not content.strip():
+        raise LLMError("answer has no content")
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    return Completion(content, _count(usage, "prompt_tokens"), _count(usage, "completion_tokens"))
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def _count(usage: dict[str, Any], name: str) -> int:
+    value = usage.get(name)
+    return value if isinstance(value, int) and 0 <= value < 10**9 else 0
+
+
+def _error_detail(raw: bytes) -> str:
+    try:
+        message = json.loads(raw.decode("utf-8"))["error"]["message"]
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return ""
+    return f": {str(message)[:120]}" if message else ""
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

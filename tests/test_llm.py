@@ -1,0 +1,213 @@
+"""The fake OpenAI-compatible server and the chat client, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from dailypapers.llm import MAX_BODY_BYTES, ChatClient, Completion, LLMError, retry_after
+from dailypapers.offline.fake_llm import HOSTILE, FakeLLM, refused_url
+
+MESSAGES = [
+    {"role": "system", "content": "Summarise."},
+    {"role": "user", "content": "Title: Cats are liquid\nAbstract: We pour cats."},
+]
+
+
+def complete(url: str, *, timeout: float = 5.0, key: str | None = None) -> Completion:
+    async def go() -> Completion:
+        client = ChatClient(url, "fake-model", api_key=key, timeout=timeout)
+        try:
+            return await client.complete(MESSAGES)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def error_of(url: str, **kwargs: object) -> LLMError:
+    with pytest.raises(LLMError) as caught:
+        complete(url, **kwargs)  # type: ignore[arg-type]
+    return caught.value
+
+
+def test_a_completion_carries_content_and_usage() -> None:
+    with FakeLLM(api_key="sk-test") as llm:
+        answer = complete(llm.url, key="sk-test")
+        sent = llm.completions[0].json()
+    summary = json.loads(answer.content)
+    assert "Cats are liquid" in summary["tldr"]
+    assert answer.tokens_in > 0 and answer.tokens_out > 0
+    assert sent["model"] == "fake-model"
+    assert sent["messages"] == MESSAGES
+    assert sent["response_format"] == {"type": "json_object"}
+    assert llm.completions[0].headers["authorization"] == "Bearer sk-test"
+
+
+def test_a_wrong_key_is_a_one_line_error_without_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "wrong-key-value")
+    with FakeLLM(api_key="right-key") as llm:
+        error = error_of(llm.url, key="wrong-key-value")
+    assert str(error) == "HTTP 401: Incorrect API key provided: ***"
+
+
+def test_connection_refused() -> None:
+    error = error_of(refused_url())
+    assert str(error).startswith("cannot reach the endpoint: ConnectError")
+    assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("500", "HTTP 500: fake"),
+        ("503", "HTTP 503: fake"),
+        ("html", "answer is not JSON (text/html, HTTP 200)"),
+        ("not_json", "answer is not JSON (application/json, HTTP 200)"),
+        ("empty_choices", "answer has no choices"),
+        ("null_content", "answer has no content"),
+        ("huge", f"answer larger than {MAX_BODY_BYTES // 1024} kB"),
+    ],
+)
+def test_each_fault_is_one_line(fault: str, message: str) -> None:
+    with FakeLLM() as llm:
+        llm.fail(fault)
+        assert str(error_of(llm.url)) == message
+        assert json.loads(complete(llm.url).content)["tldr"]  # the fault was used up
+
+
+def test_rate_limits_carry_retry_after() -> None:
+    with FakeLLM() as llm:
+        llm.fail("429", retry_after=7)
+        llm.fail("429")
+        first, second = error_of(llm.url), error_of(llm.url)
+    assert first.rate_limited and first.retry_after == 7
+    assert second.rate_limited and second.retry_after is None
+
+
+def test_a_slow_answer_hits_the_total_deadline() -> None:
+    with FakeLLM() as llm:
+        llm.fail("slow")
+        error = error_of(llm.url, timeout=0.3)
+        llm.release()
+    assert str(error) == "no answer within 0.3 s (timeout)"
+
+
+def test_the_gate_holds_a_slow_answer_until_released() -> None:
+    with FakeLLM() as llm:
+        llm.fail("slow")
+        result: list[Completion] = []
+        worker = threading.Thread(target=lambda: result.append(complete(llm.url)))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive() and not result
+        llm.release()
+        worker.join(5)
+    assert result and json.loads(result[0].content)["tldr"]
+
+
+def test_invalid_outputs_are_delivered_as_content() -> None:
+    with FakeLLM() as llm:
+        llm.fail("invalid")
+        llm.fail("bad_schema")
+        assert not complete(llm.url).content.startswith("{")
+        assert json.loads(complete(llm.url).content)["tldr"] == ""
+
+
+def test_hostile_mode_echoes_markup() -> None:
+    with FakeLLM(hostile=True) as llm:
+        content = json.loads(complete(llm.url).content)
+    assert HOSTILE in content["tldr"]
+
+
+def test_sticky_faults_until_healed() -> None:
+    with FakeLLM() as llm:
+        llm.fail("503", times=None)
+        for _ in range(3):
+            error_of(llm.url)
+        llm.heal()
+        assert complete(llm.url).content
+    with pytest.raises(ValueError, match="unknown fault"):
+        FakeLLM().fail("teapot")
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after("12") == 12
+    assert retry_after("-3") == 0
+    assert retry_after("soon") is None
+    assert retry_after(None) is None
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
+
+
+def test_the_client_works_through_any_transport() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v1/chat/completions"
+        body = {"choices": [{"message": {"content": "{}"}}], "usage": {"prompt_tokens": "x"}}
+        return httpx.Response(200, json=body)
+
+    async def go() -> Completion:
+        client = ChatClient(
+            "http://llm.invalid/api/v1/",
+            "m",
+            api_key=None,
+            timeout=1,
+            transport=httpx.MockTransport(answer),
+        )
+        return await client.complete(MESSAGES)
+
+    assert asyncio.run(go()) == Completion("{}", 0, 0)
+
+
+def test_the_fake_runs_a_command_with_its_url() -> None:
+    show = "import os; print(os.environ['DAILYPAPERS_LLM_URL'])"
+    done = subprocess.run(
+        [sys.executable, "-m", "dailypapers.offline.fake_llm", "--", sys.executable, "-c", show],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("http://127.0.0.1:") and done.stdout.rstrip().endswith("/v1")
+
+
+def test_down_then_up_on_the_same_url() -> None:
+    with FakeLLM() as llm:
+        url = llm.url
+        llm.down()
+        assert "ConnectError" in str(error_of(url))
+        llm.up()
+        assert llm.url == url and complete(url).content
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b"[" * 100_000, "answer is not JSON (application/json, HTTP 200)"),
+        (500, b'{"error": {"message": "bad\\u001b[31m red\\nline"}}', "HTTP 500: bad[31m red line"),
+        (502, b"[" * 100_000, "HTTP 502"),
+    ],
+)
+def test_hostile_bodies_give_one_clean_line(status: int, body: bytes, message: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
+
+    async def go() -> Completion:
+        client = ChatClient(
+            "http://llm.invalid/v1",
+            "m",
+            api_key=None,
+            timeout=5,
+            transport=httpx.MockTransport(answer),
+        )
+        return await client.complete(MESSAGES)
+
+    with pytest.raises(LLMError) as caught:
+        asyncio.run(go())
+    assert str(caught.value) == message
