@@ -64,7 +64,7 @@ def snapshot(url: str) -> tuple[set[tuple[str, str]], dict[str, int], int]:
         )
         versions = {r.id: r.version for r in conn.execute(sa.select(papers.c.id, papers.c.version))}
         count = conn.scalar(sa.select(sa.func.count()).select_from(topics)) or 0
-        return {tuple(row) for row in links}, versions, count  # type: ignore[misc]
+        return {tuple(row) for row in links}, versions, count
 
 
 def revise(server: FakeArxiv) -> None:

@@ -332,7 +332,7 @@ def test_drip_sends_the_whole_body_slowly(server: FakeArxiv) -> None:
     server.inject(fault("drip", chunks=4, pause=0.05))
     with httpx.Client(timeout=0.5) as http:
         began = time.monotonic()
-        params = {"search_query": "cat:cs.AI OR cat:cs.CL", "max_results": 30}
+        params: dict[str, str | int] = {"search_query": "cat:cs.AI OR cat:cs.CL", "max_results": 30}
         response = http.get(server.api_url, params=params)
         elapsed = time.monotonic() - began
     assert elapsed >= 0.15

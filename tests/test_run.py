@@ -50,7 +50,7 @@ def last_run(config: Config) -> tuple[str, str, str | None]:
 
 
 def test_statuses_are_one_enum_of_strings() -> None:
-    assert RunStatus.NOTHING_NEW == "nothing new" and isinstance(RunStatus.FAILED, str)
+    assert str(RunStatus.NOTHING_NEW) == "nothing new" and isinstance(RunStatus.FAILED, str)
     assert {SourceError, StoreError, OSError} <= set(RUN_ERRORS)
 
 

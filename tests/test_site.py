@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus, hostile_papers
@@ -23,7 +24,7 @@ def files(papers: list[Paper], feeds: dict[str, bytes] | None = None) -> dict[st
 DATA = re.compile(r'<script type="application/json" id="papers-data">(.*?)</script>', re.DOTALL)
 
 
-def embedded(page: bytes) -> dict[str, object]:
+def embedded(page: bytes) -> dict[str, Any]:
     match = DATA.search(page.decode())
     assert match is not None
     assert "<" not in match.group(1) and ">" not in match.group(1) and "&" not in match.group(1)
@@ -55,9 +56,9 @@ def test_embedded_data_per_page() -> None:
     papers = demo_corpus()[:5]
     site = files(papers)
     index = embedded(site["index.html"])
-    assert [p["id"] for p in index["papers"]] == [p.id for p in papers]  # type: ignore[index]
+    assert [p["id"] for p in index["papers"]] == [p.id for p in papers]
     topic = embedded(site["topics/reward-model.html"])
-    assert topic["scope"] == "reward-model" and len(topic["papers"]) == 3  # type: ignore[arg-type]
+    assert topic["scope"] == "reward-model" and len(topic["papers"]) == 3
 
 
 def test_hostile_text_never_becomes_markup() -> None:
@@ -69,7 +70,7 @@ def test_hostile_text_never_becomes_markup() -> None:
         assert page.count("<script") == 1, path  # our script file (the data was cut out)
         assert "<img" not in page and "<svg" not in page and "onerror" not in page.lower()
         embedded(content)
-    titles = [p["title"] for p in embedded(site["index.html"])["papers"]]  # type: ignore[attr-defined]
+    titles = [p["title"] for p in embedded(site["index.html"])["papers"]]
     assert " ".join(hostile_papers()[0].title.split()) in titles
     assert "&lt;script&gt;alert(&#34;topic&#34;)&lt;/script&gt;" in site["index.html"].decode()
 

@@ -12,6 +12,7 @@ from dailypapers.models import Author, Paper
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    SaveResult,
     Store,
     StoreError,
     open_store,
@@ -45,7 +46,7 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
 
 
-def save(store: Store, papers: list[Paper], topic: str = "T") -> tuple[int, object]:
+def save(store: Store, papers: list[Paper], topic: str = "T") -> tuple[int, SaveResult]:
     with store.transaction() as conn:
         topic_id = store.topic_id(conn, topic, "q")
         result = store.save_papers(conn, papers, T0)
