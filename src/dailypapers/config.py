@@ -28,7 +28,9 @@ from pydantic import (
 
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
+from dailypapers.arxiv.client import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 from dailypapers.arxiv.feed import DEFAULT_FEED_URL
+from dailypapers.arxiv.oai_client import DEFAULT_OAI_URL as DEFAULT_OAI_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
 
 CONFIG_ENV = "DAILYPAPERS_CONFIG"
@@ -37,10 +39,8 @@ ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
 OAI_URL_ENV = "DAILYPAPERS_OAI_URL"
 OAI_DELAY_ENV = "DAILYPAPERS_OAI_DELAY"
-DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"
-DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 FEED_URL_ENV = "DAILYPAPERS_FEED_URL"
 
 Output = Literal["readme", "json", "feeds", "site"]
