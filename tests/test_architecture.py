@@ -166,3 +166,13 @@ def test_sql_is_built_only_by_the_store_and_its_query_modules() -> None:
     builders = {name for name, tree in modules().items() if builds_sql(tree)}
     assert "dailypapers.store" in builders
     assert builders <= SQL_MODULES, sorted(builders - SQL_MODULES)
+
+
+def test_the_cli_shows_what_config_and_the_run_define() -> None:
+    """The CLI imports no parser of arXiv's formats (its choices come from config)."""
+    from dailypapers.arxiv.oai import FORMATS
+    from dailypapers.config import OAI_FORMATS
+
+    assert OAI_FORMATS == FORMATS
+    edges = graph(modules())
+    assert not {m for m in edges["dailypapers.cli"] if m.startswith("dailypapers.arxiv")}

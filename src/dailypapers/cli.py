@@ -20,9 +20,15 @@ from rich.text import Text
 
 from dailypapers import __version__
 from dailypapers import doctor as doctor_module
-from dailypapers.arxiv.oai import FORMATS
 from dailypapers.backfill import run_backfill
-from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
+from dailypapers.config import (
+    CONFIG_ENV,
+    OAI_FORMATS,
+    Config,
+    ConfigError,
+    config_path,
+    load_config,
+)
 from dailypapers.github_actions import report_to_actions
 from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
 from dailypapers.notify import Outcome, open_channels
@@ -582,7 +588,7 @@ def _set_option(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--format",
     "metadata_prefix",
-    type=click.Choice(FORMATS),
+    type=click.Choice(OAI_FORMATS),
     default=None,
     help="Metadata format (default: [oai] format, arXivRaw: exact versions and dates).",
 )

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -33,6 +33,8 @@ from dailypapers.arxiv.feed import DEFAULT_FEED_URL
 from dailypapers.arxiv.oai_client import DEFAULT_OAI_URL as DEFAULT_OAI_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
 
+OaiFormat = Literal["arXivRaw", "arXiv", "oai_dc"]
+OAI_FORMATS: tuple[str, ...] = get_args(OaiFormat)  # what `harvest --format` offers
 CONFIG_ENV = "DAILYPAPERS_CONFIG"
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
@@ -84,7 +86,7 @@ class OaiSettings(_Model):
 
     url: str = DEFAULT_OAI_URL
     delay: float = Field(3.0, ge=0, le=600)
-    format: Literal["arXivRaw", "arXiv", "oai_dc"] = "arXivRaw"
+    format: OaiFormat = "arXivRaw"
 
     @field_validator("url")
     @classmethod
