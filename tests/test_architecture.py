@@ -176,3 +176,13 @@ def test_the_cli_shows_what_config_and_the_run_define() -> None:
     assert OAI_FORMATS == FORMATS
     edges = graph(modules())
     assert not {m for m in edges["dailypapers.cli"] if m.startswith("dailypapers.arxiv")}
+
+
+def test_only_the_store_opens_connections() -> None:
+    """Elsewhere a connection comes from ``Store.reading`` / ``transaction`` / ``write``."""
+    opening = sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "store.py" and ".engine." in path.read_text(encoding="utf-8")
+    )
+    assert opening == []

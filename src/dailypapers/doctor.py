@@ -131,7 +131,7 @@ CHECKS: list[Check] = [
 
 def diagnose(store: Store) -> list[Finding]:
     """Run every check; never modifies the store."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         schema = check_schema(store, conn)
         if not schema.ok and "no dailypapers tables" in schema.detail:
             return [schema]

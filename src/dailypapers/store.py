@@ -190,6 +190,12 @@ class Store:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads: the one way code outside the store gets one."""
+        with self.engine.connect() as conn:
+            yield conn
+
     def write(self, work: Callable[[Connection], T], attempts: int = WRITE_ATTEMPTS) -> T:
         """Run ``work(conn)`` in one transaction, again when the database aborted it.
 

@@ -112,7 +112,7 @@ class LocalSource:
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
         """Every topic's new matches, and the watermark to record with them."""
         store = context.store
-        with store.engine.connect() as conn:
+        with store.reading() as conn:
             high = conn.scalar(sa.select(sa.func.max(papers.c.last_seen)))
             if high is None:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
