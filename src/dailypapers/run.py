@@ -17,31 +17,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.config import Config, ConfigError
+from dailypapers.schema import RunStatus as RunStatus  # re-exported: the runs' vocabulary
 from dailypapers.sources.base import SourceError
 from dailypapers.store import RunOwner, Store, StoreError, open_store, utcnow
-
-
-class RunStatus(StrEnum):
-    """How a run ended (the ``runs.status`` column, and the reports' ``status``)."""
-
-    RUNNING = "running"
-    UPDATED = "updated"
-    NOTHING_NEW = "nothing new"
-    NO_ANNOUNCEMENT = "no announcement"
-    RENDERED = "rendered"
-    NOTIFIED = "notified"
-    COMPLETE = "complete"
-    DRY_RUN = "dry run"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
 
 NOW_ENV = "DAILYPAPERS_NOW"  # an ISO time with offset: the runs' clock (tests, a past day)
 

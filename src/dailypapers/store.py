@@ -29,6 +29,7 @@ from dailypapers.models import Paper
 from dailypapers.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    RunStatus,
     UTCDateTime,
     metadata,
     paper_from_row,
@@ -405,7 +406,7 @@ class Store:
             statement = runs.insert().values(
                 command=command,
                 started_at=started_at or utcnow(),
-                status="running",
+                status=RunStatus.RUNNING.value,
                 host=owner.host,
                 pid=owner.pid,
                 lock=owner.lock,
@@ -433,7 +434,7 @@ class Store:
         with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(runs.c.id, runs.c.host, runs.c.pid, runs.c.lock).where(
-                    (runs.c.status == "running") & runs.c.host.is_not(None)
+                    (runs.c.status == RunStatus.RUNNING.value) & runs.c.host.is_not(None)
                 )
             ).all()
             gone = [
@@ -444,8 +445,11 @@ class Store:
             for chunk in chunks(gone, 500):
                 conn.execute(
                     runs.update()
-                    .where(runs.c.id.in_(chunk) & (runs.c.status == "running"))
-                    .values(status="interrupted", error="the process stopped before finishing")
+                    .where(runs.c.id.in_(chunk) & (runs.c.status == RunStatus.RUNNING.value))
+                    .values(
+                        status=RunStatus.INTERRUPTED.value,
+                        error="the process stopped before finishing",
+                    )
                 )
             return len(gone)
 
