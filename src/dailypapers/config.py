@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -32,10 +32,8 @@ from dailypapers.arxiv.client import DEFAULT_API_URL as DEFAULT_API_URL  # re-ex
 from dailypapers.arxiv.feed import DEFAULT_FEED_URL
 from dailypapers.arxiv.oai_client import DEFAULT_OAI_URL as DEFAULT_OAI_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
+from dailypapers.names import CONFIG_ENV
 
-OaiFormat = Literal["arXivRaw", "arXiv", "oai_dc"]
-OAI_FORMATS: tuple[str, ...] = get_args(OaiFormat)  # what `harvest --format` offers
-CONFIG_ENV = "DAILYPAPERS_CONFIG"
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
@@ -86,7 +84,7 @@ class OaiSettings(_Model):
 
     url: str = DEFAULT_OAI_URL
     delay: float = Field(3.0, ge=0, le=600)
-    format: OaiFormat = "arXivRaw"
+    format: Literal["arXivRaw", "arXiv", "oai_dc"] = "arXivRaw"
 
     @field_validator("url")
     @classmethod

@@ -208,6 +208,9 @@ topic_fetch_state = sa.Table(
     ),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
+    # arXiv's totalResults for the topic's query at that fetch (migration 7);
+    # NULL when the source does not report it.
+    sa.Column("total_results", sa.Integer, nullable=True),
 )
 
 fetch_markers = sa.Table(
@@ -300,6 +303,13 @@ def _m006_run_owner(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {preparer.quote(name)} {kind}")
 
 
+def _m007_fetch_totals(conn: Connection) -> None:
+    """Remember arXiv's total at each topic's last fetch (a new store has it from migration 4)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("topic_fetch_state")}
+    if "total_results" not in existing:
+        conn.exec_driver_sql("ALTER TABLE topic_fetch_state ADD COLUMN total_results INTEGER")
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -309,6 +319,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
     (6, "run_owner", _m006_run_owner),
+    (7, "fetch_totals", _m007_fetch_totals),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
