@@ -223,7 +223,7 @@ SURNAMES = [
 
 def rate(topic: str) -> float:
     """Papers per announcement that mention ``topic``."""
-    return RATES.get(topic, 40.0 / (TOPICS.index(topic) + 1) ** 0.8)
+    return float(RATES.get(topic, 40.0 / (TOPICS.index(topic) + 1) ** 0.8))
 
 
 @dataclass

@@ -83,7 +83,7 @@ def _config(project: Path, url: str, extra: str = "", topics: str = "") -> Path:
 
 
 def _gfm(text: str) -> str:
-    return cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+    return str(cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE))
 
 
 Row = tuple[str, str, int, str]  # area, what was tried, cases, observed outcome

@@ -24,6 +24,7 @@ local`` for 20 topics < 2 s at 1M papers; peak memory < 300 MB throughout.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from dailypapers import fts
 from dailypapers.arxiv.oai import parse_page
@@ -48,7 +50,7 @@ from dailypapers.pipeline import run_update
 from dailypapers.schema import paper_row
 from dailypapers.sources.local import LocalSource
 from dailypapers.sources.local_index import IndexFinder
-from dailypapers.store import open_store, papers, utcnow
+from dailypapers.store import SaveResult, Store, open_store, papers, utcnow
 from search_latency import benchmark
 
 HERE = Path(__file__).resolve()
@@ -100,6 +102,10 @@ def _write_corpus(papers: Iterator[Paper], path: Path) -> None:
         handle.write("\n]}\n")
 
 
+def _save(store: Store, found: list[Paper], now: datetime, conn: Connection) -> SaveResult:
+    return store.save_papers(conn, found, now)
+
+
 def _batches(items: Iterator[Paper], size: int) -> Iterator[list[Paper]]:
     batch: list[Paper] = []
     for item in items:
@@ -141,7 +147,7 @@ def phase_ingest_store(url: str, offset: int, count: int) -> dict[str, Any]:
             page = parse_page(body)
             found = [r.paper for r in page.records if r.paper]
             now = utcnow()
-            store.write(lambda conn, found=found, now=now: store.save_papers(conn, found, now))
+            store.write(functools.partial(_save, store, found, now))
             timed += time.perf_counter() - started
     return {"papers": count, "seconds": timed, "papers_per_s": count / timed}
 

@@ -173,3 +173,26 @@ def test_sql_is_built_only_by_the_store_and_its_query_modules() -> None:
     builders = {name for name, tree in modules().items() if builds_sql(tree)}
     assert "dailypapers.store" in builders
     assert builders <= SQL_MODULES, sorted(builders - SQL_MODULES)
+
+
+def test_the_cli_shows_what_config_and_the_run_define() -> None:
+    """The CLI imports no parser of arXiv's formats (its choices come from names/config)."""
+    from typing import get_args
+
+    from dailypapers.arxiv.oai import FORMATS
+    from dailypapers.config import OaiSettings
+    from dailypapers.names import OAI_FORMATS
+
+    assert OAI_FORMATS == FORMATS == get_args(OaiSettings.model_fields["format"].annotation)
+    edges = graph(modules())
+    assert not {m for m in edges["dailypapers.cli"] if m.startswith("dailypapers.arxiv")}
+
+
+def test_only_the_store_opens_connections() -> None:
+    """Elsewhere a connection comes from ``Store.reading`` / ``transaction`` / ``write``."""
+    opening = sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "store.py" and ".engine." in path.read_text(encoding="utf-8")
+    )
+    assert opening == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -130,8 +130,8 @@ def test_an_interrupted_backfill_resumes(tmp_path: Path, server: FakeArxiv) -> N
     assert stored_ids(config, "Reward Model") == expected
 
 
-def _window_after(stamp: str) -> object:
-    def before_march(params: dict[str, str]) -> bool:
+def _window_after(stamp: str) -> Callable[[Mapping[str, str]], bool]:
+    def before_march(params: Mapping[str, str]) -> bool:
         query = params.get("search_query", "")
         start = query.rsplit("submittedDate:[", 1)[-1][:8]
         return "submittedDate" in query and start < stamp

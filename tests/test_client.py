@@ -498,3 +498,29 @@ def test_context_manager_closes_the_connection(clock: FakeClock) -> None:
     with client as entered:
         assert entered is client
     assert client._http.is_closed
+
+
+def test_both_arxiv_clients_take_one_settings_object(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from dailypapers import config as config_module
+    from dailypapers.arxiv import oai_client
+    from dailypapers.arxiv.client import BACKOFF_BASE, DEFAULT_API_URL
+    from dailypapers.config import load_config
+    from dailypapers.harvest import make_oai_client
+    from dailypapers.sources.api import make_client
+
+    path = tmp_path / "papers.toml"
+    path.write_text(
+        '[[topics]]\nname = "T"\n\n[arxiv]\nbackoff = 1\nmax_attempts = 3\n'
+        'contact = "me@example.org"\n\n[oai]\ndelay = 4\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    with make_client(config) as api, make_oai_client(config) as oai:
+        assert api.settings == replace(oai.settings, delay=3.0)
+        assert (oai.settings.delay, oai.settings.max_attempts) == (4.0, 3)
+        # arXiv's own hosts: the backoff never goes below the standard one (one rule).
+        assert api.settings.backoff == oai.settings.backoff == BACKOFF_BASE
+    assert config_module.DEFAULT_API_URL is DEFAULT_API_URL
+    assert config_module.DEFAULT_OAI_URL is oai_client.DEFAULT_OAI_URL

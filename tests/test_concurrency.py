@@ -64,7 +64,7 @@ def snapshot(url: str) -> tuple[set[tuple[str, str]], dict[str, int], int]:
         )
         versions = {r.id: r.version for r in conn.execute(sa.select(papers.c.id, papers.c.version))}
         count = conn.scalar(sa.select(sa.func.count()).select_from(topics)) or 0
-        return {tuple(row) for row in links}, versions, count  # type: ignore[misc]
+        return {tuple(row) for row in links}, versions, count
 
 
 def revise(server: FakeArxiv) -> None:
@@ -170,11 +170,17 @@ def test_sqlite_writers_wait_for_each_other(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     with open_store(url) as first, open_store(url) as second:
         holding, order = threading.Event(), []
+        trying = threading.Event()  # the second writer has sent its BEGIN IMMEDIATE
+
+        @sa.event.listens_for(second.engine, "before_cursor_execute")
+        def begins(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.startswith("BEGIN IMMEDIATE"):
+                trying.set()
 
         def slow(conn: Connection) -> None:
             first.save_papers(conn, [_paper("A")], DAY1)
             holding.set()
-            threading.Event().wait(0.5)
+            assert trying.wait(30), "the second writer never began"
             order.append("first")
 
         def quick(conn: Connection) -> Any:

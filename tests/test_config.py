@@ -185,13 +185,15 @@ keys = st.sampled_from(
     topics=st.lists(st.dictionaries(keys, toml_values, max_size=4), max_size=3),
 )
 def test_any_structure_loads_or_fails_with_one_config_error(
-    tmp_path_factory: pytest.TempPathFactory, top: dict[str, object], topics: list[object]
+    tmp_path_factory: pytest.TempPathFactory,
+    top: dict[str, object],
+    topics: list[dict[str, object]],
 ) -> None:
     path = tmp_path_factory.mktemp("cfg") / "papers.toml"
     lines = [f"{key} = {json.dumps(value)}" for key, value in top.items()]
     for topic in topics:
         lines.append("[[topics]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in topic.items()]  # type: ignore[union-attr]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in topic.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     try:
         load_config(path)

@@ -332,7 +332,7 @@ def test_drip_sends_the_whole_body_slowly(server: FakeArxiv) -> None:
     server.inject(fault("drip", chunks=4, pause=0.05))
     with httpx.Client(timeout=0.5) as http:
         began = time.monotonic()
-        params = {"search_query": "cat:cs.AI OR cat:cs.CL", "max_results": 30}
+        params: dict[str, str | int] = {"search_query": "cat:cs.AI OR cat:cs.CL", "max_results": 30}
         response = http.get(server.api_url, params=params)
         elapsed = time.monotonic() - began
     assert elapsed >= 0.15
@@ -619,3 +619,17 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     assert total(response) == 15
+
+
+def test_a_gate_holds_requests_until_the_test_releases_them(server: FakeArxiv) -> None:
+    gate = server.hold()
+    answers: list[httpx.Response] = []
+    client = threading.Thread(
+        target=lambda: answers.append(httpx.get(server.api_url, params={"id_list": ""}, timeout=60))
+    )
+    client.start()
+    assert gate.wait_for_request(30)
+    assert answers == [] and len(server.requests) == 0  # held before it is even logged
+    gate.release()
+    client.join(30)
+    assert [a.status_code for a in answers] == [200] and len(server.requests) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -149,7 +150,7 @@ def test_fake_feed_lists_one_announcement_in_arxivs_shape() -> None:
     assert {element.tag for element in _entry_children(body)} == real_tags
 
 
-def _entry_children(body: bytes) -> list[object]:
+def _entry_children(body: bytes) -> list[Any]:
     from lxml import etree
 
     root = etree.fromstring(body)

@@ -48,7 +48,9 @@ def paper(title: str = "A title", abstract: str = "An abstract.", comment: str =
 
 
 def gfm(markdown: str) -> str:
-    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    return str(
+        cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    )
 
 
 def readme_html(item: Paper, topic: str = "Reward Model") -> str:
@@ -98,7 +100,7 @@ def test_links_images_and_other_schemes_stay_text(field: str) -> None:
 
 # --- 9. mentions, per channel ------------------------------------------------------
 
-words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 MENTIONS = ["<!channel>", "<!here>", "<@U123>", "<!everyone>", "<@&42>", "&lt;!channel&gt;"]
 MENTIONS += ["<https://evil.example|https://arxiv.org/abs/1>", "@everyone", "@here", "@all"]
 mentions = st.sampled_from([*MENTIONS, "@channel", "@user"])

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -260,17 +261,17 @@ days = st.lists(st.lists(event, max_size=6), min_size=1, max_size=5)
 seed = st.lists(st.tuples(st.floats(0, 30), text, text), max_size=25)
 
 
-def apply(world: World, item: tuple[object, ...], day_start: datetime) -> None:
+def apply(world: World, item: tuple[Any, ...], day_start: datetime) -> None:
     kind = item[0]
     if kind == "arrive":
         _, at, title, abstract = item
-        world.arrive(day_start + timedelta(days=float(at)), str(title), str(abstract))  # type: ignore[arg-type]
+        world.arrive(day_start + timedelta(days=float(at)), str(title), str(abstract))
     elif kind == "late":  # reaches the index now, dated within a day before the last run
         _, back, title, abstract = item
-        world.arrive(day_start - timedelta(days=float(back)), str(title), str(abstract))  # type: ignore[arg-type]
+        world.arrive(day_start - timedelta(days=float(back)), str(title), str(abstract))
     else:
         _, pick, at, extra = item
-        world.revise(int(pick), day_start + timedelta(days=float(at)), str(extra))  # type: ignore[call-overload]
+        world.revise(int(pick), day_start + timedelta(days=float(at)), str(extra))
 
 
 @settings(

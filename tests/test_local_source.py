@@ -118,7 +118,7 @@ def test_incremental_runs_evaluate_only_what_changed(
     with open_store(config.db_url) as store, store.engine.connect() as conn:
         newest = conn.scalar(sa.select(sa.func.max(papers.c.last_seen)))
         where = papers.c.last_seen == newest
-        changed = conn.scalar(sa.select(sa.func.count()).where(where).select_from(papers))
+        changed = int(conn.scalar(sa.select(sa.func.count()).where(where).select_from(papers)) or 0)
     source = LocalSource()
     report = run_update(config, now=DAY2, source_factory=lambda c: source)
     assert report.status == "updated" and report.saved.linked == 1

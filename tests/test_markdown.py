@@ -27,8 +27,10 @@ HEADER = "| a | b | c | d |\n| --- | --- | --- | --- |\n"
 
 def gfm(row: str) -> str:
     """HTML of a one-row table, rendered by GitHub's own cmark-gfm (raw HTML kept)."""
-    return cmarkgfm.github_flavored_markdown_to_html(
-        HEADER + row + "\n", options=Options.CMARK_OPT_UNSAFE
+    return str(
+        cmarkgfm.github_flavored_markdown_to_html(
+            HEADER + row + "\n", options=Options.CMARK_OPT_UNSAFE
+        )
     )
 
 

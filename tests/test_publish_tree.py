@@ -164,7 +164,12 @@ def test_a_tree_is_made_durable_by_one_syncfs_not_a_fsync_per_file(
 ) -> None:
     fsyncs: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+
+    def counted_fsync(fd: int) -> None:
+        fsyncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted_fsync)
     files = {f"page-{n}.html": b"x" for n in range(50)}
     assert publish_tree(tmp_path / "site", files, owned=lambda _: True)
     if tree.syncfs(tmp_path):
@@ -177,7 +182,12 @@ def test_without_syncfs_every_file_is_fsynced(
 ) -> None:
     fsyncs: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+
+    def counted_fsync(fd: int) -> None:
+        fsyncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted_fsync)
     monkeypatch.setattr(tree, "syncfs", lambda directory: False)
     files = {f"page-{n}.html": b"x" for n in range(5)}
     assert publish_tree(tmp_path / "site", files, owned=lambda _: True)

@@ -50,7 +50,7 @@ def last_run(config: Config) -> tuple[str, str, str | None]:
 
 
 def test_statuses_are_one_enum_of_strings() -> None:
-    assert RunStatus.NOTHING_NEW == "nothing new" and isinstance(RunStatus.FAILED, str)
+    assert str(RunStatus.NOTHING_NEW) == "nothing new" and isinstance(RunStatus.FAILED, str)
     assert {SourceError, StoreError, OSError} <= set(RUN_ERRORS)
 
 
@@ -114,3 +114,27 @@ def test_every_command_fails_in_one_line_and_debug_shows_the_traceback(
     debug = runner.invoke(cli, [*COMMANDS[command], "--debug"])
     assert debug.exit_code == 1 and isinstance(debug.exception, RUN_ERRORS)
     assert last_run(config)[:2] == (command, "failed")
+
+
+def test_the_clock_a_subprocess_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from dailypapers.config import ConfigError
+    from dailypapers.run import NOW_ENV, run_clock
+
+    monkeypatch.setenv(NOW_ENV, "2025-05-17T09:30:00+02:00")  # a Saturday
+    assert run_clock() == datetime(2025, 5, 17, 7, 30, tzinfo=UTC)
+    monkeypatch.setenv(NOW_ENV, "2025-05-17")
+    with pytest.raises(ConfigError, match="needs a UTC offset"):
+        run_clock()
+    monkeypatch.setenv(NOW_ENV, "")
+    assert abs((run_clock() - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_update_runs_at_the_given_clock(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_NOW", "2025-05-14T12:00:00+00:00")
+    first = CliRunner().invoke(cli, ["update"])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(cli, ["update"])
+    assert again.stdout.startswith("no announcement today"), again.output
+    assert "Last update: 2025-05-14" in config.readme_path.read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from rich.console import Console
 from dailypapers.arxiv import query as q
 from dailypapers.cli import cli
 from dailypapers.models import Author, Paper
-from dailypapers.search import SearchError, parse_search, search
+from dailypapers.search import Hit, SearchError, parse_search, search
 from dailypapers.store import Store, open_store
 
 T0 = datetime(2025, 5, 1, tzinfo=UTC)
@@ -56,8 +56,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def ids(hits: list[object]) -> list[str]:
-    return [hit.paper.id for hit in hits]  # type: ignore[attr-defined]
+def ids(hits: Sequence[Hit]) -> list[str]:
+    return [hit.paper.id for hit in hits]
 
 
 def test_plain_words_match_every_word_with_stemming_best_first(store: Store) -> None:

@@ -17,8 +17,8 @@ import pytest
 from dailypapers.config import load_config
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.outpaths import owns_site_file
 from dailypapers.pipeline import run_update
-from dailypapers.publish.outputs import owns_site_file
 from dailypapers.publish.tree import publish_tree
 from dailypapers.render.catalog import build_catalog
 from dailypapers.render.site import site_files

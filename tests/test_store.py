@@ -4,6 +4,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from dailypapers.models import Author, Paper
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    SaveResult,
     Store,
     StoreError,
     open_store,
@@ -45,7 +47,7 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
 
 
-def save(store: Store, papers: list[Paper], topic: str = "T") -> tuple[int, object]:
+def save(store: Store, papers: list[Paper], topic: str = "T") -> tuple[int, SaveResult]:
     with store.transaction() as conn:
         topic_id = store.topic_id(conn, topic, "q")
         result = store.save_papers(conn, papers, T0)
@@ -204,11 +206,12 @@ def test_a_large_save_goes_in_batches_in_one_transaction(
     monkeypatch.setattr(store_module, "SAVE_BATCH", 7)
     upserts: list[str] = []
     real_upsert = store_module._upsert_newer
-    monkeypatch.setattr(
-        store_module,
-        "_upsert_newer",
-        lambda dialect: upserts.append(dialect) or real_upsert(dialect),
-    )
+
+    def counted_upsert(dialect: str) -> Any:
+        upserts.append(dialect)
+        return real_upsert(dialect)
+
+    monkeypatch.setattr(store_module, "_upsert_newer", counted_upsert)
     papers = store_module.papers
     when = datetime(2025, 5, 1, tzinfo=UTC)
     many = [

@@ -15,9 +15,10 @@ from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
 from dailypapers.plan import plan_topics
+from dailypapers.schema import paper_summaries
 from dailypapers.store import Store, open_store
 from dailypapers.summaries import attach, dry_run_lines, key_of, summarise, summarise_for_update
-from dailypapers.summarystore import MAX_INVALID, paper_summaries
+from dailypapers.summarystore import MAX_INVALID
 from dailypapers.tldr import Summary, clean, load_prompt, parse_summary
 
 T0 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)

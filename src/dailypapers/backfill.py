@@ -24,10 +24,10 @@ from dailypapers.config import Config, ConfigError
 from dailypapers.fetchstate import done_windows, mark_window
 from dailypapers.models import Paper
 from dailypapers.pipeline import render_outputs
-from dailypapers.run import RunResult, RunStatus, recorded_run
+from dailypapers.run import RunResult, RunStatus, recorded_run, run_clock
 from dailypapers.sources import Progress, TopicPlan, plan_topics
 from dailypapers.sources.api import keeps, make_client
-from dailypapers.store import SaveResult, Store, utcnow
+from dailypapers.store import SaveResult, Store
 
 WINDOW_DAYS = 7
 SETTLING_DAYS = 3
@@ -120,7 +120,7 @@ def run_backfill(
     raise_errors: bool = False,
 ) -> BackfillReport:
     """Fetch and store every window of the range for the chosen topics, then render."""
-    now = now or utcnow()
+    now = now or run_clock()
     until = until or now.date()
     plans = select_topics(config, topics)
     ranges = windows(since, until)

@@ -31,7 +31,9 @@ from dailypapers import config_hints as hints
 from dailypapers.arxiv import lint
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
+from dailypapers.arxiv.client import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 from dailypapers.arxiv.feed import DEFAULT_FEED_URL
+from dailypapers.arxiv.oai_client import DEFAULT_OAI_URL as DEFAULT_OAI_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
 from dailypapers.names import CONFIG_ENV
 
@@ -40,10 +42,8 @@ ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
 OAI_URL_ENV = "DAILYPAPERS_OAI_URL"
 OAI_DELAY_ENV = "DAILYPAPERS_OAI_DELAY"
-DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"
-DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 FEED_URL_ENV = "DAILYPAPERS_FEED_URL"
 LLM_URL_ENV = "DAILYPAPERS_LLM_URL"
 

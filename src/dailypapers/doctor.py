@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers import fts
+from dailypapers.schema import RunStatus
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -88,7 +89,9 @@ def check_orphans(store: Store, conn: Connection) -> Finding:
 
 
 def check_runs(store: Store, conn: Connection) -> Finding:
-    stuck = int(conn.scalar(sa.select(sa.func.count()).where(runs.c.status == "running")) or 0)
+    stuck = int(
+        conn.scalar(sa.select(sa.func.count()).where(runs.c.status == RunStatus.RUNNING.value)) or 0
+    )
     if not stuck:
         return Finding("runs", True, "no run left unfinished")
     return Finding(
@@ -132,7 +135,7 @@ CHECKS: list[Check] = [
 
 def diagnose(store: Store) -> list[Finding]:
     """Run every check; never modifies the store."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         schema = check_schema(store, conn)
         if not schema.ok and "no dailypapers tables" in schema.detail:
             return [schema]

@@ -94,7 +94,7 @@ def topic_history(
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         known = store.known_versions(conn, topic_id)
         state = conn.execute(
             sa.select(topic_fetch_state.c.fetched_at, topic_fetch_state.c.total_results).where(
@@ -161,14 +161,14 @@ def warm_topic_ids(store: Store) -> set[int]:
 
 def fetch_times(store: Store) -> dict[int, datetime]:
     """When ``update`` last fetched each topic it has fetched."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = conn.execute(sa.select(topic_fetch_state.c.topic_id, topic_fetch_state.c.fetched_at))
         return {row.topic_id: row.fetched_at for row in rows}
 
 
 def read_marker(store: Store, name: str) -> str | None:
     """A named marker's value, or ``None``."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         value = conn.scalar(sa.select(fetch_markers.c.value).where(fetch_markers.c.name == name))
     return None if value is None else str(value)
 
@@ -182,7 +182,7 @@ def write_markers(conn: Connection, store: Store, values: Mapping[str, str], now
 
 def read_pending(store: Store, scope: str = "") -> dict[str, datetime]:
     """Ids waiting for the API to describe them, with when they were first listed."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = conn.execute(
             sa.select(pending_papers.c.paper_id, pending_papers.c.since).where(
                 pending_papers.c.scope == scope
@@ -213,7 +213,7 @@ def set_pending(
 
 def done_windows(store: Store, topic_id: int) -> set[tuple[date, date]]:
     """The backfill windows finished for a topic."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = conn.execute(
             sa.select(backfill_windows.c.first_day, backfill_windows.c.last_day).where(
                 backfill_windows.c.topic_id == topic_id

@@ -19,17 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import httpx
-
 from dailypapers import harveststate as state
-from dailypapers.arxiv.client import BACKOFF_BASE, is_arxiv_host
 from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
-from dailypapers.bounded import Bounds
 from dailypapers.config import Config
 from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.sources import Progress
+from dailypapers.sources.api import arxiv_bounds, client_settings
 from dailypapers.store import Store, utcnow
 
 RUNNING, COMPLETE = state.RUNNING, state.COMPLETE
@@ -104,17 +101,9 @@ class HarvestReport(RunResult):
 
 def make_oai_client(config: Config) -> OaiClient:
     """The polite OAI-PMH client configured by ``[oai]`` (and ``[arxiv]``'s retry settings)."""
-    oai, arxiv = config.settings.oai, config.settings.arxiv
-    backoff = max(arxiv.backoff, BACKOFF_BASE) if is_arxiv_host(oai.url) else arxiv.backoff
+    oai = config.settings.oai
     return OaiClient(
-        oai.url,
-        delay=oai.delay,
-        contact=arxiv.contact,
-        max_attempts=arxiv.max_attempts,
-        max_retry_seconds=arxiv.max_retry_seconds,
-        backoff=backoff,
-        timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
-        bounds=Bounds(int(arxiv.max_response_mb * 2**20), arxiv.request_deadline),
+        oai.url, client_settings(config, oai.url, oai.delay), bounds=arxiv_bounds(config)
     )
 
 

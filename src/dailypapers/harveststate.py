@@ -58,7 +58,7 @@ class Page:
 
 def harvest(store: Store, harvest_id: int) -> dict[str, Any]:
     """One harvest's row."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         return _row(conn, harvest_id)
 
 
@@ -67,7 +67,7 @@ def resumable(store: Store, listing: HarvestList, start: date | None) -> dict[st
     where = listing.where() & (harvests.c.status == RUNNING)
     if start is not None:
         where &= harvests.c.from_date == start
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         found = conn.execute(
             sa.select(harvests).where(where).order_by(harvests.c.id.desc()).limit(1)
         ).first()
@@ -77,7 +77,7 @@ def resumable(store: Store, listing: HarvestList, start: date | None) -> dict[st
 def last_complete_datestamp(store: Store, listing: HarvestList) -> date | None:
     """The newest datestamp a complete harvest of the list stored."""
     where = listing.where() & (harvests.c.status == COMPLETE)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         value = conn.scalar(sa.select(sa.func.max(harvests.c.last_datestamp)).where(where))
     return value if isinstance(value, date) else None
 
@@ -141,7 +141,7 @@ def commit_page(
 
 def harvest_rows(store: Store) -> list[dict[str, Any]]:
     """Every harvest recorded in the store, newest first."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = conn.execute(sa.select(harvests).order_by(harvests.c.id.desc()))
         return [dict(row._mapping) for row in rows]
 

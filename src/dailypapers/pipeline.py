@@ -27,7 +27,7 @@ from dailypapers.publish.outputs import write_outputs
 from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
-from dailypapers.run import RunResult, RunStatus, project_lock, recorded_run
+from dailypapers.run import RunResult, RunStatus, project_lock, recorded_run, run_clock
 from dailypapers.sources import (
     FetchContext,
     NothingAnnounced,
@@ -37,7 +37,7 @@ from dailypapers.sources import (
     open_source,
     plan_topics,
 )
-from dailypapers.store import SaveResult, Store, open_store, utcnow
+from dailypapers.store import SaveResult, Store, open_store
 
 SourceFactory = Callable[[Config], Source]
 
@@ -215,7 +215,7 @@ def run_update(
     ``raise_errors`` the exception is raised after it is recorded.
     """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
-    now = now or utcnow()
+    now = now or run_clock()
     day = now.astimezone(config.zone).date()
     report = RunReport(topics=len(config.settings.topics), day=day)
     with recorded_run(
@@ -256,7 +256,7 @@ def run_notify(
     A channel used for the first time is owed the papers of the latest run
     that queued any. Sending is recorded as a ``notify`` run.
     """
-    now = now or utcnow()
+    now = now or run_clock()
     day = now.astimezone(config.zone).date()
     report = RunReport(topics=len(config.settings.topics), day=day)
     if dry_run:

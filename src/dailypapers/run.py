@@ -11,35 +11,45 @@ run cost is :class:`RunResult`, which every command's report extends.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from dailypapers.arxiv.errors import ArxivError
-from dailypapers.config import Config
+from dailypapers.config import Config, ConfigError
+from dailypapers.schema import RunStatus as RunStatus  # re-exported: the runs' vocabulary
 from dailypapers.sources.base import SourceError
-from dailypapers.store import RunOwner, Store, StoreError, open_store
+from dailypapers.store import RunOwner, Store, StoreError, open_store, utcnow
+
+NOW_ENV = "DAILYPAPERS_NOW"  # an ISO time with offset: the runs' clock (tests, a past day)
 
 
-class RunStatus(StrEnum):
-    """How a run ended (the ``runs.status`` column, and the reports' ``status``)."""
+class ClockError(ConfigError):
+    """``DAILYPAPERS_NOW`` is not an ISO time with a UTC offset."""
 
-    RUNNING = "running"
-    UPDATED = "updated"
-    NOTHING_NEW = "nothing new"
-    NO_ANNOUNCEMENT = "no announcement"
-    RENDERED = "rendered"
-    NOTIFIED = "notified"
-    COMPLETE = "complete"
-    DRY_RUN = "dry run"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
+
+def run_clock() -> datetime:
+    """The time a run starts at: ``DAILYPAPERS_NOW`` when set, else the real time.
+
+    A subprocess (the CLI under test) is given a fixed day this way, so what
+    arXiv's calendar says (weekday, holiday) never depends on the real date.
+    """
+    value = os.environ.get(NOW_ENV, "").strip()
+    if not value:
+        return utcnow()
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ClockError(f"{NOW_ENV}={value!r} is not an ISO time") from None
+    if when.tzinfo is None:
+        raise ClockError(f"{NOW_ENV}={value!r} needs a UTC offset (e.g. +00:00)")
+    return when.astimezone(UTC)
 
 
 # What a run turns into one line (anything else is a bug: its traceback shows).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +36,21 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class RunStatus(StrEnum):
+    """How a run ended (the ``runs.status`` column, and the reports' ``status``)."""
+
+    RUNNING = "running"
+    UPDATED = "updated"
+    NOTHING_NEW = "nothing new"
+    NO_ANNOUNCEMENT = "no announcement"
+    RENDERED = "rendered"
+    NOTIFIED = "notified"
+    COMPLETE = "complete"
+    DRY_RUN = "dry run"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
 
 
 metadata = sa.MetaData()

@@ -111,7 +111,7 @@ def search(
 
 def topic_ids_named(store: Store, name: str) -> list[int]:
     """Ids of every stored topic called ``name`` (case-insensitive; all its queries)."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = conn.execute(sa.select(topics.c.id, topics.c.name)).all()
     found = [row.id for row in rows if row.name.casefold() == name.strip().casefold()]
     if not found:
@@ -140,7 +140,7 @@ def iter_matches(
     if found is fts.Const.NOTHING:
         return
     filters = _Filters(topic_ids, _as_datetime(since))
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         if isinstance(found, fts.Const) or not fts.supported(conn.dialect.name):
             scanned = _scan(conn, filters)
         else:
@@ -267,7 +267,7 @@ def _paper_ids(conn: Connection, keys: list[Any]) -> dict[Any, str]:
 
 def _topic_names(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
     names: dict[str, dict[str, None]] = {}
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         for start in range(0, len(ids), 500):
             query = (
                 sa.select(topic_papers.c.paper_id, topics.c.name)

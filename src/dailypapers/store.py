@@ -29,6 +29,7 @@ from dailypapers.models import Paper
 from dailypapers.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    RunStatus,
     UTCDateTime,
     metadata,
     paper_from_row,
@@ -191,6 +192,12 @@ class Store:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads: the one way code outside the store gets one."""
+        with self.engine.connect() as conn:
+            yield conn
 
     def write(self, work: Callable[[Connection], T], attempts: int = WRITE_ATTEMPTS) -> T:
         """Run ``work(conn)`` in one transaction, again when the database aborted it.
@@ -403,7 +410,7 @@ class Store:
             statement = runs.insert().values(
                 command=command,
                 started_at=started_at or utcnow(),
-                status="running",
+                status=RunStatus.RUNNING.value,
                 host=owner.host,
                 pid=owner.pid,
                 lock=owner.lock,
@@ -431,7 +438,7 @@ class Store:
         with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(runs.c.id, runs.c.host, runs.c.pid, runs.c.lock).where(
-                    (runs.c.status == "running") & runs.c.host.is_not(None)
+                    (runs.c.status == RunStatus.RUNNING.value) & runs.c.host.is_not(None)
                 )
             ).all()
             gone = [
@@ -442,8 +449,11 @@ class Store:
             for chunk in chunks(gone, 500):
                 conn.execute(
                     runs.update()
-                    .where(runs.c.id.in_(chunk) & (runs.c.status == "running"))
-                    .values(status="interrupted", error="the process stopped before finishing")
+                    .where(runs.c.id.in_(chunk) & (runs.c.status == RunStatus.RUNNING.value))
+                    .values(
+                        status=RunStatus.INTERRUPTED.value,
+                        error="the process stopped before finishing",
+                    )
                 )
             return len(gone)
 

@@ -12,11 +12,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal, Protocol, Self, TypeVar, cast, get_args
+from typing import Literal, Protocol, Self, TypedDict, TypeVar, Unpack, cast, get_args
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_result
@@ -213,6 +213,44 @@ def _looks_wrongly_empty(page: FeedPage, start: int) -> bool:
     return not page.papers and (start < page.total_results or page.total_results == 0)
 
 
+class SettingsFields(TypedDict, total=False):
+    """The fields of :class:`ClientSettings`, as keyword arguments of the clients."""
+
+    delay: float
+    contact: str | None
+    timeout: httpx.Timeout
+    max_attempts: int
+    max_retry_seconds: float
+    backoff: float
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How politely every arXiv client (query API, OAI-PMH) talks: one object for both.
+
+    ``delay`` between request starts (never below 3 s against arXiv's hosts),
+    the ``contact`` in the User-Agent, ``timeout``, and the retry budget
+    (``max_attempts``, ``max_retry_seconds``, ``backoff``: every backoff wait
+    scales with it).
+    """
+
+    delay: float = ARXIV_MIN_DELAY
+    contact: str | None = None
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    max_attempts: int = 5
+    max_retry_seconds: float = 600.0
+    backoff: float = BACKOFF_BASE
+
+    def with_fields(self, **fields: Unpack[SettingsFields]) -> ClientSettings:
+        return replace(self, **fields) if fields else self
+
+    def for_url(self, url: str) -> ClientSettings:
+        """These settings against ``url``: arXiv's hosts get at least the standard backoff."""
+        if is_arxiv_host(url) and self.backoff < BACKOFF_BASE:
+            return replace(self, backoff=BACKOFF_BASE)
+        return self
+
+
 class PoliteClient:
     """What every arXiv client shares: one connection, pacing, a clock, retry bounds.
 
@@ -225,13 +263,8 @@ class PoliteClient:
     def __init__(
         self,
         url: str,
+        settings: ClientSettings,
         *,
-        delay: float,
-        contact: str | None,
-        timeout: httpx.Timeout,
-        max_attempts: int,
-        max_retry_seconds: float,
-        backoff: float,
         clock: Clock | None,
         transport: httpx.BaseTransport | None,
         rng: random.Random | None,
@@ -239,6 +272,9 @@ class PoliteClient:
     ) -> None:
         if httpx.URL(url).scheme not in ("http", "https"):
             raise ValueError(f"{type(self).__name__} needs an http(s) URL, got {url!r}")
+        self.settings = settings
+        max_attempts, max_retry_seconds = settings.max_attempts, settings.max_retry_seconds
+        backoff, delay = settings.backoff, settings.delay
         if max_attempts < 1 or min(max_retry_seconds, backoff) < 0:
             raise ValueError("need max_attempts >= 1, max_retry_seconds >= 0 and backoff >= 0")
         self.max_attempts = max_attempts
@@ -252,8 +288,8 @@ class PoliteClient:
         self._pacer = Pacer(self._clock, polite_delay(url, delay))
         self._rng = rng or random.Random()
         self._http = httpx.Client(
-            headers={"User-Agent": user_agent(contact)},
-            timeout=timeout,
+            headers={"User-Agent": user_agent(settings.contact)},
+            timeout=settings.timeout,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             transport=transport,
             follow_redirects=False,
@@ -286,35 +322,20 @@ class ArxivClient(PoliteClient):
     def __init__(
         self,
         api_url: str = DEFAULT_API_URL,
+        settings: ClientSettings | None = None,
         *,
-        delay: float = ARXIV_MIN_DELAY,
         page_size: int = 100,
-        contact: str | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        max_attempts: int = 5,
-        max_retry_seconds: float = 600.0,
         empty_page_retries: int = 2,
-        backoff: float = BACKOFF_BASE,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
         bounds: Bounds | None = None,
+        **fields: Unpack[SettingsFields],
     ) -> None:
         if empty_page_retries < 0:
             raise ValueError("need empty_page_retries >= 0")
-        super().__init__(
-            api_url,
-            delay=delay,
-            contact=contact,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            max_retry_seconds=max_retry_seconds,
-            backoff=backoff,
-            clock=clock,
-            transport=transport,
-            rng=rng,
-            bounds=bounds,
-        )
+        chosen = (settings or ClientSettings()).with_fields(**fields)
+        super().__init__(api_url, chosen, clock=clock, transport=transport, rng=rng, bounds=bounds)
         self.api_url = api_url
         self.page_size = _checked_page_size(page_size)
         self.empty_page_retries = empty_page_retries

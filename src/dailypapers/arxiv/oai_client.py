@@ -16,20 +16,19 @@ import random
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import NoReturn
+from typing import NoReturn, Unpack
 
 import httpx
 from tenacity import RetryCallState, Retrying
 
 from dailypapers.arxiv import failfast
 from dailypapers.arxiv.client import (
-    ARXIV_MIN_DELAY,
-    BACKOFF_BASE,
-    DEFAULT_TIMEOUT,
     RETRY_STATUSES,
+    ClientSettings,
     Clock,
     PoliteClient,
     RetryableStatus,
+    SettingsFields,
     backoff_wait,
     retry_after_seconds,
     retry_budget_spent,
@@ -70,31 +69,16 @@ class OaiClient(PoliteClient):
     def __init__(
         self,
         url: str = DEFAULT_OAI_URL,
+        settings: ClientSettings | None = None,
         *,
-        delay: float = ARXIV_MIN_DELAY,
-        contact: str | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        max_attempts: int = 5,
-        max_retry_seconds: float = 600.0,
-        backoff: float = BACKOFF_BASE,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
         bounds: Bounds | None = None,
+        **fields: Unpack[SettingsFields],
     ) -> None:
-        super().__init__(
-            url,
-            delay=delay,
-            contact=contact,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            max_retry_seconds=max_retry_seconds,
-            backoff=backoff,
-            clock=clock,
-            transport=transport,
-            rng=rng,
-            bounds=bounds,
-        )
+        chosen = (settings or ClientSettings()).with_fields(**fields)
+        super().__init__(url, chosen, clock=clock, transport=transport, rng=rng, bounds=bounds)
         self.url = url
 
     def fetch_page(self, params: dict[str, str]) -> OaiPage:

@@ -113,7 +113,7 @@ def since_run(store: Store, channel: str, current_run: int | None) -> int:
     Registered on the channel's first use: the current ``update`` run, or
     (for ``dailypapers notify``) the latest run that queued papers.
     """
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         found = conn.scalar(
             sa.select(notify_channels.c.since_run).where(notify_channels.c.channel == channel)
         )
@@ -143,7 +143,7 @@ def pending_batch(
     config: Config, store: Store, channel: str, since: int, *, day: date, limit: int
 ) -> Batch:
     """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         items = _pending_items(conn, channel, since)
         sent = _delivered_versions(conn, channel, list({i.paper_id for i in items}))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}

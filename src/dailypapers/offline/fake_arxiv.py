@@ -413,6 +413,32 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the per-request log on stderr."""
 
 
+class Gate:
+    """Holds the fake server's requests until the test releases them (no sleeping).
+
+    ``arrived`` is set once a request is being held; :meth:`release` lets it
+    (and every later one) through. ``timeout`` only bounds a forgotten gate.
+    """
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self.arrived = threading.Event()
+        self._open = threading.Event()
+        self.timeout = timeout
+
+    def wait_for_request(self, timeout: float = 60.0) -> bool:
+        """Block until a request is held (``False`` if none came within ``timeout``)."""
+        return self.arrived.wait(timeout)
+
+    def release(self) -> None:
+        """Let every held and later request through."""
+        self._open.set()
+
+    def hold(self) -> None:
+        """Called by the server for each request while the gate is installed."""
+        self.arrived.set()
+        self._open.wait(self.timeout)
+
+
 class FakeArxiv(Serving):
     """arXiv's query API on a local port, over an in-memory corpus.
 
@@ -433,6 +459,7 @@ class FakeArxiv(Serving):
         self.calendar = Calendar()
         # Ids the feed lists but the API does not show yet (its index lags the feed).
         self.unindexed: set[str] = set()
+        self.gate: Gate | None = None
 
     # lifecycle
 
@@ -500,6 +527,11 @@ class FakeArxiv(Serving):
 
     # faults and log
 
+    def hold(self) -> Gate:
+        """Hold every request from now on until the returned gate is released."""
+        self.gate = Gate()
+        return self.gate
+
     def inject(self, *faults: Fault) -> None:
         """Queue faults; each answers the next request its ``when`` accepts."""
         with self._lock:
@@ -556,6 +588,8 @@ class FakeArxiv(Serving):
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         """Answer one HTTP request (called from the server's threads)."""
         arrived = time.monotonic()
+        if self.gate is not None:
+            self.gate.hold()
         url = urlsplit(handler.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         try:

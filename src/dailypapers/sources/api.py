@@ -13,11 +13,10 @@ import httpx
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.client import (
-    BACKOFF_BASE,
     ArxivClient,
+    ClientSettings,
     SortBy,
     SortOrder,
-    is_arxiv_host,
 )
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_categories, archive_of
@@ -38,20 +37,25 @@ SORT_BY: SortBy = "lastUpdatedDate"
 SORT_ORDER: SortOrder = "descending"
 
 
+def client_settings(config: Config, url: str, delay: float) -> ClientSettings:
+    """The one settings object of both arXiv clients, from ``[arxiv]`` (and a delay)."""
+    arxiv = config.settings.arxiv
+    return ClientSettings(
+        delay=delay,
+        contact=arxiv.contact,
+        timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+        max_attempts=arxiv.max_attempts,
+        max_retry_seconds=arxiv.max_retry_seconds,
+        backoff=arxiv.backoff,
+    ).for_url(url)
+
+
 def make_client(config: Config) -> ArxivClient:
     """The polite arXiv client configured by ``[arxiv]``."""
     arxiv = config.settings.arxiv
-    backoff = max(arxiv.backoff, BACKOFF_BASE) if is_arxiv_host(arxiv.api_url) else arxiv.backoff
+    settings = client_settings(config, arxiv.api_url, arxiv.delay)
     return ArxivClient(
-        arxiv.api_url,
-        delay=arxiv.delay,
-        page_size=arxiv.page_size,
-        contact=arxiv.contact,
-        max_attempts=arxiv.max_attempts,
-        max_retry_seconds=arxiv.max_retry_seconds,
-        backoff=backoff,
-        timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
-        bounds=arxiv_bounds(config),
+        arxiv.api_url, settings, page_size=arxiv.page_size, bounds=arxiv_bounds(config)
     )
 
 

@@ -80,7 +80,7 @@ class FetchContext:
         topic_id = self.store.find_topic(plan.topic.name, plan.query_string)
         if topic_id is None:
             return {}
-        with self.store.engine.connect() as conn:
+        with self.store.reading() as conn:
             return self.store.known_versions(conn, topic_id)
 
 

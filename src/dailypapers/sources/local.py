@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
+from dailypapers.schema import RunStatus
 from dailypapers.sources.base import FetchContext, TopicFetch
 from dailypapers.store import Store, paper_from_row, papers, runs
 
@@ -112,7 +113,7 @@ class LocalSource:
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
         """Every topic's new matches, and the watermark to record with them."""
         store = context.store
-        with store.engine.connect() as conn:
+        with store.reading() as conn:
             high = conn.scalar(sa.select(sa.func.max(papers.c.last_seen)))
             if high is None:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
@@ -222,7 +223,7 @@ def _watermark(conn: Connection, high: datetime) -> datetime:
     """``high``, held below the start of any run still writing (see IN_FLIGHT_HORIZON)."""
     in_flight = conn.scalar(
         sa.select(sa.func.min(runs.c.started_at)).where(
-            (runs.c.status == "running")
+            (runs.c.status == RunStatus.RUNNING.value)
             & (runs.c.started_at <= high)
             & (runs.c.started_at > high - IN_FLIGHT_HORIZON)
         )
