@@ -104,6 +104,13 @@ class StoreSettings(_Model):
     url: str | None = None
 
 
+class LibrarySettings(_Model):
+    """The reader's library (``[library]``): files re-imported when they change."""
+
+    paths: list[str] = []
+    min_score: float = Field(0.0, ge=0.0, le=1.0)
+
+
 class ReadmeSettings(_Model):
     """Details of the README output (``[readme]``)."""
 
@@ -307,6 +314,7 @@ class Settings(_Model):
     json_: JsonSettings = Field(JsonSettings(), alias="json")
     feeds: FeedsSettings = FeedsSettings()
     site: SiteSettings = SiteSettings()
+    library: LibrarySettings = LibrarySettings()
 
     @field_validator("timezone")
     @classmethod
@@ -361,6 +369,10 @@ class Config:
         if url:
             return url
         return f"sqlite:///{self.state_dir / 'papers.db'}"
+
+    @property
+    def library_paths(self) -> list[Path]:
+        return [self.base_dir / Path(p).expanduser() for p in self.settings.library.paths]
 
     @property
     def readme_path(self) -> Path:

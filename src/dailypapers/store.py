@@ -231,6 +231,12 @@ def _m005_harvest(conn: Connection) -> None:
     papers_last_seen.create(conn, checkfirst=True)
 
 
+def _m008_library(conn: Connection) -> None:
+    from dailypapers.rank import libstore  # its tables live beside the code that uses them
+
+    libstore.migrate(conn)
+
+
 _FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -239,6 +245,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "full_text_search", _m003_full_text_search),
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
+    (8, "library", _m008_library),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
