@@ -74,7 +74,7 @@ paper_terms = sa.Table(
 rank_terms = sa.Table(
     "rank_terms",
     metadata,
-    sa.Column("term", sa.String(64), primary_key=True),
+    sa.Column("term", sa.String(128), primary_key=True),
     sa.Column("df", sa.Integer, nullable=False),
 )
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dailypapers.rank import score as s
-from dailypapers.rank.vectors import Bm25, Corpus, Vector, pruned, tfidf
+from dailypapers.rank.vectors import Bm25, Corpus, Vector, pruned, tfidf, unigrams
 
 Weighting = Callable[[Mapping[str, int], Corpus], Vector]
 
@@ -27,12 +27,13 @@ class Method:
     k: int = 1
     decay: float = 0.0
     keep: int = 0  # library vectors keep their heaviest terms (0: all)
+    bigrams: bool = True
 
     def candidate_vector(self, counts: Mapping[str, int], corpus: Corpus) -> Vector:
-        return self.weighting(counts, corpus)
+        return self.weighting(counts if self.bigrams else unigrams(counts), corpus)
 
     def library_vector(self, counts: Mapping[str, int], corpus: Corpus) -> Vector:
-        return pruned(self.weighting(counts, corpus), self.keep)
+        return pruned(self.candidate_vector(counts, corpus), self.keep)
 
     def neighbours(
         self, index: s.CandidateIndex, library: Sequence[s.LibraryItem]
@@ -40,18 +41,18 @@ class Method:
         """Each candidate's score and the library items behind it (best first)."""
         if self.kind == "mean":
             return s.mean_scores(index, library), [[] for _ in index.vectors]
-        near = s.knn_neighbours(index, library, self.k, self.decay)
-        return s.knn_scores(near, self.k), near
+        return s.knn_neighbours(index, library, self.k, self.decay)
 
 
 BM25 = Bm25()
 METHODS: dict[str, Method] = {
     method.name: method
     for method in (
-        Method("tfidf-mean", tfidf, "mean"),
+        Method("tfidf-mean", tfidf, "mean", bigrams=False),
         Method("bm25-mean", BM25, "mean"),
-        Method("tfidf-knn", tfidf, "knn", k=3, decay=0.5, keep=60),
-        Method("bm25-knn", BM25, "knn", k=3, decay=0.5, keep=60),
+        Method("bm25-knn", BM25, "knn", k=3),
+        Method("bm25-knn-unigrams", BM25, "knn", k=3, bigrams=False),
+        Method("bm25-knn-recency", BM25, "knn", k=3, decay=0.5),
     )
 }
 BASELINE = "tfidf-mean"

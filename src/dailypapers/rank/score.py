@@ -1,25 +1,30 @@
-"""Score candidate papers against a reader's library.
+"""Score candidate papers against a reader's library (sparse matrices).
 
-Two methods share one inverted index over the candidates:
+Two methods share one sparse matrix of the candidates:
 
 * ``mean``: one profile per reader (the mean of the library's vectors),
   cosine with each candidate (``tfidf-mean``, the baseline, uses this with
   plain tf-idf vectors);
-* ``knn``: each candidate's similarity to its ``k`` nearest library items,
-  each weighted by the item's recency in the library (date added): the
-  ``r``-th newest item weighs ``1 / (1 + decay * log2(1 + r))``.
+* ``knn``: the mean of each candidate's similarity to its ``k`` nearest
+  library items, each item optionally weighted by its recency in the
+  library (date added): the ``r``-th newest weighs
+  ``1 / (1 + decay * log2(1 + r))``.
 
-Every score keeps the library items that drove it, so it can explain itself
-(:func:`explain`).
+Every score keeps the library items that drove it, so it can explain
+itself (:func:`explain`). Vectors are plain dicts; each call maps them onto
+a vocabulary of the terms the candidates use (library terms no candidate
+has cannot add to any dot product).
 """
 
 from __future__ import annotations
 
-import heapq
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
 
 from dailypapers.rank.vectors import Vector, normalised
 
@@ -37,30 +42,43 @@ class LibraryItem:
 
 @dataclass(slots=True)
 class CandidateIndex:
-    """An inverted index over the candidate vectors (term -> postings)."""
+    """The candidate vectors as a sparse matrix over their own vocabulary."""
 
     vectors: Sequence[Vector]
-    postings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    vocabulary: dict[str, int] = field(default_factory=dict)
+    matrix: Any = None  # scipy CSR, candidates x vocabulary
 
     def __post_init__(self) -> None:
-        postings: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, vector in enumerate(self.vectors):
+        self.matrix = self.rows(self.vectors, grow=True)
+
+    def rows(self, vectors: Sequence[Vector], *, grow: bool = False) -> Any:
+        """A CSR matrix of ``vectors`` (terms outside the vocabulary dropped)."""
+        indices: list[int] = []
+        data: list[float] = []
+        pointers = [0]
+        vocabulary = self.vocabulary
+        for vector in vectors:
             for term, weight in vector.items():
-                postings[term].append((index, weight))
-        self.postings = dict(postings)
+                column = vocabulary.get(term)
+                if column is None and grow:
+                    column = vocabulary[term] = len(vocabulary)
+                if column is not None:
+                    indices.append(column)
+                    data.append(weight)
+            pointers.append(len(indices))
+        shape = (len(vectors), max(len(vocabulary), 1))
+        return sparse.csr_matrix((np.array(data, float), indices, pointers), shape=shape)
 
-    def similarities(self, vector: Vector) -> dict[int, float]:
-        """Dot product of ``vector`` with every candidate sharing a term with it."""
-        found: defaultdict[int, float] = defaultdict(float)
-        for term, weight in vector.items():
-            for index, other in self.postings.get(term, ()):
-                found[index] += weight * other
-        return found
+    def similarities(self, vectors: Sequence[Vector]) -> Any:
+        """Dot products, ``len(vectors)`` x candidates, as a dense array."""
+        if not vectors or not self.vectors:
+            return np.zeros((len(vectors), len(self.vectors)))
+        return (self.rows(vectors) @ self.matrix.T).toarray()
 
 
-def recency_weights(count: int, decay: float) -> list[float]:
+def recency_weights(count: int, decay: float) -> Any:
     """Weights of library items ordered newest (date added) first."""
-    return [1.0 / (1.0 + decay * math.log2(1 + rank)) for rank in range(count)]
+    return 1.0 / (1.0 + decay * np.log2(1.0 + np.arange(count)))
 
 
 def mean_scores(index: CandidateIndex, library: Sequence[LibraryItem]) -> list[float]:
@@ -69,33 +87,28 @@ def mean_scores(index: CandidateIndex, library: Sequence[LibraryItem]) -> list[f
     for item in library:
         for term, weight in item.vector.items():
             profile[term] += weight
-    scores = [0.0] * len(index.vectors)
-    for position, value in index.similarities(normalised(dict(profile))).items():
-        scores[position] = value
-    return scores
+    return [float(v) for v in index.similarities([normalised(dict(profile))])[0]]
 
 
 def knn_neighbours(
     index: CandidateIndex, library: Sequence[LibraryItem], k: int, decay: float
-) -> list[list[Neighbour]]:
-    """For each candidate its ``k`` best library items by weighted similarity."""
-    heaps: list[list[Neighbour]] = [[] for _ in index.vectors]
-    for position, (item, weight) in enumerate(
-        zip(library, recency_weights(len(library), decay), strict=True)
-    ):
-        for candidate, similarity in index.similarities(item.vector).items():
-            heap = heaps[candidate]
-            entry = (similarity * weight, position)
-            if len(heap) < k:
-                heapq.heappush(heap, entry)
-            elif entry > heap[0]:
-                heapq.heapreplace(heap, entry)
-    return [sorted(heap, reverse=True) for heap in heaps]
-
-
-def knn_scores(neighbours: Sequence[Sequence[Neighbour]], k: int) -> list[float]:
-    """The mean weighted similarity of each candidate's ``k`` nearest items."""
-    return [sum(s for s, _ in near) / k for near in neighbours]
+) -> tuple[list[float], list[list[Neighbour]]]:
+    """Each candidate's score (mean of its ``k`` best weighted similarities) and those items."""
+    count = len(index.vectors)
+    if not library or not count:
+        return [0.0] * count, [[] for _ in range(count)]
+    weighted = index.similarities([item.vector for item in library])
+    if decay:
+        weighted *= recency_weights(len(library), decay)[:, None]
+    depth = min(k, len(library))
+    best = np.argsort(-weighted, axis=0, kind="stable")[:depth]  # depth x candidates
+    values = np.take_along_axis(weighted, best, axis=0)
+    scores = (values.sum(axis=0) / k).tolist()
+    near = [
+        [(float(values[r, c]), int(best[r, c])) for r in range(depth) if values[r, c] > 0]
+        for c in range(count)
+    ]
+    return scores, near
 
 
 def order(scores: Sequence[float], keys: Sequence[str]) -> list[int]:

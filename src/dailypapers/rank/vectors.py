@@ -21,7 +21,7 @@ Vector = dict[str, float]
 
 TITLE_WEIGHT = 2
 MAX_TEXT = 20_000  # characters of title + abstract analysed (hostile input is bounded)
-MIN_TOKEN, MAX_TOKEN = 2, 40
+MIN_TOKEN, MAX_TOKEN = 2, 30
 # Stems too common in arXiv abstracts to say anything about a topic; idf
 # lowers them anyway, this only keeps them out of explanations and pruning.
 STOP = frozenset(
@@ -32,13 +32,26 @@ STOP = frozenset(
 
 
 def term_counts(title: str, abstract: str | None) -> Counter[str]:
-    """Term frequencies of a paper's title (weighted) and abstract."""
+    """Term frequencies of a paper's title (weighted) and abstract.
+
+    Terms are stems and, for adjacent stems that are not stop words, bigrams
+    (``"reward model"``: the key holds one space); :func:`unigrams` drops them.
+    """
     counts: Counter[str] = Counter()
     for weight, text in ((TITLE_WEIGHT, title[:MAX_TEXT]), (1, (abstract or "")[:MAX_TEXT])):
-        for token in analyze(text):
-            if MIN_TOKEN <= len(token) <= MAX_TOKEN and token not in STOP and not token.isdigit():
+        tokens = [t for t in analyze(text) if MIN_TOKEN <= len(t) <= MAX_TOKEN and not t.isdigit()]
+        for token in tokens:
+            if token not in STOP:
                 counts[token] += weight
+        for first, second in zip(tokens, tokens[1:], strict=False):
+            if first not in STOP and second not in STOP:
+                counts[f"{first} {second}"] += weight
     return counts
+
+
+def unigrams(counts: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` without its bigrams."""
+    return {term: count for term, count in counts.items() if " " not in term}
 
 
 @dataclass(slots=True)
