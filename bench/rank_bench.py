@@ -182,11 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_table(result: dict[str, Any], papers: int, seconds: float) -> None:
     baseline = result["methods"][m.BASELINE]["recall_at_10"] or 1.0
     print(f"{papers} papers, {result['readers']} readers, {result['reader_days']} reader-days")
-    print(f"{'method':<12} {'recall@10':>10} {'MRR':>8} {'vs baseline':>12}")
+    print(f"{'method':<18} {'recall@10':>10} {'MRR':>8} {'vs baseline':>12}")
     for name, values in result["methods"].items():
         mark = "  (default)" if name == result["default"] else ""
         ratio = values["recall_at_10"] / baseline
-        print(f"{name:<12} {values['recall_at_10']:>10.4f} {values['mrr']:>8.4f} {ratio:>11.2f}x{mark}")
+        print(
+            f"{name:<18} {values['recall_at_10']:>10.4f} {values['mrr']:>8.4f}"
+            f" {ratio:>11.2f}x{mark}"
+        )
     print(f"{seconds:.0f} s")
 
 

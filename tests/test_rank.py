@@ -35,14 +35,34 @@ def paper(number: int, title: str, abstract: str, *, days: int = 0, version: int
 
 
 OLD = [
-    paper(1, "Reward models for language model alignment", "We train reward models from human preferences."),
-    paper(2, "Graph neural networks for molecules", "Message passing predicts molecular properties."),
-    paper(3, "Preference optimisation without reward models", "Direct preference optimisation aligns language models."),
+    paper(
+        1,
+        "Reward models for language model alignment",
+        "We train reward models from human preferences.",
+    ),
+    paper(
+        2, "Graph neural networks for molecules", "Message passing predicts molecular properties."
+    ),
+    paper(
+        3,
+        "Preference optimisation without reward models",
+        "Direct preference optimisation aligns language models.",
+    ),
 ]
 NEW = [
-    paper(10, "Robust reward models against reward hacking", "Reward models trained on human preference data resist hacking.", days=5),
+    paper(
+        10,
+        "Robust reward models against reward hacking",
+        "Reward models trained on human preference data resist hacking.",
+        days=5,
+    ),
     paper(11, "Protein folding with diffusion", "A diffusion model folds proteins.", days=5),
-    paper(12, "Molecular graph transformers", "Graph transformers predict molecular properties of molecules.", days=5),
+    paper(
+        12,
+        "Molecular graph transformers",
+        "Graph transformers predict molecular properties of molecules.",
+        days=5,
+    ),
     paper(13, "Weather forecasting at scale", "Forecasting weather with neural operators.", days=5),
 ]
 
@@ -52,17 +72,22 @@ def fill(url: str) -> None:
         store.write(lambda conn: store.save_papers(conn, OLD + NEW, utcnow()))
 
 
-def test_import_matches_by_id_doi_title_and_ranks_in_a_fixed_order(store_url: str, tmp_path: Path) -> None:
+def test_import_matches_by_id_doi_title_and_ranks_in_a_fixed_order(
+    store_url: str, tmp_path: Path
+) -> None:
     fill(store_url)
     bib = tmp_path / "lib.bib"
     bib.write_text(
         "@article{a, title={Whatever}, eprint={2505.00001}}\n"
         "@article{b, title={Preference Optimisation WITHOUT reward-models}}\n"
-        "@article{c, title={Unstored paper on reward model ensembles}, abstract={Ensembles of reward models.}}\n",
+        "@article{c, title={Unstored paper on reward model ensembles},"
+        " abstract={Ensembles of reward models.}}\n",
         encoding="utf-8",
     )
     with open_store(store_url) as store:
-        assert import_library(store, [bib]) == [f"{bib.resolve()}: 3 items, 2 matched stored papers"]
+        assert import_library(store, [bib]) == [
+            f"{bib.resolve()}: 3 items, 2 matched stored papers"
+        ]
         ranked = api.for_you(store, since=T0 + timedelta(days=4))
     assert [s.paper.id for s in ranked] == ["2505.00010", "2505.00011", "2505.00012", "2505.00013"]
     top = ranked[0]
@@ -129,11 +154,15 @@ def test_cli_library_rank_similar(tmp_path: Path) -> None:
     assert "2505.00001" in listing.output
     stats = runner.invoke(cli, ["library", "stats", "--config", str(config)])
     assert "2 items in 1 files; 2 matched" in stats.output
-    ranked = runner.invoke(cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--json"])
+    ranked = runner.invoke(
+        cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
+    )
     assert ranked.exit_code == 0, ranked.output
     rows = json.loads(ranked.output)
     assert rows[0]["id"] == "2505.00010" and rows[0]["because"]["items"]
-    explained = runner.invoke(cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--explain"])
+    explained = runner.invoke(
+        cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--explain"]
+    )
     assert "because: 2505.0000" in explained.output
     similar = runner.invoke(cli, ["similar", "--config", str(config), "2505.00002"])
     assert similar.exit_code == 0, similar.output

@@ -66,8 +66,13 @@ def test_ris(tmp_path: Path) -> None:
 
 def test_csl_json(tmp_path: Path) -> None:
     items = [
-        {"id": "a", "title": "Sparse Attention", "abstract": "Fast.", "DOI": "10.48550/arXiv.2503.00003",
-         "accessed": {"date-parts": [[2025, 4, 1]]}},
+        {
+            "id": "a",
+            "title": "Sparse Attention",
+            "abstract": "Fast.",
+            "DOI": "10.48550/arXiv.2503.00003",
+            "accessed": {"date-parts": [[2025, 4, 1]]},
+        },
         {"id": "b", "title": "Second"},
     ]
     entries = read_library(write(tmp_path, "lib.json", json.dumps(items)))
@@ -80,7 +85,9 @@ def test_csl_json(tmp_path: Path) -> None:
 
 
 def test_id_list(tmp_path: Path) -> None:
-    text = "# my papers\n2505.07271\nhttps://arxiv.org/pdf/2401.00001v3.pdf\n\nhep-th/9901001  # old\n"
+    text = (
+        "# my papers\n2505.07271\nhttps://arxiv.org/pdf/2401.00001v3.pdf\n\nhep-th/9901001  # old\n"
+    )
     entries = read_library(write(tmp_path, "ids.txt", text))
     assert [e.arxiv_id for e in entries] == ["2505.07271", "2401.00001", "hep-th/9901001"]
     with pytest.raises(LibraryError, match="line 2: not an arXiv id"):
@@ -92,7 +99,8 @@ def zotero_db(path: Path) -> Path:
     db = sqlite3.connect(path)
     db.executescript(
         """
-        CREATE TABLE itemTypes (itemTypeID INTEGER PRIMARY KEY, typeName TEXT, templateItemTypeID INT, display INT DEFAULT 1);
+        CREATE TABLE itemTypes (itemTypeID INTEGER PRIMARY KEY, typeName TEXT,
+            templateItemTypeID INT, display INT DEFAULT 1);
         CREATE TABLE items (itemID INTEGER PRIMARY KEY, itemTypeID INT NOT NULL,
             dateAdded TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
             dateModified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -102,9 +110,11 @@ def zotero_db(path: Path) -> Path:
         CREATE TABLE fields (fieldID INTEGER PRIMARY KEY, fieldName TEXT, fieldFormatID INT);
         CREATE TABLE itemDataValues (valueID INTEGER PRIMARY KEY, value UNIQUE);
         CREATE TABLE itemData (itemID INT, fieldID INT, valueID, PRIMARY KEY (itemID, fieldID));
-        CREATE TABLE deletedItems (itemID INTEGER PRIMARY KEY, dateDeleted DEFAULT CURRENT_TIMESTAMP NOT NULL);
+        CREATE TABLE deletedItems (itemID INTEGER PRIMARY KEY,
+            dateDeleted DEFAULT CURRENT_TIMESTAMP NOT NULL);
         CREATE TABLE collections (collectionID INTEGER PRIMARY KEY, collectionName TEXT NOT NULL,
-            parentCollectionID INT DEFAULT NULL, clientDateModified TIMESTAMP, libraryID INT NOT NULL,
+            parentCollectionID INT DEFAULT NULL, clientDateModified TIMESTAMP,
+            libraryID INT NOT NULL,
             key TEXT NOT NULL, version INT NOT NULL DEFAULT 0, synced INT NOT NULL DEFAULT 0);
         CREATE TABLE collectionItems (collectionID INT NOT NULL, itemID INT NOT NULL,
             orderIndex INT NOT NULL DEFAULT 0, PRIMARY KEY (collectionID, itemID));
@@ -119,9 +129,11 @@ def zotero_db(path: Path) -> Path:
             (4, 1, '2025-03-01 09:30:00', 1, 'DELETED1');
         INSERT INTO itemDataValues VALUES (1, 'Old Journal Paper'), (2, 'Its abstract.'),
             (3, '10.1000/J.1'), (4, 'A Preprint'), (5, 'arXiv:2505.07271'), (6, 'Deleted');
-        INSERT INTO itemData VALUES (1, 1, 1), (1, 2, 2), (1, 3, 3), (3, 1, 4), (3, 6, 5), (4, 1, 6);
+        INSERT INTO itemData VALUES (1, 1, 1), (1, 2, 2), (1, 3, 3),
+            (3, 1, 4), (3, 6, 5), (4, 1, 6);
         INSERT INTO deletedItems (itemID) VALUES (4);
-        INSERT INTO collections (collectionID, collectionName, libraryID, key) VALUES (1, 'RLHF', 1, 'COLL0001');
+        INSERT INTO collections (collectionID, collectionName, libraryID, key)
+            VALUES (1, 'RLHF', 1, 'COLL0001');
         INSERT INTO collectionItems VALUES (1, 3, 0);
         """
     )

@@ -82,12 +82,18 @@ def similar(store: Store, paper_id: str, *, limit: int = 10) -> list[Scored]:
         best = [i for i in order(scores, keys)[:limit] if scores[i] > 0]
         found = {p.id: p for p in stored_papers(conn, [keys[i] for i in best])}
     return [
-        Scored(found[keys[i]], scores[i], {"items": [paper_id], "terms": _terms(index.vectors[i], [item])})
+        Scored(
+            found[keys[i]],
+            scores[i],
+            {"items": [paper_id], "terms": _terms(index.vectors[i], [item])},
+        )
         for i in best
     ]
 
 
-def rank_papers(store: Store, candidates: Sequence[Paper], *, method: str = DEFAULT) -> list[Scored]:
+def rank_papers(
+    store: Store, candidates: Sequence[Paper], *, method: str = DEFAULT
+) -> list[Scored]:
     """Score ``candidates`` against the library, best first (none without a library)."""
     chosen = METHODS[method]
     with store.engine.connect() as conn:
@@ -95,7 +101,9 @@ def rank_papers(store: Store, candidates: Sequence[Paper], *, method: str = DEFA
         if not rows or not candidates:
             return []
         corpus = libstore.corpus(conn)
-        cached = libstore.cached_terms(conn, [p.id for p in candidates] + [r.paper_id for r in rows if r.paper_id])
+        cached = libstore.cached_terms(
+            conn, [p.id for p in candidates] + [r.paper_id for r in rows if r.paper_id]
+        )
     library = _library_items(rows, cached, chosen, corpus)
     owned = {r.paper_id for r in rows if r.paper_id} | {r.arxiv_id for r in rows if r.arxiv_id}
     fresh = [p for p in candidates if p.id not in owned]
@@ -103,7 +111,10 @@ def rank_papers(store: Store, candidates: Sequence[Paper], *, method: str = DEFA
 
 
 def _library_items(
-    rows: Sequence[libstore.LibraryRow], cached: dict[str, dict[str, int]], method: Method, corpus: Corpus
+    rows: Sequence[libstore.LibraryRow],
+    cached: dict[str, dict[str, int]],
+    method: Method,
+    corpus: Corpus,
 ) -> list[LibraryItem]:
     items = []
     for row in rows:

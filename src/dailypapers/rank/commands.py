@@ -19,7 +19,9 @@ __all__ = ["LibraryError", "import_library", "list_lines", "ranked", "render", "
 def import_library(store: Store, paths: Sequence[Path], *, only_changed: bool = False) -> list[str]:
     """Import files in one transaction; one line per file."""
     now = utcnow()
-    results = store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=only_changed))
+    results = store.write(
+        lambda conn: libstore.import_files(conn, paths, now, only_changed=only_changed)
+    )
     return [
         f"{r.path}: {r.items} items, {r.matched} matched stored papers"
         if r.changed
@@ -40,7 +42,8 @@ def list_lines(store: Store) -> list[str]:
     if not rows:
         return ["library is empty: dailypapers library import FILE..."]
     return [
-        f"{(row.added.date().isoformat() if row.added else '-'):10}  {row.key[:40]:40}  {row.title[:80]}"
+        f"{(row.added.date().isoformat() if row.added else '-'):10}  {row.key[:40]:40}"
+        f"  {row.title[:80]}"
         for row in rows
     ]
 
@@ -49,10 +52,15 @@ def stats_lines(store: Store) -> list[str]:
     with store.engine.connect() as conn:
         rows = libstore.library(conn)
         files = libstore.files(conn)
-    lines = [f"{path}: {items} items, imported {at:%Y-%m-%d %H:%M} UTC" for path, items, at in files]
+    lines = [
+        f"{path}: {items} items, imported {at:%Y-%m-%d %H:%M} UTC" for path, items, at in files
+    ]
     matched = sum(1 for row in rows if row.paper_id)
     with_arxiv = sum(1 for row in rows if row.arxiv_id)
-    lines.append(f"{len(rows)} items in {len(files)} files; {matched} matched stored papers, {with_arxiv} with an arXiv id")
+    lines.append(
+        f"{len(rows)} items in {len(files)} files; {matched} matched stored papers,"
+        f" {with_arxiv} with an arXiv id"
+    )
     return lines
 
 

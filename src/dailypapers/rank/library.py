@@ -85,7 +85,9 @@ def _doi(*texts: object) -> str | None:
 
 def _entry(key: str, fields: Mapping[str, Any], added: datetime | None = None) -> Entry:
     title = _clean(fields.get("title"))
-    arxiv = _arxiv_id(fields.get("arxiv"), fields.get("url"), fields.get("extra"), fields.get("doi"))
+    arxiv = _arxiv_id(
+        fields.get("arxiv"), fields.get("url"), fields.get("extra"), fields.get("doi")
+    )
     if not title and not arxiv:
         raise LibraryError(f"entry {key}: no title and no arXiv id")
     return Entry(
@@ -114,7 +116,11 @@ def read_bibtex(text: str) -> list[Entry]:
     entries = []
     for item in library.entries:
         fields = {k.lower(): latex.latex_to_text(str(f.value)) for k, f in item.fields_dict.items()}
-        eprint = fields.get("eprint") if "arxiv" in fields.get("archiveprefix", "arxiv").lower() else None
+        eprint = (
+            fields.get("eprint")
+            if "arxiv" in fields.get("archiveprefix", "arxiv").lower()
+            else None
+        )
         fields["arxiv"] = eprint or fields.get("arxivid")
         fields["extra"] = fields.get("journal", "")
         entries.append(_entry(item.key, fields))
@@ -283,7 +289,8 @@ def _csl_date(value: object) -> datetime | None:
         parts = (value.get("date-parts") or [[]])[0]
         if isinstance(parts, list) and len(parts) == 3:
             try:
-                return datetime(*(int(p) for p in parts), tzinfo=UTC)
+                year, month, day = (int(p) for p in parts)
+                return datetime(year, month, day, tzinfo=UTC)
             except (TypeError, ValueError):
                 return None
         return _date(value.get("raw"))

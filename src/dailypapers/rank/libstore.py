@@ -36,7 +36,7 @@ library_files = sa.Table(
     metadata,
     sa.Column("path", sa.String(1024), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
     sa.Column("imported_at", UTCDateTime, nullable=False),
 )
 
@@ -117,7 +117,7 @@ def import_files(
     A file that cannot be read raises before anything is written.
     """
     stored = dict(conn.execute(sa.select(library_files.c.path, library_files.c.digest)).all())
-    work = []
+    work: list[tuple[str, str, list[Entry] | None]] = []
     for path in paths:
         key = str(path.resolve())
         sha = digest(path) if path.is_file() else ""
@@ -128,7 +128,8 @@ def import_files(
     results = []
     for key, sha, entries in work:
         if entries is None:
-            count = conn.scalar(sa.select(library_files.c.items).where(library_files.c.path == key))
+            where = library_files.c.path == key
+            count = conn.scalar(sa.select(library_files.c.item_count).where(where))
             results.append(ImportResult(key, int(count or 0), 0, changed=False))
             continue
         results.append(_replace_file(conn, key, sha, entries, now))
@@ -141,10 +142,15 @@ def _replace_file(
     conn.execute(library_items.delete().where(library_items.c.path == key))
     conn.execute(library_files.delete().where(library_files.c.path == key))
     conn.execute(
-        library_files.insert().values(path=key, digest=sha, items=len(entries), imported_at=now)
+        library_files.insert().values(
+            path=key, digest=sha, item_count=len(entries), imported_at=now
+        )
     )
     matches = match_papers(conn, entries)
-    rows = [_item_row(key, position, entry, matches.get(position)) for position, entry in enumerate(entries)]
+    rows = [
+        _item_row(key, position, entry, matches.get(position))
+        for position, entry in enumerate(entries)
+    ]
     for start in range(0, len(rows), _BATCH):
         conn.execute(library_items.insert(), rows[start : start + _BATCH])
     return ImportResult(key, len(entries), len(matches), changed=True)
@@ -191,7 +197,9 @@ def match_papers(conn: Connection, entries: Sequence[Entry]) -> dict[int, str]:
     return found
 
 
-def _existing(conn: Connection, column: sa.Column[str], result: sa.Column[str], values: Sequence[str]) -> set[str]:
+def _existing(
+    conn: Connection, column: sa.Column[str], result: sa.Column[str], values: Sequence[str]
+) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(values), _BATCH):
         chunk = values[start : start + _BATCH]
@@ -199,7 +207,9 @@ def _existing(conn: Connection, column: sa.Column[str], result: sa.Column[str], 
     return found
 
 
-def _existing_pairs(conn: Connection, column: sa.Column[str | None], values: Sequence[str]) -> list[tuple[str, str]]:
+def _existing_pairs(
+    conn: Connection, column: sa.Column[str | None], values: Sequence[str]
+) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     lowered = sa.func.lower(column)
     for start in range(0, len(values), _BATCH):
@@ -223,7 +233,9 @@ class LibraryRow:
 
 def library(conn: Connection) -> list[LibraryRow]:
     """Every library item, newest added first (undated ones in file order after)."""
-    rows = conn.execute(sa.select(library_items).order_by(library_items.c.path, library_items.c.position)).all()
+    rows = conn.execute(
+        sa.select(library_items).order_by(library_items.c.path, library_items.c.position)
+    ).all()
     items = [
         LibraryRow(
             key=row.arxiv_id or row.doi or row.key,
@@ -237,13 +249,18 @@ def library(conn: Connection) -> list[LibraryRow]:
         )
         for row in rows
     ]
-    dated = sorted((i for i in items if i.added), key=lambda i: i.added or 0, reverse=True)  # type: ignore[arg-type,return-value]
+    dated = sorted((i for i in items if i.added), key=_added, reverse=True)
     return dated + [i for i in items if not i.added]
+
+
+def _added(row: LibraryRow) -> datetime:
+    assert row.added is not None
+    return row.added
 
 
 def files(conn: Connection) -> list[tuple[str, int, datetime]]:
     rows = conn.execute(sa.select(library_files).order_by(library_files.c.path))
-    return [(row.path, row.items, row.imported_at) for row in rows]
+    return [(row.path, row.item_count, row.imported_at) for row in rows]
 
 
 # --- term cache and document frequencies ---------------------------------------
@@ -252,7 +269,9 @@ def files(conn: Connection) -> list[tuple[str, int, datetime]]:
 def refresh_terms(conn: Connection) -> int:
     """Analyse every stored paper whose version has no cached terms; returns how many."""
     stale = (
-        sa.select(papers.c.id, papers.c.version, papers.c.title, papers.c.abstract, paper_terms.c.terms)
+        sa.select(
+            papers.c.id, papers.c.version, papers.c.title, papers.c.abstract, paper_terms.c.terms
+        )
         .outerjoin(paper_terms, paper_terms.c.paper_id == papers.c.id)
         .where(sa.or_(paper_terms.c.version.is_(None), paper_terms.c.version != papers.c.version))
     )
@@ -287,12 +306,18 @@ def _add_frequencies(conn: Connection, df: Counter[str], documents: int, length:
     terms = sorted(changed)
     for start in range(0, len(terms), _BATCH):
         chunk = terms[start : start + _BATCH]
-        existing.update(conn.execute(sa.select(rank_terms.c.term, rank_terms.c.df).where(rank_terms.c.term.in_(chunk))).all())
+        existing.update(
+            conn.execute(
+                sa.select(rank_terms.c.term, rank_terms.c.df).where(rank_terms.c.term.in_(chunk))
+            ).all()
+        )
     updates = [{"t": t, "d": existing[t] + changed[t]} for t in terms if t in existing]
     inserts = [{"term": t, "df": changed[t]} for t in terms if t not in existing]
     if updates:
         conn.execute(
-            rank_terms.update().where(rank_terms.c.term == sa.bindparam("t")).values(df=sa.bindparam("d")),
+            rank_terms.update()
+            .where(rank_terms.c.term == sa.bindparam("t"))
+            .values(df=sa.bindparam("d")),
             updates,
         )
     if inserts:
@@ -311,7 +336,9 @@ def _add_frequencies(conn: Connection, df: Counter[str], documents: int, length:
 def corpus(conn: Connection) -> Corpus:
     """Document frequencies over every stored paper (after :func:`refresh_terms`)."""
     row = conn.execute(sa.select(rank_corpus).where(rank_corpus.c.id == 1)).first()
-    frequencies: Counter[str] = Counter(dict(conn.execute(sa.select(rank_terms.c.term, rank_terms.c.df)).all()))
+    frequencies: Counter[str] = Counter(
+        dict(conn.execute(sa.select(rank_terms.c.term, rank_terms.c.df)).all())
+    )
     if row is None:
         return Corpus(frequencies=frequencies)
     return Corpus(documents=row.documents, total_length=row.total_length, frequencies=frequencies)
@@ -322,6 +349,10 @@ def cached_terms(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, in
     found: dict[str, dict[str, int]] = {}
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
-        rows = conn.execute(sa.select(paper_terms.c.paper_id, paper_terms.c.terms).where(paper_terms.c.paper_id.in_(chunk)))
+        rows = conn.execute(
+            sa.select(paper_terms.c.paper_id, paper_terms.c.terms).where(
+                paper_terms.c.paper_id.in_(chunk)
+            )
+        )
         found.update((pid, dict(terms)) for pid, terms in rows)
     return found

@@ -23,7 +23,7 @@ class Method:
 
     name: str
     weighting: Weighting
-    kind: str  # "mean" or "knn"
+    kind: str  # "mean", "knn" or "hybrid" (their mean)
     k: int = 1
     decay: float = 0.0
     keep: int = 0  # library vectors keep their heaviest terms (0: all)
@@ -41,7 +41,11 @@ class Method:
         """Each candidate's score and the library items behind it (best first)."""
         if self.kind == "mean":
             return s.mean_scores(index, library), [[] for _ in index.vectors]
-        return s.knn_neighbours(index, library, self.k, self.decay)
+        scores, near = s.knn_neighbours(index, library, self.k, self.decay)
+        if self.kind == "hybrid":
+            profile = s.mean_scores(index, library)
+            scores = [(a + b) / 2 for a, b in zip(scores, profile, strict=True)]
+        return scores, near
 
 
 BM25 = Bm25()

@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 from dailypapers.arxiv.query import analyze
 
@@ -25,9 +26,7 @@ MIN_TOKEN, MAX_TOKEN = 2, 30
 # Stems too common in arXiv abstracts to say anything about a topic; idf
 # lowers them anyway, this only keeps them out of explanations and pruning.
 STOP = frozenset(
-    "a an and are as at be by can for from has have in is it its of on or our that the "
-    "their these this to we which with not but also such use using show propos base new "
-    "paper approach method result import which while both more than into over across".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on", "or", "our", "that", "the", "their", "these", "this", "to", "we", "which", "with", "not", "but", "also", "such", "use", "using", "show", "propos", "base", "new", "paper", "approach", "method", "result", "import", "while", "both", "more", "than", "into", "over", "across"]
 )
 
 
@@ -43,7 +42,7 @@ def term_counts(title: str, abstract: str | None) -> Counter[str]:
         for token in tokens:
             if token not in STOP:
                 counts[token] += weight
-        for first, second in zip(tokens, tokens[1:], strict=False):
+        for first, second in pairwise(tokens):
             if first not in STOP and second not in STOP:
                 counts[f"{first} {second}"] += weight
     return counts
