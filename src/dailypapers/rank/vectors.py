@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from dailypapers.arxiv.query import analyze
@@ -113,6 +113,7 @@ class Corpus:
     documents: int = 0
     total_length: int = 0
     frequencies: Counter[str] | None = None
+    _memo: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
 
     def add(self, counts: Mapping[str, int]) -> None:
         """Count one more document."""
@@ -136,6 +137,19 @@ class Corpus:
         df = self.frequencies[term] if self.frequencies is not None else 0
         return math.log((1 + self.documents) / (1 + df)) + 1.0
 
+    def idfs(self, terms: Iterable[str]) -> dict[str, float]:
+        """:meth:`idf` of many terms (memoised until the corpus changes)."""
+        memo = self._memo
+        if memo.get("", (0.0, -1))[1] != self.documents:
+            memo.clear()
+            memo[""] = (0.0, self.documents)
+        found = {}
+        for term in terms:
+            if term not in memo:
+                memo[term] = (self.idf(term), 0)
+            found[term] = memo[term][0]
+        return found
+
 
 def normalised(vector: Vector) -> Vector:
     norm = math.sqrt(sum(w * w for w in vector.values()))
@@ -152,7 +166,8 @@ def pruned(vector: Vector, keep: int) -> Vector:
 
 def tfidf(counts: Mapping[str, int], corpus: Corpus) -> Vector:
     """Raw tf times smoothed idf, L2-normalised (the plain baseline)."""
-    return normalised({t: c * corpus.idf(t) for t, c in counts.items()})
+    idf = corpus.idfs(counts)
+    return normalised({t: c * idf[t] for t, c in counts.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +180,8 @@ class Bm25:
     def __call__(self, counts: Mapping[str, int], corpus: Corpus) -> Vector:
         length = sum(counts.values())
         norm = self.k1 * (1 - self.b + self.b * length / corpus.average_length)
-        return normalised(
-            {t: c * (self.k1 + 1) / (c + norm) * corpus.idf(t) for t, c in counts.items()}
-        )
+        idf, top = corpus.idfs(counts), self.k1 + 1
+        return normalised({t: c * top / (c + norm) * idf[t] for t, c in counts.items()})
 
 
 def dot(small: Mapping[str, float], large: Mapping[str, float]) -> float:
