@@ -108,7 +108,6 @@ class LibrarySettings(_Model):
     """The reader's library (``[library]``): files re-imported when they change."""
 
     paths: list[str] = []
-    min_score: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class ReadmeSettings(_Model):
