@@ -178,3 +178,22 @@ def test_cli_malformed_library_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["library", "import", "--config", str(config), str(bad)])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "bad.bib" in result.output
+
+
+def test_configured_library_paths_are_reimported_when_changed(tmp_path: Path) -> None:
+    config_path = project(tmp_path)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("2505.00002\n", encoding="utf-8")
+    config_path.write_text(
+        '[[topics]]\nname = "Reward"\n\n[library]\npaths = ["ids.txt"]\n', encoding="utf-8"
+    )
+    from dailypapers.config import load_config
+
+    config = load_config(config_path)
+    url = config.db_url
+    with open_store(url) as store:
+        first = api.for_you(store, config, since=T0 + timedelta(days=4))
+        assert first[0].paper.id == "2505.00012"  # molecules, like 2505.00002
+        ids.write_text("2505.00001\n", encoding="utf-8")
+        second = api.for_you(store, config, since=T0 + timedelta(days=4))
+    assert second[0].paper.id == "2505.00010"  # reward models, like 2505.00001

@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
 from dailypapers.rank.methods import DEFAULT, METHODS, Method
 from dailypapers.rank.score import CandidateIndex, LibraryItem, explain, order
 from dailypapers.rank.vectors import Corpus
-from dailypapers.store import Store, papers, stored_papers
+from dailypapers.store import Store, papers, stored_papers, utcnow
 
 WINDOW = timedelta(days=1)
 REASONS = 3
@@ -45,13 +46,21 @@ def has_library(store: Store) -> bool:
 
 def for_you(
     store: Store,
+    config: Config | None = None,
     *,
     since: datetime | None = None,
     limit: int | None = None,
     min_score: float = 0.0,
     method: str = DEFAULT,
 ) -> list[Scored]:
-    """Papers updated since ``since`` (default: the newest day), best first."""
+    """Papers updated since ``since`` (default: the newest day), best first.
+
+    With ``config``, its ``[library] paths`` are re-imported first when their
+    bytes changed. Empty without a library.
+    """
+    if config is not None and config.library_paths:
+        paths, now = config.library_paths, utcnow()
+        store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
     store.write(libstore.refresh_terms)
     with store.engine.connect() as conn:
         start = since or _newest_day(conn)

@@ -65,8 +65,7 @@ def stats_lines(store: Store) -> list[str]:
 
 
 def ranked(store: Store, config: Config, *, since: datetime | None, limit: int) -> list[api.Scored]:
-    sync_configured(store, config)
-    return api.for_you(store, since=since, limit=limit)
+    return api.for_you(store, config, since=since, limit=limit)
 
 
 def similar_to(store: Store, arxiv_id: str, *, limit: int) -> list[api.Scored]:
