@@ -44,15 +44,14 @@ from typing import get_args
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arxiv_days import TOPICS, Generator
-
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.arxiv.feed import feed_day
 from dailypapers.config import Output, load_config
 from dailypapers.models import Paper
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import render_outputs, run_update
 from dailypapers.store import open_store
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 DELAY = 3.0
 COLD_EVENING = date(2025, 6, 2)  # Monday

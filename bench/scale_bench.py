@@ -42,12 +42,14 @@ from dailypapers import fts
 from dailypapers.arxiv.oai import parse_page
 from dailypapers.config import load_config
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import scale_corpus
+from dailypapers.offline.fake_oai import list_records_xml
 from dailypapers.pipeline import run_update
-from dailypapers.search import IndexFinder
+from dailypapers.schema import paper_row
 from dailypapers.sources.local import LocalSource
-from dailypapers.store import _row, open_store, papers, utcnow
-from dailypapers.testing.corpus import scale_corpus
-from dailypapers.testing.fake_oai import list_records_xml
+from dailypapers.sources.local_index import IndexFinder
+from dailypapers.store import open_store, papers, utcnow
+from search_latency import benchmark
 
 HERE = Path(__file__).resolve()
 PAGE = 1000
@@ -123,7 +125,7 @@ def phase_build(url: str, offset: int, count: int) -> dict[str, Any]:
     with open_store(url) as store:
         for batch in _batches(scale_corpus(count, offset=offset), 10_000):
             with store.transaction() as conn:
-                conn.execute(papers.insert(), [_row(p, now) for p in batch])
+                conn.execute(papers.insert(), [paper_row(p, now) for p in batch])
                 fts.index_papers(conn, batch)
     seconds = time.perf_counter() - started
     return {"papers": count, "seconds": seconds, "papers_per_s": count / seconds}
@@ -181,15 +183,8 @@ def phase_local(url: str, directory: str, day_offset: int | None, day: int = 0) 
 
 
 def phase_search(url: str) -> dict[str, Any]:
-    """Issue 4's search latency, when its module exists (the hook for its benchmark)."""
-    try:
-        import dailypapers.search as search
-    except ImportError:
-        return {"skipped": "dailypapers.search not present (issue 4)"}
-    measure = getattr(search, "benchmark", None)
-    if measure is None:
-        return {"skipped": "dailypapers.search has no benchmark(url) hook"}
-    return dict(measure(url))
+    """The search latency (:mod:`search_latency`)."""
+    return benchmark(url)
 
 
 def _config(directory: Path, url: str) -> Path:
@@ -236,7 +231,7 @@ def bench_backend(url: str, total: int, workdir: Path, day: int = 5000) -> dict[
     results["ingest-store"] = run_phase("ingest-store", url, str(base), str(ingest))
     corpus = workdir / "oai-corpus.json"
     _write_corpus(scale_corpus(via_oai, offset=base + ingest), corpus)
-    fake = (sys.executable, "-m", "dailypapers.testing.fake_oai", "--corpus", str(corpus))
+    fake = (sys.executable, "-m", "dailypapers.offline.fake_oai", "--corpus", str(corpus))
     prefix = (*fake, "--page-size", str(PAGE), "--")
     results["ingest-oai"] = run_phase("ingest-oai", url, str(workdir / "h"), prefix=prefix)
     results["local-cold"] = run_phase("local-cold", url, str(workdir / "l"))
@@ -264,7 +259,8 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'sqlite' / 'papers.db'}"
             report["sqlite"] = bench_backend(url, args.papers, Path(tmp) / "sqlite", args.day)
         if args.backend in ("postgresql", "both"):
-            from dailypapers.testing.postgres import TemporaryPostgres
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+            from support.postgres import TemporaryPostgres
 
             print("postgresql", flush=True)
             with TemporaryPostgres() as server:

@@ -1,7 +1,7 @@
 """Benchmark: `dailypapers search "reward model"` on a store of 100,000 papers.
 
 Builds (once, then reuses) two SQLite stores of generated papers
-(``dailypapers.testing.corpus.synthetic_corpus``) and times the search:
+(``dailypapers.offline.corpus.synthetic_corpus``) and times the search:
 
 * ``typical``: 5% of the papers are about reward models (about 5,000
   matches), the rest mention "model" or "reward" alone at most, roughly as
@@ -32,9 +32,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
+from dailypapers.offline.corpus import synthetic_corpus
 from dailypapers.search import search
 from dailypapers.store import Store, open_store
-from dailypapers.testing.corpus import synthetic_corpus
 
 QUERY = "reward model"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from dailypapers.testing.postgres import TemporaryPostgres, find_bindir
+from support.postgres import TemporaryPostgres, find_bindir
 
 # CI must not fail at random: property tests draw the same examples on every
 # run. `pytest --hypothesis-profile=explore` draws new ones (then fix what they find).

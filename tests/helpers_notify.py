@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from dailypapers.models import Paper
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.fake_github import FakeGitHub
-from dailypapers.testing.recording import WebhookReceiver
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_github import FakeGitHub
+from support.webhook import WebhookReceiver
 
 TOKEN = "ghp_fakeTOKEN0123456789abcdef"
 REPOSITORY = "lab/papers"

@@ -10,9 +10,9 @@ import pytest
 
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.config import Config, load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 # US Eastern: arXiv announces Sunday to Thursday at 20:00.
 THU_1AM = datetime(2025, 5, 15, 1, 0, tzinfo=EASTERN)  # after Wednesday's announcement

@@ -14,11 +14,11 @@ from dailypapers.backfill import run_backfill, window_query, windows
 from dailypapers.cli import cli
 from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import fault
 from dailypapers.pipeline import run_update
 from dailypapers.sources import plan_topics
 from dailypapers.store import open_store
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.faults import fault
 
 NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 

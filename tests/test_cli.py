@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from cmarkgfm.cmark import Options
 
 from dailypapers.cli import cli
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.faults import fault
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import fault
 
 COMMANDS = sorted(cli.commands)
 
@@ -128,16 +128,24 @@ def test_every_command_is_in_the_readme() -> None:
         assert f"dailypapers {command}" in readme, command
 
 
+def quick_start_commands() -> list[str]:
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n")[1] for block in quick_start.split("```sh")[1:]]
+
+
 @pytest.mark.slow
 def test_quick_start_command_line(tmp_path: Path) -> None:
-    """The README's main job, as a user runs it: init, then update via the fake server."""
+    """The README's main job, as written there, after its install steps (this venv's)."""
+    steps = quick_start_commands()[0].split(" && ")
+    assert steps[:3] == ["python3 -m venv .venv", ". .venv/bin/activate", "pip install ."]
+    assert "-m dailypapers.offline.fake_arxiv --corpus demo -- dailypapers update" in steps[-1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
     bindir = Path(sys.executable).parent
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
-    subprocess.run(["dailypapers", "init"], cwd=tmp_path, env=env, check=True)
-    command = [sys.executable, "-m", "dailypapers.testing.fake_arxiv", "--corpus", "demo", "--"]
     done = subprocess.run(
-        [*command, "dailypapers", "update"],
+        ["bash", "-c", " && ".join(steps[3:])],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -146,14 +154,11 @@ def test_quick_start_command_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "updated (196 new): 2 topics" in done.stdout
-    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    readme = (tmp_path / "demo" / "README.md").read_text(encoding="utf-8")
     assert readme.count("\n| **[") == 200
 
 
 def test_ci_runs_the_readme_test_command() -> None:
     root = Path(__file__).parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    commands = [block.split("\n")[1] for block in quick_start.split("```sh")[1:]]
-    test_command = next(c for c in commands if c.endswith("pytest"))
+    test_command = next(c for c in quick_start_commands() if c.endswith("pytest"))
     assert test_command in (root / ".ci" / "run").read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ from dailypapers.arxiv.errors import (
     ArxivUnavailable,
     UnexpectedEmptyPage,
 )
-from dailypapers.testing.clock import FakeClock
+from support.clock import FakeClock
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 FAKE_URL = "http://fake.test/api/query"

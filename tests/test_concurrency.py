@@ -15,11 +15,11 @@ from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config, load_config
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import RunReport, run_update
 from dailypapers.store import SCHEMA_VERSION, Store, open_store, papers, topic_papers, topics
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.postgres import TemporaryPostgres
+from support.postgres import TemporaryPostgres
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)

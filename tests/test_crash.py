@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.scenarios import (
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from support.scenarios import (
     check_database,
     config_text,
     crash_rounds,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 
 from dailypapers.cli import cli
 from dailypapers.doctor import diagnose, repair
-from dailypapers.store import Store, open_store, sqlite_path, topic_papers
+from dailypapers.store import RunOwner, Store, open_store, sqlite_path, topic_papers
 
 CONFIG = '[[topics]]\nname = "Reward Model"\n'
 
@@ -32,12 +34,19 @@ def test_a_fresh_store_is_healthy(store: Store) -> None:
     assert problems(store) == []
 
 
+def crashed() -> RunOwner:
+    """The owner of a run whose process has ended (a pid no longer in use)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return RunOwner(RunOwner.current().host, child.pid)
+
+
 def test_unfinished_runs_are_found_and_marked(store: Store) -> None:
-    store.start_run("update")
+    store.start_run("update", owner=crashed())
+    store.start_run("harvest")  # still running: this process is alive
     assert problems(store) == ["runs"]
     assert any("marked 1 unfinished run" in line for line in repair(store))
-    assert problems(store) == []
-    assert store.last_runs(1)[0].status == "interrupted"
+    assert [r.status for r in store.last_runs(2)] == ["running", "interrupted"]
 
 
 def test_orphan_links_are_found_and_deleted(store: Store) -> None:
@@ -73,7 +82,7 @@ def test_cli_reports_and_exits_1_then_repairs(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no store yet" in result.stderr
     assert not (tmp_path / ".dailypapers" / "papers.db").exists()
     with open_store(f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}") as store:
-        store.start_run("update")
+        store.start_run("update", owner=crashed())
     result = runner.invoke(cli, ["doctor"])
     assert result.exit_code == 1
     assert "FAIL runs: 1 run(s) never finished" in result.stdout

@@ -12,10 +12,10 @@ import trustme
 from dailypapers.config import EmailSettings
 from dailypapers.notify import NotifyError
 from dailypapers.notify.email import EmailChannel
+from dailypapers.offline.corpus import demo_corpus
 from dailypapers.render.digest import Digest, Entry, TopicDigest
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.smtp import SmtpSink, free_port
 from helpers_notify import parts
+from support.smtp import SmtpSink, free_port
 
 
 @pytest.fixture(scope="module")

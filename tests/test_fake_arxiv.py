@@ -22,14 +22,14 @@ from lxml import etree
 
 from dailypapers.arxiv.query import matches, parse
 from dailypapers.models import Author, Paper, parse_timestamp, split_id
-from dailypapers.testing.fake_arxiv import (
+from dailypapers.offline.fake_arxiv import (
     FakeArxiv,
     error_feed_xml,
     feed_xml,
     load_corpus,
     main,
 )
-from dailypapers.testing.faults import FAULT_KINDS, Fault, fault, parse_fault_spec
+from dailypapers.offline.faults import FAULT_KINDS, Fault, fault, parse_fault_spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 NS = {
@@ -549,9 +549,9 @@ def test_load_corpus_formats(tmp_path: Path) -> None:
 
 
 def test_demo_corpus_is_resolved_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("dailypapers.testing.corpus")
+    module = types.ModuleType("dailypapers.offline.corpus")
     module.demo_corpus = lambda: CORPUS[:4]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "dailypapers.testing.corpus", module)
+    monkeypatch.setitem(sys.modules, "dailypapers.offline.corpus", module)
     assert load_corpus("demo") == CORPUS[:4]
 
 
@@ -567,7 +567,7 @@ sys.exit(3)
 @pytest.mark.slow
 def test_cli_runs_a_command_against_the_server(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus.json", CORPUS)
-    command = [sys.executable, "-m", "dailypapers.testing.fake_arxiv", "--corpus", str(corpus)]
+    command = [sys.executable, "-m", "dailypapers.offline.fake_arxiv", "--corpus", str(corpus)]
     command += ["--fault", "503:retry_after=1", "--", sys.executable, "-c", _CHILD]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 3, done.stderr
@@ -600,7 +600,7 @@ def test_cli_rejects_bad_options(args: list[str], message: str) -> None:
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
 def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus.json", CORPUS)
-    command = [sys.executable, "-m", "dailypapers.testing.fake_arxiv", "--corpus", str(corpus)]
+    command = [sys.executable, "-m", "dailypapers.offline.fake_arxiv", "--corpus", str(corpus)]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:

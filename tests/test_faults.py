@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
 from dailypapers.store import open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.scenarios import MAX_ATTEMPTS, SCENARIOS, Scenario, config_text
+from support.scenarios import MAX_ATTEMPTS, SCENARIOS, Scenario, config_text
 
 NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 OLD_README = b"# my README before the first run\n"

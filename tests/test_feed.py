@@ -20,13 +20,13 @@ from dailypapers.arxiv.feed import (
 )
 from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_feed import latest_feed_day
+from dailypapers.offline.faults import fault
 from dailypapers.pipeline import run_update
 from dailypapers.sources.feed import feedable
 from dailypapers.store import open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.fake_feed import latest_feed_day
-from dailypapers.testing.faults import fault
 
 REAL_FEED = (
     Path(__file__).parent / "fixtures" / "feed" / "rss_atom_cs.AI_2025-08-20_new_and_cross.xml"

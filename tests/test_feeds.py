@@ -8,10 +8,10 @@ import feedparser
 from lxml import etree
 
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus, hostile_papers
+from dailypapers.render.atom import ATOM, feed_files, xml_text
 from dailypapers.render.catalog import Catalog, build_catalog
-from dailypapers.render.feeds import ATOM, feed_files, xml_text
 from dailypapers.render.slugs import slugify
-from dailypapers.testing.corpus import demo_corpus, hostile_papers
 
 
 def catalog(papers: list[Paper], other: list[Paper] | None = None) -> Catalog:

@@ -23,7 +23,7 @@ from dailypapers.doctor import diagnose, repair
 from dailypapers.models import Author, Paper
 from dailypapers.search import iter_matches
 from dailypapers.store import Store, open_store
-from dailypapers.testing.postgres import TemporaryPostgres
+from support.postgres import TemporaryPostgres
 
 T0 = datetime(2025, 5, 1, tzinfo=UTC)
 

@@ -14,10 +14,10 @@ from dailypapers.cli import cli
 from dailypapers.config import Config, load_config
 from dailypapers.harvest import HarvestRequest, harvest_rows, run_harvest
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_oai import FakeOai, oai_error, sets_of
+from dailypapers.offline.faults import fault
 from dailypapers.store import open_store, paper_from_row, papers, topic_papers
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_oai import FakeOai, oai_error, sets_of
-from dailypapers.testing.faults import fault
 
 PAGE = 50
 

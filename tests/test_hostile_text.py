@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from dailypapers.models import Author, Paper
+from dailypapers.render.atom import render_feed
 from dailypapers.render.catalog import Catalog, TopicListing
 from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html, render_issue
-from dailypapers.render.feeds import render_feed
 from dailypapers.render.site import site_files
 
 WHEN = datetime(2025, 5, 12, 17, 59, tzinfo=UTC)

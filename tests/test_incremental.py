@@ -19,9 +19,9 @@ from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, load_config
 from dailypapers.fetchstate import TopicHistory
 from dailypapers.models import Author, Paper
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
 from dailypapers.sources.api import ApiSource, ScanPolicy, first_page_size, scan_policy
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 WORDS = ["reward", "model", "reasoning", "graph", "agent", "policy", "vision", "rewards"]

@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus, hostile_papers
 from dailypapers.render.catalog import build_catalog
 from dailypapers.render.jsonout import SCHEMA_VERSION, render_json, schema
-from dailypapers.testing.corpus import demo_corpus, hostile_papers
 
 
 def document(topics: list[tuple[str, str, list[Paper]]]) -> dict[str, object]:

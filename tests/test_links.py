@@ -105,8 +105,8 @@ def test_labels_mark_revisions_and_serialise() -> None:
 def test_digests_show_code_links_and_venue_escaped() -> None:
     from datetime import date
 
+    from dailypapers.offline.corpus import hostile_papers
     from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html, render_text
-    from dailypapers.testing.corpus import hostile_papers
 
     hostile, plain = hostile_papers()
     digest = Digest("Daily", date(2025, 5, 12), (TopicDigest("T", (Entry(hostile), Entry(plain))),))

@@ -13,13 +13,14 @@ from sqlalchemy.engine import Connection
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config, load_config
 from dailypapers.harvest import HarvestRequest, run_harvest
+from dailypapers.offline.corpus import demo_corpus, make_paper
+from dailypapers.offline.fake_oai import FakeOai
 from dailypapers.pipeline import run_update
-from dailypapers.search import IndexFinder
+from dailypapers.schema import paper_row
 from dailypapers.sources import TopicPlan, open_source, plan_topics
 from dailypapers.sources.local import LocalSource
-from dailypapers.store import _row, open_store, papers
-from dailypapers.testing.corpus import demo_corpus, make_paper
-from dailypapers.testing.fake_oai import FakeOai
+from dailypapers.sources.local_index import IndexFinder
+from dailypapers.store import open_store, papers
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 TOPICS = """
@@ -93,7 +94,7 @@ def test_an_incomplete_index_is_not_trusted(tmp_path: Path, oai: FakeOai) -> Non
         categories=("cs.LG",),
     )
     with open_store(config.db_url) as store, store.transaction() as conn:
-        conn.execute(papers.insert(), [_row(sneaked, DAY1)])
+        conn.execute(papers.insert(), [paper_row(sneaked, DAY1)])
     run_update(config, now=DAY1)
     assert "A Reward Model Written Around the Store" in config.readme_path.read_text()
 

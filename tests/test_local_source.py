@@ -15,13 +15,13 @@ from dailypapers.cli import cli
 from dailypapers.config import Config, load_config
 from dailypapers.harvest import HarvestRequest, run_harvest
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_oai import FakeOai
 from dailypapers.pipeline import run_update
 from dailypapers.sources import TopicPlan
 from dailypapers.sources.local import LocalSource
 from dailypapers.store import open_store, papers, topic_evaluations
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.fake_oai import FakeOai
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dailypapers.models import Author, Paper
+from dailypapers.offline.reference import read_readme, reference_papers, reference_text
 from dailypapers.render.markdown import (
     Section,
     collapse,
@@ -20,7 +21,6 @@ from dailypapers.render.markdown import (
     same_but_date,
     table_row,
 )
-from dailypapers.testing.reference import read_readme, reference_papers, reference_text
 
 HEADER = "| a | b | c | d |\n| --- | --- | --- | --- |\n"
 

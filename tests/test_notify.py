@@ -14,13 +14,11 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import Config, load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_github import FakeGitHub
 from dailypapers.pipeline import run_notify, run_update
 from dailypapers.store import open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.fake_github import FakeGitHub
-from dailypapers.testing.recording import WebhookReceiver
-from dailypapers.testing.smtp import SmtpSink, free_port
 from helpers_notify import (
     REPOSITORY,
     arrivals,
@@ -33,6 +31,8 @@ from helpers_notify import (
     servers,
     topics_toml,
 )
+from support.smtp import SmtpSink, free_port
+from support.webhook import WebhookReceiver
 
 DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -241,7 +241,7 @@ def test_migration_2_upgrades_a_version_1_store(
 ) -> None:
     import sqlalchemy as sa
 
-    from dailypapers import store as store_module
+    from dailypapers import schema as store_module
 
     url = f"sqlite:///{tmp_path / 'papers.db'}"
     with monkeypatch.context() as patch:

@@ -13,11 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.fake_github import FakeGitHub
-from dailypapers.testing.recording import WebhookReceiver
-from dailypapers.testing.smtp import SmtpSink, free_port
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_github import FakeGitHub
 from dailypapers.workflow import WORKFLOW_PATH
 from helpers_notify import (
     TOKEN,
@@ -31,6 +29,8 @@ from helpers_notify import (
     schema_check,
     servers,
 )
+from support.smtp import SmtpSink, free_port
+from support.webhook import WebhookReceiver
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dailypapers.arxiv.errors import ArxivUnavailable
 from dailypapers.arxiv.oai import OaiError, OaiParseError, PageParser, parse_page, split_authors
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.harvest import normalize_set
-from dailypapers.testing.clock import FakeClock
+from support.clock import FakeClock
 
 LEGACY = Path(__file__).parent / "fixtures" / "oai"
 ENVELOPE = (

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 
 from dailypapers.cli import cli
 from dailypapers.config import Config, ConfigError, load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
 from dailypapers.render.jsonout import schema
 from dailypapers.search import search
 from dailypapers.store import open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)

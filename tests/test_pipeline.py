@@ -10,13 +10,13 @@ import pytest
 
 from dailypapers.config import Config, load_config
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import fault
+from dailypapers.offline.reference import read_readme, reference_text
 from dailypapers.pipeline import run_update
 from dailypapers.render.markdown import table_row
 from dailypapers.store import open_store
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.faults import fault
-from dailypapers.testing.reference import read_readme, reference_text
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dailypapers.testing.corpus import demo_corpus
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.faults import fault
-from dailypapers.testing.scenarios import config_text
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import fault
+from support.scenarios import config_text
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ import json
 import re
 
 from dailypapers.models import Paper
+from dailypapers.offline.corpus import demo_corpus, hostile_papers
 from dailypapers.render.catalog import build_catalog
 from dailypapers.render.site import embed_json, site_files
-from dailypapers.testing.corpus import demo_corpus, hostile_papers
 
 HOSTILE_TOPIC = '<script>alert("topic")</script>'
 

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from dailypapers.config import load_config
+from dailypapers.offline.corpus import demo_corpus, hostile_papers
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
+from dailypapers.publish.outputs import owns_site_file
 from dailypapers.publish.tree import publish_tree
 from dailypapers.render.catalog import build_catalog
-from dailypapers.render.outputs import owns_site_file
 from dailypapers.render.site import site_files
 from dailypapers.serve import make_server, server_url
-from dailypapers.testing.corpus import demo_corpus, hostile_papers
-from dailypapers.testing.fake_arxiv import FakeArxiv
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

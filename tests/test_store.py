@@ -183,7 +183,7 @@ def test_every_older_store_upgrades(
     store_url: str, applied: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A store made by an older release (its first N migrations) upgrades in place."""
-    from dailypapers import store as store_module
+    from dailypapers import schema as store_module
 
     with monkeypatch.context() as patch:
         patch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:applied])

@@ -25,7 +25,7 @@ def main() -> None:
         text = config.read_text(encoding="utf-8")
         text = text.replace('outputs = ["readme"]', 'outputs = ["readme", "site"]', 1)
         config.write_text(text, encoding="utf-8")
-        fake = [sys.executable, "-m", "dailypapers.testing.fake_arxiv", "--corpus", "demo", "--"]
+        fake = [sys.executable, "-m", "dailypapers.offline.fake_arxiv", "--corpus", "demo", "--"]
         update = [sys.executable, "-m", "dailypapers.cli", "update"]
         subprocess.run([*fake, *update], cwd=folder, check=True)
         page_url = (Path(folder) / "site" / "index.html").as_uri() + "#q=reward+model"

@@ -13,7 +13,6 @@ connection, the delay between requests, bounded retries).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -21,14 +20,14 @@ from pathlib import Path
 
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.client import ArxivClient
-from dailypapers.arxiv.errors import ArxivError
 from dailypapers.config import Config, ConfigError
 from dailypapers.fetchstate import done_windows, mark_window
 from dailypapers.models import Paper
-from dailypapers.pipeline import FAILED, project_lock, record_run, render_outputs
+from dailypapers.pipeline import render_outputs
+from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.sources import Progress, TopicPlan, plan_topics
 from dailypapers.sources.api import keeps, make_client
-from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
+from dailypapers.store import SaveResult, Store, utcnow
 
 WINDOW_DAYS = 7
 SETTLING_DAYS = 3
@@ -36,23 +35,21 @@ Window = tuple[date, date]
 
 
 @dataclass
-class BackfillReport:
+class BackfillReport(RunResult):
     """How a backfill went; :meth:`summary` is the line the CLI prints."""
 
-    status: str = "running"
     topics: int = 0
     windows: int = 0
     already_done: int = 0
     saved: SaveResult = field(default_factory=SaveResult)
-    requests: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
     written: list[Path] = field(default_factory=list)
-    error: str | None = None
+
+    def stored(self) -> tuple[int, int]:
+        return (self.saved.new, self.saved.revised)
 
     def summary(self) -> str:
         """``backfilled (N new): T topics, W windows (D already done), R requests, S s``."""
-        if self.status == FAILED:
+        if self.status == RunStatus.FAILED:
             return f"failed: {self.error} (finished windows are kept; run again to resume)"
         revised = f", {self.saved.revised} revised" if self.saved.revised else ""
         return (
@@ -120,6 +117,7 @@ def run_backfill(
     lock_timeout: float = 60.0,
     now: datetime | None = None,
     client: ArxivClient | None = None,
+    raise_errors: bool = False,
 ) -> BackfillReport:
     """Fetch and store every window of the range for the chosen topics, then render."""
     now = now or utcnow()
@@ -128,22 +126,19 @@ def run_backfill(
     ranges = windows(since, until)
     report = BackfillReport(topics=len(plans))
     client = client or make_client(config)
-    started = time.monotonic()
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        run_id = store.start_run("backfill", now)
+    with recorded_run(
+        config, "backfill", report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
+    ) as run:
         try:
             for plan in plans:
-                _backfill_topic(config, store, client, plan, ranges, report, progress, now)
+                _backfill_topic(config, run.store, client, plan, ranges, report, progress, now)
             today = now.astimezone(config.zone).date()
-            report.written = render_outputs(config, store, today=today)
-            report.status = "updated" if report.saved.new or report.saved.revised else "nothing new"
-        except (ArxivError, StoreError, OSError) as exc:
-            report.status, report.error = FAILED, " ".join(str(exc).split())
+            report.written = render_outputs(config, run.store, today=today)
+            saved = report.saved.new or report.saved.revised
+            report.status = RunStatus.UPDATED if saved else RunStatus.NOTHING_NEW
         finally:
             client.close()
             report.requests, report.bytes = client.stats.requests, client.stats.bytes_received
-            report.seconds = time.monotonic() - started
-            record_run(store, run_id, report)
     return report
 
 

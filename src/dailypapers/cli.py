@@ -26,6 +26,7 @@ from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, loa
 from dailypapers.github_actions import report_to_actions
 from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
 from dailypapers.notify import Outcome, open_channels
+from dailypapers.notify.masking import install_log_filter
 from dailypapers.pipeline import (
     FAILED,
     RunFailed,
@@ -149,6 +150,7 @@ def cli() -> None:
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
     for each, stores them, and writes a README with one table per topic.
     """
+    install_log_filter()  # no secret in any log line, whatever the command
 
 
 def install_option(func: F) -> F:
@@ -317,7 +319,7 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
             "dailypapers: no notification channel configured "
             "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
         )
-    report = run_notify(config, dry_run=dry_run, lock_timeout=wait)
+    report = run_notify(config, dry_run=dry_run, lock_timeout=wait, raise_errors=debug)
     for outcome in report.notified:
         click.echo(_outcome_line(outcome, dry_run))
         if dry_run and outcome.preview:
@@ -403,6 +405,7 @@ def backfill(
             topics=topics,
             progress=progress,
             lock_timeout=wait,
+            raise_errors=debug,
         )
     for path in report.written:
         console.print(f"wrote {_relative(path)}")

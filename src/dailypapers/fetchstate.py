@@ -16,80 +16,42 @@ as new as the papers it describes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from dailypapers.store import Store, UTCDateTime, metadata, papers, topic_papers, topics
-
-if TYPE_CHECKING:
-    from dailypapers.sources import FetchContext
-
-topic_fetch_state = sa.Table(
-    "topic_fetch_state",
-    metadata,
-    sa.Column(
-        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("fetched_at", UTCDateTime, nullable=False),
-    sa.Column("source", sa.String(32), nullable=False),
+from dailypapers.schema import (
+    backfill_windows,
+    fetch_markers,
+    papers,
+    pending_papers,
+    topic_fetch_state,
+    topic_papers,
 )
+from dailypapers.sql import upsert
+from dailypapers.store import Store
 
-fetch_markers = sa.Table(
-    "fetch_markers",
-    metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
-
-# ``scope`` names the set of topics a source works for (several configs can
-# share one store): one config's pending ids and markers are never another's.
-pending_papers = sa.Table(
-    "pending_papers",
-    metadata,
-    sa.Column("scope", sa.String(64), primary_key=True),
-    sa.Column("paper_id", sa.String(64), primary_key=True),
-    sa.Column("since", UTCDateTime, nullable=False),
-)
-
-backfill_windows = sa.Table(
-    "backfill_windows",
-    metadata,
-    sa.Column(
-        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("first_day", sa.Date, primary_key=True),
-    sa.Column("last_day", sa.Date, primary_key=True),
-    sa.Column("papers", sa.Integer, nullable=False),
-    sa.Column("done_at", UTCDateTime, nullable=False),
-)
-
-TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
 RATE_WINDOW = timedelta(days=14)
 
 
-def migrate(conn: Connection) -> None:
-    """Migration 4: create the tables; topics that already have papers count as fetched."""
-    metadata.create_all(conn, tables=TABLES)
-    done = sa.select(topic_fetch_state.c.topic_id)
-    latest = (
-        sa.select(
-            topic_papers.c.topic_id,
-            sa.func.max(topic_papers.c.matched_at).label("fetched_at"),
-            sa.literal("api").label("source"),
-        )
-        .where(topic_papers.c.topic_id.not_in(done))
-        .group_by(topic_papers.c.topic_id)
-    )
-    conn.execute(
-        topic_fetch_state.insert().from_select(["topic_id", "fetched_at", "source"], latest)
-    )
+class Remembered(Protocol):
+    """What a source wants remembered with its papers (a ``FetchContext`` has it)."""
+
+    @property
+    def markers(self) -> Mapping[str, str]: ...
+
+    @property
+    def pending_add(self) -> Mapping[str, datetime]: ...
+
+    @property
+    def pending_drop(self) -> Iterable[str]: ...
+
+    @property
+    def pending_scope(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -146,7 +108,7 @@ def mark_fetched(
     """Record that ``update`` fetched these topics successfully at ``now``."""
     rows = [{"topic_id": tid, "fetched_at": now, "source": source} for tid in topic_ids]
     if rows:
-        conn.execute(_upsert(store, topic_fetch_state, ["topic_id"]), rows)
+        conn.execute(upsert(store.dialect, topic_fetch_state, ["topic_id"]), rows)
 
 
 def record(
@@ -154,7 +116,7 @@ def record(
     store: Store,
     topic_ids: Iterable[int],
     source: str,
-    context: FetchContext | None,
+    context: Remembered | None,
     now: datetime,
 ) -> None:
     """Everything a successful fetch remembers, inside the run's transaction."""
@@ -183,11 +145,11 @@ def read_marker(store: Store, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def write_markers(conn: Connection, store: Store, values: dict[str, str], now: datetime) -> None:
+def write_markers(conn: Connection, store: Store, values: Mapping[str, str], now: datetime) -> None:
     """Set markers (inside the run's transaction)."""
     rows = [{"name": k, "value": v, "updated_at": now} for k, v in values.items()]
     if rows:
-        conn.execute(_upsert(store, fetch_markers, ["name"]), rows)
+        conn.execute(upsert(store.dialect, fetch_markers, ["name"]), rows)
 
 
 def read_pending(store: Store, scope: str = "") -> dict[str, datetime]:
@@ -204,7 +166,7 @@ def read_pending(store: Store, scope: str = "") -> dict[str, datetime]:
 def set_pending(
     conn: Connection,
     store: Store,
-    add: dict[str, datetime],
+    add: Mapping[str, datetime],
     drop: Iterable[str],
     scope: str = "",
 ) -> None:
@@ -218,7 +180,7 @@ def set_pending(
         )
     rows = [{"scope": scope, "paper_id": pid, "since": since} for pid, since in add.items()]
     if rows:
-        conn.execute(_upsert(store, pending_papers, ["scope", "paper_id"]), rows)
+        conn.execute(upsert(store.dialect, pending_papers, ["scope", "paper_id"]), rows)
 
 
 def done_windows(store: Store, topic_id: int) -> set[tuple[date, date]]:
@@ -248,20 +210,5 @@ def mark_window(
         "papers": count,
         "done_at": now,
     }
-    conn.execute(_upsert(store, backfill_windows, ["topic_id", "first_day", "last_day"]), [row])
-
-
-def topic_ids_by_name(store: Store) -> dict[tuple[str, str], int]:
-    """Every topic's id by ``(name, query)``."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(topics.c.id, topics.c.name, topics.c.query))
-        return {(row.name, row.query): row.id for row in rows}
-
-
-def _upsert(store: Store, table: sa.Table, keys: list[str]) -> Any:
-    module = postgresql if store.dialect == "postgresql" else sqlite
-    statement = module.insert(table)
-    columns = [c.name for c in table.columns if c.name not in keys]
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={name: statement.excluded[name] for name in columns}
-    )
+    keys = ["topic_id", "first_day", "last_day"]
+    conn.execute(upsert(store.dialect, backfill_windows, keys), [row])

@@ -14,27 +14,24 @@ are idempotent). Harvested papers are catalogue: no topic links are made;
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
+from dailypapers import harveststate as state
 from dailypapers.arxiv.client import BACKOFF_BASE, is_arxiv_host
-from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
 from dailypapers.config import Config
-from dailypapers.pipeline import FAILED, project_lock
+from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.sources import Progress
-from dailypapers.store import Store, StoreError, harvests, open_store, utcnow
+from dailypapers.store import Store, utcnow
 
-RUNNING, COMPLETE = "running", "complete"
+RUNNING, COMPLETE = state.RUNNING, state.COMPLETE
 # arXiv's groups other than physics are named like their single archive.
 _GROUPS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat"}
 _SET_RE = re.compile(r"^[a-z][a-z-]*(?::[a-z][a-z-]*(?::[A-Za-z][A-Za-z-]*)?)?$")
@@ -76,10 +73,9 @@ class HarvestRequest:
 
 
 @dataclass
-class HarvestReport:
+class HarvestReport(RunResult):
     """How a harvest went; :meth:`summary` is the CLI's line."""
 
-    status: str = RUNNING
     start: date | None = None
     resumed: bool = False
     restarts: int = 0
@@ -87,15 +83,14 @@ class HarvestReport:
     records: int = 0
     papers: int = 0
     deleted: int = 0
-    requests: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    error: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def stored(self) -> tuple[int, int]:
+        return (self.papers, 0)
 
     def summary(self) -> str:
         """One line: what was harvested, and what it cost."""
-        if self.status == FAILED:
+        if self.status == RunStatus.FAILED:
             return f"failed: {self.error} (run the same command to resume)"
         how = "resumed and harvested" if self.resumed else "harvested"
         deleted = f", {self.deleted} deleted" if self.deleted else ""
@@ -131,32 +126,21 @@ def run_harvest(
     raise_errors: bool = False,
 ) -> HarvestReport:
     """Harvest (or resume harvesting) ``request`` into the configured store."""
-    with project_lock(config, lock_timeout, "harvest.lock"), open_store(config.db_url) as store:
-        run_id = store.start_run("harvest")
-        report = HarvestReport()
-        started = time.monotonic()
+    report = HarvestReport()
+    with recorded_run(
+        config,
+        "harvest",
+        report,
+        lock_timeout=lock_timeout,
+        lock_name="harvest.lock",
+        raise_errors=raise_errors,
+    ) as run:
         client = client_factory(config)
         try:
-            _Harvest(store, client, config.settings.oai.url, report, progress).run(request)
-        except (ArxivError, StoreError) as exc:
-            report.status, report.error = FAILED, " ".join(str(exc).split())
-            failure: BaseException | None = exc
-        else:
-            failure = None
+            _Harvest(run.store, client, config.settings.oai.url, report, progress).run(request)
         finally:
             client.close()
             report.requests, report.bytes = client.stats.requests, client.stats.bytes_received
-        report.seconds = time.monotonic() - started
-        store.finish_run(
-            run_id,
-            report.status,
-            requests=report.requests,
-            bytes=report.bytes,
-            new_papers=report.papers,
-            error=report.error,
-        )
-    if failure is not None and raise_errors:
-        raise failure
     return report
 
 
@@ -198,7 +182,7 @@ class _Harvest:
                 continue
             token = self._commit(harvest_id, page)
             params = resume_params(token) if token else None
-        self.report.status = COMPLETE
+        self.report.status = RunStatus.COMPLETE
 
     def _first(self, request: HarvestRequest, start: date | None) -> dict[str, str]:
         return list_records_params(request.metadata_prefix, request.set_spec, start, request.until)
@@ -209,22 +193,17 @@ class _Harvest:
         # repository keeps rejecting fresh tokens).
         if error.code != "badResumptionToken" or self.report.restarts >= 3:
             raise error
-        with self.store.engine.connect() as conn:
-            row = _row(conn, harvest_id)
+        row = state.harvest(self.store, harvest_id)
         start = row["last_datestamp"] or row["from_date"]
         self.report.restarts += 1
         self.say(f"resumption token rejected; restarting from {start or 'the beginning'}")
         return self._first(request, start)
 
     def _resumable(self, request: HarvestRequest) -> dict[str, Any] | None:
-        where = _same_list(self.url, request) & (harvests.c.status == RUNNING)
-        if request.start is not None:
-            where &= harvests.c.from_date == request.start
-        with self.store.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(harvests).where(where).order_by(harvests.c.id.desc()).limit(1)
-            ).first()
-        return None if found is None else dict(found._mapping)
+        return state.resumable(self.store, self._list(request), request.start)
+
+    def _list(self, request: HarvestRequest) -> state.HarvestList:
+        return state.HarvestList(self.url, request.set_spec, request.metadata_prefix, request.until)
 
     def _begin(self, request: HarvestRequest) -> dict[str, Any]:
         start = request.start
@@ -232,64 +211,23 @@ class _Harvest:
             start = self._last_complete_datestamp(request)
             if start is not None:
                 self.say(f"continuing from the last harvest's newest datestamp, {start}")
-        now = utcnow()
-
-        def insert(conn: Connection) -> dict[str, Any]:
-            statement = harvests.insert().values(
-                url=self.url,
-                set_spec=request.set_spec,
-                metadata_prefix=request.metadata_prefix,
-                from_date=start,
-                until_date=request.until,
-                status=RUNNING,
-                cursor=0,
-                pages=0,
-                papers=0,
-                deleted=0,
-                started_at=now,
-                updated_at=now,
-            )
-            harvest_id = conn.execute(statement.returning(harvests.c.id)).scalar_one()
-            return _row(conn, harvest_id)
-
-        return self.store.write(insert)
+        return state.begin(self.store, self._list(request), start, utcnow())
 
     def _last_complete_datestamp(self, request: HarvestRequest) -> date | None:
-        where = _same_list(self.url, request) & (harvests.c.status == COMPLETE)
-        with self.store.engine.connect() as conn:
-            value = conn.scalar(sa.select(sa.func.max(harvests.c.last_datestamp)).where(where))
-        return value if isinstance(value, date) else None
+        return state.last_complete_datestamp(self.store, self._list(request))
 
     def _commit(self, harvest_id: int, page: OaiPage) -> str | None:
         """Store a page's papers and the harvest's new state in one transaction."""
         papers = [r.paper for r in page.records if r.paper is not None]
         deleted = len(page.records) - len(papers)
         newest = max((r.datestamp for r in page.records), default=None)
-        now = utcnow()
-
-        def save(conn: Connection) -> int:
-            saved = self.store.save_papers(conn, papers, now)
-            row = _row(conn, harvest_id)
-            last = max(filter(None, [row["last_datestamp"], newest]), default=None)
-            conn.execute(
-                harvests.update()
-                .where(harvests.c.id == harvest_id)
-                .values(
-                    token=page.token,
-                    status=RUNNING if page.token else COMPLETE,
-                    cursor=row["cursor"] + len(page.records),
-                    complete_list_size=page.complete_list_size,
-                    pages=row["pages"] + 1,
-                    papers=row["papers"] + saved.new + saved.revised,
-                    deleted=row["deleted"] + deleted,
-                    last_datestamp=last,
-                    updated_at=now,
-                    finished_at=None if page.token else now,
-                )
-            )
-            return saved.new + saved.revised
-
-        stored = self.store.write(save)
+        stored = state.commit_page(
+            self.store,
+            harvest_id,
+            papers,
+            state.Page(len(page.records), deleted, newest, page.token, page.complete_list_size),
+            utcnow(),
+        )
         report = self.report
         report.pages += 1
         report.records += len(page.records)
@@ -300,29 +238,9 @@ class _Harvest:
         return page.token
 
 
-def _same_list(url: str, request: HarvestRequest) -> Any:
-    return (
-        (harvests.c.url == url)
-        & (harvests.c.set_spec == request.set_spec)
-        & (harvests.c.metadata_prefix == request.metadata_prefix)
-        & (
-            harvests.c.until_date.is_(None)
-            if request.until is None
-            else harvests.c.until_date == request.until
-        )
-    )
-
-
-def _row(conn: Connection, harvest_id: int) -> dict[str, Any]:
-    found = conn.execute(sa.select(harvests).where(harvests.c.id == harvest_id)).one()
-    return dict(found._mapping)
-
-
 def harvest_rows(store: Store) -> list[dict[str, Any]]:
     """Every harvest recorded in the store, newest first (for status displays)."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(harvests).order_by(harvests.c.id.desc()))
-        return [dict(row._mapping) for row in rows]
+    return state.harvest_rows(store)
 
 
 __all__ = [

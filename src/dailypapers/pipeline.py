@@ -11,69 +11,56 @@ channel loses nothing.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
-from filelock import FileLock, Timeout
 from sqlalchemy.engine import Connection
 
 from dailypapers import announcement, fetchstate
 from dailypapers.config import Config
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
+from dailypapers.publish.outputs import write_outputs
 from dailypapers.render.markdown import Section, render_readme, same_but_date
-from dailypapers.render.outputs import write_outputs
+from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
+from dailypapers.run import RunFailed as RunFailed
+from dailypapers.run import RunResult, RunStatus, project_lock, recorded_run
 from dailypapers.sources import (
     FetchContext,
     NothingAnnounced,
     Progress,
     Source,
-    SourceError,
     TopicFetch,
     open_source,
     plan_topics,
 )
-from dailypapers.store import SaveResult, Store, StoreError, open_store, utcnow
+from dailypapers.store import SaveResult, Store, open_store, utcnow
 
 SourceFactory = Callable[[Config], Source]
 
 
-class RunFailed(Exception):
-    """A run could not complete; the message is one line."""
-
-
-class Busy(RunFailed):
-    """Another run holds the lock on this project's state."""
-
-
-UPDATED = "updated"
-NOTHING_NEW = "nothing new"
-NO_ANNOUNCEMENT = "no announcement"
-FAILED = "failed"
-RENDERED = "rendered"
-NOTIFIED = "notified"
-OK_STATUSES = (UPDATED, NOTHING_NEW, NO_ANNOUNCEMENT, RENDERED)
+UPDATED = RunStatus.UPDATED
+NOTHING_NEW = RunStatus.NOTHING_NEW
+NO_ANNOUNCEMENT = RunStatus.NO_ANNOUNCEMENT
+FAILED = RunStatus.FAILED
+RENDERED = RunStatus.RENDERED
+NOTIFIED = RunStatus.NOTIFIED
 
 
 @dataclass
-class RunReport:
+class RunReport(RunResult):
     """How a run went: what the summary line and the ``runs`` row say."""
 
-    status: str = "running"
     topics: int = 0
     saved: SaveResult = field(default_factory=SaveResult)
-    requests: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
     written: list[Path] = field(default_factory=list)
-    error: str | None = None
     day: date | None = None
     notified: list[Outcome] = field(default_factory=list)
+
+    def stored(self) -> tuple[int, int]:
+        return (self.saved.new, self.saved.revised)
 
     @property
     def new_papers(self) -> int:
@@ -110,29 +97,6 @@ class RunReport:
             f"{self.headline()}: {topics}, {self.requests} requests, "
             f"{self.seconds:.1f} s{files if self.written else ''}{notified}"
         )
-
-
-class RunOutcome(Protocol):
-    """What a run's ``runs`` row records (``RunReport``, ``BackfillReport``)."""
-
-    status: str
-    requests: int
-    bytes: int
-    saved: SaveResult
-    error: str | None
-
-
-def record_run(store: Store, run_id: int, report: RunOutcome) -> None:
-    """Write how a run ended into its ``runs`` row."""
-    store.finish_run(
-        run_id,
-        report.status,
-        requests=report.requests,
-        bytes=report.bytes,
-        new_papers=report.saved.new,
-        revised_papers=report.saved.revised,
-        error=report.error,
-    )
 
 
 def save_all(
@@ -213,21 +177,6 @@ def render_outputs(
     return written
 
 
-@contextmanager
-def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[None]:
-    """Hold the project's run lock, so two runs never interleave their writes."""
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(config.state_dir / name), timeout=timeout)
-    try:
-        with lock:
-            yield
-    except Timeout:
-        raise Busy(
-            f"another dailypapers run holds {config.state_dir / name} "
-            f"(waited {timeout:g} s); try again later"
-        ) from None
-
-
 def run_update(
     config: Config,
     *,
@@ -251,37 +200,26 @@ def run_update(
     """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
     now = now or utcnow()
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        store.mark_interrupted()
-        run_id = store.start_run(command, now)
-        report = RunReport(topics=len(config.settings.topics))
-        report.day = day = now.astimezone(config.zone).date()
-        started = time.monotonic()
-        try:
-            announced = True
-            if fetch:
-                announced = _fetch_and_save(
-                    config, store, source_factory, report, progress, now, run_id, force
-                )
-            if render:
-                report.written = render_outputs(config, store, force=force, today=day)
-            if fetch and render and notify:
-                report.notified = _notify(config, store, run_id, day, progress)
-        except (SourceError, StoreError, OSError) as exc:
-            report.status, report.error = FAILED, _one_line(exc)
-            failure: BaseException | None = exc
-        else:
-            failure = None
-            report.status = _status(config, report, now, fetched=fetch)
-            if not announced:
-                report.status = NO_ANNOUNCEMENT
-            notify_error = failure_line(report.notified)
-            if notify_error:
-                report.status, report.error = FAILED, notify_error
-        report.seconds = time.monotonic() - started
-        record_run(store, run_id, report)
-    if failure is not None and raise_errors:
-        raise failure
+    day = now.astimezone(config.zone).date()
+    report = RunReport(topics=len(config.settings.topics), day=day)
+    with recorded_run(
+        config, command, report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
+    ) as run:
+        announced = True
+        if fetch:
+            announced = _fetch_and_save(
+                config, run.store, source_factory, report, progress, now, run.id, force
+            )
+        if render:
+            report.written = render_outputs(config, run.store, force=force, today=day)
+        if fetch and render and notify:
+            report.notified = _notify(config, run.store, run.id, day, progress)
+        report.status = _status(config, report, now, fetched=fetch)
+        if not announced:
+            report.status = NO_ANNOUNCEMENT
+        notify_error = failure_line(report.notified)
+        if notify_error:
+            report.status, report.error = FAILED, notify_error
     return report
 
 
@@ -291,6 +229,7 @@ def run_notify(
     dry_run: bool = False,
     lock_timeout: float = 60.0,
     now: datetime | None = None,
+    raise_errors: bool = False,
 ) -> RunReport:
     """Send (or with ``dry_run`` only render) what each channel still owes (``notify``).
 
@@ -299,18 +238,18 @@ def run_notify(
     """
     now = now or utcnow()
     day = now.astimezone(config.zone).date()
-    with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-        report = RunReport(topics=len(config.settings.topics), day=day)
-        if dry_run:
+    report = RunReport(topics=len(config.settings.topics), day=day)
+    if dry_run:
+        with project_lock(config, lock_timeout), open_store(config.db_url) as store:
             report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
-            report.status = "dry run"
-            return report
-        store.mark_interrupted()
-        run_id = store.start_run("notify", now)
-        report.notified = deliver(config, store, run_id, day=day, registering_run=None)
+        report.status = RunStatus.DRY_RUN
+        return report
+    with recorded_run(
+        config, "notify", report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
+    ) as run:
+        report.notified = deliver(config, run.store, run.id, day=day, registering_run=None)
         error = failure_line(report.notified)
         report.status, report.error = (FAILED, error) if error else (NOTIFIED, None)
-        store.finish_run(run_id, report.status, error=report.error)
     return report
 
 
@@ -367,7 +306,7 @@ def _notify(
     return deliver(config, store, run_id, day=day, registering_run=run_id)
 
 
-def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> str:
+def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> RunStatus:
     if not fetched:
         return RENDERED
     if report.new_papers or report.saved.linked:
@@ -376,8 +315,3 @@ def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) 
     if not config.calendar.announced_since(now - timedelta(hours=24), now):
         return NO_ANNOUNCEMENT
     return NOTHING_NEW
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__

@@ -1,14 +1,17 @@
 """The history: papers, which topics matched them, and every run (SQLAlchemy Core).
 
 SQLite by default (``.dailypapers/papers.db``); any SQLAlchemy URL works, and
-PostgreSQL is supported for shared deployments. The schema evolves through
-numbered, idempotent migrations recorded in ``schema_migrations``.
+PostgreSQL is supported for shared deployments. The tables and their
+numbered, idempotent migrations are :mod:`dailypapers.schema`'s; SQL is
+built here and in the query modules beside it, with :mod:`dailypapers.sql`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,12 +21,52 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from dailypapers import fts
-from dailypapers.models import Author, Paper
+from dailypapers import fts, schema
+from dailypapers.models import Paper
+from dailypapers.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    UTCDateTime,
+    metadata,
+    paper_from_row,
+    paper_row,
+    papers,
+    reindex_search,
+    runs,
+    schema_migrations,
+    topic_evaluations,
+    topic_papers,
+    topics,
+)
+from dailypapers.sql import chunks, insert_ignore, upsert
+
+# Re-exported: callers may take the tables from the store or from the schema.
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "RunOwner",
+    "RunRecord",
+    "SaveResult",
+    "Store",
+    "StoreError",
+    "UTCDateTime",
+    "metadata",
+    "open_store",
+    "paper_from_row",
+    "papers",
+    "reindex_search",
+    "runs",
+    "schema_migrations",
+    "sqlite_path",
+    "stored_papers",
+    "topic_evaluations",
+    "topic_papers",
+    "topics",
+    "utcnow",
+]
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 # PostgreSQL aborts one of two conflicting transactions with these SQLSTATEs
@@ -39,215 +82,6 @@ log = logging.getLogger(__name__)
 
 class StoreError(Exception):
     """The database cannot be used (not ours, corrupt, unreachable); one line."""
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, stored as naive UTC."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-metadata = sa.MetaData()
-
-schema_migrations = sa.Table(
-    "schema_migrations",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("applied_at", UTCDateTime, nullable=False),
-)
-
-papers = sa.Table(
-    "papers",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("abstract", sa.Text, nullable=False),
-    sa.Column("authors", sa.JSON, nullable=False),
-    sa.Column("categories", sa.JSON, nullable=False),
-    sa.Column("primary_category", sa.String(32), nullable=False),
-    sa.Column("comment", sa.Text),
-    sa.Column("journal_ref", sa.Text),
-    sa.Column("doi", sa.Text),
-    sa.Column("published", UTCDateTime, nullable=False),
-    sa.Column("updated", UTCDateTime, nullable=False, index=True),
-    sa.Column("first_seen", UTCDateTime, nullable=False),
-    sa.Column("last_seen", UTCDateTime, nullable=False),
-)
-
-topics = sa.Table(
-    "topics",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("query", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("name", "query", name="uq_topics_name_query"),
-)
-
-topic_papers = sa.Table(
-    "topic_papers",
-    metadata,
-    sa.Column(
-        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
-    sa.Column("matched_at", UTCDateTime, nullable=False),
-    sa.Index("ix_topic_papers_paper", "paper_id"),
-)
-
-runs = sa.Table(
-    "runs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("command", sa.String(32), nullable=False),
-    sa.Column("started_at", UTCDateTime, nullable=False),
-    sa.Column("finished_at", UTCDateTime),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("requests", sa.Integer, nullable=False, default=0),
-    sa.Column("bytes", sa.Integer, nullable=False, default=0),
-    sa.Column("new_papers", sa.Integer, nullable=False, default=0),
-    sa.Column("revised_papers", sa.Integer, nullable=False, default=0),
-    sa.Column("error", sa.Text),
-)
-
-# Notification outbox (migration 2): every paper version a run stores new
-# for a topic is queued once; a channel's deliveries are recorded only after
-# the channel confirmed, so what failed stays pending for the next run.
-notify_outbox = sa.Table(
-    "notify_outbox",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("run_id", sa.Integer, nullable=False, index=True),
-    sa.Column(
-        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), nullable=False
-    ),
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("revision", sa.Boolean, nullable=False, default=False),
-    sa.Column("queued_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("topic_id", "paper_id", "version", name="uq_notify_outbox_item"),
-)
-
-notify_channels = sa.Table(
-    "notify_channels",
-    metadata,
-    sa.Column("channel", sa.String(32), primary_key=True),
-    sa.Column("since_run", sa.Integer, nullable=False),
-    sa.Column("registered_at", UTCDateTime, nullable=False),
-)
-
-notify_deliveries = sa.Table(
-    "notify_deliveries",
-    metadata,
-    sa.Column(
-        "outbox_id",
-        sa.Integer,
-        sa.ForeignKey("notify_outbox.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("channel", sa.String(32), primary_key=True),
-    sa.Column("run_id", sa.Integer, nullable=False),
-    sa.Column("delivered_at", UTCDateTime, nullable=False),
-)
-
-
-harvests = sa.Table(
-    "harvests",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("set_spec", sa.String(64), nullable=False),  # "" harvests every set
-    sa.Column("metadata_prefix", sa.String(32), nullable=False),
-    sa.Column("from_date", sa.Date),
-    sa.Column("until_date", sa.Date),
-    sa.Column("status", sa.String(16), nullable=False),  # running, complete
-    sa.Column("token", sa.Text),  # the last resumption token, committed with its page
-    sa.Column("cursor", sa.Integer, nullable=False, default=0),  # records received so far
-    sa.Column("complete_list_size", sa.Integer),
-    sa.Column("pages", sa.Integer, nullable=False, default=0),
-    sa.Column("papers", sa.Integer, nullable=False, default=0),  # new or revised in the store
-    sa.Column("deleted", sa.Integer, nullable=False, default=0),
-    sa.Column("last_datestamp", sa.Date),  # the newest record datestamp committed
-    sa.Column("started_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("finished_at", UTCDateTime),
-)
-
-# How far the local source has evaluated a topic: every paper whose
-# ``last_seen`` is at or before ``evaluated_until`` was matched against it.
-topic_evaluations = sa.Table(
-    "topic_evaluations",
-    metadata,
-    sa.Column(
-        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("evaluated_until", UTCDateTime, nullable=False),
-    sa.Column("evaluated_at", UTCDateTime, nullable=False),
-)
-
-papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
-
-
-def _m001_initial(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
-
-
-def _m002_notify_outbox(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[notify_outbox, notify_channels, notify_deliveries])
-
-
-def _m003_full_text_search(conn: Connection) -> None:
-    """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers."""
-    fts.create(conn)
-    reindex_search(conn)
-
-
-def reindex_search(conn: Connection) -> int:
-    """Rebuild the full-text index entry of every stored paper; returns how many."""
-    if not fts.supported(conn.dialect.name):
-        return 0
-    return fts.reindex_all(conn, _all_papers(conn))
-
-
-def _m004_fetch_state(conn: Connection) -> None:
-    from dailypapers import fetchstate  # its tables live beside the code that uses them
-
-    fetchstate.migrate(conn)
-
-
-def _m005_harvest(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[harvests, topic_evaluations])
-    papers_last_seen.create(conn, checkfirst=True)
-
-
-def _m008_library(conn: Connection) -> None:
-    from dailypapers.rank import libstore  # its tables live beside the code that uses them
-
-    libstore.migrate(conn)
-
-
-_FULL_TEXT_MIGRATION = 3
-Migration = Callable[[Connection], None]
-MIGRATIONS: list[tuple[int, str, Migration]] = [
-    (1, "initial", _m001_initial),
-    (2, "notify_outbox", _m002_notify_outbox),
-    (3, "full_text_search", _m003_full_text_search),
-    (4, "fetch_state", _m004_fetch_state),
-    (5, "harvest_state", _m005_harvest),
-    (8, "library", _m008_library),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 @dataclass(frozen=True)
@@ -278,6 +112,46 @@ class RunRecord:
     new_papers: int
     revised_papers: int
     error: str | None
+    host: str | None = None
+    pid: int | None = None
+    lock: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOwner:
+    """Who runs a run: the host, the process and the lock file it holds."""
+
+    host: str
+    pid: int
+    lock: str | None = None
+
+    @classmethod
+    def current(cls, lock: str | Path | None = None) -> RunOwner:
+        """This process, holding ``lock`` (a lock file's path) if given."""
+        return cls(socket.gethostname(), os.getpid(), None if lock is None else str(lock))
+
+    def gone(self, holding: str | None) -> bool:
+        """Whether this owner has provably stopped (seen from this host).
+
+        Only a process of this host can be checked: its pid no longer
+        exists, or its lock is the one this process holds now.
+        """
+        if self.host != socket.gethostname():
+            return False
+        if holding is not None and self.lock == holding and self.pid != os.getpid():
+            return True
+        return not pid_alive(self.pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # it exists (another user's), or cannot be told: assume alive
+    return True
 
 
 def utcnow() -> datetime:
@@ -347,7 +221,7 @@ class Store:
             metadata.create_all(conn, tables=[schema_migrations])
             done = set(conn.scalars(sa.select(schema_migrations.c.version)))
             applied = []
-            for version, name, migration in MIGRATIONS:
+            for version, name, migration in schema.MIGRATIONS:
                 if version not in done:
                     migration(conn)
                     conn.execute(
@@ -357,7 +231,7 @@ class Store:
                     )
                     applied.append(name)
                     done.add(version)
-            self._search_index = _FULL_TEXT_MIGRATION in done
+            self._search_index = schema.FULL_TEXT_MIGRATION in done
         return applied
 
     def _has_search_index(self, conn: Connection) -> bool:
@@ -379,10 +253,10 @@ class Store:
             )
         if "schema_migrations" in names:
             newest = conn.scalar(sa.select(sa.func.max(schema_migrations.c.version))) or 0
-            if newest > SCHEMA_VERSION:
+            if newest > schema.SCHEMA_VERSION:
                 raise StoreError(
                     f"database schema version {newest} is newer than this dailypapers "
-                    f"understands ({SCHEMA_VERSION}); upgrade dailypapers"
+                    f"understands ({schema.SCHEMA_VERSION}); upgrade dailypapers"
                 )
 
     # -- topics and papers --------------------------------------------------
@@ -399,7 +273,7 @@ class Store:
             return int(found)
         # Another run sharing the database may create the same topic meanwhile.
         values = {"name": name, "query": query, "created_at": utcnow()}
-        conn.execute(_insert_ignore(self.dialect, topics).values(**values))
+        conn.execute(insert_ignore(self.dialect, topics).values(**values))
         return int(conn.execute(sa.select(topics.c.id).where(where)).scalar_one())
 
     def known_versions(self, conn: Connection, topic_id: int) -> dict[str, int]:
@@ -417,58 +291,58 @@ class Store:
         for paper in fetched:
             if paper.id not in latest or paper.is_newer_than(latest[paper.id]):
                 latest[paper.id] = paper
-        stored = self._stored_versions(conn, list(latest))
+        stored = self.stored_versions(conn, list(latest))
         new = [p for p in latest.values() if p.id not in stored]
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
         if new or revised:
             # Rows in id order: concurrent writers then lock them in the same order.
-            rows = sorted((_row(p, now) for p in new + revised), key=lambda row: row["id"])
+            rows = sorted((paper_row(p, now) for p in new + revised), key=lambda row: row["id"])
             conn.execute(_upsert_newer(self.dialect), rows)
             if self._has_search_index(conn):
                 # Index what the upsert left in the table (a concurrent run may have won).
                 fts.index_papers(conn, stored_papers(conn, [row["id"] for row in rows]))
         seen = sorted(pid for pid in latest if pid in stored)
-        for chunk in _chunks(seen, 500):
+        for chunk in chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
         return SaveResult(new=len(new), revised=len(revised))
 
     def link(self, conn: Connection, topic_id: int, paper_ids: Iterable[str], now: datetime) -> int:
         """Link papers to a topic; returns how many links are new."""
         ids = sorted(set(paper_ids))
-        existing: set[str] = set()
-        for chunk in _chunks(ids, 500):
-            existing.update(
-                conn.scalars(
-                    sa.select(topic_papers.c.paper_id).where(
-                        (topic_papers.c.topic_id == topic_id) & topic_papers.c.paper_id.in_(chunk)
-                    )
-                )
-            )
+        existing = self.linked_ids(conn, topic_id, ids)
         rows = [
             {"topic_id": topic_id, "paper_id": pid, "matched_at": now}
             for pid in ids
             if pid not in existing
         ]
         if rows:
-            conn.execute(_insert_ignore(self.dialect, topic_papers), rows)
+            conn.execute(insert_ignore(self.dialect, topic_papers), rows)
         return len(rows)
+
+    def linked_ids(self, conn: Connection, topic_id: int, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the topic already links."""
+        found: set[str] = set()
+        for chunk in chunks(ids):
+            found.update(
+                conn.scalars(
+                    sa.select(topic_papers.c.paper_id).where(
+                        (topic_papers.c.topic_id == topic_id) & topic_papers.c.paper_id.in_(chunk)
+                    )
+                )
+            )
+        return found
 
     def mark_evaluated(
         self, conn: Connection, topic_id: int, until: datetime, now: datetime
     ) -> None:
         """Record that the topic was matched against every paper seen up to ``until``."""
-        module = postgresql if self.dialect == "postgresql" else sqlite
-        statement = module.insert(topic_evaluations).values(
-            topic_id=topic_id, evaluated_until=until, evaluated_at=now
+        statement = upsert(
+            self.dialect,
+            topic_evaluations,
+            ["topic_id"],
+            where=lambda new: new.evaluated_until > topic_evaluations.c.evaluated_until,
         )
-        excluded = statement.excluded
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[topic_evaluations.c.topic_id],
-                set_={"evaluated_until": excluded.evaluated_until, "evaluated_at": now},
-                where=excluded.evaluated_until > topic_evaluations.c.evaluated_until,
-            )
-        )
+        conn.execute(statement.values(topic_id=topic_id, evaluated_until=until, evaluated_at=now))
 
     def evaluated_until(self, conn: Connection, topic_id: int) -> datetime | None:
         """How far :meth:`mark_evaluated` recorded for the topic; ``None``: never."""
@@ -500,9 +374,12 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
 
-    def _stored_versions(self, conn: Connection, ids: list[str]) -> dict[str, tuple[int, datetime]]:
+    def stored_versions(
+        self, conn: Connection, ids: Sequence[str]
+    ) -> dict[str, tuple[int, datetime]]:
+        """``{paper id: (stored version, updated)}`` for the ids that are stored."""
         stored: dict[str, tuple[int, datetime]] = {}
-        for chunk in _chunks(ids, 500):
+        for chunk in chunks(ids, 500):
             rows = conn.execute(
                 sa.select(papers.c.id, papers.c.version, papers.c.updated).where(
                     papers.c.id.in_(chunk)
@@ -513,10 +390,19 @@ class Store:
 
     # -- runs ---------------------------------------------------------------
 
-    def start_run(self, command: str, started_at: datetime | None = None) -> int:
+    def start_run(
+        self, command: str, started_at: datetime | None = None, owner: RunOwner | None = None
+    ) -> int:
+        """Record a run as ``running``, owned by ``owner`` (default: this process)."""
+        owner = owner or RunOwner.current()
         with self.transaction() as conn:
             statement = runs.insert().values(
-                command=command, started_at=started_at or utcnow(), status="running"
+                command=command,
+                started_at=started_at or utcnow(),
+                status="running",
+                host=owner.host,
+                pid=owner.pid,
+                lock=owner.lock,
             )
             return int(conn.execute(statement.returning(runs.c.id)).scalar_one())
 
@@ -526,18 +412,36 @@ class Store:
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
-                .values(status=status, finished_at=utcnow(), **fields)
+                .values(status=str(status), finished_at=utcnow(), **fields)
             )
 
-    def mark_interrupted(self) -> int:
-        """Mark runs left ``running`` by a killed process; call while holding the run lock."""
+    def mark_interrupted(self, holding: str | Path | None = None) -> int:
+        """Mark runs left ``running`` by a process that is provably gone; returns how many.
+
+        Runs of other hosts, of live processes of this host (a harvest beside
+        an update, another project's update on a shared store) and runs with
+        no recorded owner (older than migration 6) are left alone. ``holding``
+        is the lock file this process holds: a run recorded under it has ended.
+        """
+        held = None if holding is None else str(holding)
         with self.transaction() as conn:
-            result = conn.execute(
-                runs.update()
-                .where(runs.c.status == "running")
-                .values(status="interrupted", error="the process stopped before finishing")
-            )
-            return int(result.rowcount or 0)
+            rows = conn.execute(
+                sa.select(runs.c.id, runs.c.host, runs.c.pid, runs.c.lock).where(
+                    (runs.c.status == "running") & runs.c.host.is_not(None)
+                )
+            ).all()
+            gone = [
+                row.id
+                for row in rows
+                if row.pid is not None and RunOwner(row.host, row.pid, row.lock).gone(held)
+            ]
+            for chunk in chunks(gone, 500):
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id.in_(chunk) & (runs.c.status == "running"))
+                    .values(status="interrupted", error="the process stopped before finishing")
+                )
+            return len(gone)
 
     def last_runs(self, limit: int = 10) -> list[RunRecord]:
         with self.engine.connect() as conn:
@@ -622,94 +526,29 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def _insert_ignore(dialect: str, table: sa.Table) -> Any:
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
-
-
 def _upsert_newer(dialect: str) -> Any:
     """INSERT a paper, or replace the stored row when this one is a newer version.
 
     Atomic in the database, so concurrent runs sharing one store (PostgreSQL)
     cannot downgrade a paper or collide on a new one.
     """
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(papers)
-    excluded = statement.excluded
-    content = [c.name for c in papers.columns if c.name not in ("id", "first_seen")]
-    newer = (excluded.version > papers.c.version) | (
-        (excluded.version == papers.c.version) & (excluded.updated > papers.c.updated)
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[papers.c.id],
-        set_={name: excluded[name] for name in content},
-        where=newer,
-    )
+
+    def newer(excluded: Any) -> Any:
+        return (excluded.version > papers.c.version) | (
+            (excluded.version == papers.c.version) & (excluded.updated > papers.c.updated)
+        )
+
+    return upsert(dialect, papers, ["id"], keep=["first_seen"], where=newer)
 
 
 def _newer(paper: Paper, stored: tuple[int, datetime]) -> bool:
     return (paper.version, paper.updated) > stored
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _row(paper: Paper, now: datetime) -> dict[str, Any]:
-    return {
-        "id": paper.id,
-        "version": paper.version,
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "authors": [{"name": a.name, "affiliations": list(a.affiliations)} for a in paper.authors],
-        "categories": list(paper.categories),
-        "primary_category": paper.primary,
-        "comment": paper.comment,
-        "journal_ref": paper.journal_ref,
-        "doi": paper.doi,
-        "published": paper.published,
-        "updated": paper.updated,
-        "first_seen": now,
-        "last_seen": now,
-    }
-
-
 def stored_papers(conn: Connection, ids: Sequence[str]) -> list[Paper]:
     """The stored papers with these ids, in id order (unknown ids are skipped)."""
     found: list[Paper] = []
-    for chunk in _chunks(sorted(ids), 500):
+    for chunk in chunks(sorted(ids), 500):
         query = sa.select(papers).where(papers.c.id.in_(chunk)).order_by(papers.c.id)
         found.extend(paper_from_row(row._mapping) for row in conn.execute(query))
     return found
-
-
-def _all_papers(conn: Connection, size: int = 2000) -> Iterator[list[Paper]]:
-    """Every stored paper, in batches (keyset paging by id)."""
-    last = ""
-    while True:
-        query = sa.select(papers).where(papers.c.id > last).order_by(papers.c.id).limit(size)
-        batch = [paper_from_row(row._mapping) for row in conn.execute(query)]
-        if not batch:
-            return
-        yield batch
-        last = batch[-1].id
-
-
-def paper_from_row(row: Any) -> Paper:
-    """Rebuild a :class:`Paper` from a ``papers`` row mapping."""
-    return Paper(
-        id=row["id"],
-        version=row["version"],
-        title=row["title"],
-        abstract=row["abstract"],
-        authors=tuple(Author(a["name"], tuple(a.get("affiliations", ()))) for a in row["authors"]),
-        categories=tuple(row["categories"]),
-        primary=row["primary_category"],
-        published=row["published"],
-        updated=row["updated"],
-        comment=row["comment"],
-        journal_ref=row["journal_ref"],
-        doi=row["doi"],
-    )

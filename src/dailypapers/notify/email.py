@@ -15,7 +15,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from dailypapers.config import EmailSettings
-from dailypapers.notify import NotifyError, mask
+from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_html, render_text, subject
 from dailypapers.store import utcnow
 

@@ -15,7 +15,8 @@ import httpx
 
 from dailypapers import __version__
 from dailypapers.config import GitHubSettings
-from dailypapers.notify import NotifyError, mask
+from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_issue
 
 DEFAULT_API_URL = "https://api.github.com"

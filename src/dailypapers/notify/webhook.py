@@ -13,7 +13,8 @@ import httpx
 
 from dailypapers import __version__
 from dailypapers.config import WebhookSettings
-from dailypapers.notify import NotifyError, mask
+from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_chat
 
 URL_ENV = "DAILYPAPERS_WEBHOOK_URL"

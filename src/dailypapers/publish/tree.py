@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dailypapers.publish.files import _fsync_dir
+from dailypapers.publish.files import fsync_dir
 
 Owned = Callable[[str], bool]
 
@@ -128,7 +128,7 @@ def _write(path: Path, content: bytes) -> None:
 
 def _sync_tree(root: Path) -> None:
     for directory in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def _swap(staging: Path, target: Path) -> None:
@@ -140,7 +140,7 @@ def _swap(staging: Path, target: Path) -> None:
         os.rename(target, old)
         os.rename(staging, target)  # killed before this line: recover() restores `old`
         os.rename(old, staging)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def exchange(first: Path, second: Path) -> bool:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config
@@ -21,7 +20,7 @@ from dailypapers.rank import libstore
 from dailypapers.rank.methods import DEFAULT, METHODS, Method
 from dailypapers.rank.score import CandidateIndex, LibraryItem, explain, order
 from dailypapers.rank.vectors import Corpus
-from dailypapers.store import Store, papers, stored_papers, utcnow
+from dailypapers.store import Store, stored_papers, utcnow
 
 WINDOW = timedelta(days=1)
 REASONS = 3
@@ -41,7 +40,7 @@ class Scored:
 
 def has_library(store: Store) -> bool:
     with store.engine.connect() as conn:
-        return bool(conn.scalar(sa.select(sa.func.count()).select_from(libstore.library_items)))
+        return libstore.library_size(conn) > 0
 
 
 def for_you(
@@ -66,8 +65,7 @@ def for_you(
         start = since or _newest_day(conn)
         if start is None:
             return []
-        ids = list(conn.scalars(sa.select(papers.c.id).where(papers.c.updated >= start)))
-        candidates = stored_papers(conn, sorted(ids))
+        candidates = stored_papers(conn, libstore.ids_updated_since(conn, start))
     ranked = rank_papers(store, candidates, method=method)
     kept = [s for s in ranked if s.score >= min_score]
     return kept[:limit] if limit is not None else kept
@@ -81,7 +79,7 @@ def similar(store: Store, paper_id: str, *, limit: int = 10) -> list[Scored]:
         terms = libstore.cached_terms(conn, [paper_id])
         if paper_id not in terms:
             return []
-        ids = list(conn.scalars(sa.select(papers.c.id).where(papers.c.id != paper_id)))
+        ids = libstore.all_ids_but(conn, paper_id)
         cached = libstore.cached_terms(conn, ids)
         method = METHODS[DEFAULT]
         item = LibraryItem(paper_id, "", method.library_vector(terms[paper_id], corpus))
@@ -159,10 +157,10 @@ def _terms(vector: dict[str, float], items: Sequence[LibraryItem]) -> list[str]:
 
 
 def _newest_day(conn: Connection) -> datetime | None:
-    newest = conn.scalar(sa.select(sa.func.max(papers.c.updated)))
+    newest = libstore.newest_update(conn)
     return newest - WINDOW if newest is not None else None
 
 
 def is_stored(store: Store, paper_id: str) -> bool:
     with store.engine.connect() as conn:
-        return conn.scalar(sa.select(papers.c.id).where(papers.c.id == paper_id)) is not None
+        return libstore.is_stored(conn, paper_id)

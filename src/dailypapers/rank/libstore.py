@@ -1,4 +1,4 @@
-"""The library and the ranking caches in the store (migration 8).
+"""The library and the ranking caches in the store (tables of migration 7, schema.py).
 
 Tables:
 
@@ -27,72 +27,16 @@ from sqlalchemy.engine import Connection
 
 from dailypapers.rank.library import Entry, normalise_title, read_library
 from dailypapers.rank.vectors import Corpus, term_counts
-from dailypapers.store import UTCDateTime, metadata, papers
+from dailypapers.schema import (
+    library_files,
+    library_items,
+    paper_terms,
+    papers,
+    rank_corpus,
+    rank_terms,
+)
 
 _BATCH = 500
-
-library_files = sa.Table(
-    "library_files",
-    metadata,
-    sa.Column("path", sa.String(1024), primary_key=True),
-    sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("item_count", sa.Integer, nullable=False),
-    sa.Column("imported_at", UTCDateTime, nullable=False),
-)
-
-library_items = sa.Table(
-    "library_items",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "path",
-        sa.String(1024),
-        sa.ForeignKey("library_files.path", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("key", sa.Text, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("abstract", sa.Text, nullable=False),
-    sa.Column("arxiv_id", sa.String(64)),
-    sa.Column("doi", sa.Text),
-    sa.Column("added", UTCDateTime),
-    sa.Column("collections", sa.JSON, nullable=False),
-    sa.Column("paper_id", sa.String(64)),  # the stored paper it matched, if any
-    sa.Column("terms", sa.JSON, nullable=False),  # term counts of its own text
-)
-
-paper_terms = sa.Table(
-    "paper_terms",
-    metadata,
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("terms", sa.JSON, nullable=False),
-)
-
-rank_terms = sa.Table(
-    "rank_terms",
-    metadata,
-    sa.Column("term", sa.String(128), primary_key=True),
-    sa.Column("df", sa.Integer, nullable=False),
-)
-
-rank_corpus = sa.Table(
-    "rank_corpus",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("documents", sa.Integer, nullable=False),
-    sa.Column("total_length", sa.BigInteger, nullable=False),
-)
-
-TABLES = [library_files, library_items, paper_terms, rank_terms, rank_corpus]
-
-
-def migrate(conn: Connection) -> None:
-    """Migration 8: the library and ranking tables."""
-    metadata.create_all(conn, tables=TABLES)
-
 
 # --- library -----------------------------------------------------------------
 
@@ -356,3 +300,24 @@ def cached_terms(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, in
         )
         found.update((pid, dict(terms)) for pid, terms in rows)
     return found
+
+
+def library_size(conn: Connection) -> int:
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(library_items)) or 0)
+
+
+def ids_updated_since(conn: Connection, since: datetime) -> list[str]:
+    return sorted(conn.scalars(sa.select(papers.c.id).where(papers.c.updated >= since)))
+
+
+def all_ids_but(conn: Connection, paper_id: str) -> list[str]:
+    return sorted(conn.scalars(sa.select(papers.c.id).where(papers.c.id != paper_id)))
+
+
+def newest_update(conn: Connection) -> datetime | None:
+    newest: datetime | None = conn.scalar(sa.select(sa.func.max(papers.c.updated)))
+    return newest
+
+
+def is_stored(conn: Connection, paper_id: str) -> bool:
+    return conn.scalar(sa.select(papers.c.id).where(papers.c.id == paper_id)) is not None

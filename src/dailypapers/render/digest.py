@@ -99,10 +99,6 @@ class Digest:
         return len({e.paper.id for t in self.topics for e in t.entries})
 
     @property
-    def left_out(self) -> int:
-        return sum(t.more for t in self.topics)
-
-    @property
     def long_date(self) -> str:
         """``August 21, 2026``, as the reference's issue titles."""
         return f"{self.day:%B} {self.day.day}, {self.day.year}"

@@ -1,10 +1,10 @@
 """The README in the reference format, and a reader for it.
 
-The layout is the reference's, byte for byte (``shared/reference/
-daily-papers-README.md``): the header lines, ``Last update:``, one ``##``
-section per topic, a 4-column table with ``<details>`` folds. What the
-reference lacked is escaping: a paper's own text can never break a row, a
-fold or a link here.
+The layout is the reference's (the DailyArXiv README, see docs/design.md),
+byte for byte (its copy: ``offline/data/reference-README.md``): the header
+lines, ``Last update:``, one ``##`` section per topic, a 4-column table with
+``<details>`` folds. What the reference lacked is escaping: a paper's own
+text can never break a row, a fold or a link here.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
-from dailypapers.models import Paper
+from dailypapers.models import InvalidArxivId, Paper, split_id
 
 INTRO = (
     "The project automatically fetches the latest papers from arXiv based on keywords.\n\n"
@@ -117,3 +118,22 @@ def render_readme(
 def same_but_date(old: str, new: str) -> bool:
     """True when two READMEs differ at most in their ``Last update:`` line."""
     return DATE_LINE.sub("", old) == DATE_LINE.sub("", new)
+
+
+_LINK = re.compile(r"\]\((\S+?)\)")
+
+
+def readme_listing(path: Path) -> dict[str, int]:
+    """``{paper id: highest version}`` linked from an existing README (empty if none)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    listed: dict[str, int] = {}
+    for url in _LINK.findall(text):
+        try:
+            paper_id, version = split_id(url)
+        except InvalidArxivId:
+            continue
+        listed[paper_id] = max(listed.get(paper_id, 0), version or 1)
+    return listed

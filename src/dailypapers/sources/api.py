@@ -24,12 +24,12 @@ from dailypapers.arxiv.taxonomy import archive_categories, archive_of
 from dailypapers.config import Config
 from dailypapers.fetchstate import TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
-from dailypapers.sources import (
+from dailypapers.plan import TopicPlan
+from dailypapers.sources.base import (
     FetchContext,
     NothingAnnounced,
     SourceError,
     TopicFetch,
-    TopicPlan,
     scope_of,
 )
 

@@ -44,15 +44,15 @@ from dailypapers.arxiv.taxonomy import ARCHIVES
 from dailypapers.config import Config
 from dailypapers.fetchstate import read_marker, read_pending, warm_topic_ids
 from dailypapers.models import Paper
-from dailypapers.sources import (
+from dailypapers.plan import TopicPlan
+from dailypapers.sources.api import ApiSource, ScanPolicy, keeps, make_client, scan_policy
+from dailypapers.sources.base import (
     FetchContext,
     NothingAnnounced,
     SourceError,
     TopicFetch,
-    TopicPlan,
     scope_of,
 )
-from dailypapers.sources.api import ApiSource, ScanPolicy, keeps, make_client, scan_policy
 
 FEED_FIELDS = frozenset({"ti", "abs", "au", "cat", "id"})
 DAY_MARKER = "feed_day"

@@ -29,7 +29,8 @@ from sqlalchemy.engine import Connection
 
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper
-from dailypapers.sources import FetchContext, TopicFetch, TopicPlan
+from dailypapers.plan import TopicPlan
+from dailypapers.sources.base import FetchContext, TopicFetch
 from dailypapers.store import Store, paper_from_row, papers, runs
 
 CandidateFinder = Callable[[Connection, TopicPlan, "datetime | None"], "Iterable[str] | None"]

@@ -49,7 +49,7 @@ class ReferenceReadme:
 
 def reference_text() -> str:
     """The bundled reference README."""
-    return (resources.files("dailypapers.testing") / "data" / "reference-README.md").read_text(
+    return (resources.files("dailypapers.offline") / "data" / "reference-README.md").read_text(
         encoding="utf-8"
     )
 

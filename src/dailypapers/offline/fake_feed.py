@@ -24,7 +24,7 @@ from dailypapers.arxiv.calendar import EASTERN, Calendar
 from dailypapers.arxiv.feed import ARXIV, ATOM, DC, FEED_LIMIT, announcement_evening, feed_day
 from dailypapers.arxiv.taxonomy import archive_of
 from dailypapers.models import Paper
-from dailypapers.testing.faults import TEXT_TYPE, Reply
+from dailypapers.offline.faults import TEXT_TYPE, Reply
 
 FEED_PATH = "/atom/"
 _ORDER = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
@@ -128,7 +128,7 @@ def spec_of(path: str) -> tuple[str, frozenset[str]]:
 
 
 class FeedExchange:
-    """A feed request as faults see it (see :class:`dailypapers.testing.faults.Exchange`)."""
+    """A feed request as faults see it (see :class:`dailypapers.offline.faults.Exchange`)."""
 
     page_size = FEED_LIMIT
 

@@ -4,14 +4,14 @@
 ``server.api_url`` with arXiv's parameters, validation and Atom output,
 matching queries with :mod:`dailypapers.arxiv.query` (stemmed, like arXiv),
 and the announcement feed ``GET /atom/cs+stat`` at ``server.feed_url``
-(:mod:`dailypapers.testing.fake_feed`; "today" is :attr:`FakeArxiv.feed_day`).
+(:mod:`dailypapers.offline.fake_feed`; "today" is :attr:`FakeArxiv.feed_day`).
 Tests change the corpus between runs (:meth:`FakeArxiv.add_papers`), read
 the request log (:attr:`FakeArxiv.requests`) and inject faults
-(:meth:`FakeArxiv.inject`, see :mod:`dailypapers.testing.faults`).
+(:meth:`FakeArxiv.inject`, see :mod:`dailypapers.offline.faults`).
 
 From a shell::
 
-    python -m dailypapers.testing.fake_arxiv --corpus demo -- dailypapers update
+    python -m dailypapers.offline.fake_arxiv --corpus demo -- dailypapers update
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ from dailypapers.arxiv.query import (
     to_string,
 )
 from dailypapers.models import InvalidArxivId, Paper, format_timestamp, split_id
-from dailypapers.testing.fake_feed import FEED_PATH, FeedExchange, latest_feed_day
-from dailypapers.testing.faults import (
+from dailypapers.offline.fake_feed import FEED_PATH, FeedExchange, latest_feed_day
+from dailypapers.offline.faults import (
     TEXT_TYPE,
     Exchange,
     Fault,
@@ -60,7 +60,7 @@ from dailypapers.testing.faults import (
     send_reply,
     sent_size,
 )
-from dailypapers.testing.recording import Serving
+from dailypapers.offline.recording import Serving
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
@@ -581,7 +581,7 @@ class FakeArxiv(Serving):
 
 
 def _demo_corpus() -> list[Paper]:
-    module = importlib.import_module("dailypapers.testing.corpus")
+    module = importlib.import_module("dailypapers.offline.corpus")
     return list(module.demo_corpus())
 
 
@@ -594,7 +594,7 @@ def load_corpus(source: str) -> list[Paper]:
     return [Paper.from_dict(item) for item in items]
 
 
-def _load_corpus_option(
+def load_corpus_option(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> list[Paper]:
     if value is None:
@@ -639,7 +639,7 @@ def serve_until_interrupted(url: str, description: str) -> None:
     "--corpus",
     "papers",
     metavar="FILE.json|demo",
-    callback=_load_corpus_option,
+    callback=load_corpus_option,
     help='Papers to serve: JSON {"papers": [...]} or a list, or "demo".',
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")

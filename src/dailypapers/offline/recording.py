@@ -1,9 +1,10 @@
-"""A small HTTP server over real sockets that records every request, for tests.
+"""A small HTTP server over real sockets that records every request.
 
+:class:`Serving` runs a server on a thread (a context manager);
 :class:`RecordingServer` answers with a handler you give it and keeps each
 request (method, path, headers, JSON body); ``fail_next`` makes the next
-requests fail with a status of your choice. :class:`WebhookReceiver` is the
-simplest use: a chat webhook that accepts every POST.
+requests fail with a status of your choice. The fake GitHub server is built
+on it (the test tree's ``WebhookReceiver`` too).
 """
 
 from __future__ import annotations
@@ -140,21 +141,3 @@ class RecordingServer(Serving):
             self._log.append(request)
             failure = self._failures.pop(0) if self._failures else None
         return failure or self._respond(request)
-
-
-class WebhookReceiver(RecordingServer):
-    """A chat webhook (Slack/Mattermost style): accepts every POST with HTTP 200."""
-
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(self._accept, host=host, port=port)
-
-    @staticmethod
-    def _accept(request: Request) -> Answer:
-        if request.method != "POST":
-            return Answer(405, {"message": "POST only"})
-        return Answer(200, {"ok": True})
-
-    @property
-    def texts(self) -> list[str]:
-        """The ``text`` of every message received."""
-        return [str(r.json().get("text", "")) for r in self.requests if r.method == "POST"]

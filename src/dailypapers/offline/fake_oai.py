@@ -5,14 +5,14 @@
 formats (shaped as arXiv's templates render them), sets in arXiv's names
 (``cs``, ``cs:cs:AI``, ``physics:hep-th``), ``from``/``until`` on record
 datestamps (a paper's last update date), pages with resumption tokens, and
-OAI-PMH errors. Faults: every kind of :mod:`dailypapers.testing.faults`
+OAI-PMH errors. Faults: every kind of :mod:`dailypapers.offline.faults`
 (``503:retry_after=2``, ``truncated``, ``reset``...) plus OAI-PMH protocol
 errors (:func:`oai_error`, e.g. ``badResumptionToken``); :meth:`FakeOai.expire_tokens`
 makes every token issued so far invalid, as arXiv's daily expiry does.
 
 From a shell::
 
-    python -m dailypapers.testing.fake_oai --corpus demo -- dailypapers harvest --set cs
+    python -m dailypapers.offline.fake_oai --corpus demo -- dailypapers harvest --set cs
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from pylatexenc.latexencode import UnicodeToLatexEncoder
 from dailypapers.arxiv.oai import ARXIV_FORMAT, ARXIV_RAW, DC, OAI, OAI_DC
 from dailypapers.arxiv.taxonomy import archive_of
 from dailypapers.models import Paper
-from dailypapers.testing.fake_arxiv import (
+from dailypapers.offline.fake_arxiv import (
     FakeArxiv,
-    _load_corpus_option,
+    load_corpus_option,
     run_with,
     serve_until_interrupted,
 )
-from dailypapers.testing.faults import (
+from dailypapers.offline.faults import (
     TEXT_TYPE,
     Fault,
     Reply,
@@ -260,7 +260,7 @@ def parse_oai_fault_spec(spec: str) -> Fault:
 
 
 class _Exchange:
-    """One request, as faults see it (see :class:`dailypapers.testing.faults.Exchange`)."""
+    """One request, as faults see it (see :class:`dailypapers.offline.faults.Exchange`)."""
 
     def __init__(self, fake: FakeOai, params: Mapping[str, str]) -> None:
         self.params, self._fake, self.page_size = params, fake, fake.page_size
@@ -281,7 +281,7 @@ class FakeOai(FakeArxiv):
     """arXiv's OAI-PMH endpoint on a local port, over an in-memory corpus.
 
     Serving, faults (:meth:`inject`) and the request log (:attr:`requests`)
-    work as in :class:`~dailypapers.testing.fake_arxiv.FakeArxiv`.
+    work as in :class:`~dailypapers.offline.fake_arxiv.FakeArxiv`.
     """
 
     def __init__(
@@ -444,7 +444,7 @@ def _fault_option(ctx: click.Context, param: click.Parameter, value: Sequence[st
     "--corpus",
     "papers",
     metavar="FILE.json|demo",
-    callback=_load_corpus_option,
+    callback=load_corpus_option,
     help='Papers to serve: JSON {"papers": [...]} or a list, or "demo".',
 )
 @click.option("--page-size", type=click.IntRange(min=1), default=1000, show_default=True)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from dailypapers.testing.fake_arxiv import FakeArxiv
-from dailypapers.testing.faults import Fault, fault
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import Fault, fault
 
 Params = Mapping[str, str]
 

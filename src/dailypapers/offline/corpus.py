@@ -1,7 +1,7 @@
 """Synthetic arXiv corpora for the fake server, tests, the demo and benchmarks.
 
 Everything here is deterministic for a given seed. The demo corpus is the
-reference README's papers (see :mod:`dailypapers.testing.reference`) plus
+reference README's papers (see :mod:`dailypapers.offline.reference`) plus
 generated papers, so an offline demo run reproduces the reference's rows and
 still fills each default topic past 100 matches.
 """
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dailypapers.models import Author, Paper
-from dailypapers.testing.reference import reference_papers
+from dailypapers.offline.reference import reference_papers
 
 _ADJECTIVES = [
     "robust",

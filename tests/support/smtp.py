@@ -18,7 +18,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from dailypapers.testing.recording import Serving
+from dailypapers.offline.recording import Serving
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@
 
 Every request is recorded (:attr:`requests`); :meth:`fail_next` makes the
 next requests fail (e.g. a 502 from GitHub's front end). From a shell:
-``python -m dailypapers.testing.fake_github --token T --port 8766``.
+``python -m dailypapers.offline.fake_github --token T --port 8766``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import click
 
-from dailypapers.testing.recording import Answer, RecordingServer, Request
+from dailypapers.offline.recording import Answer, RecordingServer, Request
 
 BODY_LIMIT = 65_536
 _ISSUES = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues$")

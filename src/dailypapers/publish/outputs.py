@@ -17,8 +17,8 @@ from dailypapers.config import Config
 from dailypapers.links import labels
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.tree import publish_tree
+from dailypapers.render.atom import entry_html, feed_files
 from dailypapers.render.catalog import Catalog, build_catalog
-from dailypapers.render.feeds import entry_html, feed_files
 from dailypapers.render.jsonout import render_json
 from dailypapers.render.markdown import Section
 from dailypapers.render.site import paper_data, site_files

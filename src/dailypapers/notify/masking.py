@@ -1,0 +1,52 @@
+"""Secrets never printed, logged or stored: masking, and the log filter that applies it.
+
+:func:`install_log_filter` puts :class:`RedactSecrets` on the loggers that
+could print a secret (httpx logs every request's URL at INFO, and a webhook
+URL is a secret); the CLI installs it once at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import quote
+
+# Environment variables that hold secrets: never printed, logged or stored.
+SECRET_ENV = (
+    "GITHUB_TOKEN",
+    "DAILYPAPERS_SMTP_USER",
+    "DAILYPAPERS_SMTP_PASSWORD",
+    "DAILYPAPERS_WEBHOOK_URL",
+)
+
+
+def mask(text: str) -> str:
+    """``text`` with the value of every secret environment variable replaced by ``***``."""
+    for name in SECRET_ENV:
+        value = os.environ.get(name, "")
+        if len(value) >= 4:
+            for form in {value, quote(value, safe=""), quote(value, safe="/:")}:
+                text = text.replace(form, "***")
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secrets in log records (httpx logs every request's URL at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+LOGGERS = ("httpx", "httpcore", "dailypapers")
+
+
+def install_log_filter() -> None:
+    """Mask secrets in every record of the loggers that could print one (idempotent)."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())

@@ -1,0 +1,247 @@
+"""The notification outbox: what each channel still owes, queued in the run's transaction.
+
+When a run stores papers, every paper version that is new to a topic (a new
+paper, a paper newly matching the topic, or a revision) is queued once in
+``notify_outbox``, in the same transaction as the papers. A channel receives
+the queued items it has no delivery for; deliveries are recorded only after
+the channel confirmed (:func:`mark_delivered`), so a failed channel keeps its
+papers pending until a later run delivers them, once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers.config import Config
+from dailypapers.models import Paper
+from dailypapers.plan import plan_topics
+from dailypapers.render.digest import Digest, Entry, TopicDigest
+from dailypapers.schema import notify_channels, notify_deliveries, notify_outbox
+from dailypapers.sources.base import TopicFetch
+from dailypapers.sql import chunks, insert_ignore
+from dailypapers.store import Store, stored_papers, utcnow
+
+
+@dataclass
+class Snapshot:
+    """What the store knew before a run's papers were saved (taken in the same transaction)."""
+
+    stored: dict[str, int]
+    linked: dict[int, set[str]]
+    topic_ids: list[int]
+
+    @classmethod
+    def take(cls, conn: Connection, store: Store, fetched: Sequence[TopicFetch]) -> Snapshot:
+        ids = list({p.id for item in fetched for p in item.papers})
+        stored = {pid: version for pid, (version, _) in store.stored_versions(conn, ids).items()}
+        topic_ids, linked = [], {}
+        for item in fetched:
+            topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
+            topic_ids.append(topic_id)
+            linked[topic_id] = store.linked_ids(conn, topic_id, [p.id for p in item.papers])
+        return cls(stored, linked, topic_ids)
+
+    def queue(
+        self,
+        conn: Connection,
+        fetched: Sequence[TopicFetch],
+        *,
+        run_id: int,
+        now: datetime,
+        listed: Mapping[str, int],
+    ) -> int:
+        """Queue every paper version new to its topic; returns how many items were queued."""
+        rows = []
+        for topic_id, item in zip(self.topic_ids, fetched, strict=True):
+            for paper in _latest(item):
+                stored = self.stored.get(paper.id, 0)
+                known = max(stored, listed.get(paper.id, 0))
+                if paper.version <= listed.get(paper.id, 0):
+                    continue  # the README already showed this version
+                if paper.id in self.linked[topic_id] and paper.version <= stored:
+                    continue
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "topic_id": topic_id,
+                        "paper_id": paper.id,
+                        "version": paper.version,
+                        "revision": 0 < known < paper.version,
+                        "queued_at": now,
+                    }
+                )
+        if rows:
+            conn.execute(insert_ignore(conn.dialect.name, notify_outbox), rows)
+        return len(rows)
+
+
+def _latest(item: TopicFetch) -> list[Paper]:
+    newest: dict[str, Paper] = {}
+    for paper in item.papers:
+        if paper.id not in newest or paper.version > newest[paper.id].version:
+            newest[paper.id] = paper
+    return list(newest.values())
+
+
+# -- what a channel owes ------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """A channel's pending items, as a digest, and the outbox ids it settles."""
+
+    channel: str
+    digest: Digest
+    outbox_ids: list[int] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.digest.shown == 0
+
+
+def since_run(store: Store, channel: str, current_run: int | None) -> int:
+    """The first run whose queued papers ``channel`` owes.
+
+    Registered on the channel's first use: the current ``update`` run, or
+    (for ``dailypapers notify``) the latest run that queued papers.
+    """
+    with store.engine.connect() as conn:
+        found = conn.scalar(
+            sa.select(notify_channels.c.since_run).where(notify_channels.c.channel == channel)
+        )
+        if found is not None:
+            return int(found)
+        if current_run is not None:
+            return current_run
+        latest = conn.scalar(sa.select(sa.func.max(notify_outbox.c.run_id)))
+    return int(latest or 0)
+
+
+def register(store: Store, channel: str, since: int) -> None:
+    """Remember from which run on ``channel`` is owed papers (first use only)."""
+    with store.transaction() as conn:
+        exists = conn.scalar(
+            sa.select(notify_channels.c.channel).where(notify_channels.c.channel == channel)
+        )
+        if exists is None:
+            conn.execute(
+                notify_channels.insert().values(
+                    channel=channel, since_run=since, registered_at=utcnow()
+                )
+            )
+
+
+def pending_batch(
+    config: Config, store: Store, channel: str, since: int, *, day: date, limit: int
+) -> Batch:
+    """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered."""
+    with store.engine.connect() as conn:
+        items = _pending_items(conn, channel, since)
+        sent = _delivered_versions(conn, channel, list({i.paper_id for i in items}))
+        wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
+        stored = {paper.id: paper for paper in stored_papers(conn, list(wanted))}
+    names = _topic_names(config, store)
+    grouped: dict[int, dict[str, bool]] = defaultdict(dict)
+    for item in items:
+        if item.paper_id in stored and item.topic_id in names:
+            revised = item.revision or sent.get(item.paper_id, 0) > 0
+            previous = grouped[item.topic_id].get(item.paper_id, False)
+            grouped[item.topic_id][item.paper_id] = previous or revised
+    sections = []
+    for topic_id, name in names.items():
+        entries = [Entry(stored[pid], revised) for pid, revised in grouped[topic_id].items()]
+        entries.sort(key=lambda e: (e.paper.updated, e.paper.published, e.paper.id), reverse=True)
+        if entries:
+            sections.append(TopicDigest(name, tuple(entries)))
+    digest = Digest(
+        config.settings.title,
+        day,
+        tuple(sections),
+        link=readme_link(config),
+        link_base=config.settings.readme.link_base,
+    ).capped(limit)
+    return Batch(channel, digest, [i.id for i in items])
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: int
+    topic_id: int
+    paper_id: str
+    version: int
+    revision: bool
+
+
+def _pending_items(conn: Connection, channel: str, since: int) -> list[_Item]:
+    delivered = sa.exists().where(
+        (notify_deliveries.c.outbox_id == notify_outbox.c.id)
+        & (notify_deliveries.c.channel == channel)
+    )
+    rows = conn.execute(
+        sa.select(
+            notify_outbox.c.id,
+            notify_outbox.c.topic_id,
+            notify_outbox.c.paper_id,
+            notify_outbox.c.version,
+            notify_outbox.c.revision,
+        )
+        .where((notify_outbox.c.run_id >= since) & ~delivered)
+        .order_by(notify_outbox.c.id)
+    )
+    return [_Item(r.id, r.topic_id, r.paper_id, r.version, bool(r.revision)) for r in rows]
+
+
+def _delivered_versions(conn: Connection, channel: str, ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in chunks(ids):
+        rows = conn.execute(
+            sa.select(notify_outbox.c.paper_id, sa.func.max(notify_outbox.c.version))
+            .join(notify_deliveries, notify_deliveries.c.outbox_id == notify_outbox.c.id)
+            .where((notify_deliveries.c.channel == channel) & notify_outbox.c.paper_id.in_(chunk))
+            .group_by(notify_outbox.c.paper_id)
+        )
+        found.update({row[0]: int(row[1]) for row in rows})
+    return found
+
+
+def _topic_names(config: Config, store: Store) -> dict[int, str]:
+    """``{topic id: name}`` of the configured topics, in config order."""
+    names: dict[int, str] = {}
+    for plan in plan_topics(config):
+        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        if topic_id is not None:
+            names[topic_id] = plan.topic.name
+    return names
+
+
+def mark_delivered(store: Store, batch: Batch, run_id: int) -> None:
+    """Record that ``batch.channel`` delivered (or deliberately covered) every item."""
+    if not batch.outbox_ids:
+        return
+    now = utcnow()
+    rows = [
+        {"outbox_id": oid, "channel": batch.channel, "run_id": run_id, "delivered_at": now}
+        for oid in batch.outbox_ids
+    ]
+    with store.transaction() as conn:
+        conn.execute(insert_ignore(conn.dialect.name, notify_deliveries), rows)
+
+
+def readme_link(config: Config) -> str | None:
+    """Where readers find every paper: ``[notify] link``, else the repository's README."""
+    link = config.settings.notify.link
+    if link:
+        return link
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        return f"{server}/{repository}#readme"
+    return None

@@ -1,0 +1,411 @@
+"""Every table and migration of the store, and how a paper maps to its row.
+
+The schema evolves through numbered, idempotent migrations recorded in
+``schema_migrations`` (:data:`MIGRATIONS`); :meth:`dailypapers.store.Store.migrate`
+applies them. Tables: papers, topics and their links, runs (with their owner),
+the notification outbox (migration 2), the full-text index (migration 3,
+:mod:`dailypapers.fts`), what fetching remembers (migration 4,
+:mod:`dailypapers.fetchstate`), harvests and topic evaluations (migration 5),
+run owners (migration 6), the reader's library and ranking caches (migration 7,
+:mod:`dailypapers.rank.libstore`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers import fts
+from dailypapers.models import Author, Paper
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored as naive UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+papers = sa.Table(
+    "papers",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False),
+    sa.Column("authors", sa.JSON, nullable=False),
+    sa.Column("categories", sa.JSON, nullable=False),
+    sa.Column("primary_category", sa.String(32), nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("journal_ref", sa.Text),
+    sa.Column("doi", sa.Text),
+    sa.Column("published", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False, index=True),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+)
+
+topics = sa.Table(
+    "topics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("name", "query", name="uq_topics_name_query"),
+)
+
+topic_papers = sa.Table(
+    "topic_papers",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+    sa.Column("matched_at", UTCDateTime, nullable=False),
+    sa.Index("ix_topic_papers_paper", "paper_id"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("command", sa.String(32), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("bytes", sa.Integer, nullable=False, default=0),
+    sa.Column("new_papers", sa.Integer, nullable=False, default=0),
+    sa.Column("revised_papers", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    # Who runs it (migration 6): only a run whose owner is provably gone is
+    # ever marked interrupted by another process.
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("lock", sa.Text),
+)
+_RUN_OWNER_COLUMNS = ("host", "pid", "lock")
+
+# Notification outbox (migration 2): every paper version a run stores new
+# for a topic is queued once; a channel's deliveries are recorded only after
+# the channel confirmed, so what failed stays pending for the next run.
+notify_outbox = sa.Table(
+    "notify_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False, index=True),
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Boolean, nullable=False, default=False),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("topic_id", "paper_id", "version", name="uq_notify_outbox_item"),
+)
+
+notify_channels = sa.Table(
+    "notify_channels",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("since_run", sa.Integer, nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+)
+
+notify_deliveries = sa.Table(
+    "notify_deliveries",
+    metadata,
+    sa.Column(
+        "outbox_id",
+        sa.Integer,
+        sa.ForeignKey("notify_outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=False),
+)
+
+
+harvests = sa.Table(
+    "harvests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("set_spec", sa.String(64), nullable=False),  # "" harvests every set
+    sa.Column("metadata_prefix", sa.String(32), nullable=False),
+    sa.Column("from_date", sa.Date),
+    sa.Column("until_date", sa.Date),
+    sa.Column("status", sa.String(16), nullable=False),  # running, complete
+    sa.Column("token", sa.Text),  # the last resumption token, committed with its page
+    sa.Column("cursor", sa.Integer, nullable=False, default=0),  # records received so far
+    sa.Column("complete_list_size", sa.Integer),
+    sa.Column("pages", sa.Integer, nullable=False, default=0),
+    sa.Column("papers", sa.Integer, nullable=False, default=0),  # new or revised in the store
+    sa.Column("deleted", sa.Integer, nullable=False, default=0),
+    sa.Column("last_datestamp", sa.Date),  # the newest record datestamp committed
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+)
+
+# How far the local source has evaluated a topic: every paper whose
+# ``last_seen`` is at or before ``evaluated_until`` was matched against it.
+topic_evaluations = sa.Table(
+    "topic_evaluations",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("evaluated_until", UTCDateTime, nullable=False),
+    sa.Column("evaluated_at", UTCDateTime, nullable=False),
+)
+
+# What fetching remembers between runs (migration 4; see :mod:`dailypapers.fetchstate`).
+topic_fetch_state = sa.Table(
+    "topic_fetch_state",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+)
+
+fetch_markers = sa.Table(
+    "fetch_markers",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ``scope`` names the set of topics a source works for (several configs can
+# share one store): one config's pending ids and markers are never another's.
+pending_papers = sa.Table(
+    "pending_papers",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("paper_id", sa.String(64), primary_key=True),
+    sa.Column("since", UTCDateTime, nullable=False),
+)
+
+backfill_windows = sa.Table(
+    "backfill_windows",
+    metadata,
+    sa.Column(
+        "topic_id", sa.Integer, sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("first_day", sa.Date, primary_key=True),
+    sa.Column("last_day", sa.Date, primary_key=True),
+    sa.Column("papers", sa.Integer, nullable=False),
+    sa.Column("done_at", UTCDateTime, nullable=False),
+)
+
+FETCH_STATE_TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
+
+# The reader's library and ranking caches (migration 7, :mod:`dailypapers.rank.libstore`).
+library_files = sa.Table(
+    "library_files",
+    metadata,
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("imported_at", UTCDateTime, nullable=False),
+)
+
+library_items = sa.Table(
+    "library_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "path",
+        sa.String(1024),
+        sa.ForeignKey("library_files.path", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False),
+    sa.Column("arxiv_id", sa.String(64)),
+    sa.Column("doi", sa.Text),
+    sa.Column("added", UTCDateTime),
+    sa.Column("collections", sa.JSON, nullable=False),
+    sa.Column("paper_id", sa.String(64)),  # the stored paper it matched, if any
+    sa.Column("terms", sa.JSON, nullable=False),  # term counts of its own text
+)
+
+paper_terms = sa.Table(
+    "paper_terms",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("terms", sa.JSON, nullable=False),
+)
+
+rank_terms = sa.Table(
+    "rank_terms",
+    metadata,
+    sa.Column("term", sa.String(128), primary_key=True),
+    sa.Column("df", sa.Integer, nullable=False),
+)
+
+rank_corpus = sa.Table(
+    "rank_corpus",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("documents", sa.Integer, nullable=False),
+    sa.Column("total_length", sa.BigInteger, nullable=False),
+)
+
+LIBRARY_TABLES = [library_files, library_items, paper_terms, rank_terms, rank_corpus]
+
+
+papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
+
+
+def _m001_initial(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[papers, topics, topic_papers, runs])
+
+
+def _m002_notify_outbox(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[notify_outbox, notify_channels, notify_deliveries])
+
+
+def _m003_full_text_search(conn: Connection) -> None:
+    """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers."""
+    fts.create(conn)
+    reindex_search(conn)
+
+
+def reindex_search(conn: Connection) -> int:
+    """Rebuild the full-text index entry of every stored paper; returns how many."""
+    if not fts.supported(conn.dialect.name):
+        return 0
+    return fts.reindex_all(conn, all_papers(conn))
+
+
+def _m004_fetch_state(conn: Connection) -> None:
+    """Migration 4: create the tables; topics that already have papers count as fetched."""
+    metadata.create_all(conn, tables=FETCH_STATE_TABLES)
+    done = sa.select(topic_fetch_state.c.topic_id)
+    latest = (
+        sa.select(
+            topic_papers.c.topic_id,
+            sa.func.max(topic_papers.c.matched_at).label("fetched_at"),
+            sa.literal("api").label("source"),
+        )
+        .where(topic_papers.c.topic_id.not_in(done))
+        .group_by(topic_papers.c.topic_id)
+    )
+    conn.execute(
+        topic_fetch_state.insert().from_select(["topic_id", "fetched_at", "source"], latest)
+    )
+
+
+def _m005_harvest(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[harvests, topic_evaluations])
+    papers_last_seen.create(conn, checkfirst=True)
+
+
+def _m006_run_owner(conn: Connection) -> None:
+    """The owner columns of ``runs`` (a new store has them from migration 1)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    preparer = conn.dialect.identifier_preparer
+    for name in _RUN_OWNER_COLUMNS:
+        if name not in existing:
+            column = runs.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {preparer.quote(name)} {kind}")
+
+
+def _m007_library(conn: Connection) -> None:
+    metadata.create_all(conn, tables=LIBRARY_TABLES)
+
+
+FULL_TEXT_MIGRATION = 3
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial", _m001_initial),
+    (2, "notify_outbox", _m002_notify_outbox),
+    (3, "full_text_search", _m003_full_text_search),
+    (4, "fetch_state", _m004_fetch_state),
+    (5, "harvest_state", _m005_harvest),
+    (6, "run_owner", _m006_run_owner),
+    (7, "library", _m007_library),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def paper_row(paper: Paper, now: datetime) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "version": paper.version,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": [{"name": a.name, "affiliations": list(a.affiliations)} for a in paper.authors],
+        "categories": list(paper.categories),
+        "primary_category": paper.primary,
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+        "published": paper.published,
+        "updated": paper.updated,
+        "first_seen": now,
+        "last_seen": now,
+    }
+
+
+def all_papers(conn: Connection, size: int = 2000) -> Iterator[list[Paper]]:
+    """Every stored paper, in batches (keyset paging by id)."""
+    last = ""
+    while True:
+        query = sa.select(papers).where(papers.c.id > last).order_by(papers.c.id).limit(size)
+        batch = [paper_from_row(row._mapping) for row in conn.execute(query)]
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].id
+
+
+def paper_from_row(row: Any) -> Paper:
+    """Rebuild a :class:`Paper` from a ``papers`` row mapping."""
+    return Paper(
+        id=row["id"],
+        version=row["version"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=tuple(Author(a["name"], tuple(a.get("affiliations", ()))) for a in row["authors"]),
+        categories=tuple(row["categories"]),
+        primary=row["primary_category"],
+        published=row["published"],
+        updated=row["updated"],
+        comment=row["comment"],
+        journal_ref=row["journal_ref"],
+        doi=row["doi"],
+    )

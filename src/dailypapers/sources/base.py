@@ -1,0 +1,107 @@
+"""The types every source shares: the protocol, what it is given, what it returns.
+
+A source reads (the network, or the store) but never writes: the pipeline
+stores what it returns in one transaction. What a source wants remembered
+(markers, pending ids) it puts in the :class:`FetchContext`; the pipeline
+stores it with the papers (:func:`dailypapers.fetchstate.record`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from dailypapers.models import Paper
+from dailypapers.plan import TopicPlan
+from dailypapers.store import Store
+
+Progress = Callable[[str], None]
+SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
+
+
+class SourceError(Exception):
+    """A source could not deliver a topic; the message is one line."""
+
+
+class NothingAnnounced(Exception):
+    """arXiv has announced nothing since the last successful run: end the run early."""
+
+
+@dataclass
+class TopicFetch:
+    """What one topic's fetch brought back (nothing is stored yet).
+
+    ``evaluated_until``: for sources that read the store, the ``last_seen``
+    up to which every stored paper was matched against the topic; saved
+    with the links, in the same transaction.
+    """
+
+    plan: TopicPlan
+    papers: list[Paper]
+    evaluated_until: datetime | None = None
+
+
+@dataclass
+class FetchStats:
+    """What a source cost: requests made and bytes received."""
+
+    requests: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class FetchContext:
+    """What a source may use: the store (read-only), limits, progress."""
+
+    store: Store
+    limit: int
+    archives: list[str]
+    progress: Progress | None = None
+    stats: FetchStats = field(default_factory=FetchStats)
+    now: datetime | None = None  # the run's clock (None: the real time)
+    probe: bool = False  # ask arXiv cheaply whether anything was announced first
+    markers: dict[str, str] = field(default_factory=dict)  # stored with the papers
+    pending_add: dict[str, datetime] = field(default_factory=dict)
+    pending_drop: set[str] = field(default_factory=set)
+    pending_scope: str = ""  # whose pending list (a source's set of topics)
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            self.progress(message)
+
+    def known(self, plan: TopicPlan) -> dict[str, int]:
+        """``{paper id: version}`` the store already links to this topic."""
+        topic_id = self.store.find_topic(plan.topic.name, plan.query_string)
+        if topic_id is None:
+            return {}
+        with self.store.engine.connect() as conn:
+            return self.store.known_versions(conn, topic_id)
+
+
+class Source(Protocol):
+    """Fetches every topic's new or revised papers; raises :class:`SourceError`.
+
+    Raises :class:`NothingAnnounced` when it can tell cheaply that arXiv has
+    announced nothing since the last run. ``name`` is recorded per topic.
+    """
+
+    name: str
+
+    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
+
+    def close(self) -> None: ...
+
+
+def scope_of(plans: Sequence[TopicPlan], archives: Sequence[str]) -> str:
+    """A short name for a set of topics and archives, to scope what a source remembers.
+
+    Stores can be shared by several configs (a lab's deployment): the last
+    consumed listing, the last probe's answer and the pending ids belong to
+    one set of topics, so one config's run never makes another skip a
+    listing, end early, or lose a pending paper.
+    """
+    key = "\n".join(sorted(p.query_string for p in plans) + sorted(archives))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,89 @@
+"""The local source's candidate finder: the full-text index names what may match a topic.
+
+A cold topic over a million stored papers would otherwise be a scan
+(:class:`dailypapers.sources.local.LocalSource`); the index
+(:mod:`dailypapers.fts`) answers its query with no false negatives, and the
+local source evaluates only those candidates exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers import fts
+from dailypapers.plan import TopicPlan
+from dailypapers.schema import papers
+
+
+class IndexFinder:
+    """A ``LocalSource`` candidate finder backed by the full-text index.
+
+    For a topic evaluated cold (``since`` is None), names the papers that may
+    match its query (:func:`dailypapers.fts.candidates`: no false
+    negatives). It answers ``None`` (scan, as without an index) for
+    incremental runs, for queries the index cannot narrow, for topics whose
+    candidates exceed ``max_share`` of the store (the shared scan analyses
+    each paper once for every topic, a finder once per topic), and when the
+    index does not hold every stored paper (a store filled around
+    ``Store.save_papers``).
+    """
+
+    def __init__(self, max_share: float = 0.05) -> None:
+        self.max_share = max_share
+        self._stored: int | None = None
+        self._complete = False
+
+    def __call__(
+        self, conn: Connection, plan: TopicPlan, since: datetime | None
+    ) -> list[str] | None:
+        if since is not None or not fts.supported(conn.dialect.name) or not self.complete(conn):
+            return None
+        found = fts.candidates(plan.query, categories=False)
+        if found is fts.Const.NOTHING:
+            return []
+        if isinstance(found, fts.Const):
+            return None
+        # Count in the database first: a broad topic's candidates (a third of
+        # the store) are never carried into Python only to be dropped.
+        if candidate_count(conn, found) > self.max_share * (self._stored or 0):
+            return None
+        return candidate_ids(conn, found)
+
+    def complete(self, conn: Connection) -> bool:
+        """Whether the index holds every stored paper (counted once per finder)."""
+        if self._stored is None:
+            self._stored = int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
+            indexed = conn.scalar(sa.text("SELECT count(*) FROM paper_search")) or 0
+            self._complete = self._stored == indexed
+        return self._complete
+
+
+def _candidates_sql(conn: Connection, found: fts.Indexed, what: str) -> tuple[str, str]:
+    if conn.dialect.name == fts.POSTGRESQL:
+        sql = f"SELECT {what} FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
+        return sql, fts.tsquery_expression(found)
+    sql = (
+        f"SELECT {what} FROM paper_search_fts"
+        " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
+        " WHERE paper_search_fts MATCH :match"
+    )
+    return sql, fts.fts5_expression(found)
+
+
+def candidate_ids(conn: Connection, found: fts.Indexed) -> list[str]:
+    """Ids of every paper the index query ``found`` selects (unranked)."""
+    sql, match = _candidates_sql(conn, found, "paper_id")
+    return list(conn.scalars(sa.text(sql), {"match": match}))
+
+
+def candidate_count(conn: Connection, found: fts.Indexed) -> int:
+    """How many papers the index query ``found`` selects."""
+    if conn.dialect.name == fts.POSTGRESQL:
+        sql, match = _candidates_sql(conn, found, "count(*)")
+    else:  # the index alone: no join to the id table for a count
+        sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
+        match = fts.fts5_expression(found)
+    return int(conn.scalar(sa.text(sql), {"match": match}) or 0)

@@ -1,1 +1,0 @@
-"""Test tools owned by the project: a fake arXiv server and corpus generators."""

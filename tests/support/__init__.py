@@ -1,0 +1,1 @@
+"""Test-only tools: a throwaway PostgreSQL, crash scenarios, a fake clock, an SMTP sink."""
