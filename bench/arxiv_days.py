@@ -232,11 +232,16 @@ class Generator:
 
     seed: int = 20250601
     calendar: Calendar = field(default_factory=Calendar)
+    rates: dict[str, float] = field(default_factory=dict)  # overrides :func:`rate`
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.number = 0
         self.announced: list[str] = []  # ids of full-rate days: what gets replaced
+
+    def rate(self, topic: str) -> float:
+        """Papers per announcement that mention ``topic`` in this corpus."""
+        return self.rates[topic] if topic in self.rates else rate(topic)
 
     def _text(self, words: int) -> str:
         return " ".join(self.rng.choice(WORDS) for _ in range(words))
@@ -278,7 +283,7 @@ class Generator:
         """New submissions and replacements of ``evening``'s announcement, at arXiv's rates."""
         papers = []
         for _ in range(NEW_PER_DAY):
-            chosen = [t for t in topics if self.rng.random() < rate(t) / NEW_PER_DAY]
+            chosen = [t for t in topics if self.rng.random() < self.rate(t) / NEW_PER_DAY]
             papers.append(self.paper(self._when(evening), chosen))
         # Replacements come from full-rate days only, so each topic gets its
         # share (about 40 % of its new papers), as on arXiv.
@@ -292,11 +297,12 @@ class Generator:
     def history(self, before: date, topics: Sequence[str], per_topic: int) -> Iterator[Paper]:
         """``per_topic`` matching papers per topic, spread back from ``before`` at its rate."""
         for topic in topics:
-            evening, left = before, per_topic
+            evening, left = before, per_topic if self.rate(topic) else 0
             while left > 0:
                 evening = self.calendar.previous_announcement_day(evening)
-                count = min(left, max(1, round(rate(topic) * self.rng.uniform(0.6, 1.4))))
-                skip = self.rng.random() > rate(topic)  # rarer than one a day: some days none
-                for _ in range(0 if skip and rate(topic) < 1 else count):
+                expected = self.rate(topic)
+                count = min(left, max(1, round(expected * self.rng.uniform(0.6, 1.4))))
+                skip = self.rng.random() > expected  # rarer than one a day: some days none
+                for _ in range(0 if skip and expected < 1 else count):
                     yield self.paper(self._when(evening), [topic])
                     left -= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,8 @@ from dailypapers.config import Config, load_config
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
+from dailypapers.sources import Source, open_source
+from dailypapers.sources.api import ApiSource
 
 # US Eastern: arXiv announces Sunday to Thursday at 20:00.
 THU_1AM = datetime(2025, 5, 15, 1, 0, tzinfo=EASTERN)  # after Wednesday's announcement
@@ -53,6 +56,20 @@ def test_the_calendar_skips_a_saturday_without_any_request(
     assert config.readme_path.stat().st_mtime_ns == mtime
 
 
+def test_a_skipped_run_builds_no_source(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+
+    def no_client(config: Config) -> Source:
+        raise AssertionError("built a source (and its HTTP client) on a skipped day")
+
+    monkeypatch.setattr(ApiSource, "from_config", no_client)
+    for factory in (open_source, functools.partial(open_source, name="api")):  # as the CLI
+        assert run_update(config, now=SAT_10AM, source_factory=factory).status == "no announcement"
+
+
 def test_force_fetches_anyway(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
     run_update(config, now=FRI_1AM)
@@ -74,13 +91,13 @@ def test_a_new_topic_is_fetched_even_on_a_saturday(tmp_path: Path, server: FakeA
 def test_soon_after_an_announcement_one_small_request_decides(
     tmp_path: Path, server: FakeArxiv
 ) -> None:
-    config = make_config(tmp_path, server)
+    config = make_config(tmp_path, server, '[[topics]]\nname = "Graph"\n\n')  # 3 topics
     run_update(config, now=FRI_1AM)
     server.reset_log()
     first = run_update(config, now=SUN_2030)  # no probe seen before: fetch after the probe
     probe = server.requests[0].params
     assert probe["max_results"] == "1" and "cat:cs.AI" in probe["search_query"]
-    assert len(server.requests) == 3 and first.status == "nothing new"
+    assert len(server.requests) == 4 and first.status == "nothing new"
     server.reset_log()
     again = run_update(config, now=SUN_2030 + timedelta(minutes=30))
     assert again.status == "no announcement" and len(server.requests) == 1
@@ -88,13 +105,28 @@ def test_soon_after_an_announcement_one_small_request_decides(
     server.add_papers([newest.with_changes(id="2505.99990", updated=newest.updated + timedelta(1))])
     server.reset_log()
     later = run_update(config, now=SUN_2030 + timedelta(hours=1))
-    assert later.status == "updated" and len(server.requests) == 3
+    assert later.status == "updated" and len(server.requests) == 4
 
 
-def shared_config(directory: Path, server: FakeArxiv, topic: str, db: str) -> Config:
+def test_two_topics_soon_after_an_announcement_fetch_without_a_probe(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    server.reset_log()
+    first = run_update(config, now=SUN_2030)  # the probe would cost more than it saves
+    assert len(server.requests) == 2 and first.status == "nothing new"
+    assert all(r.params["max_results"] != "1" for r in server.requests)
+    server.reset_log()
+    run_update(config, now=SUN_2030 + timedelta(minutes=30))  # the same evening: probes
+    assert server.requests[0].params["max_results"] == "1"
+
+
+def shared_config(directory: Path, server: FakeArxiv, topic: str, db: str, *extra: str) -> Config:
     directory.mkdir()
+    more = "".join(f'[[topics]]\nname = "{name}"\n\n' for name in extra)
     (directory / "papers.toml").write_text(
-        f'[[topics]]\nname = "{topic}"\n\n[arxiv]\napi_url = "{server.api_url}"\n'
+        f'[[topics]]\nname = "{topic}"\n\n{more}[arxiv]\napi_url = "{server.api_url}"\n'
         f'delay = 0\nbackoff = 0\n\n[store]\nurl = "{db}"\n',
         encoding="utf-8",
     )
@@ -119,8 +151,9 @@ def test_configs_sharing_a_store_decide_for_their_own_topics(
 def test_probes_of_configs_sharing_a_store_do_not_mix(tmp_path: Path, server: FakeArxiv) -> None:
     """A probe answer remembered for one set of topics is not another's."""
     db = f"sqlite:///{tmp_path / 'shared.db'}"
-    first = shared_config(tmp_path / "a", server, "Reward Model", db)
-    second = shared_config(tmp_path / "b", server, "Reasoning", db)
+    # Three topics each, so that both probe soon after the announcement.
+    first = shared_config(tmp_path / "a", server, "Reward Model", db, "Reward A", "Reward B")
+    second = shared_config(tmp_path / "b", server, "Reasoning", db, "Reason A", "Reason B")
     for config in (first, second):
         run_update(config, now=SUN_2030 - timedelta(days=3))  # Thursday evening, after 20:00
     first_report = run_update(first, now=SUN_2030)  # probes, remembers the newest paper

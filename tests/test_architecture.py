@@ -97,7 +97,12 @@ def test_no_private_name_is_imported_across_modules() -> None:
 
 LAYERS = {
     # a package (or module) -> the only package modules it may import
-    "dailypapers.render": ("dailypapers.models", "dailypapers.links", "dailypapers.render"),
+    "dailypapers.render": (
+        "dailypapers.models",
+        "dailypapers.memo",  # per-render memos (imports only models)
+        "dailypapers.links",
+        "dailypapers.render",
+    ),
     "dailypapers.store": (
         "dailypapers.models",
         "dailypapers.schema",

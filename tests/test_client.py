@@ -366,12 +366,26 @@ def test_persistently_empty_page_raises(clock: FakeClock) -> None:
     assert len(server.requests) == 4
 
 
-def test_empty_first_page_is_retried_then_accepted(clock: FakeClock) -> None:
+def test_empty_first_page_is_retried_once_then_accepted(clock: FakeClock) -> None:
     client, server = make(clock, [ok(EMPTY_FEED)] * 3, empty_page_retries=2)
     pages = list(client.iter_pages("ti:nothing"))
     assert [(page.total_results, page.papers) for page in pages] == [(0, ())]
-    assert len(server.requests) == 3
-    assert all(gap <= 15.0 for gap in server.gaps())  # short backoff, not arXiv.py's 30 min
+    assert len(server.requests) == 2  # totalResults 0: at most one more try
+    assert server.gaps() == [3.0]  # the politeness delay only, no backoff
+    assert client.stats.seconds_waited == 3.0
+
+
+def test_empty_first_page_retry_follows_a_zero_delay(clock: FakeClock) -> None:
+    client, server = make(clock, [ok(EMPTY_FEED)] * 2, delay=0.0)
+    assert [page.total_results for page in client.iter_pages("ti:nothing")] == [0]
+    assert len(server.requests) == 2 and server.gaps() == [0.0]
+
+
+def test_a_query_known_to_be_empty_is_not_asked_again(clock: FakeClock) -> None:
+    client, server = make(clock, [ok(EMPTY_FEED), ok(PAGE_0)])
+    pages = list(client.iter_pages("ti:nothing", zero_total_retries=0))
+    assert [page.total_results for page in pages] == [0]
+    assert len(server.requests) == 1
 
 
 def test_empty_first_page_glitch_recovers(clock: FakeClock) -> None:

@@ -103,3 +103,18 @@ def test_same_data_same_bytes_and_self_link_with_base_url() -> None:
 
 def test_xml_text_keeps_what_xml_allows() -> None:
     assert xml_text("a\x00b\x08c\td\ne\rf\ufffeg😀") == "abc\td\ne\rfg😀"
+
+
+def test_an_entry_shared_by_feeds_is_the_same_bytes_and_names_all_its_topics() -> None:
+    papers = demo_corpus()[:30]
+    files = feed_files(catalog(papers[:20], papers[10:30]))
+    shared = papers[15]
+    other = next(name for name in files if name.startswith("c-co-"))
+    for name in ("reward-model.xml", other, "all.xml"):
+        root = etree.fromstring(files[name])
+        entry = next(
+            e for e in root.iter(f"{{{ATOM}}}entry") if shared.id in e.findtext(f"{{{ATOM}}}id", "")
+        )
+        terms = [c.get("term") for c in entry.iter(f"{{{ATOM}}}category")]
+        assert terms[-2:] == ["Reward Model", "C++ & <Co>"]
+    assert files["all.xml"].count(b'xmlns="http://www.w3.org/2005/Atom"') == 1

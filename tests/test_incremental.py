@@ -278,7 +278,7 @@ def apply(world: World, item: tuple[object, ...], day_start: datetime) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(initial=seed, history=days, max_papers=st.integers(1, 6), page_size=st.integers(1, 5))
+@given(initial=seed, history=days, max_papers=st.integers(1, 12), page_size=st.integers(1, 5))
 def test_incremental_updates_render_the_readme_of_a_cold_fetch(
     shared_server: FakeArxiv,
     initial: list[tuple[float, str, str]],
@@ -309,3 +309,50 @@ def test_incremental_updates_render_the_readme_of_a_cold_fetch(
         )
         assert run_update(cold, now=now, force=True, source_factory=fast_source).status != "failed"
         assert warm.readme_path.read_text("utf-8") == cold.readme_path.read_text("utf-8")
+
+
+# --- small and empty topics ---------------------------------------------------------
+
+
+def test_a_topic_whose_matches_all_fit_is_fetched_incrementally(tmp_path: Path) -> None:
+    few = [p for p in corpus(300, random.Random(5)) if "reward model" in p.title][:6]
+    with FakeArxiv(few) as server:
+        config = write_config(tmp_path, server, max_papers=20, page_size=100)
+        run_update(config, now=START)
+        server.reset_log()
+        arrival = paper(902, START + timedelta(hours=3), "Reward Model news", "A reward model.")
+        server.add_papers([arrival])
+        report = run_update(config, now=START + timedelta(days=1))
+    assert report.saved.new == 1
+    reward = [r for r in server.requests if "Reward" in r.params["search_query"]]
+    # Six stored of six on arXiv: warm, so a page fitted to a day, not the full table again.
+    assert len(reward) == 1 and int(reward[0].params["max_results"]) < 20
+
+
+def test_an_empty_topic_is_asked_twice_then_once(tmp_path: Path) -> None:
+    few = [p for p in corpus(300, random.Random(6)) if "reward model" in p.title][:30]
+    with FakeArxiv(few) as server:
+        config = write_config(tmp_path, server, max_papers=20, page_size=100)
+        run_update(config, now=START)
+        empty = [r for r in server.requests if "Reasoning" in r.params["search_query"]]
+        server.reset_log()
+        run_update(config, now=START + timedelta(days=1))
+        again = [r for r in server.requests if "Reasoning" in r.params["search_query"]]
+    assert len(empty) == 2  # totalResults 0: asked once more (arXiv's glitch), at once
+    assert len(again) == 1  # empty before: believed at once
+
+
+def test_migration_7_adds_the_totals_to_a_store_without_them(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from dailypapers.store import SCHEMA_VERSION, open_store
+
+    url = f"sqlite:///{tmp_path / 'papers.db'}"
+    with open_store(url) as store, store.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE topic_fetch_state DROP COLUMN total_results"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 7"))
+    with open_store(url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        columns = sa.inspect(store.engine).get_columns("topic_fetch_state")
+        assert "total_results" in {c["name"] for c in columns}
+        assert store.migrate() == []

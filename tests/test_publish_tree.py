@@ -157,3 +157,28 @@ def test_killed_at_any_moment_leaves_old_or_new(tmp_path: Path, delay: float) ->
     assert contents in ({b"old"}, {b"new"})
     assert len(list(site.rglob("*.html"))) == 61
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_tree_is_made_durable_by_one_syncfs_not_a_fsync_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsyncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    files = {f"page-{n}.html": b"x" for n in range(50)}
+    assert publish_tree(tmp_path / "site", files, owned=lambda _: True)
+    if tree.syncfs(tmp_path):
+        assert len(fsyncs) <= 2  # the parent directory after the swap, not the 50 files
+    assert current_files(tmp_path / "site", lambda _: True) == files
+
+
+def test_without_syncfs_every_file_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsyncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(tree, "syncfs", lambda directory: False)
+    files = {f"page-{n}.html": b"x" for n in range(5)}
+    assert publish_tree(tmp_path / "site", files, owned=lambda _: True)
+    assert len(fsyncs) >= 5

@@ -157,7 +157,7 @@ def test_migration_6_adds_the_owner_to_an_older_store(
                 " revised_papers) VALUES ('update', '2025-01-01 00:00:00', 'running', 0, 0, 0, 0)"
             )
     with open_store(store_url) as store:
-        assert store.schema_version() == store_module.SCHEMA_VERSION
+        assert store.schema_version() == store_module.SCHEMA_VERSION  # 6 and later
         assert store.mark_interrupted() == 0  # no recorded owner: nothing proves it gone
         store.start_run("update", owner=RunOwner(RunOwner.current().host, dead_pid()))
         assert store.mark_interrupted() == 1

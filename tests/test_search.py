@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dailypapers import cli as cli_module
 from dailypapers.arxiv import query as q
 from dailypapers.cli import cli
 from dailypapers.models import Author, Paper
@@ -133,7 +132,7 @@ def test_cli_rich_table_on_a_terminal(project: Path, monkeypatch: pytest.MonkeyP
     def terminal(**kwargs: object) -> Console:
         return Console(force_terminal=True, color_system=None, width=160, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli_module, "Console", terminal)
+    monkeypatch.setattr("rich.console.Console", terminal)  # the command imports it on use
     code, out, _ = invoke("graph")
     assert code == 0
     assert "┃ date" in out and "2505.00004v1" in out and "Graph Networks" in out

@@ -194,3 +194,45 @@ def test_every_older_store_upgrades(
         assert upgraded.schema_version() == SCHEMA_VERSION
         assert upgraded.migrate() == []
         assert upgraded.count_papers() == 1
+
+
+def test_a_large_save_goes_in_batches_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dailypapers import store as store_module
+
+    monkeypatch.setattr(store_module, "SAVE_BATCH", 7)
+    upserts: list[str] = []
+    real_upsert = store_module._upsert_newer
+    monkeypatch.setattr(
+        store_module,
+        "_upsert_newer",
+        lambda dialect: upserts.append(dialect) or real_upsert(dialect),
+    )
+    papers = store_module.papers
+    when = datetime(2025, 5, 1, tzinfo=UTC)
+    many = [
+        Paper(
+            id=f"2505.{n:05d}",
+            version=1,
+            title=f"Paper {n}",
+            abstract="About reward models.",
+            authors=(Author("Ada Lovelace"),),
+            categories=("cs.LG",),
+            primary="cs.LG",
+            published=when,
+            updated=when,
+        )
+        for n in range(30)
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'p.db'}") as store:
+        with pytest.raises(RuntimeError), store.engine.begin() as conn:
+            assert store.save_papers(conn, many, when).new == 30
+            raise RuntimeError("the run fails after saving")
+        with store.engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(papers)) == 0
+        with store.engine.begin() as conn:
+            store.save_papers(conn, many, when)
+        with store.engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(papers)) == 30
+    assert len(upserts) == 2 * 5  # 30 papers in batches of 7, twice

@@ -9,7 +9,11 @@ arXiv announces Sunday to Thursday at 20:00 US Eastern, not on its holidays
   and sends no request.
 * ``PROBE``: the last announcement is recent (within the index lag of now,
   or of the last run), so the API may not show it yet: one request of one
-  entry (the archives' newest paper) tells whether anything changed.
+  entry (the archives' newest paper) tells whether anything changed. Soon
+  after an announcement the probe is sent only for ``PROBE_MIN_TOPICS``
+  topics or more: it saves requests only when the index has not caught up
+  yet, and costs one on every other day, so for one or two topics it would
+  cost more than it saves (a second run the same evening still probes).
 * ``FETCH``: an announcement happened since the last run (an ordinary day,
   a missed day, a new topic): fetch at once, without the extra request.
 """
@@ -24,6 +28,8 @@ from dailypapers.config import Config
 from dailypapers.fetchstate import fetch_times
 from dailypapers.sources import TopicPlan
 from dailypapers.store import Store
+
+PROBE_MIN_TOPICS = 3  # a probe then saves at least 2 requests when nothing is indexed yet
 
 
 class Decision(enum.Enum):
@@ -61,6 +67,8 @@ def decide(
     grace = config.index_lag
     if last >= announced + grace:
         return Decision.SKIP
-    if last >= announced or now < announced + grace:
+    if last >= announced:
+        return Decision.PROBE
+    if now < announced + grace and len(plans) >= PROBE_MIN_TOPICS:
         return Decision.PROBE
     return Decision.FETCH

@@ -4,44 +4,30 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sys
-import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from dailypapers import __version__
-from dailypapers import doctor as doctor_module
-from dailypapers.arxiv.oai import FORMATS
-from dailypapers.backfill import run_backfill
-from dailypapers.config import CONFIG_ENV, Config, ConfigError, config_path, load_config
-from dailypapers.github_actions import report_to_actions
-from dailypapers.harvest import HarvestRequest, normalize_set, run_harvest
-from dailypapers.notify import Outcome, open_channels
-from dailypapers.notify.masking import install_log_filter
-from dailypapers.pipeline import (
-    FAILED,
-    RunFailed,
-    RunReport,
-    SourceFactory,
-    run_notify,
-    run_update,
-)
-from dailypapers.scaffold import write_config
-from dailypapers.search import Hit, SearchError, plain_lines, search, short_authors
-from dailypapers.serve import make_server, server_url
-from dailypapers.sources import SOURCES, open_source
-from dailypapers.store import StoreError, open_store, sqlite_path
+from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
 from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, write_workflow
 
+# Each command imports what it uses in its body: `dailypapers --help` and a
+# skipped run must not pay for SQLAlchemy, httpx, pydantic, jinja2 or rich.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dailypapers.config import Config
+    from dailypapers.notify import Outcome
+    from dailypapers.pipeline import RunReport, SourceFactory
+    from dailypapers.search import Hit
+
+FAILED = "failed"  # pipeline.FAILED, without importing the pipeline
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
@@ -93,23 +79,45 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("debug"):
+            import logging
+
             logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
             return func(*args, **kwargs)
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
-            raise UsageFailure(f"dailypapers: config error: {exc}") from None
-        except (RunFailed, StoreError) as exc:
-            raise Failure(f"dailypapers: failed: {exc}") from None
+        except Exception as exc:
+            if _raised(exc, "dailypapers.config", "ConfigError"):
+                raise UsageFailure(f"dailypapers: config error: {exc}") from None
+            if _raised(exc, "dailypapers.run", "RunFailed") or _raised(
+                exc, "dailypapers.store", "StoreError"
+            ):
+                raise Failure(f"dailypapers: failed: {exc}") from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 
 
+def _raised(exc: Exception, module: str, name: str) -> bool:
+    """``isinstance(exc, module.name)``; a module never imported raised nothing."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
+
+
 def _load(config_file: Path | None) -> Config:
+    from dailypapers.config import load_config
+
     return load_config(config_file)
 
 
+def _config_path(config_file: Path | None) -> Path:
+    from dailypapers.config import config_path
+
+    return config_path(config_file)
+
+
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -150,6 +158,8 @@ def cli() -> None:
     Name topics in papers.toml; `dailypapers update` fetches the newest papers
     for each, stores them, and writes a README with one table per topic.
     """
+    from dailypapers.notify.masking import install_log_filter
+
     install_log_filter()  # no secret in any log line, whatever the command
 
 
@@ -177,7 +187,9 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
     update` every weekday and commits the changed outputs. Existing files are
     kept unless --force.
     """
-    path = config_path(config_file)
+    from dailypapers.scaffold import write_config
+
+    path = _config_path(config_file)
     wrote = _write_unless_exists(path, force, write_config)
     if github:
         workflow = path.parent / WORKFLOW_PATH
@@ -199,7 +211,7 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     Grants `issues: write` only when [notify.github] is configured; run again
     with --force after turning it on or off.
     """
-    path = config_path(config_file)
+    path = _config_path(config_file)
     target = path.parent / WORKFLOW_PATH
     if not _write_unless_exists(
         target, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
@@ -218,6 +230,8 @@ def _write_unless_exists(path: Path, force: bool, write: Callable[[Path], None])
 
 def wants_issues(config_file: Path) -> bool:
     """Whether the config at ``config_file`` turns on ``[notify.github]``."""
+    from dailypapers.config import ConfigError
+
     try:
         return _load(config_file).settings.notify.github is not None
     except ConfigError:
@@ -238,6 +252,8 @@ def _progress(console: Console) -> Iterator[Callable[[str], None]]:
 
 
 def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
+    from dailypapers.pipeline import run_update
+
     config = _load(config_file)
     console = _stderr()
     with _progress(console) as progress:
@@ -270,6 +286,8 @@ def source_option(func: F) -> F:
 
 
 def _factory(source: str | None) -> SourceFactory:
+    from dailypapers.sources import open_source
+
     return functools.partial(open_source, name=source)
 
 
@@ -297,6 +315,8 @@ def update(
     report = _run(
         config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
     )
+    from dailypapers.github_actions import report_to_actions
+
     report_to_actions(report)
     _finish(report)
 
@@ -313,6 +333,9 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
     `dailypapers update` does this by itself after every run; use this to
     retry, or with --dry-run to see what each channel would send.
     """
+    from dailypapers.notify import open_channels
+    from dailypapers.pipeline import run_notify
+
     config = _load(config_file)
     if not open_channels(config):
         raise UsageFailure(
@@ -391,6 +414,8 @@ def backfill(
     first, as politely as update; finished windows are remembered, so an
     interrupted backfill resumes where it stopped. Then rewrites the outputs.
     """
+    from dailypapers.backfill import run_backfill
+
     config = _load(config_file)
     if until is not None and since > until:
         raise UsageFailure(
@@ -454,6 +479,9 @@ def search_command(
     QUERY is words (`reward model`) or arXiv's query syntax
     (`ti:"reward model" AND cat:cs.CL`), matched with arXiv's stemming.
     """
+    from dailypapers.search import SearchError, search
+    from dailypapers.store import open_store, sqlite_path
+
     config = _load(config_file)
     path = sqlite_path(config.db_url)
     if path is not None and not path.exists():
@@ -467,16 +495,23 @@ def search_command(
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    from dailypapers.search import plain_lines, short_authors
+
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
         return
     if not hits:
         click.echo("no stored paper matches", err=True)
         return
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         click.echo("\n".join(plain_lines(hits)))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table("date", "arXiv", "title", "authors", "topics", show_lines=False)
     for hit in hits:
         paper = hit.paper
@@ -504,6 +539,8 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
 
     Needs "site" in `outputs` and a `dailypapers update` or `render` first.
     """
+    from dailypapers.serve import make_server, server_url
+
     config = _load(config_file)
     folder = config.site_dir
     if not (folder / "index.html").is_file():
@@ -518,6 +555,8 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
     url = server_url(server)
     click.echo(f"serving {_relative(folder)} at {url} (Ctrl-C stops)")
     if open_browser:
+        import webbrowser
+
         webbrowser.open(url)
     try:
         server.serve_forever()
@@ -538,6 +577,9 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
     Says how to repair each problem; exits 1 when one remains. Never creates
     or modifies anything without --repair.
     """
+    from dailypapers import doctor as doctor_module
+    from dailypapers.store import open_store, sqlite_path
+
     config = _load(config_file)
     path = sqlite_path(config.db_url)
     if path is not None and not path.exists():
@@ -556,6 +598,8 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
 
 
 def _set_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    from dailypapers.harvest import normalize_set
+
     try:
         return normalize_set(value) if value else ""
     except ValueError as exc:
@@ -582,7 +626,7 @@ def _set_option(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--format",
     "metadata_prefix",
-    type=click.Choice(FORMATS),
+    type=click.Choice(OAI_FORMATS),
     default=None,
     help="Metadata format (default: [oai] format, arXivRaw: exact versions and dates).",
 )
@@ -604,6 +648,8 @@ def harvest(
     stopped when run again with the same arguments. Harvested papers feed
     `dailypapers update --source local`.
     """
+    from dailypapers.harvest import HarvestRequest, run_harvest
+
     config = _load(config_file)
     request = HarvestRequest(
         set_spec,
@@ -623,6 +669,8 @@ def harvest(
 
 
 def _open_existing(config: Config) -> Any:
+    from dailypapers.store import open_store, sqlite_path
+
     path = sqlite_path(config.db_url)
     if path is not None and not path.exists():
         raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
@@ -645,6 +693,7 @@ def library_import(config_file: Path | None, files: tuple[Path, ...], debug: boo
     All files are read before anything is stored: one bad file imports nothing.
     """
     from dailypapers.rank import commands
+    from dailypapers.store import open_store
 
     with open_store(_load(config_file).db_url) as store:
         try:

@@ -30,8 +30,8 @@ from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.feed import DEFAULT_FEED_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
+from dailypapers.names import CONFIG_ENV
 
-CONFIG_ENV = "DAILYPAPERS_CONFIG"
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"

@@ -63,6 +63,7 @@ class TopicHistory:
     fetched_at: datetime | None = None  # when update last fetched it
     floor: datetime | None = None  # `updated` of the table's last row (full table only)
     recent: tuple[datetime, ...] = ()  # `updated` of its papers in RATE_WINDOW, newest first
+    total: int | None = None  # arXiv's totalResults at the last fetch, when known
 
     @property
     def newest(self) -> datetime | None:
@@ -75,17 +76,23 @@ class TopicHistory:
 
 
 def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHistory:
-    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows."""
+    """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows.
+
+    A topic is warm when ``update`` fetched it before and its table is full,
+    or when arXiv's total at that fetch fitted in the table (every match is
+    stored: a small topic is as incremental as a busy one).
+    """
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
     with store.engine.connect() as conn:
         known = store.known_versions(conn, topic_id)
-        fetched_at = conn.scalar(
-            sa.select(topic_fetch_state.c.fetched_at).where(
+        state = conn.execute(
+            sa.select(topic_fetch_state.c.fetched_at, topic_fetch_state.c.total_results).where(
                 topic_fetch_state.c.topic_id == topic_id
             )
-        )
+        ).first()
+        fetched_at, total = (state.fetched_at, state.total_results) if state else (None, None)
         newest_first = (
             sa.select(papers.c.updated)
             .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
@@ -98,15 +105,25 @@ def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHi
         if newest is not None:
             window = newest_first.where(papers.c.updated > newest - RATE_WINDOW)
             recent = tuple(conn.scalars(window))
-    warm = fetched_at is not None and floor is not None
-    return TopicHistory(known, warm, fetched_at, floor, recent)
+    complete = bool(known) and total is not None and total <= limit
+    warm = fetched_at is not None and (floor is not None or complete)
+    return TopicHistory(known, warm, fetched_at, floor, recent, total)
 
 
 def mark_fetched(
-    conn: Connection, store: Store, topic_ids: Iterable[int], source: str, now: datetime
+    conn: Connection,
+    store: Store,
+    topic_ids: Iterable[int],
+    source: str,
+    now: datetime,
+    totals: Mapping[int, int | None] | None = None,
 ) -> None:
-    """Record that ``update`` fetched these topics successfully at ``now``."""
-    rows = [{"topic_id": tid, "fetched_at": now, "source": source} for tid in topic_ids]
+    """Record that ``update`` fetched these topics successfully at ``now`` (and arXiv's totals)."""
+    totals = totals or {}
+    rows = [
+        {"topic_id": tid, "fetched_at": now, "source": source, "total_results": totals.get(tid)}
+        for tid in topic_ids
+    ]
     if rows:
         conn.execute(upsert(store.dialect, topic_fetch_state, ["topic_id"]), rows)
 
@@ -118,9 +135,10 @@ def record(
     source: str,
     context: Remembered | None,
     now: datetime,
+    totals: Mapping[int, int | None] | None = None,
 ) -> None:
     """Everything a successful fetch remembers, inside the run's transaction."""
-    mark_fetched(conn, store, topic_ids, source, now)
+    mark_fetched(conn, store, topic_ids, source, now, totals)
     if context is not None:
         write_markers(conn, store, context.markers, now)
         set_pending(conn, store, context.pending_add, context.pending_drop, context.pending_scope)

@@ -10,11 +10,11 @@ reference-format README.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from dailypapers.memo import per_paper
 from dailypapers.models import Paper
 
 MAX_LINKS = 6
@@ -215,7 +215,7 @@ class Labels:
         }
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@per_paper
 def labels(paper: Paper) -> Labels:
     """The :class:`Labels` of a paper (pure function of its stored fields; memoised,
     as every output asks for the same papers' labels)."""

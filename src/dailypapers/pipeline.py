@@ -11,6 +11,7 @@ channel loses nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -121,16 +122,17 @@ def save_all(
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
-        topic_ids = []
+        topic_ids, totals = [], {}
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
             total = total + SaveResult(linked=linked)
             topic_ids.append(topic_id)
+            totals[topic_id] = item.total
             if item.evaluated_until is not None:
                 store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
         if source is not None:
-            fetchstate.record(conn, store, topic_ids, source, context, now)
+            fetchstate.record(conn, store, topic_ids, source, context, now, totals)
         if snapshot is not None and run_id is not None:
             snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
         return total
@@ -266,15 +268,19 @@ def _fetch_and_save(
     """Fetch and store; False when arXiv announced nothing since the last run."""
     settings = config.settings
     plans = plan_topics(config)
-    source = source_factory(config)
+    # The CLI's factory names its source: decide before any HTTP client is built.
+    name = _source_name(config, source_factory)
+    source = source_factory(config) if name is None else None
     decision = announcement.Decision.FETCH
-    if source.name != "local":  # the store's own catalogue needs no announcement
+    if (name or (source.name if source else "")) != "local":  # the store's needs none
         decision = announcement.decide(config, store, plans, now, force=force)
     if decision is announcement.Decision.SKIP:
-        source.close()
+        if source is not None:
+            source.close()
         if progress:
             progress("arXiv has announced nothing since the last run (its calendar)")
         return False
+    source = source or source_factory(config)
     # Read before this run rewrites it: what readers have already seen.
     listed = readme_listing(config.readme_path) if "readme" in settings.outputs else {}
     context = FetchContext(
@@ -294,6 +300,18 @@ def _fetch_and_save(
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
     report.saved = save_all(store, fetched, now, context, source.name, run_id=run_id, listed=listed)
     return True
+
+
+def _source_name(config: Config, factory: SourceFactory) -> str | None:
+    """The source ``open_source`` will build (``update --source`` binds ``name``), unbuilt.
+
+    ``None`` for any other factory: that one is built to learn its name.
+    """
+    if factory is open_source:
+        return config.settings.arxiv.source
+    if isinstance(factory, functools.partial) and factory.func is open_source:
+        return str(factory.keywords.get("name") or config.settings.arxiv.source)
+    return None
 
 
 def _notify(

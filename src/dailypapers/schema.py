@@ -6,8 +6,8 @@ applies them. Tables: papers, topics and their links, runs (with their owner),
 the notification outbox (migration 2), the full-text index (migration 3,
 :mod:`dailypapers.fts`), what fetching remembers (migration 4,
 :mod:`dailypapers.fetchstate`), harvests and topic evaluations (migration 5),
-run owners (migration 6), the reader's library and ranking caches (migration 7,
-:mod:`dailypapers.rank.libstore`).
+run owners (migration 6), fetch totals (migration 7), the reader's library and
+ranking caches (migration 8, :mod:`dailypapers.rank.libstore`).
 """
 
 from __future__ import annotations
@@ -193,6 +193,9 @@ topic_fetch_state = sa.Table(
     ),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
+    # arXiv's totalResults for the topic's query at that fetch (migration 7);
+    # NULL when the source does not report it.
+    sa.Column("total_results", sa.Integer, nullable=True),
 )
 
 fetch_markers = sa.Table(
@@ -227,7 +230,7 @@ backfill_windows = sa.Table(
 
 FETCH_STATE_TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
 
-# The reader's library and ranking caches (migration 7, :mod:`dailypapers.rank.libstore`).
+# The reader's library and ranking caches (migration 8, :mod:`dailypapers.rank.libstore`).
 library_files = sa.Table(
     "library_files",
     metadata,
@@ -344,7 +347,14 @@ def _m006_run_owner(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {preparer.quote(name)} {kind}")
 
 
-def _m007_library(conn: Connection) -> None:
+def _m007_fetch_totals(conn: Connection) -> None:
+    """Remember arXiv's total at each topic's last fetch (a new store has it from migration 4)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("topic_fetch_state")}
+    if "total_results" not in existing:
+        conn.exec_driver_sql("ALTER TABLE topic_fetch_state ADD COLUMN total_results INTEGER")
+
+
+def _m008_library(conn: Connection) -> None:
     metadata.create_all(conn, tables=LIBRARY_TABLES)
 
 
@@ -357,7 +367,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "fetch_state", _m004_fetch_state),
     (5, "harvest_state", _m005_harvest),
     (6, "run_owner", _m006_run_owner),
-    (7, "library", _m007_library),
+    (7, "fetch_totals", _m007_fetch_totals),
+    (8, "library", _m008_library),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -77,6 +77,7 @@ _MIGRATION_LOCK = 0x6461696C79  # "daily": the advisory lock serialising migrati
 _WRITE_OPTION = "dailypapers_write"
 
 T = TypeVar("T")
+SAVE_BATCH = 500  # papers written (and re-read for the index) at a time
 log = logging.getLogger(__name__)
 
 
@@ -294,13 +295,15 @@ class Store:
         stored = self.stored_versions(conn, list(latest))
         new = [p for p in latest.values() if p.id not in stored]
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
-        if new or revised:
-            # Rows in id order: concurrent writers then lock them in the same order.
-            rows = sorted((paper_row(p, now) for p in new + revised), key=lambda row: row["id"])
-            conn.execute(_upsert_newer(self.dialect), rows)
+        # In id order (concurrent writers then lock rows in the same order) and
+        # in batches: the rows, their re-read and their index entries of one
+        # batch at a time, all in the caller's one transaction.
+        changed = sorted(new + revised, key=lambda paper: paper.id)
+        for batch in chunks(changed, SAVE_BATCH):
+            conn.execute(_upsert_newer(self.dialect), [paper_row(p, now) for p in batch])
             if self._has_search_index(conn):
                 # Index what the upsert left in the table (a concurrent run may have won).
-                fts.index_papers(conn, stored_papers(conn, [row["id"] for row in rows]))
+                fts.index_papers(conn, stored_papers(conn, [p.id for p in batch]))
         seen = sorted(pid for pid in latest if pid in stored)
         for chunk in chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))

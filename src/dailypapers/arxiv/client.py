@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Literal, Protocol, Self, TypeVar, cast, get_args
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_result
 
 from dailypapers import __version__
 from dailypapers.arxiv.atom import FeedPage, parse_feed
@@ -198,6 +198,12 @@ def _query_params(
     return params
 
 
+def _zero_total(state: RetryCallState) -> bool:
+    """The last attempt got a page reporting no result at all (``totalResults = 0``)."""
+    page = state.outcome.result() if state.outcome and not state.outcome.failed else None
+    return isinstance(page, FeedPage) and page.total_results == 0
+
+
 def _looks_wrongly_empty(page: FeedPage, start: int) -> bool:
     # arXiv sometimes answers a page with no entries although the query has
     # results, mid-paging or even as a first page reporting totalResults 0
@@ -316,8 +322,15 @@ class ArxivClient(PoliteClient):
         sort_by: SortBy = "lastUpdatedDate",
         sort_order: SortOrder = "descending",
         id_list: Sequence[str] = (),
+        zero_total_retries: int = 1,
     ) -> FeedPage:
         """Fetch one page of results, retrying transient failures and suspicious empty pages.
+
+        An empty page inside a result set (``start < totalResults``) is
+        retried ``empty_page_retries`` times with backoff. A page reporting
+        ``totalResults = 0`` is asked again at most ``zero_total_retries``
+        times, after the politeness delay only: usually the query has no
+        match, and it costs no backoff (0 for a topic known to be empty).
 
         Raises :class:`ArxivAPIError` when arXiv rejects the query,
         :class:`UnexpectedEmptyPage` when a page promised by ``totalResults``
@@ -328,13 +341,22 @@ class ArxivClient(PoliteClient):
         call = _Call(params, url)
         retrying = Retrying(
             retry=retry_if_result(lambda page: _looks_wrongly_empty(page, start)),
-            stop=stop_after_attempt(1 + self.empty_page_retries),
+            stop=self._empty_stop(zero_total_retries),
             wait=self._empty_page_wait,
             sleep=self._backoff_sleep,
             before_sleep=self._log_retry(call, "empty page"),
             retry_error_callback=_accept_or_raise_empty(call, start),
         )
         return retrying(self._fetch_with_retries, call)
+
+    def _empty_stop(self, zero_total_retries: int) -> Callable[[RetryCallState], bool]:
+        def stop(state: RetryCallState) -> bool:
+            retries = self.empty_page_retries
+            if _zero_total(state):
+                retries = min(retries, zero_total_retries)
+            return state.attempt_number >= 1 + retries
+
+        return stop
 
     def iter_pages(
         self,
@@ -346,6 +368,7 @@ class ArxivClient(PoliteClient):
         max_results_total: int | None = None,
         id_list: Sequence[str] = (),
         growth: int = 1,
+        zero_total_retries: int = 1,
     ) -> Iterator[FeedPage]:
         """Yield successive pages until the results (or ``max_results_total``) run out.
 
@@ -375,6 +398,7 @@ class ArxivClient(PoliteClient):
                 sort_by=sort_by,
                 sort_order=sort_order,
                 id_list=id_list,
+                zero_total_retries=zero_total_retries,
             )
             fresh = _without_seen(page, seen)
             yield fresh
@@ -441,6 +465,8 @@ class ArxivClient(PoliteClient):
         return backoff_wait(state, self.backoff, self._rng)
 
     def _empty_page_wait(self, state: RetryCallState) -> float:
+        if _zero_total(state):
+            return 0.0  # the pacer's delay is enough: such a page is usually true
         base = EMPTY_PAGE_BACKOFF * self.backoff / BACKOFF_BASE * 2.0 ** (state.attempt_number - 1)
         return base * self._rng.uniform(1.0, 1.25)
 

@@ -32,13 +32,14 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 from dailypapers.arxiv.errors import ArxivError, one_line
 from dailypapers.models import Author, InvalidArxivId, Paper, split_id
+from dailypapers.names import OAI_FORMATS
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 ARXIV_FORMAT = "http://arxiv.org/OAI/arXiv/"
 ARXIV_RAW = "http://arxiv.org/OAI/arXivRaw/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
-FORMATS = ("arXivRaw", "arXiv", "oai_dc")
+FORMATS = OAI_FORMATS
 
 _RECORD = f"{{{OAI}}}record"
 _TOKEN = f"{{{OAI}}}resumptionToken"

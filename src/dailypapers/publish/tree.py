@@ -122,13 +122,37 @@ def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
         handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _sync_tree(root: Path) -> None:
+    """Make the staged tree durable before the swap: one ``syncfs``, else fsync each entry."""
+    if syncfs(root):
+        return
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb+") as handle:
+                os.fsync(handle.fileno())
     for directory in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
         fsync_dir(directory)
+
+
+def syncfs(directory: Path) -> bool:
+    """Flush the file system holding ``directory`` (Linux ``syncfs``); False where unavailable.
+
+    One call makes every file and directory entry written under it durable,
+    instead of one ``fsync`` per file (a site has hundreds).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        return False
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        return bool(function(fd) == 0)
+    finally:
+        os.close(fd)
 
 
 def _swap(staging: Path, target: Path) -> None:

@@ -1,4 +1,4 @@
-"""The library and the ranking caches in the store (tables of migration 7, schema.py).
+"""The library and the ranking caches in the store (tables of migration 8, schema.py).
 
 Tables:
 

@@ -9,8 +9,6 @@ from the papers: the feed's ``updated`` is its newest entry's.
 
 from __future__ import annotations
 
-import copy
-import functools
 import re
 import uuid
 from collections.abc import Sequence
@@ -20,8 +18,9 @@ from lxml import etree
 from markupsafe import escape
 
 from dailypapers.links import labels
+from dailypapers.memo import per_paper
 from dailypapers.models import ABS_URL, Paper, format_timestamp
-from dailypapers.render.catalog import Catalog, TopicListing
+from dailypapers.render.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV_SCHEME = "http://arxiv.org/schemas/atom"
@@ -40,6 +39,7 @@ def xml_text(text: str | None) -> str:
 
 def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes]:
     """``{file name: Atom document}``: every topic's feed and ``all.xml``."""
+    entries = EntryCache(catalog)
     files = {
         f"{topic.slug}.xml": render_feed(
             catalog,
@@ -48,6 +48,7 @@ def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes
             file_name=f"{topic.slug}.xml",
             subtitle=f"Newest arXiv papers for {topic.query}",
             base_url=base_url,
+            entries=entries,
         )
         for topic in catalog.topics
     }
@@ -58,9 +59,31 @@ def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes
         file_name=f"{ALL_FEED}.xml",
         subtitle="Newest arXiv papers of every topic",
         base_url=base_url,
+        entries=entries,
     )
-    _built_entry.cache_clear()  # the entries are in the documents now
     return files
+
+
+class EntryCache:
+    """Each paper's ``<entry>``, serialised once and shared by every feed that lists it.
+
+    A paper's entry is the same in its topic's feeds and in ``all.xml``
+    (its topics are computed once, here), so feeds are assembled from these
+    bytes instead of copying element trees.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._names = {topic.slug: topic.name for topic in catalog.topics}
+        self._entries: dict[tuple[str, int], bytes] = {}
+
+    def __call__(self, paper: Paper) -> bytes:
+        key = (paper.id, paper.version)
+        entry = self._entries.get(key)
+        if entry is None:
+            topics = [self._names[slug] for slug in self.catalog.topics_of(paper)]
+            entry = self._entries[key] = _entry_bytes(paper, topics)
+        return entry
 
 
 def render_feed(
@@ -71,8 +94,10 @@ def render_feed(
     file_name: str,
     subtitle: str,
     base_url: str | None = None,
+    entries: EntryCache | None = None,
 ) -> bytes:
     """One Atom feed of ``papers`` (newest first) for topic ``name`` (None: all topics)."""
+    entries = entries or EntryCache(catalog)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     self_url = f"{base_url.rstrip('/')}/{file_name}" if base_url else None
     identity = f"{catalog.title}\0{name if name is not None else '*'}"
@@ -87,25 +112,17 @@ def render_feed(
     generator.set("uri", GENERATOR_URI)
     if self_url:
         _link(feed, "self", self_url, "application/atom+xml")
-    for paper in papers:
-        feed.append(_entry(paper, [t.name for t in _topics_of(catalog, paper)]))
-    return bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    head = bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    end = head.rindex(b"</feed>")
+    return b"".join([head[:end], *(entries(paper) for paper in papers), head[end:]])
 
 
-def _topics_of(catalog: Catalog, paper: Paper) -> list[TopicListing]:
-    slugs = set(catalog.topics_of(paper))
-    return [topic for topic in catalog.topics if topic.slug in slugs]
+_OWN_NAMESPACE = f' xmlns="{ATOM}"'.encode()
 
 
-def _entry(paper: Paper, topic_names: Sequence[str]) -> etree._Element:
-    # A paper's entry is the same in its topic's feed and in all.xml: build it
-    # once, copy it into each feed (lxml copies in C).
-    return copy.deepcopy(_built_entry(paper, tuple(topic_names)))
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _built_entry(paper: Paper, topic_names: tuple[str, ...]) -> etree._Element:
-    entry = etree.Element(f"{{{ATOM}}}entry")
+def _entry_bytes(paper: Paper, topic_names: Sequence[str]) -> bytes:
+    """The entry as UTF-8, without the namespace declaration the feed makes for it."""
+    entry = etree.Element(f"{{{ATOM}}}entry", nsmap={None: ATOM})
     _text(entry, "id", f"{ABS_URL}{paper.id}")
     _text(entry, "title", " ".join(xml_text(paper.title).split()))
     _text(entry, "updated", format_timestamp(paper.updated))
@@ -126,10 +143,12 @@ def _built_entry(paper: Paper, topic_names: tuple[str, ...]) -> etree._Element:
         _link(entry, "related", link.url, "text/html", title=link.label)
     _text(entry, "summary", paper.abstract).set("type", "text")
     _text(entry, "content", entry_html(paper)).set("type", "html")
-    return entry
+    data = bytes(etree.tostring(entry, encoding="UTF-8", pretty_print=True))
+    # The start tag is the first thing serialised: its declaration is the first match.
+    return data.replace(_OWN_NAMESPACE, b"", 1)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@per_paper
 def entry_html(paper: Paper) -> str:
     """The entry's HTML body: labels, authors, comment, abstract and links, all escaped."""
     found = labels(paper)

@@ -98,14 +98,16 @@ class ScanPolicy:
         The lookback applies when the topic was last fetched within
         ``index_lag`` after an announcement: arXiv's search may not have
         shown all of it then, and the missing papers have older dates than
-        papers already seen. Never below the table's last row.
+        papers already seen. Never below the table's last row (a table that
+        holds every match has no such row: nothing of it can drop out).
         """
         newest, floor = history.newest, history.floor
-        if newest is None or floor is None or history.fetched_at is None:
+        if newest is None or not history.warm or history.fetched_at is None:
             return None
         seen = history.fetched_at
         lagging = seen < self.calendar.last_announcement(seen) + self.index_lag
-        return max(newest - self.lookback if lagging else newest, floor)
+        cutoff = newest - self.lookback if lagging else newest
+        return cutoff if floor is None else max(cutoff, floor)
 
     def expected_arrivals(self, history: TopicHistory, now: datetime) -> int:
         """Papers likely announced since the newest known one, with some slack.
@@ -152,7 +154,7 @@ def fetch_topic(
     archives: list[str],
     now: datetime | None = None,
     policy: ScanPolicy | None = None,
-) -> list[Paper]:
+) -> TopicFetch:
     """The topic's papers that are new or revised since the store last saw them.
 
     Newest first (``lastUpdatedDate``), one page at a time. A cold topic
@@ -164,6 +166,11 @@ def fetch_topic(
     before its newest known paper, so that papers entering arXiv's index late
     with an older date are still caught, but never below the table's last
     row (nothing older can enter the table).
+
+    A first page reporting no result at all is asked again once, or not at
+    all for a topic that had none at its last fetch. The result carries
+    arXiv's total, so that a topic whose matches all fit in its table is
+    warm next time.
     """
     policy = policy or ScanPolicy()
     known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
@@ -177,8 +184,11 @@ def fetch_topic(
         sort_order=SORT_ORDER,
         page_size=size,
         growth=PAGE_GROWTH if warm else 1,
+        zero_total_retries=0 if _empty_before(history) else 1,
     )
+    total: int | None = None
     for page in pages:
+        total = page.total_results if total is None else total
         reached_known = False
         for paper in page.papers:
             seen.add(paper.id)
@@ -197,7 +207,11 @@ def fetch_topic(
                     len(seen),
                 )
             break
-    return list(found.values())
+    return TopicFetch(plan, list(found.values()), total=total)
+
+
+def _empty_before(history: TopicHistory) -> bool:
+    return history.total == 0 or (history.fetched_at is not None and not history.known)
 
 
 def _above(paper: Paper, floor: datetime | None) -> bool:
@@ -271,7 +285,7 @@ class ApiSource:
         """One topic's incremental search."""
         context.say(f"fetching {plan.topic.name}")
         try:
-            papers = fetch_topic(
+            fetched = fetch_topic(
                 self.client,
                 plan,
                 topic_history(
@@ -284,8 +298,8 @@ class ApiSource:
             )
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
-        context.say(f"{plan.topic.name}: {len(papers)} new or revised")
-        return TopicFetch(plan, papers)
+        context.say(f"{plan.topic.name}: {len(fetched.papers)} new or revised")
+        return fetched
 
     def close(self) -> None:
         self.client.close()

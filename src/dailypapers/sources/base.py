@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Protocol
 
 from dailypapers.models import Paper
+from dailypapers.names import SOURCES as SOURCES  # the CLI reads them without this module
 from dailypapers.plan import TopicPlan
 from dailypapers.store import Store
 
 Progress = Callable[[str], None]
-SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 
 
 class SourceError(Exception):
@@ -36,12 +36,15 @@ class TopicFetch:
 
     ``evaluated_until``: for sources that read the store, the ``last_seen``
     up to which every stored paper was matched against the topic; saved
-    with the links, in the same transaction.
+    with the links, in the same transaction. ``total``: arXiv's
+    ``totalResults`` for the topic's query, for sources that see it (a
+    topic whose total fits in its table is fetched incrementally next time).
     """
 
     plan: TopicPlan
     papers: list[Paper]
     evaluated_until: datetime | None = None
+    total: int | None = None
 
 
 @dataclass

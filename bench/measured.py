@@ -1,0 +1,92 @@
+"""Run one side of the comparison in its own process and report what it cost.
+
+    BENCH_REPORT=out.json python bench/measured.py reference API_URL DATE KEYWORD...
+    BENCH_REPORT=out.json BENCH_NOW=2025-06-04T03:17:00+00:00 python bench/measured.py update
+
+Every :func:`time.sleep` is counted, not slept (the reference's waits and
+dailypapers' politeness delay and backoff alike). At exit the process writes
+its own CPU seconds (user + system, start-up and imports included), its peak
+RSS and the counted waits to ``BENCH_REPORT``. For ``update``, dailypapers'
+clock (``dailypapers.store.utcnow``) reads ``BENCH_NOW``; the patch is applied
+when the store module is first imported, so the command imports exactly what
+it would anyway.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import resource
+import runpy
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+WAITED = [0.0]
+
+
+def _counted_sleep(seconds: float) -> None:
+    WAITED[0] += max(0.0, seconds)
+
+
+class _PatchClock(importlib.abc.MetaPathFinder):
+    """Replace ``dailypapers.store.utcnow`` as soon as that module is executed."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "dailypapers.store":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, now = spec.loader, self.now
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: ModuleType) -> None:
+                loader.exec_module(module)
+                module.utcnow = lambda: now
+
+        spec.loader = Loader()
+        return spec
+
+
+def _report() -> None:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    data = {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "maxrss_kb": usage.ru_maxrss,
+        "waited": WAITED[0],
+    }
+    Path(os.environ["BENCH_REPORT"]).write_text(json.dumps(data), encoding="utf-8")
+
+
+def main(argv: list[str]) -> Any:
+    time.sleep = _counted_sleep
+    try:
+        if argv[0] == "reference":
+            sys.argv = [str(Path(__file__).with_name("reference_method.py")), *argv[1:]]
+            return runpy.run_path(sys.argv[0], run_name="__main__")
+        sys.meta_path.insert(0, _PatchClock(datetime.fromisoformat(os.environ["BENCH_NOW"])))
+        from dailypapers.cli import main as dailypapers
+
+        sys.argv = ["dailypapers", *argv]
+        return dailypapers()
+    finally:
+        _report()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,139 @@
+"""Rendering time (all outputs vs the README alone) and the memory of a 100-topic cold update.
+
+    python bench/render_memory.py            # prints Markdown
+    python bench/render_memory.py --json out.json
+
+* render: 100 topics x 100 papers (10,000 papers, real-sized: see
+  ``bench/arxiv_days.py``) stored once; then the README alone, and all four
+  outputs (README, ``papers.json``, 101 Atom feeds, the site), each rendered
+  from the store with ``force`` (best of 3; the per-paper memos are cleared
+  after each render, as in a daily run). The ratio holds on a loaded machine
+  too; the seconds do not.
+* memory: peak RSS of ``dailypapers update`` (API source, cold start, 100
+  topics) as its own process, through ``bench/measured.py`` (which counts
+  the politeness waits instead of sleeping them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import get_args
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from arxiv_days import TOPICS, Generator
+from dailypapers.arxiv.calendar import EASTERN
+from dailypapers.config import Output, load_config
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.pipeline import render_outputs, save_all
+from dailypapers.sources import TopicFetch, plan_topics
+from dailypapers.store import open_store
+
+HERE = Path(__file__).parent
+COLD = date(2025, 6, 2)
+
+
+def render_seconds(workdir: Path) -> dict[str, float]:
+    """Best of 3 for the README alone and for every output, on one store."""
+    generator = Generator(seed=7)
+    directory = workdir / "render"
+    directory.mkdir()
+    when = datetime(2025, 6, 2, 12, tzinfo=EASTERN)
+    results = {}
+    for label, outputs in (("readme", ["readme"]), ("all", list(get_args(Output)))):
+        quoted = ", ".join(f'"{o}"' for o in outputs)
+        lines = [f"outputs = [{quoted}]"] + [f'[[topics]]\nname = "{t}"\n' for t in TOPICS]
+        (directory / "papers.toml").write_text("\n".join(lines), encoding="utf-8")
+        config = load_config(directory / "papers.toml")
+        with open_store(config.db_url) as store:
+            if label == "readme":
+                fetched = [
+                    TopicFetch(
+                        plan,
+                        [
+                            generator.paper(when - timedelta(minutes=n), [plan.topic.name])
+                            for n in range(100)
+                        ],
+                    )
+                    for plan in plan_topics(config)
+                ]
+                save_all(store, fetched, when)
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                render_outputs(config, store, force=True)
+                best = min(best, time.perf_counter() - started)
+        results[label] = best
+    return results
+
+
+def cold_update_rss_mb(workdir: Path, topics: int) -> float:
+    """Peak RSS of a cold ``dailypapers update`` of ``topics`` topics, as its own process."""
+    generator = Generator(seed=11)
+    chosen = TOPICS[:topics]
+    papers = list(generator.history(COLD - timedelta(days=1), chosen, 110))
+    directory = workdir / f"memory-{topics}"
+    directory.mkdir()
+    with FakeArxiv(papers) as server:
+        lines = [f'[[topics]]\nname = "{name}"\n' for name in chosen]
+        lines.append(f'[arxiv]\napi_url = "{server.api_url}"\n')
+        (directory / "papers.toml").write_text("\n".join(lines), encoding="utf-8")
+        report = directory / "cost.json"
+        env = {
+            **os.environ,
+            "BENCH_REPORT": str(report),
+            "BENCH_NOW": datetime(2025, 6, 2, 3, 17, tzinfo=UTC).isoformat(),
+            "DAILYPAPERS_CONFIG": "papers.toml",
+        }
+        command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / "measured.py")])
+        # From a small shell: a child forked from this process would inherit its high-water mark.
+        subprocess.run(
+            ["/bin/sh", "-c", f"{command} update; :"],
+            cwd=directory,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return float(json.loads(report.read_text())["maxrss_kb"]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write the figures as JSON")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp:
+        workdir = Path(temp)
+        render = render_seconds(workdir)
+        memory = {n: cold_update_rss_mb(workdir, n) for n in (20, 100)}
+    figures = {"render": render, "rss_mb": memory}
+    print(
+        "\n".join(
+            [
+                "Command: `python bench/render_memory.py`"
+                f" ({datetime.now():%Y-%m-%d}, load average {os.getloadavg()[0]:.1f}).",
+                "",
+                "| measure | result | target |",
+                "| --- | ---: | ---: |",
+                f"| render README alone, 100 topics × 100 papers | {render['readme']:.2f} s | |",
+                f"| render all four outputs, 100 × 100 | {render['all']:.2f} s | < 1 s |",
+                f"| all four ÷ README alone | {render['all'] / render['readme']:.1f} | ≤ 4 |",
+                f"| peak RSS, cold `update`, 20 topics | {memory[20]:.0f} MB | |",
+                f"| peak RSS, cold `update`, 100 topics | {memory[100]:.0f} MB | < 120 MB |",
+            ]
+        )
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""`dailypapers --help` imports no heavy library (a test on module sets, not on time).
+
+Each command imports what it uses in its body; what ``--help`` and option
+parsing need lives in modules that import nothing heavy. Start-up time
+itself is measured by ``bench/versus_reference.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = {"sqlalchemy", "httpx", "pydantic", "jinja2", "rich", "lxml", "tenacity", "filelock"}
+
+PROBE = """
+import json, sys
+from dailypapers.cli import cli
+try:
+    cli({args!r}, prog_name="dailypapers", standalone_mode=False)
+except (SystemExit, Exception):
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after(*args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=list(args))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"]])
+def test_help_imports_no_heavy_library(args: list[str]) -> None:
+    loaded = {name.split(".")[0] for name in _modules_after(*args)}
+    assert not loaded & HEAVY, sorted(loaded & HEAVY)
+
+
+def test_a_command_imports_what_it_uses() -> None:
+    # The probe is honest: running a command does import its libraries.
+    loaded = {name.split(".")[0] for name in _modules_after("doctor", "--config", "missing.toml")}
+    assert "pydantic" in loaded
+
+
+def test_cli_constants_match_the_library() -> None:
+    from dailypapers import cli, pipeline
+    from dailypapers.arxiv.oai import FORMATS
+    from dailypapers.config import CONFIG_ENV
+    from dailypapers.sources import SOURCES
+
+    assert cli.FAILED == pipeline.FAILED  # a StrEnum member equals its value
+    assert (cli.CONFIG_ENV, cli.SOURCES, cli.OAI_FORMATS) == (CONFIG_ENV, SOURCES, FORMATS)
