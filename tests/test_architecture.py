@@ -108,6 +108,7 @@ LAYERS = {
         "dailypapers.schema",
         "dailypapers.sql",
         "dailypapers.fts",
+        "dailypapers.sqlite_health",  # a read-only check before any write (stdlib only)
     ),
     "dailypapers.fetchstate": ("dailypapers.schema", "dailypapers.sql", "dailypapers.store"),
     "dailypapers.search": (

@@ -353,6 +353,15 @@ def test_total_results_fault(server: FakeArxiv, client: httpx.Client) -> None:
     assert (total(response), len(ids(response))) == (999, 5)
 
 
+def test_bomb_and_huge_faults(server: FakeArxiv, client: httpx.Client) -> None:
+    server.inject(fault("bomb", megabytes=2), fault("huge", megabytes=1))
+    bomb = get(client, server, search_query="cat:cs.CL")
+    assert bomb.headers["content-encoding"] == "gzip" and len(bomb.content) == 2 * 2**20
+    assert bomb.num_bytes_downloaded < 2**16  # small on the wire
+    huge = get(client, server, search_query="cat:cs.CL")
+    assert len(huge.content) == 2**20 and huge.content.lstrip().startswith(b"<?xml")
+
+
 def test_duplicate_repeats_the_previous_pages_last_entry(
     server: FakeArxiv, client: httpx.Client
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus, hostile_papers
@@ -31,6 +32,17 @@ def embedded(page: bytes) -> dict[str, object]:
     return data
 
 
+def shared(site: dict[str, bytes]) -> dict[str, Any]:
+    """The one shared data file: every paper once, and the topic index."""
+    [path] = [p for p in site if p.startswith("assets/data-")]
+    text = site[path].decode()
+    assert text.startswith("window.DAILYPAPERS_DATA = ") and text.endswith(";\n")
+    body = text.removeprefix("window.DAILYPAPERS_DATA = ").removesuffix(";\n")
+    assert "<" not in body and ">" not in body and "&" not in body
+    data: dict[str, Any] = json.loads(body)
+    return data
+
+
 def markup(page: bytes) -> str:
     """The page without its JSON data."""
     return DATA.sub("", page.decode())
@@ -55,9 +67,30 @@ def test_embedded_data_per_page() -> None:
     papers = demo_corpus()[:5]
     site = files(papers)
     index = embedded(site["index.html"])
-    assert [p["id"] for p in index["papers"]] == [p.id for p in papers]  # type: ignore[index]
+    assert index["ids"] == [p.id for p in papers] and index["scope"] is None
     topic = embedded(site["topics/reward-model.html"])
-    assert topic["scope"] == "reward-model" and len(topic["papers"]) == 3  # type: ignore[arg-type]
+    assert topic["scope"] == "reward-model" and topic["ids"] == [p.id for p in papers[:3]]
+    data = shared(site)
+    assert [p["id"] for p in data["papers"]] == [p.id for p in papers]
+    assert data["topics"][0]["slug"] == "reward-model"
+
+
+def test_pages_carry_only_what_they_show() -> None:
+    """Issue 11 (cause 6): a topic page does not grow with the number of topics."""
+    papers = demo_corpus()[:40]
+
+    def site_of(topics: int) -> dict[str, bytes]:
+        listings = [
+            (f"Topic {n}", "q", papers[n % 4 * 10 : n % 4 * 10 + 10]) for n in range(topics)
+        ]
+        return site_files(build_catalog("Daily Papers", listings))
+
+    small, large = site_of(4), site_of(400)
+    assert len(large["topics/topic-1.html"]) == len(small["topics/topic-1.html"])
+    assert "Topic 399" not in large["topics/topic-1.html"].decode()
+    everything = b"".join(large.values()).decode()
+    abstract = " ".join(papers[5].abstract.split())
+    assert everything.count(json.dumps(abstract, ensure_ascii=False)[1:-1]) == 1  # stored once
 
 
 def test_hostile_text_never_becomes_markup() -> None:
@@ -66,10 +99,10 @@ def test_hostile_text_never_becomes_markup() -> None:
         if not path.endswith(".html"):
             continue
         page = markup(content)
-        assert page.count("<script") == 1, path  # our script file (the data was cut out)
+        assert page.count("<script") == 2, path  # data and script files (the ids were cut out)
         assert "<img" not in page and "<svg" not in page and "onerror" not in page.lower()
         embedded(content)
-    titles = [p["title"] for p in embedded(site["index.html"])["papers"]]  # type: ignore[attr-defined]
+    titles = [p["title"] for p in shared(site)["papers"]]
     assert " ".join(hostile_papers()[0].title.split()) in titles
     assert "&lt;script&gt;alert(&#34;topic&#34;)&lt;/script&gt;" in site["index.html"].decode()
 

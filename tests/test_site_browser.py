@@ -217,7 +217,7 @@ def test_hostile_corpus_runs_no_script(
     hostile = hostile_papers()[0]
     assert " ".join(hostile.title.split()) in titles(page)
     assert page.locator("img, svg, iframe, object, embed").count() == 0
-    assert page.locator("script").count() == 2  # site.js and the JSON data
+    assert page.locator("script").count() == 3  # the shared data file, site.js, the page ids
     hrefs = page.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert not [h for h in hrefs if h and not h.startswith(("https://", "http://", "../", "index"))]
     assert page.evaluate("document.title").startswith("Plain")

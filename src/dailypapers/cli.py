@@ -32,6 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+MAX_SEARCH_LIMIT = 10_000
+ARXIV_START_YEAR = 1991
 
 
 class Failure(click.ClickException):
@@ -300,10 +302,22 @@ def _factory(source: str | None) -> SourceFactory:
 )
 @source_option
 @wait_option
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Give up (exit 1, nothing half-written) when the whole run takes longer.",
+)
 @debug_option
 @handle_errors
 def update(
-    config_file: Path | None, force: bool, source: str | None, wait: float, debug: bool
+    config_file: Path | None,
+    force: bool,
+    source: str | None,
+    wait: float,
+    deadline: float | None,
+    debug: bool,
 ) -> None:
     """Fetch new papers for every topic, store them, and write the outputs.
 
@@ -312,9 +326,15 @@ def update(
     outputs are left byte-identical (no empty commits). A run that cannot
     fetch changes no output and exits 1.
     """
-    report = _run(
-        config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
-    )
+    from dailypapers.deadline import RunDeadlineExceeded, run_deadline
+
+    try:
+        with run_deadline(deadline):
+            report = _run(
+                config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
+            )
+    except RunDeadlineExceeded as exc:  # passed outside the run's own error handling
+        raise Failure(f"dailypapers: failed: {exc}") from None
     from dailypapers.github_actions import report_to_actions
 
     report_to_actions(report)
@@ -417,10 +437,7 @@ def backfill(
     from dailypapers.backfill import run_backfill
 
     config = _load(config_file)
-    if until is not None and since > until:
-        raise UsageFailure(
-            f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
-        )
+    _check_backfill_dates(since, until)
     console = _stderr()
     with _progress(console) as progress:
         report = run_backfill(
@@ -437,6 +454,20 @@ def backfill(
     if report.status == FAILED:
         raise Failure(f"dailypapers: {report.summary()}")
     click.echo(report.summary())
+
+
+def _check_backfill_dates(since: datetime, until: datetime | None) -> None:
+    """Dates arXiv can have papers for: from 1991 (its start) to today."""
+    today = datetime.now(UTC).date()
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None and value.year < ARXIV_START_YEAR:
+            raise UsageFailure(f"dailypapers: {name} {value:%Y-%m-%d} is before arXiv began (1991)")
+    if since.date() > today:
+        raise UsageFailure(f"dailypapers: --since {since:%Y-%m-%d} is in the future")
+    if until is not None and since > until:
+        raise UsageFailure(
+            f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
+        )
 
 
 @cli.command()
@@ -460,7 +491,11 @@ def render(config_file: Path | None, force: bool, wait: float, debug: bool) -> N
     help="Only papers whose current version is from this day (YYYY-MM-DD) or later.",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results."
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_SEARCH_LIMIT),
+    default=20,
+    show_default=True,
+    help="Most results.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
 @debug_option
@@ -478,6 +513,9 @@ def search_command(
 
     QUERY is words (`reward model`) or arXiv's query syntax
     (`ti:"reward model" AND cat:cs.CL`), matched with arXiv's stemming.
+    Text with `:`, quotes or brackets that is not valid syntax is an error
+    (exit 2). A query starting with `-` goes after `--`:
+    `dailypapers search -- -reward`.
     """
     from dailypapers.search import SearchError, search
     from dailypapers.store import open_store, sqlite_path
@@ -505,6 +543,8 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         return
     from rich.console import Console
 
+    from dailypapers.models import one_line
+
     console = Console(highlight=False)
     if not console.is_terminal:
         click.echo("\n".join(plain_lines(hits)))
@@ -518,9 +558,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         table.add_row(
             paper.updated.date().isoformat(),
             paper.versioned_id,
-            Text(" ".join(paper.title.split())),
+            Text(one_line(paper.title)),
             Text(short_authors(paper)),
-            Text(", ".join(hit.topics)),
+            Text(one_line(", ".join(hit.topics))),
         )
     console.print(table)
 

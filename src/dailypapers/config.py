@@ -70,6 +70,8 @@ class ArxivSettings(_Model):
     feed_url: str = DEFAULT_FEED_URL
     lookback_hours: float = Field(24.0, ge=0, le=30 * 24)
     index_lag_hours: float = Field(4.0, ge=0, le=30 * 24)
+    max_response_mb: float = Field(64.0, gt=0, le=4096)  # decoded bytes of one response
+    request_deadline: float = Field(300.0, gt=0, le=3600)  # seconds for one whole request
 
     @field_validator("api_url", "feed_url")
     @classmethod
@@ -303,6 +305,7 @@ class Settings(_Model):
     timezone: str = "UTC"
     archives: list[str] = ["cs", "stat"]
     outputs: list[Output] = ["readme"]
+    allow_outside: bool = False  # outputs may resolve outside the project (outpaths.py)
     topics: list[Topic] = Field(min_length=1)
     arxiv: ArxivSettings = ArxivSettings()
     oai: OaiSettings = OaiSettings()
@@ -429,7 +432,35 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(_describe(exc, file, text)) from None
     config = Config(file, settings)
     _check_output_dirs(config, text)
+    _check_output_paths(config, text)
     return config
+
+
+def _check_output_paths(config: Config, text: str) -> None:
+    """No output may overwrite the store, the config or another output (issue 11)."""
+    from dailypapers.outpaths import Project, output_path_problems
+
+    url = config.db_url
+    sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    project = Project(
+        base=config.base_dir,
+        config_file=config.path,
+        state=config.state_dir,
+        store=Path(sqlite_file) if sqlite_file and ":memory:" not in sqlite_file else None,
+        allow_outside=config.settings.allow_outside,
+        outputs=list(config.settings.outputs),
+        paths={
+            "readme": config.readme_path,
+            "json": config.json_path,
+            "feeds": config.feeds_dir,
+            "site": config.site_dir,
+        },
+    )
+    found = [(locate(text, loc), loc, message) for loc, message in output_path_problems(project)]
+    # Two outputs at one place: blame the one the file sets (it has a line).
+    for line, loc, message in sorted(found, key=lambda item: item[0] is None):
+        where = f"{config.path}:{line}" if line else str(config.path)
+        raise ConfigError(f"{where}: {'.'.join(loc)}: {message}")
 
 
 def _check_output_dirs(config: Config, text: str) -> None:

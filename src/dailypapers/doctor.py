@@ -95,7 +95,8 @@ def check_runs(store: Store, conn: Connection) -> Finding:
         "runs",
         False,
         f"{stuck} run(s) never finished (killed or crashed)",
-        "harmless: their writes were rolled back; the next update or --repair marks them",
+        "harmless: a run's store writes are one transaction, kept if it committed before "
+        "it stopped, rolled back if not; the next run of that kind or --repair marks them",
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -36,6 +36,10 @@ from dailypapers.sql import upsert
 from dailypapers.store import Store
 
 RATE_WINDOW = timedelta(days=14)
+# arXiv never dates a paper in the future; a date beyond now + this skew is
+# bad data. Such a paper is stored but never used as a stop mark (it would
+# stop every later scan at the top of the list: issue 11, cause 1).
+FUTURE_SKEW = timedelta(days=1)
 
 
 class Remembered(Protocol):
@@ -75,13 +79,18 @@ class TopicHistory:
         return sum(1 for when in self.recent if when >= start)
 
 
-def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHistory:
+def topic_history(
+    store: Store, name: str, query: str, *, limit: int, now: datetime | None = None
+) -> TopicHistory:
     """The known papers, warmth and recent arrivals of a topic whose table has ``limit`` rows.
 
     A topic is warm when ``update`` fetched it before and its table is full,
     or when arXiv's total at that fetch fitted in the table (every match is
-    stored: a small topic is as incremental as a busy one).
+    stored: a small topic is as incremental as a busy one). Papers dated
+    after ``now`` + ``FUTURE_SKEW`` are left out of the dates (newest,
+    floor, recent): they are known, never a stop mark.
     """
+    horizon = (now or datetime.now(UTC)) + FUTURE_SKEW
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
@@ -97,6 +106,7 @@ def topic_history(store: Store, name: str, query: str, *, limit: int) -> TopicHi
             sa.select(papers.c.updated)
             .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
             .where(topic_papers.c.topic_id == topic_id)
+            .where(papers.c.updated <= horizon)
             .order_by(papers.c.updated.desc())
         )
         floor = conn.scalar(newest_first.offset(limit - 1).limit(1))

@@ -26,6 +26,7 @@ from dailypapers.arxiv.client import BACKOFF_BASE, is_arxiv_host
 from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
+from dailypapers.bounded import Bounds
 from dailypapers.config import Config
 from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.sources import Progress
@@ -113,6 +114,7 @@ def make_oai_client(config: Config) -> OaiClient:
         max_retry_seconds=arxiv.max_retry_seconds,
         backoff=backoff,
         timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+        bounds=Bounds(int(arxiv.max_response_mb * 2**20), arxiv.request_deadline),
     )
 
 

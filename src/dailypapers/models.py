@@ -136,12 +136,47 @@ def _author_from_json(item: str | dict[str, Any]) -> Author:
     return Author(item["name"], tuple(item.get("affiliations", ())))
 
 
+# C0 and C1 controls (whitespace aside) and the bidi overrides and isolates that
+# make text display in another order than it reads (U+202A-202E, U+2066-2069).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str | None) -> str:
+    """``text`` without control characters and bidi overrides (whitespace kept)."""
+    return _CONTROL.sub("", text or "")
+
+
+def one_line(text: str | None) -> str:
+    """One line of displayable text: controls dropped, whitespace runs collapsed."""
+    return " ".join(strip_controls(text).split())
+
+
+# Dates outside these years are absurd for arXiv (founded 1991) and would
+# overflow date arithmetic (year 1 minus a day, year 9999 plus an offset).
+MIN_YEAR, MAX_YEAR = 1900, 9900
+MAX_VERSION = 10_000  # arXiv's most revised papers have a few dozen versions
+
+
+class TimestampOutOfRange(ValueError):
+    """A well-formed timestamp whose date is absurd (issue 11: year 1, year 9999)."""
+
+
 def parse_timestamp(text: str) -> datetime:
-    """Parse an ISO 8601 timestamp (``Z`` or offset) into an aware UTC datetime."""
+    """Parse an ISO 8601 timestamp (``Z`` or offset) into an aware UTC datetime.
+
+    Raises ``ValueError`` for text that is not a timestamp and
+    :class:`TimestampOutOfRange` for a date outside ``MIN_YEAR``..``MAX_YEAR``.
+    """
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise TimestampOutOfRange(f"date out of range: {text.strip()[:40]!r}") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise TimestampOutOfRange(f"date out of range: {text.strip()[:40]!r}")
+    return value
 
 
 def format_timestamp(value: datetime) -> str:

@@ -92,18 +92,28 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
     """Hold the project's run lock, so two runs never interleave their writes.
 
     Yields the lock file's path (the identity recorded as the runs' owner).
+    A project that cannot be written (read-only file system, no permission)
+    fails here with one line, before anything is fetched.
     """
-    config.state_dir.mkdir(parents=True, exist_ok=True)
     path = (config.state_dir / name).resolve()
     lock = FileLock(str(path), timeout=timeout)
     try:
-        with lock:
-            yield path
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
     except Timeout:
         raise Busy(
             f"another dailypapers run holds {config.state_dir / name} "
             f"(waited {timeout:g} s); try again later"
         ) from None
+    except OSError as exc:
+        raise RunFailed(
+            f"cannot write to {config.state_dir}: {exc.strerror or exc} "
+            "(is the project read-only? dailypapers needs to write its state and outputs there)"
+        ) from None
+    try:
+        yield path
+    finally:
+        lock.release()
 
 
 @contextmanager

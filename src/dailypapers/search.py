@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import fts
 from dailypapers.arxiv import query as q
-from dailypapers.models import Paper
+from dailypapers.models import Paper, one_line
 from dailypapers.store import (
     Store,
     UTCDateTime,
@@ -54,18 +54,25 @@ class Hit:
         return {**self.paper.to_dict(), "score": round(self.score, 6), "topics": list(self.topics)}
 
 
+_SYNTAX = re.compile(r"[:\"()\[\]]")
+
+
 def parse_search(text: str) -> tuple[q.Node, bool]:
     """The query tree for ``text`` and whether it is plain words (ranked by phrase too).
 
-    arXiv syntax is used when ``text`` parses; otherwise its words are ANDed
-    (``AND`` alone, ``foo:bar`` with an unknown field, an unterminated quote).
+    arXiv syntax is used when ``text`` parses. Text with ``:``, quotes,
+    parentheses or brackets that does not parse is a :class:`SearchError`
+    (``ti:``, ``xx:reward``, an unterminated quote); other text that does
+    not parse (``reward AND``) is searched as its words, ANDed.
     """
     try:
         node = q.parse(text)
-    except q.QuerySyntaxError:
+    except q.QuerySyntaxError as exc:
         words = _WORD.findall(text)
         if not words:
             raise SearchError(f"nothing to search for in {text!r}") from None
+        if _SYNTAX.search(text):  # meant as arXiv syntax: say what is wrong
+            raise SearchError(f"query syntax error: {exc}") from None
         node = q.all_of(q.Term("all", word) for word in words)
     return node, _plain(node)
 
@@ -289,11 +296,12 @@ def plain_lines(hits: Sequence[Hit]) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line of plain text, safe for a terminal (no escape sequences, no bidi overrides)."""
+    return one_line(text)
 
 
 def short_authors(paper: Paper, most: int = 3) -> str:
     """``A, B, C et al.`` for display."""
-    names = paper.author_names
+    names = [_one_line(name) for name in paper.author_names]
     shown = ", ".join(names[:most])
     return f"{shown} et al." if len(names) > most else shown

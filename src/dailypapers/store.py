@@ -42,6 +42,7 @@ from dailypapers.schema import (
     topics,
 )
 from dailypapers.sql import chunks, insert_ignore, upsert
+from dailypapers.sqlite_health import damage, damage_message
 
 # Re-exported: callers may take the tables from the store or from the schema.
 __all__ = [
@@ -453,7 +454,13 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and by default migrate) the database at a SQLAlchemy URL."""
+    """Open (and by default migrate) the database at a SQLAlchemy URL.
+
+    A SQLite file is first checked read-only: a damaged one raises
+    :class:`StoreError` (one line, how to recover) before anything writes.
+    """
+    if (path := sqlite_path(url)) is not None and (problem := damage(path)):
+        raise StoreError(damage_message(path, problem))
     engine = _engine(url)
     store = Store(engine)
     try:

@@ -8,7 +8,9 @@ https://info.arxiv.org/help/api/user-manual.html#_details_of_atom_results_return
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +18,15 @@ from typing import Any
 from lxml import etree
 
 from dailypapers.arxiv.errors import ArxivAPIError, AtomParseError
-from dailypapers.models import Author, InvalidArxivId, Paper, parse_timestamp, split_id
+from dailypapers.models import (
+    MAX_VERSION,
+    Author,
+    InvalidArxivId,
+    Paper,
+    TimestampOutOfRange,
+    parse_timestamp,
+    split_id,
+)
 
 ATOM = "http://www.w3.org/2005/Atom"
 OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
@@ -27,6 +37,7 @@ NAMESPACES = {"atom": ATOM, "opensearch": OPENSEARCH, "arxiv": ARXIV}
 # https://arxiv.org/api/errors# (http:// before the 2025 backend), titled "Error".
 _ERROR_ID = re.compile(r"^https?://(?:export\.)?arxiv\.org/api/errors")
 _HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
+log = logging.getLogger(__name__)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -55,7 +66,7 @@ def parse_feed(content: bytes) -> FeedPage:
         total_results=_opensearch_int(root, "totalResults"),
         start_index=_opensearch_int(root, "startIndex"),
         items_per_page=_opensearch_int(root, "itemsPerPage"),
-        papers=tuple(_paper(entry, position) for position, entry in enumerate(entries, 1)),
+        papers=tuple(_sane_papers(entries)),
     )
 
 
@@ -123,6 +134,19 @@ def _opensearch_int(root: Any, name: str) -> int:
         raise AtomParseError(f"opensearch:{name} is not an integer: {text[:40]!r}") from None
 
 
+class BadEntry(AtomParseError):
+    """One entry with absurd values (a version or date no paper has): skipped, not fatal."""
+
+
+def _sane_papers(entries: list[Any]) -> Iterator[Paper]:
+    """Each entry's paper; an entry with absurd values is skipped with a warning naming it."""
+    for position, entry in enumerate(entries, 1):
+        try:
+            yield _paper(entry, position)
+        except BadEntry as exc:
+            log.warning("skipped a bad arXiv entry: %s", exc)
+
+
 def _paper(entry: Any, position: int) -> Paper:
     # One pass over the entry's children, then dict look-ups: much cheaper
     # than a namespaced find() per field.
@@ -178,6 +202,8 @@ def _split_entry_id(raw_id: str, where: str) -> tuple[str, int]:
         raise AtomParseError(f"{where}: <id> is not an arXiv abs URL") from None
     if version is None:
         raise AtomParseError(f"{where}: <id> has no version")
+    if not 1 <= version <= MAX_VERSION:
+        raise BadEntry(f"{where}: absurd version v{version}"[:200])
     return paper_id, version
 
 
@@ -210,6 +236,8 @@ def _timestamp(text: str | None, name: str, where: str) -> datetime:
         raise AtomParseError(f"{where} has no <{name}>")
     try:
         return parse_timestamp(text)
+    except TimestampOutOfRange:
+        raise BadEntry(f"{where}: <{name}> out of range: {text[:40]!r}") from None
     except ValueError:
         raise AtomParseError(f"{where}: <{name}> is not a timestamp: {text[:40]!r}") from None
 

@@ -29,6 +29,7 @@ from dailypapers.arxiv.errors import (
     AtomParseError,
     UnexpectedEmptyPage,
 )
+from dailypapers.bounded import Bounds, LimitExceeded, bounded_request
 
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 PROJECT_URL = "https://github.com/dailypapers/dailypapers"
@@ -233,6 +234,7 @@ class PoliteClient:
         clock: Clock | None,
         transport: httpx.BaseTransport | None,
         rng: random.Random | None,
+        bounds: Bounds | None = None,
     ) -> None:
         if httpx.URL(url).scheme not in ("http", "https"):
             raise ValueError(f"{type(self).__name__} needs an http(s) URL, got {url!r}")
@@ -244,6 +246,7 @@ class PoliteClient:
         # tests against the fake server use less).
         self.backoff = backoff
         self.stats = ClientStats()
+        self.bounds = bounds or Bounds()  # size cap and total deadline of each response
         self._clock: Clock = clock or SystemClock()
         self._pacer = Pacer(self._clock, polite_delay(url, delay))
         self._rng = rng or random.Random()
@@ -294,6 +297,7 @@ class ArxivClient(PoliteClient):
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         if empty_page_retries < 0:
             raise ValueError("need empty_page_retries >= 0")
@@ -308,6 +312,7 @@ class ArxivClient(PoliteClient):
             clock=clock,
             transport=transport,
             rng=rng,
+            bounds=bounds,
         )
         self.api_url = api_url
         self.page_size = _checked_page_size(page_size)
@@ -449,7 +454,13 @@ class ArxivClient(PoliteClient):
         self.stats.seconds_waited += self._pacer.wait()
         call.attempts += 1
         self.stats.requests += 1
-        response = self._http.get(call.target or self.api_url, params=call.params or None)
+        url = call.target or self.api_url
+        try:
+            response = bounded_request(
+                self._http, "GET", url, params=call.params or None, bounds=self.bounds
+            )
+        except LimitExceeded as exc:
+            raise ArxivAPIError(str(exc), call.url, attempts=call.attempts) from None
         # Bytes on the wire (compressed); transports that do not count them
         # (httpx.MockTransport) report the body length instead.
         self.stats.bytes_received += response.num_bytes_downloaded or len(response.content)

@@ -22,16 +22,27 @@ which topics a paper belongs to, not for storing (see
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from dailypapers.arxiv.atom import parse_xml
+from dailypapers.arxiv.atom import BadEntry, parse_xml
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.arxiv.errors import AtomParseError
-from dailypapers.models import Author, InvalidArxivId, Paper, parse_timestamp, split_id
+from dailypapers.models import (
+    MAX_VERSION,
+    Author,
+    InvalidArxivId,
+    Paper,
+    TimestampOutOfRange,
+    parse_timestamp,
+    split_id,
+)
+
+log = logging.getLogger(__name__)
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
@@ -87,14 +98,20 @@ def parse_listing(content: bytes) -> Listing:
     root = parse_xml(content)
     if root.tag != f"{{{ATOM}}}feed":
         raise AtomParseError("not an Atom feed: root element is not <feed>")
-    entries = tuple(
-        _entry(element, position)
-        for position, element in enumerate(root.iterfind("atom:entry", NAMESPACES), 1)
-    )
+    entries = tuple(_sane_entries(root.iterfind("atom:entry", NAMESPACES)))
     day = None
     if entries:
         day = entries[0].paper.published.astimezone(EASTERN).date()
     return Listing(day, entries)
+
+
+def _sane_entries(elements: Iterable[Any]) -> Iterator[FeedEntry]:
+    """Each entry; one with an absurd version or date is skipped with a warning naming it."""
+    for position, element in enumerate(elements, 1):
+        try:
+            yield _entry(element, position)
+        except BadEntry as exc:
+            log.warning("skipped a bad arXiv feed entry: %s", exc)
 
 
 def _entry(element: Any, position: int) -> FeedEntry:
@@ -104,6 +121,8 @@ def _entry(element: Any, position: int) -> FeedEntry:
         paper_id, version = split_id(raw_id)
     except InvalidArxivId:
         raise AtomParseError(f"{where}: <id> is not an arXiv id") from None
+    if version is not None and not 1 <= version <= MAX_VERSION:
+        raise BadEntry(f"{where}: absurd version v{version}"[:200])
     kind = _text(element, "arxiv:announce_type") or ""
     if kind not in ANNOUNCE_TYPES:
         raise AtomParseError(f"{where}: unknown announce type {kind!r}")
@@ -146,6 +165,8 @@ def _published(element: Any, where: str) -> datetime:
         raise AtomParseError(f"{where} has no <published>")
     try:
         return parse_timestamp(text)
+    except TimestampOutOfRange:
+        raise BadEntry(f"{where}: <published> out of range: {text[:40]!r}") from None
     except ValueError:
         raise AtomParseError(f"{where}: <published> is not a timestamp: {text[:40]!r}") from None
 

@@ -31,7 +31,15 @@ from lxml import etree
 from pylatexenc.latex2text import LatexNodes2Text
 
 from dailypapers.arxiv.errors import ArxivError, one_line
-from dailypapers.models import Author, InvalidArxivId, Paper, split_id
+from dailypapers.models import (
+    MAX_VERSION,
+    MAX_YEAR,
+    MIN_YEAR,
+    Author,
+    InvalidArxivId,
+    Paper,
+    split_id,
+)
 from dailypapers.names import OAI_FORMATS
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -304,17 +312,20 @@ def _arxiv_raw(body: Any) -> Paper:
 def _versions(body: Any, ns: str) -> Iterator[tuple[int, datetime]]:
     for element in body.iterfind(ns + "version"):
         label = element.get("version", "")
-        if not re.fullmatch(r"v\d+", label):
-            raise ValueError(f"bad version label {label!r}")
+        if not re.fullmatch(r"v\d{1,5}", label) or not 1 <= int(label[1:]) <= MAX_VERSION:
+            raise ValueError(f"bad version label {label[:40]!r}")
         yield int(label[1:]), _rfc2822(_required(element, ns + "date"))
 
 
 def _rfc2822(text: str) -> datetime:
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        raise ValueError(f"bad version date {text!r}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        raise ValueError(f"bad version date {text[:40]!r}") from None
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise ValueError(f"version date out of range {text[:40]!r}")
+    return when
 
 
 _LATEX = LatexNodes2Text()

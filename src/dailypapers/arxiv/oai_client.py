@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import NoReturn
@@ -34,6 +35,7 @@ from dailypapers.arxiv.client import (
 )
 from dailypapers.arxiv.errors import ArxivAPIError, ArxivUnavailable
 from dailypapers.arxiv.oai import OaiError, OaiPage, OaiParseError, PageParser, parse_page
+from dailypapers.bounded import Bounds, LimitExceeded, Watchdog, bounded_chunks
 
 DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 _Hook = Callable[[RetryCallState], None]
@@ -77,6 +79,7 @@ class OaiClient(PoliteClient):
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -89,6 +92,7 @@ class OaiClient(PoliteClient):
             clock=clock,
             transport=transport,
             rng=rng,
+            bounds=bounds,
         )
         self.url = url
 
@@ -114,23 +118,36 @@ class OaiClient(PoliteClient):
     def _attempt(self, params: dict[str, str], url: str) -> OaiPage:
         self.stats.seconds_waited += self._pacer.wait()
         self.stats.requests += 1
-        with self._http.stream("GET", self.url, params=params) as response:
-            if response.status_code in RETRY_STATUSES:
-                response.read()
+        started = time.monotonic()
+        try:
+            with Watchdog(self.bounds.deadline) as dog:
+                try:
+                    return self._stream(params, url, started, dog)
+                except httpx.TransportError:
+                    if dog.expired:
+                        raise self.bounds.too_slow() from None
+                    raise
+        except LimitExceeded as exc:
+            raise ArxivAPIError(str(exc), url) from None
+
+    def _stream(self, params: dict[str, str], url: str, started: float, dog: Watchdog) -> OaiPage:
+        extensions = {"trace": dog.trace}
+        with self._http.stream("GET", self.url, params=params, extensions=extensions) as response:
+            if response.status_code in RETRY_STATUSES:  # its body is not needed
                 self.stats.bytes_received += response.num_bytes_downloaded
                 raise RetryableStatus(response.status_code, retry_after_seconds(response))
             try:
-                return self._parse(response, url)
+                return self._parse(response, url, started)
             finally:
                 self.stats.bytes_received += response.num_bytes_downloaded
 
-    def _parse(self, response: httpx.Response, url: str) -> OaiPage:
+    def _parse(self, response: httpx.Response, url: str, started: float) -> OaiPage:
         if response.status_code != httpx.codes.OK:
-            _refuse(response, url)
+            _refuse(response, url, b"".join(bounded_chunks(response, self.bounds, started)))
         parser = PageParser()
         records = []
         try:
-            for chunk in response.iter_bytes():
+            for chunk in bounded_chunks(response, self.bounds, started):
                 records += parser.feed(chunk)
             page = parser.close()
         except OaiError as exc:
@@ -151,9 +168,8 @@ class OaiClient(PoliteClient):
         return hook
 
 
-def _refuse(response: httpx.Response, url: str) -> NoReturn:
+def _refuse(response: httpx.Response, url: str, body: bytes) -> NoReturn:
     """A non-200, non-retryable answer: the OAI-PMH error it carries, or its status."""
-    body = response.read()
     try:
         parse_page(body)
     except OaiError as exc:

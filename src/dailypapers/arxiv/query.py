@@ -151,6 +151,9 @@ class AndNot:
 Node = Term | DateRange | And | Or | AndNot
 
 
+MAX_DEPTH = 50  # nested parentheses: far beyond any real query, far below Python's stack
+
+
 class QuerySyntaxError(ValueError):
     """A query arXiv would reject; the message names the character position."""
 
@@ -268,6 +271,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0  # parentheses open around the current token
 
     @property
     def current(self) -> _Token:
@@ -309,7 +313,13 @@ class _Parser:
         if token.kind == "leaf" and token.leaf is not None:
             return token.leaf
         if token.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError(
+                    f"parentheses nested deeper than {MAX_DEPTH}", token.position
+                )
             node = self._or()
+            self.depth -= 1
             if self.current.kind != ")":
                 raise QuerySyntaxError("unbalanced parenthesis", token.position)
             self._advance()

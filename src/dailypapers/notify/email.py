@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any, cast
 
+from dailypapers.bounded import Watchdog
 from dailypapers.config import EmailSettings
 from dailypapers.notify.channel import NotifyError
 from dailypapers.notify.masking import mask
@@ -64,13 +67,16 @@ class EmailChannel:
         )
 
     def send(self, digest: Digest) -> str:
+        """Send within ``timeout`` seconds in all (a dripping server is cut off)."""
         message = self.message(digest)
-        try:
-            with self._connect() as smtp:
-                self._login(smtp)
-                refused = smtp.send_message(message)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise NotifyError(mask(f"{self._where()}: {_describe(exc)}")) from None
+        with Watchdog(self.settings.timeout) as dog:
+            try:
+                with self._connect(dog) as smtp:
+                    self._login(smtp)
+                    refused = smtp.send_message(message)
+            except (smtplib.SMTPException, OSError) as exc:
+                reason = f"no answer within {self.settings.timeout:g} s" if dog.expired else ""
+                raise NotifyError(mask(f"{self._where()}: {reason or _describe(exc)}")) from None
         if refused:
             return f"{message['Message-ID']} (refused: {', '.join(sorted(refused))})"
         return str(message["Message-ID"])
@@ -81,25 +87,53 @@ class EmailChannel:
     def _context(self) -> ssl.SSLContext:
         return self._tls or ssl.create_default_context()
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, dog: Watchdog) -> smtplib.SMTP:
         s = self.settings
         if s.security == "ssl":
-            return smtplib.SMTP_SSL(
-                s.smtp_host, s.smtp_port, timeout=s.timeout, context=self._context()
-            )
-        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout)
-        if s.security == "starttls":
-            try:
+            secure = _WatchedSMTPSSL(dog, timeout=s.timeout, context=self._context())
+            secure.connect(s.smtp_host, s.smtp_port)
+            return secure
+        smtp = _WatchedSMTP(dog, timeout=s.timeout)
+        try:
+            smtp.connect(s.smtp_host, s.smtp_port)
+            if s.security == "starttls":
                 smtp.starttls(context=self._context())
-            except BaseException:
-                smtp.close()
-                raise
+                dog.watch(smtp.sock)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def _login(self, smtp: smtplib.SMTP) -> None:
         user = os.environ.get(USER_ENV)
         if user:
             smtp.login(user, os.environ.get(PASSWORD_ENV, ""))
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """SMTP whose socket a :class:`Watchdog` may shut down (the greeting included)."""
+
+    def __init__(self, dog: Watchdog, **kwargs: Any) -> None:
+        self._dog = dog
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self._host = host  # what SMTP(host) sets: TLS checks the certificate against it
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self._dog.watch(sock)
+        return cast(socket.socket, sock)
+
+
+class _WatchedSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(self, dog: Watchdog, **kwargs: Any) -> None:
+        self._dog = dog
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self._host = host  # what SMTP(host) sets: TLS checks the certificate against it
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self._dog.watch(sock)
+        return cast(socket.socket, sock)
 
 
 def _describe(exc: BaseException) -> str:

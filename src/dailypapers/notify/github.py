@@ -14,6 +14,7 @@ import re
 import httpx
 
 from dailypapers import __version__
+from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import GitHubSettings
 from dailypapers.notify.channel import NotifyError
 from dailypapers.notify.masking import mask
@@ -62,7 +63,10 @@ class GitHubChannel:
         url = f"{self.api_url}/repos/{self.repository}/issues"
         try:
             with self._client() as client:
-                response = client.post(url, json=payload)
+                bounds = Bounds(NOTIFY_MAX_BYTES, self.settings.timeout)
+                response = bounded_request(client, "POST", url, json=payload, bounds=bounds)
+        except LimitExceeded as exc:
+            raise NotifyError(f"{self.api_url}: {exc}") from None
         except httpx.HTTPError as exc:
             raise NotifyError(f"cannot reach {self.api_url}: {type(exc).__name__}: {exc}") from None
         if response.status_code != 201:

@@ -12,12 +12,22 @@ import os
 import httpx
 
 from dailypapers import __version__
+from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import WebhookSettings
 from dailypapers.notify.channel import NotifyError
 from dailypapers.notify.masking import mask
-from dailypapers.render.digest import Digest, render_chat
+from dailypapers.render.digest import Digest, render_chat, slack_escape
 
 URL_ENV = "DAILYPAPERS_WEBHOOK_URL"
+
+
+def chat_payload(digest: Digest, max_chars: int) -> dict[str, object]:
+    """Slack/Mattermost read ``text`` (escaped their way), Discord ``content`` (pinging nobody)."""
+    return {
+        "text": render_chat(digest, max_chars, escape=slack_escape),
+        "content": render_chat(digest, max_chars),
+        "allowed_mentions": {"parse": []},
+    }
 
 
 class WebhookChannel:
@@ -45,14 +55,21 @@ class WebhookChannel:
         return render_chat(digest, self.settings.max_chars)
 
     def send(self, digest: Digest) -> str:
-        text = render_chat(digest, self.settings.max_chars)
         timeout = httpx.Timeout(self.settings.timeout, connect=min(self.settings.timeout, 10.0))
         headers = {"User-Agent": f"dailypapers/{__version__}"}
         try:
             with httpx.Client(
                 timeout=timeout, headers=headers, transport=self._transport
             ) as client:
-                response = client.post(os.environ[URL_ENV], json={"text": text, "content": text})
+                response = bounded_request(
+                    client,
+                    "POST",
+                    os.environ[URL_ENV],
+                    json=chat_payload(digest, self.settings.max_chars),
+                    bounds=Bounds(NOTIFY_MAX_BYTES, self.settings.timeout),
+                )
+        except LimitExceeded as exc:
+            raise NotifyError(f"the webhook: {exc}") from None
         except httpx.HTTPError as exc:
             # httpx's messages can quote the URL, which is the secret.
             raise NotifyError(

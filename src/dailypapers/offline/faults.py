@@ -10,6 +10,8 @@ predicate accepts its query parameters. Faults are written in code
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gzip
 import socket
 import struct
 import time
@@ -129,6 +131,25 @@ def _drip(params: Params, exchange: Exchange) -> Reply:
     return dataclasses.replace(exchange.answer(), chunks=chunks, pause=pause)
 
 
+def _bomb(params: Params, exchange: Exchange) -> Reply:
+    """A small gzip body that inflates to ``megabytes`` of spaces."""
+    body = gzip_bomb(float(params.get("megabytes", 64)))
+    return Reply(200, body, headers={"Content-Encoding": "gzip"})
+
+
+@functools.cache
+def gzip_bomb(megabytes: float) -> bytes:
+    """``megabytes`` of spaces, gzipped (about 1 kB on the wire per MB); made once."""
+    return gzip.compress(b" " * int(megabytes * 2**20), compresslevel=9)
+
+
+def _huge(params: Params, exchange: Exchange) -> Reply:
+    """A plain body of ``megabytes`` (the normal answer padded with spaces)."""
+    reply = exchange.answer()
+    size = int(float(params.get("megabytes", 64)) * 2**20)
+    return dataclasses.replace(reply, body=reply.body + b" " * max(0, size - len(reply.body)))
+
+
 def _reset(params: Params, exchange: Exchange) -> Reply:
     return Reply(0, reset=True)
 
@@ -152,6 +173,8 @@ _HANDLERS: dict[str, tuple[_Handler, frozenset[str]]] = {
     "slow": (_slow, frozenset({"seconds"})),
     "drip": (_drip, frozenset({"chunks", "pause"})),
     "reset": (_reset, frozenset()),
+    "bomb": (_bomb, frozenset({"megabytes"})),
+    "huge": (_huge, frozenset({"megabytes"})),
     "total_results": (_total_results, frozenset({"value"})),
     "duplicate": (_duplicate, frozenset({"count"})),
 }
@@ -169,7 +192,8 @@ class Fault:
     ``error_feed`` (message), ``empty_page``, ``short_page`` (count),
     ``truncated`` (fraction, honest_length), ``slow`` (seconds),
     ``drip`` (chunks, pause), ``reset``, ``total_results`` (value),
-    ``duplicate`` (count).
+    ``duplicate`` (count), ``bomb`` (megabytes: gzip inflating to that),
+    ``huge`` (megabytes: a plain body that large).
     """
 
     kind: str

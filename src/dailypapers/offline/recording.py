@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,9 @@ class Answer:
     status: int
     payload: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a body sent as is instead of ``payload`` (a gzip bomb...)
+    chunks: int = 1  # the body in this many pieces...
+    pause: float = 0.0  # ...this many seconds apart (a dripping server)
 
 
 Responder = Callable[[Request], Answer]
@@ -83,13 +87,22 @@ class _Handler(BaseHTTPRequestHandler):
         )
         answer = self.server.owner.answer(request)
         body = b"" if answer.payload is None else json.dumps(answer.payload).encode("utf-8")
+        body = body if answer.raw is None else answer.raw
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        size = max(1, -(-len(body) // max(1, answer.chunks)))
+        try:
+            for offset in range(0, len(body), size):
+                if offset:
+                    time.sleep(answer.pause)
+                self.wfile.write(body[offset : offset + size])
+                self.wfile.flush()
+        except OSError:  # the client gave up
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
@@ -135,6 +148,11 @@ class RecordingServer(Serving):
         """Answer the next ``times`` requests with ``status``."""
         with self._lock:
             self._failures.extend([Answer(status, {"message": message})] * times)
+
+    def answer_next(self, answer: Answer, times: int = 1) -> None:
+        """Answer the next ``times`` requests with ``answer`` (any status, body or pacing)."""
+        with self._lock:
+            self._failures.extend([answer] * times)
 
     def answer(self, request: Request) -> Answer:
         with self._lock:

@@ -15,6 +15,7 @@ from pathlib import Path
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config
 from dailypapers.links import labels
+from dailypapers.outpaths import owns_feed_file, owns_site_file  # re-exported
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.tree import publish_tree
 from dailypapers.render.atom import entry_html, feed_files
@@ -35,19 +36,6 @@ def catalog_for(config: Config, sections: Sequence[Section]) -> Catalog:
     queries = [q.to_string(topic.search_query([])) for topic in config.settings.topics]
     items = [(s.name, query, s.papers) for s, query in zip(sections, queries, strict=True)]
     return build_catalog(config.settings.title, items)
-
-
-def owns_feed_file(relative: str) -> bool:
-    """Files of the feeds folder that dailypapers writes (others are left alone)."""
-    return "/" not in relative and relative.endswith(".xml")
-
-
-def owns_site_file(relative: str) -> bool:
-    """Files of the site folder that dailypapers writes (others are left alone)."""
-    top = relative.split("/", 1)[0]
-    return relative in ("index.html", ".nojekyll") or (
-        "/" in relative and top in ("topics", "assets", "feeds")
-    )
 
 
 def write_outputs(

@@ -39,6 +39,8 @@ def publish_tree(
     others are kept. Returns whether ``target`` changed.
     """
     _check_paths(files)
+    if target.is_symlink():  # a linked folder is followed: its target is published
+        target = target.resolve()
     recover(target)
     if not force and _unchanged(target, files, owned):
         return False

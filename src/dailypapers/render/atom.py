@@ -19,7 +19,7 @@ from markupsafe import escape
 
 from dailypapers.links import labels
 from dailypapers.memo import per_paper
-from dailypapers.models import ABS_URL, Paper, format_timestamp
+from dailypapers.models import ABS_URL, Paper, format_timestamp, strip_controls
 from dailypapers.render.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -33,8 +33,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(text: str | None) -> str:
-    """``text`` without the characters XML 1.0 cannot carry."""
-    return _NOT_XML.sub("", text or "")
+    """``text`` without the characters XML 1.0 cannot carry, controls or bidi overrides."""
+    return strip_controls(_NOT_XML.sub("", text or ""))
 
 
 def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes]:

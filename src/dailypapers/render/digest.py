@@ -10,6 +10,7 @@ cannot break an issue table either.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -19,8 +20,15 @@ import jinja2
 
 from dailypapers.links import Labels, labels
 from dailypapers.models import Paper
-from dailypapers.render.markdown import DEFAULT_LINK_BASE, collapse, comment_cell, title_cell
+from dailypapers.render.markdown import (
+    DEFAULT_LINK_BASE,
+    collapse,
+    comment_cell,
+    heading,
+    title_cell,
+)
 
+_MENTION = re.compile(r"@(?=[A-Za-z0-9_])")
 GITHUB_BODY_LIMIT = 65_536  # GitHub refuses longer issue bodies (HTTP 422)
 AUTHORS_SHOWN = 3
 
@@ -92,11 +100,17 @@ class Digest:
     topics: tuple[TopicDigest, ...]
     link: str | None = None
     link_base: str = DEFAULT_LINK_BASE
+    new_papers: int | None = None  # distinct new papers before capping (None: those shown)
 
     @property
     def shown(self) -> int:
         """Distinct papers listed (a paper in two topics counts once)."""
         return len({e.paper.id for t in self.topics for e in t.entries})
+
+    @property
+    def new(self) -> int:
+        """Distinct new papers, listed or left out for size (what a headline counts)."""
+        return self.shown if self.new_papers is None else self.new_papers
 
     @property
     def long_date(self) -> str:
@@ -105,7 +119,9 @@ class Digest:
 
     def capped(self, limit: int) -> Digest:
         """At most ``limit`` papers per topic; the rest are counted as left out."""
-        return replace(self, topics=tuple(t.capped(limit) for t in self.topics))
+        return replace(
+            self, topics=tuple(t.capped(limit) for t in self.topics), new_papers=self.new
+        )
 
     def without_entries(self) -> Digest:
         return self.capped(0)
@@ -121,7 +137,7 @@ def _render(name: str, digest: Digest, **extra: Any) -> str:
 
 def subject(digest: Digest) -> str:
     """The e-mail subject: ``Daily Papers: 12 new papers (August 21, 2026)``."""
-    return f"{collapse(digest.heading)}: {_plural(digest.shown, 'new paper')} ({digest.long_date})"
+    return f"{collapse(digest.heading)}: {_plural(digest.new, 'new paper')} ({digest.long_date})"
 
 
 def render_text(digest: Digest) -> str:
@@ -140,11 +156,30 @@ def issue_title(digest: Digest) -> str:
     return f"Latest {digest.shown} {papers} - {digest.long_date}"
 
 
+def no_mentions(text: str) -> str:
+    """``@name`` with a zero-width joiner after the ``@``: GitHub notifies nobody."""
+    return _MENTION.sub("@\u200d", text)
+
+
 def _issue_row(entry: Entry, link_base: str) -> str:
     title = title_cell(entry.paper, link_base)
     if entry.revision:
         title += f" *({entry.mark})*"
-    return f"| {title} | {entry.date} | {comment_cell(entry.paper)} |"
+    return no_mentions(f"| {title} | {entry.date} | {comment_cell(entry.paper)} |")
+
+
+def _issue_heading(name: str) -> str:
+    return no_mentions(heading(name))
+
+
+def slack_escape(text: str) -> str:
+    """Slack's (and Mattermost's) escaping: ``<!channel>``, ``<@U1>`` and ``<url|label>`` stay text.
+
+    ``&``, ``<`` and ``>`` become entities, and ``@`` is followed by a zero-width
+    joiner so that Mattermost's ``@channel`` and ``@user`` notify nobody.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MENTION.sub("@\u200d", text)
 
 
 def render_issue(digest: Digest, limit: int = GITHUB_BODY_LIMIT) -> tuple[str, str]:
@@ -155,7 +190,7 @@ def render_issue(digest: Digest, limit: int = GITHUB_BODY_LIMIT) -> tuple[str, s
     """
 
     def body(candidate: Digest) -> str:
-        return _render("issue.md", candidate, row=_issue_row)
+        return _render("issue.md", candidate, row=_issue_row, heading=_issue_heading)
 
     fitting = _fitting(digest, body, limit)
     if fitting is not None:
@@ -163,11 +198,17 @@ def render_issue(digest: Digest, limit: int = GITHUB_BODY_LIMIT) -> tuple[str, s
     return issue_title(digest), _cut(body(digest.without_entries()), limit, digest.link)
 
 
-def render_chat(digest: Digest, limit: int) -> str:
-    """A short plain-text message for chat webhooks, within ``limit`` characters."""
+def render_chat(
+    digest: Digest, limit: int, escape: Callable[[str], str] = lambda text: text
+) -> str:
+    """A short plain-text message for chat webhooks, within ``limit`` characters.
+
+    ``escape`` (e.g. :func:`slack_escape`) is applied to the whole message
+    before it is measured.
+    """
 
     def text(candidate: Digest) -> str:
-        return _render("chat.txt", candidate).strip()
+        return escape(_render("chat.txt", candidate).strip())
 
     fitting = _fitting(digest, text, limit)
     if fitting is not None:

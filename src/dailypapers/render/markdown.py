@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from dailypapers.models import InvalidArxivId, Paper, split_id
+from dailypapers.models import (
+    InvalidArxivId,
+    Paper,
+    one_line,
+    split_id,
+)
 
 INTRO = (
     "The project automatically fetches the latest papers from arXiv based on keywords.\n\n"
@@ -30,8 +35,11 @@ COMMENT_FOLD_OVER = 20
 COMMENT_SUMMARY_CHARS = 5
 DEFAULT_LINK_BASE = "https://arxiv.org/abs/"
 
-# Characters that are not whitespace but have no business in a one-line cell.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Schemes GitHub's autolinker links without brackets besides http(s), and the
+# e-mail addresses it turns into mailto: links (an empty HTML comment before
+# the @ splits the text node the autolinker reads: nothing visible changes).
+_AUTOLINK_SCHEME = re.compile(r"(?i)\b(ftp|mailto|xmpp):")
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-]+\.)")
 _ENTITY = re.compile(r"&(?=#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 # A backslash would escape the markup we put after the text (`\</p>`, `\]`)
 # or our own escapes (`\\|`): write it as an entity there instead.
@@ -48,20 +56,27 @@ class Section:
 
 def collapse(text: str | None) -> str:
     """One line: newlines and runs of whitespace become one space (as the reference)."""
-    return " ".join(_CONTROL.sub("", text or "").split())
+    return one_line(text)
 
 
-def escape_cell(text: str, *, brackets: bool = False) -> str:
+def escape_cell(text: str, *, brackets: bool = False, backticks: bool = False) -> str:
     """Make collapsed text safe inside a table cell and inline HTML.
 
     HTML-special characters become entities (so ``</p></details>`` or
     ``<script>`` in an abstract stay text), ``|`` is escaped for GFM tables,
     and a backslash that would swallow the next piece of markup is written as
-    an entity. LaTeX, Markdown emphasis and Unicode pass through.
+    an entity. ``brackets`` escapes ``[`` and ``]`` (no link or image can
+    form); ``backticks`` writes backticks as entities (no code span can
+    open). ``ftp:``, ``mailto:`` and ``xmpp:`` are not autolinked. LaTeX,
+    Markdown emphasis, bare https URLs and Unicode pass through.
     """
     text = _ENTITY.sub("&amp;", text)
+    if backticks:
+        text = text.replace("`", "&#96;")
+    text = _AUTOLINK_SCHEME.sub(r"\1&#58;", text)
     text = _BACKSLASH_BEFORE_MARKUP.sub("&#92;", text)
     text = text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    text = _EMAIL_AT.sub("<!-- -->@", text)
     if brackets:
         text = text.replace("[", "\\[").replace("]", "\\]")
     return text
@@ -72,8 +87,13 @@ def title_cell(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
     return f"**[{title}]({link_base}{paper.versioned_id})**"
 
 
+def heading(name: str) -> str:
+    """A topic name as a ``## `` heading's text, escaped like a cell."""
+    return escape_cell(collapse(name), brackets=True)
+
+
 def abstract_cell(paper: Paper) -> str:
-    abstract = escape_cell(collapse(paper.abstract))
+    abstract = escape_cell(collapse(paper.abstract), brackets=True)
     return f"<details><summary>Show</summary><p>{abstract}</p></details>"
 
 
@@ -81,9 +101,11 @@ def comment_cell(paper: Paper) -> str:
     """The reference's rule: comments over 20 characters fold behind their first 5."""
     comment = collapse(paper.comment)
     if len(comment) <= COMMENT_FOLD_OVER:
-        return escape_cell(comment)
-    summary = escape_cell(comment[:COMMENT_SUMMARY_CHARS])
-    return f"<details><summary>{summary}...</summary><p>{escape_cell(comment)}</p></details>"
+        return escape_cell(comment, brackets=True)
+    # A backtick in the summary would open a code span swallowing `</summary><p>`.
+    summary = escape_cell(comment[:COMMENT_SUMMARY_CHARS], brackets=True, backticks=True)
+    body = escape_cell(comment, brackets=True)
+    return f"<details><summary>{summary}...</summary><p>{body}</p></details>"
 
 
 def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
@@ -98,7 +120,7 @@ def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE) -> str:
 
 def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE) -> str:
     rows = "".join("\n" + table_row(paper, link_base) for paper in section.papers)
-    return f"## {section.name}\n{TABLE_HEADER}{rows}\n\n"
+    return f"## {heading(section.name)}\n{TABLE_HEADER}{rows}\n\n"
 
 
 def render_readme(

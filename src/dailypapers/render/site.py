@@ -1,8 +1,9 @@
 """The static site: an index of every topic and a page per topic, searchable offline.
 
-Pages are rendered with Jinja2 (autoescape on); the papers travel as JSON in
-a ``<script type="application/json">`` element with ``<``, ``>`` and ``&``
-escaped, and ``assets/site.js`` lists, searches and filters them, writing
+Pages are rendered with Jinja2 (autoescape on); the papers travel once, as
+JSON in the shared ``assets/data-HASH.js`` (``<``, ``>`` and ``&`` escaped),
+each page names its papers' ids in a ``<script type="application/json">``
+element, and ``assets/site.js`` lists, searches and filters them, writing
 paper text only with ``textContent`` and URLs only when they are http(s).
 A Content-Security-Policy allows scripts and styles from the site's own
 files only, so nothing inline can run even if a page were altered. No CDN,
@@ -23,6 +24,7 @@ from markupsafe import Markup
 from dailypapers.links import labels
 from dailypapers.models import Paper
 from dailypapers.render.catalog import Catalog, TopicListing, timestamp
+from dailypapers.render.markdown import collapse
 
 ASSETS = ("site.css", "site.js")
 PAGE_SIZE = 50
@@ -48,27 +50,30 @@ def embed_json(data: Any) -> Markup:
 
 @functools.lru_cache(maxsize=1 << 14)
 def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
-    """What the page script needs of one paper (dates as ``YYYY-MM-DD``)."""
+    """What the page script needs of one paper (dates as ``YYYY-MM-DD``).
+
+    Empty optional fields are left out and the arXiv links are built by the
+    script from id and version: the shared data file stays small.
+    """
     found = labels(paper)
-    return {
+    data = {
         "id": paper.id,
         "version": paper.version,
-        "title": " ".join(paper.title.split()),
-        "abstract": " ".join(paper.abstract.split()),
-        "authors": list(paper.author_names),
+        "title": collapse(paper.title),
+        "abstract": collapse(paper.abstract),
+        "authors": [collapse(name) for name in paper.author_names],
         "categories": list(paper.categories),
         "updated": paper.updated.date().isoformat(),
         "published": paper.published.date().isoformat(),
-        "comment": paper.comment,
-        "journal_ref": paper.journal_ref,
+        "comment": collapse(paper.comment) or None,
+        "journal_ref": collapse(paper.journal_ref) or None,
         "doi": paper.doi,
-        "abs_url": paper.abs_url,
-        "pdf_url": paper.pdf_url,
         "links": [{"label": link.label, "url": link.url} for link in found.links],
         "venue": found.venue,
         "revised": found.revised,
         "topics": list(topics),
     }
+    return {key: value for key, value in data.items() if value is not None and value is not False}
 
 
 def _asset_files() -> dict[str, bytes]:
@@ -84,56 +89,66 @@ def _asset_files() -> dict[str, bytes]:
 def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """``{relative path: content}`` of the whole site.
 
-    ``feeds`` (file name → Atom document), when given, are published under
-    ``feeds/`` too, and each page links its feed.
+    Linear in topics: every paper and the topic index are written once, to
+    one shared data file (``assets/data-HASH.js``); each page carries only
+    what it shows (its scope and the ids of its papers, in order) and its
+    own navigation. ``feeds`` (file name → Atom document), when given, are
+    published under ``feeds/`` too, and each page links its feed.
     """
     env = _environment()
     assets = _asset_files()
-    files: dict[str, bytes] = {".nojekyll": b"", **assets}
-    template = env.get_template("site.html")
     topic_index = [
         {"slug": t.slug, "name": t.name, "count": len(t.papers), "query": t.query}
         for t in catalog.topics
     ]
+    index_papers = catalog.papers()
+    shared = {
+        "topics": topic_index,
+        "papers": [paper_data(p, catalog.topics_of(p)) for p in index_papers],
+    }
+    data_file = _data_file(shared)
+    files: dict[str, bytes] = {".nojekyll": b"", **assets, **data_file}
+    template = env.get_template("site.html")
     common = {
         "catalog": catalog,
         "topics": topic_index,
         "updated": timestamp(catalog.updated),
         "has_feeds": feeds is not None,
         "page_size": PAGE_SIZE,
+        "script_paths": [*data_file, next(path for path in assets if path.endswith(".js"))],
+        "stylesheet": next(path for path in assets if path.endswith(".css")),
     }
-    index_papers = catalog.papers()
-    files["index.html"] = _page(template, assets, common, None, index_papers, catalog, "")
+    files["index.html"] = _page(template, common, None, index_papers, "")
     for topic in catalog.topics:
-        page = _page(template, assets, common, topic, topic.papers, catalog, "../")
-        files[f"topics/{topic.slug}.html"] = page
+        files[f"topics/{topic.slug}.html"] = _page(template, common, topic, topic.papers, "../")
     for name, content in (feeds or {}).items():
         files[f"feeds/{name}"] = content
     return files
 
 
+def _data_file(shared: dict[str, Any]) -> dict[str, bytes]:
+    """The one shared data file: a script setting ``window.DAILYPAPERS_DATA``."""
+    text = str(embed_json(shared)).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    content = f"window.DAILYPAPERS_DATA = {text};\n".encode()
+    return {f"assets/data-{hashlib.sha256(content).hexdigest()[:10]}.js": content}
+
+
 def _page(
     template: jinja2.Template,
-    assets: dict[str, bytes],
     common: dict[str, Any],
     topic: TopicListing | None,
     papers: list[Paper] | Any,
-    catalog: Catalog,
     root: str,
 ) -> bytes:
-    data = {
-        "topics": common["topics"],
-        "scope": topic.slug if topic else None,
-        "papers": [paper_data(p, catalog.topics_of(p)) for p in papers],
-    }
-    css, js = (next(path for path in assets if path.endswith(suffix)) for suffix in (".css", ".js"))
+    ids = [p.id for p in papers]
+    data = {"scope": topic.slug if topic else None, "ids": ids}
     html = template.render(
         **common,
         topic=topic,
         root=root,
-        css=root + css,
-        js=root + js,
-        count=len(data["papers"]),
+        css=root + common["stylesheet"],
+        scripts=[root + path for path in common["script_paths"]],
+        count=len(ids),
         data=embed_json(data),
     )
     return html.encode("utf-8")

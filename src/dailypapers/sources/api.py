@@ -21,8 +21,9 @@ from dailypapers.arxiv.client import (
 )
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_categories, archive_of
+from dailypapers.bounded import Bounds
 from dailypapers.config import Config
-from dailypapers.fetchstate import TopicHistory, read_marker, topic_history
+from dailypapers.fetchstate import FUTURE_SKEW, TopicHistory, read_marker, topic_history
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
 from dailypapers.sources.base import (
@@ -50,7 +51,14 @@ def make_client(config: Config) -> ArxivClient:
         max_retry_seconds=arxiv.max_retry_seconds,
         backoff=backoff,
         timeout=httpx.Timeout(arxiv.timeout, connect=min(arxiv.timeout, 10.0)),
+        bounds=arxiv_bounds(config),
     )
+
+
+def arxiv_bounds(config: Config) -> Bounds:
+    """The size cap and total deadline of every arXiv response (API, feed, OAI-PMH)."""
+    arxiv = config.settings.arxiv
+    return Bounds(int(arxiv.max_response_mb * 2**20), arxiv.request_deadline)
 
 
 def scan_policy(config: Config) -> ScanPolicy:
@@ -186,14 +194,19 @@ def fetch_topic(
         growth=PAGE_GROWTH if warm else 1,
         zero_total_retries=0 if _empty_before(history) else 1,
     )
+    horizon = now + FUTURE_SKEW
     total: int | None = None
     for page in pages:
         total = page.total_results if total is None else total
         reached_known = False
         for paper in page.papers:
-            seen.add(paper.id)
+            future = paper.updated > horizon
+            if future:
+                _warn_future(plan, paper)  # kept, but neither a stop mark nor counted
+            else:
+                seen.add(paper.id)
             if known.get(paper.id, 0) >= paper.version:
-                reached_known = True
+                reached_known = reached_known or not future
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
         if warm and reached_known and _reaches(page.papers, cutoff):
@@ -212,6 +225,15 @@ def fetch_topic(
 
 def _empty_before(history: TopicHistory) -> bool:
     return history.total == 0 or (history.fetched_at is not None and not history.known)
+
+
+def _warn_future(plan: TopicPlan, paper: Paper) -> None:
+    log.warning(
+        "%s: arXiv dates %s in the future (%s); stored, never used as a stop mark",
+        plan.topic.name,
+        paper.versioned_id,
+        paper.updated.isoformat(),
+    )
 
 
 def _above(paper: Paper, floor: datetime | None) -> bool:
@@ -289,7 +311,11 @@ class ApiSource:
                 self.client,
                 plan,
                 topic_history(
-                    context.store, plan.topic.name, plan.query_string, limit=context.limit
+                    context.store,
+                    plan.topic.name,
+                    plan.query_string,
+                    limit=context.limit,
+                    now=context.now,
                 ),
                 limit=context.limit,
                 archives=context.archives,

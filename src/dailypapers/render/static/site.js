@@ -13,13 +13,52 @@
   if (!source || !list) {
     return;
   }
-  var data = JSON.parse(source.textContent);
+  // The page names its papers by id; every paper is in the one shared data file.
+  var page = JSON.parse(source.textContent);
+  var shared = window.DAILYPAPERS_DATA || { topics: [], papers: [] };
+  var byId = {};
+  shared.papers.forEach(function (paper) {
+    byId[paper.id] = paper;
+  });
+  var data = {
+    scope: page.scope,
+    topics: shared.topics,
+    papers: page.ids
+      .map(function (id) {
+        return byId[id];
+      })
+      .filter(Boolean),
+  };
   var papers = data.papers;
   var scope = data.scope;
   var topicNames = {};
   data.topics.forEach(function (topic) {
     topicNames[topic.slug] = topic.name;
   });
+  fillNav();
+
+  function fillNav() {
+    // A topic page carries only its own link; the other topics come from the shared file.
+    var nav = document.getElementById("topic-nav");
+    if (!nav || !scope) {
+      return;
+    }
+    data.topics.forEach(function (topic) {
+      if (topic.slug === scope || !/^[a-z0-9-]+$/.test(topic.slug)) {
+        return;
+      }
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.setAttribute("href", "../topics/" + topic.slug + ".html");
+      link.textContent = topic.name + " ";
+      var count = document.createElement("span");
+      count.className = "count";
+      count.textContent = String(topic.count);
+      link.appendChild(count);
+      item.appendChild(link);
+      nav.appendChild(item);
+    });
+  }
 
   var form = document.getElementById("controls");
   var fields = {
@@ -51,6 +90,10 @@
     paper._authors = fold(paper.authors.join(", "));
     paper._text = paper._title + "\n" + fold(paper.abstract) + "\n" + paper._authors;
   });
+
+  function arxivUrl(kind, paper) {
+    return "https://arxiv.org/" + kind + "/" + paper.id + "v" + paper.version;
+  }
 
   function safeUrl(url) {
     return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
@@ -111,7 +154,7 @@
     var item = element("li", "paper");
     item.id = "paper-" + paper.id;
     var heading = element("h2");
-    var title = anchor(paper.abs_url);
+    var title = anchor(arxivUrl("abs", paper));
     highlight(title, paper.title);
     heading.appendChild(title);
     item.appendChild(heading);
@@ -155,8 +198,8 @@
     item.appendChild(details);
 
     var links = element("p", "links");
-    links.appendChild(anchor(paper.abs_url, "arXiv"));
-    links.appendChild(anchor(paper.pdf_url, "PDF"));
+    links.appendChild(anchor(arxivUrl("abs", paper), "arXiv"));
+    links.appendChild(anchor(arxivUrl("pdf", paper), "PDF"));
     paper.links.forEach(function (link) {
       if (safeUrl(link.url)) {
         links.appendChild(anchor(link.url, link.label));

@@ -1,0 +1,151 @@
+"""Bounded HTTP: a cap on decoded bytes and a total deadline for every request.
+
+httpx's timeouts apply to each read, so a server sending one byte every few
+seconds never trips them, and a small gzip body can inflate to gigabytes.
+:func:`bounded_request` reads the decoded body in chunks and aborts past
+``max_bytes``; a :class:`Watchdog` shuts the connection's socket down when
+the request's total ``deadline`` passes (even while headers trickle in).
+Both raise a :class:`LimitExceeded` with one line; callers treat it as a
+protocol error that is not retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+DEFAULT_MAX_BYTES = 64 * 2**20  # a 2,000-entry arXiv page is about 5 MB
+DEFAULT_DEADLINE = 300.0  # seconds for one request, headers to last byte
+NOTIFY_MAX_BYTES = 2**20  # a chat service or GitHub answers with a small document
+
+
+class LimitExceeded(Exception):
+    """A response broke a bound (one line)."""
+
+
+class ResponseTooLarge(LimitExceeded):
+    """The decoded body passed ``max_bytes``."""
+
+
+class DeadlineExceeded(LimitExceeded):
+    """The request took longer than its total deadline."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The limits of one request."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    deadline: float = DEFAULT_DEADLINE
+
+    def too_large(self) -> ResponseTooLarge:
+        return ResponseTooLarge(f"response larger than {_size(self.max_bytes)}; aborted")
+
+    def too_slow(self) -> DeadlineExceeded:
+        return DeadlineExceeded(f"no complete response within {self.deadline:g} s; aborted")
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MB" if count >= 2**20 else f"{count} bytes"
+
+
+class Watchdog:
+    """Shuts down the sockets it watches once ``seconds`` have passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, sock: Any) -> None:
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpx's ``trace`` extension: watch each new connection's socket."""
+        if event.endswith(("connect_tcp.complete", "start_tls.complete")):
+            stream = info.get("return_value")
+            if stream is not None:
+                self.watch(stream.get_extra_info("socket"))
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def __enter__(self) -> Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+# The socket each client last used: a kept-alive connection is reused without a
+# new connect, and the next request's watchdog must still be able to stop it.
+_LAST_SOCKET: weakref.WeakKeyDictionary[httpx.Client, Any] = weakref.WeakKeyDictionary()
+
+
+def bounded_request(
+    client: httpx.Client, method: str, url: str, *, bounds: Bounds, **kwargs: Any
+) -> httpx.Response:
+    """Send a request and read its whole (decoded) body within ``bounds``.
+
+    Returns the response with its content read. Raises
+    :class:`ResponseTooLarge` or :class:`DeadlineExceeded`; transport errors
+    otherwise propagate as usual.
+    """
+    started = time.monotonic()
+    with Watchdog(bounds.deadline) as dog:
+        dog.watch(_LAST_SOCKET.get(client))
+        extensions = {**kwargs.pop("extensions", {}), "trace": dog.trace}
+        try:
+            with client.stream(method, url, extensions=extensions, **kwargs) as response:
+                stream = response.extensions.get("network_stream")
+                if stream is not None:
+                    _LAST_SOCKET[client] = stream.get_extra_info("socket")
+                body = b"".join(bounded_chunks(response, bounds, started))
+        except httpx.TransportError:
+            if dog.expired:
+                raise bounds.too_slow() from None
+            raise
+    response._content = body  # what response.read() stores: .content, .json() work
+    return response
+
+
+def bounded_chunks(response: httpx.Response, bounds: Bounds, started: float) -> Iterator[bytes]:
+    """The decoded body chunk by chunk, stopping past ``max_bytes`` or the deadline."""
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > bounds.max_bytes:
+            raise bounds.too_large()
+        if time.monotonic() - started > bounds.deadline:
+            raise bounds.too_slow()
+        yield chunk

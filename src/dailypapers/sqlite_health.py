@@ -1,0 +1,43 @@
+"""A read-only health check of a SQLite store, before anything writes to it.
+
+A damaged file (a corrupt page, or not a database at all) is reported as
+one line saying how to recover, and never opened for writing: SQLite would
+otherwise happily append to a file whose other pages are broken.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+
+def damage(path: Path) -> str | None:
+    """What is wrong with the SQLite file at ``path`` (read-only check), or ``None``."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None  # cannot open at all: the normal path reports it
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") in _DAMAGED:
+            return str(exc)
+        return None  # locked, a hot journal...: not damage; the normal path decides
+    finally:
+        conn.close()
+    problems = [str(row[0]) for row in rows if row and row[0] != "ok"]
+    return f"database disk image is malformed ({problems[0][:80]})" if problems else None
+
+
+def damage_message(path: Path, problem: str) -> str:
+    """The one line every command prints for a damaged store."""
+    return (
+        f"{path}: {problem}; nothing was written to it. Recover with "
+        f"'sqlite3 {path} .recover | sqlite3 recovered.db' and move recovered.db in its "
+        "place, or move it aside and rebuild with 'dailypapers harvest' or 'dailypapers update'"
+    )
