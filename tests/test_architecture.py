@@ -153,6 +153,7 @@ SQL_MODULES = {
     "dailypapers.notify.outbox",
     "dailypapers.sources.local",
     "dailypapers.sources.local_index",
+    "dailypapers.rank.libstore",
 }
 
 

@@ -837,6 +837,116 @@ def harvest(
     click.echo(report.summary())
 
 
+def _open_existing(config: Config) -> Any:
+    from dailypapers.store import open_store, sqlite_path
+
+    path = sqlite_path(config.db_url)
+    if path is not None and not path.exists():
+        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    return open_store(config.db_url)
+
+
+@cli.group()
+def library() -> None:
+    """The reader's library: what "For you" ranking compares new papers with."""
+
+
+@library.command("import")
+@config_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@debug_option
+@handle_errors
+def library_import(config_file: Path | None, files: tuple[Path, ...], debug: bool) -> None:
+    """Import library FILES (.bib, .ris, CSL .json, zotero.sqlite, arXiv id lists).
+
+    All files are read before anything is stored: one bad file imports nothing.
+    """
+    from dailypapers.rank import commands
+    from dailypapers.store import open_store
+
+    with open_store(_load(config_file).db_url) as store:
+        try:
+            lines = commands.import_library(store, list(files))
+        except commands.LibraryError as exc:
+            raise Failure(f"dailypapers: {exc}") from None
+    click.echo("\n".join(lines))
+
+
+@library.command("list")
+@config_option
+@debug_option
+@handle_errors
+def library_list(config_file: Path | None, debug: bool) -> None:
+    """List the library, newest added first."""
+    from dailypapers.rank import commands
+
+    with _open_existing(_load(config_file)) as store:
+        click.echo("\n".join(commands.list_lines(store)))
+
+
+@library.command("stats")
+@config_option
+@debug_option
+@handle_errors
+def library_stats(config_file: Path | None, debug: bool) -> None:
+    """How many items each file holds and how many matched stored papers."""
+    from dailypapers.rank import commands
+
+    with _open_existing(_load(config_file)) as store:
+        click.echo("\n".join(commands.stats_lines(store)))
+
+
+@cli.command("rank")
+@config_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Papers whose current version is from this day or later (default: the newest day).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
+@click.option("--explain", is_flag=True, help="Say which library items and terms drove each score.")
+@debug_option
+@handle_errors
+def rank_command(
+    config_file: Path | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+    explain: bool,
+    debug: bool,
+) -> None:
+    """Rank stored papers for the reader, by similarity to the library (offline)."""
+    from dailypapers.rank import commands
+
+    config = _load(config_file)
+    with _open_existing(config) as store:
+        since_utc = since.replace(tzinfo=UTC) if since else None
+        scored = commands.ranked(store, config, since=since_utc, limit=limit)
+    click.echo(commands.render(scored, as_json=as_json, explain=explain))
+
+
+@cli.command("similar")
+@config_option
+@click.argument("arxiv_id")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@debug_option
+@handle_errors
+def similar_command(
+    config_file: Path | None, arxiv_id: str, limit: int, as_json: bool, debug: bool
+) -> None:
+    """Stored papers most similar to ARXIV_ID (a stored paper)."""
+    from dailypapers.rank import commands
+
+    with _open_existing(_load(config_file)) as store:
+        try:
+            scored = commands.similar_to(store, arxiv_id, limit=limit)
+        except commands.LibraryError as exc:
+            raise Failure(f"dailypapers: {exc}") from None
+    click.echo(commands.render(scored, as_json=as_json, explain=True))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dailypapers")

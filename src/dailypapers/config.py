@@ -111,6 +111,12 @@ class StoreSettings(_Model):
     url: str | None = None
 
 
+class LibrarySettings(_Model):
+    """The reader's library (``[library]``): files re-imported when they change."""
+
+    paths: list[str] = []
+
+
 class ReadmeSettings(_Model):
     """Details of the README output (``[readme]``)."""
 
@@ -391,6 +397,7 @@ class Settings(_Model):
     feeds: FeedsSettings = FeedsSettings()
     site: SiteSettings = SiteSettings()
     summaries: SummariesSettings | None = None
+    library: LibrarySettings = LibrarySettings()
 
     @field_validator("timezone")
     @classmethod
@@ -436,6 +443,10 @@ class Config:
         if url:
             return url
         return f"sqlite:///{self.state_dir / 'papers.db'}"
+
+    @property
+    def library_paths(self) -> list[Path]:
+        return [self.base_dir / Path(p).expanduser() for p in self.settings.library.paths]
 
     @property
     def readme_path(self) -> Path:

@@ -6,7 +6,9 @@ applies them. Tables: papers, topics and their links, runs (with their owner),
 the notification outbox (migration 2), the full-text index (migration 3,
 :mod:`dailypapers.fts`), what fetching remembers (migration 4,
 :mod:`dailypapers.fetchstate`), harvests and topic evaluations (migration 5),
-run owners (migration 6), TL;DR summaries (migration 8, :mod:`dailypapers.summarystore`).
+run owners (migration 6), fetch totals (migration 7), TL;DR summaries (migration 8,
+:mod:`dailypapers.summarystore`), the reader's library and ranking caches
+(migration 9, :mod:`dailypapers.rank.libstore`).
 """
 
 from __future__ import annotations
@@ -267,6 +269,65 @@ paper_summaries = sa.Table(
 
 FETCH_STATE_TABLES = [topic_fetch_state, fetch_markers, pending_papers, backfill_windows]
 
+# The reader's library and ranking caches (migration 9, :mod:`dailypapers.rank.libstore`).
+library_files = sa.Table(
+    "library_files",
+    metadata,
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("imported_at", UTCDateTime, nullable=False),
+)
+
+library_items = sa.Table(
+    "library_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "path",
+        sa.String(1024),
+        sa.ForeignKey("library_files.path", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False),
+    sa.Column("arxiv_id", sa.String(64)),
+    sa.Column("doi", sa.Text),
+    sa.Column("added", UTCDateTime),
+    sa.Column("collections", sa.JSON, nullable=False),
+    sa.Column("paper_id", sa.String(64)),  # the stored paper it matched, if any
+    sa.Column("terms", sa.JSON, nullable=False),  # term counts of its own text
+)
+
+paper_terms = sa.Table(
+    "paper_terms",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("terms", sa.JSON, nullable=False),
+)
+
+rank_terms = sa.Table(
+    "rank_terms",
+    metadata,
+    sa.Column("term", sa.String(128), primary_key=True),
+    sa.Column("df", sa.Integer, nullable=False),
+)
+
+rank_corpus = sa.Table(
+    "rank_corpus",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("documents", sa.Integer, nullable=False),
+    sa.Column("total_length", sa.BigInteger, nullable=False),
+)
+
+LIBRARY_TABLES = [library_files, library_items, paper_terms, rank_terms, rank_corpus]
+
+
 papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
 
 
@@ -336,6 +397,10 @@ def _m008_summaries(conn: Connection) -> None:
     metadata.create_all(conn, tables=[paper_summaries])
 
 
+def _m009_library(conn: Connection) -> None:
+    metadata.create_all(conn, tables=LIBRARY_TABLES)
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -347,6 +412,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (6, "run_owner", _m006_run_owner),
     (7, "fetch_totals", _m007_fetch_totals),
     (8, "summaries", _m008_summaries),
+    (9, "library", _m009_library),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,0 +1,1 @@
+"""Ranking for the reader: library import, term vectors, scores that explain themselves."""

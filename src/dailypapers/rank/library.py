@@ -1,0 +1,301 @@
+"""Read a reader's library: BibTeX, RIS, CSL JSON, ``zotero.sqlite``, arXiv id lists.
+
+Every reader returns :class:`Entry` objects in the file's order; an entry
+knows its arXiv id, DOI, title, abstract and (when the format has it) the
+date it was added. A malformed file raises :class:`LibraryError` with one
+line naming the file and the entry; nothing is returned half-read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dailypapers.models import InvalidArxivId, split_id
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_FIELD = 20_000
+_ARXIV_IN_TEXT = re.compile(
+    r"(?:arxiv(?:\.org/(?:abs|pdf)/|:\s*)|10\.48550/arxiv\.)"
+    r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?/\d{7})",
+    re.IGNORECASE,
+)
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+
+
+class LibraryError(Exception):
+    """A library file that cannot be read (the message is one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One library item as the file describes it."""
+
+    key: str
+    title: str
+    abstract: str = ""
+    arxiv_id: str | None = None
+    doi: str | None = None
+    added: datetime | None = None
+    collections: tuple[str, ...] = ()
+
+
+def normalise_title(title: str) -> str:
+    """Lower-case letters and digits only, accents folded (for matching titles)."""
+    folded = unicodedata.normalize("NFKD", title)
+    return "".join(c for c in folded.lower() if c.isalnum())
+
+
+def _clean(text: object) -> str:
+    value = " ".join(str(text or "").split())
+    return value[:MAX_FIELD]
+
+
+def _arxiv_id(*texts: object) -> str | None:
+    for text in texts:
+        if not text:
+            continue
+        value = str(text).strip()
+        try:
+            return split_id(value.removeprefix("arXiv:").removeprefix("arxiv:"))[0]
+        except InvalidArxivId:
+            match = _ARXIV_IN_TEXT.search(value)
+            if match:
+                return match.group(1)
+    return None
+
+
+def _doi(*texts: object) -> str | None:
+    for text in texts:
+        match = _DOI.search(str(text or ""))
+        if match:
+            doi = match.group(0).rstrip(".,;").lower()
+            return None if doi.startswith("10.48550/arxiv.") else doi
+    return None
+
+
+def _entry(key: str, fields: Mapping[str, Any], added: datetime | None = None) -> Entry:
+    title = _clean(fields.get("title"))
+    arxiv = _arxiv_id(
+        fields.get("arxiv"), fields.get("url"), fields.get("extra"), fields.get("doi")
+    )
+    if not title and not arxiv:
+        raise LibraryError(f"entry {key}: no title and no arXiv id")
+    return Entry(
+        key=key,
+        title=title,
+        abstract=_clean(fields.get("abstract")),
+        arxiv_id=arxiv,
+        doi=_doi(fields.get("doi")),
+        added=added,
+    )
+
+
+# --- formats -----------------------------------------------------------------
+
+
+def read_bibtex(text: str) -> list[Entry]:
+    """BibTeX (bibtexparser 2); LaTeX accents and braces become plain text."""
+    import bibtexparser
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    library = bibtexparser.parse_string(text)
+    if library.failed_blocks:
+        block = library.failed_blocks[0]
+        raise LibraryError(f"entry at line {block.start_line + 1}: not valid BibTeX")
+    latex = LatexNodes2Text()
+    entries = []
+    for item in library.entries:
+        fields = {k.lower(): latex.latex_to_text(str(f.value)) for k, f in item.fields_dict.items()}
+        eprint = (
+            fields.get("eprint")
+            if "arxiv" in fields.get("archiveprefix", "arxiv").lower()
+            else None
+        )
+        fields["arxiv"] = eprint or fields.get("arxivid")
+        fields["extra"] = fields.get("journal", "")
+        entries.append(_entry(item.key, fields))
+    return entries
+
+
+def read_ris(text: str) -> list[Entry]:
+    """RIS (rispy): ``TI``/``T1``, ``AB``, ``DO``, ``UR``, ``DA`` (added, when a date)."""
+    import rispy
+
+    try:
+        records = rispy.loads(text)
+    except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
+        raise LibraryError(f"not valid RIS: {_first_line(exc)}") from None
+    entries = []
+    for number, record in enumerate(records, 1):
+        title = record.get("title") or record.get("primary_title") or ""
+        urls = record.get("urls") or []
+        fields = {
+            "title": title,
+            "abstract": record.get("abstract", ""),
+            "doi": record.get("doi"),
+            "url": " ".join(urls) if isinstance(urls, list) else urls,
+            "extra": " ".join(record.get("notes", []) or []),
+        }
+        entries.append(_entry(f"#{number}", fields, _date(record.get("access_date"))))
+    return entries
+
+
+def read_csl_json(text: str) -> list[Entry]:
+    """CSL JSON (Zotero, Better BibTeX): a list of items."""
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        raise LibraryError(f"not valid JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise LibraryError("CSL JSON must be a list of items")
+    entries = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise LibraryError(f"entry #{number}: not an object")
+        key = str(item.get("id") or f"#{number}")
+        fields = {
+            "title": item.get("title"),
+            "abstract": item.get("abstract"),
+            "doi": item.get("DOI"),
+            "url": item.get("URL"),
+            "extra": f"{item.get('number', '')} {item.get('note', '')}",
+        }
+        entries.append(_entry(key, fields, _csl_date(item.get("accessed"))))
+    return entries
+
+
+def read_id_list(text: str) -> list[Entry]:
+    """One arXiv id or abs/pdf URL a line; ``#`` starts a comment."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        value = line.split("#", 1)[0].strip()
+        if not value:
+            continue
+        try:
+            arxiv_id = split_id(value)[0]
+        except InvalidArxivId:
+            raise LibraryError(f"line {number}: not an arXiv id or URL") from None
+        entries.append(Entry(key=arxiv_id, title="", arxiv_id=arxiv_id))
+    return entries
+
+
+_ZOTERO_ITEMS = """
+SELECT items.itemID, items.key, items.dateAdded
+FROM items JOIN itemTypes USING (itemTypeID)
+WHERE itemTypes.typeName NOT IN ('attachment', 'note', 'annotation')
+  AND items.itemID NOT IN (SELECT itemID FROM deletedItems)
+ORDER BY items.dateAdded DESC, items.itemID DESC
+"""
+_ZOTERO_FIELDS = """
+SELECT itemData.itemID, fields.fieldName, itemDataValues.value
+FROM itemData JOIN fields USING (fieldID) JOIN itemDataValues USING (valueID)
+WHERE fields.fieldName IN ('title', 'abstractNote', 'DOI', 'url', 'extra', 'archiveID')
+"""
+_ZOTERO_COLLECTIONS = """
+SELECT collectionItems.itemID, collections.collectionName
+FROM collectionItems JOIN collections USING (collectionID)
+"""
+
+
+def read_zotero(path: Path) -> list[Entry]:
+    """Zotero's own database, read from a copy (Zotero keeps it locked)."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "zotero.sqlite"
+        shutil.copyfile(path, copy)
+        try:
+            with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as db:
+                rows = db.execute(_ZOTERO_ITEMS).fetchall()
+                fields: dict[int, dict[str, str]] = {}
+                for item_id, name, value in db.execute(_ZOTERO_FIELDS):
+                    fields.setdefault(item_id, {})[name] = value
+                collections: dict[int, list[str]] = {}
+                for item_id, name in db.execute(_ZOTERO_COLLECTIONS):
+                    collections.setdefault(item_id, []).append(name)
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"not a Zotero database: {exc}") from None
+    entries = []
+    for item_id, key, added in rows:
+        data = fields.get(item_id, {})
+        mapped = {
+            "title": data.get("title"),
+            "abstract": data.get("abstractNote"),
+            "doi": data.get("DOI"),
+            "url": data.get("url"),
+            "extra": f"{data.get('archiveID', '')} {data.get('extra', '')}",
+        }
+        if not mapped["title"] and not _arxiv_id(mapped["url"], mapped["extra"]):
+            continue  # Zotero keeps title-less stubs (e.g. web snapshots)
+        entry = _entry(str(key), mapped, _date(added))
+        entries.append(_with_collections(entry, collections.get(item_id, [])))
+    return entries
+
+
+def _with_collections(entry: Entry, names: Iterable[str]) -> Entry:
+    from dataclasses import replace
+
+    return replace(entry, collections=tuple(sorted(names)))
+
+
+# --- dispatch ----------------------------------------------------------------
+
+_TEXT_READERS: dict[str, Callable[[str], list[Entry]]] = {
+    ".bib": read_bibtex,
+    ".bibtex": read_bibtex,
+    ".ris": read_ris,
+    ".json": read_csl_json,
+    ".txt": read_id_list,
+    ".list": read_id_list,
+}
+
+
+def read_library(path: Path) -> list[Entry]:
+    """Read one library file, chosen by its extension; errors name the file."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise LibraryError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        if path.suffix.lower() in (".sqlite", ".db"):
+            return read_zotero(path)
+        reader = _TEXT_READERS.get(path.suffix.lower(), read_id_list)
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        return reader(text)
+    except LibraryError as exc:
+        raise LibraryError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise LibraryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _date(value: object) -> datetime | None:
+    text = str(value or "").strip().replace("/", "-")
+    for length, fmt in ((19, "%Y-%m-%d %H:%M:%S"), (10, "%Y-%m-%d")):
+        try:
+            return datetime.strptime(text[:length], fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _csl_date(value: object) -> datetime | None:
+    if isinstance(value, dict):
+        parts = (value.get("date-parts") or [[]])[0]
+        if isinstance(parts, list) and len(parts) == 3:
+            try:
+                year, month, day = (int(p) for p in parts)
+                return datetime(year, month, day, tzinfo=UTC)
+            except (TypeError, ValueError):
+                return None
+        return _date(value.get("raw"))
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

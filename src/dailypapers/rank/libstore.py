@@ -1,0 +1,323 @@
+"""The library and the ranking caches in the store (tables of migration 9, schema.py).
+
+Tables:
+
+* ``library_files``: each imported file, with the digest of its bytes (a
+  ``[library] paths`` file is re-imported only when the digest changed);
+* ``library_items``: its entries in file order, with the stored paper they
+  matched (by arXiv id, then DOI, then normalised title) and their own
+  title/abstract for those that matched nothing;
+* ``paper_terms``: the analysed term counts of each paper version, so a
+  second run analyses nothing that did not change;
+* ``rank_terms`` / ``rank_corpus``: document frequencies over every stored
+  paper (the idf of ranking), kept up to date as ``paper_terms`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers.rank.library import Entry, normalise_title, read_library
+from dailypapers.rank.vectors import Corpus, term_counts
+from dailypapers.schema import (
+    library_files,
+    library_items,
+    paper_terms,
+    papers,
+    rank_corpus,
+    rank_terms,
+)
+
+_BATCH = 500
+
+# --- library -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    path: str
+    items: int
+    matched: int
+    changed: bool
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def import_files(
+    conn: Connection, paths: Sequence[Path], now: datetime, *, only_changed: bool = False
+) -> list[ImportResult]:
+    """Read every file first, then replace their items (call in one transaction).
+
+    A file that cannot be read raises before anything is written.
+    """
+    stored = dict(conn.execute(sa.select(library_files.c.path, library_files.c.digest)).all())
+    work: list[tuple[str, str, list[Entry] | None]] = []
+    for path in paths:
+        key = str(path.resolve())
+        sha = digest(path) if path.is_file() else ""
+        if only_changed and stored.get(key) == sha:
+            work.append((key, sha, None))
+            continue
+        work.append((key, sha, read_library(path)))
+    results = []
+    for key, sha, entries in work:
+        if entries is None:
+            where = library_files.c.path == key
+            count = conn.scalar(sa.select(library_files.c.item_count).where(where))
+            results.append(ImportResult(key, int(count or 0), 0, changed=False))
+            continue
+        results.append(_replace_file(conn, key, sha, entries, now))
+    return results
+
+
+def _replace_file(
+    conn: Connection, key: str, sha: str, entries: Sequence[Entry], now: datetime
+) -> ImportResult:
+    conn.execute(library_items.delete().where(library_items.c.path == key))
+    conn.execute(library_files.delete().where(library_files.c.path == key))
+    conn.execute(
+        library_files.insert().values(
+            path=key, digest=sha, item_count=len(entries), imported_at=now
+        )
+    )
+    matches = match_papers(conn, entries)
+    rows = [
+        _item_row(key, position, entry, matches.get(position))
+        for position, entry in enumerate(entries)
+    ]
+    for start in range(0, len(rows), _BATCH):
+        conn.execute(library_items.insert(), rows[start : start + _BATCH])
+    return ImportResult(key, len(entries), len(matches), changed=True)
+
+
+def _item_row(path: str, position: int, entry: Entry, paper_id: str | None) -> dict[str, object]:
+    return {
+        "path": path,
+        "position": position,
+        "key": entry.key,
+        "title": entry.title,
+        "abstract": entry.abstract,
+        "arxiv_id": entry.arxiv_id,
+        "doi": entry.doi,
+        "added": entry.added,
+        "collections": list(entry.collections),
+        "paper_id": paper_id,
+        "terms": dict(term_counts(entry.title, entry.abstract)),
+    }
+
+
+def match_papers(conn: Connection, entries: Sequence[Entry]) -> dict[int, str]:
+    """``{entry position: stored paper id}`` by arXiv id, then DOI, then title."""
+    ids = {e.arxiv_id for e in entries if e.arxiv_id}
+    dois = {e.doi for e in entries if e.doi}
+    known_ids = _existing(conn, papers.c.id, papers.c.id, sorted(ids))
+    by_doi = {doi.lower(): pid for doi, pid in _existing_pairs(conn, papers.c.doi, sorted(dois))}
+    wanted_titles = {normalise_title(e.title) for e in entries if e.title}
+    by_title: dict[str, str] = {}
+    if wanted_titles - {""}:
+        for pid, title in conn.execute(sa.select(papers.c.id, papers.c.title)):
+            norm = normalise_title(title)
+            if norm in wanted_titles:
+                by_title.setdefault(norm, pid)
+    found = {}
+    for position, entry in enumerate(entries):
+        pid = (
+            (entry.arxiv_id if entry.arxiv_id in known_ids else None)
+            or by_doi.get(entry.doi or "")
+            or by_title.get(normalise_title(entry.title))
+        )
+        if pid:
+            found[position] = pid
+    return found
+
+
+def _existing(
+    conn: Connection, column: sa.Column[str], result: sa.Column[str], values: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), _BATCH):
+        chunk = values[start : start + _BATCH]
+        found.update(conn.scalars(sa.select(result).where(column.in_(chunk))))
+    return found
+
+
+def _existing_pairs(
+    conn: Connection, column: sa.Column[str | None], values: Sequence[str]
+) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    lowered = sa.func.lower(column)
+    for start in range(0, len(values), _BATCH):
+        chunk = values[start : start + _BATCH]
+        rows = conn.execute(sa.select(column, papers.c.id).where(lowered.in_(chunk)))
+        pairs.extend((str(doi), str(pid)) for doi, pid in rows)
+    return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryRow:
+    key: str
+    title: str
+    paper_id: str | None
+    arxiv_id: str | None
+    added: datetime | None
+    path: str
+    collections: tuple[str, ...]
+    terms: dict[str, int]
+
+
+def library(conn: Connection) -> list[LibraryRow]:
+    """Every library item, newest added first (undated ones in file order after)."""
+    rows = conn.execute(
+        sa.select(library_items).order_by(library_items.c.path, library_items.c.position)
+    ).all()
+    items = [
+        LibraryRow(
+            key=row.arxiv_id or row.doi or row.key,
+            title=row.title,
+            paper_id=row.paper_id,
+            arxiv_id=row.arxiv_id,
+            added=row.added,
+            path=row.path,
+            collections=tuple(row.collections or ()),
+            terms=dict(row.terms or {}),
+        )
+        for row in rows
+    ]
+    dated = sorted((i for i in items if i.added), key=_added, reverse=True)
+    return dated + [i for i in items if not i.added]
+
+
+def _added(row: LibraryRow) -> datetime:
+    assert row.added is not None
+    return row.added
+
+
+def files(conn: Connection) -> list[tuple[str, int, datetime]]:
+    rows = conn.execute(sa.select(library_files).order_by(library_files.c.path))
+    return [(row.path, row.item_count, row.imported_at) for row in rows]
+
+
+# --- term cache and document frequencies ---------------------------------------
+
+
+def refresh_terms(conn: Connection) -> int:
+    """Analyse every stored paper whose version has no cached terms; returns how many."""
+    stale = (
+        sa.select(
+            papers.c.id, papers.c.version, papers.c.title, papers.c.abstract, paper_terms.c.terms
+        )
+        .outerjoin(paper_terms, paper_terms.c.paper_id == papers.c.id)
+        .where(sa.or_(paper_terms.c.version.is_(None), paper_terms.c.version != papers.c.version))
+    )
+    rows = conn.execute(stale).all()
+    df: Counter[str] = Counter()
+    documents = length = 0
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start : start + _BATCH]
+        upserts = []
+        for row in batch:
+            counts = term_counts(row.title, row.abstract)
+            old = dict(row.terms or {})
+            if row.terms is not None:
+                df.subtract(old.keys())
+                documents -= 1
+                length -= sum(old.values())
+            df.update(counts.keys())
+            documents += 1
+            length += sum(counts.values())
+            upserts.append({"paper_id": row.id, "version": row.version, "terms": dict(counts)})
+        ids = [u["paper_id"] for u in upserts]
+        conn.execute(paper_terms.delete().where(paper_terms.c.paper_id.in_(ids)))
+        conn.execute(paper_terms.insert(), upserts)
+    if rows:
+        _add_frequencies(conn, df, documents, length)
+    return len(rows)
+
+
+def _add_frequencies(conn: Connection, df: Counter[str], documents: int, length: int) -> None:
+    changed = {term: delta for term, delta in df.items() if delta}
+    existing: dict[str, int] = {}
+    terms = sorted(changed)
+    for start in range(0, len(terms), _BATCH):
+        chunk = terms[start : start + _BATCH]
+        existing.update(
+            conn.execute(
+                sa.select(rank_terms.c.term, rank_terms.c.df).where(rank_terms.c.term.in_(chunk))
+            ).all()
+        )
+    updates = [{"t": t, "d": existing[t] + changed[t]} for t in terms if t in existing]
+    inserts = [{"term": t, "df": changed[t]} for t in terms if t not in existing]
+    if updates:
+        conn.execute(
+            rank_terms.update()
+            .where(rank_terms.c.term == sa.bindparam("t"))
+            .values(df=sa.bindparam("d")),
+            updates,
+        )
+    if inserts:
+        conn.execute(rank_terms.insert(), inserts)
+    row = conn.execute(sa.select(rank_corpus).where(rank_corpus.c.id == 1)).first()
+    if row is None:
+        conn.execute(rank_corpus.insert().values(id=1, documents=documents, total_length=length))
+    else:
+        conn.execute(
+            rank_corpus.update()
+            .where(rank_corpus.c.id == 1)
+            .values(documents=row.documents + documents, total_length=row.total_length + length)
+        )
+
+
+def corpus(conn: Connection) -> Corpus:
+    """Document frequencies over every stored paper (after :func:`refresh_terms`)."""
+    row = conn.execute(sa.select(rank_corpus).where(rank_corpus.c.id == 1)).first()
+    frequencies: Counter[str] = Counter(
+        dict(conn.execute(sa.select(rank_terms.c.term, rank_terms.c.df)).all())
+    )
+    if row is None:
+        return Corpus(frequencies=frequencies)
+    return Corpus(documents=row.documents, total_length=row.total_length, frequencies=frequencies)
+
+
+def cached_terms(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    wanted = sorted(set(ids))
+    found: dict[str, dict[str, int]] = {}
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start : start + _BATCH]
+        rows = conn.execute(
+            sa.select(paper_terms.c.paper_id, paper_terms.c.terms).where(
+                paper_terms.c.paper_id.in_(chunk)
+            )
+        )
+        found.update((pid, dict(terms)) for pid, terms in rows)
+    return found
+
+
+def library_size(conn: Connection) -> int:
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(library_items)) or 0)
+
+
+def ids_updated_since(conn: Connection, since: datetime) -> list[str]:
+    return sorted(conn.scalars(sa.select(papers.c.id).where(papers.c.updated >= since)))
+
+
+def all_ids_but(conn: Connection, paper_id: str) -> list[str]:
+    return sorted(conn.scalars(sa.select(papers.c.id).where(papers.c.id != paper_id)))
+
+
+def newest_update(conn: Connection) -> datetime | None:
+    newest: datetime | None = conn.scalar(sa.select(sa.func.max(papers.c.updated)))
+    return newest
+
+
+def is_stored(conn: Connection, paper_id: str) -> bool:
+    return conn.scalar(sa.select(papers.c.id).where(papers.c.id == paper_id)) is not None

@@ -1,0 +1,200 @@
+"""Ranking against the library: import into the store, a fixed order, explanations, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from dailypapers import schema
+from dailypapers.cli import cli
+from dailypapers.models import Author, Paper
+from dailypapers.rank import api, libstore
+from dailypapers.rank.commands import import_library
+from dailypapers.rank.library import LibraryError
+from dailypapers.store import open_store, utcnow
+
+T0 = datetime(2025, 5, 1, tzinfo=UTC)
+
+
+def paper(number: int, title: str, abstract: str, *, days: int = 0, version: int = 1) -> Paper:
+    return Paper(
+        id=f"2505.{number:05d}",
+        version=version,
+        title=title,
+        abstract=abstract,
+        authors=(Author("Ada Lovelace"),),
+        categories=("cs.LG",),
+        primary="cs.LG",
+        published=T0 + timedelta(days=days),
+        updated=T0 + timedelta(days=days),
+    )
+
+
+OLD = [
+    paper(
+        1,
+        "Reward models for language model alignment",
+        "We train reward models from human preferences.",
+    ),
+    paper(
+        2, "Graph neural networks for molecules", "Message passing predicts molecular properties."
+    ),
+    paper(
+        3,
+        "Preference optimisation without reward models",
+        "Direct preference optimisation aligns language models.",
+    ),
+]
+NEW = [
+    paper(
+        10,
+        "Robust reward models against reward hacking",
+        "Reward models trained on human preference data resist hacking.",
+        days=5,
+    ),
+    paper(11, "Protein folding with diffusion", "A diffusion model folds proteins.", days=5),
+    paper(
+        12,
+        "Molecular graph transformers",
+        "Graph transformers predict molecular properties of molecules.",
+        days=5,
+    ),
+    paper(13, "Weather forecasting at scale", "Forecasting weather with neural operators.", days=5),
+]
+
+
+def fill(url: str) -> None:
+    with open_store(url) as store:
+        store.write(lambda conn: store.save_papers(conn, OLD + NEW, utcnow()))
+
+
+def test_import_matches_by_id_doi_title_and_ranks_in_a_fixed_order(
+    store_url: str, tmp_path: Path
+) -> None:
+    fill(store_url)
+    bib = tmp_path / "lib.bib"
+    bib.write_text(
+        "@article{a, title={Whatever}, eprint={2505.00001}}\n"
+        "@article{b, title={Preference Optimisation WITHOUT reward-models}}\n"
+        "@article{c, title={Unstored paper on reward model ensembles},"
+        " abstract={Ensembles of reward models.}}\n",
+        encoding="utf-8",
+    )
+    with open_store(store_url) as store:
+        assert import_library(store, [bib]) == [
+            f"{bib.resolve()}: 3 items, 2 matched stored papers"
+        ]
+        ranked = api.for_you(store, since=T0 + timedelta(days=4))
+    assert [s.paper.id for s in ranked] == ["2505.00010", "2505.00011", "2505.00012", "2505.00013"]
+    top = ranked[0]
+    assert top.score > ranked[1].score >= 0
+    assert "reward" in top.because["terms"]
+    assert top.because["items"][0] in {"2505.00001", "c"}
+
+
+def test_bad_file_imports_nothing(store_url: str, tmp_path: Path) -> None:
+    fill(store_url)
+    good = tmp_path / "ids.txt"
+    good.write_text("2505.00001\n", encoding="utf-8")
+    bad = tmp_path / "bad.ris"
+    bad.write_text("2505.00001\n", encoding="utf-8")
+    bad_list = tmp_path / "bad.txt"
+    bad_list.write_text("nonsense\n", encoding="utf-8")
+    with open_store(store_url) as store:
+        with pytest.raises(LibraryError):
+            import_library(store, [good, bad_list])
+        with store.engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(schema.library_items)) == 0
+
+
+def test_second_run_recomputes_nothing_and_revisions_are_reanalysed(store_url: str) -> None:
+    fill(store_url)
+    with open_store(store_url) as store:
+        assert store.write(libstore.refresh_terms) == len(OLD + NEW)
+        assert store.write(libstore.refresh_terms) == 0
+        revised = paper(13, "Weather forecasting", "Only weather now.", days=6, version=2)
+        store.write(lambda conn: store.save_papers(conn, [revised], utcnow()))
+        assert store.write(libstore.refresh_terms) == 1
+        with store.engine.connect() as conn:
+            corpus = libstore.corpus(conn)
+    assert corpus.documents == len(OLD + NEW)
+    assert corpus.frequencies is not None
+    assert corpus.frequencies["neural"] == 1  # the old version's terms were taken out
+    assert corpus.frequencies["weather"] == 1
+
+
+def test_without_library_nothing_is_ranked(store_url: str) -> None:
+    fill(store_url)
+    with open_store(store_url) as store:
+        assert not api.has_library(store)
+        assert api.for_you(store) == []
+
+
+def project(tmp_path: Path) -> Path:
+    config = tmp_path / "papers.toml"
+    config.write_text('[[topics]]\nname = "Reward"\n', encoding="utf-8")
+    url = f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}"
+    fill(url)
+    return config
+
+
+def test_cli_library_rank_similar(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("2505.00001\n2505.00003\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["library", "import", "--config", str(config), str(ids)])
+    assert result.exit_code == 0, result.output
+    assert "2 items, 2 matched" in result.output
+    listing = runner.invoke(cli, ["library", "list", "--config", str(config)])
+    assert "2505.00001" in listing.output
+    stats = runner.invoke(cli, ["library", "stats", "--config", str(config)])
+    assert "2 items in 1 files; 2 matched" in stats.output
+    ranked = runner.invoke(
+        cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
+    )
+    assert ranked.exit_code == 0, ranked.output
+    rows = json.loads(ranked.output)
+    assert rows[0]["id"] == "2505.00010" and rows[0]["because"]["items"]
+    explained = runner.invoke(
+        cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--explain"]
+    )
+    assert "because: 2505.0000" in explained.output
+    similar = runner.invoke(cli, ["similar", "--config", str(config), "2505.00002"])
+    assert similar.exit_code == 0, similar.output
+    assert similar.output.splitlines()[0].split()[2] == "2505.00012"
+    missing = runner.invoke(cli, ["similar", "--config", str(config), "2505.09999"])
+    assert missing.exit_code == 1 and "not in the store" in missing.output
+
+
+def test_cli_malformed_library_is_one_line(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    bad = tmp_path / "bad.bib"
+    bad.write_text("@article{x, title={unclosed\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["library", "import", "--config", str(config), str(bad)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "bad.bib" in result.output
+
+
+def test_configured_library_paths_are_reimported_when_changed(tmp_path: Path) -> None:
+    config_path = project(tmp_path)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("2505.00002\n", encoding="utf-8")
+    config_path.write_text(
+        '[[topics]]\nname = "Reward"\n\n[library]\npaths = ["ids.txt"]\n', encoding="utf-8"
+    )
+    from dailypapers.config import load_config
+
+    config = load_config(config_path)
+    url = config.db_url
+    with open_store(url) as store:
+        first = api.for_you(store, config, since=T0 + timedelta(days=4))
+        assert first[0].paper.id == "2505.00012"  # molecules, like 2505.00002
+        ids.write_text("2505.00001\n", encoding="utf-8")
+        second = api.for_you(store, config, since=T0 + timedelta(days=4))
+    assert second[0].paper.id == "2505.00010"  # reward models, like 2505.00001

@@ -1,0 +1,168 @@
+"""Library files: BibTeX, RIS, CSL JSON, zotero.sqlite and arXiv id lists."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dailypapers.rank.library import LibraryError, normalise_title, read_library
+
+BIB = r"""
+@article{muller2025,
+  title = {Caf\'e {Reward} Models for M\"uller},
+  author = {M\"uller, J.},
+  eprint = {2505.07271},
+  archivePrefix = {arXiv},
+  abstract = {We study reward models.},
+}
+@inproceedings{noabs,
+  title = {Graph Networks at Scale},
+  doi = {10.1145/3580305.ABC},
+}
+@misc{url, title = {By URL}, url = {https://arxiv.org/abs/2401.00001v2}}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bibtex_accents_ids_dois_and_missing_abstracts(tmp_path: Path) -> None:
+    entries = read_library(write(tmp_path, "lib.bib", BIB))
+    assert [e.key for e in entries] == ["muller2025", "noabs", "url"]
+    first = entries[0]
+    assert first.title == "Café Reward Models for Müller"
+    assert first.arxiv_id == "2505.07271"
+    assert first.abstract == "We study reward models."
+    assert entries[1].doi == "10.1145/3580305.abc"
+    assert entries[1].abstract == "" and entries[1].arxiv_id is None
+    assert entries[2].arxiv_id == "2401.00001"
+
+
+def test_malformed_bibtex_is_one_line_naming_file_and_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.bib", "@article{a, title={ok}}\n@article{b, title={oops\n")
+    with pytest.raises(LibraryError) as caught:
+        read_library(path)
+    message = str(caught.value)
+    assert str(path) in message and "line 2" in message and "\n" not in message
+
+
+def test_ris(tmp_path: Path) -> None:
+    text = (
+        "TY  - JOUR\nTI  - Diffusion Policies\nAB  - We act.\nDO  - 10.1000/XY\n"
+        "UR  - https://arxiv.org/abs/2502.00002\nY2  - 2025/03/04\nER  - \n"
+        "TY  - JOUR\nT1  - No Abstract Here\nER  - \n"
+    )
+    entries = read_library(write(tmp_path, "lib.ris", text))
+    assert [e.title for e in entries] == ["Diffusion Policies", "No Abstract Here"]
+    assert entries[0].arxiv_id == "2502.00002" and entries[0].doi == "10.1000/xy"
+
+
+def test_csl_json(tmp_path: Path) -> None:
+    items = [
+        {
+            "id": "a",
+            "title": "Sparse Attention",
+            "abstract": "Fast.",
+            "DOI": "10.48550/arXiv.2503.00003",
+            "accessed": {"date-parts": [[2025, 4, 1]]},
+        },
+        {"id": "b", "title": "Second"},
+    ]
+    entries = read_library(write(tmp_path, "lib.json", json.dumps(items)))
+    assert entries[0].arxiv_id == "2503.00003" and entries[0].doi is None
+    assert entries[0].added == datetime(2025, 4, 1, tzinfo=UTC)
+    with pytest.raises(LibraryError, match="entry #1: not an object"):
+        read_library(write(tmp_path, "bad.json", "[1]"))
+    with pytest.raises(LibraryError, match="not valid JSON"):
+        read_library(write(tmp_path, "worse.json", "{"))
+
+
+def test_id_list(tmp_path: Path) -> None:
+    text = (
+        "# my papers\n2505.07271\nhttps://arxiv.org/pdf/2401.00001v3.pdf\n\nhep-th/9901001  # old\n"
+    )
+    entries = read_library(write(tmp_path, "ids.txt", text))
+    assert [e.arxiv_id for e in entries] == ["2505.07271", "2401.00001", "hep-th/9901001"]
+    with pytest.raises(LibraryError, match="line 2: not an arXiv id"):
+        read_library(write(tmp_path, "bad.txt", "2505.07271\nnot an id\n"))
+
+
+def zotero_db(path: Path) -> Path:
+    """A zotero.sqlite holding the tables (and columns) of Zotero's schema we read."""
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE itemTypes (itemTypeID INTEGER PRIMARY KEY, typeName TEXT,
+            templateItemTypeID INT, display INT DEFAULT 1);
+        CREATE TABLE items (itemID INTEGER PRIMARY KEY, itemTypeID INT NOT NULL,
+            dateAdded TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            dateModified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            clientDateModified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            libraryID INT NOT NULL, key TEXT NOT NULL, version INT NOT NULL DEFAULT 0,
+            synced INT NOT NULL DEFAULT 0, UNIQUE (libraryID, key));
+        CREATE TABLE fields (fieldID INTEGER PRIMARY KEY, fieldName TEXT, fieldFormatID INT);
+        CREATE TABLE itemDataValues (valueID INTEGER PRIMARY KEY, value UNIQUE);
+        CREATE TABLE itemData (itemID INT, fieldID INT, valueID, PRIMARY KEY (itemID, fieldID));
+        CREATE TABLE deletedItems (itemID INTEGER PRIMARY KEY,
+            dateDeleted DEFAULT CURRENT_TIMESTAMP NOT NULL);
+        CREATE TABLE collections (collectionID INTEGER PRIMARY KEY, collectionName TEXT NOT NULL,
+            parentCollectionID INT DEFAULT NULL, clientDateModified TIMESTAMP,
+            libraryID INT NOT NULL,
+            key TEXT NOT NULL, version INT NOT NULL DEFAULT 0, synced INT NOT NULL DEFAULT 0);
+        CREATE TABLE collectionItems (collectionID INT NOT NULL, itemID INT NOT NULL,
+            orderIndex INT NOT NULL DEFAULT 0, PRIMARY KEY (collectionID, itemID));
+        INSERT INTO itemTypes VALUES (1, 'journalArticle', NULL, 1), (2, 'attachment', NULL, 1),
+            (3, 'preprint', NULL, 1), (4, 'note', NULL, 1);
+        INSERT INTO fields VALUES (1, 'title', NULL), (2, 'abstractNote', NULL), (3, 'DOI', NULL),
+            (4, 'url', NULL), (5, 'extra', NULL), (6, 'archiveID', NULL);
+        INSERT INTO items (itemID, itemTypeID, dateAdded, libraryID, key) VALUES
+            (1, 1, '2024-01-02 10:00:00', 1, 'AAAA1111'),
+            (2, 2, '2024-01-03 10:00:00', 1, 'ATTACH01'),
+            (3, 3, '2025-02-01 09:30:00', 1, 'PREPRINT'),
+            (4, 1, '2025-03-01 09:30:00', 1, 'DELETED1');
+        INSERT INTO itemDataValues VALUES (1, 'Old Journal Paper'), (2, 'Its abstract.'),
+            (3, '10.1000/J.1'), (4, 'A Preprint'), (5, 'arXiv:2505.07271'), (6, 'Deleted');
+        INSERT INTO itemData VALUES (1, 1, 1), (1, 2, 2), (1, 3, 3),
+            (3, 1, 4), (3, 6, 5), (4, 1, 6);
+        INSERT INTO deletedItems (itemID) VALUES (4);
+        INSERT INTO collections (collectionID, collectionName, libraryID, key)
+            VALUES (1, 'RLHF', 1, 'COLL0001');
+        INSERT INTO collectionItems VALUES (1, 3, 0);
+        """
+    )
+    db.commit()
+    db.close()
+    return path
+
+
+def test_zotero_sqlite_read_from_a_copy_with_date_added(tmp_path: Path) -> None:
+    path = zotero_db(tmp_path / "zotero.sqlite")
+    before = path.read_bytes()
+    entries = read_library(path)
+    assert [e.key for e in entries] == ["PREPRINT", "AAAA1111"]  # newest added first
+    assert entries[0].arxiv_id == "2505.07271" and entries[0].collections == ("RLHF",)
+    assert entries[0].added == datetime(2025, 2, 1, 9, 30, tzinfo=UTC)
+    assert entries[1].doi == "10.1000/j.1" and entries[1].abstract == "Its abstract."
+    assert path.read_bytes() == before
+
+
+def test_not_a_zotero_database(tmp_path: Path) -> None:
+    path = write(tmp_path, "zotero.sqlite", "not sqlite at all" * 100)
+    with pytest.raises(LibraryError, match="not a Zotero database"):
+        read_library(path)
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(LibraryError, match="cannot read"):
+        read_library(tmp_path / "nope.bib")
+
+
+def test_normalise_title() -> None:
+    assert normalise_title("Café: Reward-Models!") == normalise_title("cafe reward models")
