@@ -147,7 +147,12 @@ def _card(paper: Paper, catalog: Catalog, cutoff: datetime | None) -> dict[str, 
     """What the page's HTML list shows of one paper (every key the template reads)."""
     shown = {"comment": None, "journal_ref": None, "venue": None, "revised": False}
     shown.update(_shared_paper(paper, catalog, cutoff))
-    return {**shown, "new": bool(shown.get("new")), "abs_url": paper.abs_url, "pdf_url": paper.pdf_url}
+    return {
+        **shown,
+        "new": bool(shown.get("new")),
+        "abs_url": paper.abs_url,
+        "pdf_url": paper.pdf_url,
+    }
 
 
 def _data_file(shared: dict[str, Any]) -> dict[str, bytes]:
