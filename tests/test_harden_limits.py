@@ -18,11 +18,20 @@ import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
-from dailypapers.config import EmailSettings, GitHubSettings, WebhookSettings, load_config
+from dailypapers.config import (
+    EmailSettings,
+    FeishuSettings,
+    GitHubSettings,
+    TelegramSettings,
+    WebhookSettings,
+    load_config,
+)
 from dailypapers.harvest import HarvestRequest, run_harvest
 from dailypapers.notify import NotifyError
 from dailypapers.notify.email import EmailChannel
+from dailypapers.notify.feishu import FeishuChannel
 from dailypapers.notify.github import GitHubChannel
+from dailypapers.notify.telegram import TelegramChannel
 from dailypapers.notify.webhook import WebhookChannel
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
@@ -208,3 +217,29 @@ def test_update_deadline_ends_a_run_that_drips(tmp_path: Path, arxiv: FakeArxiv)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1].endswith("run deadline of 1.5 s passed; stopped")
     assert "Traceback" not in result.stderr and not (tmp_path / "README.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (Answer(200, raw=BOMB, headers={"Content-Encoding": "gzip"}), "larger than 1 MB"),
+        (SLOW, "within 1.5 s"),
+    ],
+)
+@pytest.mark.parametrize("platform", ["feishu", "telegram"])
+def test_the_native_chat_answers_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, answer: Answer, message: str, platform: str
+) -> None:
+    """Feishu/Lark and Telegram get the same size cap and total deadline as the webhook."""
+    with WebhookReceiver() as hook:
+        monkeypatch.setenv("DAILYPAPERS_FEISHU_URL", f"{hook.url}/hook")
+        monkeypatch.setenv("DAILYPAPERS_TELEGRAM_API_URL", hook.url)
+        monkeypatch.setenv("DAILYPAPERS_TELEGRAM_TOKEN", "123:secret")
+        hook.answer_next(answer)
+        channel: FeishuChannel | TelegramChannel = (
+            FeishuChannel(FeishuSettings(timeout=1.5))
+            if platform == "feishu"
+            else TelegramChannel(TelegramSettings(chat_id=-1, timeout=1.5))
+        )
+        with pytest.raises(NotifyError, match=message):
+            channel.send(DIGEST)

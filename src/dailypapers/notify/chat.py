@@ -7,11 +7,13 @@ bot token in the URL (Telegram) is a secret, so no error message quotes it.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import httpx
 
 from dailypapers import __version__
+from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.notify.channel import NotifyError
 from dailypapers.notify.masking import mask
 
@@ -29,7 +31,11 @@ def post_json(
     timeout: float,
     transport: httpx.BaseTransport | None = None,
 ) -> tuple[httpx.Response, Any]:
-    """POST ``body``; the response and its JSON (None when it is not JSON)."""
+    """POST ``body``; the response and its JSON (None when it is not JSON).
+
+    The whole exchange has ``timeout`` seconds in all and the answer is
+    capped in size, like every other channel's.
+    """
     limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
     headers = {
         "User-Agent": f"dailypapers/{__version__}",
@@ -37,7 +43,11 @@ def post_json(
     }
     try:
         with httpx.Client(timeout=limits, headers=headers, transport=transport) as client:
-            response = client.post(url, content=body)
+            response = bounded_request(
+                client, "POST", url, content=body, bounds=Bounds(NOTIFY_MAX_BYTES, timeout)
+            )
+    except LimitExceeded as exc:
+        raise NotifyError(mask(f"{platform}: {exc}")) from None
     except httpx.HTTPError as exc:
         raise NotifyError(mask(f"cannot reach {platform}: {type(exc).__name__}: {exc}")) from None
     try:
@@ -45,6 +55,16 @@ def post_json(
     except ValueError:
         answer = None
     return response, answer
+
+
+def url_problem(env: str) -> str | None:
+    """Why the URL in the environment variable ``env`` cannot be used, or ``None``."""
+    url = os.environ.get(env, "")
+    if not url:
+        return f"${env} is not set"
+    if not url.startswith(("https://", "http://")):
+        return f"${env} is not an http(s) URL"
+    return None
 
 
 def short(text: object, limit: int = 200) -> str:

@@ -22,7 +22,7 @@ import httpx
 
 from dailypapers.config import FeishuSettings
 from dailypapers.notify.channel import NotifyError
-from dailypapers.notify.chat import encode, post_json, short
+from dailypapers.notify.chat import encode, post_json, short, url_problem
 from dailypapers.render.digest import Digest, Entry, fit, render_chat
 
 URL_ENV = "DAILYPAPERS_FEISHU_URL"
@@ -97,12 +97,7 @@ class FeishuChannel:
         return f"Feishu/Lark bot at ${URL_ENV} (at most {self.settings.max_bytes} bytes)"
 
     def problem(self) -> str | None:
-        url = os.environ.get(URL_ENV, "")
-        if not url:
-            return f"${URL_ENV} is not set"
-        if not url.startswith(("https://", "http://")):
-            return f"${URL_ENV} is not an http(s) URL"
-        return None
+        return url_problem(URL_ENV)
 
     def preview(self, digest: Digest) -> str:
         return encode(payload(digest, self.settings.max_bytes)).decode("utf-8")

@@ -15,6 +15,7 @@ from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import WebhookSettings
 from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.chat import url_problem
 from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_chat, slack_escape
 
@@ -44,12 +45,7 @@ class WebhookChannel:
         return f"POST to ${URL_ENV} (at most {self.settings.max_chars} characters)"
 
     def problem(self) -> str | None:
-        url = os.environ.get(URL_ENV, "")
-        if not url:
-            return f"${URL_ENV} is not set"
-        if not url.startswith(("https://", "http://")):
-            return f"${URL_ENV} is not an http(s) URL"
-        return None
+        return url_problem(URL_ENV)
 
     def preview(self, digest: Digest) -> str:
         return render_chat(digest, self.settings.max_chars)
