@@ -108,12 +108,14 @@ LAYERS = {
         "dailypapers.schema",
         "dailypapers.sql",
         "dailypapers.fts",
+        "dailypapers.doctorchecks",
         "dailypapers.sqlite_health",  # a read-only check before any write (stdlib only)
     ),
     "dailypapers.fetchstate": ("dailypapers.schema", "dailypapers.sql", "dailypapers.store"),
     "dailypapers.search": (
         "dailypapers.arxiv.query",
         "dailypapers.fts",
+        "dailypapers.doctorchecks",
         "dailypapers.models",
         "dailypapers.schema",
         "dailypapers.sql",
@@ -145,13 +147,12 @@ SQL_MODULES = {
     "dailypapers.schema",
     "dailypapers.sql",
     "dailypapers.fts",
+    "dailypapers.doctorchecks",
     "dailypapers.search",
     "dailypapers.fetchstate",
     "dailypapers.harveststate",
-    "dailypapers.doctor",
-    "dailypapers.notify.outbox",
+    "dailypapers.outboxstate",
     "dailypapers.sources.local",
-    "dailypapers.sources.local_index",
 }
 
 
