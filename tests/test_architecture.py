@@ -152,7 +152,7 @@ SQL_MODULES = {
     "dailypapers.fetchstate",
     "dailypapers.harveststate",
     "dailypapers.outboxstate",
-    "dailypapers.sources.local",
+    "dailypapers.localquery",
 }
 
 
