@@ -95,6 +95,8 @@ def test_no_private_name_is_imported_across_modules() -> None:
     assert crossing == []
 
 
+QUERY_BASE = ("dailypapers.models", "dailypapers.schema", "dailypapers.sql", "dailypapers.fts")
+
 LAYERS = {
     # a package (or module) -> the only package modules it may import
     "dailypapers.render": (
@@ -108,19 +110,21 @@ LAYERS = {
         "dailypapers.schema",
         "dailypapers.sql",
         "dailypapers.fts",
-        "dailypapers.doctorchecks",
         "dailypapers.sqlite_health",  # a read-only check before any write (stdlib only)
     ),
     "dailypapers.fetchstate": ("dailypapers.schema", "dailypapers.sql", "dailypapers.store"),
     "dailypapers.search": (
         "dailypapers.arxiv.query",
         "dailypapers.fts",
-        "dailypapers.doctorchecks",
         "dailypapers.models",
-        "dailypapers.schema",
-        "dailypapers.sql",
+        "dailypapers.searchquery",
         "dailypapers.store",
     ),
+    # the query modules beside the schema: nothing above the store
+    "dailypapers.searchquery": (*QUERY_BASE, "dailypapers.store"),
+    "dailypapers.localquery": QUERY_BASE,
+    "dailypapers.doctorchecks": QUERY_BASE,
+    "dailypapers.outboxstate": QUERY_BASE,
     "dailypapers.schema": ("dailypapers.models", "dailypapers.fts"),
 }
 
@@ -148,7 +152,7 @@ SQL_MODULES = {
     "dailypapers.sql",
     "dailypapers.fts",
     "dailypapers.doctorchecks",
-    "dailypapers.search",
+    "dailypapers.searchquery",
     "dailypapers.fetchstate",
     "dailypapers.harveststate",
     "dailypapers.outboxstate",
