@@ -95,6 +95,8 @@ def test_no_private_name_is_imported_across_modules() -> None:
     assert crossing == []
 
 
+QUERY_BASE = ("dailypapers.models", "dailypapers.schema", "dailypapers.sql", "dailypapers.fts")
+
 LAYERS = {
     # a package (or module) -> the only package modules it may import
     "dailypapers.render": (
@@ -115,10 +117,14 @@ LAYERS = {
         "dailypapers.arxiv.query",
         "dailypapers.fts",
         "dailypapers.models",
-        "dailypapers.schema",
-        "dailypapers.sql",
+        "dailypapers.searchquery",
         "dailypapers.store",
     ),
+    # the query modules beside the schema: nothing above the store
+    "dailypapers.searchquery": (*QUERY_BASE, "dailypapers.store"),
+    "dailypapers.localquery": QUERY_BASE,
+    "dailypapers.doctorchecks": QUERY_BASE,
+    "dailypapers.outboxstate": QUERY_BASE,
     "dailypapers.schema": ("dailypapers.models", "dailypapers.fts"),
 }
 
@@ -145,15 +151,14 @@ SQL_MODULES = {
     "dailypapers.schema",
     "dailypapers.sql",
     "dailypapers.fts",
-    "dailypapers.search",
+    "dailypapers.doctorchecks",
+    "dailypapers.searchquery",
     "dailypapers.fetchstate",
     "dailypapers.harveststate",
     "dailypapers.summarystore",
-    "dailypapers.doctor",
-    "dailypapers.notify.outbox",
-    "dailypapers.sources.local",
-    "dailypapers.sources.local_index",
     "dailypapers.rank.libstore",
+    "dailypapers.outboxstate",
+    "dailypapers.localquery",
 }
 
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dailypapers import fts
-from dailypapers.schema import RunStatus
+from dailypapers import doctorchecks, fts
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Store,
-    papers,
     reindex_search,
-    runs,
-    schema_migrations,
-    topic_papers,
-    topics,
 )
 
 
@@ -37,9 +30,9 @@ Check = Callable[[Store, Connection], Finding]
 
 
 def check_schema(store: Store, conn: Connection) -> Finding:
-    if not sa.inspect(conn).has_table("schema_migrations"):
+    if not doctorchecks.has_table(conn, "schema_migrations"):
         return Finding("schema", False, "no dailypapers tables yet", "run dailypapers update")
-    versions = sorted(conn.scalars(sa.select(schema_migrations.c.version)))
+    versions = doctorchecks.applied_migrations(conn)
     expected = [version for version, _, _ in MIGRATIONS]
     if versions == expected:
         return Finding("schema", True, f"version {SCHEMA_VERSION}, all migrations applied")
@@ -54,7 +47,7 @@ def check_schema(store: Store, conn: Connection) -> Finding:
 def check_integrity(store: Store, conn: Connection) -> Finding:
     if store.dialect != "sqlite":
         return Finding("integrity", True, "checked by PostgreSQL itself")
-    result = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+    result = doctorchecks.sqlite_integrity(conn)
     if result == "ok":
         return Finding("integrity", True, "SQLite integrity_check: ok")
     return Finding(
@@ -67,17 +60,7 @@ def check_integrity(store: Store, conn: Connection) -> Finding:
 
 
 def check_orphans(store: Store, conn: Connection) -> Finding:
-    missing_paper = (
-        sa.select(sa.func.count())
-        .select_from(topic_papers.outerjoin(papers, papers.c.id == topic_papers.c.paper_id))
-        .where(papers.c.id.is_(None))
-    )
-    missing_topic = (
-        sa.select(sa.func.count())
-        .select_from(topic_papers.outerjoin(topics, topics.c.id == topic_papers.c.topic_id))
-        .where(topics.c.id.is_(None))
-    )
-    count = int(conn.scalar(missing_paper) or 0) + int(conn.scalar(missing_topic) or 0)
+    count = doctorchecks.orphan_link_count(conn)
     if not count:
         return Finding("foreign keys", True, "every topic link points at a paper and a topic")
     return Finding(
@@ -89,9 +72,7 @@ def check_orphans(store: Store, conn: Connection) -> Finding:
 
 
 def check_runs(store: Store, conn: Connection) -> Finding:
-    stuck = int(
-        conn.scalar(sa.select(sa.func.count()).where(runs.c.status == RunStatus.RUNNING.value)) or 0
-    )
+    stuck = doctorchecks.running_count(conn)
     if not stuck:
         return Finding("runs", True, "no run left unfinished")
     return Finding(
@@ -103,17 +84,10 @@ def check_runs(store: Store, conn: Connection) -> Finding:
     )
 
 
-def _search_counts(conn: Connection) -> tuple[int, list[int]]:
-    stored = int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
-    tables = ["paper_search"] + (["paper_search_fts"] if conn.dialect.name == "sqlite" else [])
-    indexed = [int(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0) for t in tables]
-    return stored, indexed
-
-
 def check_search_index(store: Store, conn: Connection) -> Finding:
-    if not fts.supported(store.dialect) or not sa.inspect(conn).has_table("paper_search"):
+    if not fts.supported(store.dialect) or not doctorchecks.has_table(conn, "paper_search"):
         return Finding("search index", True, "none on this database")
-    stored, indexed = _search_counts(conn)
+    stored, indexed = fts.index_counts(conn)
     if all(count == stored for count in indexed):
         return Finding("search index", True, f"all {stored} papers indexed")
     return Finding(
@@ -149,11 +123,7 @@ def repair(store: Store) -> list[str]:
     if applied:
         done.append(f"applied migrations: {', '.join(applied)}")
     with store.transaction() as conn:
-        orphans = topic_papers.delete().where(
-            ~topic_papers.c.paper_id.in_(sa.select(papers.c.id))
-            | ~topic_papers.c.topic_id.in_(sa.select(topics.c.id))
-        )
-        if removed := conn.execute(orphans).rowcount:
+        if removed := doctorchecks.delete_orphan_links(conn):
             done.append(f"deleted {removed} orphan topic link(s)")
         if not check_search_index(store, conn).ok:
             done.append(f"rebuilt the search index of {reindex_search(conn)} papers")

@@ -320,3 +320,50 @@ def reindex_all(conn: Connection, rows: Iterable[Sequence[Paper]]) -> int:
         orphans = "DELETE FROM paper_search_fts WHERE rowid NOT IN (SELECT id FROM paper_search)"
         conn.execute(sa.text(orphans))
     return count
+
+
+# --- queries -----------------------------------------------------------------
+
+
+def index_counts(conn: Connection, *, every_table: bool = True) -> tuple[int, list[int]]:
+    """Stored papers, and the rows of each index table (``paper_search`` first).
+
+    ``every_table=False`` counts ``paper_search`` only (on SQLite, counting
+    the FTS5 table reads the whole index).
+    """
+    stored = int(conn.execute(sa.text("SELECT count(*) FROM papers")).scalar() or 0)
+    tables = ["paper_search"]
+    if every_table and conn.dialect.name == SQLITE:
+        tables.append("paper_search_fts")
+    indexed = [
+        int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0) for t in tables
+    ]
+    return stored, indexed
+
+
+def _candidates_sql(conn: Connection, found: Indexed, what: str) -> tuple[str, str]:
+    if conn.dialect.name == POSTGRESQL:
+        sql = f"SELECT {what} FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
+        return sql, tsquery_expression(found)
+    sql = (
+        f"SELECT {what} FROM paper_search_fts"
+        " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
+        " WHERE paper_search_fts MATCH :match"
+    )
+    return sql, fts5_expression(found)
+
+
+def candidate_ids(conn: Connection, found: Indexed) -> list[str]:
+    """Ids of every paper the index query ``found`` selects (unranked)."""
+    sql, match = _candidates_sql(conn, found, "paper_id")
+    return list(conn.scalars(sa.text(sql), {"match": match}))
+
+
+def candidate_count(conn: Connection, found: Indexed) -> int:
+    """How many papers the index query ``found`` selects."""
+    if conn.dialect.name == POSTGRESQL:
+        sql, match = _candidates_sql(conn, found, "count(*)")
+    else:  # the index alone: no join to the id table for a count
+        sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
+        match = fts5_expression(found)
+    return int(conn.scalar(sa.text(sql), {"match": match}) or 0)

@@ -18,24 +18,12 @@ from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from dailypapers import fts
+from dailypapers import fts, searchquery
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper, one_line
-from dailypapers.store import (
-    Store,
-    UTCDateTime,
-    paper_from_row,
-    papers,
-    stored_papers,
-    topic_papers,
-    topics,
-)
+from dailypapers.store import Store
 
 _WORD = re.compile(r"[^\W_]+")
-_WINDOW = 64  # first window of ranked candidates; each next one is 4 times larger
 
 
 class SearchError(ValueError):
@@ -105,17 +93,18 @@ def search(
     topic_ids = topic_ids_named(store, topic) if topic is not None else None
     found = iter_matches(store, node, topic_ids=topic_ids, since=since, boost=plain)
     ranked = list(found if limit is None else islice(found, limit))
-    names = _topic_names(store, [paper.id for paper, _ in ranked])
+    with store.reading() as conn:
+        names = searchquery.topic_names(conn, [paper.id for paper, _ in ranked])
     return [Hit(paper, score, names.get(paper.id, ())) for paper, score in ranked]
 
 
 def topic_ids_named(store: Store, name: str) -> list[int]:
     """Ids of every stored topic called ``name`` (case-insensitive; all its queries)."""
     with store.reading() as conn:
-        rows = conn.execute(sa.select(topics.c.id, topics.c.name)).all()
-    found = [row.id for row in rows if row.name.casefold() == name.strip().casefold()]
+        rows = searchquery.stored_topics(conn)
+    found = [tid for tid, tname in rows if tname.casefold() == name.strip().casefold()]
     if not found:
-        known = ", ".join(sorted({row.name for row in rows})) or "none yet"
+        known = ", ".join(sorted({tname for _, tname in rows})) or "none yet"
         raise SearchError(f"no topic named {name!r} in the store (known: {known})")
     return found
 
@@ -139,145 +128,22 @@ def iter_matches(
     found = fts.candidates(node)
     if found is fts.Const.NOTHING:
         return
-    filters = _Filters(topic_ids, _as_datetime(since))
+    filters = searchquery.Filters(topic_ids, _as_datetime(since))
     with store.reading() as conn:
         if isinstance(found, fts.Const) or not fts.supported(conn.dialect.name):
-            scanned = _scan(conn, filters)
+            scanned = searchquery.scan(conn, filters)
         else:
             expression = fts.with_phrase_boost(found) if boost else found
-            scanned = _ranked(conn, expression, filters)
+            scanned = searchquery.ranked(conn, expression, filters)
         for paper, score in scanned:
             if matcher(q.Document.from_paper(paper)):
                 yield paper, score
-
-
-@dataclass(frozen=True)
-class _Filters:
-    topic_ids: Sequence[int] | None
-    since: datetime | None
-
-    def sql(self, key: str) -> tuple[str, list[sa.BindParameter[Any]], dict[str, Any]]:
-        """`` AND <key> IN (papers that pass)``, for a ranked query keyed by ``key``."""
-        clauses: list[str] = []
-        binds: list[sa.BindParameter[Any]] = []
-        values: dict[str, Any] = {}
-        if self.since is not None:
-            clauses.append("p.updated >= :since")
-            binds.append(sa.bindparam("since", type_=UTCDateTime()))
-            values["since"] = self.since
-        if self.topic_ids is not None:
-            clauses.append("p.id IN (SELECT paper_id FROM topic_papers WHERE topic_id IN :tids)")
-            binds.append(sa.bindparam("tids", expanding=True))
-            values["tids"] = list(self.topic_ids)
-        if not clauses:
-            return "", binds, values
-        if key == "paper_search_fts.rowid":  # SQLite: the index's integer keys
-            passing = "SELECT s.id FROM paper_search AS s JOIN papers AS p ON p.id = s.paper_id"
-        else:
-            passing = "SELECT p.id FROM papers AS p"
-        return f" AND {key} IN ({passing} WHERE {' AND '.join(clauses)})", binds, values
-
-    def core(self) -> list[sa.ColumnElement[bool]]:
-        where = []
-        if self.since is not None:
-            where.append(papers.c.updated >= self.since)
-        if self.topic_ids is not None:
-            linked = sa.select(topic_papers.c.paper_id).where(
-                topic_papers.c.topic_id.in_(self.topic_ids)
-            )
-            where.append(papers.c.id.in_(linked))
-        return where
 
 
 def _as_datetime(value: date | datetime | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
-def _scan(conn: Connection, filters: _Filters) -> Iterator[tuple[Paper, float]]:
-    query = (
-        sa.select(papers)
-        .where(*filters.core())
-        .order_by(papers.c.updated.desc(), papers.c.id.desc())
-        .execution_options(yield_per=500)
-    )
-    for row in conn.execute(query):
-        yield paper_from_row(row._mapping), 0.0
-
-
-def _ranked_sql(conn: Connection, found: fts.Indexed) -> tuple[str, str, str]:
-    """The ranked candidate query (without filters and order), its key column and MATCH text.
-
-    Only the index is read, ranked and sorted: joining every candidate to
-    ``papers`` first would cost more than the ranking (10x on 100,000 papers).
-    """
-    if conn.dialect.name == fts.POSTGRESQL:
-        sql = (
-            "SELECT s.paper_id AS key, ts_rank(s.vector, CAST(:match AS tsquery)) AS score"
-            " FROM paper_search AS s WHERE s.vector @@ CAST(:match AS tsquery)"
-        )
-        return sql, "s.paper_id", fts.tsquery_expression(found)
-    weights = ", ".join(str(w) for w in fts.BM25_WEIGHTS)
-    sql = (
-        "SELECT paper_search_fts.rowid AS key,"
-        f" -bm25(paper_search_fts, {weights}) AS score"
-        " FROM paper_search_fts WHERE paper_search_fts MATCH :match"
-    )
-    return sql, "paper_search_fts.rowid", fts.fts5_expression(found)
-
-
-def _ranked(
-    conn: Connection, found: fts.Indexed, filters: _Filters
-) -> Iterator[tuple[Paper, float]]:
-    """Candidates best first (ties: most recently indexed first), in growing windows."""
-    sql, key, match = _ranked_sql(conn, found)
-    where, binds, values = filters.sql(key)
-    statement = sa.text(f"{sql}{where} ORDER BY score DESC, key DESC LIMIT :size OFFSET :skip")
-    statement = statement.bindparams(*binds)
-    skip, size, seen = 0, _WINDOW, set()
-    while True:
-        rows = conn.execute(statement, {"match": match, "size": size, "skip": skip, **values}).all()
-        for start in range(0, len(rows), _WINDOW):  # papers loaded a few at a time
-            chunk = rows[start : start + _WINDOW]
-            ids = _paper_ids(conn, [row.key for row in chunk])
-            by_id = {paper.id: paper for paper in stored_papers(conn, list(ids.values()))}
-            for row in chunk:
-                paper_id = ids.get(row.key)
-                if paper_id is not None and paper_id not in seen:
-                    seen.add(paper_id)
-                    yield by_id[paper_id], float(row.score)
-        if len(rows) < size:
-            return
-        skip, size = skip + size, size * 4
-
-
-def _paper_ids(conn: Connection, keys: list[Any]) -> dict[Any, str]:
-    """Index keys → paper ids (SQLite keys are ``paper_search.id``; PostgreSQL's are the ids)."""
-    if conn.dialect.name == fts.POSTGRESQL or not keys:
-        return {key: key for key in keys}
-    found: dict[Any, str] = {}
-    select = sa.text("SELECT id, paper_id FROM paper_search WHERE id IN :keys")
-    select = select.bindparams(sa.bindparam("keys", expanding=True))
-    for start in range(0, len(keys), 500):
-        rows = conn.execute(select, {"keys": keys[start : start + 500]})
-        found.update((row.id, row.paper_id) for row in rows)
-    return found
-
-
-def _topic_names(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    names: dict[str, dict[str, None]] = {}
-    with store.reading() as conn:
-        for start in range(0, len(ids), 500):
-            query = (
-                sa.select(topic_papers.c.paper_id, topics.c.name)
-                .join(topics, topics.c.id == topic_papers.c.topic_id)
-                .where(topic_papers.c.paper_id.in_(list(ids[start : start + 500])))
-                .order_by(topics.c.name)
-            )
-            for row in conn.execute(query):
-                names.setdefault(row.paper_id, {})[row.name] = None
-    return {pid: tuple(found) for pid, found in names.items()}
 
 
 def plain_lines(hits: Sequence[Hit]) -> list[str]:

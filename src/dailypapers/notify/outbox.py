@@ -17,16 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers import outboxstate
 from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.plan import plan_topics
 from dailypapers.render.digest import Digest, Entry, TopicDigest
-from dailypapers.schema import notify_channels, notify_deliveries, notify_outbox
 from dailypapers.sources.base import TopicFetch
-from dailypapers.sql import chunks, insert_ignore
 from dailypapers.store import Store, stored_papers, utcnow
 
 
@@ -78,8 +76,7 @@ class Snapshot:
                         "queued_at": now,
                     }
                 )
-        if rows:
-            conn.execute(insert_ignore(conn.dialect.name, notify_outbox), rows)
+        outboxstate.queue(conn, rows)
         return len(rows)
 
 
@@ -114,29 +111,19 @@ def since_run(store: Store, channel: str, current_run: int | None) -> int:
     (for ``dailypapers notify``) the latest run that queued papers.
     """
     with store.reading() as conn:
-        found = conn.scalar(
-            sa.select(notify_channels.c.since_run).where(notify_channels.c.channel == channel)
-        )
+        found = outboxstate.channel_since(conn, channel)
         if found is not None:
-            return int(found)
+            return found
         if current_run is not None:
             return current_run
-        latest = conn.scalar(sa.select(sa.func.max(notify_outbox.c.run_id)))
-    return int(latest or 0)
+        latest = outboxstate.latest_queued_run(conn)
+    return latest or 0
 
 
 def register(store: Store, channel: str, since: int) -> None:
     """Remember from which run on ``channel`` is owed papers (first use only)."""
     with store.transaction() as conn:
-        exists = conn.scalar(
-            sa.select(notify_channels.c.channel).where(notify_channels.c.channel == channel)
-        )
-        if exists is None:
-            conn.execute(
-                notify_channels.insert().values(
-                    channel=channel, since_run=since, registered_at=utcnow()
-                )
-            )
+        outboxstate.register_channel(conn, channel, since, utcnow())
 
 
 def pending_batch(
@@ -144,8 +131,8 @@ def pending_batch(
 ) -> Batch:
     """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered."""
     with store.reading() as conn:
-        items = _pending_items(conn, channel, since)
-        sent = _delivered_versions(conn, channel, list({i.paper_id for i in items}))
+        items = outboxstate.pending_items(conn, channel, since)
+        sent = outboxstate.delivered_versions(conn, channel, list({i.paper_id for i in items}))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
         found = stored_papers(conn, list(wanted))
     from dailypapers.summaries import attach  # lazy: the digests' TL;DRs ([summaries])
@@ -174,47 +161,6 @@ def pending_batch(
     return Batch(channel, digest, [i.id for i in items])
 
 
-@dataclass(frozen=True)
-class _Item:
-    id: int
-    topic_id: int
-    paper_id: str
-    version: int
-    revision: bool
-
-
-def _pending_items(conn: Connection, channel: str, since: int) -> list[_Item]:
-    delivered = sa.exists().where(
-        (notify_deliveries.c.outbox_id == notify_outbox.c.id)
-        & (notify_deliveries.c.channel == channel)
-    )
-    rows = conn.execute(
-        sa.select(
-            notify_outbox.c.id,
-            notify_outbox.c.topic_id,
-            notify_outbox.c.paper_id,
-            notify_outbox.c.version,
-            notify_outbox.c.revision,
-        )
-        .where((notify_outbox.c.run_id >= since) & ~delivered)
-        .order_by(notify_outbox.c.id)
-    )
-    return [_Item(r.id, r.topic_id, r.paper_id, r.version, bool(r.revision)) for r in rows]
-
-
-def _delivered_versions(conn: Connection, channel: str, ids: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in chunks(ids):
-        rows = conn.execute(
-            sa.select(notify_outbox.c.paper_id, sa.func.max(notify_outbox.c.version))
-            .join(notify_deliveries, notify_deliveries.c.outbox_id == notify_outbox.c.id)
-            .where((notify_deliveries.c.channel == channel) & notify_outbox.c.paper_id.in_(chunk))
-            .group_by(notify_outbox.c.paper_id)
-        )
-        found.update({row[0]: int(row[1]) for row in rows})
-    return found
-
-
 def _topic_names(config: Config, store: Store) -> dict[int, str]:
     """``{topic id: name}`` of the configured topics, in config order."""
     names: dict[int, str] = {}
@@ -235,7 +181,7 @@ def mark_delivered(store: Store, batch: Batch, run_id: int) -> None:
         for oid in batch.outbox_ids
     ]
     with store.transaction() as conn:
-        conn.execute(insert_ignore(conn.dialect.name, notify_deliveries), rows)
+        outboxstate.record_deliveries(conn, rows)
 
 
 def readme_link(config: Config) -> str | None:

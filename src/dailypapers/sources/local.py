@@ -22,17 +22,15 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers import localquery
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
-from dailypapers.schema import RunStatus
 from dailypapers.sources.base import FetchContext, TopicFetch
-from dailypapers.store import Store, paper_from_row, papers, runs
+from dailypapers.store import Store, paper_from_row
 
 CandidateFinder = Callable[[Connection, TopicPlan, "datetime | None"], "Iterable[str] | None"]
 """``(conn, plan, since) -> paper ids or None``.
@@ -114,7 +112,7 @@ class LocalSource:
         """Every topic's new matches, and the watermark to record with them."""
         store = context.store
         with store.reading() as conn:
-            high = conn.scalar(sa.select(sa.func.max(papers.c.last_seen)))
+            high = localquery.newest_seen(conn)
             if high is None:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
                 return [TopicFetch(plan, []) for plan in plans]
@@ -151,10 +149,7 @@ class LocalSource:
         if topic.since is None:  # cold: newest candidates first, until the table is full
             ids = _newest_first(conn, ids)
         for chunk in _chunks(ids, 500):
-            where = papers.c.id.in_(chunk) & (papers.c.last_seen <= high)
-            if topic.since is not None:
-                where &= papers.c.last_seen > topic.since
-            rows = conn.execute(sa.select(papers).where(where)).mappings().all()
+            rows = localquery.papers_among(conn, chunk, high, topic.since)
             for row in sorted(rows, key=lambda r: r["updated"], reverse=True):
                 if topic.since is None and topic.full_before(row["updated"]):
                     return True
@@ -164,12 +159,9 @@ class LocalSource:
 
     def _scan(self, conn: Connection, topics: list[_Topic], high: datetime) -> None:
         """One pass over the papers changed since the oldest watermark, for all topics."""
-        where = papers.c.last_seen <= high
         sinces = [t.since for t in topics]
-        if None not in sinces:
-            where &= papers.c.last_seen > min(s for s in sinces if s is not None)
-        statement = sa.select(papers).where(where)
-        for row in _stream(conn, statement, self.batch_size):
+        after = None if None in sinces else min(s for s in sinces if s is not None)
+        for row in localquery.stream_seen(conn, high, after, self.batch_size):
             interested = [t for t in topics if t.wants(row["last_seen"])]
             if not interested:
                 continue
@@ -188,11 +180,8 @@ class LocalSource:
         by first version and id). A broad topic fills after a few thousand
         papers; the index answers narrow ones (see ``IndexFinder``).
         """
-        statement = (
-            sa.select(papers).where(papers.c.last_seen <= high).order_by(papers.c.updated.desc())
-        )
         open_topics = list(topics)
-        for row in _stream(conn, statement, self.batch_size):
+        for row in localquery.stream_newest(conn, high, self.batch_size):
             open_topics = [t for t in open_topics if not t.full_before(row["updated"])]
             if not open_topics:
                 return
@@ -207,30 +196,16 @@ def _newest_first(conn: Connection, ids: Iterable[str]) -> list[str]:
     """``ids`` ordered by their papers' last update, newest first."""
     stamps: list[tuple[datetime, str]] = []
     for chunk in _chunks(ids, 500):
-        rows = conn.execute(sa.select(papers.c.updated, papers.c.id).where(papers.c.id.in_(chunk)))
-        stamps.extend((row.updated, row.id) for row in rows)
+        stamps.extend(localquery.update_stamps(conn, chunk))
     return [paper_id for _, paper_id in sorted(stamps, reverse=True)]
-
-
-def _stream(conn: Connection, statement: Any, batch_size: int) -> Iterator[Any]:
-    """Rows in batches through a server-side cursor where there is one: memory stays flat."""
-    result = conn.execution_options(yield_per=batch_size).execute(statement)
-    for partition in result.mappings().partitions():
-        yield from partition
 
 
 def _watermark(conn: Connection, high: datetime) -> datetime:
     """``high``, held below the start of any run still writing (see IN_FLIGHT_HORIZON)."""
-    in_flight = conn.scalar(
-        sa.select(sa.func.min(runs.c.started_at)).where(
-            (runs.c.status == RunStatus.RUNNING.value)
-            & (runs.c.started_at <= high)
-            & (runs.c.started_at > high - IN_FLIGHT_HORIZON)
-        )
-    )
+    in_flight = localquery.oldest_run_in_flight(conn, high, IN_FLIGHT_HORIZON)
     if in_flight is None:
         return high
-    return min(high, cast(datetime, in_flight) - timedelta(microseconds=1))
+    return min(high, in_flight - timedelta(microseconds=1))
 
 
 def _chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:

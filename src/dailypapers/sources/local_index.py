@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers import fts
 from dailypapers.plan import TopicPlan
-from dailypapers.schema import papers
 
 
 class IndexFinder:
@@ -48,42 +46,13 @@ class IndexFinder:
             return None
         # Count in the database first: a broad topic's candidates (a third of
         # the store) are never carried into Python only to be dropped.
-        if candidate_count(conn, found) > self.max_share * (self._stored or 0):
+        if fts.candidate_count(conn, found) > self.max_share * (self._stored or 0):
             return None
-        return candidate_ids(conn, found)
+        return fts.candidate_ids(conn, found)
 
     def complete(self, conn: Connection) -> bool:
         """Whether the index holds every stored paper (counted once per finder)."""
         if self._stored is None:
-            self._stored = int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
-            indexed = conn.scalar(sa.text("SELECT count(*) FROM paper_search")) or 0
+            self._stored, (indexed,) = fts.index_counts(conn, every_table=False)
             self._complete = self._stored == indexed
         return self._complete
-
-
-def _candidates_sql(conn: Connection, found: fts.Indexed, what: str) -> tuple[str, str]:
-    if conn.dialect.name == fts.POSTGRESQL:
-        sql = f"SELECT {what} FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
-        return sql, fts.tsquery_expression(found)
-    sql = (
-        f"SELECT {what} FROM paper_search_fts"
-        " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
-        " WHERE paper_search_fts MATCH :match"
-    )
-    return sql, fts.fts5_expression(found)
-
-
-def candidate_ids(conn: Connection, found: fts.Indexed) -> list[str]:
-    """Ids of every paper the index query ``found`` selects (unranked)."""
-    sql, match = _candidates_sql(conn, found, "paper_id")
-    return list(conn.scalars(sa.text(sql), {"match": match}))
-
-
-def candidate_count(conn: Connection, found: fts.Indexed) -> int:
-    """How many papers the index query ``found`` selects."""
-    if conn.dialect.name == fts.POSTGRESQL:
-        sql, match = _candidates_sql(conn, found, "count(*)")
-    else:  # the index alone: no join to the id table for a count
-        sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
-        match = fts.fts5_expression(found)
-    return int(conn.scalar(sa.text(sql), {"match": match}) or 0)

@@ -1,0 +1,58 @@
+"""The queries behind ``dailypapers doctor``: what its checks count, and its one repair.
+
+Read-only except :func:`delete_orphan_links`; :mod:`dailypapers.doctor` turns
+the figures into findings.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers.schema import RunStatus, papers, runs, schema_migrations, topic_papers, topics
+
+
+def has_table(conn: Connection, name: str) -> bool:
+    """Whether the database holds a table called ``name``."""
+    return sa.inspect(conn).has_table(name)
+
+
+def applied_migrations(conn: Connection) -> list[int]:
+    """The versions recorded in ``schema_migrations``, lowest first."""
+    return sorted(conn.scalars(sa.select(schema_migrations.c.version)))
+
+
+def sqlite_integrity(conn: Connection) -> str:
+    """SQLite's ``PRAGMA integrity_check`` answer (``ok`` when healthy)."""
+    return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+
+def orphan_link_count(conn: Connection) -> int:
+    """Topic links that point at a missing paper or a missing topic."""
+    missing_paper = (
+        sa.select(sa.func.count())
+        .select_from(topic_papers.outerjoin(papers, papers.c.id == topic_papers.c.paper_id))
+        .where(papers.c.id.is_(None))
+    )
+    missing_topic = (
+        sa.select(sa.func.count())
+        .select_from(topic_papers.outerjoin(topics, topics.c.id == topic_papers.c.topic_id))
+        .where(topics.c.id.is_(None))
+    )
+    return int(conn.scalar(missing_paper) or 0) + int(conn.scalar(missing_topic) or 0)
+
+
+def running_count(conn: Connection) -> int:
+    """Runs still marked ``running``."""
+    return int(
+        conn.scalar(sa.select(sa.func.count()).where(runs.c.status == RunStatus.RUNNING.value)) or 0
+    )
+
+
+def delete_orphan_links(conn: Connection) -> int:
+    """Delete the topic links of no paper or no topic; returns how many."""
+    orphans = topic_papers.delete().where(
+        ~topic_papers.c.paper_id.in_(sa.select(papers.c.id))
+        | ~topic_papers.c.topic_id.in_(sa.select(topics.c.id))
+    )
+    return int(conn.execute(orphans).rowcount)

@@ -1,0 +1,76 @@
+"""The queries behind the local source (:mod:`dailypapers.sources.local`).
+
+Papers are read by ``last_seen`` (when a run last stored them) up to a high
+mark, so that papers committed while a source reads are left for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from dailypapers.schema import RunStatus, papers, runs
+
+Row = RowMapping
+
+
+def newest_seen(conn: Connection) -> datetime | None:
+    """The latest ``last_seen`` of any stored paper (None: the store holds none)."""
+    return cast("datetime | None", conn.scalar(sa.select(sa.func.max(papers.c.last_seen))))
+
+
+def papers_among(
+    conn: Connection, ids: list[str], high: datetime, since: datetime | None
+) -> list[Row]:
+    """Rows of the papers of ``ids`` seen by ``high`` (and after ``since``, if given)."""
+    where = papers.c.id.in_(ids) & (papers.c.last_seen <= high)
+    if since is not None:
+        where &= papers.c.last_seen > since
+    return list(conn.execute(sa.select(papers).where(where)).mappings().all())
+
+
+def stream_seen(
+    conn: Connection, high: datetime, after: datetime | None, batch_size: int
+) -> Iterator[Row]:
+    """Rows of every paper seen by ``high`` (and after ``after``, if given), in storage order."""
+    where = papers.c.last_seen <= high
+    if after is not None:
+        where &= papers.c.last_seen > after
+    return _stream(conn, sa.select(papers).where(where), batch_size)
+
+
+def stream_newest(conn: Connection, high: datetime, batch_size: int) -> Iterator[Row]:
+    """Rows of every paper seen by ``high``, last updated first."""
+    statement = (
+        sa.select(papers).where(papers.c.last_seen <= high).order_by(papers.c.updated.desc())
+    )
+    return _stream(conn, statement, batch_size)
+
+
+def update_stamps(conn: Connection, ids: Iterable[str]) -> list[tuple[datetime, str]]:
+    """``(updated, id)`` of the stored papers among ``ids`` (a chunk of at most a few hundred)."""
+    rows = conn.execute(sa.select(papers.c.updated, papers.c.id).where(papers.c.id.in_(list(ids))))
+    return [(row.updated, row.id) for row in rows]
+
+
+def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -> datetime | None:
+    """The start of the oldest run still ``running`` begun within ``horizon`` before ``high``."""
+    found = conn.scalar(
+        sa.select(sa.func.min(runs.c.started_at)).where(
+            (runs.c.status == RunStatus.RUNNING.value)
+            & (runs.c.started_at <= high)
+            & (runs.c.started_at > high - horizon)
+        )
+    )
+    return cast("datetime | None", found)
+
+
+def _stream(conn: Connection, statement: Any, batch_size: int) -> Iterator[Row]:
+    """Rows in batches through a server-side cursor where there is one: memory stays flat."""
+    result = conn.execution_options(yield_per=batch_size).execute(statement)
+    for partition in result.mappings().partitions():
+        yield from partition
