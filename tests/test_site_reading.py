@@ -89,15 +89,23 @@ def page_of(browser: Any, url: str, **options: Any) -> tuple[Any, Any]:
 
 
 def test_without_javascript_every_paper_is_in_the_html(browser: Any, demo_site: Path) -> None:
+    """The index lists its newest page; each topic page lists all its papers."""
     context, page = page_of(browser, (demo_site / "index.html").as_uri(), java_script_enabled=False)
-    assert page.locator("#results li.paper").count() == 196
+    assert page.locator("#results li.paper").count() == 50
     assert page.locator("#controls").is_hidden()
     note = page.locator("noscript .note")
-    assert "every paper is listed below" in str(note.text_content())
+    assert "every paper on its topic's page" in str(note.text_content())
     feed = str(note.locator("a").get_attribute("href"))
     assert (demo_site / feed).is_file()
     first = page.locator("#results li").first
     assert first.locator("h2 a").get_attribute("href").startswith("https://arxiv.org/abs/")
+    listed: set[str] = set()
+    for topic in ("reward-model", "reasoning"):
+        page.goto((demo_site / "topics" / f"{topic}.html").as_uri())
+        assert "every paper is listed below" in str(page.locator("noscript .note").text_content())
+        ids = page.locator("#results li.paper").evaluate_all("items => items.map(i => i.id)")
+        listed |= set(ids)
+    assert len(listed) == 196
     context.close()
 
 

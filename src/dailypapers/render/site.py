@@ -173,16 +173,20 @@ def _page(
     root: str,
 ) -> bytes:
     cutoff = _new_cutoff(catalog)
-    cards = [_card(p, catalog, cutoff) for p in papers]
-    data = {"scope": topic.slug if topic else None, "ids": [card["id"] for card in cards]}
+    listed = list(papers)
+    # The index lists its first page in the HTML (the script pages the rest; every
+    # paper is in the HTML of its topic's page): the site stays linear in topics.
+    cards = [_card(p, catalog, cutoff) for p in (listed if topic else listed[:PAGE_SIZE])]
+    data = {"scope": topic.slug if topic else None, "ids": [p.id for p in listed]}
     html = template.render(
         **common,
         topic=topic,
         root=root,
         css=root + common["stylesheet"],
         scripts=[root + path for path in common["script_paths"]],
-        count=len(cards),
-        new_count=sum(1 for card in cards if card["new"]),
+        count=len(listed),
+        shown=len(cards),
+        new_count=sum(1 for p in listed if cutoff is not None and p.updated > cutoff),
         papers=cards,
         topic_names={t["slug"]: t["name"] for t in common["topics"]},
         data=embed_json(data),
