@@ -126,6 +126,7 @@ class ReadmeSettings(_Model):
     exact_reference: bool = False
     toc: bool | None = None  # None: a table of contents when there are more than 5 topics
     tldr: bool = False  # the TL;DR (``[summaries]``) as the abstract fold's summary
+    for_you: int = Field(0, ge=0, le=2000)  # a "For you" table of N papers (with a library)
 
 
 # Secrets come from the environment only; a key that looks like one in
@@ -313,6 +314,7 @@ class Topic(_Model):
     query: Text | None = None
     categories: list[str] = Field(default_factory=list)
     exclude: list[Text] = Field(default_factory=list)
+    order: Literal["newest", "relevance"] = "newest"  # "relevance": by score (with a library)
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,166 @@
+""" "For you" in ``update``: ranked once per run, shown in README and papers.json.
+
+Without a library every output is byte-identical; a bad library file never
+blocks the run. Every test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from dailypapers import summaries
+from dailypapers.config import Config, load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.pipeline import run_update
+from dailypapers.render.jsonout import schema
+from dailypapers.run import RunStatus
+
+DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
+LIBRARY = ["2505.07271", "2505.07263"]  # two reward-model papers of the demo corpus
+OUTPUTS = 'outputs = ["readme", "json", "feeds", "site"]\n'
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_DB", store_url)
+
+
+@pytest.fixture
+def summarised(monkeypatch: pytest.MonkeyPatch) -> list[Sequence[str] | None]:
+    """The ``for_you`` ids each run handed to the summaries step."""
+    seen: list[Sequence[str] | None] = []
+    real = summaries.summarise_for_update
+
+    def spy(*args: object, for_you: Sequence[str] | None = None, **kwargs: object) -> object:
+        seen.append(for_you)
+        return real(*args, for_you=for_you, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(summaries, "summarise_for_update", spy)
+    return seen
+
+
+def make_config(
+    folder: Path, server: FakeArxiv, *, top: str = "", reward: str = "", library: str = ""
+) -> Config:
+    folder.mkdir(exist_ok=True)
+    text = (
+        f"{OUTPUTS}{top}\n"
+        f'[[topics]]\nname = "Reward Model"\n{reward}\n[[topics]]\nname = "Reasoning"\n\n'
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\nmax_attempts = 3\n'
+        f"{library}"
+    )
+    (folder / "papers.toml").write_text(text, encoding="utf-8")
+    (folder / "library.txt").write_text("\n".join(LIBRARY) + "\n", encoding="utf-8")
+    return load_config(folder / "papers.toml")
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    skip = {"papers.toml", "library.txt"}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in skip and ".dailypapers" not in p.parts
+    }
+
+
+RANKED = {"top": "[readme]\nfor_you = 3\n", "reward": 'order = "relevance"\n'}
+WITH_LIBRARY = '\n[library]\npaths = ["library.txt"]\n'
+
+
+def test_without_library_every_output_is_byte_identical(
+    tmp_path: Path,
+    server: FakeArxiv,
+    summarised: list[Sequence[str] | None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plain = make_config(tmp_path / "plain", server)
+    keys = make_config(tmp_path / "keys", server, **RANKED)  # the keys, but no library
+    for config, db in ((plain, "plain"), (keys, "keys")):
+        monkeypatch.setenv("DAILYPAPERS_DB", _db(tmp_path, db))
+        status = run_update(config, now=DAY1).status
+        assert status in (RunStatus.UPDATED, RunStatus.NOTHING_NEW)  # PostgreSQL: one database
+    assert outputs(tmp_path / "plain") == outputs(tmp_path / "keys")
+    document = json.loads((tmp_path / "keys" / "papers.json").read_text(encoding="utf-8"))
+    assert "for_you" not in document
+    assert all("score" not in p for t in document["topics"] for p in t["papers"])
+    assert "For you" not in (tmp_path / "keys" / "README.md").read_text(encoding="utf-8")
+    assert summarised == [None, None]
+    assert "for you" not in capsys.readouterr().err
+
+
+def _db(tmp_path: Path, name: str) -> str:
+    url = os.environ["DAILYPAPERS_DB"]
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / (name + '.db')}"
+    return url  # one throwaway PostgreSQL database: the second run re-renders it
+
+
+def test_library_ranks_the_run_for_readme_json_and_summaries(
+    tmp_path: Path, server: FakeArxiv, summarised: list[Sequence[str] | None]
+) -> None:
+    config = make_config(tmp_path, server, **RANKED, library=WITH_LIBRARY)
+    assert run_update(config, now=DAY1).status == RunStatus.UPDATED
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema())
+    picks = document["for_you"]
+    assert picks and [p["score"] for p in picks] == sorted(
+        (p["score"] for p in picks), reverse=True
+    )
+    assert not {p["id"] for p in picks} & set(LIBRARY)  # the library's own papers are not news
+    assert picks[0]["because"]["items"][0] in LIBRARY and picks[0]["because"]["terms"]
+    assert summarised == [[p["id"] for p in picks]]
+    papers = [p for t in document["topics"] for p in t["papers"]]
+    assert all("score" in p for p in papers)
+    assert {p["id"] for p in papers if p["score"] is None} <= set(LIBRARY)
+
+    readme = config.readme_path.read_text(encoding="utf-8")
+    headings = [line for line in readme.splitlines() if line.startswith("## ")]
+    assert headings == ["## For you", "## Reward Model", "## Reasoning"]
+    table = readme.split("## For you\n")[1].split("\n\n")[0].splitlines()
+    assert table[0].startswith("| **Title** | **Date** | **Abstract** | **Comment** |")
+    assert len(table) == 2 + 3 and picks[0]["id"] in table[2]
+
+    scores = {p["id"]: p["score"] or 0.0 for p in papers}
+    reward = readme.split("## Reward Model\n")[1].split("\n\n")[0].splitlines()[2:]
+    shown = [_row_id(row) for row in reward]
+    assert shown == sorted(shown, key=lambda i: -scores[i])  # order = "relevance"
+    reasoning = readme.split("## Reasoning\n")[1].split("\n\n")[0].splitlines()[2:]
+    topic = next(t for t in document["topics"] if t["name"] == "Reasoning")
+    assert [_row_id(row) for row in reasoning] == [p["id"] for p in topic["papers"]]
+
+
+def _row_id(row: str) -> str:
+    return row.split("/abs/")[1].split(")")[0].rsplit("v", 1)[0]
+
+
+def test_bad_library_file_is_one_line_and_the_run_goes_on(
+    tmp_path: Path,
+    server: FakeArxiv,
+    summarised: list[Sequence[str] | None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = make_config(
+        tmp_path, server, **RANKED, library='\n[library]\npaths = ["broken.bib"]\n'
+    )
+    (tmp_path / "broken.bib").write_text("@article{x, title={unclosed\n", encoding="utf-8")
+    assert run_update(config, now=DAY1).status == RunStatus.UPDATED
+    lines = [line for line in capsys.readouterr().err.splitlines() if "for you" in line]
+    assert len(lines) == 1 and "broken.bib" in lines[0]
+    assert summarised == [None]
+    assert "## For you" not in config.readme_path.read_text(encoding="utf-8")
+    assert "for_you" not in json.loads(config.json_path.read_text(encoding="utf-8"))
