@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from lxml import etree
 
 from dailypapers import summaries
 from dailypapers.config import Config, load_config
@@ -99,6 +100,7 @@ def test_without_library_every_output_is_byte_identical(
     assert "for_you" not in document
     assert all("score" not in p for t in document["topics"] for p in t["papers"])
     assert "For you" not in (tmp_path / "keys" / "README.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "keys" / "feeds" / "for-you.xml").exists()
     assert summarised == [None, None]
     assert "for you" not in capsys.readouterr().err
 
@@ -134,6 +136,11 @@ def test_library_ranks_the_run_for_readme_json_and_summaries(
     table = readme.split("## For you\n")[1].split("\n\n")[0].splitlines()
     assert table[0].startswith("| **Title** | **Date** | **Abstract** | **Comment** |")
     assert len(table) == 2 + 3 and picks[0]["id"] in table[2]
+
+    feed = etree.fromstring((config.feeds_dir / "for-you.xml").read_bytes())
+    entries = feed.findall("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id")
+    assert [e.text for e in entries] == [f"https://arxiv.org/abs/{p['id']}" for p in picks]
+    assert (config.site_dir / "feeds" / "for-you.xml").exists()
 
     scores = {p["id"]: p["score"] or 0.0 for p in papers}
     reward = readme.split("## Reward Model\n")[1].split("\n\n")[0].splitlines()[2:]
