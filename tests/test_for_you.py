@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,13 @@ from lxml import etree
 
 from dailypapers import summaries
 from dailypapers.config import Config, load_config
+from dailypapers.models import Paper
+from dailypapers.notify.foryou import ranked_sections
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
-from dailypapers.pipeline import run_update
+from dailypapers.pipeline import run_notify, run_update
+from dailypapers.rank.foryou import Pick, Ranking
+from dailypapers.render.digest import Entry, TopicDigest
 from dailypapers.render.jsonout import schema
 from dailypapers.run import RunStatus
 
@@ -79,6 +84,7 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 
 RANKED = {"top": "[readme]\nfor_you = 3\n", "reward": 'order = "relevance"\n'}
+ARXIV = re.compile(r"arxiv\.org/abs/(\d{4}\.\d{4,5}v\d+)")
 WITH_LIBRARY = '\n[library]\npaths = ["library.txt"]\n'
 
 
@@ -171,3 +177,44 @@ def test_bad_library_file_is_one_line_and_the_run_goes_on(
     assert summarised == [None]
     assert "## For you" not in config.readme_path.read_text(encoding="utf-8")
     assert "for_you" not in json.loads(config.json_path.read_text(encoding="utf-8"))
+
+
+def test_digest_puts_for_you_first_and_leaves_low_scores_out(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    notify = "\n[notify]\nmin_score = 0.03\n\n[notify.github]\n"
+    config = make_config(tmp_path, server, library=WITH_LIBRARY + notify)
+    run_update(config, now=DAY1, notify=False)
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    preview = run_notify(config, dry_run=True).notified[0].preview
+    headings = [line for line in preview.splitlines() if line.startswith("## ")]
+    assert headings[0] == "## For you"
+    first = preview.split("## For you")[1].split("## ")[0]
+    assert document["for_you"][0]["id"] in first
+    low = {p["id"] for t in document["topics"] for p in t["papers"] if (p["score"] or 0) < 0.03}
+    assert low and not low & {i.split("v")[0] for i in ARXIV.findall(preview)}
+    assert re.search(r"\d+ more", preview)
+
+
+def _section(name: str, *ids: str) -> TopicDigest:
+    return TopicDigest(name, tuple(Entry(_paper(i)) for i in ids))
+
+
+def _paper(paper_id: str) -> Paper:
+    return next(p for p in demo_corpus() if p.id == paper_id).with_changes(id=paper_id)
+
+
+def test_ranked_sections_order_threshold_and_counts() -> None:
+    corpus = [p.id for p in demo_corpus()[:4]]
+    a, b, c, d = corpus
+    ranking = Ranking(
+        [Pick(_paper(c), 0.9), Pick(_paper(a), 0.5)], {a: 0.5, b: 0.01, c: 0.9, d: 0.2}
+    )
+    sections = [_section("One", a, b), _section("Two", c, d)]
+    plain = ranked_sections(sections, ranking, None)
+    assert [s.name for s in plain] == ["For you", "One", "Two"]
+    assert [e.paper.id for e in plain[0].entries] == [c, a]
+    strict = ranked_sections(sections, ranking, 0.3)
+    assert [[e.paper.id for e in s.entries] for s in strict] == [[c, a], [a], [c]]
+    assert [s.more for s in strict] == [0, 1, 1] and strict[1].dropped == {b}
+    assert ranked_sections(sections, Ranking([], {}), None) == sections

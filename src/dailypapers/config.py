@@ -218,6 +218,7 @@ class NotifySettings(_Model):
     """``[notify]``: which channels announce new papers, and how much each lists."""
 
     max_per_topic: int = Field(15, ge=1, le=2000)
+    min_score: float | None = Field(None, ge=0, le=1000)  # with a library: only papers scoring this
     link: str | None = None
     email: EmailSettings | None = None
     github: GitHubSettings | None = None

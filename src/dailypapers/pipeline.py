@@ -183,7 +183,7 @@ def render_outputs(
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
     if ranking is not None:
-        ranking = ranking.with_scores_of(store, [p for s in listed for p in s.papers])
+        ranking = foryou.with_scores_of(ranking, store, [p for s in listed for p in s.papers])
     if "readme" in settings.outputs:
         remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
@@ -285,7 +285,7 @@ def run_update(
                 config, run.store, force=force, today=day, ranking=ranking, rank=not fetch
             )
         if fetch and render and notify:
-            report.notified = _notify(config, run.store, run.id, day, progress)
+            report.notified = _notify(config, run.store, run.id, day, progress, ranking)
         report.status = _status(config, report, now, fetched=fetch)
         if not announced:
             report.status = _quiet_status(config, now)
@@ -313,16 +313,40 @@ def run_notify(
     report = RunReport(topics=len(config.settings.topics), day=day)
     if dry_run:
         with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-            report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
+            report.notified = deliver(
+                config,
+                store,
+                0,
+                day=day,
+                registering_run=None,
+                dry_run=True,
+                ranking=_rank(config, store),
+            )
         report.status = RunStatus.DRY_RUN
         return report
     with recorded_run(
         config, "notify", report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
     ) as run:
-        report.notified = deliver(config, run.store, run.id, day=day, registering_run=None)
+        report.notified = deliver(
+            config,
+            run.store,
+            run.id,
+            day=day,
+            registering_run=None,
+            ranking=_rank(config, run.store),
+        )
         error = failure_line(report.notified)
         report.status, report.error = (FAILED, error) if error else (NOTIFIED, None)
     return report
+
+
+def _rank(config: Config, store: Store) -> Ranking | None:
+    """The "For you" ranking for ``notify`` (``None`` without a library or channels)."""
+    if not config.settings.notify.channels:
+        return None
+    from dailypapers.rank.foryou import compute
+
+    return compute(config, store)
 
 
 def _fetch_and_save(
@@ -385,13 +409,18 @@ def _source_name(config: Config, factory: SourceFactory) -> str | None:
 
 
 def _notify(
-    config: Config, store: Store, run_id: int, day: date, progress: Progress | None
+    config: Config,
+    store: Store,
+    run_id: int,
+    day: date,
+    progress: Progress | None,
+    ranking: Ranking | None = None,
 ) -> list[Outcome]:
     if not config.settings.notify.channels:
         return []
     if progress:
         progress("sending notifications")
-    return deliver(config, store, run_id, day=day, registering_run=run_id)
+    return deliver(config, store, run_id, day=day, registering_run=run_id, ranking=ranking)
 
 
 def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> RunStatus:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,6 +29,9 @@ from dailypapers.schema import notify_channels, notify_deliveries, notify_outbox
 from dailypapers.sources.base import TopicFetch
 from dailypapers.sql import chunks, insert_ignore
 from dailypapers.store import Store, stored_papers, utcnow
+
+if TYPE_CHECKING:
+    from dailypapers.rank.foryou import Ranking
 
 
 @dataclass
@@ -140,9 +144,19 @@ def register(store: Store, channel: str, since: int) -> None:
 
 
 def pending_batch(
-    config: Config, store: Store, channel: str, since: int, *, day: date, limit: int
+    config: Config,
+    store: Store,
+    channel: str,
+    since: int,
+    *,
+    day: date,
+    limit: int,
+    ranking: Ranking | None = None,
 ) -> Batch:
-    """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered."""
+    """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered.
+
+    With ``ranking`` (a library): "For you" first and ``[notify] min_score``.
+    """
     with store.reading() as conn:
         items = _pending_items(conn, channel, since)
         sent = _delivered_versions(conn, channel, list({i.paper_id for i in items}))
@@ -164,6 +178,12 @@ def pending_batch(
         entries.sort(key=lambda e: (e.paper.updated, e.paper.published, e.paper.id), reverse=True)
         if entries:
             sections.append(TopicDigest(name, tuple(entries)))
+    if ranking is not None and sections:
+        from dailypapers.notify.foryou import ranked_sections
+        from dailypapers.rank.foryou import with_scores_of
+
+        ranking = with_scores_of(ranking, store, found)
+        sections = ranked_sections(sections, ranking, config.settings.notify.min_score)
     digest = Digest(
         config.settings.title,
         day,

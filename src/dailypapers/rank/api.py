@@ -39,7 +39,7 @@ class Scored:
 
 
 def has_library(store: Store) -> bool:
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         return libstore.library_size(conn) > 0
 
 
@@ -61,7 +61,7 @@ def for_you(
         paths, now = config.library_paths, utcnow()
         store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
     store.write(libstore.refresh_terms)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         start = since or _newest_day(conn)
         if start is None:
             return []
@@ -74,7 +74,7 @@ def for_you(
 def similar(store: Store, paper_id: str, *, limit: int = 10) -> list[Scored]:
     """Stored papers most like one paper (the paper as a one-item library)."""
     store.write(libstore.refresh_terms)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         corpus = libstore.corpus(conn)
         terms = libstore.cached_terms(conn, [paper_id])
         if paper_id not in terms:
@@ -103,7 +103,7 @@ def rank_papers(
 ) -> list[Scored]:
     """Score ``candidates`` against the library, best first (none without a library)."""
     chosen = METHODS[method]
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = libstore.library(conn)
         if not rows or not candidates:
             return []
@@ -162,5 +162,5 @@ def _newest_day(conn: Connection) -> datetime | None:
 
 
 def is_stored(store: Store, paper_id: str) -> bool:
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         return libstore.is_stored(conn, paper_id)

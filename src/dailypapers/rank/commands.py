@@ -37,7 +37,7 @@ def sync_configured(store: Store, config: Config) -> list[str]:
 
 
 def list_lines(store: Store) -> list[str]:
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = libstore.library(conn)
     if not rows:
         return ["library is empty: dailypapers library import FILE..."]
@@ -49,7 +49,7 @@ def list_lines(store: Store) -> list[str]:
 
 
 def stats_lines(store: Store) -> list[str]:
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = libstore.library(conn)
         files = libstore.files(conn)
     lines = [

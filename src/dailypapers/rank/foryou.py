@@ -10,50 +10,26 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dailypapers.config import Config
 from dailypapers.models import Paper
+from dailypapers.render.ranked import Pick, Ranking
 from dailypapers.store import Store
+
+__all__ = ["Pick", "Ranking", "compute", "configured", "with_scores_of"]
 
 MAX_REASON = 300
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Pick:
-    """One paper of the "For you" list: its score and ``because`` (items, terms)."""
+def with_scores_of(ranking: Ranking, store: Store, papers: Sequence[Paper]) -> Ranking:
+    """``ranking`` plus the scores of ``papers`` (the topics' listed papers)."""
+    from dailypapers.rank.api import rank_papers
 
-    paper: Paper
-    score: float
-    because: dict[str, list[str]] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, object]:
-        return {"id": self.paper.id, "score": round(self.score, 4), "because": self.because}
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """The day's papers best first (``picks``) and the score of every ranked paper."""
-
-    picks: Sequence[Pick]
-    scores: dict[str, float] = field(default_factory=dict)
-
-    def ids(self) -> list[str]:
-        return [pick.paper.id for pick in self.picks]
-
-    def score(self, paper_id: str) -> float | None:
-        value = self.scores.get(paper_id)
-        return None if value is None else round(value, 4)
-
-    def with_scores_of(self, store: Store, papers: Sequence[Paper]) -> Ranking:
-        """This ranking plus the scores of ``papers`` (the topics' listed papers)."""
-        from dailypapers.rank.api import rank_papers
-
-        unique = list({p.id: p for p in papers}.values())
-        scored = _guarded(lambda: rank_papers(store, unique)) or []
-        return Ranking(self.picks, {**{s.paper.id: s.score for s in scored}, **self.scores})
+    unique = list({p.id: p for p in papers}.values())
+    scored = _guarded(lambda: rank_papers(store, unique)) or []
+    return ranking.plus({s.paper.id: s.score for s in scored})
 
 
 def configured(config: Config, store: Store) -> bool:

@@ -18,7 +18,7 @@ from dailypapers.models import Paper, format_timestamp
 from dailypapers.render.slugs import slug_map
 
 if TYPE_CHECKING:
-    from dailypapers.rank.foryou import Ranking
+    from dailypapers.render.ranked import Ranking
 
 
 @dataclass(frozen=True)
