@@ -147,6 +147,13 @@ def test_library_ranks_the_run_for_readme_json_and_summaries(
     entries = feed.findall("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id")
     assert [e.text for e in entries] == [f"https://arxiv.org/abs/{p['id']}" for p in picks]
     assert (config.site_dir / "feeds" / "for-you.xml").exists()
+    page = (config.site_dir / "topics" / "for-you.html").read_text(encoding="utf-8")
+    listed = {p["id"] for p in papers}
+    expected = [p["id"] for p in picks if p["id"] in listed]
+    assert expected and _page_ids(page) == expected
+    assert 'href="topics/for-you.html">For you</a>' in (config.site_dir / "index.html").read_text(
+        encoding="utf-8"
+    )
 
     scores = {p["id"]: p["score"] or 0.0 for p in papers}
     reward = readme.split("## Reward Model\n")[1].split("\n\n")[0].splitlines()[2:]
@@ -155,6 +162,12 @@ def test_library_ranks_the_run_for_readme_json_and_summaries(
     reasoning = readme.split("## Reasoning\n")[1].split("\n\n")[0].splitlines()[2:]
     topic = next(t for t in document["topics"] if t["name"] == "Reasoning")
     assert [_row_id(row) for row in reasoning] == [p["id"] for p in topic["papers"]]
+
+
+def _page_ids(page: str) -> list[str]:
+    data = page.split('id="papers-data">')[1].split("</script>")[0]
+    ids: list[str] = json.loads(data)["ids"]
+    return ids
 
 
 def _row_id(row: str) -> str:
