@@ -231,3 +231,13 @@ def test_ranked_sections_order_threshold_and_counts() -> None:
     assert [[e.paper.id for e in s.entries] for s in strict] == [[c, a], [a], [c]]
     assert [s.more for s in strict] == [0, 1, 1] and strict[1].dropped == {b}
     assert ranked_sections(sections, Ranking([], {}), None) == sections
+
+
+def test_render_alone_ranks_too(tmp_path: Path, server: FakeArxiv) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=DAY1)
+    assert "for_you" not in json.loads(config.json_path.read_text(encoding="utf-8"))
+    config = make_config(tmp_path, server, **RANKED, library=WITH_LIBRARY)
+    run_update(config, fetch=False, now=DAY1)  # `dailypapers render`
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    assert document["for_you"] and "## For you" in config.readme_path.read_text(encoding="utf-8")
