@@ -131,8 +131,13 @@ def check_site(path: Path) -> None:
     page = path.read_text(encoding="utf-8")
     assert "<script>alert" not in page and "</details></p>" not in page
     tree = lxml.html.fromstring(page)
-    assert len(tree.xpath("//script")) == 2  # the site's script and its JSON data
-    data = json.loads(tree.xpath("//script[@id='papers-data']")[0].text)
+    # the shared data file, the site's script and the page's JSON ids
+    assert len(tree.xpath("//script")) == 3
+    source = next(
+        s for s in tree.xpath("//script/@src") if "/data-" in s or s.startswith("assets/data-")
+    )
+    text = (path.parent / source).read_text(encoding="utf-8")
+    data = json.loads(text.removeprefix("window.DAILYPAPERS_DATA = ").removesuffix(";\n"))
     assert all("<script>alert(1)</script>" in p["tldr"] for p in data["papers"])
 
 

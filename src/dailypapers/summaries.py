@@ -88,7 +88,7 @@ def select(
         for rank, paper in enumerate(papers):
             position.setdefault(paper.id, (rank, topic_index))
             chosen.setdefault(paper.id, paper)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         for paper in stored_papers(conn, [i for i in for_you or () if i not in chosen]):
             position[paper.id], chosen[paper.id] = (0, 0), paper
         done = summarystore.settled(conn, key, {p.id: p.version for p in chosen.values()})

@@ -81,7 +81,7 @@ def tldrs(conn: Connection, key: Key, versions: dict[str, int]) -> dict[str, str
 def tldrs_for_rendering(store: Store, key: Key, versions: dict[str, int]) -> dict[str, str]:
     """:func:`tldrs`, or none when the store cannot say: rendering never fails for a TL;DR."""
     try:
-        with store.engine.connect() as conn:
+        with store.reading() as conn:
             return tldrs(conn, key, versions)
     except SQLAlchemyError:
         return {}
