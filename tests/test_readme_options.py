@@ -47,7 +47,8 @@ def test_exact_reference_mode_is_the_reference_byte_for_byte(tmp_path: Path) -> 
         updated_on=readme.updated_on,
         max_papers=100,
         link_base="http://arxiv.org/abs/",
-        **chosen,
+        watch=chosen["watch"],
+        toc=chosen["toc"],
     )
     assert rendered == text
 

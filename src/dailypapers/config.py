@@ -126,6 +126,7 @@ class ReadmeSettings(_Model):
     exact_reference: bool = False
     toc: bool | None = None  # None: a table of contents when there are more than 5 topics
     tldr: bool = False  # the TL;DR (``[summaries]``) as the abstract fold's summary
+    for_you: int = Field(0, ge=0, le=2000)  # a "For you" table of N papers (with a library)
 
 
 # Secrets come from the environment only; a key that looks like one in
@@ -217,6 +218,7 @@ class NotifySettings(_Model):
     """``[notify]``: which channels announce new papers, and how much each lists."""
 
     max_per_topic: int = Field(15, ge=1, le=2000)
+    min_score: float | None = Field(None, ge=0, le=1000)  # with a library: only papers scoring this
     link: str | None = None
     email: EmailSettings | None = None
     github: GitHubSettings | None = None
@@ -313,6 +315,7 @@ class Topic(_Model):
     query: Text | None = None
     categories: list[str] = Field(default_factory=list)
     exclude: list[Text] = Field(default_factory=list)
+    order: Literal["newest", "relevance"] = "newest"  # "relevance": by score (with a library)
 
     @field_validator("name")
     @classmethod

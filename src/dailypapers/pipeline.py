@@ -16,11 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
 from dailypapers import announcement, fetchstate
 from dailypapers.config import Config
+from dailypapers.models import Paper
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.outputs import write_outputs
@@ -38,6 +40,9 @@ from dailypapers.sources import (
     plan_topics,
 )
 from dailypapers.store import SaveResult, Store, open_store
+
+if TYPE_CHECKING:
+    from dailypapers.rank.foryou import Ranking
 
 SourceFactory = Callable[[Config], Source]
 
@@ -154,34 +159,75 @@ def sections(config: Config, store: Store) -> list[Section]:
 
 
 def render_outputs(
-    config: Config, store: Store, *, force: bool = False, today: date | None = None
+    config: Config,
+    store: Store,
+    *,
+    force: bool = False,
+    today: date | None = None,
+    ranking: Ranking | None = None,
+    rank: bool = True,
 ) -> list[Path]:
     """Render the configured outputs from the store; returns the files written.
 
     A file whose content is unchanged (apart from the README's date line) is
     left alone unless ``force``; the feed and site folders count as one path each.
+    ``ranking`` is the run's "For you" list; without it (and with ``rank``)
+    it is computed here when a library is configured.
     """
+    from dailypapers.rank import foryou
     from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
     settings = config.settings
     written = []
     listed = with_summaries(config, store, sections(config, store))
+    if ranking is None and rank:
+        ranking = foryou.compute(config, store)
+    if ranking is not None:
+        ranking = foryou.with_scores_of(ranking, store, [p for s in listed for p in s.papers])
     if "readme" in settings.outputs:
         remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
         text = render_readme(
             settings.title,
-            listed,
+            by_relevance(config, listed, ranking),
             updated_on=today,
             max_papers=settings.max_papers,
             link_base=settings.readme.link_base,
             **readme_options(config, len(listed)),
             tldr=settings.readme.tldr,
+            for_you=readme_for_you(config, ranking, listed),
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
-    written += write_outputs(config, listed, force=force)
+    written += write_outputs(config, listed, force=force, ranking=ranking)
     return written
+
+
+def readme_for_you(
+    config: Config, ranking: Ranking | None, listed: list[Section]
+) -> list[Paper] | None:
+    """The README's "For you" table (``[readme] for_you`` papers), or ``None``.
+
+    A paper the topics list is shown as they show it (with its TL;DR).
+    """
+    wanted = config.settings.readme.for_you
+    if ranking is None or not wanted:
+        return None
+    shown = {p.id: p for section in listed for p in section.papers}
+    return [shown.get(pick.paper.id, pick.paper) for pick in ranking.picks[:wanted]]
+
+
+def by_relevance(config: Config, listed: list[Section], ranking: Ranking | None) -> list[Section]:
+    """Topics with ``order = "relevance"`` sorted by score (then newest first)."""
+    if ranking is None:
+        return listed
+    result = []
+    for topic, section in zip(config.settings.topics, listed, strict=True):
+        if topic.order == "relevance":
+            papers = sorted(section.papers, key=lambda p: -(ranking.score(p.id) or 0.0))
+            section = Section(section.name, papers)
+        result.append(section)
+    return result
 
 
 def readme_options(config: Config, topics: int) -> dict[str, bool]:
@@ -226,14 +272,20 @@ def run_update(
             announced = _fetch_and_save(
                 config, run.store, source_factory, report, progress, now, run.id, force
             )
+        ranking = None
         if fetch and render:
+            from dailypapers.rank.foryou import compute
             from dailypapers.summaries import summarise_for_update
 
-            summarise_for_update(config, run.store, progress)
+            ranking = compute(config, run.store)
+            ids = ranking.ids() if ranking is not None else None
+            summarise_for_update(config, run.store, progress, for_you=ids)
         if render:
-            report.written = render_outputs(config, run.store, force=force, today=day)
+            report.written = render_outputs(
+                config, run.store, force=force, today=day, ranking=ranking, rank=not fetch
+            )
         if fetch and render and notify:
-            report.notified = _notify(config, run.store, run.id, day, progress)
+            report.notified = _notify(config, run.store, run.id, day, progress, ranking)
         report.status = _status(config, report, now, fetched=fetch)
         if not announced:
             report.status = _quiet_status(config, now)
@@ -261,16 +313,40 @@ def run_notify(
     report = RunReport(topics=len(config.settings.topics), day=day)
     if dry_run:
         with project_lock(config, lock_timeout), open_store(config.db_url) as store:
-            report.notified = deliver(config, store, 0, day=day, registering_run=None, dry_run=True)
+            report.notified = deliver(
+                config,
+                store,
+                0,
+                day=day,
+                registering_run=None,
+                dry_run=True,
+                ranking=_rank(config, store),
+            )
         report.status = RunStatus.DRY_RUN
         return report
     with recorded_run(
         config, "notify", report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
     ) as run:
-        report.notified = deliver(config, run.store, run.id, day=day, registering_run=None)
+        report.notified = deliver(
+            config,
+            run.store,
+            run.id,
+            day=day,
+            registering_run=None,
+            ranking=_rank(config, run.store),
+        )
         error = failure_line(report.notified)
         report.status, report.error = (FAILED, error) if error else (NOTIFIED, None)
     return report
+
+
+def _rank(config: Config, store: Store) -> Ranking | None:
+    """The "For you" ranking for ``notify`` (``None`` without a library or channels)."""
+    if not config.settings.notify.channels:
+        return None
+    from dailypapers.rank.foryou import compute
+
+    return compute(config, store)
 
 
 def _fetch_and_save(
@@ -333,13 +409,18 @@ def _source_name(config: Config, factory: SourceFactory) -> str | None:
 
 
 def _notify(
-    config: Config, store: Store, run_id: int, day: date, progress: Progress | None
+    config: Config,
+    store: Store,
+    run_id: int,
+    day: date,
+    progress: Progress | None,
+    ranking: Ranking | None = None,
 ) -> list[Outcome]:
     if not config.settings.notify.channels:
         return []
     if progress:
         progress("sending notifications")
-    return deliver(config, store, run_id, day=day, registering_run=run_id)
+    return deliver(config, store, run_id, day=day, registering_run=run_id, ranking=ranking)
 
 
 def _status(config: Config, report: RunReport, now: datetime, *, fetched: bool) -> RunStatus:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from dailypapers.config import Config
 from dailypapers.notify.channel import Channel, NotifyError, Outcome
@@ -32,6 +33,9 @@ from dailypapers.notify.outbox import (
 )
 from dailypapers.render.markdown import readme_listing
 from dailypapers.store import Store
+
+if TYPE_CHECKING:
+    from dailypapers.rank.foryou import Ranking
 
 __all__ = [
     "SECRET_ENV",
@@ -92,15 +96,21 @@ def deliver(
     registering_run: int | None,
     dry_run: bool = False,
     channels: Sequence[Channel] | None = None,
+    ranking: Ranking | None = None,
 ) -> list[Outcome]:
     """Send every channel what it owes; record deliveries only after a channel confirms.
 
     A failing channel does not stop the others; its outcome carries the
-    one-line, secret-free error and its papers stay pending.
+    one-line, secret-free error and its papers stay pending. With ``ranking``
+    (a library), digests put "For you" first and apply ``[notify] min_score``.
     """
     outcomes = []
     for channel in channels if channels is not None else open_channels(config):
-        outcomes.append(_deliver_one(config, store, channel, run_id, day, registering_run, dry_run))
+        outcomes.append(
+            _deliver_one(
+                config, store, channel, run_id, day, registering_run, dry_run, ranking=ranking
+            )
+        )
     return outcomes
 
 
@@ -112,10 +122,12 @@ def _deliver_one(
     day: date,
     registering_run: int | None,
     dry_run: bool,
+    *,
+    ranking: Ranking | None = None,
 ) -> Outcome:
     since = since_run(store, channel.name, registering_run)
     limit = channel.max_per_topic or config.settings.notify.max_per_topic
-    batch = pending_batch(config, store, channel.name, since, day=day, limit=limit)
+    batch = pending_batch(config, store, channel.name, since, day=day, limit=limit, ranking=ranking)
     outcome = Outcome(channel.name, papers=batch.digest.shown, target=mask(channel.describe()))
     if dry_run:
         outcome.preview = channel.preview(batch.digest) if not batch.empty else ""

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
@@ -26,6 +27,9 @@ from dailypapers.plan import plan_topics
 from dailypapers.render.digest import Digest, Entry, TopicDigest
 from dailypapers.sources.base import TopicFetch
 from dailypapers.store import Store, stored_papers, utcnow
+
+if TYPE_CHECKING:
+    from dailypapers.rank.foryou import Ranking
 
 
 @dataclass
@@ -127,9 +131,19 @@ def register(store: Store, channel: str, since: int) -> None:
 
 
 def pending_batch(
-    config: Config, store: Store, channel: str, since: int, *, day: date, limit: int
+    config: Config,
+    store: Store,
+    channel: str,
+    since: int,
+    *,
+    day: date,
+    limit: int,
+    ranking: Ranking | None = None,
 ) -> Batch:
-    """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered."""
+    """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered.
+
+    With ``ranking`` (a library): "For you" first and ``[notify] min_score``.
+    """
     with store.reading() as conn:
         items = outboxstate.pending_items(conn, channel, since)
         sent = outboxstate.delivered_versions(conn, channel, list({i.paper_id for i in items}))
@@ -151,6 +165,12 @@ def pending_batch(
         entries.sort(key=lambda e: (e.paper.updated, e.paper.published, e.paper.id), reverse=True)
         if entries:
             sections.append(TopicDigest(name, tuple(entries)))
+    if ranking is not None and sections:
+        from dailypapers.notify.foryou import ranked_sections
+        from dailypapers.rank.foryou import with_scores_of
+
+        ranking = with_scores_of(ranking, store, found)
+        sections = ranked_sections(sections, ranking, config.settings.notify.min_score)
     digest = Digest(
         config.settings.title,
         day,

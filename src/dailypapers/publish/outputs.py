@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dailypapers.arxiv import query as q
 from dailypapers.config import Config
@@ -24,10 +25,15 @@ from dailypapers.render.jsonout import render_json
 from dailypapers.render.markdown import Section
 from dailypapers.render.site import paper_data, site_files
 
+if TYPE_CHECKING:
+    from dailypapers.rank.foryou import Ranking
+
 EXTRA_OUTPUTS = ("json", "feeds", "site")
 
 
-def catalog_for(config: Config, sections: Sequence[Section]) -> Catalog:
+def catalog_for(
+    config: Config, sections: Sequence[Section], ranking: Ranking | None = None
+) -> Catalog:
     """The catalog of the configured topics; ``sections`` are in config order.
 
     A topic's query is shown as configured, with its categories and
@@ -35,17 +41,21 @@ def catalog_for(config: Config, sections: Sequence[Section]) -> Catalog:
     """
     queries = [q.to_string(topic.search_query([])) for topic in config.settings.topics]
     items = [(s.name, query, s.papers) for s, query in zip(sections, queries, strict=True)]
-    return build_catalog(config.settings.title, items)
+    return build_catalog(config.settings.title, items, ranking)
 
 
 def write_outputs(
-    config: Config, sections: Sequence[Section], *, force: bool = False
+    config: Config,
+    sections: Sequence[Section],
+    *,
+    force: bool = False,
+    ranking: Ranking | None = None,
 ) -> list[Path]:
     """Write the configured json/feeds/site outputs; returns the paths that changed."""
     wanted = [name for name in EXTRA_OUTPUTS if name in config.settings.outputs]
     if not wanted:
         return []
-    catalog = catalog_for(config, sections)
+    catalog = catalog_for(config, sections, ranking)
     written: list[Path] = []
     if "json" in wanted:
         remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)

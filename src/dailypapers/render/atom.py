@@ -1,5 +1,7 @@
 """Atom feeds (RFC 4287): one per topic, ``<slug>.xml``, and ``all.xml`` for every topic.
 
+With a library, ``for-you.xml`` too: the "For you" list, best first.
+
 Entry ids are the arXiv abs URL *without* version, so a feed reader keeps one
 entry per paper; a revision changes the entry's ``updated`` (and its links to
 the new version). Built with lxml, so every text is escaped; characters XML
@@ -27,6 +29,7 @@ ARXIV_SCHEME = "http://arxiv.org/schemas/atom"
 TOPIC_SCHEME = "urn:dailypapers:topic"
 GENERATOR_URI = "https://github.com/dailypapers/dailypapers"
 ALL_FEED = "all"
+FOR_YOU_FEED = "for-you"  # with a library: the "For you" list, best first
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ``updated`` of a feed with no entries
 # XML 1.0 allows tab, newline, carriage return and these ranges only.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -61,6 +64,17 @@ def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes
         base_url=base_url,
         entries=entries,
     )
+    if catalog.ranking is not None:  # only with a library
+        shown = {p.id: p for p in catalog.papers()}  # as the topics show them (TL;DR)
+        files[f"{FOR_YOU_FEED}.xml"] = render_feed(
+            catalog,
+            [shown.get(pick.paper.id, pick.paper) for pick in catalog.ranking.picks],
+            name="For you",
+            file_name=f"{FOR_YOU_FEED}.xml",
+            subtitle="The newest papers, ranked by your library (best first)",
+            base_url=base_url,
+            entries=entries,
+        )
     return files
 
 

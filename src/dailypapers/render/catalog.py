@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dailypapers.links import labels
 from dailypapers.models import Paper, format_timestamp
 from dailypapers.render.slugs import slug_map
+
+if TYPE_CHECKING:
+    from dailypapers.render.ranked import Ranking
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Catalog:
 
     title: str
     topics: Sequence[TopicListing]
+    ranking: Ranking | None = None  # the "For you" list and scores (with a library)
     _topics_of: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -67,12 +71,18 @@ def newest_first_key(paper: Paper) -> tuple[datetime, datetime, str]:
     return (paper.updated, paper.published, paper.id)
 
 
-def build_catalog(title: str, topics: Iterable[tuple[str, str, Sequence[Paper]]]) -> Catalog:
+def build_catalog(
+    title: str,
+    topics: Iterable[tuple[str, str, Sequence[Paper]]],
+    ranking: Ranking | None = None,
+) -> Catalog:
     """A :class:`Catalog` from ``(name, query, papers)`` per topic, slugs assigned."""
     items = list(topics)
     slugs = slug_map(name for name, _, _ in items)
     return Catalog(
-        title, [TopicListing(name, slugs[name], query, papers) for name, query, papers in items]
+        title,
+        [TopicListing(name, slugs[name], query, papers) for name, query, papers in items],
+        ranking,
     )
 
 

@@ -15,6 +15,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
+from dailypapers.models import Paper
 from dailypapers.render.catalog import Catalog, paper_record, timestamp
 
 SCHEMA_VERSION = 2
@@ -22,8 +23,12 @@ SCHEMA_FILE = "papers.schema.json"
 
 
 def papers_document(catalog: Catalog) -> dict[str, Any]:
-    """The ``papers.json`` document as Python data."""
-    return {
+    """The ``papers.json`` document as Python data.
+
+    With a library (``catalog.ranking``): a top-level ``for_you`` list and a
+    ``score`` on each paper of a topic; without one, neither key.
+    """
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generator": "dailypapers",
         "title": catalog.title,
@@ -35,11 +40,21 @@ def papers_document(catalog: Catalog) -> dict[str, Any]:
                 "query": topic.query,
                 "count": len(topic.papers),
                 "updated": timestamp(topic.updated),
-                "papers": [paper_record(paper) for paper in topic.papers],
+                "papers": [_record(catalog, paper) for paper in topic.papers],
             }
             for topic in catalog.topics
         ],
     }
+    if catalog.ranking is not None:
+        document["for_you"] = [pick.as_json() for pick in catalog.ranking.picks]
+    return document
+
+
+def _record(catalog: Catalog, paper: Paper) -> dict[str, Any]:
+    record = paper_record(paper)
+    if catalog.ranking is not None:
+        record["score"] = catalog.ranking.score(paper.id)
+    return record
 
 
 def render_json(catalog: Catalog) -> str:

@@ -29,6 +29,7 @@ INTRO = (
     "up to a maximum of {max_papers} papers.\n\n"
 )
 WATCH = "You can click the 'Watch' button to receive daily email notifications.\n\n"
+FOR_YOU = "For you"  # the heading of the ranked table ([readme] for_you)
 TOC_OVER = 5  # a README with more topics than this gets a table of contents
 TABLE_HEADER = "| **Title** | **Date** | **Abstract** | **Comment** |\n| --- | --- | --- | --- |"
 DATE_LINE = re.compile(r"^Last update: \d{4}-\d{2}-\d{2}$", re.MULTILINE)
@@ -138,15 +139,18 @@ def render_readme(
     watch: bool = True,
     toc: bool = False,
     tldr: bool = False,
+    for_you: Sequence[Paper] | None = None,
 ) -> str:
     """The whole README; the defaults write it exactly as the reference does.
 
     ``watch`` keeps the reference's "Watch" sentence (true only when watchers
     get something: the GitHub-issue channel); ``toc`` adds a list of links to
     the topics after the date line; ``tldr`` puts TL;DRs in the abstract
-    folds' summaries.
+    folds' summaries; ``for_you`` adds a "For you" table above the topics.
     """
     items = list(sections)
+    if for_you is not None:
+        items.insert(0, Section(FOR_YOU, for_you))
     header = f"# {title}\n" + INTRO.format(max_papers=max_papers) + (WATCH if watch else "")
     header += f"Last update: {updated_on.isoformat()}\n\n"
     if toc:

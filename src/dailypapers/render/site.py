@@ -25,9 +25,10 @@ from markupsafe import Markup
 from dailypapers.links import labels
 from dailypapers.models import Paper
 from dailypapers.render.catalog import Catalog, TopicListing, timestamp
-from dailypapers.render.markdown import collapse
+from dailypapers.render.markdown import FOR_YOU, collapse
 
 ASSETS = ("site.css", "site.js")
+FOR_YOU_SLUG = "for-you"  # topics/for-you.html, with a library (a reserved topic slug)
 PAGE_SIZE = 50
 # "new": in the latest announcement, i.e. updated less than a day before the
 # newest paper. Derived from the data, so unchanged data renders the same bytes.
@@ -124,15 +125,27 @@ def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[
         "page_size": PAGE_SIZE,
         "script_paths": [*data_file, next(path for path in assets if path.endswith(".js"))],
         "stylesheet": next(path for path in assets if path.endswith(".css")),
+        "for_you": FOR_YOU_SLUG if catalog.ranking is not None else None,
     }
     files["index.html"] = _page(template, common, None, index_papers, catalog, "")
     for topic in catalog.topics:
         files[f"topics/{topic.slug}.html"] = _page(
             template, common, topic, topic.papers, catalog, "../"
         )
+    if catalog.ranking is not None:  # only with a library: the papers the topics list
+        picked = _for_you(catalog)
+        page = TopicListing(FOR_YOU, FOR_YOU_SLUG, "", picked)
+        files[f"topics/{FOR_YOU_SLUG}.html"] = _page(template, common, page, picked, catalog, "../")
     for name, content in (feeds or {}).items():
         files[f"feeds/{name}"] = content
     return files
+
+
+def _for_you(catalog: Catalog) -> list[Paper]:
+    """The "For you" papers the site has (those the topics list), best first."""
+    assert catalog.ranking is not None
+    shown = {p.id: p for p in catalog.papers()}
+    return [shown[pid] for pid in catalog.ranking.ids() if pid in shown]
 
 
 def _new_cutoff(catalog: Catalog) -> datetime | None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 MAX_SLUG = 60
 # Names of our own files beside the topic files, and names Windows reserves.
 RESERVED = frozenset(
-    {"all", "index", "assets", "topics", "con", "prn", "aux", "nul"}
+    {"all", "for-you", "index", "assets", "topics", "con", "prn", "aux", "nul"}
     | {f"com{n}" for n in range(10)}
     | {f"lpt{n}" for n in range(10)}
 )
