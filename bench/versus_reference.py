@@ -118,9 +118,11 @@ def mixed() -> Corpus:
     rates = {topic: 0.3 for topic in SMALL} | {topic: 0.0 for topic in EMPTY}
     generator = Generator(seed=2, rates=rates)
     corpus = Corpus("mixed", [*BUSY, *SMALL, *EMPTY], generator)
-    history = list(generator.history(COLD_DAY - timedelta(days=1), BUSY, 110))
+    # Up to Sunday evening's announcement (00:00 UTC Monday), the last one before the
+    # cold start (`history` starts at the announcing day strictly before its date).
+    history = list(generator.history(COLD_DAY, BUSY, 110))
     for index, topic in enumerate(SMALL):
-        history += generator.history(COLD_DAY - timedelta(days=1), [topic], 20 + 10 * index)
+        history += generator.history(COLD_DAY, [topic], 20 + 10 * index)
     corpus.papers = {p.id: p for p in history}
     return corpus
 
