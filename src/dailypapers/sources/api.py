@@ -138,7 +138,6 @@ class ScanPolicy:
         # make a second request rare (it costs 3 s; an entry ~2.5 kB).
         return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
 
-
     def _window_rate(self, recent: tuple[datetime, ...]) -> float:
         """Papers per announcement over the whole window, newest first."""
         # The oldest batch in the window is usually cut (by the window or the
