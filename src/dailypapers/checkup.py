@@ -49,18 +49,29 @@ def _window(until: datetime) -> q.DateRange:
     return q.DateRange("submittedDate", start, until.replace(second=0, microsecond=0))
 
 
+class CountFailed(Exception):
+    """arXiv could not be asked (the message is its one-line brief)."""
+
+
 def count_on_arxiv(config: Config, until: datetime) -> list[TopicCheck]:
-    """Ask the configured API how many papers each topic matched in the week to ``until``."""
+    """Ask the configured API how many papers each topic matched in the week to ``until``.
+
+    Raises :class:`CountFailed` with arXiv's one-line brief when a request fails.
+    """
+    from dailypapers.arxiv.errors import ArxivError
     from dailypapers.sources.api import make_client  # lazy: pulls in httpx
 
     checks = []
-    with make_client(config) as client:
-        for topic in config.settings.topics:
-            node = q.And(topic.search_query(config.settings.archives), _window(until))
-            page = client.fetch_page(q.to_string(node), start=0, max_results=1)
-            checks.append(
-                TopicCheck(topic.name, effective_query(config, topic), page.total_results)
-            )
+    try:
+        with make_client(config) as client:
+            for topic in config.settings.topics:
+                node = q.And(topic.search_query(config.settings.archives), _window(until))
+                page = client.fetch_page(q.to_string(node), start=0, max_results=1)
+                checks.append(
+                    TopicCheck(topic.name, effective_query(config, topic), page.total_results)
+                )
+    except ArxivError as exc:
+        raise CountFailed(exc.brief()) from None
     return checks
 
 

@@ -713,12 +713,11 @@ def check(
 
 def _count_on_arxiv(config: Config, end: datetime) -> list[Any]:
     from dailypapers import checkup
-    from dailypapers.arxiv.errors import ArxivError
 
     try:
         return checkup.count_on_arxiv(config, end)
-    except ArxivError as exc:
-        raise Failure(f"dailypapers: failed: cannot count on arXiv: {exc.brief()}") from None
+    except checkup.CountFailed as exc:
+        raise Failure(f"dailypapers: failed: cannot count on arXiv: {exc}") from None
 
 
 def _print_checks(config: Config, checks: list[Any]) -> None:
