@@ -1,7 +1,7 @@
 """Run one side of the comparison in its own process and report what it cost.
 
     BENCH_REPORT=out.json python bench/measured.py reference API_URL DATE KEYWORD...
-    BENCH_REPORT=out.json BENCH_NOW=2025-06-04T03:17:00+00:00 python bench/measured.py update
+    BENCH_REPORT=out.json BENCH_NOW=2025-06-04T06:17:00+00:00 python bench/measured.py update
 
 Every :func:`time.sleep` is counted, not slept (the reference's waits and
 dailypapers' politeness delay and backoff alike). At exit the process writes

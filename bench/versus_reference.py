@@ -13,7 +13,7 @@ project's fake arXiv server (real sockets), which this process runs:
   its cron ``30 16 * * 0-4`` (16:30 UTC, Sunday to Thursday: 5 runs a week);
 * ``dailypapers``: ``dailypapers update``, all defaults (``[arxiv] source =
   "api"``, 3 s between requests), on the cron its ``workflow`` command
-  writes, ``17 3 * * 1-5`` (03:17 UTC, Monday to Friday: 5 runs a week).
+  writes, ``17 6 * * 1-5`` (06:17 UTC, Monday to Friday: 5 runs a week).
 
 Each process pays its own start-up and imports. Sleeps are counted, not
 slept ("wait"); "wall" is the process's wall time without them. Requests
@@ -65,7 +65,7 @@ COLD_DAY = date(2025, 6, 2)  # Monday
 WEEK = [COLD_DAY + timedelta(days=n) for n in range(1, 8)]  # Tuesday .. Monday
 ORDINARY_DAY = date(2025, 6, 4)
 NO_NEWS = datetime(2025, 6, 7, 12, tzinfo=UTC)
-DP_HOUR, REF_HOUR = (3, 17), (16, 30)
+DP_HOUR, REF_HOUR = (6, 17), (16, 30)
 BUSY, SMALL = TOPICS[:12], TOPICS[20:25]
 EMPTY = ["Tropical Cyclone Genesis", "Lunar Regolith Sintering", "Sign Language Parsing"]
 MEASURES = ("requests", "bytes", "wait", "cpu", "wall", "rss_mb")
@@ -118,9 +118,11 @@ def mixed() -> Corpus:
     rates = {topic: 0.3 for topic in SMALL} | {topic: 0.0 for topic in EMPTY}
     generator = Generator(seed=2, rates=rates)
     corpus = Corpus("mixed", [*BUSY, *SMALL, *EMPTY], generator)
-    history = list(generator.history(COLD_DAY - timedelta(days=1), BUSY, 110))
+    # Up to Sunday evening's announcement (00:00 UTC Monday), the last one before the
+    # cold start (`history` starts at the announcing day strictly before its date).
+    history = list(generator.history(COLD_DAY, BUSY, 110))
     for index, topic in enumerate(SMALL):
-        history += generator.history(COLD_DAY - timedelta(days=1), [topic], 20 + 10 * index)
+        history += generator.history(COLD_DAY, [topic], 20 + 10 * index)
     corpus.papers = {p.id: p for p in history}
     return corpus
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -357,3 +357,18 @@ def test_migration_7_adds_the_totals_to_a_store_without_them(tmp_path: Path) -> 
         columns = sa.inspect(store.engine).get_columns("topic_fetch_state")
         assert "total_results" in {c["name"] for c in columns}
         assert store.migrate() == []
+
+
+def test_the_last_announcements_raise_a_rate_the_window_underestimates() -> None:
+    """A window of 4 a batch whose last two batches brought 10 each asks for 10 a batch."""
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    base = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
+    monday, friday = CALENDAR.cutoff(MON_1PM.date()), CALENDAR.cutoff(date(2025, 5, 30))
+    extra = [when - timedelta(minutes=5 + n) for when in (monday, friday) for n in range(6)]
+    busy = replace(base, recent=tuple(sorted([*base.recent, *extra], reverse=True)))
+    wed_1am = datetime(2025, 6, 4, 1, 0, tzinfo=EASTERN)
+    assert policy.expected_arrivals(base, wed_1am) == 8  # 4 + 2 x sqrt(4)
+    assert policy.expected_arrivals(busy, wed_1am) == 17  # 10 + 2 x sqrt(10) -> 16.3
+    # A window of less than two announcements keeps the window's rate.
+    short = replace(base, recent=tuple(w for w in base.recent if w > friday))
+    assert policy.expected_arrivals(short, wed_1am) == 8

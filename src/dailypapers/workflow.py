@@ -33,10 +33,11 @@ on:
     # arXiv announces new papers Sunday to Thursday at 20:00 US Eastern: 00:00 UTC
     # in summer (EDT), 01:00 UTC in winter (EST), i.e. Monday to Friday in UTC, and
     # nothing on Friday or Saturday evenings. Its search API can lag behind the
-    # announcement, and GitHub delays scheduled runs that start on the hour, so
-    # this runs at 03:17 UTC, Monday to Friday: two to three hours after the
-    # announcement in either season (before the working day in Europe).
-    - cron: "17 3 * * 1-5"
+    # announcement (index_lag_hours, 4 by default), and GitHub delays scheduled
+    # runs that start on the hour, so this runs at 06:17 UTC, Monday to Friday:
+    # five to six hours after the announcement in either season. A run past the
+    # index lag reads only papers newer than the ones it has (no lookback).
+    - cron: "17 6 * * 1-5"
   workflow_dispatch:
 
 permissions:

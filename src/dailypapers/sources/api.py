@@ -88,6 +88,7 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
 PAGE_SLACK = 2.0
 PAGE_MARGIN = 2
 PAGE_GROWTH = 2
+LATEST_BATCHES = 2  # a warm topic's rate is at least that of its last announcements
 PROBE_MARKER = "api_newest"
 # A warm topic reads every paper since its newest known one (the history has
 # no holes), but a long outage is backfill's job: stop after this many tables.
@@ -130,16 +131,34 @@ class ScanPolicy:
         recent = history.recent
         if not recent:
             return 0
-        # The oldest batch in the window is usually cut (by the window or the
-        # table): count from the first complete one.
-        closes = self.calendar.batches(recent[-1], recent[0])
-        complete = [when for when in recent if self.calendar.batches(recent[-1], when) > 0]
-        per_batch = len(complete) / closes if complete and closes else float(len(recent))
+        per_batch = max(self._window_rate(recent), self._latest_rate(recent))
         since = self.calendar.batches(recent[0], now, announced_by=True) - 1
         mean = per_batch * max(since, 0)
         # Arrivals are roughly Poisson: two standard deviations above the mean
         # make a second request rare (it costs 3 s; an entry ~2.5 kB).
         return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
+
+    def _window_rate(self, recent: tuple[datetime, ...]) -> float:
+        """Papers per announcement over the whole window, newest first."""
+        # The oldest batch in the window is usually cut (by the window or the
+        # table): count from the first complete one.
+        closes = self.calendar.batches(recent[-1], recent[0])
+        complete = [when for when in recent if self.calendar.batches(recent[-1], when) > 0]
+        return len(complete) / closes if complete and closes else float(len(recent))
+
+    def _latest_rate(self, recent: tuple[datetime, ...]) -> float:
+        """Papers per announcement in the last ``LATEST_BATCHES`` (0 if the window is shorter).
+
+        The table holds each paper once, at its latest version, so a window's
+        rate misses the revisions of papers it held before, and a cold table
+        (history fetched in one go) may hold fewer revisions than a day brings.
+        The last few announcements, read by warm fetches, carry them.
+        """
+        newest = recent[0]
+        if self.calendar.batches(recent[-1], newest) < LATEST_BATCHES:
+            return 0.0
+        latest = [when for when in recent if self.calendar.batches(when, newest) < LATEST_BATCHES]
+        return len(latest) / LATEST_BATCHES
 
 
 def first_page_size(
