@@ -53,6 +53,30 @@ def test_malformed_bibtex_is_one_line_naming_file_and_entry(tmp_path: Path) -> N
     assert str(path) in message and "line 2" in message and "\n" not in message
 
 
+def test_malformed_bibtex_prints_nothing_else(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "bad.bib", "@article{x, title={Unclosed\n")
+    with pytest.raises(LibraryError):
+        read_library(path)
+    assert capfd.readouterr().err == ""  # the parser's own multi-line warning stays quiet
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("junk.ris", "\x00\x01 random bytes, no record\n", "no RIS record found"),
+        ("junk.bib", "just some words, no entry\n", "no BibTeX entry found"),
+    ],
+)
+def test_a_file_with_no_entry_is_an_error(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = write(tmp_path, name, content)
+    with pytest.raises(LibraryError, match=message):
+        read_library(path)
+
+
 def test_ris(tmp_path: Path) -> None:
     text = (
         "TY  - JOUR\nTI  - Diffusion Policies\nAB  - We act.\nDO  - 10.1000/XY\n"

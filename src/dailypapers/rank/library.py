@@ -9,6 +9,7 @@ line naming the file and the entry; nothing is returned half-read.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import sqlite3
@@ -108,10 +109,15 @@ def read_bibtex(text: str) -> list[Entry]:
     import bibtexparser
     from pylatexenc.latex2text import LatexNodes2Text
 
+    # bibtexparser logs each aborted block (several lines); the one-line error below says it.
+    quiet = logging.getLogger("bibtexparser")
+    quiet.propagate, quiet.handlers = False, [logging.NullHandler()]
     library = bibtexparser.parse_string(text)
     if library.failed_blocks:
         block = library.failed_blocks[0]
         raise LibraryError(f"entry at line {block.start_line + 1}: not valid BibTeX")
+    if not library.entries and text.strip():
+        raise LibraryError("no BibTeX entry found")
     latex = LatexNodes2Text()
     entries = []
     for item in library.entries:
@@ -135,6 +141,8 @@ def read_ris(text: str) -> list[Entry]:
         records = rispy.loads(text)
     except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
         raise LibraryError(f"not valid RIS: {_first_line(exc)}") from None
+    if not records and text.strip():
+        raise LibraryError("no RIS record found (records start with 'TY  - ')")
     entries = []
     for number, record in enumerate(records, 1):
         title = record.get("title") or record.get("primary_title") or ""
