@@ -46,7 +46,8 @@
 
   /* A paper as the page's HTML lists it (the card itself is reused, re-highlighted). */
   function fromNode(node) {
-    var href = (node.querySelector("h2 a") || { getAttribute: String }).getAttribute("href");
+    var link = node.querySelector("h2 a");
+    var href = link ? link.getAttribute("href") : "";
     var score = node.getAttribute("data-score");
     return {
       id: node.id.replace(/^paper-/, ""),
