@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_arxiv import FakeArxiv
@@ -58,7 +60,10 @@ def site_bytes(config: Config) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(config.site_dir.rglob("*")) if p.is_file()}
 
 
-def test_new_means_first_listed_by_the_latest_update_that_listed_any(tmp_path: Path) -> None:
+def test_new_means_first_listed_by_the_latest_update_that_listed_any(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAILYPAPERS_DB", store_url)  # SQLite and PostgreSQL
     corpus = [paper(n, START - timedelta(hours=6 * n + 1), f"Reward model {n}") for n in range(6)]
     corpus += [
         paper(10 + n, START - timedelta(hours=5 * n + 2), f"Reasoning {n}") for n in range(4)
