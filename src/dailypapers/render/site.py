@@ -58,33 +58,44 @@ def embed_json(data: Any) -> Markup:
     return Markup(text)
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def paper_data(paper: Paper, topics: tuple[str, ...]) -> dict[str, Any]:
-    """What the index's script needs of one paper (dates as ``YYYY-MM-DD``).
+# The shared papers file: one row per paper, ``[id, version, title, authors, categories,
+# updated, topics, extra]`` (``extra`` only when not empty). Rows, not objects with
+# repeated keys, and topics as indexes into the topics file: the file is written once,
+# but it holds every paper of the site (issue 11, cause 6).
+ROW_FIELDS = ("id", "version", "title", "authors", "categories", "updated", "topics")
 
-    No abstract (each topic page carries it in its HTML); empty optional
-    fields are left out, ``published`` is kept only for a revised paper, and
-    the arXiv links are built by the script from id and version.
+
+@functools.lru_cache(maxsize=1 << 14)
+def paper_data(paper: Paper, topics: tuple[int, ...]) -> tuple[list[Any], dict[str, Any]]:
+    """What the index's script needs of one paper: a row of ``ROW_FIELDS``, and extras.
+
+    No abstract (each topic page carries it in its HTML); ``authors`` joined
+    with ", ", dates as ``YYYY-MM-DD``, ``topics`` as indexes into the topics
+    file. The optional extras (``published`` only for a revised paper,
+    ``comment``, ``journal_ref``, ``links``, ``venue``, ``revised``, ``tldr``)
+    are one object, left out when empty; the arXiv links are built by the
+    script from id and version.
     """
     found = labels(paper)
-    data = {
-        "id": paper.id,
-        "version": paper.version,
-        "title": collapse(paper.title),
-        "authors": [collapse(name) for name in paper.author_names],
-        "categories": list(paper.categories),
-        "updated": paper.updated.date().isoformat(),
+    extra = {
         "published": paper.published.date().isoformat() if found.revised else None,
         "comment": collapse(paper.comment) or None,
         "journal_ref": collapse(paper.journal_ref) or None,
         "links": [{"label": link.label, "url": link.url} for link in found.links] or None,
         "venue": found.venue,
         "revised": found.revised,
-        "topics": list(topics),
+        "tldr": paper.tldr or None,  # only when there is one: a site without summaries
     }
-    if paper.tldr:  # only when there is one: a site without summaries is unchanged
-        data["tldr"] = paper.tldr
-    return {key: value for key, value in data.items() if value is not None and value is not False}
+    row: list[Any] = [
+        paper.id,
+        paper.version,
+        collapse(paper.title),
+        ", ".join(collapse(name) for name in paper.author_names),
+        list(paper.categories),
+        paper.updated.date().isoformat(),
+        list(topics),
+    ]
+    return row, {key: value for key, value in extra.items() if value not in (None, False)}
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,6 @@ def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[
             "topics": topic_index,
             "updated": timestamp(catalog.updated),
             "has_feeds": feeds is not None,
-            "page_size": PAGE_SIZE,
             "stylesheet": next(path for path in assets if path.endswith(".css")),
             "for_you": FOR_YOU_SLUG if catalog.ranking is not None else None,
         },
@@ -166,16 +176,17 @@ def _for_you(catalog: Catalog) -> list[Paper]:
     return [shown[pid] for pid in catalog.ranking.ids() if pid in shown]
 
 
-def _shared(catalog: Catalog, papers: Sequence[Paper]) -> list[dict[str, Any]]:
+def _shared(catalog: Catalog, papers: Sequence[Paper]) -> list[list[Any]]:
     """Every paper once, newest first, as the index's script needs it."""
+    number = {topic.slug: n for n, topic in enumerate(catalog.topics)}
     found = []
     for paper in papers:
-        data = paper_data(paper, catalog.topics_of(paper))
+        row, extra = paper_data(paper, tuple(number[slug] for slug in catalog.topics_of(paper)))
         if paper.id in catalog.new:
-            data = {**data, "new": True}
+            extra = {**extra, "new": True}
         if catalog.ranking is not None and (score := catalog.ranking.score(paper.id)) is not None:
-            data = {**data, "score": score}
-        found.append(data)
+            extra = {**extra, "score": score}
+        found.append([*row, extra] if extra else row)
     return found
 
 
@@ -231,6 +242,7 @@ def _page(
         count=len(papers),
         shown=len(cards),
         new_count=sum(1 for p in papers if site.is_new(p)),
+        sort=site.catalog.ranking is not None and (topic is None or topic.slug != FOR_YOU_SLUG),
         papers=cards,
         topic_names=site.topic_names,
     )

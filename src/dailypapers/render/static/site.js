@@ -38,46 +38,72 @@
   });
   fillNav();
 
-  function text(node, selector, prefix) {
-    var found = node.querySelector(selector);
-    var content = found ? found.textContent : "";
+  function text(node, prefix) {
+    var content = node ? node.textContent : "";
     return prefix && content.indexOf(prefix) === 0 ? content.slice(prefix.length) : content;
   }
 
-  /* A paper as the page's HTML lists it (the card itself is reused, re-highlighted). */
+  /* A paper as the page's HTML lists it (compact: see site.html). The meta line holds
+   * the date, the badges, the categories (<b>) and the links (PDF first); the authors
+   * follow it, the abstract is the card's last paragraph. */
   function fromNode(node) {
     var link = node.querySelector("h2 a");
     var href = link ? link.getAttribute("href") : "";
     var score = node.getAttribute("data-score");
+    var time = node.querySelector("time");
+    var meta = time ? time.parentNode : null;
+    var paragraphs = node.querySelectorAll(":scope > p");
+    var last = paragraphs[paragraphs.length - 1];
+    var revised = /^revised v\d+ \(first (\d{4}-\d{2}-\d{2})\)$/.exec(
+      text(node.querySelector(".revised"))
+    );
+    var links = meta ? Array.prototype.slice.call(meta.querySelectorAll("a"), 1) : [];
     return {
       id: node.id.replace(/^paper-/, ""),
       version: Number((/v(\d+)$/.exec(href || "") || [0, 0])[1]),
-      title: text(node, "h2 a"),
-      authorText: text(node, ".authors"),
-      abstract: text(node, "details p"),
-      comment: text(node, ".comment:not(.journal)", "Comment: "),
-      journal_ref: text(node, ".journal", "Journal: "),
-      categories: Array.prototype.map.call(node.querySelectorAll(".meta .cat"), function (badge) {
+      title: text(link),
+      tldr: text(node.querySelector(".tldr"), "TL;DR: "),
+      authorText: text(meta ? meta.nextElementSibling : null),
+      abstract: last && last !== meta && !last.className ? last.textContent : "",
+      comment: text(node.querySelector(".comment:not(.journal)"), "Comment: "),
+      journal_ref: text(node.querySelector(".journal"), "Journal: "),
+      categories: Array.prototype.map.call(node.querySelectorAll(".meta b"), function (badge) {
         return badge.textContent;
       }),
-      updated: text(node, ".meta time"),
+      updated: text(time),
       topics: scope ? [scope] : [],
+      venue: text(node.querySelector(".venue")),
+      revised: Boolean(revised),
+      published: revised ? revised[1] : "",
+      links: links.map(function (found) {
+        return { label: found.textContent, url: found.getAttribute("href") };
+      }),
       "new": /\bis-new\b/.test(node.className),
       score: score === null ? null : Number(score),
-      node: node,
     };
   }
 
-  /* The index: every paper of the shared file, with the HTML's card where there is one. */
+  /* The index: every paper of the shared file (rows, see site.py), with the abstract
+   * of the HTML's card where there is one (shown, not searched: the index matches
+   * every paper alike, a topic's page searches its abstracts). */
   function fromShared(nodes) {
     var byId = {};
     nodes.forEach(function (paper) {
       byId[paper.id] = paper;
     });
-    return window.DAILYPAPERS_PAPERS.map(function (paper) {
-      paper.authorText = paper.authors.join(", ");
-      paper.abstract = ""; /* searched on the topic pages: the index matches every paper alike */
-      paper.node = byId[paper.id] ? byId[paper.id].node : null;
+    return window.DAILYPAPERS_PAPERS.map(function (row) {
+      var paper = row[7] || {};
+      paper.id = row[0];
+      paper.version = row[1];
+      paper.title = row[2];
+      paper.authorText = row[3];
+      paper.categories = row[4];
+      paper.updated = row[5];
+      paper.topics = row[6].map(function (index) {
+        return topics[index] ? topics[index].slug : "";
+      });
+      paper.abstract = "";
+      paper.shownAbstract = byId[paper.id] ? byId[paper.id].abstract : "";
       return paper;
     });
   }
@@ -105,7 +131,7 @@
     });
   }
 
-  var form = document.getElementById("controls");
+  var form = buildControls();
   var fields = {
     q: document.getElementById("q"),
     topic: document.getElementById("topic"),
@@ -117,7 +143,7 @@
   };
   var countLine = document.getElementById("count");
   var more = document.getElementById("more");
-  var pageSize = Number(list.getAttribute("data-page-size")) || 50;
+  var pageSize = 50;
   var current = [];
   var shown = 0;
   var terms = [];
@@ -172,6 +198,91 @@
     return node;
   }
 
+  /* The search, filter and sort controls (they only work with this script), the
+   * count line and the "Show more" button. */
+  function buildControls() {
+    var controls = element("form", "controls");
+    controls.id = "controls";
+    controls.setAttribute("role", "search");
+    controls.setAttribute("autocomplete", "off");
+    var search = element("label", "search");
+    search.appendChild(element("span", "visually-hidden", "Search"));
+    var query = input("search", "q");
+    query.placeholder = 'Search: words, "a phrase", ti: au: cat:, AND OR ANDNOT';
+    query.setAttribute("aria-describedby", "count");
+    search.appendChild(query);
+    controls.appendChild(search);
+    if (!scope) {
+      controls.appendChild(labelled("Topic", select("topic", [["", "All topics"]])));
+    }
+    controls.appendChild(labelled("Category", select("cat", [["", "All categories"]])));
+    controls.appendChild(labelled("From", input("date", "from")));
+    controls.appendChild(labelled("To", input("date", "to")));
+    if (list.hasAttribute("data-sort")) {
+      var options = [["", "Newest first"], ["score", "Relevance (your library)"]];
+      controls.appendChild(labelled("Sort", select("sort", options)));
+    }
+    var check = element("label", "check");
+    var fresh = input("checkbox", "new");
+    fresh.value = "1";
+    check.appendChild(fresh);
+    check.appendChild(document.createTextNode(" "));
+    var count = papers.filter(function (paper) {
+      return paper["new"];
+    }).length;
+    check.appendChild(element("span", null, "New only (" + count + ")"));
+    controls.appendChild(check);
+    var clear = element("button", null, "Clear");
+    clear.type = "reset";
+    clear.id = "clear";
+    controls.appendChild(clear);
+    if (!scope) {
+      var hint =
+        "Here the search covers every topic's titles, authors, comments and categories; " +
+        "a topic's page searches its abstracts too.";
+      controls.appendChild(element("p", "hint", hint));
+    }
+    var line = element("p", "count-line");
+    line.id = "count";
+    line.setAttribute("aria-live", "polite");
+    list.parentNode.insertBefore(controls, list);
+    list.parentNode.insertBefore(line, list);
+    var button = element("button", null, "Show more");
+    button.type = "button";
+    button.id = "more";
+    button.hidden = true;
+    var holder = element("p");
+    holder.appendChild(button);
+    list.parentNode.insertBefore(holder, list.nextSibling);
+    return controls;
+  }
+
+  function input(type, id) {
+    var node = element("input");
+    node.type = type;
+    node.id = id;
+    node.name = id;
+    return node;
+  }
+
+  function select(id, options) {
+    var node = element("select");
+    node.id = id;
+    node.name = id;
+    options.forEach(function (option) {
+      node.appendChild(new Option(option[1], option[0]));
+    });
+    return node;
+  }
+
+  function labelled(name, field) {
+    var label = element("label");
+    label.appendChild(element("span", null, name));
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(field);
+    return label;
+  }
+
   /* Append `text` to `parent` as text nodes, with the search terms in <mark>. */
   function highlight(parent, text) {
     var folded = fold(text);
@@ -202,26 +313,8 @@
     parent.appendChild(document.createTextNode(text.slice(position)));
   }
 
+  /* A paper's card, from what the page's HTML or the shared papers file gave. */
   function card(paper) {
-    return paper.node ? reused(paper.node) : built(paper);
-  }
-
-  /* The card the page's HTML has, with the search terms marked again. */
-  function reused(node) {
-    var item = node.cloneNode(true);
-    ["h2 a", ".authors", "details p"].forEach(function (selector) {
-      var from = node.querySelector(selector);
-      var to = item.querySelector(selector);
-      if (from && to) {
-        to.replaceChildren();
-        highlight(to, from.textContent);
-      }
-    });
-    return item;
-  }
-
-  /* A card from the shared papers file (the index, past its first page). */
-  function built(paper) {
     var item = element("li", "paper");
     item.id = "paper-" + paper.id;
     var heading = element("h2");
@@ -242,16 +335,7 @@
     if (paper.journal_ref) {
       item.appendChild(element("p", "comment journal", "Journal: " + paper.journal_ref));
     }
-    var home = paper.topics.filter(function (slug) {
-      return /^[a-z0-9-]+$/.test(slug);
-    })[0];
-    if (home) {
-      var more = element("p", "abstract-link");
-      var link = element("a", null, "Abstract on its topic's page");
-      link.setAttribute("href", "topics/" + home + ".html#id=" + encodeURIComponent(paper.id));
-      more.appendChild(link);
-      item.appendChild(more);
-    }
+    item.appendChild(abstract(paper));
     var links = element("p", "links");
     links.appendChild(anchor(arxivUrl("abs", paper), "arXiv"));
     links.appendChild(anchor(arxivUrl("pdf", paper), "PDF"));
@@ -262,6 +346,29 @@
     });
     item.appendChild(links);
     return item;
+  }
+
+  /* The abstract, folded; on the index past its first page, a link to it instead. */
+  function abstract(paper) {
+    var shown = paper.shownAbstract || paper.abstract;
+    if (shown) {
+      var details = element("details");
+      details.appendChild(element("summary", null, "Abstract"));
+      var body = element("p");
+      highlight(body, shown);
+      details.appendChild(body);
+      return details;
+    }
+    var home = paper.topics.filter(function (slug) {
+      return /^[a-z0-9-]+$/.test(slug);
+    })[0];
+    var more = element("p", "abstract-link");
+    if (home) {
+      var link = element("a", null, "Abstract on its topic's page");
+      link.setAttribute("href", "topics/" + home + ".html#id=" + encodeURIComponent(paper.id));
+      more.appendChild(link);
+    }
+    return more;
   }
 
   function meta(paper, item) {
@@ -282,11 +389,13 @@
     if (paper.venue) {
       line.appendChild(element("span", "badge venue", paper.venue));
     }
+    if (!scope) {
+      paper.topics.forEach(function (slug) {
+        line.appendChild(element("span", "badge topic", topicNames[slug] || slug));
+      });
+    }
     paper.categories.forEach(function (category) {
-      line.appendChild(element("span", "badge cat", category));
-    });
-    paper.topics.forEach(function (slug) {
-      line.appendChild(element("span", "badge topic", topicNames[slug] || slug));
+      line.appendChild(element("b", null, category));
     });
     return line;
   }
@@ -628,7 +737,6 @@
     }
   }
 
-  form.hidden = false; /* the controls only work with this script */
   fillOptions();
   readHash();
   apply(false);
