@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -58,23 +59,25 @@ def embed_json(data: Any) -> Markup:
     return Markup(text)
 
 
-# The shared papers file: one row per paper, ``[id, version, title, authors, categories,
-# updated, topics, extra]`` (``extra`` only when not empty). Rows, not objects with
-# repeated keys, and topics as indexes into the topics file: the file is written once,
-# but it holds every paper of the site (issue 11, cause 6).
+# The shared papers file: ``{"categories": [...], "papers": [row, ...]}``, a row per
+# paper: ``[id, version, title, authors, categories, day, topics, extra]`` (``extra``
+# only when not empty). Rows, not objects with repeated keys; authors joined with ", ";
+# categories and topics as indexes (into ``categories`` and the topics file); the
+# date as days since 1970-01-01. The file is written once, but it holds every paper
+# of the site (issue 11, cause 6).
 ROW_FIELDS = ("id", "version", "title", "authors", "categories", "updated", "topics")
+EPOCH = date(1970, 1, 1)
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def paper_data(paper: Paper, topics: tuple[int, ...]) -> tuple[list[Any], dict[str, Any]]:
-    """What the index's script needs of one paper: a row of ``ROW_FIELDS``, and extras.
+def paper_data(paper: Paper) -> tuple[list[Any], dict[str, Any]]:
+    """What the index's script needs of one paper: the start of its row, and extras.
 
-    No abstract (each topic page carries it in its HTML); ``authors`` joined
-    with ", ", dates as ``YYYY-MM-DD``, ``topics`` as indexes into the topics
-    file. The optional extras (``published`` only for a revised paper,
-    ``comment``, ``journal_ref``, ``links``, ``venue``, ``revised``, ``tldr``)
-    are one object, left out when empty; the arXiv links are built by the
-    script from id and version.
+    No abstract (each topic page carries it in its HTML), no categories and
+    topics (the caller numbers them). The optional extras (``published`` only
+    for a revised paper, ``comment``, ``journal_ref``, ``links``, ``venue``,
+    ``revised``, ``tldr``) are left out when empty; the arXiv links are built
+    by the script from id and version.
     """
     found = labels(paper)
     extra = {
@@ -91,9 +94,6 @@ def paper_data(paper: Paper, topics: tuple[int, ...]) -> tuple[list[Any], dict[s
         paper.version,
         collapse(paper.title),
         ", ".join(collapse(name) for name in paper.author_names),
-        list(paper.categories),
-        paper.updated.date().isoformat(),
-        list(topics),
     ]
     return row, {key: value for key, value in extra.items() if value not in (None, False)}
 
@@ -176,18 +176,22 @@ def _for_you(catalog: Catalog) -> list[Paper]:
     return [shown[pid] for pid in catalog.ranking.ids() if pid in shown]
 
 
-def _shared(catalog: Catalog, papers: Sequence[Paper]) -> list[list[Any]]:
-    """Every paper once, newest first, as the index's script needs it."""
-    number = {topic.slug: n for n, topic in enumerate(catalog.topics)}
-    found = []
+def _shared(catalog: Catalog, papers: Sequence[Paper]) -> dict[str, Any]:
+    """Every paper once, newest first, as the index's script needs it (see ``paper_data``)."""
+    topic_number = {topic.slug: n for n, topic in enumerate(catalog.topics)}
+    categories: dict[str, int] = {}
+    rows = []
     for paper in papers:
-        row, extra = paper_data(paper, tuple(number[slug] for slug in catalog.topics_of(paper)))
+        start, extra = paper_data(paper)
+        numbers = [categories.setdefault(c, len(categories)) for c in paper.categories]
+        day = (paper.updated.date() - EPOCH).days
+        topics = [topic_number[slug] for slug in catalog.topics_of(paper)]
         if paper.id in catalog.new:
             extra = {**extra, "new": True}
         if catalog.ranking is not None and (score := catalog.ranking.score(paper.id)) is not None:
             extra = {**extra, "score": score}
-        found.append([*row, extra] if extra else row)
-    return found
+        rows.append([*start, numbers, day, topics, extra] if extra else [*start, numbers, day, topics])
+    return {"categories": list(categories), "papers": rows}
 
 
 def _data_file(stem: str, name: str, data: Any) -> dict[str, bytes]:

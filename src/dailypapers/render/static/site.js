@@ -43,40 +43,42 @@
     return prefix && content.indexOf(prefix) === 0 ? content.slice(prefix.length) : content;
   }
 
-  /* A paper as the page's HTML lists it (compact: see site.html). The meta line holds
-   * the date, the badges, the categories (<b>) and the links (PDF first); the authors
-   * follow it, the abstract is the card's last paragraph. */
+  /* A paper as the page's HTML lists it (compact, see site.html): the title links to
+   * arXiv (id and version come from there); the first paragraph after it (and after
+   * the TL;DR) holds the date, the badges, the categories (<b>) and the links (PDF
+   * first); the authors follow it; the abstract is the card's last paragraph. */
   function fromNode(node) {
     var link = node.querySelector("h2 a");
-    var href = link ? link.getAttribute("href") : "";
+    var found = /\/abs\/(.+)v(\d+)$/.exec((link && link.getAttribute("href")) || "") || [];
     var score = node.getAttribute("data-score");
-    var time = node.querySelector("time");
-    var meta = time ? time.parentNode : null;
-    var paragraphs = node.querySelectorAll(":scope > p");
+    var paragraphs = Array.prototype.filter.call(node.children, function (child) {
+      return child.tagName === "P" && child.className !== "tldr";
+    });
+    var meta = paragraphs[0] || null;
     var last = paragraphs[paragraphs.length - 1];
     var revised = /^revised v\d+ \(first (\d{4}-\d{2}-\d{2})\)$/.exec(
       text(node.querySelector(".revised"))
     );
     var links = meta ? Array.prototype.slice.call(meta.querySelectorAll("a"), 1) : [];
     return {
-      id: node.id.replace(/^paper-/, ""),
-      version: Number((/v(\d+)$/.exec(href || "") || [0, 0])[1]),
+      id: found[1] || "",
+      version: Number(found[2] || 0),
       title: text(link),
       tldr: text(node.querySelector(".tldr"), "TL;DR: "),
       authorText: text(meta ? meta.nextElementSibling : null),
-      abstract: last && last !== meta && !last.className ? last.textContent : "",
+      abstract: paragraphs.length > 2 && !last.className ? last.textContent : "",
       comment: text(node.querySelector(".comment:not(.journal)"), "Comment: "),
       journal_ref: text(node.querySelector(".journal"), "Journal: "),
-      categories: Array.prototype.map.call(node.querySelectorAll(".meta b"), function (badge) {
-        return badge.textContent;
+      categories: Array.prototype.map.call(meta ? meta.querySelectorAll("b") : [], function (b) {
+        return b.textContent;
       }),
-      updated: text(time),
+      updated: (/^\d{4}-\d{2}-\d{2}/.exec(text(meta)) || [""])[0],
       topics: scope ? [scope] : [],
       venue: text(node.querySelector(".venue")),
       revised: Boolean(revised),
       published: revised ? revised[1] : "",
-      links: links.map(function (found) {
-        return { label: found.textContent, url: found.getAttribute("href") };
+      links: links.map(function (anchor) {
+        return { label: anchor.textContent, url: anchor.getAttribute("href") };
       }),
       "new": /\bis-new\b/.test(node.className),
       score: score === null ? null : Number(score),
@@ -91,14 +93,17 @@
     nodes.forEach(function (paper) {
       byId[paper.id] = paper;
     });
-    return window.DAILYPAPERS_PAPERS.map(function (row) {
+    var shared = window.DAILYPAPERS_PAPERS;
+    return shared.papers.map(function (row) {
       var paper = row[7] || {};
       paper.id = row[0];
       paper.version = row[1];
       paper.title = row[2];
       paper.authorText = row[3];
-      paper.categories = row[4];
-      paper.updated = row[5];
+      paper.categories = row[4].map(function (index) {
+        return shared.categories[index];
+      });
+      paper.updated = new Date(row[5] * 864e5).toISOString().slice(0, 10);
       paper.topics = row[6].map(function (index) {
         return topics[index] ? topics[index].slug : "";
       });
@@ -109,18 +114,21 @@
   }
 
   function fillNav() {
-    // A topic page carries only its own link; the other topics come from the shared file.
+    // A topic page's HTML names no topic: they come from the shared topics file.
     var nav = document.getElementById("topic-nav");
     if (!nav || !scope) {
       return;
     }
     topics.forEach(function (topic) {
-      if (topic.slug === scope || !/^[a-z0-9-]+$/.test(topic.slug)) {
+      if (!/^[a-z0-9-]+$/.test(topic.slug)) {
         return;
       }
       var item = document.createElement("li");
       var link = document.createElement("a");
       link.setAttribute("href", "../topics/" + topic.slug + ".html");
+      if (topic.slug === scope) {
+        link.setAttribute("aria-current", "page");
+      }
       link.textContent = topic.name + " ";
       var count = document.createElement("span");
       count.className = "count";
