@@ -28,6 +28,7 @@ from dailypapers.rank.foryou import Pick, Ranking
 from dailypapers.render.digest import Entry, TopicDigest
 from dailypapers.render.jsonout import schema
 from dailypapers.run import RunStatus
+from support.sitedata import listed
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 LIBRARY = ["2505.07271", "2505.07263"]  # two reward-model papers of the demo corpus
@@ -165,7 +166,7 @@ def test_library_ranks_the_run_for_readme_json_and_summaries(
 
 
 def _page_ids(page: str) -> list[str]:
-    return re.findall(r'<li class="paper[^"]*" id="paper-([^"]+)"', page)
+    return listed(page)
 
 
 def _row_id(row: str) -> str:

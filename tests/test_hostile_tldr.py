@@ -7,7 +7,6 @@ no markup, the issue and README tables keep their columns and folds.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 
@@ -22,6 +21,7 @@ from dailypapers.render.digest import Digest, Entry, TopicDigest, render_html, r
 from dailypapers.render.markdown import Section, render_readme, table_row
 from dailypapers.render.site import site_files
 from dailypapers.tldr import clean
+from support.sitedata import shared_papers
 from test_hostile_text import (
     PLAIN,
     catalog,
@@ -59,8 +59,7 @@ def test_site_shows_the_tldr_as_data_only(tldr: str) -> None:
     plain = site_files(catalog(PLAIN_TLDR))["index.html"].decode("utf-8")
     assert shape(page) <= shape(plain)
     assert same_files(scripts(page)) == same_files(scripts(plain))
-    [data] = [content for path, content in site.items() if path.startswith("assets/papers-")]
-    [shown] = json.loads(data.decode().removeprefix("window.DAILYPAPERS_PAPERS = ")[:-2])
+    [shown] = shared_papers(site)
     assert visible(shown["tldr"]) == visible(item.tldr or "")
 
 

@@ -13,6 +13,7 @@ from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus, hostile_papers
 from dailypapers.render.catalog import build_catalog, newest_first_key
 from dailypapers.render.site import embed_json, site_files
+from support.sitedata import listed, shared_papers
 
 HOSTILE_TOPIC = '<script>alert("topic")</script>'
 
@@ -24,11 +25,10 @@ def files(papers: list[Paper], feeds: dict[str, bytes] | None = None) -> dict[st
     return site_files(catalog, feeds)
 
 
-CARD = re.compile(r'<li class="paper[^"]*" id="paper-([^"]+)"')
-
-
 def shared(site: dict[str, bytes], stem: str = "papers") -> Any:
     """One shared data file: ``papers`` (every paper once) or ``topics`` (the index)."""
+    if stem == "papers":
+        return shared_papers(site)
     [path] = [p for p in site if p.startswith(f"assets/{stem}-")]
     text = site[path].decode()
     name = f"window.DAILYPAPERS_{stem.upper()} = "
@@ -36,11 +36,6 @@ def shared(site: dict[str, bytes], stem: str = "papers") -> Any:
     body = text.removeprefix(name).removesuffix(";\n")
     assert "<" not in body and ">" not in body and "&" not in body
     return json.loads(body)
-
-
-def listed(page: bytes) -> list[str]:
-    """The ids of the papers a page lists in its HTML, in order."""
-    return CARD.findall(page.decode())
 
 
 def markup(page: bytes) -> str:
@@ -142,9 +137,9 @@ def test_every_paper_is_in_the_html_with_new_ones_marked() -> None:
         cards = lxml.html.fromstring(page).xpath(
             "//ol[@id='results']/li[contains(@class, 'paper')]"
         )
-        assert [c.get("id") for c in cards] == [f"paper-{p.id}" for p in papers]
-        assert {c.get("id")[6:] for c in cards if "is-new" in c.get("class")} == fresh
-        assert f"New only ({len(fresh)})" in page
+        assert len(cards) == len(papers) and listed(page) == [p.id for p in papers]
+        assert set(listed(page, new=True)) == fresh
+        assert f" · {len(fresh)} new" in page  # the lead says it (the script's filter too)
     assert {p["id"] for p in shared(site) if p.get("new")} == fresh
     assert not [
         p for p in shared(site_files(build_catalog("D", [("R", "q", papers)]))) if "new" in p

@@ -8,7 +8,6 @@ or quiet day) changes no byte of the site.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from dailypapers.config import Config, load_config
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
+from support.sitedata import listed
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
-NEW_CARD = re.compile(r'<li class="paper is-new" id="paper-([^"]+)"')
 
 
 def paper(number: int, when: datetime, title: str, version: int = 1) -> Paper:
@@ -50,7 +49,7 @@ def write_config(folder: Path, server: FakeArxiv) -> Config:
 def marked(config: Config) -> set[str]:
     """The ids the index and the topic pages mark new (they must agree)."""
     pages = [config.site_dir / "index.html", *sorted((config.site_dir / "topics").glob("*.html"))]
-    found = [set(NEW_CARD.findall(page.read_text(encoding="utf-8"))) for page in pages]
+    found = [set(listed(page.read_text(encoding="utf-8"), new=True)) for page in pages]
     index, topics = found[0], set().union(*found[1:])
     assert index == topics
     return index
@@ -90,4 +89,4 @@ def test_new_means_first_listed_by_the_latest_update_that_listed_any(
         assert report.saved.new == 0
         assert site_bytes(config) == before
     page = (config.site_dir / "topics" / "reasoning.html").read_text(encoding="utf-8")
-    assert "New only (1)" in page
+    assert " · 1 new" in page

@@ -104,8 +104,8 @@ def test_without_javascript_every_paper_is_in_the_html(browser: Any, demo_site: 
     for topic in ("reward-model", "reasoning"):
         page.goto((demo_site / "topics" / f"{topic}.html").as_uri())
         assert "every paper is listed below" in str(page.locator("noscript .note").text_content())
-        ids = page.locator("#results li.paper").evaluate_all("items => items.map(i => i.id)")
-        listed |= set(ids)
+        links = page.locator("#results li.paper h2 a")  # each paper's arXiv page: its id
+        listed |= set(links.evaluate_all("links => links.map(a => a.href)"))
     assert len(listed) == 196
     context.close()
 

@@ -31,6 +31,7 @@ from dailypapers.render.jsonout import schema
 from dailypapers.schema import metadata
 from dailypapers.store import open_store
 from helpers_notify import github_env, notify_toml, parts, servers, topics_toml
+from support.sitedata import papers_file
 from support.smtp import SmtpSink
 
 DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
@@ -133,8 +134,7 @@ def check_site(path: Path) -> None:
     tree = lxml.html.fromstring(page)
     assert len(tree.xpath("//script")) == 3  # the index: the two shared data files, the script
     [shared] = (path.parent / "assets").glob("papers-*.js")
-    text = shared.read_text(encoding="utf-8").removeprefix("window.DAILYPAPERS_PAPERS = ")[:-2]
-    assert all("<script>alert(1)</script>" in p["tldr"] for p in json.loads(text))
+    assert all("<script>alert(1)</script>" in p["tldr"] for p in papers_file(shared.read_text()))
 
 
 def check_email(text: str, html: str) -> None:

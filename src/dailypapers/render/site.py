@@ -190,7 +190,9 @@ def _shared(catalog: Catalog, papers: Sequence[Paper]) -> dict[str, Any]:
             extra = {**extra, "new": True}
         if catalog.ranking is not None and (score := catalog.ranking.score(paper.id)) is not None:
             extra = {**extra, "score": score}
-        rows.append([*start, numbers, day, topics, extra] if extra else [*start, numbers, day, topics])
+        rows.append(
+            [*start, numbers, day, topics, extra] if extra else [*start, numbers, day, topics]
+        )
     return {"categories": list(categories), "papers": rows}
 
 

@@ -114,18 +114,21 @@
   }
 
   function fillNav() {
-    // A topic page's HTML names no topic: they come from the shared topics file.
+    // The pages' HTML names no topic in the navigation: they come from the shared topics
+    // file (the index lists them in its HTML, as cards; on a phone the navigation does).
     var nav = document.getElementById("topic-nav");
-    if (!nav || !scope) {
+    document.documentElement.className += " js";
+    if (!nav) {
       return;
     }
+    var root = scope ? "../" : "";
     topics.forEach(function (topic) {
       if (!/^[a-z0-9-]+$/.test(topic.slug)) {
         return;
       }
       var item = document.createElement("li");
       var link = document.createElement("a");
-      link.setAttribute("href", "../topics/" + topic.slug + ".html");
+      link.setAttribute("href", root + "topics/" + topic.slug + ".html");
       if (topic.slug === scope) {
         link.setAttribute("aria-current", "page");
       }
