@@ -19,7 +19,6 @@ font: it works from ``file://`` and on GitHub Pages.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ import jinja2
 from markupsafe import Markup
 
 from dailypapers.links import labels
+from dailypapers.memo import per_paper
 from dailypapers.models import Paper
 from dailypapers.render.catalog import Catalog, TopicListing, timestamp
 from dailypapers.render.markdown import FOR_YOU, collapse
@@ -69,33 +69,62 @@ ROW_FIELDS = ("id", "version", "title", "authors", "categories", "updated", "top
 EPOCH = date(1970, 1, 1)
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def paper_data(paper: Paper) -> tuple[list[Any], dict[str, Any]]:
-    """What the index's script needs of one paper: the start of its row, and extras.
+@dataclass(frozen=True)
+class PaperView:
+    """One paper as the site shows it: its card's keys that depend on the paper alone.
 
-    No abstract (each topic page carries it in its HTML), no categories and
-    topics (the caller numbers them). The optional extras (``published`` only
-    for a revised paper, ``comment``, ``journal_ref``, ``links``, ``venue``,
-    ``revised``, ``tldr``) are left out when empty; the arXiv links are built
-    by the script from id and version.
+    Computed once per paper and render (``paper_data``): a paper listed by
+    several topics, and the shared papers file, reuse it.
+    """
+
+    card: dict[str, Any]
+    row: list[Any]  # the start of its row in the shared papers file
+    extra: dict[str, Any]  # the row's optional extras, empty ones left out
+
+
+@per_paper
+def paper_data(paper: Paper) -> PaperView:
+    """The paper's card text and its row of the shared papers file.
+
+    The row has no abstract (each topic page carries it in its HTML), no
+    categories and topics (the caller numbers them). The optional extras
+    (``published`` only for a revised paper, ``comment``, ``journal_ref``,
+    ``links``, ``venue``, ``revised``, ``tldr``) are left out when empty; the
+    arXiv links are built by the script from id and version.
     """
     found = labels(paper)
+    card = {
+        "id": paper.id,
+        "version": paper.version,
+        "title": collapse(paper.title),
+        "abstract": collapse(paper.abstract),
+        "authors": ", ".join(collapse(name) for name in paper.author_names),
+        "categories": paper.categories,
+        "updated": paper.updated.date().isoformat(),
+        "published": paper.published.date().isoformat(),
+        "comment": collapse(paper.comment),
+        "journal_ref": collapse(paper.journal_ref),
+        "links": [link for link in found.links if link.url.startswith(("https://", "http://"))],
+        "venue": found.venue,
+        "revised": found.revised,
+        "tldr": paper.tldr,
+        "abs_url": paper.abs_url,
+        "pdf_url": paper.pdf_url,
+    }
     extra = {
-        "published": paper.published.date().isoformat() if found.revised else None,
-        "comment": collapse(paper.comment) or None,
-        "journal_ref": collapse(paper.journal_ref) or None,
+        "published": card["published"] if found.revised else None,
+        "comment": card["comment"] or None,
+        "journal_ref": card["journal_ref"] or None,
         "links": [{"label": link.label, "url": link.url} for link in found.links] or None,
         "venue": found.venue,
         "revised": found.revised,
         "tldr": paper.tldr or None,  # only when there is one: a site without summaries
     }
-    row: list[Any] = [
-        paper.id,
-        paper.version,
-        collapse(paper.title),
-        ", ".join(collapse(name) for name in paper.author_names),
-    ]
-    return row, {key: value for key, value in extra.items() if value not in (None, False)}
+    return PaperView(
+        card,
+        [paper.id, paper.version, card["title"], card["authors"]],
+        {key: value for key, value in extra.items() if value not in (None, False)},
+    )
 
 
 @dataclass(frozen=True)
@@ -182,7 +211,8 @@ def _shared(catalog: Catalog, papers: Sequence[Paper]) -> dict[str, Any]:
     categories: dict[str, int] = {}
     rows = []
     for paper in papers:
-        start, extra = paper_data(paper)
+        view = paper_data(paper)
+        start, extra = view.row, view.extra
         numbers = [categories.setdefault(c, len(categories)) for c in paper.categories]
         day = (paper.updated.date() - EPOCH).days
         topics = [topic_number[slug] for slug in catalog.topics_of(paper)]
@@ -205,27 +235,11 @@ def _data_file(stem: str, name: str, data: Any) -> dict[str, bytes]:
 
 def _card(site: _Site, paper: Paper) -> dict[str, Any]:
     """What the page's HTML list shows of one paper (every key the template reads)."""
-    found = labels(paper)
     return {
-        "id": paper.id,
-        "version": paper.version,
-        "title": collapse(paper.title),
-        "abstract": collapse(paper.abstract),
-        "authors": ", ".join(collapse(name) for name in paper.author_names),
-        "categories": paper.categories,
-        "updated": paper.updated.date().isoformat(),
-        "published": paper.published.date().isoformat(),
-        "comment": collapse(paper.comment),
-        "journal_ref": collapse(paper.journal_ref),
-        "links": [link for link in found.links if link.url.startswith(("https://", "http://"))],
-        "venue": found.venue,
-        "revised": found.revised,
-        "tldr": paper.tldr,
+        **paper_data(paper).card,
         "topics": site.catalog.topics_of(paper),
         "new": site.is_new(paper),
         "score": site.score(paper),
-        "abs_url": paper.abs_url,
-        "pdf_url": paper.pdf_url,
     }
 
 
