@@ -10,8 +10,10 @@ relative to the smallest size (1.0 = linear; quadratic growth shows as a
 ratio growing with the size), the shared files' part of the size (the
 index's papers file, the topic index, script and style) and the papers' own
 text (titles, abstracts, authors: each topic page lists its papers in its
-HTML, so this is a floor). Targets: 1,000 topics x 10 papers under 5 s and
-20 MB.
+HTML, so this is a floor). Then where the topic pages' markup goes: bytes of
+markup per card (a card's bytes less its escaped text) and per page (a topic
+page less its list of cards). Targets: 1,000 topics x 10 papers under 5 s and
+20 MB (MB = 2**20 bytes).
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from markupsafe import escape
+
 from dailypapers.models import Author, Paper
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.publish.outputs import forget_rendered
 from dailypapers.render.catalog import build_catalog
+from dailypapers.render.markdown import collapse
 from dailypapers.render.site import site_files
 
 SAMPLE = Path("/work/shared/data/arxiv-2025.jsonl.xz")
@@ -81,12 +86,32 @@ def measure(topics: int, per_topic: int, pool: list[Paper]) -> dict[str, float]:
     papers = {p.id: p for _, _, listed in listings for p in listed}.values()
     text = sum(len(f"{p.title}{p.abstract}{', '.join(p.author_names)}".encode()) for p in papers)
     return {
+        **_markup(files, listings),
         "topics": topics,
         "seconds": seconds,
         "mb": size / 2**20,
         "files": len(files),
         "shared_mb": shared / 2**20,
         "text_mb": text / 2**20,
+    }
+
+
+def _markup(
+    files: dict[str, bytes], listings: list[tuple[str, str, list[Paper]]]
+) -> dict[str, float]:
+    """Markup bytes per card and per page of the topic pages (text left out)."""
+    pages = [content for path, content in files.items() if path.startswith("topics/")]
+    lists = [page.split(b'id="results"', 1)[1].split(b"</ol>", 1)[0] for page in pages]
+    cards = [p for _, _, listed in listings for p in listed]
+    text = sum(
+        len(str(escape(collapse(value))).encode())
+        for p in cards
+        for value in (p.title, p.abstract, ", ".join(collapse(a) for a in p.author_names))
+    )
+    listed_bytes = sum(len(part) for part in lists)
+    return {
+        "card_markup": (listed_bytes - text) / len(cards),
+        "page_markup": (sum(len(page) for page in pages) - listed_bytes) / len(pages),
     }
 
 
@@ -107,6 +132,9 @@ def main() -> None:
             f" {time_ratio:14.2f} {size_ratio:15.2f} {row['shared_mb']:10.1f}"
             f" {row['text_mb']:8.1f}"
         )
+    print("topics  markup bytes/card  markup bytes/topic page")
+    for row in rows:
+        print(f"{row['topics']:6.0f} {row['card_markup']:18.0f} {row['page_markup']:23.0f}")
 
 
 if __name__ == "__main__":
