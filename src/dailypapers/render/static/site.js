@@ -6,9 +6,11 @@
  * so a search can be bookmarked and shared; it works from file:// too.
  *
  * The page already lists its papers (rendered by dailypapers, for readers
- * without JavaScript and for search engines); this script reads them back
- * from the HTML and replaces the list with a searchable, filterable, sortable
- * and paged one. On the index it searches every paper of the shared papers
+ * without JavaScript and for search engines, in compact markup: see
+ * site.html); this script reads them back from the HTML, builds the search,
+ * filter and sort controls and the topic navigation (from the shared topics
+ * file), and replaces the list with a searchable, filterable, sortable and
+ * paged one of its own cards. On the index it searches every paper of the shared papers
  * file (titles, authors, comments, categories: no abstracts, which each
  * topic's page carries and searches).
  *
@@ -37,6 +39,7 @@
     topicNames[topic.slug] = topic.name;
   });
   fillNav();
+  document.documentElement.className += " js"; /* for the style: the navigation lists topics */
 
   function text(node, prefix) {
     var content = node ? node.textContent : "";
@@ -117,7 +120,6 @@
     // The pages' HTML names no topic in the navigation: they come from the shared topics
     // file (the index lists them in its HTML, as cards; on a phone the navigation does).
     var nav = document.getElementById("topic-nav");
-    document.documentElement.className += " js";
     if (!nav) {
       return;
     }
@@ -346,7 +348,10 @@
     if (paper.journal_ref) {
       item.appendChild(element("p", "comment journal", "Journal: " + paper.journal_ref));
     }
-    item.appendChild(abstract(paper));
+    var folded = abstract(paper);
+    if (folded) {
+      item.appendChild(folded);
+    }
     var links = element("p", "links");
     links.appendChild(anchor(arxivUrl("abs", paper), "arXiv"));
     links.appendChild(anchor(arxivUrl("pdf", paper), "PDF"));
@@ -373,12 +378,13 @@
     var home = paper.topics.filter(function (slug) {
       return /^[a-z0-9-]+$/.test(slug);
     })[0];
-    var more = element("p", "abstract-link");
-    if (home) {
-      var link = element("a", null, "Abstract on its topic's page");
-      link.setAttribute("href", "topics/" + home + ".html#id=" + encodeURIComponent(paper.id));
-      more.appendChild(link);
+    if (!home) {
+      return null;
     }
+    var more = element("p", "abstract-link");
+    var link = element("a", null, "Abstract on its topic's page");
+    link.setAttribute("href", "topics/" + home + ".html#id=" + encodeURIComponent(paper.id));
+    more.appendChild(link);
     return more;
   }
 
