@@ -12,7 +12,7 @@ channel loses nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -115,16 +115,20 @@ def save_all(
     *,
     run_id: int | None = None,
     listed: Mapping[str, int] | None = None,
+    extra: Sequence[Paper] = (),
 ) -> SaveResult:
     """Store a run's papers and topic links in one transaction (retried if aborted).
 
     With ``source``, the topics are recorded as fetched by it, with the
     context's markers and pending ids; with ``run_id``, what is new to each
     topic is queued for notification (minus what the old README ``listed``);
-    both in the same transaction.
+    both in the same transaction. ``extra`` papers are stored without a topic
+    (the examples of topics by example) and not counted.
     """
 
     def save(conn: Connection) -> SaveResult:
+        if extra:
+            store.save_papers(conn, extra, now)
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
@@ -183,7 +187,8 @@ def render_outputs(
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
     if ranking is not None:
-        ranking = foryou.with_scores_of(ranking, store, [p for s in listed for p in s.papers])
+        papers = [p for s in listed for p in s.papers]
+        ranking = foryou.with_scores_of(ranking, store, papers, config)
     if "readme" in settings.outputs:
         remove_stale_temps(config.readme_path)
         today = today or datetime.now(config.zone).date()
@@ -392,7 +397,16 @@ def _fetch_and_save(
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    report.saved = save_all(store, fetched, now, context, source.name, run_id=run_id, listed=listed)
+    examples: list[Paper] = []
+    if any(topic.like is not None for topic in settings.topics):
+        from dailypapers.rank import like
+
+        fetched, examples = like.apply(
+            config, store, fetched, source=source.name, progress=progress
+        )
+    report.saved = save_all(
+        store, fetched, now, context, source.name, run_id=run_id, listed=listed, extra=examples
+    )
     return True
 
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dailypapers.arxiv import query as q
 from dailypapers.config import Config
 from dailypapers.links import labels
 from dailypapers.outpaths import owns_feed_file, owns_site_file  # re-exported
@@ -39,7 +38,7 @@ def catalog_for(
     A topic's query is shown as configured, with its categories and
     exclusions but without the archive filter (46 ``cat:`` terms for cs+stat).
     """
-    queries = [q.to_string(topic.search_query([])) for topic in config.settings.topics]
+    queries = [topic.shown_query() for topic in config.settings.topics]
     items = [(s.name, query, s.papers) for s, query in zip(sections, queries, strict=True)]
     return build_catalog(config.settings.title, items, ranking)
 

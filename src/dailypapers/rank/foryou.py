@@ -23,12 +23,14 @@ MAX_REASON = 300
 T = TypeVar("T")
 
 
-def with_scores_of(ranking: Ranking, store: Store, papers: Sequence[Paper]) -> Ranking:
+def with_scores_of(
+    ranking: Ranking, store: Store, papers: Sequence[Paper], config: Config | None = None
+) -> Ranking:
     """``ranking`` plus the scores of ``papers`` (the topics' listed papers)."""
     from dailypapers.rank.api import rank_papers
 
     unique = list({p.id: p for p in papers}.values())
-    scored = _guarded(lambda: rank_papers(store, unique)) or []
+    scored = _guarded(lambda: rank_papers(store, unique, config=config)) or []
     return ranking.plus({s.paper.id: s.score for s in scored})
 
 

@@ -1,0 +1,204 @@
+"""Fill topics by example (``like = [...]``) with the day's most similar papers.
+
+A topic by example is fetched like any topic, with a query naming only its
+categories (or the config's archives): its candidates are the day's new or
+revised papers there, whatever the source (the API, the announcement feed
+or the local store). Before the run stores anything, :func:`select` scores
+those candidates against the examples with the default ranking method (the
+examples form a small library) and keeps the ``top`` best and/or those
+scoring at least ``min_score``; only those are linked to the topic, so it
+renders, feeds and notifies like any topic.
+
+Examples are arXiv ids (looked up in the store, in the run's own papers,
+then on arXiv by ``id_list``) and ``collection:NAME`` (the imported library
+items in that collection). An example found nowhere is one warning line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy.engine import Connection
+
+from dailypapers import liketopic
+from dailypapers.config import Config, Topic
+from dailypapers.models import Paper
+from dailypapers.rank import libstore
+from dailypapers.rank.api import Scored, score_papers
+from dailypapers.rank.methods import DEFAULT, METHODS
+from dailypapers.rank.score import LibraryItem
+from dailypapers.rank.vectors import Corpus, term_counts
+from dailypapers.sources.base import TopicFetch
+from dailypapers.store import Store, stored_papers
+
+Lookup = Callable[[Sequence[str]], list[Paper]]  # arXiv ids -> papers (missing ones left out)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one topic by example kept, best first, and which examples were not found."""
+
+    topic: str
+    candidates: int
+    kept: list[Scored]
+    missing: list[str]
+
+    def lines(self) -> list[str]:
+        """One progress line (the best paper and why), one warning line per missing example."""
+        best = ""
+        if self.kept:
+            top = self.kept[0]
+            items = ", ".join(top.because.get("items", [])[:2])
+            terms = ", ".join(top.because.get("terms", [])[:3])
+            best = f"; best {top.paper.id} {top.score:.3f} because {items}: {terms}"
+        lines = [
+            f"{self.topic}: {len(self.kept)} of {self.candidates} papers kept by example{best}"
+        ]
+        lines += [
+            f"warning: topic {self.topic!r}: example {name!r} not found; ignored"
+            for name in self.missing
+        ]
+        return lines
+
+
+def is_like(item: TopicFetch) -> bool:
+    return item.plan.topic.like is not None
+
+
+def select(
+    store: Store, fetched: Sequence[TopicFetch], *, lookup: Lookup | None = None
+) -> tuple[list[TopicFetch], list[Paper], list[Selection]]:
+    """``fetched`` with each topic by example cut to its selection.
+
+    Also returns the example papers found on arXiv (to store with the run,
+    so the next run needs no lookup) and what each topic kept.
+    """
+    if not any(is_like(item) for item in fetched):
+        return list(fetched), [], []
+    run_papers = {p.id: p for item in fetched for p in item.papers}
+    wanted = sorted({i for it in fetched if is_like(it) for i in _ids(it.plan.topic)})
+    with store.reading() as conn:
+        stored = {p.id: p for p in stored_papers(conn, wanted)}
+    known = {**run_papers, **stored}
+    looked_up = _look_up([i for i in wanted if i not in known], lookup)
+    known.update((p.id, p) for p in looked_up)
+    result, selections = [], []
+    with store.reading() as conn:
+        for item in fetched:
+            if not is_like(item):
+                result.append(item)
+                continue
+            selection = choose(conn, item.plan.topic, item.papers, known)
+            selections.append(selection)
+            result.append(replace(item, papers=[s.paper for s in selection.kept]))
+    return result, looked_up, selections
+
+
+def choose(
+    conn: Connection, topic: Topic, candidates: Sequence[Paper], known: Mapping[str, Paper]
+) -> Selection:
+    """Score ``candidates`` against the topic's examples; keep its top and/or min_score."""
+    examples, missing = _examples(conn, topic, known)
+    ids = set(liketopic.arxiv_ids(topic.like or []))
+    fresh = [p for p in candidates if p.id not in ids]
+    if not examples or not fresh:
+        return Selection(topic.name, len(fresh), [], missing)
+    method = METHODS[DEFAULT]
+    terms = libstore.cached_terms(conn, [p.id for p in fresh])
+    counts = {p.id: terms.get(p.id) or dict(term_counts(p.title, p.abstract)) for p in fresh}
+    corpus = libstore.corpus(conn)
+    if corpus.documents < len(fresh):  # a young store: the day's papers give the idf
+        corpus = Corpus().add_all([*counts.values(), *(e[1] for e in examples)])
+    library = [LibraryItem(key, "", method.library_vector(c, corpus)) for key, c in examples]
+    ranked = score_papers(fresh, counts, library, method, corpus)
+    floor = topic.min_score
+    kept = [s for s in ranked if s.score > 0 and (floor is None or s.score >= floor)]
+    top = topic.keep_top
+    return Selection(topic.name, len(fresh), kept[:top] if top else kept, missing)
+
+
+def _examples(
+    conn: Connection, topic: Topic, known: Mapping[str, Paper]
+) -> tuple[list[tuple[str, dict[str, int]]], list[str]]:
+    """``(key, term counts)`` of each example found, and the names of those not found."""
+    like = topic.like or []
+    found: list[tuple[str, dict[str, int]]] = []
+    missing: list[str] = []
+    ids = liketopic.arxiv_ids(like)
+    cached = libstore.cached_terms(conn, ids)
+    for paper_id in ids:
+        paper = known.get(paper_id)
+        if paper is None:
+            missing.append(paper_id)
+            continue
+        found.append(
+            (paper_id, cached.get(paper_id) or dict(term_counts(paper.title, paper.abstract)))
+        )
+    names = liketopic.collections(like)
+    if names:
+        rows = libstore.library(conn)
+        for name in names:
+            members = [r for r in rows if name.casefold() in {c.casefold() for c in r.collections}]
+            if not members:
+                missing.append(f"{liketopic.COLLECTION}{name}")
+            found += [(row.key, row.terms) for row in members if row.terms]
+    return found, missing
+
+
+def _ids(topic: Topic) -> list[str]:
+    return liketopic.arxiv_ids(topic.like or [])
+
+
+def _look_up(ids: Sequence[str], lookup: Lookup | None) -> list[Paper]:
+    if not ids or lookup is None:
+        return []
+    return lookup(ids)
+
+
+def arxiv_lookup(config: Config) -> Lookup:
+    """Find papers on arXiv by id (one request); an error is one warning line, no papers."""
+
+    def lookup(ids: Sequence[str]) -> list[Paper]:
+        import sys
+
+        from dailypapers.arxiv.errors import ArxivError
+        from dailypapers.sources.api import make_client
+
+        client = make_client(config)
+        try:
+            page = client.fetch_page("", start=0, max_results=len(ids), id_list=list(ids))
+        except ArxivError as exc:
+            print(f"warning: examples not looked up on arXiv ({exc.brief()})", file=sys.stderr)
+            return []
+        finally:
+            client.close()
+        wanted = set(ids)
+        return [p for p in page.papers if p.id in wanted]
+
+    return lookup
+
+
+def apply(
+    config: Config,
+    store: Store,
+    fetched: Sequence[TopicFetch],
+    *,
+    source: str,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[TopicFetch], list[Paper]]:
+    """:func:`select` for a run: arXiv lookups unless the source is local; lines reported.
+
+    Progress lines go to ``progress``; a missing example is a warning on stderr.
+    """
+    import sys
+
+    lookup = None if source == "local" else arxiv_lookup(config)
+    result, examples, selections = select(store, fetched, lookup=lookup)
+    for selection in selections:
+        first, *warnings = selection.lines()
+        if progress:
+            progress(first)
+        for line in warnings:
+            print(line, file=sys.stderr)
+    return result, examples

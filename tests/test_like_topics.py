@@ -1,0 +1,190 @@
+"""Topics by example (``like = [...]``): config checks, a fixed selection, missing examples.
+
+The runs go through the fake arXiv server over real sockets; every test runs
+on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dailypapers.config import ConfigError, load_config
+from dailypapers.models import Author, Paper
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.pipeline import run_update
+from dailypapers.rank.like import choose
+from dailypapers.run import RunStatus
+from dailypapers.store import open_store
+
+NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
+EXAMPLE = "2505.00001"
+
+
+def paper(number: int, title: str, abstract: str, hours: float, cats: tuple[str, ...]) -> Paper:
+    when = NOW - timedelta(hours=hours)
+    return Paper(
+        id=f"2505.{number:05d}",
+        version=1,
+        title=title,
+        abstract=abstract,
+        authors=(Author("A. Author"),),
+        categories=cats,
+        primary=cats[0],
+        published=when,
+        updated=when,
+    )
+
+
+# The example (older, already announced) and the day's papers; the order of
+# similarity to the example is fixed by their words.
+CORPUS = [
+    paper(1, "Reward models for preference learning",
+          "We train reward models from human preference data to align language models.",
+          400, ("cs.LG",)),
+    paper(2, "Reward models from human preference data",
+          "Reward models trained on preference data align language models with humans.",
+          10, ("cs.CL",)),
+    paper(3, "Preference learning for language models",
+          "Learning from preference comparisons improves language models.", 11, ("cs.LG",)),
+    paper(4, "Reward shaping in robotics",
+          "Dense reward shaping helps robot control policies.", 12, ("cs.RO",)),
+    paper(5, "Graph colouring with local search",
+          "A local search heuristic colours sparse graphs quickly.", 13, ("cs.DS",)),
+    paper(6, "Protein folding with diffusion",
+          "Diffusion generates protein structures.", 14, ("q-bio.BM",)),
+]  # fmt: skip
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(CORPUS) as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_DB", store_url)
+
+
+def write_config(folder: Path, topic: str, *, api_url: str = "http://127.0.0.1:9/api") -> Path:
+    text = (
+        'outputs = ["readme", "json"]\narchives = ["cs"]\n\n'
+        f'[[topics]]\nname = "Reward Model"\n\n[[topics]]\n{topic}\n'
+        f'[arxiv]\napi_url = "{api_url}"\ndelay = 0\nbackoff = 0\nmax_attempts = 2\n'
+    )
+    path = folder / "papers.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("topic", "line", "message"),
+    [
+        ('name = "x"\nquery = "ti:reward"\nlike = ["2505.07271"]\n', 10, "either query or like"),
+        ('name = "x"\ntop = 5\n', 9, "only a topic by example"),
+        ('name = "x"\nmin_score = 0.2\n', 9, "only a topic by example"),
+        ('name = "x"\nlike = []\n', 9, "at least one arXiv id"),
+        ('name = "x"\nlike = ["reward models"]\n', 9, "neither an arXiv id"),
+        ('name = "x"\nlike = ["collection:"]\n', 9, "give the collection's name"),
+        ('name = "x"\nlike = ["2505.07271"]\ntop = 0\n', 10, "greater than or equal to 1"),
+    ],
+)
+def test_config_errors_name_the_file_line_and_key(
+    tmp_path: Path, topic: str, line: int, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, topic))
+    text = str(caught.value)
+    assert f"papers.toml:{line}: topics[1]." in text and message in text
+    assert "\n" not in text
+
+
+def test_a_topic_by_example_needs_somewhere_to_draw_from(tmp_path: Path) -> None:
+    path = tmp_path / "papers.toml"
+    path.write_text('archives = []\n\n[[topics]]\nname = "x"\nlike = ["2505.07271"]\n')
+    with pytest.raises(ConfigError, match=r"papers\.toml:5: topics\[0\]\.like: .*categories"):
+        load_config(path)
+
+
+def test_like_asks_arxiv_for_its_categories_only(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(
+            tmp_path,
+            'name = "By example"\nlike = ["2505.07271", "collection:RL"]\n'
+            'categories = ["cs.LG", "cs.CL"]\n',
+        )
+    )
+    topic = config.settings.topics[1]
+    assert topic.search_query(config.settings.archives) is not None
+    from dailypapers.plan import plan_topics
+
+    assert plan_topics(config)[1].query_string == "cat:cs.LG OR cat:cs.CL"
+    assert topic.keep_top == 10  # neither top nor min_score: the ten best
+
+
+def test_the_day_is_ranked_against_the_example_in_a_fixed_order(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(tmp_path, f'name = "By example"\nlike = ["{EXAMPLE}"]\ntop = 3\n')
+    )
+    with open_store(config.db_url) as store, store.reading() as conn:
+        selection = choose(conn, config.settings.topics[1], CORPUS, {EXAMPLE: CORPUS[0]})
+    assert [s.paper.id for s in selection.kept] == ["2505.00002", "2505.00003", "2505.00004"]
+    scores = [s.score for s in selection.kept]
+    assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+    assert selection.kept[0].because["items"] == [EXAMPLE]
+    assert "reward" in selection.kept[0].because["terms"]
+    assert selection.candidates == 5 and selection.missing == []  # the example is no candidate
+
+
+def test_update_fills_the_topic_through_the_fake_arxiv(
+    tmp_path: Path, server: FakeArxiv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines: list[str] = []
+    topic = f'name = "By example"\nlike = ["{EXAMPLE}", "2505.99999"]\ntop = 2\n'
+    config = load_config(write_config(tmp_path, topic, api_url=server.api_url))
+    report = run_update(config, now=NOW, progress=lines.append)
+    assert report.status == RunStatus.UPDATED, report.error
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]  # newest first
+    readme = config.readme_path.read_text(encoding="utf-8")
+    assert "## By example" in readme and "Reward models from human preference data" in readme
+    assert any(
+        line.startswith("By example: 2 of ") and "because 2505.00001" in line for line in lines
+    )
+    err = capsys.readouterr().err
+    assert "warning: topic 'By example': example '2505.99999' not found; ignored" in err
+    with open_store(config.db_url) as store, store.reading() as conn:
+        from dailypapers.store import stored_papers
+
+        assert [p.id for p in stored_papers(conn, [EXAMPLE])] == [EXAMPLE]  # stored: no lookup next
+    # Outside the followed archive (q-bio) a paper is never a candidate.
+    assert "2505.00006" not in readme
+
+
+def test_min_score_keeps_only_close_papers(tmp_path: Path, server: FakeArxiv) -> None:
+    topic = f'name = "By example"\nlike = ["{EXAMPLE}"]\nmin_score = 0.2\n'
+    config = load_config(write_config(tmp_path, topic, api_url=server.api_url))
+    assert run_update(config, now=NOW).status == RunStatus.UPDATED
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    assert [p["id"] for p in by_example["papers"]] == ["2505.00002"]
+
+
+def test_no_example_found_keeps_nothing_and_says_so(
+    tmp_path: Path, server: FakeArxiv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topic = 'name = "By example"\nlike = ["2505.99999", "collection:Nowhere"]\n'
+    config = load_config(write_config(tmp_path, topic, api_url=server.api_url))
+    assert run_update(config, now=NOW).status == RunStatus.UPDATED
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    assert by_example["papers"] == []
+    err = capsys.readouterr().err
+    assert "example '2505.99999' not found" in err
+    assert "example 'collection:Nowhere' not found" in err
