@@ -13,12 +13,24 @@ imports it; it imports nothing heavy).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from dailypapers.models import InvalidArxivId, split_id
 
-if TYPE_CHECKING:
-    from dailypapers.config import Topic
+
+class Topic(Protocol):
+    """What of a configured topic the checks read (``dailypapers.config.Topic``)."""
+
+    @property
+    def like(self) -> list[str] | None: ...
+    @property
+    def query(self) -> str | None: ...
+    @property
+    def categories(self) -> list[str]: ...
+    @property
+    def top(self) -> int | None: ...
+    @property
+    def min_score(self) -> float | None: ...
 
 COLLECTION = "collection:"
 MAX_EXAMPLES = 500

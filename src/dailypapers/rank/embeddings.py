@@ -22,7 +22,8 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
 import httpx
@@ -31,7 +32,7 @@ import numpy as np
 from dailypapers.config import Config, EmbeddingsSettings
 from dailypapers.llm import LLMError, answer_json, describe, post_capped
 from dailypapers.rank import embedstore
-from dailypapers.rank.api import Scored
+from dailypapers.models import Paper
 from dailypapers.rank.embedstore import Text, joined
 from dailypapers.rank.methods import DEFAULT
 from dailypapers.store import Store
@@ -43,6 +44,20 @@ BYTES_PER_NUMBER = 32  # an answer's cap: this per coordinate, plus some slack
 K = 3
 REASONS = 3
 _FAILED: WeakKeyDictionary[Store, str] = WeakKeyDictionary()  # per run (one Store a run)
+
+
+class Ranked(Protocol):
+    """A scored paper (``dailypapers.rank.api.Scored``)."""
+
+    @property
+    def paper(self) -> Paper: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def because(self) -> dict[str, list[str]]: ...
+
+
+R = TypeVar("R", bound=Ranked)
 
 
 class EmbeddingsError(Exception):
@@ -153,10 +168,10 @@ def vectors(
 def rerank(
     config: Config,
     store: Store,
-    offline: Sequence[Scored],
+    offline: Sequence[R],
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> list[Scored]:
+) -> list[R]:
     """``offline`` ranked again by ``[embeddings] method``; unchanged on any failure.
 
     A failure prints one line on stderr; the rest of the run (the same store)
@@ -177,9 +192,9 @@ def rerank(
 def _rerank(
     settings: EmbeddingsSettings,
     store: Store,
-    offline: Sequence[Scored],
+    offline: Sequence[R],
     transport: httpx.AsyncBaseTransport | None,
-) -> list[Scored]:
+) -> list[R]:
     with store.reading() as conn:
         library = embedstore.library_texts(conn)
     if not library:
@@ -204,7 +219,7 @@ def _rerank(
         items = [library[int(j)].key for j in nearest[row] if similarity[row, int(j)] > 0]
         merged = list(dict.fromkeys([*items, *scored.because.get("items", [])]))[:REASONS]
         because = {"items": merged, "terms": list(scored.because.get("terms", []))}
-        result.append(Scored(scored.paper, score, because))
+        result.append(replace(scored, score=score, because=because))  # type: ignore[type-var]
     return sorted(result, key=lambda s: (-s.score, s.paper.id))
 
 
