@@ -32,6 +32,7 @@ class Topic(Protocol):
     @property
     def min_score(self) -> float | None: ...
 
+
 COLLECTION = "collection:"
 MAX_EXAMPLES = 500
 

@@ -338,7 +338,11 @@ def main(port: int, hostile: bool, faults: Sequence[str], command: tuple[str, ..
         server.fail(kind)
     try:
         if command:
-            env = {**os.environ, "DAILYPAPERS_LLM_URL": server.url}
+            env = {
+                **os.environ,
+                "DAILYPAPERS_LLM_URL": server.url,
+                "DAILYPAPERS_EMBEDDINGS_URL": server.url,
+            }
             code = subprocess.run(list(command), env=env, check=False).returncode
             raise SystemExit(code if code >= 0 else 128 - code)
         click.echo(server.url)
