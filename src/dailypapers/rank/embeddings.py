@@ -31,8 +31,8 @@ import numpy as np
 
 from dailypapers.config import Config, EmbeddingsSettings
 from dailypapers.llm import LLMError, answer_json, describe, post_capped
-from dailypapers.rank import embedstore
 from dailypapers.models import Paper
+from dailypapers.rank import embedstore
 from dailypapers.rank.embedstore import Text, joined
 from dailypapers.rank.methods import DEFAULT
 from dailypapers.store import Store
