@@ -188,3 +188,39 @@ def test_no_example_found_keeps_nothing_and_says_so(
     err = capsys.readouterr().err
     assert "example '2505.99999' not found" in err
     assert "example 'collection:Nowhere' not found" in err
+
+
+def test_the_local_source_fills_the_topic_from_the_store(tmp_path: Path) -> None:
+    from dailypapers.sources.local import LocalSource
+
+    topic = f'name = "By example"\nlike = ["{EXAMPLE}"]\ntop = 2\n'
+    config = load_config(write_config(tmp_path, topic))  # its API URL is never asked
+    with open_store(config.db_url) as store:
+        store.write(lambda conn: store.save_papers(conn, CORPUS, NOW - timedelta(hours=1)))
+    report = run_update(config, now=NOW, source_factory=lambda c: LocalSource())
+    assert report.status == RunStatus.UPDATED, report.error
+    assert report.requests == 0
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]
+    assert by_example["query"] == f"like: {EXAMPLE}"
+
+
+def test_a_paper_rejected_one_day_is_no_candidate_the_next(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    topic = f'name = "By example"\nlike = ["{EXAMPLE}"]\ntop = 2\n'
+    path = write_config(tmp_path, topic, api_url=server.api_url)
+    # A table of 4 rows: arXiv's total (6) never fits, so each run reads the newest 4 again.
+    path.write_text("max_papers = 4\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    config = load_config(path)
+    assert run_update(config, now=NOW).status == RunStatus.UPDATED
+    later = NOW + timedelta(days=1)
+    arrival = paper(7, "Reward models trained from preference data",
+                    "Reward models align language models.", -20, ("cs.LG",))  # fmt: skip
+    server.add_papers([arrival])
+    assert run_update(config, now=later).status == RunStatus.UPDATED
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    # 2505.00004 (rejected on day one) is not picked up as the second best of day two.
+    assert [p["id"] for p in by_example["papers"]] == ["2505.00007", "2505.00002", "2505.00003"]

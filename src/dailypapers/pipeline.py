@@ -123,15 +123,16 @@ def save_all(
     context's markers and pending ids; with ``run_id``, what is new to each
     topic is queued for notification (minus what the old README ``listed``);
     both in the same transaction. ``extra`` papers are stored without a topic
-    (the examples of topics by example) and not counted.
+    and not counted (the examples and candidates of topics by example).
     """
 
     def save(conn: Connection) -> SaveResult:
-        if extra:
-            store.save_papers(conn, extra, now)
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
+        if extra:
+            linked_ids = {paper.id for paper in everything}
+            store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
         topic_ids, totals = [], {}
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
@@ -397,15 +398,15 @@ def _fetch_and_save(
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    examples: list[Paper] = []
+    unlinked: list[Paper] = []
     if any(topic.like is not None for topic in settings.topics):
         from dailypapers.rank import like
 
-        fetched, examples = like.apply(
+        fetched, unlinked = like.apply(
             config, store, fetched, source=source.name, progress=progress
         )
     report.saved = save_all(
-        store, fetched, now, context, source.name, run_id=run_id, listed=listed, extra=examples
+        store, fetched, now, context, source.name, run_id=run_id, listed=listed, extra=unlinked
     )
     return True
 

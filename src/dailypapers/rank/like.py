@@ -16,7 +16,7 @@ items in that collection). An example found nowhere is one warning line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Connection
@@ -67,19 +67,28 @@ def is_like(item: TopicFetch) -> bool:
 
 
 def select(
-    store: Store, fetched: Sequence[TopicFetch], *, lookup: Lookup | None = None
+    store: Store,
+    fetched: Sequence[TopicFetch],
+    *,
+    lookup: Lookup | None = None,
+    only_unseen: bool = True,
 ) -> tuple[list[TopicFetch], list[Paper], list[Selection]]:
     """``fetched`` with each topic by example cut to its selection.
 
-    Also returns the example papers found on arXiv (to store with the run,
-    so the next run needs no lookup) and what each topic kept.
+    Also returns the papers to store unlinked with the run: the examples
+    found on arXiv (the next run needs no lookup) and every candidate, so
+    that with ``only_unseen`` a paper the store already holds at its version
+    (a candidate of an earlier day, rejected then) is no candidate again.
+    The local source needs no such memory: it evaluates each paper once.
     """
     if not any(is_like(item) for item in fetched):
         return list(fetched), [], []
     run_papers = {p.id: p for item in fetched for p in item.papers}
     wanted = sorted({i for it in fetched if is_like(it) for i in _ids(it.plan.topic)})
+    candidates = {p.id: p for item in fetched if is_like(item) for p in item.papers}
     with store.reading() as conn:
         stored = {p.id: p for p in stored_papers(conn, wanted)}
+        seen = _seen(conn, candidates.values()) if only_unseen else set()
     known = {**run_papers, **stored}
     looked_up = _look_up([i for i in wanted if i not in known], lookup)
     known.update((p.id, p) for p in looked_up)
@@ -89,10 +98,17 @@ def select(
             if not is_like(item):
                 result.append(item)
                 continue
-            selection = choose(conn, item.plan.topic, item.papers, known)
+            fresh = [p for p in item.papers if p.id not in seen]
+            selection = choose(conn, item.plan.topic, fresh, known)
             selections.append(selection)
             result.append(replace(item, papers=[s.paper for s in selection.kept]))
-    return result, looked_up, selections
+    return result, [*looked_up, *candidates.values()], selections
+
+
+def _seen(conn: Connection, papers: Iterable[Paper]) -> set[str]:
+    """Ids of ``papers`` the store already holds at (at least) their version."""
+    wanted = {p.id: p.version for p in papers}
+    return {p.id for p in stored_papers(conn, sorted(wanted)) if p.version >= wanted[p.id]}
 
 
 def choose(
@@ -193,8 +209,9 @@ def apply(
     """
     import sys
 
-    lookup = None if source == "local" else arxiv_lookup(config)
-    result, examples, selections = select(store, fetched, lookup=lookup)
+    local = source == "local"
+    lookup = None if local else arxiv_lookup(config)
+    result, examples, selections = select(store, fetched, lookup=lookup, only_unseen=not local)
     for selection in selections:
         first, *warnings = selection.lines()
         if progress:
