@@ -9,7 +9,9 @@ examples form a small library) and keeps the ``top`` best and/or those
 scoring at least ``min_score``; only those are linked to the topic, so it
 renders, feeds and notifies like any topic.
 
-Examples are arXiv ids (looked up in the store, in the run's own papers,
+Every candidate is stored with the run (unlinked): with the API or the
+feed, a paper the store held before the run is no candidate (it was one on
+an earlier day). Examples are arXiv ids (looked up in the store, in the run's own papers,
 then on arXiv by ``id_list``) and ``collection:NAME`` (the imported library
 items in that collection). An example found nowhere is one warning line.
 """
