@@ -272,6 +272,18 @@ class SiteSettings(_Model):
     dir: str = "site"
 
 
+def _refuse_secrets(data: Any, env: str) -> Any:
+    """A section's raw table, refused when a key looks like a secret (it belongs in ``env``)."""
+    if isinstance(data, dict):
+        for key in data:
+            if _SECRET_KEY.search(str(key).lower()):
+                raise ValueError(
+                    f"{key!r} looks like a secret; the key is read from "
+                    f"${env} only, never papers.toml"
+                )
+    return data
+
+
 class SummariesSettings(_Model):
     """``[summaries]``: a TL;DR per paper from an OpenAI-compatible endpoint.
 
@@ -292,14 +304,7 @@ class SummariesSettings(_Model):
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                if _SECRET_KEY.search(str(key).lower()):
-                    raise ValueError(
-                        f"{key!r} looks like a secret; the key is read from "
-                        f"$DAILYPAPERS_LLM_API_KEY only, never papers.toml"
-                    )
-        return data
+        return _refuse_secrets(data, "DAILYPAPERS_LLM_API_KEY")
 
     @field_validator("language")
     @classmethod
@@ -327,14 +332,7 @@ class EmbeddingsSettings(_Model):
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                if _SECRET_KEY.search(str(key).lower()):
-                    raise ValueError(
-                        f"{key!r} looks like a secret; the key is read from "
-                        f"$DAILYPAPERS_EMBEDDINGS_KEY only, never papers.toml"
-                    )
-        return data
+        return _refuse_secrets(data, "DAILYPAPERS_EMBEDDINGS_KEY")
 
 
 class Topic(_Model):
