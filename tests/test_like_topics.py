@@ -154,9 +154,10 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
     assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]  # newest first
     readme = config.readme_path.read_text(encoding="utf-8")
     assert "## By example" in readme and "Reward models from human preference data" in readme
-    assert any(
-        line.startswith("By example: 2 of ") and "because 2505.00001" in line for line in lines
-    )
+    at = lines.index("By example: 2 of 4 papers kept by example")
+    assert lines[at + 1].startswith("  2505.00002 0.2")
+    assert lines[at + 1].endswith("because 2505.00001: reward model, model, prefer")
+    assert lines[at + 2].startswith("  2505.00003 ")
     err = capsys.readouterr().err
     assert "warning: topic 'By example': example '2505.99999' not found; ignored" in err
     with open_store(config.db_url) as store, store.reading() as conn:

@@ -47,21 +47,20 @@ class Selection:
     missing: list[str]
 
     def lines(self) -> list[str]:
-        """One progress line (the best paper and why), one warning line per missing example."""
-        best = ""
-        if self.kept:
-            top = self.kept[0]
-            items = ", ".join(top.because.get("items", [])[:2])
-            terms = ", ".join(top.because.get("terms", [])[:3])
-            best = f"; best {top.paper.id} {top.score:.3f} because {items}: {terms}"
-        lines = [
-            f"{self.topic}: {len(self.kept)} of {self.candidates} papers kept by example{best}"
-        ]
-        lines += [
+        """What was kept: a heading, then each paper with its score and why."""
+        lines = [f"{self.topic}: {len(self.kept)} of {self.candidates} papers kept by example"]
+        for scored in self.kept:
+            items = ", ".join(scored.because.get("items", [])[:2])
+            terms = ", ".join(scored.because.get("terms", [])[:3])
+            lines.append(f"  {scored.paper.id} {scored.score:.3f} because {items}: {terms}")
+        return lines
+
+    def warnings(self) -> list[str]:
+        """One line per example found nowhere."""
+        return [
             f"warning: topic {self.topic!r}: example {name!r} not found; ignored"
             for name in self.missing
         ]
-        return lines
 
 
 def is_like(item: TopicFetch) -> bool:
@@ -215,9 +214,9 @@ def apply(
     lookup = None if local else arxiv_lookup(config)
     result, examples, selections = select(store, fetched, lookup=lookup, only_unseen=not local)
     for selection in selections:
-        first, *warnings = selection.lines()
-        if progress:
-            progress(first)
-        for line in warnings:
+        for line in selection.lines():
+            if progress:
+                progress(line)
+        for line in selection.warnings():
             print(line, file=sys.stderr)
     return result, examples
