@@ -232,3 +232,30 @@ def test_a_run_never_waits_past_the_deadline(
         released.cancel()
         llm.release()
     assert "embeddings: skipped (no answer within 0.5 s (timeout))" in capsys.readouterr().err
+
+
+def test_too_many_new_texts_or_a_changed_dimension_rank_offline(
+    tmp_path: Path,
+    server: FakeArxiv,
+    llm: FakeLLM,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dailypapers.rank import embedstore
+
+    offline_config = project(tmp_path, server)
+    assert run_update(offline_config, now=DAY1).status == RunStatus.UPDATED
+    capped = project(tmp_path, server, _section(llm.url) + "max_texts = 2\n")
+    with open_store(capped.db_url) as store:
+        offline = api.for_you(store, offline_config)
+        assert api.for_you(store, capped) == offline
+    assert llm.embeddings == []
+    err = capsys.readouterr().err
+    assert "embeddings: skipped (" in err and "new texts, over max_texts = 2)" in err
+    first = offline[0].paper
+    odd = embedstore.Text(first.id, first.version, "")
+    with open_store(capped.db_url) as store:
+        store.write(lambda conn: embedstore.save(conn, [odd], {first.id: [1.0, 0.0]}, "fake"))
+        config = project(tmp_path, server, _section(llm.url))
+        assert api.for_you(store, config) == offline
+    err = capsys.readouterr().err
+    assert "embeddings: skipped (vectors of different dimensions (was the model changed?))" in err

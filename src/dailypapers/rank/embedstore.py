@@ -100,6 +100,8 @@ def library_texts(conn: Connection) -> list[LibraryText]:
             text = Text(row.id, row.version, joined(row.paper_title, row.paper_abstract))
         else:
             own = joined(row.title, row.abstract)
+            if not own:
+                continue  # an id alone, not stored: nothing to embed (nor to rank by)
             text = Text(text_key(own), 0, own)
         found.append(LibraryText(key, text))
     return found
