@@ -87,7 +87,7 @@ def write_config(folder: Path, topic: str, *, api_url: str = "http://127.0.0.1:9
     [
         ('name = "x"\nquery = "ti:reward"\nlike = ["2505.07271"]\n', 10, "either query or like"),
         ('name = "x"\ntop = 5\n', 9, "only a topic by example"),
-        ('name = "x"\nmin_score = 0.2\n', 9, "only a topic by example"),
+        ('name = "x"\nmin_score = 0.6\n', 9, "only a topic by example"),
         ('name = "x"\nlike = []\n', 9, "at least one arXiv id"),
         ('name = "x"\nlike = ["reward models"]\n', 9, "neither an arXiv id"),
         ('name = "x"\nlike = ["collection:"]\n', 9, "give the collection's name"),
@@ -155,7 +155,7 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
     readme = config.readme_path.read_text(encoding="utf-8")
     assert "## By example" in readme and "Reward models from human preference data" in readme
     at = lines.index("By example: 2 of 4 papers kept by example")
-    assert lines[at + 1].startswith("  2505.00002 0.2")
+    assert lines[at + 1].startswith("  2505.00002 0.79")
     assert lines[at + 1].endswith("because 2505.00001: reward model, model, prefer")
     assert lines[at + 2].startswith("  2505.00003 ")
     err = capsys.readouterr().err
@@ -169,7 +169,7 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
 
 
 def test_min_score_keeps_only_close_papers(tmp_path: Path, server: FakeArxiv) -> None:
-    topic = f'name = "By example"\nlike = ["{EXAMPLE}"]\nmin_score = 0.2\n'
+    topic = f'name = "By example"\nlike = ["{EXAMPLE}"]\nmin_score = 0.6\n'
     config = load_config(write_config(tmp_path, topic, api_url=server.api_url))
     assert run_update(config, now=NOW).status == RunStatus.UPDATED
     document = json.loads(config.json_path.read_text(encoding="utf-8"))

@@ -121,7 +121,9 @@ def choose(
     fresh = [p for p in candidates if p.id not in ids]
     if not examples or not fresh:
         return Selection(topic.name, len(fresh), [], missing)
-    method = METHODS[DEFAULT]
+    # The mean over the nearest min(k, examples): one example's score is its similarity.
+    default = METHODS[DEFAULT]
+    method = replace(default, k=max(1, min(default.k, len(examples))))
     terms = libstore.cached_terms(conn, [p.id for p in fresh])
     counts = {p.id: terms.get(p.id) or dict(term_counts(p.title, p.abstract)) for p in fresh}
     corpus = libstore.corpus(conn)
