@@ -225,3 +225,13 @@ def test_a_paper_rejected_one_day_is_no_candidate_the_next(
     by_example = next(t for t in document["topics"] if t["name"] == "By example")
     # 2505.00004 (rejected on day one) is not picked up as the second best of day two.
     assert [p["id"] for p in by_example["papers"]] == ["2505.00007", "2505.00002", "2505.00003"]
+
+
+def test_backfill_leaves_topics_by_example_out(tmp_path: Path) -> None:
+    from dailypapers.backfill import select_topics
+
+    topic = f'name = "By example"\nlike = ["{EXAMPLE}"]\n'
+    config = load_config(write_config(tmp_path, topic))
+    assert [p.topic.name for p in select_topics(config, [])] == ["Reward Model"]
+    with pytest.raises(ConfigError, match="topics by example have no past to fill"):
+        select_topics(config, ["By example"])
