@@ -73,7 +73,7 @@ def _backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def write_config(folder: Path, topic: str, *, api_url: str = "http://127.0.0.1:9/api") -> Path:
     text = (
-        'outputs = ["readme", "json"]\narchives = ["cs"]\n\n'
+        'outputs = ["readme", "json", "feeds", "site"]\narchives = ["cs"]\n\n'
         f'[[topics]]\nname = "Reward Model"\n\n[[topics]]\n{topic}\n'
         f'[arxiv]\napi_url = "{api_url}"\ndelay = 0\nbackoff = 0\nmax_attempts = 2\n'
     )
@@ -164,6 +164,10 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
         from dailypapers.store import stored_papers
 
         assert [p.id for p in stored_papers(conn, [EXAMPLE])] == [EXAMPLE]  # stored: no lookup next
+    feed = (config.feeds_dir / "by-example.xml").read_text(encoding="utf-8")
+    assert "2505.00002" in feed and "2505.00004" not in feed
+    pages = [page.read_text(encoding="utf-8") for page in config.site_dir.rglob("*.html")]
+    assert any("By example" in page and "2505.00002" in page for page in pages)
     # Outside the followed archive (q-bio) a paper is never a candidate.
     assert "2505.00006" not in readme
 
