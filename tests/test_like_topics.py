@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from dailypapers.config import ConfigError, load_config
@@ -18,6 +19,7 @@ from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
 from dailypapers.rank.like import choose
+from dailypapers.render.jsonout import schema
 from dailypapers.run import RunStatus
 from dailypapers.store import open_store
 
@@ -150,6 +152,7 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
     report = run_update(config, now=NOW, progress=lines.append)
     assert report.status == RunStatus.UPDATED, report.error
     document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema())
     by_example = next(t for t in document["topics"] if t["name"] == "By example")
     assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]  # newest first
     readme = config.readme_path.read_text(encoding="utf-8")
