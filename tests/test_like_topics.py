@@ -242,3 +242,51 @@ def test_backfill_leaves_topics_by_example_out(tmp_path: Path) -> None:
     assert [p.topic.name for p in select_topics(config, [])] == ["Reward Model"]
     with pytest.raises(ConfigError, match="topics by example have no past to fill"):
         select_topics(config, ["By example"])
+
+
+def test_the_feed_source_draws_the_days_announcement(tmp_path: Path) -> None:
+    """Warm (fetched once), a topic by example takes its candidates from the day's feed."""
+    from datetime import time
+
+    from dailypapers.arxiv.calendar import EASTERN, Calendar
+    from dailypapers.arxiv.feed import announcement_evening, feed_day
+    from dailypapers.offline.fake_feed import latest_feed_day
+
+    calendar = Calendar()
+    with FakeArxiv(CORPUS) as server:
+        path = write_config(tmp_path, f'name = "By example"\nlike = ["{EXAMPLE}"]\ntop = 1\n',
+                            api_url=server.api_url)  # fmt: skip
+        text = path.read_text(encoding="utf-8").replace(
+            "[arxiv]\n", f'[arxiv]\nsource = "feed"\nfeed_url = "{server.feed_url}"\n'
+        )
+        path.write_text(text, encoding="utf-8")
+        config = load_config(path)
+        first = latest_feed_day(server.papers, calendar)
+        server.feed_day = first
+        evening = announcement_evening(first)
+        at = datetime.combine(feed_day(evening), time(1), EASTERN)
+        assert run_update(config, now=at).status == RunStatus.UPDATED
+        evening = evening + timedelta(days=1)
+        while not calendar.announces_on(evening):
+            evening += timedelta(days=1)
+        start, _ = calendar.window(evening)
+        day_two = [
+            paper(8, "Graph search with reward models", "Reward models guide graph search.", 0,
+                  ("cs.DS",)),
+            paper(9, "Reward models from preference data at scale",
+                  "Reward models trained on human preference data align language models.", 0,
+                  ("cs.LG",)),
+        ]  # fmt: skip
+        day_two = [p.with_changes(published=start + timedelta(hours=1),
+                                  updated=start + timedelta(hours=1)) for p in day_two]  # fmt: skip
+        server.add_papers(day_two)
+        server.feed_day = feed_day(evening)
+        server.reset_log()
+        report = run_update(config, now=datetime.combine(feed_day(evening), time(1), EASTERN))
+        assert report.status == RunStatus.UPDATED, report.error
+        assert any(r.path.startswith("/atom/") for r in server.requests)
+        assert not any(r.params.get("search_query") for r in server.requests)  # no API search
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    assert by_example["papers"][0]["id"] == "2505.00009"
+    assert "2505.00008" not in [p["id"] for p in by_example["papers"]]
