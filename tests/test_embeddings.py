@@ -259,3 +259,24 @@ def test_too_many_new_texts_or_a_changed_dimension_rank_offline(
         assert api.for_you(store, config) == offline
     err = capsys.readouterr().err
     assert "embeddings: skipped (vectors of different dimensions (was the model changed?))" in err
+
+
+def test_a_cache_of_mixed_dimensions_ranks_offline(
+    tmp_path: Path, server: FakeArxiv, llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dailypapers.rank import embedstore
+
+    offline_config = project(tmp_path, server)
+    assert run_update(offline_config, now=DAY1).status == RunStatus.UPDATED
+    config = project(tmp_path, server, _section(llm.url))
+    with open_store(config.db_url) as store:
+        offline = api.for_you(store, offline_config)
+        assert len(api.for_you(store, config)) == len(offline)  # everything cached now
+        first = offline[0].paper
+        odd = embedstore.Text(first.id, first.version, "")
+        store.write(lambda conn: embedstore.save(conn, [odd], {first.id: [1.0, 0.0]}, "fake"))
+    asked = len(llm.embeddings)
+    with open_store(config.db_url) as store:
+        assert api.for_you(store, config) == offline
+    assert len(llm.embeddings) == asked  # nothing new to ask: the cache alone was inconsistent
+    assert "embeddings: skipped (vectors of different dimensions" in capsys.readouterr().err

@@ -158,11 +158,16 @@ def vectors(
             )
         )
         fresh = {t.key: v for t, v in zip(missing, new, strict=True)}
-        if len({len(v) for v in [*found.values(), *fresh.values()]}) > 1:
-            raise EmbeddingsError("vectors of different dimensions (was the model changed?)")
+        _same_dimension([*found.values(), *fresh.values()])
         store.write(lambda conn: embedstore.save(conn, missing, fresh, settings.model))
         found.update(fresh)
+    _same_dimension(list(found.values()))
     return found
+
+
+def _same_dimension(vectors: Sequence[list[float]]) -> None:
+    if len({len(v) for v in vectors}) > 1:
+        raise EmbeddingsError("vectors of different dimensions (was the model changed?)")
 
 
 def rerank(
