@@ -290,3 +290,25 @@ def test_the_feed_source_draws_the_days_announcement(tmp_path: Path) -> None:
     by_example = next(t for t in document["topics"] if t["name"] == "By example")
     assert by_example["papers"][0]["id"] == "2505.00009"
     assert "2505.00008" not in [p["id"] for p in by_example["papers"]]
+
+
+def test_a_zotero_collection_is_the_example(tmp_path: Path, server: FakeArxiv) -> None:
+    import sqlite3
+
+    from test_rank_library import zotero_db
+
+    library = zotero_db(tmp_path / "zotero.sqlite")
+    with sqlite3.connect(library) as db:  # its RLHF collection holds the example paper
+        db.execute("UPDATE itemDataValues SET value = ? WHERE valueID = 5", (f"arXiv:{EXAMPLE}",))
+    db.close()
+    topic = 'name = "By example"\nlike = ["collection:rlhf"]\ntop = 2\n'
+    path = write_config(tmp_path, topic, api_url=server.api_url)
+    text = path.read_text(encoding="utf-8") + '\n[library]\npaths = ["zotero.sqlite"]\n'
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    lines: list[str] = []
+    assert run_update(config, now=NOW, progress=lines.append).status == RunStatus.UPDATED
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    by_example = next(t for t in document["topics"] if t["name"] == "By example")
+    assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]
+    assert any(line.endswith(f"because {EXAMPLE}: reward model, model, prefer") for line in lines)

@@ -32,7 +32,7 @@ from dailypapers.rank.methods import DEFAULT, METHODS
 from dailypapers.rank.score import LibraryItem
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.sources.base import TopicFetch
-from dailypapers.store import Store, stored_papers
+from dailypapers.store import Store, stored_papers, utcnow
 
 Lookup = Callable[[Sequence[str]], list[Paper]]  # arXiv ids -> papers (missing ones left out)
 
@@ -117,8 +117,8 @@ def choose(
 ) -> Selection:
     """Score ``candidates`` against the topic's examples; keep its top and/or min_score."""
     examples, missing = _examples(conn, topic, known)
-    ids = set(liketopic.arxiv_ids(topic.like or []))
-    fresh = [p for p in candidates if p.id not in ids]
+    ids = set(liketopic.arxiv_ids(topic.like or [])) | {key for key, _ in examples}
+    fresh = [p for p in candidates if p.id not in ids]  # an example is no news
     if not examples or not fresh:
         return Selection(topic.name, len(fresh), [], missing)
     # The mean over the nearest min(k, examples): one example's score is its similarity.
@@ -154,15 +154,33 @@ def _examples(
         found.append(
             (paper_id, cached.get(paper_id) or dict(term_counts(paper.title, paper.abstract)))
         )
-    names = liketopic.collections(like)
-    if names:
-        rows = libstore.library(conn)
-        for name in names:
-            members = [r for r in rows if name.casefold() in {c.casefold() for c in r.collections}]
-            if not members:
-                missing.append(f"{liketopic.COLLECTION}{name}")
-            found += [(row.key, row.terms) for row in members if row.terms]
+    for name in liketopic.collections(like):
+        members = _members(conn, name, known)
+        if not members:
+            missing.append(f"{liketopic.COLLECTION}{name}")
+        found += members
     return found, missing
+
+
+def _members(
+    conn: Connection, name: str, known: Mapping[str, Paper]
+) -> list[tuple[str, dict[str, int]]]:
+    """A library collection's items as examples: their paper's text when it is known."""
+    wanted = name.casefold()
+    rows = [r for r in libstore.library(conn) if wanted in {c.casefold() for c in r.collections}]
+    ids = [i for r in rows for i in (r.paper_id, r.arxiv_id) if i]
+    cached = libstore.cached_terms(conn, ids)
+    papers = {**{p.id: p for p in stored_papers(conn, ids)}, **known}
+    found = []
+    for row in rows:
+        paper_id = row.paper_id or row.arxiv_id or ""
+        paper = papers.get(paper_id)
+        counts = cached.get(paper_id) or (
+            dict(term_counts(paper.title, paper.abstract)) if paper else row.terms
+        )
+        if counts:
+            found.append((row.key, counts))
+    return found
 
 
 def _ids(topic: Topic) -> list[str]:
@@ -213,6 +231,11 @@ def apply(
     import sys
 
     local = source == "local"
+    if config.library_paths and any(
+        liketopic.collections(t.like or []) for t in config.settings.topics
+    ):  # a collection's items come from the library as it is now
+        paths, now = config.library_paths, utcnow()
+        store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
     lookup = None if local else arxiv_lookup(config)
     result, examples, selections = select(store, fetched, lookup=lookup, only_unseen=not local)
     for selection in selections:
