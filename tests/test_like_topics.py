@@ -312,3 +312,17 @@ def test_a_zotero_collection_is_the_example(tmp_path: Path, server: FakeArxiv) -
     by_example = next(t for t in document["topics"] if t["name"] == "By example")
     assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]
     assert any(line.endswith(f"because {EXAMPLE}: reward model, model, prefer") for line in lines)
+
+
+def test_an_unreadable_library_never_fails_the_run(
+    tmp_path: Path, server: FakeArxiv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "zotero.sqlite").write_bytes(b"not a database at all")
+    topic = 'name = "By example"\nlike = ["collection:RLHF"]\n'
+    path = write_config(tmp_path, topic, api_url=server.api_url)
+    text = path.read_text(encoding="utf-8") + '\n[library]\npaths = ["zotero.sqlite"]\n'
+    path.write_text(text, encoding="utf-8")
+    assert run_update(load_config(path), now=NOW).status == RunStatus.UPDATED
+    err = capsys.readouterr().err
+    assert "warning: library not re-imported (" in err
+    assert "example 'collection:RLHF' not found" in err

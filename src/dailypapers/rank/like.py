@@ -234,8 +234,7 @@ def apply(
     if config.library_paths and any(
         liketopic.collections(t.like or []) for t in config.settings.topics
     ):  # a collection's items come from the library as it is now
-        paths, now = config.library_paths, utcnow()
-        store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
+        _refresh_library(config, store)
     lookup = None if local else arxiv_lookup(config)
     result, examples, selections = select(store, fetched, lookup=lookup, only_unseen=not local)
     for selection in selections:
@@ -245,3 +244,19 @@ def apply(
         for line in selection.warnings():
             print(line, file=sys.stderr)
     return result, examples
+
+
+def _refresh_library(config: Config, store: Store) -> None:
+    """Re-import changed library files; one warning line (and the stored library) on failure."""
+    import sys
+
+    from dailypapers.rank.library import LibraryError
+
+    paths, now = config.library_paths, utcnow()
+    try:
+        store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
+    except (LibraryError, OSError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        print(
+            f"warning: library not re-imported ({reason}); collections as stored", file=sys.stderr
+        )
