@@ -125,6 +125,7 @@ LAYERS = {
     "dailypapers.localquery": QUERY_BASE,
     "dailypapers.doctorchecks": QUERY_BASE,
     "dailypapers.outboxstate": QUERY_BASE,
+    "dailypapers.newstate": QUERY_BASE,
     "dailypapers.schema": ("dailypapers.models", "dailypapers.fts"),
 }
 
@@ -160,6 +161,7 @@ SQL_MODULES = {
     "dailypapers.rank.embedstore",
     "dailypapers.outboxstate",
     "dailypapers.localquery",
+    "dailypapers.newstate",
 }
 
 
