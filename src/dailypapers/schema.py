@@ -327,7 +327,7 @@ rank_corpus = sa.Table(
 
 LIBRARY_TABLES = [library_files, library_items, paper_terms, rank_terms, rank_corpus]
 
-# Vectors from an embeddings endpoint (migration 11, :mod:`dailypapers.rank.embedstore`):
+# Vectors from an embeddings endpoint (migration 10, :mod:`dailypapers.rank.embedstore`):
 # ``key`` is a paper id (``version`` its version) or ``text:`` plus the digest
 # of a library item's own text (version 0); one row per key and model.
 text_embeddings = sa.Table(
@@ -413,7 +413,7 @@ def _m009_library(conn: Connection) -> None:
     metadata.create_all(conn, tables=LIBRARY_TABLES)
 
 
-def _m011_embeddings(conn: Connection) -> None:
+def _m010_embeddings(conn: Connection) -> None:
     metadata.create_all(conn, tables=[text_embeddings])
 
 
@@ -429,7 +429,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (7, "fetch_totals", _m007_fetch_totals),
     (8, "summaries", _m008_summaries),
     (9, "library", _m009_library),
-    (11, "embeddings", _m011_embeddings),
+    (10, "embeddings", _m010_embeddings),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,4 +1,4 @@
-"""The embeddings cache in the store (table ``text_embeddings``, migration 11).
+"""The embeddings cache in the store (table ``text_embeddings``, migration 10).
 
 One vector per text and model: a paper's at its version (a revised paper is
 embedded again), a library item's own text under the digest of that text.
