@@ -32,8 +32,9 @@ from dailypapers.arxiv import lint
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
-from dailypapers.names import CONFIG_ENV, DEFAULT_FEED_URL, DEFAULT_OAI_URL
+from dailypapers.names import CONFIG_ENV, DEFAULT_FEED_URL
 from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
+from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"

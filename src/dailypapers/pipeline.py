@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import announcement, fetchstate
+from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
@@ -292,6 +292,8 @@ def run_update(
         notify_error = failure_line(report.notified)
         if notify_error:
             report.status, report.error = FAILED, notify_error
+    if command == "update" and report.status != FAILED:
+        quickskip.remember(config, run.id)  # what a later skipped day compares with
     return report
 
 
