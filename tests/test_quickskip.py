@@ -109,6 +109,8 @@ def test_the_probe_is_honest(
     (config.state_dir / quickskip.STAMP_NAME).unlink()
     loaded, out = cli_update(config, SAT_10AM, monkeypatch)
     assert "sqlalchemy" in loaded and out.startswith("no announcement today")
+    # The full path loads no renderer or ranking method it does not use (README only).
+    assert not loaded & {"jinja2", "numpy", "scipy"}, sorted(loaded & {"jinja2", "numpy", "scipy"})
 
 
 @pytest.mark.parametrize(
