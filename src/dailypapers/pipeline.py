@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
+from dailypapers.memory import release_freed
 from dailypapers.models import Paper
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
@@ -317,6 +318,7 @@ def run_update(
             announced = _fetch_and_save(
                 config, run.store, source_factory, report, progress, now, run.id, force
             )
+            release_freed()  # the fetched papers: rendering's peak does not stack on them
         ranking = None
         if fetch and render:
             from dailypapers.rank.foryou import compute
