@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from dailypapers.config import Config
+
+log = logging.getLogger(__name__)
 
 
 class RunFailed(Exception):
@@ -31,7 +34,7 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
     lock = FileLock(str(path), timeout=timeout)
     try:
         config.state_dir.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
+        _acquire(lock, timeout, config.state_dir / name)
     except Timeout:
         raise Busy(
             f"another dailypapers run holds {config.state_dir / name} "
@@ -46,3 +49,14 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
         yield path
     finally:
         lock.release()
+
+
+def _acquire(lock: FileLock, timeout: float, shown: Path) -> None:
+    """Take the lock; when another run holds it, say so once on stderr, then wait."""
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if timeout <= 0:
+            raise
+        log.warning("waiting up to %g s for another dailypapers run (it holds %s)", timeout, shown)
+        lock.acquire(timeout=timeout)
