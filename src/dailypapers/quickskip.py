@@ -69,10 +69,10 @@ def fingerprint(config: Config) -> str:
 
 def remember(config: Config, run_id: int) -> None:
     """After a complete ``update``: the stamp a later skipped day compares with."""
-    stamp = {"fingerprint": fingerprint(config), "run": run_id}
     path = config.state_dir / STAMP_NAME
     temp = path.with_name(path.name + ".tmp")
-    try:
+    try:  # a stamp left from an older run names an older run: the full path decides
+        stamp = {"fingerprint": fingerprint(config), "run": run_id}
         temp.write_text(json.dumps(stamp), encoding="utf-8")
         temp.replace(path)
     except OSError:
