@@ -158,6 +158,7 @@ SQL_MODULES = {
     "dailypapers.harveststate",
     "dailypapers.summarystore",
     "dailypapers.rank.libstore",
+    "dailypapers.rank.embedstore",
     "dailypapers.outboxstate",
     "dailypapers.localquery",
     "dailypapers.newstate",

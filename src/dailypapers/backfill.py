@@ -95,15 +95,22 @@ def fetch_window(
 
 
 def select_topics(config: Config, names: Sequence[str]) -> list[TopicPlan]:
-    """The plans of the named topics (all when none); an unknown name is a ConfigError."""
-    plans = plan_topics(config)
+    """The plans of the named topics (all when none); an unknown name is a ConfigError.
+
+    Topics by example (``like``) keep each day's best papers as the day
+    comes; they have no past to fill and are left out.
+    """
+    plans = [p for p in plan_topics(config) if p.topic.like is None]
     if not names:
         return plans
     by_name = {p.topic.name.casefold(): p for p in plans}
     unknown = [n for n in names if n.casefold() not in by_name]
     if unknown:
         known = ", ".join(repr(p.topic.name) for p in plans)
-        raise ConfigError(f"--topic {unknown[0]!r}: no such topic in {config.path} ({known})")
+        raise ConfigError(
+            f"--topic {unknown[0]!r}: no such topic to backfill in {config.path} ({known}; "
+            "topics by example have no past to fill)"
+        )
     return [by_name[n.casefold()] for n in dict.fromkeys(names)]
 
 

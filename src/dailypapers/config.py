@@ -31,11 +31,10 @@ from dailypapers import config_hints as hints
 from dailypapers.arxiv import lint
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
-from dailypapers.arxiv.client import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
-from dailypapers.arxiv.feed import DEFAULT_FEED_URL
-from dailypapers.arxiv.oai_client import DEFAULT_OAI_URL as DEFAULT_OAI_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
-from dailypapers.names import CONFIG_ENV
+from dailypapers.names import CONFIG_ENV, DEFAULT_FEED_URL
+from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
+from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
@@ -46,6 +45,7 @@ DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"
 FEED_URL_ENV = "DAILYPAPERS_FEED_URL"
 LLM_URL_ENV = "DAILYPAPERS_LLM_URL"
+EMBEDDINGS_URL_ENV = "DAILYPAPERS_EMBEDDINGS_URL"
 
 Output = Literal["readme", "json", "feeds", "site"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -271,6 +271,18 @@ class SiteSettings(_Model):
     dir: str = "site"
 
 
+def _refuse_secrets(data: Any, env: str) -> Any:
+    """A section's raw table, refused when a key looks like a secret (it belongs in ``env``)."""
+    if isinstance(data, dict):
+        for key in data:
+            if _SECRET_KEY.search(str(key).lower()):
+                raise ValueError(
+                    f"{key!r} looks like a secret; the key is read from "
+                    f"${env} only, never papers.toml"
+                )
+    return data
+
+
 class SummariesSettings(_Model):
     """``[summaries]``: a TL;DR per paper from an OpenAI-compatible endpoint.
 
@@ -291,14 +303,7 @@ class SummariesSettings(_Model):
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                if _SECRET_KEY.search(str(key).lower()):
-                    raise ValueError(
-                        f"{key!r} looks like a secret; the key is read from "
-                        f"$DAILYPAPERS_LLM_API_KEY only, never papers.toml"
-                    )
-        return data
+        return _refuse_secrets(data, "DAILYPAPERS_LLM_API_KEY")
 
     @field_validator("language")
     @classmethod
@@ -306,6 +311,27 @@ class SummariesSettings(_Model):
         if len(value) > 40 or not value.isprintable():
             raise ValueError("must be a short language name, e.g. English or 简体中文")
         return value
+
+
+class EmbeddingsSettings(_Model):
+    """``[embeddings]``: paper vectors from an OpenAI-compatible ``/v1/embeddings`` endpoint.
+
+    Used by the ranking (``method``: ``hybrid`` with the offline default, or
+    ``embeddings`` alone); the key is read from ``$DAILYPAPERS_EMBEDDINGS_KEY``
+    only (:mod:`dailypapers.rank.embeddings`).
+    """
+
+    base_url: Annotated[str, AfterValidator(_http)]
+    model: Text
+    method: Literal["hybrid", "embeddings"] = "hybrid"
+    batch: int = Field(32, ge=1, le=512)  # texts per request
+    max_texts: int = Field(2000, ge=1, le=100_000)  # new texts embedded per run at most
+    timeout: float = Field(60.0, gt=0, le=900)  # total deadline of a run's requests
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data: Any) -> Any:
+        return _refuse_secrets(data, "DAILYPAPERS_EMBEDDINGS_KEY")
 
 
 class Topic(_Model):
@@ -316,6 +342,19 @@ class Topic(_Model):
     categories: list[str] = Field(default_factory=list)
     exclude: list[Text] = Field(default_factory=list)
     order: Literal["newest", "relevance"] = "newest"  # "relevance": by score (with a library)
+    like: list[Text] | None = None  # topics by example: arXiv ids or "collection:NAME"
+    top: int | None = Field(None, ge=1, le=2000)  # a like topic keeps its N best a day
+    min_score: float | None = Field(None, ge=0, le=1000)  # ... and/or those scoring this
+
+    @field_validator("like")
+    @classmethod
+    def _examples(cls, value: list[str] | None) -> list[str] | None:
+        from dailypapers.liketopic import example_problem
+
+        found = example_problem(value) if value is not None else None
+        if found is not None:
+            raise ValueError(found)
+        return value
 
     @field_validator("name")
     @classmethod
@@ -344,6 +383,8 @@ class Topic(_Model):
 
     @model_validator(mode="after")
     def _query_builds(self) -> Topic:
+        if self.like is not None:
+            return self
         try:
             self.base_query()
         except ValueError as exc:
@@ -365,13 +406,32 @@ class Topic(_Model):
             return q.Or(title, abstract)
         return q.And(title, abstract)
 
+    @property
+    def keep_top(self) -> int | None:
+        """How many papers a like topic keeps a day (10 unless ``top`` or ``min_score``)."""
+        return self.top if self.top is not None or self.min_score is not None else 10
+
+    def shown_query(self) -> str:
+        """The query as outputs show it: without the archive filter; a like topic's examples."""
+        if self.like is not None:
+            cats = f" in {' '.join(self.categories)}" if self.categories else ""
+            return f"like: {', '.join(self.like)}{cats}"
+        return q.to_string(self.search_query([]))
+
     def search_query(self, archives: list[str]) -> q.Node:
-        """The query sent to arXiv: base query, category filters and exclusions."""
+        """The query sent to arXiv: base query, category filters and exclusions.
+
+        A like topic asks for every new paper of its categories (or of the
+        archives); :mod:`dailypapers.liketopic` keeps the most similar.
+        """
         node = self.base_query()
-        if archives:
+        if self.like is not None:
+            cats = self.categories or [c for a in archives for c in archive_categories(a)]
+            node = q.any_of([q.Term("cat", c, False) for c in cats])
+        elif archives:
             cats = [c for a in archives for c in archive_categories(a)]
             node = q.all_of([node, q.any_of([q.Term("cat", c, False) for c in cats])])
-        if self.categories:
+        if self.categories and self.like is None:
             node = q.all_of([node, q.any_of([q.Term("cat", c, False) for c in self.categories])])
         excluded = [
             q.any_of([q.phrase("ti", text), q.phrase("abs", text)]) for text in self.exclude
@@ -401,6 +461,7 @@ class Settings(_Model):
     site: SiteSettings = SiteSettings()
     summaries: SummariesSettings | None = None
     library: LibrarySettings = LibrarySettings()
+    embeddings: EmbeddingsSettings | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -510,6 +571,7 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file, text, data)) from None
     _check_unique_topics(settings, file, text)
+    _check_like_scope(settings, file, text)
     config = Config(file, settings, _query_warnings(settings, file, text))
     _check_output_dirs(config, text)
     _check_output_paths(config, text)
@@ -561,6 +623,18 @@ def _check_unique_topics(settings: Settings, file: Path, text: str) -> None:
                 f"(topics[{seen[key]}] has it); rename one or merge their queries with OR"
             )
         seen[key] = index
+
+
+def _check_like_scope(settings: Settings, file: Path, text: str) -> None:
+    """A topic is keywords (its name), a ``query`` or ``like``; ``top`` needs ``like``."""
+    from dailypapers.liketopic import topic_problem
+
+    for index, topic in enumerate(settings.topics):
+        found = topic_problem(topic, settings.archives)
+        if found is not None:
+            key, message = found
+            where = _where(file, text, ("topics", index, key))
+            raise ConfigError(f"{where}: topics[{index}].{key}: {message} (topic {topic.name!r})")
 
 
 def _query_warnings(settings: Settings, file: Path, text: str) -> tuple[str, ...]:
@@ -616,6 +690,9 @@ def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
         ("oai", "url"): os.environ.get(OAI_URL_ENV),
         ("oai", "delay"): _env_float(OAI_DELAY_ENV),
         ("summaries", "base_url"): os.environ.get(LLM_URL_ENV) if "summaries" in data else None,
+        ("embeddings", "base_url"): (
+            os.environ.get(EMBEDDINGS_URL_ENV) if "embeddings" in data else None
+        ),
     }
     merged = dict(data)
     for (table, key), value in overrides.items():

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from dailypapers import __version__
-from dailypapers.notify.masking import mask
+from dailypapers.masking import mask
 
 MAX_BODY_BYTES = 256 * 1024  # a summary is a few hundred bytes; anything far larger is wrong
 MAX_TOKENS = 400
@@ -102,32 +102,44 @@ class ChatClient:
             message = f"no answer within {self.timeout:g} s (timeout)"
             raise LLMError(message, timed_out=True) from None
         except httpx.HTTPError as exc:
-            raise LLMError(f"cannot reach the endpoint: {_describe(exc)}") from None
+            raise LLMError(f"cannot reach the endpoint: {describe(exc)}") from None
         return parse_completion(status, headers, raw)
 
     async def _post(self, body: dict[str, Any]) -> tuple[int, httpx.Headers, bytes]:
-        async with self._http.stream("POST", self.url, json=body) as response:
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise LLMError(f"answer larger than {MAX_BODY_BYTES // 1024} kB")
-                chunks.append(chunk)
-            return response.status_code, response.headers, b"".join(chunks)
+        return await post_capped(self._http, self.url, body, MAX_BODY_BYTES)
 
 
-def parse_completion(status: int, headers: httpx.Headers, raw: bytes) -> Completion:
-    """The content and usage of a chat-completions answer, or :class:`LLMError`."""
+async def post_capped(
+    http: httpx.AsyncClient, url: str, body: dict[str, Any], max_bytes: int
+) -> tuple[int, httpx.Headers, bytes]:
+    """POST ``body`` as JSON; the answer's status, headers and at most ``max_bytes`` of body."""
+    async with http.stream("POST", url, json=body) as response:
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise LLMError(f"answer larger than {max_bytes // 1024} kB")
+            chunks.append(chunk)
+        return response.status_code, response.headers, b"".join(chunks)
+
+
+def answer_json(status: int, headers: httpx.Headers, raw: bytes) -> Any:
+    """The decoded JSON of a 2xx answer; :class:`LLMError` for an HTTP error or non-JSON."""
     if status == 429:
         retry = retry_after(headers.get("retry-after"))
         raise LLMError("rate limited (HTTP 429)", rate_limited=True, retry_after=retry)
     if status >= 400:
         raise LLMError(f"HTTP {status}{_error_detail(raw)}")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):  # RecursionError: hostile nesting
         kind = headers.get("content-type", "unknown type").split(";")[0]
         raise LLMError(f"answer is not JSON ({kind}, HTTP {status})") from None
+
+
+def parse_completion(status: int, headers: httpx.Headers, raw: bytes) -> Completion:
+    """The content and usage of a chat-completions answer, or :class:`LLMError`."""
+    data = answer_json(status, headers, raw)
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise LLMError("answer has no choices")
@@ -169,6 +181,7 @@ def _error_detail(raw: bytes) -> str:
     return f": {str(message)[:120]}" if message else ""
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def describe(exc: httpx.HTTPError) -> str:
+    """An httpx error as one short line (its type and words)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -12,7 +12,7 @@ channel loses nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import announcement, fetchstate
+from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
+from dailypapers.memory import release_freed
 from dailypapers.models import Paper
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
-from dailypapers.publish.outputs import write_outputs
+from dailypapers.publish.outputs import forget_rendered, write_outputs
 from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
@@ -115,19 +116,24 @@ def save_all(
     *,
     run_id: int | None = None,
     listed: Mapping[str, int] | None = None,
+    extra: Sequence[Paper] = (),
 ) -> SaveResult:
     """Store a run's papers and topic links in one transaction (retried if aborted).
 
     With ``source``, the topics are recorded as fetched by it, with the
     context's markers and pending ids; with ``run_id``, what is new to each
     topic is queued for notification (minus what the old README ``listed``);
-    both in the same transaction.
+    both in the same transaction. ``extra`` papers are stored without a topic
+    and not counted (the examples and candidates of topics by example).
     """
 
     def save(conn: Connection) -> SaveResult:
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         everything = [paper for item in fetched for paper in item.papers]
         total = store.save_papers(conn, everything, now)
+        if extra:
+            linked_ids = {paper.id for paper in everything}
+            store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
         topic_ids, totals = [], {}
         for item in fetched:
             topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
@@ -158,6 +164,30 @@ def sections(config: Config, store: Store) -> list[Section]:
     return result
 
 
+def iter_sections(config: Config, store: Store) -> Iterator[Section]:
+    """:func:`sections`, one topic at a time, for a renderer that renders it before the next.
+
+    Each next topic first clears the renderers' per-paper memos.
+    """
+    for plan in plan_topics(config):
+        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        papers = (
+            [] if topic_id is None else store.topic_papers(topic_id, config.settings.max_papers)
+        )
+        yield Section(plan.topic.name, papers)
+        forget_rendered()  # the renderers' per-paper memos hold the papers: one topic at a time
+
+
+def _readme_alone(config: Config, ranking: Ranking | None) -> bool:
+    """Whether only the README is rendered, from the topics alone (no TL;DRs, no ranking).
+
+    Then its sections are read one topic at a time: a 100 x 100 README holds
+    one topic's papers at once instead of 10,000.
+    """
+    settings = config.settings
+    return settings.outputs == ["readme"] and settings.summaries is None and ranking is None
+
+
 def render_outputs(
     config: Config,
     store: Store,
@@ -177,31 +207,53 @@ def render_outputs(
     from dailypapers.rank import foryou
     from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
-    settings = config.settings
-    written = []
-    listed = with_summaries(config, store, sections(config, store))
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
+    if _readme_alone(config, ranking):
+        return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
+    listed = with_summaries(config, store, sections(config, store))
     if ranking is not None:
-        ranking = foryou.with_scores_of(ranking, store, [p for s in listed for p in s.papers])
-    if "readme" in settings.outputs:
-        remove_stale_temps(config.readme_path)
-        today = today or datetime.now(config.zone).date()
-        text = render_readme(
-            settings.title,
-            by_relevance(config, listed, ranking),
-            updated_on=today,
-            max_papers=settings.max_papers,
-            link_base=settings.readme.link_base,
-            **readme_options(config, len(listed)),
-            tldr=settings.readme.tldr,
-            for_you=readme_for_you(config, ranking, listed),
-        )
-        if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
-            written.append(config.readme_path)
+        papers = [p for s in listed for p in s.papers]
+        ranking = foryou.with_scores_of(ranking, store, papers, config)
+    written = []
+    if "readme" in config.settings.outputs:
+        written += _write_readme(config, listed, ranking, force=force, today=today)
     new = new_on_site(config, store, listed)
     written += write_outputs(config, listed, force=force, ranking=ranking, new=new)
     return written
+
+
+def _write_readme(
+    config: Config,
+    listed: Iterable[Section],
+    ranking: Ranking | None,
+    *,
+    force: bool,
+    today: date | None,
+) -> list[Path]:
+    """Render and write the README (``[readme]`` options); returns it if it changed."""
+    settings = config.settings
+    remove_stale_temps(config.readme_path)
+    today = today or datetime.now(config.zone).date()
+    for_you = None
+    if ranking is not None:  # the For you table and the order need every section
+        every = list(listed)
+        for_you = readme_for_you(config, ranking, every)
+        listed = by_relevance(config, every, ranking)
+    text = render_readme(
+        settings.title,
+        listed,
+        updated_on=today,
+        max_papers=settings.max_papers,
+        link_base=settings.readme.link_base,
+        **readme_options(config, len(settings.topics)),
+        tldr=settings.readme.tldr,
+        for_you=for_you,
+        names=[topic.name for topic in settings.topics],
+    )
+    if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
+        return [config.readme_path]
+    return []
 
 
 def new_on_site(config: Config, store: Store, listed: Sequence[Section]) -> frozenset[str]:
@@ -285,6 +337,7 @@ def run_update(
             announced = _fetch_and_save(
                 config, run.store, source_factory, report, progress, now, run.id, force
             )
+            release_freed()  # the fetched papers: rendering's peak does not stack on them
         ranking = None
         if fetch and render:
             from dailypapers.rank.foryou import compute
@@ -305,6 +358,8 @@ def run_update(
         notify_error = failure_line(report.notified)
         if notify_error:
             report.status, report.error = FAILED, notify_error
+    if command == "update" and report.status != FAILED:
+        quickskip.remember(config, run.id)  # what a later skipped day compares with
     return report
 
 
@@ -405,7 +460,16 @@ def _fetch_and_save(
     finally:
         source.close()
         report.requests, report.bytes = context.stats.requests, context.stats.bytes
-    report.saved = save_all(store, fetched, now, context, source.name, run_id=run_id, listed=listed)
+    unlinked: list[Paper] = []
+    if any(topic.like is not None for topic in settings.topics):
+        from dailypapers.rank import like
+
+        fetched, unlinked = like.apply(
+            config, store, fetched, source=source.name, progress=progress
+        )
+    report.saved = save_all(
+        store, fetched, now, context, source.name, run_id=run_id, listed=listed, extra=unlinked
+    )
     return True
 
 

@@ -327,6 +327,18 @@ rank_corpus = sa.Table(
 
 LIBRARY_TABLES = [library_files, library_items, paper_terms, rank_terms, rank_corpus]
 
+# Vectors from an embeddings endpoint (migration 10, :mod:`dailypapers.rank.embedstore`):
+# ``key`` is a paper id (``version`` its version) or ``text:`` plus the digest
+# of a library item's own text (version 0); one row per key and model.
+text_embeddings = sa.Table(
+    "text_embeddings",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("vector", sa.JSON, nullable=False),
+)
+
 
 papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
 
@@ -401,6 +413,10 @@ def _m009_library(conn: Connection) -> None:
     metadata.create_all(conn, tables=LIBRARY_TABLES)
 
 
+def _m010_embeddings(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[text_embeddings])
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -413,6 +429,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (7, "fetch_totals", _m007_fetch_totals),
     (8, "summaries", _m008_summaries),
     (9, "library", _m009_library),
+    (10, "embeddings", _m010_embeddings),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -18,8 +18,8 @@ from typing import Any, cast
 
 from dailypapers.bounded import Watchdog
 from dailypapers.config import EmailSettings
+from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError
-from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_html, render_text, subject
 from dailypapers.store import utcnow
 

@@ -1,10 +1,12 @@
-"""A fake OpenAI-compatible chat-completions server over real sockets.
+"""A fake OpenAI-compatible chat-completions (and embeddings) server over real sockets.
 
 ``with FakeLLM() as llm:`` serves ``POST /v1/chat/completions`` at
 ``llm.url`` (``http://127.0.0.1:PORT/v1``, what ``[summaries] base_url``
 takes). Each answer is a well-formed summary of the paper in the request
 (``{"tldr": ..., "method": ...}`` as the message content) with ``usage``
-token counts. Every request is recorded (:attr:`FakeLLM.requests`).
+token counts. ``POST /v1/embeddings`` answers deterministic vectors, with
+faults of its own (:mod:`dailypapers.offline.fake_embeddings`). Every
+request is recorded (:attr:`FakeLLM.requests`).
 
 Faults, queued with :meth:`FakeLLM.fail` (FIFO; ``times=None``: every
 request from then on):
@@ -48,6 +50,8 @@ from typing import Any, Self
 
 import click
 
+from dailypapers.offline import fake_embeddings
+
 CHAT_PATH = "/v1/chat/completions"
 HOSTILE = (
     "| <script>alert(1)</script> </details></p> @everyone @here "
@@ -56,6 +60,7 @@ HOSTILE = (
 FAULTS = frozenset(
     {"429", "500", "502", "503", "slow", "html", "not_json", "empty_choices"}
     | {"null_content", "invalid", "bad_schema", "huge"}
+    | fake_embeddings.EMBEDDING_FAULTS
 )
 _TITLE = re.compile(r"^Title: (.*)$", re.MULTILINE)
 
@@ -215,6 +220,10 @@ class FakeLLM:
             return list(self._log)
 
     @property
+    def embeddings(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.rstrip("/").endswith("/embeddings")]
+
+    @property
     def completions(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.rstrip("/").endswith("/chat/completions")]
 
@@ -224,7 +233,8 @@ class FakeLLM:
         with self._lock:
             self._log.append(request)
             fault = self._faults.pop(0) if self._faults else self._sticky
-        if not request.path.rstrip("/").endswith("/chat/completions"):
+        embeddings = request.path.rstrip("/").endswith("/embeddings")
+        if not embeddings and not request.path.rstrip("/").endswith("/chat/completions"):
             return _json_reply(404, {"error": {"message": "not found"}})
         sent = request.headers.get("authorization", "")
         if self.api_key is not None and sent != f"Bearer {self.api_key}":
@@ -235,9 +245,21 @@ class FakeLLM:
             data = request.json()
         except ValueError:
             return _json_reply(400, {"error": {"message": "body is not JSON"}})
+        if embeddings:
+            return self._embeddings(data, fault)
         if fault is not None:
             return self._faulty(fault, data)
         return self._completion(data, self._content(data))
+
+    def _embeddings(self, data: Any, fault: Fault | None) -> _Reply:
+        """Vectors for ``/v1/embeddings`` (:mod:`dailypapers.offline.fake_embeddings`)."""
+        if fault is not None and (fault.kind.isdigit() or fault.kind in ("html", "not_json")):
+            return self._faulty(fault, data)
+        kind = fault.kind if fault is not None else None
+        if kind == "slow":
+            self.gate.wait(timeout=60)
+        status, body = fake_embeddings.answer(data, kind)
+        return _Reply(status, body)
 
     def _content(self, data: Any) -> str:
         title = _title_of(data)
@@ -316,7 +338,11 @@ def main(port: int, hostile: bool, faults: Sequence[str], command: tuple[str, ..
         server.fail(kind)
     try:
         if command:
-            env = {**os.environ, "DAILYPAPERS_LLM_URL": server.url}
+            env = {
+                **os.environ,
+                "DAILYPAPERS_LLM_URL": server.url,
+                "DAILYPAPERS_EMBEDDINGS_URL": server.url,
+            }
             code = subprocess.run(list(command), env=env, check=False).returncode
             raise SystemExit(code if code >= 0 else 128 - code)
         click.echo(server.url)

@@ -66,7 +66,7 @@ def for_you(
         if start is None:
             return []
         candidates = stored_papers(conn, libstore.ids_updated_since(conn, start))
-    ranked = rank_papers(store, candidates, method=method)
+    ranked = rank_papers(store, candidates, method=method, config=config)
     kept = [s for s in ranked if s.score >= min_score]
     return kept[:limit] if limit is not None else kept
 
@@ -99,9 +99,17 @@ def similar(store: Store, paper_id: str, *, limit: int = 10) -> list[Scored]:
 
 
 def rank_papers(
-    store: Store, candidates: Sequence[Paper], *, method: str = DEFAULT
+    store: Store,
+    candidates: Sequence[Paper],
+    *,
+    method: str = DEFAULT,
+    config: Config | None = None,
 ) -> list[Scored]:
-    """Score ``candidates`` against the library, best first (none without a library)."""
+    """Score ``candidates`` against the library, best first (none without a library).
+
+    With ``config``'s ``[embeddings]``, ranked again by the endpoint's vectors
+    (:mod:`dailypapers.rank.embeddings`; offline when it fails).
+    """
     chosen = METHODS[method]
     with store.reading() as conn:
         rows = libstore.library(conn)
@@ -114,7 +122,12 @@ def rank_papers(
     library = _library_items(rows, cached, chosen, corpus)
     owned = {r.paper_id for r in rows if r.paper_id} | {r.arxiv_id for r in rows if r.arxiv_id}
     fresh = [p for p in candidates if p.id not in owned]
-    return score_papers(fresh, cached, library, chosen, corpus)
+    scored = score_papers(fresh, cached, library, chosen, corpus)
+    if config is not None and config.settings.embeddings is not None:
+        from dailypapers.rank.embeddings import rerank
+
+        scored = rerank(config, store, scored)
+    return scored
 
 
 def _library_items(

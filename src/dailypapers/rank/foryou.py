@@ -23,20 +23,29 @@ MAX_REASON = 300
 T = TypeVar("T")
 
 
-def with_scores_of(ranking: Ranking, store: Store, papers: Sequence[Paper]) -> Ranking:
+def with_scores_of(
+    ranking: Ranking, store: Store, papers: Sequence[Paper], config: Config | None = None
+) -> Ranking:
     """``ranking`` plus the scores of ``papers`` (the topics' listed papers)."""
     from dailypapers.rank.api import rank_papers
 
     unique = list({p.id: p for p in papers}.values())
-    scored = _guarded(lambda: rank_papers(store, unique)) or []
+    scored = _guarded(lambda: rank_papers(store, unique, config=config)) or []
     return ranking.plus({s.paper.id: s.score for s in scored})
 
 
 def configured(config: Config, store: Store) -> bool:
-    """True when a library is configured or imported."""
-    from dailypapers.rank.api import has_library
+    """True when a library is configured or imported.
 
-    return bool(config.library_paths) or has_library(store)
+    Asks the library's tables directly: the ranking methods (numpy, scipy)
+    are loaded only when there is something to rank.
+    """
+    from dailypapers.rank import libstore
+
+    if config.library_paths:
+        return True
+    with store.reading() as conn:
+        return libstore.library_size(conn) > 0
 
 
 def compute(config: Config, store: Store, *, limit: int | None = None) -> Ranking | None:
@@ -46,10 +55,10 @@ def compute(config: Config, store: Store, *, limit: int | None = None) -> Rankin
     """
 
     def rank() -> Ranking | None:
-        from dailypapers.rank.api import for_you
-
         if not configured(config, store):
             return None
+        from dailypapers.rank.api import for_you
+
         found = for_you(store, config, limit=limit or config.settings.max_papers)
         picks = [Pick(s.paper, s.score, s.because) for s in found]
         return Ranking(picks, {p.paper.id: p.score for p in picks})

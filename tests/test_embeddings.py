@@ -1,0 +1,282 @@
+"""Optional embeddings ranking: the fake endpoint, its faults, the cache, the fallback.
+
+Every request goes over a real socket to the fake OpenAI-compatible server;
+the ranking tests run on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dailypapers.config import Config, ConfigError, EmbeddingsSettings, load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.fake_embeddings import DIMENSIONS, vector_of
+from dailypapers.offline.fake_llm import FakeLLM, refused_url
+from dailypapers.pipeline import run_update
+from dailypapers.rank import api
+from dailypapers.rank.embeddings import KEY_ENV, EmbeddingsError, embed, parse_vectors
+from dailypapers.run import RunStatus
+from dailypapers.store import open_store
+
+DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
+LIBRARY = ["2505.07271", "2505.07263"]
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+def settings(url: str, **extra: object) -> EmbeddingsSettings:
+    return EmbeddingsSettings.model_validate({"base_url": url, "model": "fake", **extra})
+
+
+# -- the fake endpoint and the client ------------------------------------------
+
+
+def test_fake_vectors_are_deterministic_and_closer_for_shared_words() -> None:
+    reward = vector_of("reward models from human preference")
+    assert reward == vector_of("reward models from human preference")
+    assert len(reward) == DIMENSIONS and abs(sum(v * v for v in reward) - 1) < 1e-4
+    near = vector_of("reward models for preference learning")
+    far = vector_of("graph colouring with local search")
+
+    def dot(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert dot(reward, near) > dot(reward, far)
+
+
+def test_embed_sends_batches_with_the_key_and_keeps_input_order(llm: FakeLLM) -> None:
+    texts = [f"paper number {i} about reward" for i in range(5)]
+    found = asyncio.run(embed(settings(llm.url, batch=2), texts, api_key="sk-test"))
+    assert found == [vector_of(t) for t in texts]
+    assert len(llm.embeddings) == 3  # 2 + 2 + 1
+    assert llm.embeddings[0].headers["authorization"] == "Bearer sk-test"
+    assert llm.embeddings[0].json() == {"model": "fake", "input": texts[:2]}
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("500", "HTTP 500"),
+        ("429", "rate limited"),
+        ("not_json", "not JSON"),
+        ("html", "not JSON"),
+        ("wrong_dimension", "differ in dimension"),
+        ("short", "1 vectors for 2 texts"),
+        ("malformed", "not a list of"),
+        ("huge", "larger than"),
+    ],
+)
+def test_every_fault_is_one_line(llm: FakeLLM, fault: str, message: str) -> None:
+    llm.fail(fault)
+    with pytest.raises(EmbeddingsError) as caught:
+        asyncio.run(embed(settings(llm.url), ["reward models", "graph search"]))
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_slow_endpoint_hits_the_total_deadline(llm: FakeLLM) -> None:
+    llm.fail("slow")
+    try:
+        with pytest.raises(EmbeddingsError, match=r"no answer within 0\.3 s"):
+            asyncio.run(embed(settings(llm.url, timeout=0.3), ["reward models"]))
+    finally:
+        llm.release()
+
+
+def test_an_unreachable_endpoint_is_one_line() -> None:
+    with pytest.raises(EmbeddingsError, match="cannot reach the endpoint"):
+        asyncio.run(embed(settings(refused_url()), ["reward models"]))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"data": [{"embedding": [1.0, float("nan")]}]},
+        {"data": [{"embedding": [True]}]},
+        {"data": [{"embedding": []}]},
+        {"data": [{"index": 3, "embedding": [1.0]}]},
+        {"data": ["x"]},
+        [1, 2],
+    ],
+)
+def test_hostile_answers_are_refused(data: object) -> None:
+    with pytest.raises(EmbeddingsError):
+        parse_vectors(data, 1)
+
+
+# -- config ----------------------------------------------------------------------
+
+
+def _config_text(url: str, extra: str = "") -> str:
+    return f'[[topics]]\nname = "Reward Model"\n\n[embeddings]\nbase_url = "{url}"\n{extra}'
+
+
+def test_config_refuses_a_key_and_takes_the_url_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "papers.toml"
+    path.write_text(_config_text("http://x/v1", 'model = "m"\napi_key = "sk-1"\n'))
+    with pytest.raises(
+        ConfigError, match=r"papers\.toml:\d+: embeddings: .*DAILYPAPERS_EMBEDDINGS_KEY"
+    ):
+        load_config(path)
+    path.write_text(_config_text("http://x/v1", 'model = "m"\nmethod = "magic"\n'))
+    with pytest.raises(ConfigError, match=r"papers\.toml:7: embeddings\.method"):
+        load_config(path)
+    path.write_text(_config_text("http://x/v1", 'model = "m"\n'))
+    monkeypatch.setenv("DAILYPAPERS_EMBEDDINGS_URL", "http://127.0.0.1:1/v1")
+    embeddings = load_config(path).settings.embeddings
+    assert embeddings is not None and embeddings.base_url == "http://127.0.0.1:1/v1"
+    assert embeddings.method == "hybrid"
+
+
+# -- ranking ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_DB", store_url)
+
+
+def project(folder: Path, server: FakeArxiv, embeddings: str = "") -> Config:
+    folder.mkdir(exist_ok=True)
+    text = (
+        'outputs = ["readme", "json"]\n\n[[topics]]\nname = "Reward Model"\n\n'
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\nmax_attempts = 3\n'
+        f'\n[library]\npaths = ["library.txt"]\n{embeddings}'
+    )
+    (folder / "papers.toml").write_text(text, encoding="utf-8")
+    (folder / "library.txt").write_text("\n".join(LIBRARY) + "\n", encoding="utf-8")
+    return load_config(folder / "papers.toml")
+
+
+def _section(url: str, method: str = "hybrid") -> str:
+    return f'\n[embeddings]\nbase_url = "{url}"\nmodel = "fake"\nmethod = "{method}"\n'
+
+
+def test_hybrid_ranks_with_cached_vectors(
+    tmp_path: Path, server: FakeArxiv, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "sk-secret")
+    offline_config = project(tmp_path, server)
+    assert run_update(offline_config, now=DAY1).status == RunStatus.UPDATED
+    hybrid = project(tmp_path, server, _section(llm.url))
+    alone = project(tmp_path, server, _section(llm.url, "embeddings"))
+    with open_store(hybrid.db_url) as store:
+        offline = api.for_you(store, offline_config)
+        mixed = api.for_you(store, hybrid)
+        asked = len(llm.embeddings)
+        again = api.for_you(store, hybrid)
+        only = api.for_you(store, alone)
+    assert asked >= 1 and len(llm.embeddings) == asked  # the second run used the cache
+    assert llm.embeddings[0].headers["authorization"] == "Bearer sk-secret"
+    assert [s.paper.id for s in again] == [s.paper.id for s in mixed]
+    assert {s.paper.id for s in mixed} == {s.paper.id for s in offline}
+    assert [s.score for s in mixed] == sorted((s.score for s in mixed), reverse=True)
+    by_id = {s.paper.id: s.score for s in offline}
+    for scored, alone_scored in zip(
+        sorted(mixed, key=lambda s: s.paper.id), sorted(only, key=lambda s: s.paper.id), strict=True
+    ):
+        assert scored.score == pytest.approx((by_id[scored.paper.id] + alone_scored.score) / 2)
+    assert mixed[0].because["items"][0] in LIBRARY and mixed[0].because["terms"]
+
+
+def test_a_failing_endpoint_falls_back_offline_with_one_line(
+    tmp_path: Path,
+    server: FakeArxiv,
+    llm: FakeLLM,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    offline_config = project(tmp_path, server)
+    assert run_update(offline_config, now=DAY1).status == RunStatus.UPDATED
+    offline = json.loads(offline_config.json_path.read_text(encoding="utf-8"))["for_you"]
+    capsys.readouterr()
+    config = project(tmp_path, server, _section(llm.url))
+    llm.fail("503", times=None)
+    report = run_update(config, now=DAY1, fetch=False, force=True)
+    assert report.status == RunStatus.RENDERED, report.error
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    assert document["for_you"] == offline
+    lines = [line for line in capsys.readouterr().err.splitlines() if "embeddings" in line]
+    assert lines == ["embeddings: skipped (HTTP 503: fake); ranked offline with bm25-knn"]
+    assert len(llm.embeddings) == 1  # asked once a run, not once per use
+
+
+def test_a_run_never_waits_past_the_deadline(
+    tmp_path: Path, server: FakeArxiv, llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project(tmp_path, server, _section(llm.url) + "timeout = 0.5\n")
+    llm.fail("slow", times=None)
+    released = threading.Timer(30, llm.release)
+    released.start()
+    try:
+        assert run_update(config, now=DAY1).status == RunStatus.UPDATED
+    finally:
+        released.cancel()
+        llm.release()
+    assert "embeddings: skipped (no answer within 0.5 s (timeout))" in capsys.readouterr().err
+
+
+def test_too_many_new_texts_or_a_changed_dimension_rank_offline(
+    tmp_path: Path,
+    server: FakeArxiv,
+    llm: FakeLLM,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dailypapers.rank import embedstore
+
+    offline_config = project(tmp_path, server)
+    assert run_update(offline_config, now=DAY1).status == RunStatus.UPDATED
+    capped = project(tmp_path, server, _section(llm.url) + "max_texts = 2\n")
+    with open_store(capped.db_url) as store:
+        offline = api.for_you(store, offline_config)
+        assert api.for_you(store, capped) == offline
+    assert llm.embeddings == []
+    err = capsys.readouterr().err
+    assert "embeddings: skipped (" in err and "new texts, over max_texts = 2)" in err
+    first = offline[0].paper
+    odd = embedstore.Text(first.id, first.version, "")
+    with open_store(capped.db_url) as store:
+        store.write(lambda conn: embedstore.save(conn, [odd], {first.id: [1.0, 0.0]}, "fake"))
+        config = project(tmp_path, server, _section(llm.url))
+        assert api.for_you(store, config) == offline
+    err = capsys.readouterr().err
+    assert "embeddings: skipped (vectors of different dimensions (was the model changed?))" in err
+
+
+def test_a_cache_of_mixed_dimensions_ranks_offline(
+    tmp_path: Path, server: FakeArxiv, llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dailypapers.rank import embedstore
+
+    offline_config = project(tmp_path, server)
+    assert run_update(offline_config, now=DAY1).status == RunStatus.UPDATED
+    config = project(tmp_path, server, _section(llm.url))
+    with open_store(config.db_url) as store:
+        offline = api.for_you(store, offline_config)
+        assert len(api.for_you(store, config)) == len(offline)  # everything cached now
+        first = offline[0].paper
+        odd = embedstore.Text(first.id, first.version, "")
+        store.write(lambda conn: embedstore.save(conn, [odd], {first.id: [1.0, 0.0]}, "fake"))
+    asked = len(llm.embeddings)
+    with open_store(config.db_url) as store:
+        assert api.for_you(store, config) == offline
+    assert len(llm.embeddings) == asked  # nothing new to ask: the cache alone was inconsistent
+    assert "embeddings: skipped (vectors of different dimensions" in capsys.readouterr().err
