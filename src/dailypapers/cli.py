@@ -752,7 +752,7 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
     path = sqlite_path(config.db_url)
     if path is not None and not path.exists():
         raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
-    with open_store(config.db_url, migrate=False) as store:
+    with open_store(config.db_url, migrate=False, check=True) as store:
         if repair:
             for line in doctor_module.repair(store):
                 click.echo(f"repaired: {line}")

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
 
 def damage(path: Path) -> str | None:
@@ -25,7 +25,7 @@ def damage(path: Path) -> str | None:
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorname", "") in _DAMAGED:
+        if getattr(exc, "sqlite_errorname", "") in DAMAGED:
             return str(exc)
         return None  # locked, a hot journal...: not damage; the normal path decides
     finally:
