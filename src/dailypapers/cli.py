@@ -582,18 +582,19 @@ def search_command(
     (exit 2). A query starting with `-` goes after `--`:
     `dailypapers search -- -reward`.
     """
-    from dailypapers.search import SearchError, search
-    from dailypapers.store import open_store, sqlite_path
+    from dailypapers.search import SearchError, search_url
+    from dailypapers.sqlite_health import sqlite_path
 
     config = _load(config_file)
     path = sqlite_path(config.db_url)
     if path is not None and not path.exists():
         raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
-    with open_store(config.db_url) as store:
-        try:
-            hits = search(store, query, topic=topic, since=since and since.date(), limit=limit)
-        except SearchError as exc:
-            raise UsageFailure(f"dailypapers: {exc}") from None
+    try:
+        hits = search_url(
+            config.db_url, query, topic=topic, since=since and since.date(), limit=limit
+        )
+    except SearchError as exc:
+        raise UsageFailure(f"dailypapers: {exc}") from None
     _print_hits(hits, as_json)
 
 

@@ -14,6 +14,13 @@ from urllib.parse import quote
 DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
 def damage(path: Path) -> str | None:
     """What is wrong with the SQLite file at ``path`` (read-only check), or ``None``."""
     if not path.is_file() or path.stat().st_size == 0:

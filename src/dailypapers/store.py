@@ -43,7 +43,7 @@ from dailypapers.schema import (
     topics,
 )
 from dailypapers.sql import chunks, insert_ignore, upsert
-from dailypapers.sqlite_health import DAMAGED, damage, damage_message
+from dailypapers.sqlite_health import DAMAGED, damage, damage_message, sqlite_path
 
 # Re-exported: callers may take the tables from the store or from the schema.
 __all__ = [
@@ -516,13 +516,6 @@ def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
         engine.dispose()
         raise
     return store
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url.removeprefix("sqlite:///"))
-    return None
 
 
 def _engine(url: str) -> Engine:
