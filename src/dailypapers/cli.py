@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -598,6 +599,12 @@ def search_command(
     _print_hits(hits, as_json)
 
 
+def _may_be_terminal() -> bool:
+    """Whether rich could take stdout for a terminal (a TTY, or forced by its variables)."""
+    forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
+    return bool(forced) or sys.stdout.isatty()
+
+
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
     from dailypapers.search import plain_lines, short_authors
 
@@ -606,6 +613,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         return
     if not hits:
         click.echo("no stored paper matches", err=True)
+        return
+    if not _may_be_terminal():  # a pipe: plain lines, without loading rich
+        click.echo("\n".join(plain_lines(hits)))
         return
     from rich.console import Console
 
