@@ -186,13 +186,17 @@ def index_counts(conn: Connection, *, every_table: bool = True) -> tuple[int, li
     return stored, indexed
 
 
-def _candidates_sql(conn: Connection, found: Indexed, what: str) -> tuple[str, str]:
+def candidates_sql(conn: Connection, found: Indexed, what: str, join: str = "") -> tuple[str, str]:
+    """``SELECT <what>`` of the index rows (``paper_search AS s``) that ``found`` selects,
+    with ``join`` before the condition, and the statement's ``:match`` parameter."""
     if conn.dialect.name == POSTGRESQL:
-        sql = f"SELECT {what} FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
+        sql = (
+            f"SELECT {what} FROM paper_search AS s{join} WHERE s.vector @@ CAST(:match AS tsquery)"
+        )
         return sql, tsquery_expression(found)
     sql = (
         f"SELECT {what} FROM paper_search_fts"
-        " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
+        f" JOIN paper_search AS s ON s.id = paper_search_fts.rowid{join}"
         " WHERE paper_search_fts MATCH :match"
     )
     return sql, fts5_expression(found)
@@ -200,17 +204,25 @@ def _candidates_sql(conn: Connection, found: Indexed, what: str) -> tuple[str, s
 
 def candidate_ids(conn: Connection, found: Indexed) -> list[str]:
     """Ids of every paper the index query ``found`` selects (unranked)."""
-    sql, match = _candidates_sql(conn, found, "paper_id")
+    sql, match = candidates_sql(conn, found, "paper_id")
     return list(conn.scalars(sa.text(sql), {"match": match}))
 
 
-def candidate_count(conn: Connection, found: Indexed) -> int:
-    """How many papers the index query ``found`` selects."""
+def candidate_count(conn: Connection, found: Indexed, most: int | None = None) -> int:
+    """How many papers the index query ``found`` selects (counting stops past ``most``).
+
+    With ``most``, a broad query stops being counted once it is known to
+    select more than that: on PostgreSQL each candidate of a field query
+    (``ti:``) is rechecked in its row, so a count of a third of a million
+    papers is the cost of a cold local topic (issue 12).
+    """
     if conn.dialect.name == POSTGRESQL:
-        sql, match = _candidates_sql(conn, found, "count(*)")
+        sql, match = candidates_sql(conn, found, "1")
     else:  # the index alone: no join to the id table for a count
-        sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
+        sql = "SELECT 1 FROM paper_search_fts WHERE paper_search_fts MATCH :match"
         match = fts5_expression(found)
+    capped = "" if most is None else f" LIMIT {int(most) + 1}"
+    sql = f"SELECT count(*) FROM ({sql}{capped}) AS candidates"
     return int(conn.scalar(sa.text(sql), {"match": match}) or 0)
 
 
@@ -231,6 +243,7 @@ __all__ = [
     "candidate_count",
     "candidate_ids",
     "candidates",
+    "candidates_sql",
     "create",
     "field_tokens",
     "fts5_expression",

@@ -329,6 +329,9 @@ LIBRARY_TABLES = [library_files, library_items, paper_terms, rank_terms, rank_co
 
 
 papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
+# Covers "when was each of these papers last updated": a cold local topic
+# orders its full-text candidates by it without reading the papers' rows.
+papers_id_updated = sa.Index("ix_papers_id_updated", papers.c.id, papers.c.updated)
 
 
 def _m001_initial(conn: Connection) -> None:
@@ -401,6 +404,10 @@ def _m009_library(conn: Connection) -> None:
     metadata.create_all(conn, tables=LIBRARY_TABLES)
 
 
+def _m012_papers_id_updated(conn: Connection) -> None:
+    papers_id_updated.create(conn, checkfirst=True)
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -413,6 +420,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (7, "fetch_totals", _m007_fetch_totals),
     (8, "summaries", _m008_summaries),
     (9, "library", _m009_library),
+    (12, "papers_id_updated", _m012_papers_id_updated),  # h1's tentative number (COMMON.md)
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
