@@ -128,3 +128,47 @@ def test_the_lite_path_loads_no_sqlalchemy(stored: tuple[str, Store]) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_default_store_is_found_as_the_config_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dailypapers import config as config_module
+    from dailypapers import searchconfig
+    from dailypapers.config import load_config
+
+    assert searchconfig.DB_ENV == config_module.DB_ENV
+    assert searchconfig.STATE_DIR_NAME == config_module.STATE_DIR_NAME
+    assert searchconfig.DEFAULT_CONFIG_NAME == config_module.DEFAULT_CONFIG_NAME
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert searchconfig.default_store_url(None) == load_config(None).db_url
+    other = tmp_path / "sub" / "x.toml"
+    other.parent.mkdir()
+    other.write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_CONFIG", str(other))
+    assert searchconfig.default_store_url(None) == load_config(None).db_url
+    assert (
+        searchconfig.default_store_url(tmp_path / "papers.toml")
+        == load_config(tmp_path / "papers.toml").db_url
+    )
+    # anything else: load the config (None)
+    monkeypatch.setenv("DAILYPAPERS_DB", "sqlite:////tmp/x.db")
+    assert searchconfig.default_store_url(None) is None
+    monkeypatch.delenv("DAILYPAPERS_DB")
+    other.write_text('[store]\nurl = "sqlite:///y.db"\n', encoding="utf-8")
+    assert searchconfig.default_store_url(None) is None
+    other.write_text("not toml [", encoding="utf-8")
+    assert searchconfig.default_store_url(None) is None
+
+
+def test_a_broken_config_without_a_store_is_still_reported(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dailypapers.cli import cli
+
+    (tmp_path / "papers.toml").write_text("[[topics]]\nnme = 1\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["search", "reward", "--config", str(tmp_path / "papers.toml")]
+    )
+    assert result.exit_code == 2 and "config error" in result.stderr

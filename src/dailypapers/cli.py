@@ -584,16 +584,18 @@ def search_command(
     `dailypapers search -- -reward`.
     """
     from dailypapers.search import SearchError, search_url
+    from dailypapers.searchconfig import default_store_url
     from dailypapers.sqlite_health import sqlite_path
 
-    config = _load(config_file)
-    path = sqlite_path(config.db_url)
-    if path is not None and not path.exists():
-        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    url = default_store_url(config_file) or ""  # without validating the config (start-up)
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        url = _load(config_file).db_url
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
     try:
-        hits = search_url(
-            config.db_url, query, topic=topic, since=since and since.date(), limit=limit
-        )
+        hits = search_url(url, query, topic=topic, since=since and since.date(), limit=limit)
     except SearchError as exc:
         raise UsageFailure(f"dailypapers: {exc}") from None
     _print_hits(hits, as_json)
