@@ -131,6 +131,7 @@ LAYERS = {
     "dailypapers.localquery": QUERY_BASE,
     "dailypapers.doctorchecks": QUERY_BASE,
     "dailypapers.outboxstate": QUERY_BASE,
+    "dailypapers.newstate": QUERY_BASE,
     "dailypapers.schema": ("dailypapers.models", "dailypapers.fts"),
 }
 
@@ -165,6 +166,7 @@ SQL_MODULES = {
     "dailypapers.rank.libstore",
     "dailypapers.outboxstate",
     "dailypapers.localquery",
+    "dailypapers.newstate",
 }
 
 

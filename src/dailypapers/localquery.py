@@ -62,7 +62,7 @@ def newest_candidates(conn: Connection, found: fts.Indexed) -> list[str]:
     """Ids of the papers the index query ``found`` selects, last updated first.
 
     One query: each candidate's update time comes from the ``(id, updated)``
-    index (migration 12), not from its row, so a topic's thousands of
+    index (migration 10), not from its row, so a topic's thousands of
     candidates cost no round trip each (PostgreSQL reads index-only).
     """
     join = " JOIN papers AS p ON p.id = s.paper_id"

@@ -404,7 +404,7 @@ def _m009_library(conn: Connection) -> None:
     metadata.create_all(conn, tables=LIBRARY_TABLES)
 
 
-def _m012_papers_id_updated(conn: Connection) -> None:
+def _m010_papers_id_updated(conn: Connection) -> None:
     papers_id_updated.create(conn, checkfirst=True)
 
 
@@ -420,7 +420,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (7, "fetch_totals", _m007_fetch_totals),
     (8, "summaries", _m008_summaries),
     (9, "library", _m009_library),
-    (12, "papers_id_updated", _m012_papers_id_updated),  # h1's tentative number (COMMON.md)
+    (10, "papers_id_updated", _m010_papers_id_updated),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
