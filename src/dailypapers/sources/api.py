@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from dailypapers.arxiv.client import (
     SortBy,
     SortOrder,
 )
+from dailypapers.arxiv.atom import FeedPage
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_categories, archive_of
 from dailypapers.bounded import Bounds
@@ -108,7 +110,8 @@ class ScanPolicy:
     def cutoff(self, history: TopicHistory) -> datetime | None:
         """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
 
-        The lookback applies when the topic was last fetched within
+        Or the last fetch's :meth:`seen_mark` when that is later (a quiet
+        topic's newest paper may be weeks old). The lookback applies when the topic was last fetched within
         ``index_lag`` after an announcement: arXiv's search may not have
         shown all of it then, and the missing papers have older dates than
         papers already seen. Never below the table's last row (a table that
@@ -117,10 +120,24 @@ class ScanPolicy:
         newest, floor = history.newest, history.floor
         if newest is None or not history.warm or history.fetched_at is None:
             return None
-        seen = history.fetched_at
-        lagging = seen < self.calendar.last_announcement(seen) + self.index_lag
-        cutoff = newest - self.lookback if lagging else newest
+        mark = self.seen_mark(history)
+        cutoff = newest - self.lookback if mark is None else max(newest, mark)
         return cutoff if floor is None else max(cutoff, floor)
+
+    def seen_mark(self, history: TopicHistory) -> datetime | None:
+        """The submission cutoff of the last announcement the last fetch read in full.
+
+        Everything announced later is dated after it (arXiv dates a version by
+        its submission, announced at the next cutoff), so a warm scan of a
+        quiet topic stops there instead of reading down to its newest known
+        paper, weeks older. Not used within ``index_lag`` of an announcement
+        (the lookback applies then: ``None``).
+        """
+        seen = history.fetched_at
+        if seen is None:
+            return None
+        last = self.calendar.last_announcement(seen)
+        return None if seen < last + self.index_lag else self.calendar.cutoff(last.date())
 
     def expected_arrivals(self, history: TopicHistory, now: datetime) -> int:
         """Papers likely announced since the newest known one, with some slack.
@@ -133,10 +150,26 @@ class ScanPolicy:
             return 0
         per_batch = max(self._window_rate(recent), self._latest_rate(recent))
         since = self.calendar.batches(recent[0], now, announced_by=True) - 1
+        since = min(since, self.unseen_announcements(history, now))
         mean = per_batch * max(since, 0)
         # Arrivals are roughly Poisson: two standard deviations above the mean
         # make a second request rare (it costs 3 s; an entry ~2.5 kB).
         return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
+
+    def unseen_announcements(self, history: TopicHistory, now: datetime) -> int:
+        """Announcements the topic's last fetch cannot have read in full.
+
+        Those made after it, and the last one before it when it came within
+        ``index_lag`` of that one. A quiet topic's newest paper may be many
+        announcements old while its last fetch, yesterday, saw that nothing
+        came since: only what was announced after that fetch can be new.
+        """
+        fetched = history.fetched_at
+        if fetched is None:
+            return sys.maxsize
+        last = self.calendar.last_announcement(fetched)
+        after = self.calendar.batches(self.calendar.cutoff(last.date()), now, announced_by=True)
+        return after + (fetched < last + self.index_lag)
 
     def _window_rate(self, recent: tuple[datetime, ...]) -> float:
         """Papers per announcement over the whole window, newest first."""
@@ -176,6 +209,40 @@ def first_page_size(
     return max(1, min(cap, expected + history.count_since(cutoff) + PAGE_MARGIN))
 
 
+@dataclass
+class NextPage:
+    """The size of each page after a warm scan's first: what is left down to the cutoff.
+
+    A first page that fell short is followed by one fitted to the rest: the
+    entries it read per second of ``lastUpdatedDate``, extrapolated down to
+    the cutoff (with the first page's slack), plus the known papers there
+    and a few to stop at. A page after that (the estimate fell short too)
+    doubles.
+    """
+
+    history: TopicHistory
+    cutoff: datetime | None
+    horizon: datetime
+    read: int = 0
+    top: datetime | None = None
+    pages: int = 0
+
+    def __call__(self, page: FeedPage, size: int) -> int:
+        self.pages += 1
+        dated = [p.updated for p in page.papers if p.updated <= self.horizon]
+        self.read += len(dated)
+        self.top = self.top or (dated[0] if dated else None)
+        if self.pages > 1 or self.cutoff is None or self.top is None or not dated:
+            return size * PAGE_GROWTH
+        last = dated[-1]
+        covered = (self.top - last).total_seconds()
+        if covered <= 0:
+            return size * PAGE_GROWTH
+        mean = self.read * max((last - self.cutoff).total_seconds(), 0.0) / covered
+        known = sum(1 for when in self.history.recent if self.cutoff <= when <= last)
+        return math.ceil(mean + PAGE_SLACK * math.sqrt(mean)) + known + PAGE_MARGIN
+
+
 def fetch_topic(
     client: ArxivClient,
     plan: TopicPlan,
@@ -191,7 +258,8 @@ def fetch_topic(
     Newest first (``lastUpdatedDate``), one page at a time. A cold topic
     pages until ``limit`` papers were seen from the top. A warm one (fetched
     before, with a full table) starts with a page fitted to its expected
-    arrivals, doubling while needed (up to ``CATCH_UP_TABLES`` tables), and
+    arrivals, then one fitted to what is left (:class:`NextPage`), doubling
+    after that while needed (up to ``CATCH_UP_TABLES`` tables), and
     stops at the first page that reaches a paper the store already has at
     that version *and* reaches back to the history's cutoff: the lookback
     before its newest known paper, so that papers entering arXiv's index late
@@ -205,8 +273,10 @@ def fetch_topic(
     """
     policy = policy or ScanPolicy()
     known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
+    mark = policy.seen_mark(history)
     now = now or datetime.now(UTC)
     size = first_page_size(history, policy, now=now, limit=limit, cap=client.page_size)
+    horizon = now + FUTURE_SKEW
     found: dict[str, Paper] = {}
     seen: set[str] = set()
     pages = client.iter_pages(
@@ -214,10 +284,9 @@ def fetch_topic(
         sort_by=SORT_BY,
         sort_order=SORT_ORDER,
         page_size=size,
-        growth=PAGE_GROWTH if warm else 1,
         zero_total_retries=0 if _empty_before(history) else 1,
+        next_size=NextPage(history, cutoff, horizon) if warm else None,
     )
-    horizon = now + FUTURE_SKEW
     total: int | None = None
     for page in pages:
         total = page.total_results if total is None else total
@@ -232,7 +301,7 @@ def fetch_topic(
                 reached_known = reached_known or not future
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
-        if warm and reached_known and _reaches(page.papers, cutoff):
+        if warm and _reaches(page.papers, cutoff) and (reached_known or _below(page, mark)):
             break
         if len(seen) >= (limit * CATCH_UP_TABLES if warm else limit):
             if warm:
@@ -261,6 +330,11 @@ def _warn_future(plan: TopicPlan, paper: Paper) -> None:
 
 def _above(paper: Paper, floor: datetime | None) -> bool:
     return floor is None or paper.updated >= floor
+
+
+def _below(page: FeedPage, mark: datetime | None) -> bool:
+    """The page ends at or below ``mark``: nothing above it is left unread."""
+    return mark is not None and bool(page.papers) and page.papers[-1].updated <= mark
 
 
 def _reaches(papers: Sequence[Paper], cutoff: datetime | None) -> bool:
