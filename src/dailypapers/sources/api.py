@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from dailypapers.arxiv import query as q
+from dailypapers.arxiv.atom import FeedPage
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.client import (
     ArxivClient,
@@ -19,7 +20,6 @@ from dailypapers.arxiv.client import (
     SortBy,
     SortOrder,
 )
-from dailypapers.arxiv.atom import FeedPage
 from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.taxonomy import archive_categories, archive_of
 from dailypapers.bounded import Bounds
@@ -111,11 +111,12 @@ class ScanPolicy:
         """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
 
         Or the last fetch's :meth:`seen_mark` when that is later (a quiet
-        topic's newest paper may be weeks old). The lookback applies when the topic was last fetched within
-        ``index_lag`` after an announcement: arXiv's search may not have
-        shown all of it then, and the missing papers have older dates than
-        papers already seen. Never below the table's last row (a table that
-        holds every match has no such row: nothing of it can drop out).
+        topic's newest paper may be weeks old). The lookback applies when
+        the topic was last fetched within ``index_lag`` after an
+        announcement: arXiv's search may not have shown all of it then, and
+        the missing papers have older dates than papers already seen. Never
+        below the table's last row (a table that holds every match has no
+        such row: nothing of it can drop out).
         """
         newest, floor = history.newest, history.floor
         if newest is None or not history.warm or history.fetched_at is None:
