@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dailypapers.arxiv.atom import FeedPage
 from dailypapers.arxiv.calendar import EASTERN, Calendar
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, load_config
@@ -22,7 +23,13 @@ from dailypapers.fetchstate import TopicHistory
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
-from dailypapers.sources.api import ApiSource, ScanPolicy, first_page_size, scan_policy
+from dailypapers.sources.api import (
+    ApiSource,
+    NextPage,
+    ScanPolicy,
+    first_page_size,
+    scan_policy,
+)
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 WORDS = ["reward", "model", "reasoning", "graph", "agent", "policy", "vision", "rewards"]
@@ -374,3 +381,109 @@ def test_the_last_announcements_raise_a_rate_the_window_underestimates() -> None
     # A window of less than two announcements keeps the window's rate.
     short = replace(base, recent=tuple(w for w in base.recent if w > friday))
     assert policy.expected_arrivals(short, wed_1am) == 8
+
+
+# --- quiet topics and second pages -------------------------------------------------
+
+
+def test_a_quiet_topic_counts_arrivals_from_its_last_fetch_not_its_newest_paper() -> None:
+    """Newest paper three weeks old, fetched yesterday: one announcement of arrivals."""
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    wed_1am = datetime(2025, 6, 25, 1, 0, tzinfo=EASTERN)
+    quiet = history(wed_1am - timedelta(days=1))  # 4 a batch, the newest on June 2
+    assert policy.unseen_announcements(quiet, wed_1am) == 1
+    assert policy.expected_arrivals(quiet, wed_1am) == 8  # 4 + 2 x sqrt(4), not 17 batches
+    # The scan stops at the cutoff of the last announcement that fetch read in full.
+    assert policy.cutoff(quiet) == CALENDAR.cutoff(date(2025, 6, 23))
+    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 8 + 0 + 2
+    # Fetched within the index lag of an announcement: that one counts as unseen too,
+    # and the scan re-reads the lookback before the newest known paper instead.
+    soon = replace(quiet, fetched_at=datetime(2025, 6, 23, 21, 0, tzinfo=EASTERN))
+    assert policy.unseen_announcements(soon, wed_1am) == 2
+    assert policy.cutoff(soon) == quiet.newest - timedelta(hours=24)  # type: ignore[operator]
+
+
+def test_a_quiet_topic_sends_one_small_request_for_one_arrival(tmp_path: Path) -> None:
+    """Its newest paper weeks old, fetched yesterday: a page of one announcement, then stop."""
+    old = [p for p in corpus(300, random.Random(7)) if "reward model" in p.title]
+    with FakeArxiv(old) as server:
+        config = write_config(tmp_path, server, max_papers=5, page_size=100)
+        later = START + timedelta(days=21, hours=12)  # past the index lag
+        run_update(config, now=later)
+        server.reset_log()
+        arrival = paper(903, later + timedelta(hours=3), "Reward Model news", "A reward model.")
+        server.add_papers([arrival])
+        report = run_update(config, now=later + timedelta(days=1))
+    assert report.saved.new == 1
+    reward = [r for r in server.requests if "Reward" in r.params["search_query"]]
+    # One announcement of its rate (about 4 a batch in this corpus) and its slack, not the
+    # three weeks of announcements since its newest paper (about 60 papers).
+    assert len(reward) == 1 and int(reward[0].params["max_results"]) <= 12, reward
+
+
+def feed_page(dates: list[datetime]) -> FeedPage:
+    papers = tuple(paper(n, when, "t", "a") for n, when in enumerate(dates))
+    return FeedPage(total_results=500, start_index=0, items_per_page=len(papers), papers=papers)
+
+
+def test_a_short_first_page_is_followed_by_one_fitted_to_the_rest() -> None:
+    """10 entries over 10 hours, 5 hours left above the cutoff: about 5 more, not 2 x 10."""
+    top = datetime(2025, 6, 3, 13, 0, tzinfo=UTC)
+    cutoff = top - timedelta(hours=14)
+    known = [cutoff - timedelta(minutes=1)]  # below the cutoff: not to re-read
+    base = TopicHistory({"x": 1}, True, top, None, tuple(known))
+    sizer = NextPage(base, cutoff, horizon=top + timedelta(days=1))
+    first = feed_page([top - timedelta(hours=n + 1) for n in range(10)])  # 12:00 .. 03:00
+    # 10 per 9 hours, 4 hours left -> 4.4 + 2 x sqrt(4.4) -> 9; 2 to stop at.
+    assert sizer(first, 10) == 9 + 0 + 2
+    assert sizer(feed_page([cutoff + timedelta(hours=1)]), 11) == 22  # then it doubles
+    # Known papers between the page's end and the cutoff are read again: counted.
+    busy = replace(base, recent=(top - timedelta(hours=11), top - timedelta(hours=12), *known))
+    assert NextPage(busy, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 2 + 2
+
+
+@dataclass
+class StubClient:
+    """Yields prepared pages and counts how many the scan asked for."""
+
+    pages: list[FeedPage]
+    page_size: int = 100
+    asked: int = 0
+
+    def iter_pages(self, query: str, **options: Any) -> Iterator[FeedPage]:
+        for page in self.pages:
+            self.asked += 1
+            yield page
+
+
+def test_a_page_that_ends_below_the_seen_mark_ends_the_scan(
+    tmp_path: Path, shared_server: FakeArxiv
+) -> None:
+    """Nothing above the mark is unread, even when the page holds no known paper."""
+    from dailypapers.plan import plan_topics
+    from dailypapers.sources.api import fetch_topic
+
+    config = write_config(tmp_path, shared_server, max_papers=5, page_size=100)
+    plan = plan_topics(config)[0]
+    policy = ScanPolicy(CALENDAR)
+    fetched = datetime(2025, 6, 3, 8, 0, tzinfo=EASTERN)  # past Monday's announcement lag
+    old = datetime(2025, 5, 12, 9, 0, tzinfo=EASTERN)
+    quiet = TopicHistory({"2503.00077": 1}, True, fetched, None, (old,), total=1)
+    mark = policy.seen_mark(quiet)
+    assert mark == CALENDAR.cutoff(date(2025, 6, 2))
+    new = paper(1, mark + timedelta(hours=3), "Reward Model news", "A reward model.")
+    late = paper(2, mark - timedelta(hours=3), "Reward Model late", "A reward model.")
+    known = paper(77, old, "Reward Model old", "A reward model.")
+    client = StubClient([FeedPage(9, 0, 2, (new, late)), FeedPage(9, 2, 1, (known,))])
+    now = fetched + timedelta(days=1)
+    result = fetch_topic(
+        client,  # type: ignore[arg-type]
+        plan,
+        quiet,
+        limit=5,
+        archives=[],
+        now=now,
+        policy=policy,
+    )
+    assert client.asked == 1
+    assert [p.id for p in result.papers] == [new.id, late.id]
