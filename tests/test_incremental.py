@@ -390,12 +390,13 @@ def test_a_quiet_topic_counts_arrivals_from_its_last_fetch_not_its_newest_paper(
     """Newest paper three weeks old, fetched yesterday: one announcement of arrivals."""
     policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
     wed_1am = datetime(2025, 6, 25, 1, 0, tzinfo=EASTERN)
-    quiet = history(wed_1am - timedelta(days=1))  # 4 a batch, the newest on June 2
+    quiet = history(wed_1am - timedelta(days=1), per_batch=1)  # the newest on June 2
     assert policy.unseen_announcements(quiet, wed_1am) == 1
-    assert policy.expected_arrivals(quiet, wed_1am) == 8  # 4 + 2 x sqrt(4), not 17 batches
+    assert policy.expected_arrivals(quiet, wed_1am) == 3  # 1 + 2 x sqrt(1), not 17 batches
     # The scan stops at the cutoff of the last announcement that fetch read in full.
     assert policy.cutoff(quiet) == CALENDAR.cutoff(date(2025, 6, 23))
-    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 8 + 0 + 2
+    assert not policy.rate_unknown(quiet)  # 16 silent announcements at 1 a batch: plausible
+    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 3 + 0 + 2
     # Fetched within the index lag of an announcement: that one counts as unseen too,
     # and the scan re-reads the lookback before the newest known paper instead.
     soon = replace(quiet, fetched_at=datetime(2025, 6, 23, 21, 0, tzinfo=EASTERN))
@@ -487,3 +488,25 @@ def test_a_page_that_ends_below_the_seen_mark_ends_the_scan(
     )
     assert client.asked == 1
     assert [p.id for p in result.papers] == [new.id, late.id]
+
+
+def test_a_full_table_whose_window_cannot_tell_its_rate_asks_for_a_full_page() -> None:
+    """After a cold start whose history ends weeks before: one full page, not two."""
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    wed_1am = datetime(2025, 6, 25, 1, 0, tzinfo=EASTERN)
+    # 4 a batch up to June 2; fetched yesterday: 16 silent announcements (64 papers' worth).
+    stale = history(wed_1am - timedelta(days=1), per_batch=4)
+    assert policy.rate_unknown(stale)
+    assert first_page_size(stale, policy, now=wed_1am, limit=100, cap=100) == 100
+    # The same window read the day after its newest paper: the rate stands.
+    fresh = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN), per_batch=4)
+    assert not policy.rate_unknown(fresh)
+    # A complete table (every match stored) never re-reads itself.
+    assert not policy.rate_unknown(replace(stale, total=len(stale.known)))
+    # A window of one announcement: many papers in it say nothing of the next day.
+    one = CALENDAR.cutoff(date(2025, 6, 23))
+    day = replace(stale, recent=tuple(one - timedelta(minutes=n + 1) for n in range(12)))
+    assert policy.rate_unknown(day)
+    few = replace(day, recent=day.recent[:3])  # a few: the usual slack covers it
+    assert not policy.rate_unknown(few)
+    assert first_page_size(few, policy, now=wed_1am, limit=100, cap=100) < 20

@@ -91,6 +91,11 @@ PAGE_SLACK = 2.0
 PAGE_MARGIN = 2
 PAGE_GROWTH = 2
 LATEST_BATCHES = 2  # a warm topic's rate is at least that of its last announcements
+# A full table's window tells nothing of its rate when it holds one announcement of
+# this many papers, or when the topic's silence since its newest paper would have
+# missed this many papers at the window's rate: its first page is a full table.
+ONE_BATCH_PAPERS = 10
+SILENCE_PAPERS = 20
 PROBE_MARKER = "api_newest"
 # A warm topic reads every paper since its newest known one (the history has
 # no holes), but a long outage is backfill's job: stop after this many tables.
@@ -157,6 +162,23 @@ class ScanPolicy:
         # make a second request rare (it costs 3 s; an entry ~2.5 kB).
         return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
 
+    def rate_unknown(self, history: TopicHistory) -> bool:
+        """Whether the store cannot tell a full table's rate (its first page is a full table).
+
+        After a cold start whose history ends weeks earlier, the window is
+        from another time (the silence since contradicts its rate), and the
+        next day it holds that one announcement only. A complete table (all
+        matches stored) is exempt: a full page would read them all again.
+        """
+        recent, mark = history.recent, self.seen_mark(history)
+        complete = history.total is not None and history.total <= len(history.known)
+        if not recent or mark is None or complete:
+            return False
+        if self.calendar.batches(recent[-1], recent[0]) == 0:
+            return len(recent) >= ONE_BATCH_PAPERS
+        silent = self.calendar.batches(recent[0], mark) - 1
+        return self._window_rate(recent) * silent >= SILENCE_PAPERS
+
     def unseen_announcements(self, history: TopicHistory, now: datetime) -> int:
         """Announcements the topic's last fetch cannot have read in full.
 
@@ -198,13 +220,14 @@ class ScanPolicy:
 def first_page_size(
     history: TopicHistory, policy: ScanPolicy, *, now: datetime, limit: int, cap: int
 ) -> int:
-    """The first page to ask for: a full table when cold, else what the scan must cover.
+    """The first page to ask for: a full table when cold (or its rate unknown), else what
+    the scan must cover.
 
     That is the expected arrivals, the known papers back to the scan's
     cutoff, and a few known papers to stop at.
     """
     cutoff = policy.cutoff(history)
-    if not history.warm or cutoff is None:
+    if not history.warm or cutoff is None or policy.rate_unknown(history):
         return min(cap, limit)
     expected = policy.expected_arrivals(history, now)
     return max(1, min(cap, expected + history.count_since(cutoff) + PAGE_MARGIN))
