@@ -116,13 +116,13 @@ def test_warm_topic_asks_for_one_announcement_of_arrivals() -> None:
     tue_1am = datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN)  # 5 h after Monday's announcement
     wed_1am = tue_1am + timedelta(days=1)
     daily = history(tue_1am)
-    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; 2 to stop at. The newest known
+    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; 1 to stop at. The newest known
     # paper is below the last fetch's seen mark (Monday's cutoff): no need to re-read it.
     assert policy.cutoff(daily) == CALENDAR.cutoff(MON_1PM.date())
-    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 0 + 2
+    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 0 + 1
     # Three announcements since: 12 + 2 x sqrt(12) -> 19.
     later = wed_1am + timedelta(days=2)
-    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 0 + 2
+    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 0 + 1
     assert first_page_size(daily, policy, now=later, limit=100, cap=10) == 10
 
 
@@ -132,7 +132,7 @@ def test_a_fetch_soon_after_an_announcement_rereads_the_lookback() -> None:
     assert policy.cutoff(soon) == MON_1PM - timedelta(hours=24)
     wed_1am = datetime(2025, 6, 4, 1, 0, tzinfo=EASTERN)
     # Re-read: Monday's 4 and Sunday's newest (exactly 24 h before the newest known).
-    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 2
+    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 1
     late = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
     assert policy.cutoff(late) == CALENDAR.cutoff(MON_1PM.date())  # the seen mark
 
@@ -396,7 +396,7 @@ def test_a_quiet_topic_counts_arrivals_from_its_last_fetch_not_its_newest_paper(
     # The scan stops at the cutoff of the last announcement that fetch read in full.
     assert policy.cutoff(quiet) == CALENDAR.cutoff(date(2025, 6, 23))
     assert not policy.rate_unknown(quiet)  # 16 silent announcements at 1 a batch: plausible
-    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 3 + 0 + 2
+    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 3 + 0 + 1
     # Fetched within the index lag of an announcement: that one counts as unseen too,
     # and the scan re-reads the lookback before the newest known paper instead.
     soon = replace(quiet, fetched_at=datetime(2025, 6, 23, 21, 0, tzinfo=EASTERN))
@@ -435,12 +435,12 @@ def test_a_short_first_page_is_followed_by_one_fitted_to_the_rest() -> None:
     base = TopicHistory({"x": 1}, True, top, None, tuple(known))
     sizer = NextPage(base, cutoff, horizon=top + timedelta(days=1))
     first = feed_page([top - timedelta(hours=n + 1) for n in range(10)])  # 12:00 .. 03:00
-    # 10 per 9 hours, 4 hours left -> 4.4 + 2 x sqrt(4.4) -> 9; 2 to stop at.
-    assert sizer(first, 10) == 9 + 0 + 2
+    # 10 per 9 hours, 4 hours left -> 4.4 + 2 x sqrt(4.4) -> 9; 1 to stop at.
+    assert sizer(first, 10) == 9 + 0 + 1
     assert sizer(feed_page([cutoff + timedelta(hours=1)]), 11) == 22  # then it doubles
     # Known papers between the page's end and the cutoff are read again: counted.
     busy = replace(base, recent=(top - timedelta(hours=11), top - timedelta(hours=12), *known))
-    assert NextPage(busy, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 2 + 2
+    assert NextPage(busy, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 2 + 1
 
 
 @dataclass

@@ -84,11 +84,11 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
     return not wanted or any(c in wanted for c in paper.categories)
 
 
-# A warm topic's first page holds the papers expected since its newest known
-# one plus this many standard deviations, the known papers it must re-read,
-# and a few more known papers to stop at.
+# A warm topic's first page holds the papers expected since its last fetch
+# plus this many standard deviations, the known papers it must re-read, and
+# one more entry to stop at (one at or below the cutoff ends the scan).
 PAGE_SLACK = 2.0
-PAGE_MARGIN = 2
+PAGE_MARGIN = 1
 PAGE_GROWTH = 2
 LATEST_BATCHES = 2  # a warm topic's rate is at least that of its last announcements
 # A full table's window tells nothing of its rate when it holds one announcement of
@@ -224,7 +224,7 @@ def first_page_size(
     the scan must cover.
 
     That is the expected arrivals, the known papers back to the scan's
-    cutoff, and a few known papers to stop at.
+    cutoff, and one more entry to stop at.
     """
     cutoff = policy.cutoff(history)
     if not history.warm or cutoff is None or policy.rate_unknown(history):
@@ -240,7 +240,7 @@ class NextPage:
     A first page that fell short is followed by one fitted to the rest: the
     entries it read per second of ``lastUpdatedDate``, extrapolated down to
     the cutoff (with the first page's slack), plus the known papers there
-    and a few to stop at. A page after that (the estimate fell short too)
+    and one to stop at. A page after that (the estimate fell short too)
     doubles.
     """
 
