@@ -68,16 +68,10 @@ def snapshot(url: str) -> tuple[set[tuple[str, str]], dict[str, int], int]:
 
 
 def revise(server: FakeArxiv) -> None:
-    """New versions and arrivals that several labs' topics see.
-
-    Dated as arXiv would: after the submission cutoff of the last
-    announcement DAY1's runs read (14:00 US Eastern on May 13), since a
-    version is announced at the first cutoff after its submission.
-    """
+    """New versions and arrivals that several labs' topics see."""
     top = max(server.papers, key=lambda p: p.updated)
-    seen = datetime(2025, 5, 13, 18, 0, tzinfo=UTC)  # 14:00 EDT: DAY1's seen mark
     changed = [
-        p.with_changes(version=p.version + 1, updated=seen + timedelta(minutes=30 * n + 1))
+        p.with_changes(version=p.version + 1, updated=top.updated + timedelta(hours=n + 1))
         for n, p in enumerate(sorted(server.papers, key=lambda p: p.updated)[-30:])
     ]
     arrivals = [

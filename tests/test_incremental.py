@@ -116,13 +116,12 @@ def test_warm_topic_asks_for_one_announcement_of_arrivals() -> None:
     tue_1am = datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN)  # 5 h after Monday's announcement
     wed_1am = tue_1am + timedelta(days=1)
     daily = history(tue_1am)
-    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; 1 to stop at. The newest known
-    # paper is below the last fetch's seen mark (Monday's cutoff): no need to re-read it.
-    assert policy.cutoff(daily) == CALENDAR.cutoff(MON_1PM.date())
-    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 0 + 1
+    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; the newest known; 1 margin.
+    assert policy.cutoff(daily) == MON_1PM
+    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 1 + 1
     # Three announcements since: 12 + 2 x sqrt(12) -> 19.
     later = wed_1am + timedelta(days=2)
-    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 0 + 1
+    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 1 + 1
     assert first_page_size(daily, policy, now=later, limit=100, cap=10) == 10
 
 
@@ -134,7 +133,7 @@ def test_a_fetch_soon_after_an_announcement_rereads_the_lookback() -> None:
     # Re-read: Monday's 4 and Sunday's newest (exactly 24 h before the newest known).
     assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 1
     late = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
-    assert policy.cutoff(late) == CALENDAR.cutoff(MON_1PM.date())  # the seen mark
+    assert policy.cutoff(late) == MON_1PM
 
 
 # --- against the fake server -----------------------------------------------------
@@ -393,15 +392,15 @@ def test_a_quiet_topic_counts_arrivals_from_its_last_fetch_not_its_newest_paper(
     quiet = history(wed_1am - timedelta(days=1), per_batch=1)  # the newest on June 2
     assert policy.unseen_announcements(quiet, wed_1am) == 1
     assert policy.expected_arrivals(quiet, wed_1am) == 3  # 1 + 2 x sqrt(1), not 17 batches
-    # The scan stops at the cutoff of the last announcement that fetch read in full.
-    assert policy.cutoff(quiet) == CALENDAR.cutoff(date(2025, 6, 23))
+    # The last announcement that fetch read in full: where the silence is counted to.
+    assert policy.seen_mark(quiet) == CALENDAR.cutoff(date(2025, 6, 23))
     assert not policy.rate_unknown(quiet)  # 16 silent announcements at 1 a batch: plausible
-    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 3 + 0 + 1
+    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 3 + 1 + 1
     # Fetched within the index lag of an announcement: that one counts as unseen too,
-    # and the scan re-reads the lookback before the newest known paper instead.
+    # and there is no seen mark.
     soon = replace(quiet, fetched_at=datetime(2025, 6, 23, 21, 0, tzinfo=EASTERN))
     assert policy.unseen_announcements(soon, wed_1am) == 2
-    assert policy.cutoff(soon) == quiet.newest - timedelta(hours=24)  # type: ignore[operator]
+    assert policy.seen_mark(soon) is None
 
 
 def test_a_quiet_topic_sends_one_small_request_for_one_arrival(tmp_path: Path) -> None:
@@ -435,59 +434,12 @@ def test_a_short_first_page_is_followed_by_one_fitted_to_the_rest() -> None:
     base = TopicHistory({"x": 1}, True, top, None, tuple(known))
     sizer = NextPage(base, cutoff, horizon=top + timedelta(days=1))
     first = feed_page([top - timedelta(hours=n + 1) for n in range(10)])  # 12:00 .. 03:00
-    # 10 per 9 hours, 4 hours left -> 4.4 + 2 x sqrt(4.4) -> 9; 1 to stop at.
+    # 10 per 9 hours, 4 hours left -> 4.4 + 2 x sqrt(4.4) -> 9; 1 margin.
     assert sizer(first, 10) == 9 + 0 + 1
     assert sizer(feed_page([cutoff + timedelta(hours=1)]), 11) == 22  # then it doubles
     # Known papers between the page's end and the cutoff are read again: counted.
     busy = replace(base, recent=(top - timedelta(hours=11), top - timedelta(hours=12), *known))
     assert NextPage(busy, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 2 + 1
-
-
-@dataclass
-class StubClient:
-    """Yields prepared pages and counts how many the scan asked for."""
-
-    pages: list[FeedPage]
-    page_size: int = 100
-    asked: int = 0
-
-    def iter_pages(self, query: str, **options: Any) -> Iterator[FeedPage]:
-        for page in self.pages:
-            self.asked += 1
-            yield page
-
-
-def test_a_page_that_ends_below_the_seen_mark_ends_the_scan(
-    tmp_path: Path, shared_server: FakeArxiv
-) -> None:
-    """Nothing above the mark is unread, even when the page holds no known paper."""
-    from dailypapers.plan import plan_topics
-    from dailypapers.sources.api import fetch_topic
-
-    config = write_config(tmp_path, shared_server, max_papers=5, page_size=100)
-    plan = plan_topics(config)[0]
-    policy = ScanPolicy(CALENDAR)
-    fetched = datetime(2025, 6, 3, 8, 0, tzinfo=EASTERN)  # past Monday's announcement lag
-    old = datetime(2025, 5, 12, 9, 0, tzinfo=EASTERN)
-    quiet = TopicHistory({"2503.00077": 1}, True, fetched, None, (old,), total=1)
-    mark = policy.seen_mark(quiet)
-    assert mark == CALENDAR.cutoff(date(2025, 6, 2))
-    new = paper(1, mark + timedelta(hours=3), "Reward Model news", "A reward model.")
-    late = paper(2, mark - timedelta(hours=3), "Reward Model late", "A reward model.")
-    known = paper(77, old, "Reward Model old", "A reward model.")
-    client = StubClient([FeedPage(9, 0, 2, (new, late)), FeedPage(9, 2, 1, (known,))])
-    now = fetched + timedelta(days=1)
-    result = fetch_topic(
-        client,  # type: ignore[arg-type]
-        plan,
-        quiet,
-        limit=5,
-        archives=[],
-        now=now,
-        policy=policy,
-    )
-    assert client.asked == 1
-    assert [p.id for p in result.papers] == [new.id, late.id]
 
 
 def test_a_full_table_whose_window_cannot_tell_its_rate_asks_for_a_full_page() -> None:

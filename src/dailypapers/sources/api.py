@@ -85,8 +85,8 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
 
 
 # A warm topic's first page holds the papers expected since its last fetch
-# plus this many standard deviations, the known papers it must re-read, and
-# one more entry to stop at (one at or below the cutoff ends the scan).
+# plus this many standard deviations and the known papers it must re-read
+# (the newest known one ends the scan), plus one entry of margin.
 PAGE_SLACK = 2.0
 PAGE_MARGIN = 1
 PAGE_GROWTH = 2
@@ -115,9 +115,7 @@ class ScanPolicy:
     def cutoff(self, history: TopicHistory) -> datetime | None:
         """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
 
-        Or the last fetch's :meth:`seen_mark` when that is later (a quiet
-        topic's newest paper may be weeks old). The lookback applies when
-        the topic was last fetched within ``index_lag`` after an
+        The lookback applies when the topic was last fetched within ``index_lag`` after an
         announcement: arXiv's search may not have shown all of it then, and
         the missing papers have older dates than papers already seen. Never
         below the table's last row (a table that holds every match has no
@@ -126,18 +124,20 @@ class ScanPolicy:
         newest, floor = history.newest, history.floor
         if newest is None or not history.warm or history.fetched_at is None:
             return None
-        mark = self.seen_mark(history)
-        cutoff = newest - self.lookback if mark is None else max(newest, mark)
+        seen = history.fetched_at
+        lagging = seen < self.calendar.last_announcement(seen) + self.index_lag
+        cutoff = newest - self.lookback if lagging else newest
         return cutoff if floor is None else max(cutoff, floor)
 
     def seen_mark(self, history: TopicHistory) -> datetime | None:
         """The submission cutoff of the last announcement the last fetch read in full.
 
         Everything announced later is dated after it (arXiv dates a version by
-        its submission, announced at the next cutoff), so a warm scan of a
-        quiet topic stops there instead of reading down to its newest known
-        paper, weeks older. Not used within ``index_lag`` of an announcement
-        (the lookback applies then: ``None``).
+        its submission, announced at the next cutoff): a topic silent from its
+        newest paper to this mark was silent while its rate said otherwise
+        (:meth:`rate_unknown`). Only for sizing pages, never as a stop: a paper
+        the index shows late with an older date is still read down to the
+        newest known paper. ``None`` within ``index_lag`` of an announcement.
         """
         seen = history.fetched_at
         if seen is None:
@@ -224,7 +224,7 @@ def first_page_size(
     the scan must cover.
 
     That is the expected arrivals, the known papers back to the scan's
-    cutoff, and one more entry to stop at.
+    cutoff (the newest known paper among them ends the scan).
     """
     cutoff = policy.cutoff(history)
     if not history.warm or cutoff is None or policy.rate_unknown(history):
@@ -240,7 +240,7 @@ class NextPage:
     A first page that fell short is followed by one fitted to the rest: the
     entries it read per second of ``lastUpdatedDate``, extrapolated down to
     the cutoff (with the first page's slack), plus the known papers there
-    and one to stop at. A page after that (the estimate fell short too)
+    and ``PAGE_MARGIN``. A page after that (the estimate fell short too)
     doubles.
     """
 
@@ -297,7 +297,6 @@ def fetch_topic(
     """
     policy = policy or ScanPolicy()
     known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
-    mark = policy.seen_mark(history)
     now = now or datetime.now(UTC)
     size = first_page_size(history, policy, now=now, limit=limit, cap=client.page_size)
     horizon = now + FUTURE_SKEW
@@ -325,7 +324,7 @@ def fetch_topic(
                 reached_known = reached_known or not future
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
                 found.setdefault(paper.id, paper)
-        if warm and _reaches(page.papers, cutoff) and (reached_known or _below(page, mark)):
+        if warm and reached_known and _reaches(page.papers, cutoff):
             break
         if len(seen) >= (limit * CATCH_UP_TABLES if warm else limit):
             if warm:
@@ -354,11 +353,6 @@ def _warn_future(plan: TopicPlan, paper: Paper) -> None:
 
 def _above(paper: Paper, floor: datetime | None) -> bool:
     return floor is None or paper.updated >= floor
-
-
-def _below(page: FeedPage, mark: datetime | None) -> bool:
-    """The page ends at or below ``mark``: nothing above it is left unread."""
-    return mark is not None and bool(page.papers) and page.papers[-1].updated <= mark
 
 
 def _reaches(papers: Sequence[Paper], cutoff: datetime | None) -> bool:
