@@ -12,7 +12,7 @@ channel loses nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -199,8 +199,21 @@ def render_outputs(
         )
         if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
             written.append(config.readme_path)
-    written += write_outputs(config, listed, force=force, ranking=ranking)
+    new = new_on_site(config, store, listed)
+    written += write_outputs(config, listed, force=force, ranking=ranking, new=new)
     return written
+
+
+def new_on_site(config: Config, store: Store, listed: Sequence[Section]) -> frozenset[str]:
+    """The listed papers new since the previous update (the site's "new" badge)."""
+    from dailypapers.newstate import newly_listed
+
+    if "site" not in config.settings.outputs:
+        return frozenset()
+    found = [store.find_topic(plan.topic.name, plan.query_string) for plan in plan_topics(config)]
+    with store.reading() as conn:
+        ids = [p.id for section in listed for p in section.papers]
+        return newly_listed(conn, [i for i in found if i is not None], ids)
 
 
 def readme_for_you(

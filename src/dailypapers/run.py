@@ -11,6 +11,7 @@ run cost is :class:`RunResult`, which every command's report extends.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from dailypapers.config import Config, ConfigError
 from dailypapers.schema import RunStatus as RunStatus  # re-exported: the runs' vocabulary
 from dailypapers.sources.base import SourceError
 from dailypapers.store import RunOwner, Store, StoreError, open_store, utcnow
+
+log = logging.getLogger(__name__)
 
 NOW_ENV = "DAILYPAPERS_NOW"  # an ISO time with offset: the runs' clock (tests, a past day)
 
@@ -109,7 +112,7 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
     lock = FileLock(str(path), timeout=timeout)
     try:
         config.state_dir.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
+        _acquire(lock, timeout, config.state_dir / name)
     except Timeout:
         raise Busy(
             f"another dailypapers run holds {config.state_dir / name} "
@@ -124,6 +127,17 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
         yield path
     finally:
         lock.release()
+
+
+def _acquire(lock: FileLock, timeout: float, shown: Path) -> None:
+    """Take the lock; when another run holds it, say so once on stderr, then wait."""
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if timeout <= 0:
+            raise
+        log.warning("waiting up to %g s for another dailypapers run (it holds %s)", timeout, shown)
+        lock.acquire(timeout=timeout)
 
 
 @contextmanager

@@ -32,7 +32,10 @@ EXTRA_OUTPUTS = ("json", "feeds", "site")
 
 
 def catalog_for(
-    config: Config, sections: Sequence[Section], ranking: Ranking | None = None
+    config: Config,
+    sections: Sequence[Section],
+    ranking: Ranking | None = None,
+    new: frozenset[str] = frozenset(),
 ) -> Catalog:
     """The catalog of the configured topics; ``sections`` are in config order.
 
@@ -41,7 +44,7 @@ def catalog_for(
     """
     queries = [q.to_string(topic.search_query([])) for topic in config.settings.topics]
     items = [(s.name, query, s.papers) for s, query in zip(sections, queries, strict=True)]
-    return build_catalog(config.settings.title, items, ranking)
+    return build_catalog(config.settings.title, items, ranking, new)
 
 
 def write_outputs(
@@ -50,12 +53,16 @@ def write_outputs(
     *,
     force: bool = False,
     ranking: Ranking | None = None,
+    new: frozenset[str] = frozenset(),
 ) -> list[Path]:
-    """Write the configured json/feeds/site outputs; returns the paths that changed."""
+    """Write the configured json/feeds/site outputs; returns the paths that changed.
+
+    ``new``: the ids of the papers new since the previous update (the site's badge).
+    """
     wanted = [name for name in EXTRA_OUTPUTS if name in config.settings.outputs]
     if not wanted:
         return []
-    catalog = catalog_for(config, sections, ranking)
+    catalog = catalog_for(config, sections, ranking, new)
     written: list[Path] = []
     if "json" in wanted:
         remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
