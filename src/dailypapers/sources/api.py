@@ -115,11 +115,11 @@ class ScanPolicy:
     def cutoff(self, history: TopicHistory) -> datetime | None:
         """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
 
-        The lookback applies when the topic was last fetched within ``index_lag`` after an
-        announcement: arXiv's search may not have shown all of it then, and
-        the missing papers have older dates than papers already seen. Never
-        below the table's last row (a table that holds every match has no
-        such row: nothing of it can drop out).
+        The lookback applies when the topic was last fetched within
+        ``index_lag`` after an announcement: arXiv's search may not have
+        shown all of it then, and the missing papers have older dates than
+        papers already seen. Never below the table's last row (a table that
+        holds every match has no such row: nothing of it can drop out).
         """
         newest, floor = history.newest, history.floor
         if newest is None or not history.warm or history.fetched_at is None:
