@@ -133,13 +133,9 @@ def test_the_lite_path_loads_no_sqlalchemy(stored: tuple[str, Store]) -> None:
 def test_the_default_store_is_found_as_the_config_finds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dailypapers import config as config_module
     from dailypapers import searchconfig
     from dailypapers.config import load_config
 
-    assert searchconfig.DB_ENV == config_module.DB_ENV
-    assert searchconfig.STATE_DIR_NAME == config_module.STATE_DIR_NAME
-    assert searchconfig.DEFAULT_CONFIG_NAME == config_module.DEFAULT_CONFIG_NAME
     (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert searchconfig.default_store_url(None) == load_config(None).db_url

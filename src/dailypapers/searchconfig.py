@@ -17,13 +17,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from dailypapers.names import CONFIG_ENV
-
-# config.DB_ENV, config.STATE_DIR_NAME, config.DEFAULT_CONFIG_NAME (that module
-# loads pydantic); tests/test_searchlite.py checks they agree.
-DB_ENV = "DAILYPAPERS_DB"
-STATE_DIR_NAME = ".dailypapers"
-DEFAULT_CONFIG_NAME = "papers.toml"
+from dailypapers.names import CONFIG_ENV, DB_ENV, DEFAULT_CONFIG_NAME, STATE_DIR_NAME
 
 
 def default_store_url(explicit: Path | None) -> str | None:
