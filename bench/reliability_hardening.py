@@ -34,6 +34,7 @@ from dailypapers.render.markdown import Section, render_section
 from dailypapers.render.site import site_files
 from dailypapers.serve import make_server, server_url
 from dailypapers.store import open_store
+from reliability_oai import oai_absurd_row
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 WHEN = datetime(2025, 5, 20, 10, 0, tzinfo=UTC)
@@ -576,6 +577,7 @@ def hardening_rows() -> list[Row]:
         mentions_row(),
         heading_bidi_row(),
         absurd_row(),
+        oai_absurd_row(),
         read_only_row(),
     ]
     with FakeArxiv(demo_corpus()) as server, tempfile.TemporaryDirectory() as name:

@@ -116,10 +116,16 @@ LAYERS = {
     "dailypapers.search": (
         "dailypapers.arxiv.query",
         "dailypapers.fts",
+        "dailypapers.ftsquery",
         "dailypapers.models",
+        "dailypapers.searchlite",
         "dailypapers.searchquery",
+        "dailypapers.sqlite_health",
         "dailypapers.store",
     ),
+    # the search command's SQLite reads without SQLAlchemy: nothing of the store's
+    "dailypapers.searchlite": ("dailypapers.models", "dailypapers.ftsquery"),
+    "dailypapers.ftsquery": ("dailypapers.arxiv.query",),
     # the query modules beside the schema: nothing above the store
     "dailypapers.searchquery": (*QUERY_BASE, "dailypapers.store"),
     "dailypapers.localquery": QUERY_BASE,

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dailypapers.arxiv.atom import FeedPage
 from dailypapers.arxiv.calendar import EASTERN, Calendar
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, load_config
@@ -22,7 +23,13 @@ from dailypapers.fetchstate import TopicHistory
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
-from dailypapers.sources.api import ApiSource, ScanPolicy, first_page_size, scan_policy
+from dailypapers.sources.api import (
+    ApiSource,
+    NextPage,
+    ScanPolicy,
+    first_page_size,
+    scan_policy,
+)
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 WORDS = ["reward", "model", "reasoning", "graph", "agent", "policy", "vision", "rewards"]
@@ -109,11 +116,12 @@ def test_warm_topic_asks_for_one_announcement_of_arrivals() -> None:
     tue_1am = datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN)  # 5 h after Monday's announcement
     wed_1am = tue_1am + timedelta(days=1)
     daily = history(tue_1am)
-    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; the newest known; 2 to stop at.
-    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 1 + 2
+    # 4 a batch x 1 announcement (Tuesday's) + 2 sigma -> 8; the newest known; 1 margin.
+    assert policy.cutoff(daily) == MON_1PM
+    assert first_page_size(daily, policy, now=wed_1am, limit=100, cap=100) == 8 + 1 + 1
     # Three announcements since: 12 + 2 x sqrt(12) -> 19.
     later = wed_1am + timedelta(days=2)
-    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 1 + 2
+    assert first_page_size(daily, policy, now=later, limit=100, cap=100) == 19 + 1 + 1
     assert first_page_size(daily, policy, now=later, limit=100, cap=10) == 10
 
 
@@ -123,7 +131,7 @@ def test_a_fetch_soon_after_an_announcement_rereads_the_lookback() -> None:
     assert policy.cutoff(soon) == MON_1PM - timedelta(hours=24)
     wed_1am = datetime(2025, 6, 4, 1, 0, tzinfo=EASTERN)
     # Re-read: Monday's 4 and Sunday's newest (exactly 24 h before the newest known).
-    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 2
+    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 1
     late = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
     assert policy.cutoff(late) == MON_1PM
 
@@ -372,3 +380,85 @@ def test_the_last_announcements_raise_a_rate_the_window_underestimates() -> None
     # A window of less than two announcements keeps the window's rate.
     short = replace(base, recent=tuple(w for w in base.recent if w > friday))
     assert policy.expected_arrivals(short, wed_1am) == 8
+
+
+# --- quiet topics and second pages -------------------------------------------------
+
+
+def test_a_quiet_topic_counts_arrivals_from_its_last_fetch_not_its_newest_paper() -> None:
+    """Newest paper three weeks old, fetched yesterday: one announcement of arrivals."""
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    wed_1am = datetime(2025, 6, 25, 1, 0, tzinfo=EASTERN)
+    quiet = history(wed_1am - timedelta(days=1), per_batch=1)  # the newest on June 2
+    assert policy.unseen_announcements(quiet, wed_1am) == 1
+    assert policy.expected_arrivals(quiet, wed_1am) == 3  # 1 + 2 x sqrt(1), not 17 batches
+    # The last announcement that fetch read in full: where the silence is counted to.
+    assert policy.seen_mark(quiet) == CALENDAR.cutoff(date(2025, 6, 23))
+    assert not policy.rate_unknown(quiet)  # 16 silent announcements at 1 a batch: plausible
+    assert first_page_size(quiet, policy, now=wed_1am, limit=100, cap=100) == 3 + 1 + 1
+    # Fetched within the index lag of an announcement: that one counts as unseen too,
+    # and there is no seen mark.
+    soon = replace(quiet, fetched_at=datetime(2025, 6, 23, 21, 0, tzinfo=EASTERN))
+    assert policy.unseen_announcements(soon, wed_1am) == 2
+    assert policy.seen_mark(soon) is None
+
+
+def test_a_quiet_topic_sends_one_small_request_for_one_arrival(tmp_path: Path) -> None:
+    """Its newest paper weeks old, fetched yesterday: a page of one announcement, then stop."""
+    old = [p for p in corpus(300, random.Random(7)) if "reward model" in p.title]
+    with FakeArxiv(old) as server:
+        config = write_config(tmp_path, server, max_papers=5, page_size=100)
+        later = START + timedelta(days=21, hours=12)  # past the index lag
+        run_update(config, now=later)
+        server.reset_log()
+        arrival = paper(903, later + timedelta(hours=3), "Reward Model news", "A reward model.")
+        server.add_papers([arrival])
+        report = run_update(config, now=later + timedelta(days=1))
+    assert report.saved.new == 1
+    reward = [r for r in server.requests if "Reward" in r.params["search_query"]]
+    # One announcement of its rate (about 4 a batch in this corpus) and its slack, not the
+    # three weeks of announcements since its newest paper (about 60 papers).
+    assert len(reward) == 1 and int(reward[0].params["max_results"]) <= 12, reward
+
+
+def feed_page(dates: list[datetime]) -> FeedPage:
+    papers = tuple(paper(n, when, "t", "a") for n, when in enumerate(dates))
+    return FeedPage(total_results=500, start_index=0, items_per_page=len(papers), papers=papers)
+
+
+def test_a_short_first_page_is_followed_by_one_fitted_to_the_rest() -> None:
+    """10 entries over 10 hours, 5 hours left above the cutoff: about 5 more, not 2 x 10."""
+    top = datetime(2025, 6, 3, 13, 0, tzinfo=UTC)
+    cutoff = top - timedelta(hours=14)
+    known = [cutoff - timedelta(minutes=1)]  # below the cutoff: not to re-read
+    base = TopicHistory({"x": 1}, True, top, None, tuple(known))
+    sizer = NextPage(base, cutoff, horizon=top + timedelta(days=1))
+    first = feed_page([top - timedelta(hours=n + 1) for n in range(10)])  # 12:00 .. 03:00
+    # 10 per 9 hours, 4 hours left -> 4.4 + 2 x sqrt(4.4) -> 9; 1 margin.
+    assert sizer(first, 10) == 9 + 0 + 1
+    assert sizer(feed_page([cutoff + timedelta(hours=1)]), 11) == 22  # then it doubles
+    # Known papers between the page's end and the cutoff are read again: counted.
+    busy = replace(base, recent=(top - timedelta(hours=11), top - timedelta(hours=12), *known))
+    assert NextPage(busy, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 2 + 1
+
+
+def test_a_full_table_whose_window_cannot_tell_its_rate_asks_for_a_full_page() -> None:
+    """After a cold start whose history ends weeks before: one full page, not two."""
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
+    wed_1am = datetime(2025, 6, 25, 1, 0, tzinfo=EASTERN)
+    # 4 a batch up to June 2; fetched yesterday: 16 silent announcements (64 papers' worth).
+    stale = history(wed_1am - timedelta(days=1), per_batch=4)
+    assert policy.rate_unknown(stale)
+    assert first_page_size(stale, policy, now=wed_1am, limit=100, cap=100) == 100
+    # The same window read the day after its newest paper: the rate stands.
+    fresh = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN), per_batch=4)
+    assert not policy.rate_unknown(fresh)
+    # A complete table (every match stored) never re-reads itself.
+    assert not policy.rate_unknown(replace(stale, total=len(stale.known)))
+    # A window of one announcement: many papers in it say nothing of the next day.
+    one = CALENDAR.cutoff(date(2025, 6, 23))
+    day = replace(stale, recent=tuple(one - timedelta(minutes=n + 1) for n in range(12)))
+    assert policy.rate_unknown(day)
+    few = replace(day, recent=day.recent[:3])  # a few: the usual slack covers it
+    assert not policy.rate_unknown(few)
+    assert first_page_size(few, policy, now=wed_1am, limit=100, cap=100) < 20

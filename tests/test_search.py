@@ -133,6 +133,7 @@ def test_cli_rich_table_on_a_terminal(project: Path, monkeypatch: pytest.MonkeyP
         return Console(force_terminal=True, color_system=None, width=160, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr("rich.console.Console", terminal)  # the command imports it on use
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # else a pipe prints plain lines without rich
     code, out, _ = invoke("graph")
     assert code == 0
     assert "┃ date" in out and "2505.00004v1" in out and "Graph Networks" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -604,19 +605,28 @@ def search_command(
     (exit 2). A query starting with `-` goes after `--`:
     `dailypapers search -- -reward`.
     """
-    from dailypapers.search import SearchError, search
-    from dailypapers.store import open_store, sqlite_path
+    from dailypapers.search import SearchError, search_url
+    from dailypapers.searchconfig import default_store_url
+    from dailypapers.sqlite_health import sqlite_path
 
-    config = _load(config_file)
-    path = sqlite_path(config.db_url)
-    if path is not None and not path.exists():
-        raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
-    with open_store(config.db_url) as store:
-        try:
-            hits = search(store, query, topic=topic, since=since and since.date(), limit=limit)
-        except SearchError as exc:
-            raise UsageFailure(f"dailypapers: {exc}") from None
+    url = default_store_url(config_file) or ""  # without validating the config (start-up)
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        url = _load(config_file).db_url
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
+    try:
+        hits = search_url(url, query, topic=topic, since=since and since.date(), limit=limit)
+    except SearchError as exc:
+        raise UsageFailure(f"dailypapers: {exc}") from None
     _print_hits(hits, as_json)
+
+
+def _may_be_terminal() -> bool:
+    """Whether rich could take stdout for a terminal (a TTY, or forced by its variables)."""
+    forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
+    return bool(forced) or sys.stdout.isatty()
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
@@ -627,6 +637,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         return
     if not hits:
         click.echo("no stored paper matches", err=True)
+        return
+    if not _may_be_terminal():  # a pipe: plain lines, without loading rich
+        click.echo("\n".join(plain_lines(hits)))
         return
     from rich.console import Console
 
@@ -774,7 +787,7 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
     path = sqlite_path(config.db_url)
     if path is not None and not path.exists():
         raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
-    with open_store(config.db_url, migrate=False) as store:
+    with open_store(config.db_url, migrate=False, check=True) as store:
         if repair:
             for line in doctor_module.repair(store):
                 click.echo(f"repaired: {line}")

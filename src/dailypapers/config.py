@@ -33,16 +33,16 @@ from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
 from dailypapers.names import CONFIG_ENV, DEFAULT_FEED_URL
+from dailypapers.names import DB_ENV as DB_ENV  # re-exported
 from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
+from dailypapers.names import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
 from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
+from dailypapers.names import STATE_DIR_NAME as STATE_DIR_NAME  # re-exported
 
-DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
 OAI_URL_ENV = "DAILYPAPERS_OAI_URL"
 OAI_DELAY_ENV = "DAILYPAPERS_OAI_DELAY"
-DEFAULT_CONFIG_NAME = "papers.toml"
-STATE_DIR_NAME = ".dailypapers"
 FEED_URL_ENV = "DAILYPAPERS_FEED_URL"
 LLM_URL_ENV = "DAILYPAPERS_LLM_URL"
 EMBEDDINGS_URL_ENV = "DAILYPAPERS_EMBEDDINGS_URL"

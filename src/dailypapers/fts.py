@@ -21,36 +21,36 @@ same transaction (``Store.save_papers`` does this).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import Enum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers.arxiv import query as q
+from dailypapers.ftsquery import (
+    BM25_WEIGHTS,
+    COLUMNS,
+    MAX_TOKEN,
+    PG_WEIGHTS,
+    POSTGRESQL,
+    SQLITE,
+    AllOf,
+    AnyOf,
+    Candidates,
+    Const,
+    Indexed,
+    Phrase,
+    candidates,
+    fts5_expression,
+    quote_lexeme,
+    supported,
+    tsquery_expression,
+    with_phrase_boost,
+)
 from dailypapers.models import Paper
 
-SQLITE = "sqlite"
-POSTGRESQL = "postgresql"
-COLUMNS = ("ti", "abs", "au", "co", "jr", "cat")
-# PostgreSQL tells fields apart by lexeme weight (four of them): co, jr and
-# cat share D, so a co: term also finds jr/cat matches (more candidates only).
-PG_WEIGHTS = {"ti": "A", "au": "B", "abs": "C", "co": "D", "jr": "D", "cat": "D"}
-# bm25 column weights for ranking (SQLite), in COLUMNS order: a title hit
-# counts most, then authors, then the abstract.
-BM25_WEIGHTS = (6.0, 1.0, 3.0, 0.5, 0.5, 0.2)
-# Longer "words" (base64 blobs, runs of digits) are not indexed; a query term
-# that contains one is not used to narrow candidates (PostgreSQL caps lexemes).
-MAX_TOKEN = 100
 _MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 _MAX_POSITIONS_PER_LEXEME = 255
 _BATCH = 500
-
-
-def supported(dialect: str) -> bool:
-    """Whether ``dialect`` has a full-text index (others search by scanning)."""
-    return dialect in (SQLITE, POSTGRESQL)
-
 
 # --- schema ------------------------------------------------------------------
 
@@ -110,11 +110,7 @@ def tsvector_literal(fields: dict[str, list[str]]) -> str:
             slots = positions.setdefault(token, [])
             if len(slots) < _MAX_POSITIONS_PER_LEXEME:
                 slots.append(f"{position}{weight}")
-    return " ".join(f"{_quote_lexeme(token)}:{','.join(p)}" for token, p in positions.items())
-
-
-def _quote_lexeme(token: str) -> str:
-    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+    return " ".join(f"{quote_lexeme(token)}:{','.join(p)}" for token, p in positions.items())
 
 
 def index_papers(conn: Connection, papers: Sequence[Paper]) -> None:
@@ -159,157 +155,6 @@ def _index_postgresql(conn: Connection, papers: Sequence[Paper]) -> None:
     conn.execute(upsert, rows)
 
 
-# --- candidate queries ---------------------------------------------------------
-
-
-class Const(Enum):
-    """A candidate set that needs no index: every paper, or none."""
-
-    EVERYTHING = "everything"
-    NOTHING = "nothing"
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """Consecutive tokens in one column (``column`` None: in any column)."""
-
-    column: str | None
-    tokens: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AllOf:
-    """Every part matches."""
-
-    parts: tuple[Candidates, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AnyOf:
-    """Some part matches."""
-
-    parts: tuple[Candidates, ...]
-
-
-Candidates = Const | Phrase | AllOf | AnyOf
-Indexed = Phrase | AllOf | AnyOf  # a candidate set the index can answer
-
-
-def candidates(node: q.Node, *, categories: bool = True) -> Candidates:
-    """A superset of the papers matching ``node``, as an index query.
-
-    Terms become phrases of their stems; ``ANDNOT`` keeps only its left side
-    (excluding on an approximate right side could drop a true match);
-    ``id:`` and date ranges narrow nothing; ``rn:`` and terms without word
-    characters match nothing, as in :func:`query.matches`. With
-    ``categories=False`` category terms narrow nothing either: a topic's
-    archive filter (46 categories for cs + stat) costs the index more than
-    it saves when nearly every stored paper passes it.
-    """
-    if isinstance(node, q.Term):
-        if node.field == "cat" and not categories:
-            return Const.EVERYTHING
-        return _term_candidates(node)
-    if isinstance(node, q.DateRange):
-        return Const.EVERYTHING
-    if isinstance(node, q.AndNot):
-        return candidates(_leftmost(node), categories=categories)
-    parts = [candidates(child, categories=categories) for child in _operands(node)]
-    return _combine(AllOf if isinstance(node, q.And) else AnyOf, parts)
-
-
-def _leftmost(node: q.AndNot) -> q.Node:
-    current: q.Node = node
-    while isinstance(current, q.AndNot):
-        current = current.left
-    return current
-
-
-def _operands(node: q.And | q.Or) -> list[q.Node]:
-    """The operands of a chain of the same operator, flattened (no deep recursion)."""
-    kind = type(node)
-    found: list[q.Node] = []
-    stack: list[q.Node] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, kind):
-            stack += [current.right, current.left]
-        else:
-            found.append(current)
-    return found
-
-
-def _term_candidates(term: q.Term) -> Candidates:
-    if term.field == "rn":
-        return Const.NOTHING
-    if term.field == "id":
-        return Const.EVERYTHING
-    tokens = tuple(q.analyze(term.text))
-    if not tokens:
-        # cat: compares the raw text, so a symbol-only category may still match.
-        return Const.EVERYTHING if term.field == "cat" else Const.NOTHING
-    if any(len(token) > MAX_TOKEN for token in tokens):
-        return Const.EVERYTHING
-    return Phrase(None if term.field == "all" else term.field, tokens)
-
-
-def _combine(kind: type[AllOf] | type[AnyOf], parts: list[Candidates]) -> Candidates:
-    """AND (``AllOf``) or OR (``AnyOf``) of ``parts``, constants simplified away."""
-    absorbing, neutral = (Const.NOTHING, Const.EVERYTHING)
-    if kind is AnyOf:
-        absorbing, neutral = neutral, absorbing
-    if absorbing in parts:
-        return absorbing
-    kept = tuple(dict.fromkeys(p for p in parts if p is not neutral))
-    if not kept:
-        return neutral
-    return kept[0] if len(kept) == 1 else kind(kept)
-
-
-def with_phrase_boost(found: Indexed) -> Indexed:
-    """For ranking plain words: the same set, but papers with the words as a phrase first.
-
-    ``reward model`` → ``"reward model" OR ("reward" AND "model")``: the
-    phrase implies every word, so the set is unchanged, and bm25/ts_rank
-    count the phrase as one more hit.
-    """
-    if not isinstance(found, AllOf) or len(found.parts) < 2:
-        return found
-    words = [p for p in found.parts if isinstance(p, Phrase) and p.column is None]
-    if len(words) != len(found.parts):
-        return found
-    return AnyOf((Phrase(None, tuple(t for w in words for t in w.tokens)), found))
-
-
-def fts5_expression(found: Indexed) -> str:
-    """The FTS5 MATCH string for a candidate query."""
-    if isinstance(found, Phrase):
-        phrase = '"' + " ".join(t.replace('"', '""') for t in found.tokens) + '"'
-        return phrase if found.column is None else f"{found.column} : {phrase}"
-    glue = " AND " if isinstance(found, AllOf) else " OR "
-    return "(" + glue.join(fts5_expression(_indexable(p)) for p in found.parts) + ")"
-
-
-def tsquery_expression(found: Indexed) -> str:
-    """The ``tsquery`` literal for a candidate query.
-
-    A phrase becomes an AND of its lexemes rather than ``<->``: positions are
-    capped in a ``tsvector``, so adjacency is not trusted for candidates.
-    """
-    if isinstance(found, Phrase):
-        weight = "" if found.column is None else f":{PG_WEIGHTS[found.column]}"
-        lexemes = [f"{_quote_lexeme(token)}{weight}" for token in dict.fromkeys(found.tokens)]
-        return lexemes[0] if len(lexemes) == 1 else "(" + " & ".join(lexemes) + ")"
-    glue = " & " if isinstance(found, AllOf) else " | "
-    return "(" + glue.join(tsquery_expression(_indexable(p)) for p in found.parts) + ")"
-
-
-def _indexable(found: Candidates) -> Indexed:
-    if isinstance(found, Const):  # simplification removes constants from compounds
-        raise ValueError(f"{found} has no index expression")
-    return found
-
-
 def reindex_all(conn: Connection, rows: Iterable[Sequence[Paper]]) -> int:
     """Index every batch of papers in ``rows`` and drop index rows of no paper; returns a count."""
     count = 0
@@ -341,13 +186,17 @@ def index_counts(conn: Connection, *, every_table: bool = True) -> tuple[int, li
     return stored, indexed
 
 
-def _candidates_sql(conn: Connection, found: Indexed, what: str) -> tuple[str, str]:
+def candidates_sql(conn: Connection, found: Indexed, what: str, join: str = "") -> tuple[str, str]:
+    """``SELECT <what>`` of the index rows (``paper_search AS s``) that ``found`` selects,
+    with ``join`` before the condition, and the statement's ``:match`` parameter."""
     if conn.dialect.name == POSTGRESQL:
-        sql = f"SELECT {what} FROM paper_search WHERE vector @@ CAST(:match AS tsquery)"
+        sql = (
+            f"SELECT {what} FROM paper_search AS s{join} WHERE s.vector @@ CAST(:match AS tsquery)"
+        )
         return sql, tsquery_expression(found)
     sql = (
         f"SELECT {what} FROM paper_search_fts"
-        " JOIN paper_search AS s ON s.id = paper_search_fts.rowid"
+        f" JOIN paper_search AS s ON s.id = paper_search_fts.rowid{join}"
         " WHERE paper_search_fts MATCH :match"
     )
     return sql, fts5_expression(found)
@@ -355,15 +204,54 @@ def _candidates_sql(conn: Connection, found: Indexed, what: str) -> tuple[str, s
 
 def candidate_ids(conn: Connection, found: Indexed) -> list[str]:
     """Ids of every paper the index query ``found`` selects (unranked)."""
-    sql, match = _candidates_sql(conn, found, "paper_id")
+    sql, match = candidates_sql(conn, found, "paper_id")
     return list(conn.scalars(sa.text(sql), {"match": match}))
 
 
-def candidate_count(conn: Connection, found: Indexed) -> int:
-    """How many papers the index query ``found`` selects."""
+def candidate_count(conn: Connection, found: Indexed, most: int | None = None) -> int:
+    """How many papers the index query ``found`` selects (counting stops past ``most``).
+
+    With ``most``, a broad query stops being counted once it is known to
+    select more than that: on PostgreSQL each candidate of a field query
+    (``ti:``) is rechecked in its row, so a count of a third of a million
+    papers is the cost of a cold local topic (issue 12).
+    """
     if conn.dialect.name == POSTGRESQL:
-        sql, match = _candidates_sql(conn, found, "count(*)")
+        sql, match = candidates_sql(conn, found, "1")
     else:  # the index alone: no join to the id table for a count
-        sql = "SELECT count(*) FROM paper_search_fts WHERE paper_search_fts MATCH :match"
+        sql = "SELECT 1 FROM paper_search_fts WHERE paper_search_fts MATCH :match"
         match = fts5_expression(found)
+    capped = "" if most is None else f" LIMIT {int(most) + 1}"
+    sql = f"SELECT count(*) FROM ({sql}{capped}) AS candidates"
     return int(conn.scalar(sa.text(sql), {"match": match}) or 0)
+
+
+# The candidate queries (dailypapers.ftsquery) are re-exported: one API for the index.
+__all__ = [
+    "BM25_WEIGHTS",
+    "COLUMNS",
+    "MAX_TOKEN",
+    "PG_WEIGHTS",
+    "POSTGRESQL",
+    "SQLITE",
+    "AllOf",
+    "AnyOf",
+    "Candidates",
+    "Const",
+    "Indexed",
+    "Phrase",
+    "candidate_count",
+    "candidate_ids",
+    "candidates",
+    "candidates_sql",
+    "create",
+    "field_tokens",
+    "fts5_expression",
+    "index_counts",
+    "index_papers",
+    "reindex_all",
+    "supported",
+    "tsquery_expression",
+    "tsvector_literal",
+    "with_phrase_boost",
+]

@@ -81,6 +81,7 @@ class HarvestReport(RunResult):
     records: int = 0
     papers: int = 0
     deleted: int = 0
+    skipped: int = 0
     notes: list[str] = field(default_factory=list)
 
     def stored(self) -> tuple[int, int]:
@@ -92,6 +93,7 @@ class HarvestReport(RunResult):
             return f"failed: {self.error} (run the same command to resume)"
         how = "resumed and harvested" if self.resumed else "harvested"
         deleted = f", {self.deleted} deleted" if self.deleted else ""
+        deleted += f", {self.skipped} skipped" if self.skipped else ""
         return (
             f"{how} {self.records} records ({self.papers} new or revised{deleted}): "
             f"{self.pages} page{'s' if self.pages != 1 else ''}, {self.requests} requests, "
@@ -212,16 +214,18 @@ class _Harvest:
         papers = [r.paper for r in page.records if r.paper is not None]
         deleted = len(page.records) - len(papers)
         newest = max((r.datestamp for r in page.records), default=None)
+        records = len(page.records) + len(page.skipped)  # the cursor counts skipped ones too
         stored = state.commit_page(
             self.store,
             harvest_id,
             papers,
-            state.Page(len(page.records), deleted, newest, page.token, page.complete_list_size),
+            state.Page(records, deleted, newest, page.token, page.complete_list_size),
             utcnow(),
         )
         report = self.report
         report.pages += 1
-        report.records += len(page.records)
+        report.records += records
+        report.skipped += len(page.skipped)
         report.papers += stored
         report.deleted += deleted
         total = f" of {page.complete_list_size}" if page.complete_list_size else ""

@@ -13,7 +13,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from dailypapers.schema import RunStatus, papers, runs
+from dailypapers import fts
+from dailypapers.schema import RunStatus, UTCDateTime, papers, runs
 
 Row = RowMapping
 
@@ -55,6 +56,20 @@ def update_stamps(conn: Connection, ids: Iterable[str]) -> list[tuple[datetime, 
     """``(updated, id)`` of the stored papers among ``ids`` (a chunk of at most a few hundred)."""
     rows = conn.execute(sa.select(papers.c.updated, papers.c.id).where(papers.c.id.in_(list(ids))))
     return [(row.updated, row.id) for row in rows]
+
+
+def newest_candidates(conn: Connection, found: fts.Indexed) -> list[str]:
+    """Ids of the papers the index query ``found`` selects, last updated first.
+
+    One query: each candidate's update time comes from the ``(id, updated)``
+    index (migration 11), not from its row, so a topic's thousands of
+    candidates cost no round trip each (PostgreSQL reads index-only).
+    """
+    join = " JOIN papers AS p ON p.id = s.paper_id"
+    sql, match = fts.candidates_sql(conn, found, "s.paper_id AS id, p.updated AS updated", join)
+    statement = sa.text(sql).columns(id=sa.String(), updated=UTCDateTime())
+    stamps = [(row.updated, row.id) for row in conn.execute(statement, {"match": match})]
+    return [paper_id for _, paper_id in sorted(stamps, reverse=True)]
 
 
 def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -> datetime | None:

@@ -8,6 +8,9 @@ that imports nothing, and the library modules take them from here.
 from __future__ import annotations
 
 CONFIG_ENV = "DAILYPAPERS_CONFIG"
+DB_ENV = "DAILYPAPERS_DB"
+DEFAULT_CONFIG_NAME = "papers.toml"
+STATE_DIR_NAME = ".dailypapers"  # beside the config: the store, the run lock
 SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 OAI_FORMATS = ("arXivRaw", "arXiv", "oai_dc")  # OAI-PMH metadata formats we read
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"

@@ -341,6 +341,9 @@ text_embeddings = sa.Table(
 
 
 papers_last_seen = sa.Index("ix_papers_last_seen", papers.c.last_seen)
+# Covers "when was each of these papers last updated": a cold local topic
+# orders its full-text candidates by it without reading the papers' rows.
+papers_id_updated = sa.Index("ix_papers_id_updated", papers.c.id, papers.c.updated)
 
 
 def _m001_initial(conn: Connection) -> None:
@@ -417,6 +420,10 @@ def _m010_embeddings(conn: Connection) -> None:
     metadata.create_all(conn, tables=[text_embeddings])
 
 
+def _m011_papers_id_updated(conn: Connection) -> None:
+    papers_id_updated.create(conn, checkfirst=True)
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -430,6 +437,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (8, "summaries", _m008_summaries),
     (9, "library", _m009_library),
     (10, "embeddings", _m010_embeddings),
+    (11, "papers_id_updated", _m011_papers_id_updated),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

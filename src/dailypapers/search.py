@@ -12,16 +12,21 @@ stemming. :func:`iter_matches` is the building block for other local uses.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dailypapers import fts, searchquery
+from dailypapers import ftsquery as fts
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper, one_line
-from dailypapers.store import Store
+from dailypapers.sqlite_health import sqlite_path
+
+if TYPE_CHECKING:
+    from dailypapers.searchlite import LiteStore
+    from dailypapers.store import Store
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -89,6 +94,8 @@ def search(
     ``topic`` keeps papers linked to a topic of that name (any case);
     ``since`` keeps papers whose current version is from that day or later.
     """
+    from dailypapers import searchquery
+
     node, plain = parse_search(text)
     topic_ids = topic_ids_named(store, topic) if topic is not None else None
     found = iter_matches(store, node, topic_ids=topic_ids, since=since, boost=plain)
@@ -98,10 +105,79 @@ def search(
     return [Hit(paper, score, names.get(paper.id, ())) for paper, score in ranked]
 
 
+def search_url(
+    url: str,
+    text: str,
+    *,
+    topic: str | None = None,
+    since: date | None = None,
+    limit: int | None = 20,
+) -> list[Hit]:
+    """:func:`search` on the store at ``url``, as the ``search`` command runs it.
+
+    A SQLite store is read with the standard library (:mod:`dailypapers.searchlite`:
+    no SQLAlchemy to import, no write, no integrity check); what it cannot
+    answer (another database, a store to migrate, a query the index cannot
+    narrow, any SQLite error) goes to :func:`search` on the opened store.
+    """
+    node, plain = parse_search(text)  # a syntax error needs no store
+    path = sqlite_path(url)
+    if path is not None:
+        from dailypapers import searchlite
+
+        try:
+            with searchlite.LiteStore(path) as lite:
+                return _search_lite(lite, node, plain, topic, since, limit)
+        except (searchlite.Unusable, sqlite3.Error):
+            pass
+    from dailypapers.store import open_store
+
+    with open_store(url) as store:
+        return search(store, text, topic=topic, since=since, limit=limit)
+
+
+def _search_lite(
+    lite: LiteStore,
+    node: q.Node,
+    plain: bool,
+    topic: str | None,
+    since: date | None,
+    limit: int | None,
+) -> list[Hit]:
+    from dailypapers.searchlite import Unusable
+
+    topic_ids = _topic_ids(lite.stored_topics(), topic) if topic is not None else None
+    found = fts.candidates(node)
+    if isinstance(found, fts.Const) and found is not fts.Const.NOTHING:
+        raise Unusable("the index cannot narrow this query: scan")
+    ranked: list[tuple[Paper, float]] = []
+    if not isinstance(found, fts.Const):
+        expression = fts.with_phrase_boost(found) if plain else found
+        scanned = lite.ranked(fts.fts5_expression(expression), topic_ids, _as_datetime(since))
+        matches = _exact(q.compile_query(node), scanned)
+        ranked = list(matches if limit is None else islice(matches, limit))
+    names = lite.topic_names([paper.id for paper, _ in ranked])
+    return [Hit(paper, score, names.get(paper.id, ())) for paper, score in ranked]
+
+
+def _exact(
+    matcher: q.Matcher, scanned: Iterable[tuple[Paper, float]]
+) -> Iterator[tuple[Paper, float]]:
+    for paper, score in scanned:
+        if matcher(q.Document.from_paper(paper)):
+            yield paper, score
+
+
 def topic_ids_named(store: Store, name: str) -> list[int]:
     """Ids of every stored topic called ``name`` (case-insensitive; all its queries)."""
+    from dailypapers import searchquery
+
     with store.reading() as conn:
         rows = searchquery.stored_topics(conn)
+    return _topic_ids(rows, name)
+
+
+def _topic_ids(rows: list[tuple[int, str]], name: str) -> list[int]:
     found = [tid for tid, tname in rows if tname.casefold() == name.strip().casefold()]
     if not found:
         known = ", ".join(sorted({tname for _, tname in rows})) or "none yet"
@@ -124,6 +200,8 @@ def iter_matches(
     query of only ``id:``/dates/``ANDNOT``, or another database), papers are
     scanned newest first with score 0. Lazy: stop early to pay less.
     """
+    from dailypapers import searchquery
+
     matcher = q.compile_query(node)
     found = fts.candidates(node)
     if found is fts.Const.NOTHING:
@@ -135,9 +213,7 @@ def iter_matches(
         else:
             expression = fts.with_phrase_boost(found) if boost else found
             scanned = searchquery.ranked(conn, expression, filters)
-        for paper, score in scanned:
-            if matcher(q.Document.from_paper(paper)):
-                yield paper, score
+        yield from _exact(matcher, scanned)
 
 
 def _as_datetime(value: date | datetime | None) -> datetime | None:

@@ -11,7 +11,14 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return Path(url.removeprefix("sqlite:///"))
+    return None
 
 
 def damage(path: Path) -> str | None:
@@ -25,7 +32,7 @@ def damage(path: Path) -> str | None:
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorname", "") in _DAMAGED:
+        if getattr(exc, "sqlite_errorname", "") in DAMAGED:
             return str(exc)
         return None  # locked, a hot journal...: not damage; the normal path decides
     finally:

@@ -43,7 +43,7 @@ from dailypapers.schema import (
     topics,
 )
 from dailypapers.sql import chunks, insert_ignore, upsert
-from dailypapers.sqlite_health import damage, damage_message
+from dailypapers.sqlite_health import DAMAGED, damage, damage_message, sqlite_path
 
 # Re-exported: callers may take the tables from the store or from the schema.
 __all__ = [
@@ -164,9 +164,10 @@ def utcnow() -> datetime:
 class Store:
     """A dailypapers database. Open with :func:`open_store`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, unchecked: Path | None = None) -> None:
         self.engine = engine
         self._search_index: bool | None = None  # migration 3 applied (None: not known yet)
+        self._unchecked = unchecked  # a SQLite file to check before its first write
 
     @property
     def dialect(self) -> str:
@@ -188,10 +189,25 @@ class Store:
         On SQLite it starts with ``BEGIN IMMEDIATE``, so a second writer waits
         (``busy_timeout``) instead of failing when it would upgrade its lock.
         """
+        self.check_integrity()
         with self.engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    def check_integrity(self) -> None:
+        """Check a SQLite file read-only (``PRAGMA quick_check``) unless done already.
+
+        Runs before the first write transaction: SQLite would otherwise append
+        to a file whose other pages are broken. Reads skip it (it reads the
+        whole file); a damaged page they meet raises the same one-line
+        :class:`StoreError` (see :func:`_engine`).
+        """
+        path = self._unchecked
+        if path is not None:
+            if problem := damage(path):
+                raise StoreError(damage_message(path, problem))
+            self._unchecked = None
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -221,7 +237,16 @@ class Store:
     # -- schema -------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Apply pending migrations; returns the names applied (idempotent)."""
+        """Apply pending migrations; returns the names applied (idempotent).
+
+        Looks first without writing: an up-to-date store (every run but the
+        first after an upgrade) opens with reads only.
+        """
+        with self.reading() as conn:
+            done = self._check_ours(conn)
+        if all(version in done for version, _name, _migration in schema.MIGRATIONS):
+            self._search_index = schema.FULL_TEXT_MIGRATION in done
+            return []
         with self.transaction() as conn:
             if self.dialect == "postgresql":
                 # Two processes opening a new database at once: one migrates, one waits.
@@ -253,20 +278,23 @@ class Store:
             version = conn.scalar(sa.select(sa.func.max(schema_migrations.c.version)))
         return int(version or 0)
 
-    def _check_ours(self, conn: Connection) -> None:
+    def _check_ours(self, conn: Connection) -> set[int]:
+        """Refuse a database that is not ours or newer; returns the migrations applied."""
         names = set(sa.inspect(conn).get_table_names())
         if names and "schema_migrations" not in names:
             raise StoreError(
                 f"{_describe_url(self.engine)} is not a dailypapers database "
                 f"(it has other tables: {', '.join(sorted(names)[:3])}); refusing to touch it"
             )
-        if "schema_migrations" in names:
-            newest = conn.scalar(sa.select(sa.func.max(schema_migrations.c.version))) or 0
-            if newest > schema.SCHEMA_VERSION:
-                raise StoreError(
-                    f"database schema version {newest} is newer than this dailypapers "
-                    f"understands ({schema.SCHEMA_VERSION}); upgrade dailypapers"
-                )
+        if "schema_migrations" not in names:
+            return set()
+        done = set(conn.scalars(sa.select(schema_migrations.c.version)))
+        if max(done, default=0) > schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema version {max(done)} is newer than this dailypapers "
+                f"understands ({schema.SCHEMA_VERSION}); upgrade dailypapers"
+            )
+        return done
 
     # -- topics and papers --------------------------------------------------
 
@@ -463,17 +491,19 @@ class Store:
             return [RunRecord(**row._mapping) for row in rows]
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
+def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
     """Open (and by default migrate) the database at a SQLAlchemy URL.
 
-    A SQLite file is first checked read-only: a damaged one raises
-    :class:`StoreError` (one line, how to recover) before anything writes.
+    A SQLite file is checked read-only before anything writes to it (at
+    once with ``check``): a damaged one raises :class:`StoreError` (one line,
+    how to recover). Reads do not wait for the check, which reads the whole
+    file; a damaged page they meet raises the same error.
     """
-    if (path := sqlite_path(url)) is not None and (problem := damage(path)):
-        raise StoreError(damage_message(path, problem))
     engine = _engine(url)
-    store = Store(engine)
+    store = Store(engine, sqlite_path(url))
     try:
+        if check:
+            store.check_integrity()
         if migrate:
             store.migrate()
         else:
@@ -486,13 +516,6 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         engine.dispose()
         raise
     return store
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url.removeprefix("sqlite:///"))
-    return None
 
 
 def _engine(url: str) -> Engine:
@@ -508,7 +531,20 @@ def _engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
+        if path is not None:
+            sa.event.listen(engine, "handle_error", _damage_reporter(path))
     return engine
+
+
+def _damage_reporter(path: Path) -> Callable[[sa.engine.ExceptionContext], None]:
+    """Turn SQLite's "malformed" / "not a database" errors into the one-line StoreError."""
+
+    def report(context: sa.engine.ExceptionContext) -> None:
+        error = context.original_exception
+        if getattr(error, "sqlite_errorname", "") in DAMAGED:
+            raise StoreError(damage_message(path, str(error)))
+
+    return report
 
 
 def _sqlite_begin(conn: Connection) -> None:

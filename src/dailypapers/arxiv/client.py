@@ -396,6 +396,7 @@ class ArxivClient(PoliteClient):
         id_list: Sequence[str] = (),
         growth: int = 1,
         zero_total_retries: int = 1,
+        next_size: Callable[[FeedPage, int], int] | None = None,
     ) -> Iterator[FeedPage]:
         """Yield successive pages until the results (or ``max_results_total``) run out.
 
@@ -405,6 +406,9 @@ class ArxivClient(PoliteClient):
         actually received, so a short page skips nothing. With ``growth`` > 1
         each page is that many times larger than the last, up to the client's
         ``page_size`` (a small first page that grows when it was too small).
+        ``next_size``, when given, decides instead: it gets the page just
+        yielded (without repeats) and its size, and returns the next size
+        (kept between 1 and the client's ``page_size``).
 
         A page that repeats papers of an earlier page means the results moved
         while paging (new papers arrived at the top, or the index is
@@ -430,7 +434,10 @@ class ArxivClient(PoliteClient):
             fresh = _without_seen(page, seen)
             yield fresh
             start += len(fresh.papers) or len(page.papers)
-            size = max(size, min(self.page_size, size * growth))
+            if next_size is None:
+                size = max(size, min(self.page_size, size * growth))
+            else:
+                size = max(1, min(self.page_size, next_size(fresh, size)))
             # totalResults can move between pages; the newest value wins.
             if not page.papers or start >= page.total_results:
                 return

@@ -20,6 +20,7 @@ each record once converted, so memory stays flat whatever the page size.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -55,12 +56,31 @@ _ERROR = f"{{{OAI}}}error"
 _ROOT = f"{{{OAI}}}OAI-PMH"
 _AUTHOR_SPLIT = re.compile(r",|\band\b")
 
+log = logging.getLogger(__name__)
+
 
 class OaiParseError(ArxivError):
     """A response body is not a usable OAI-PMH answer (garbled, truncated, HTML...)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(one_line(reason))
+
+
+class AbsurdValue(ValueError):
+    """A version or date no paper has (out of range, unparsable, overflowing)."""
+
+
+class BadRecord(OaiParseError):
+    """One record with absurd values: skipped with a warning, the rest of its page kept.
+
+    Not a garbled page (retrying would fetch the same record again), and not
+    worth the whole page: the API's and the announcement feed's bad entries
+    are skipped the same way.
+    """
+
+    def __init__(self, identifier: str, reason: str) -> None:
+        self.identifier = one_line(identifier)[:200]
+        super().__init__(f"record {self.identifier}: {reason}")
 
 
 class OaiError(ArxivError):
@@ -91,6 +111,7 @@ class OaiPage:
 
     ``token`` is ``None`` on the last page (absent or empty element).
     ``no_records`` is the ``noRecordsMatch`` error: an empty, complete list.
+    ``skipped`` names the records dropped for absurd values (:class:`BadRecord`).
     """
 
     token: str | None = None
@@ -98,6 +119,7 @@ class OaiPage:
     complete_list_size: int | None = None
     no_records: bool = False
     records: list[OaiRecord] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 class PageParser:
@@ -144,7 +166,11 @@ class PageParser:
     def _events(self) -> Iterator[OaiRecord]:
         for _event, element in self._parser.read_events():
             if element.tag == _RECORD:
-                yield _record(element)
+                try:
+                    yield _record(element)
+                except BadRecord as exc:
+                    log.warning("skipped a bad OAI-PMH %s", exc)
+                    self.page.skipped.append(exc.identifier)
                 _free(element)
             elif element.tag == _TOKEN:
                 self._token(element)
@@ -219,6 +245,8 @@ def _record(element: Any) -> OaiRecord:
         raise OaiParseError(f"record {identifier}: unknown metadata format <{body.tag}>")
     try:
         paper = reader(body)
+    except AbsurdValue as exc:
+        raise BadRecord(identifier, str(exc)) from None
     except (ValueError, InvalidArxivId) as exc:
         raise OaiParseError(f"record {identifier}: {exc}") from None
     return OaiRecord(identifier, datestamp, paper)
@@ -226,9 +254,20 @@ def _record(element: Any) -> OaiRecord:
 
 def _datestamp(text: str | None, identifier: str) -> date:
     try:
-        return date.fromisoformat((text or "")[:10])
+        return _day(text or "")
+    except AbsurdValue:
+        raise BadRecord(identifier, f"bad datestamp {(text or '')[:40]!r}") from None
+
+
+def _day(text: str) -> date:
+    """An ISO date within MIN_YEAR..MAX_YEAR, else :class:`AbsurdValue`."""
+    try:
+        day = date.fromisoformat(text[:10])
     except ValueError:
-        raise OaiParseError(f"record {identifier}: bad datestamp {text!r}") from None
+        raise AbsurdValue(f"bad date {text[:40]!r}") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise AbsurdValue(f"date out of range {text[:40]!r}")
+    return day
 
 
 def _text(parent: Any, tag: str) -> str | None:
@@ -251,7 +290,7 @@ def _paper_id(text: str) -> str:
 
 
 def _midnight(text: str) -> datetime:
-    return datetime.combine(date.fromisoformat(text[:10]), datetime.min.time(), UTC)
+    return datetime.combine(_day(text), datetime.min.time(), UTC)
 
 
 def _categories(text: str | None) -> tuple[str, ...]:
@@ -313,18 +352,26 @@ def _versions(body: Any, ns: str) -> Iterator[tuple[int, datetime]]:
     for element in body.iterfind(ns + "version"):
         label = element.get("version", "")
         if not re.fullmatch(r"v\d{1,5}", label) or not 1 <= int(label[1:]) <= MAX_VERSION:
-            raise ValueError(f"bad version label {label[:40]!r}")
+            raise AbsurdValue(f"bad version label {label[:40]!r}")
         yield int(label[1:]), _rfc2822(_required(element, ns + "date"))
 
 
+_RFC2822_YEAR = re.compile(r"\d{1,2}\s+[A-Za-z]{3}\s+(\d{4})\b")
+
+
 def _rfc2822(text: str) -> datetime:
+    year = _RFC2822_YEAR.search(text)
+    if year and not MIN_YEAR <= int(year.group(1)) <= MAX_YEAR:
+        # Checked before parsing: the email module reads a year below 100
+        # ("0001") as this century's.
+        raise AbsurdValue(f"version date out of range {text[:40]!r}")
     try:
         when = parsedate_to_datetime(text)
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     except (TypeError, ValueError, IndexError, OverflowError):
-        raise ValueError(f"bad version date {text[:40]!r}") from None
+        raise AbsurdValue(f"bad version date {text[:40]!r}") from None
     if not MIN_YEAR <= when.year <= MAX_YEAR:
-        raise ValueError(f"version date out of range {text[:40]!r}")
+        raise AbsurdValue(f"version date out of range {text[:40]!r}")
     return when
 
 
@@ -402,6 +449,8 @@ _READERS = {
 
 __all__ = [
     "FORMATS",
+    "AbsurdValue",
+    "BadRecord",
     "OaiError",
     "OaiPage",
     "OaiParseError",

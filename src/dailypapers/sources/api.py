@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from dailypapers.arxiv import query as q
+from dailypapers.arxiv.atom import FeedPage
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.client import (
     ArxivClient,
@@ -82,13 +84,18 @@ def keeps(plan: TopicPlan, archives: list[str], paper: Paper) -> bool:
     return not wanted or any(c in wanted for c in paper.categories)
 
 
-# A warm topic's first page holds the papers expected since its newest known
-# one plus this many standard deviations, the known papers it must re-read,
-# and a few more known papers to stop at.
+# A warm topic's first page holds the papers expected since its last fetch
+# plus this many standard deviations and the known papers it must re-read
+# (the newest known one ends the scan), plus one entry of margin.
 PAGE_SLACK = 2.0
-PAGE_MARGIN = 2
+PAGE_MARGIN = 1
 PAGE_GROWTH = 2
 LATEST_BATCHES = 2  # a warm topic's rate is at least that of its last announcements
+# A full table's window tells nothing of its rate when it holds one announcement of
+# this many papers, or when the topic's silence since its newest paper would have
+# missed this many papers at the window's rate: its first page is a full table.
+ONE_BATCH_PAPERS = 10
+SILENCE_PAPERS = 20
 PROBE_MARKER = "api_newest"
 # A warm topic reads every paper since its newest known one (the history has
 # no holes), but a long outage is backfill's job: stop after this many tables.
@@ -122,6 +129,22 @@ class ScanPolicy:
         cutoff = newest - self.lookback if lagging else newest
         return cutoff if floor is None else max(cutoff, floor)
 
+    def seen_mark(self, history: TopicHistory) -> datetime | None:
+        """The submission cutoff of the last announcement the last fetch read in full.
+
+        Everything announced later is dated after it (arXiv dates a version by
+        its submission, announced at the next cutoff): a topic silent from its
+        newest paper to this mark was silent while its rate said otherwise
+        (:meth:`rate_unknown`). Only for sizing pages, never as a stop: a paper
+        the index shows late with an older date is still read down to the
+        newest known paper. ``None`` within ``index_lag`` of an announcement.
+        """
+        seen = history.fetched_at
+        if seen is None:
+            return None
+        last = self.calendar.last_announcement(seen)
+        return None if seen < last + self.index_lag else self.calendar.cutoff(last.date())
+
     def expected_arrivals(self, history: TopicHistory, now: datetime) -> int:
         """Papers likely announced since the newest known one, with some slack.
 
@@ -133,10 +156,43 @@ class ScanPolicy:
             return 0
         per_batch = max(self._window_rate(recent), self._latest_rate(recent))
         since = self.calendar.batches(recent[0], now, announced_by=True) - 1
+        since = min(since, self.unseen_announcements(history, now))
         mean = per_batch * max(since, 0)
         # Arrivals are roughly Poisson: two standard deviations above the mean
         # make a second request rare (it costs 3 s; an entry ~2.5 kB).
         return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
+
+    def rate_unknown(self, history: TopicHistory) -> bool:
+        """Whether the store cannot tell a full table's rate (its first page is a full table).
+
+        After a cold start whose history ends weeks earlier, the window is
+        from another time (the silence since contradicts its rate), and the
+        next day it holds that one announcement only. A complete table (all
+        matches stored) is exempt: a full page would read them all again.
+        """
+        recent, mark = history.recent, self.seen_mark(history)
+        complete = history.total is not None and history.total <= len(history.known)
+        if not recent or mark is None or complete:
+            return False
+        if self.calendar.batches(recent[-1], recent[0]) == 0:
+            return len(recent) >= ONE_BATCH_PAPERS
+        silent = self.calendar.batches(recent[0], mark) - 1
+        return self._window_rate(recent) * silent >= SILENCE_PAPERS
+
+    def unseen_announcements(self, history: TopicHistory, now: datetime) -> int:
+        """Announcements the topic's last fetch cannot have read in full.
+
+        Those made after it, and the last one before it when it came within
+        ``index_lag`` of that one. A quiet topic's newest paper may be many
+        announcements old while its last fetch, yesterday, saw that nothing
+        came since: only what was announced after that fetch can be new.
+        """
+        fetched = history.fetched_at
+        if fetched is None:
+            return sys.maxsize
+        last = self.calendar.last_announcement(fetched)
+        after = self.calendar.batches(self.calendar.cutoff(last.date()), now, announced_by=True)
+        return after + (fetched < last + self.index_lag)
 
     def _window_rate(self, recent: tuple[datetime, ...]) -> float:
         """Papers per announcement over the whole window, newest first."""
@@ -164,16 +220,51 @@ class ScanPolicy:
 def first_page_size(
     history: TopicHistory, policy: ScanPolicy, *, now: datetime, limit: int, cap: int
 ) -> int:
-    """The first page to ask for: a full table when cold, else what the scan must cover.
+    """The first page to ask for: a full table when cold (or its rate unknown), else what
+    the scan must cover.
 
     That is the expected arrivals, the known papers back to the scan's
-    cutoff, and a few known papers to stop at.
+    cutoff (the newest known paper among them ends the scan).
     """
     cutoff = policy.cutoff(history)
-    if not history.warm or cutoff is None:
+    if not history.warm or cutoff is None or policy.rate_unknown(history):
         return min(cap, limit)
     expected = policy.expected_arrivals(history, now)
     return max(1, min(cap, expected + history.count_since(cutoff) + PAGE_MARGIN))
+
+
+@dataclass
+class NextPage:
+    """The size of each page after a warm scan's first: what is left down to the cutoff.
+
+    A first page that fell short is followed by one fitted to the rest: the
+    entries it read per second of ``lastUpdatedDate``, extrapolated down to
+    the cutoff (with the first page's slack), plus the known papers there
+    and ``PAGE_MARGIN``. A page after that (the estimate fell short too)
+    doubles.
+    """
+
+    history: TopicHistory
+    cutoff: datetime | None
+    horizon: datetime
+    read: int = 0
+    top: datetime | None = None
+    pages: int = 0
+
+    def __call__(self, page: FeedPage, size: int) -> int:
+        self.pages += 1
+        dated = [p.updated for p in page.papers if p.updated <= self.horizon]
+        self.read += len(dated)
+        self.top = self.top or (dated[0] if dated else None)
+        if self.pages > 1 or self.cutoff is None or self.top is None or not dated:
+            return size * PAGE_GROWTH
+        last = dated[-1]
+        covered = (self.top - last).total_seconds()
+        if covered <= 0:
+            return size * PAGE_GROWTH
+        mean = self.read * max((last - self.cutoff).total_seconds(), 0.0) / covered
+        known = sum(1 for when in self.history.recent if self.cutoff <= when <= last)
+        return math.ceil(mean + PAGE_SLACK * math.sqrt(mean)) + known + PAGE_MARGIN
 
 
 def fetch_topic(
@@ -191,7 +282,8 @@ def fetch_topic(
     Newest first (``lastUpdatedDate``), one page at a time. A cold topic
     pages until ``limit`` papers were seen from the top. A warm one (fetched
     before, with a full table) starts with a page fitted to its expected
-    arrivals, doubling while needed (up to ``CATCH_UP_TABLES`` tables), and
+    arrivals, then one fitted to what is left (:class:`NextPage`), doubling
+    after that while needed (up to ``CATCH_UP_TABLES`` tables), and
     stops at the first page that reaches a paper the store already has at
     that version *and* reaches back to the history's cutoff: the lookback
     before its newest known paper, so that papers entering arXiv's index late
@@ -207,6 +299,7 @@ def fetch_topic(
     known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
     now = now or datetime.now(UTC)
     size = first_page_size(history, policy, now=now, limit=limit, cap=client.page_size)
+    horizon = now + FUTURE_SKEW
     found: dict[str, Paper] = {}
     seen: set[str] = set()
     pages = client.iter_pages(
@@ -214,10 +307,9 @@ def fetch_topic(
         sort_by=SORT_BY,
         sort_order=SORT_ORDER,
         page_size=size,
-        growth=PAGE_GROWTH if warm else 1,
         zero_total_retries=0 if _empty_before(history) else 1,
+        next_size=NextPage(history, cutoff, horizon) if warm else None,
     )
-    horizon = now + FUTURE_SKEW
     total: int | None = None
     for page in pages:
         total = page.total_results if total is None else total

@@ -40,6 +40,11 @@ The ids must include every paper changed after ``since`` (every paper when
 are evaluated exactly. ``None`` means "no index for this topic": scan.
 """
 
+
+class NewestFirst(list[str]):
+    """Candidate ids a finder already ordered by last update, newest first (not re-read)."""
+
+
 BATCH_SIZE = 2000
 # A run still writing holds papers whose last_seen is its start time, committed
 # later: the watermark stays below the start of every run in flight (runs
@@ -146,8 +151,8 @@ class LocalSource:
         ids = self.finder(conn, topic.plan, topic.since)
         if ids is None:
             return False
-        if topic.since is None:  # cold: newest candidates first, until the table is full
-            ids = _newest_first(conn, ids)
+        if topic.since is None and not isinstance(ids, NewestFirst):
+            ids = _newest_first(conn, ids)  # cold: newest first, until the table is full
         for chunk in _chunks(ids, 500):
             rows = localquery.papers_among(conn, chunk, high, topic.since)
             for row in sorted(rows, key=lambda r: r["updated"], reverse=True):

@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import fts
+from dailypapers import fts, localquery
 from dailypapers.plan import TopicPlan
+from dailypapers.sources.local import NewestFirst
 
 
 class IndexFinder:
@@ -36,19 +37,21 @@ class IndexFinder:
 
     def __call__(
         self, conn: Connection, plan: TopicPlan, since: datetime | None
-    ) -> list[str] | None:
+    ) -> NewestFirst | None:
         if since is not None or not fts.supported(conn.dialect.name) or not self.complete(conn):
             return None
         found = fts.candidates(plan.query, categories=False)
         if found is fts.Const.NOTHING:
-            return []
+            return NewestFirst()
         if isinstance(found, fts.Const):
             return None
-        # Count in the database first: a broad topic's candidates (a third of
-        # the store) are never carried into Python only to be dropped.
-        if fts.candidate_count(conn, found) > self.max_share * (self._stored or 0):
+        # Count in the database first, stopping past the share: a broad
+        # topic's candidates (a third of the store) are never all counted,
+        # nor carried into Python only to be dropped.
+        most = int(self.max_share * (self._stored or 0))
+        if fts.candidate_count(conn, found, most) > most:
             return None
-        return fts.candidate_ids(conn, found)
+        return NewestFirst(localquery.newest_candidates(conn, found))
 
     def complete(self, conn: Connection) -> bool:
         """Whether the index holds every stored paper (counted once per finder)."""
