@@ -50,7 +50,12 @@ class ImportResult:
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's bytes, with an SQLite write-ahead log beside it (Zotero's newest items)."""
+    hashed = hashlib.sha256(path.read_bytes())
+    wal = path.with_name(path.name + "-wal")
+    if path.suffix.lower() in (".sqlite", ".db") and wal.is_file():
+        hashed.update(wal.read_bytes())
+    return hashed.hexdigest()
 
 
 def import_files(
