@@ -235,7 +235,7 @@ def refresh_terms(conn: Connection, batch: int = _BATCH) -> int:
     return totals.papers
 
 
-def _stale_rows(conn: Connection, after: str, limit: int) -> list[sa.Row[Any]]:
+def _stale_rows(conn: Connection, after: str, limit: int) -> Sequence[Any]:
     """The next ``limit`` papers (by id, past ``after``) whose terms are missing or stale."""
     stale = (
         sa.select(
@@ -247,7 +247,7 @@ def _stale_rows(conn: Connection, after: str, limit: int) -> list[sa.Row[Any]]:
         .order_by(papers.c.id)
         .limit(limit)
     )
-    return list(conn.execute(stale).all())
+    return conn.execute(stale).all()
 
 
 @dataclass(slots=True)
@@ -259,7 +259,7 @@ class _Totals:
     length: int = 0
     papers: int = 0
 
-    def analyse(self, row: sa.Row[Any]) -> dict[str, Any]:
+    def analyse(self, row: Any) -> dict[str, Any]:
         counts = term_counts(row.title, row.abstract)
         if row.terms is not None:
             old = dict(row.terms)
