@@ -135,11 +135,10 @@ def ranks(scores: Any, positives: Any) -> Any:
     return found
 
 
-def evaluate_method(run: Run, method: m.Method, days: Sequence[Day]) -> Totals:
-    """One method over every reader-day: each day is one sparse product for all its readers."""
+def scored(run: Run, method: m.Method, days: Sequence[Day]) -> Iterator[tuple[Day, str, Any]]:
+    """Every reader-day's scores: each day is one sparse product for all its readers."""
     weighted = method.weigh(run.counts, run.corpus)
     norms: dict[str, float] = {}
-    totals = Totals()
     for day in days:
         candidates = weighted[day.candidates]
         readers = list(day.positives)
@@ -151,8 +150,13 @@ def evaluate_method(run: Run, method: m.Method, days: Sequence[Day]) -> Totals:
             start += len(library)
             if reader not in norms:
                 norms[reader] = profile_norm(weighted[library])
-            scored = method.score(mine, norms[reader])
-            totals.add(ranks(scored.scores, day.positives[reader]))
+            yield day, reader, method.score(mine, norms[reader]).scores
+
+
+def evaluate_method(run: Run, method: m.Method, days: Sequence[Day]) -> Totals:
+    totals = Totals()
+    for day, reader, scores in scored(run, method, days):
+        totals.add(ranks(scores, day.positives[reader]))
     return totals
 
 
