@@ -140,6 +140,8 @@ def scored(run: Run, method: m.Method, days: Sequence[Day]) -> Iterator[tuple[Da
     weighted = method.weigh(run.counts, run.corpus)
     norms: dict[str, float] = {}
     for day in days:
+        if not day.positives:
+            continue
         candidates = weighted[day.candidates]
         readers = list(day.positives)
         rows = [run.readers[reader] for reader in readers]

@@ -98,3 +98,14 @@ def test_the_benchmark_scores_as_rank_does(tmp_path: Path) -> None:
         expected = dict(zip(ids, scores.tolist(), strict=True))
         assert {s.paper.id: s.score for s in ranked} == pytest.approx(expected), name
         assert ranked[0].paper.id == "2510.00005", name  # Ada's own paper comes first
+
+
+def test_a_day_without_readers_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "papers.jsonl"
+    quiet = [row(20, "2025-10-02", "Weather at night", ["Cy"])]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in ROWS + quiet), encoding="utf-8")
+    bench: Any = load_bench()
+    assert bench.main(["--corpus", str(corpus), "--split", "2025-10-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reader_days"] == 1
