@@ -145,10 +145,12 @@ def scored(run: Run, method: m.Method, days: Sequence[Day]) -> Iterator[tuple[Da
         candidates = weighted[day.candidates]
         readers = list(day.positives)
         rows = [run.readers[reader] for reader in readers]
-        block = similarities(weighted[np.concatenate(rows)], candidates)
+        # co-authors share library papers: each distinct one is multiplied once
+        distinct, where = np.unique(np.concatenate(rows), return_inverse=True)
+        block = similarities(weighted[distinct], candidates)
         start = 0
         for reader, library in zip(readers, rows, strict=True):
-            mine = block[start : start + len(library)]
+            mine = block[where[start : start + len(library)]]
             start += len(library)
             if reader not in norms:
                 norms[reader] = profile_norm(weighted[library])
