@@ -12,7 +12,6 @@ and neither loops in Python over terms.
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -94,7 +93,7 @@ def term_counts(title: str, abstract: str | None) -> Counter[str]:
     """Term frequencies of a paper's title (weighted) and abstract.
 
     Terms are stems and, for adjacent stems that are not stop words, bigrams
-    (``"reward model"``: the key holds one space); :func:`unigrams` drops them.
+    (``"reward model"``: the key holds one space); :func:`unigram_mask` drops them.
     """
     counts: Counter[str] = Counter()
     for weight, text in ((TITLE_WEIGHT, title[:MAX_TEXT]), (1, (abstract or "")[:MAX_TEXT])):
@@ -105,11 +104,6 @@ def term_counts(title: str, abstract: str | None) -> Counter[str]:
         for _ in range(weight):
             counts.update(terms)  # counted in C, once per unit of weight
     return counts
-
-
-def unigrams(counts: Mapping[str, int]) -> dict[str, int]:
-    """``counts`` without its bigrams."""
-    return {term: count for term, count in counts.items() if " " not in term}
 
 
 @dataclass(slots=True)
@@ -224,11 +218,6 @@ class Corpus:
             idf = np.log((1 + self.documents) / (1 + df)) + 1.0
             memo = self._memo = (terms, self.documents, idf)
         return memo[2]
-
-
-def normalised(vector: Vector) -> Vector:
-    norm = math.sqrt(sum(w * w for w in vector.values()))
-    return {t: w / norm for t, w in vector.items()} if norm else {}
 
 
 def normalised_rows(matrix: Any) -> Any:
