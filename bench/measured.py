@@ -7,9 +7,9 @@ Every :func:`time.sleep` is counted, not slept (the reference's waits and
 dailypapers' politeness delay and backoff alike). At exit the process writes
 its own CPU seconds (user + system, start-up and imports included), its peak
 RSS and the counted waits to ``BENCH_REPORT``. For ``update``, dailypapers'
-clock (``dailypapers.store.utcnow``) reads ``BENCH_NOW``; the patch is applied
-when the store module is first imported, so the command imports exactly what
-it would anyway.
+clock reads ``BENCH_NOW``: the run clock through ``DAILYPAPERS_NOW``, and
+``dailypapers.store.utcnow`` by a patch applied when the store module is first
+imported, so the command imports exactly what it would anyway.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def main(argv: list[str]) -> Any:
             sys.argv = [str(Path(__file__).with_name("reference_method.py")), *argv[1:]]
             return runpy.run_path(sys.argv[0], run_name="__main__")
         sys.meta_path.insert(0, _PatchClock(datetime.fromisoformat(os.environ["BENCH_NOW"])))
+        os.environ["DAILYPAPERS_NOW"] = os.environ["BENCH_NOW"]  # the run clock, store or not
         from dailypapers.cli import main as dailypapers
 
         sys.argv = ["dailypapers", *argv]

@@ -125,6 +125,7 @@ LAYERS = {
     "dailypapers.localquery": QUERY_BASE,
     "dailypapers.doctorchecks": QUERY_BASE,
     "dailypapers.outboxstate": QUERY_BASE,
+    "dailypapers.newstate": QUERY_BASE,
     "dailypapers.schema": ("dailypapers.models", "dailypapers.fts"),
 }
 
@@ -159,6 +160,7 @@ SQL_MODULES = {
     "dailypapers.rank.libstore",
     "dailypapers.outboxstate",
     "dailypapers.localquery",
+    "dailypapers.newstate",
 }
 
 

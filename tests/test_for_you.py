@@ -165,9 +165,7 @@ def test_library_ranks_the_run_for_readme_json_and_summaries(
 
 
 def _page_ids(page: str) -> list[str]:
-    data = page.split('id="papers-data">')[1].split("</script>")[0]
-    ids: list[str] = json.loads(data)["ids"]
-    return ids
+    return re.findall(r'<li class="paper[^"]*" id="paper-([^"]+)"', page)
 
 
 def _row_id(row: str) -> str:

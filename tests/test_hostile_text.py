@@ -130,11 +130,10 @@ def test_site_gains_no_markup_and_keeps_its_data(fields: tuple[str, str, str, st
     plain = site_files(catalog(PLAIN))["index.html"].decode("utf-8")
     assert shape(page) <= shape(plain)
     assert same_files(scripts(page)) == same_files(scripts(plain))
-    blob = lxml.html.document_fromstring(page).xpath('//script[@type="application/json"]')[0]
-    assert json.loads(blob.text)["ids"] == [item.id]
-    [shared] = [content for path, content in site.items() if path.startswith("assets/data-")]
-    data = json.loads(shared.decode().removeprefix("window.DAILYPAPERS_DATA = ")[:-2])
-    [shown] = data["papers"]
+    cards = lxml.html.document_fromstring(page).xpath('//li[contains(@class, "paper")]/@id')
+    assert cards == [f"paper-{item.id}"]
+    [shared] = [content for path, content in site.items() if path.startswith("assets/papers-")]
+    [shown] = json.loads(shared.decode().removeprefix("window.DAILYPAPERS_PAPERS = ")[:-2])
     assert visible(shown["title"]) == visible(item.title)  # the text, whatever its spacing
 
 

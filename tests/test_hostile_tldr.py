@@ -59,8 +59,8 @@ def test_site_shows_the_tldr_as_data_only(tldr: str) -> None:
     plain = site_files(catalog(PLAIN_TLDR))["index.html"].decode("utf-8")
     assert shape(page) <= shape(plain)
     assert same_files(scripts(page)) == same_files(scripts(plain))
-    [data] = [content for path, content in site.items() if path.startswith("assets/data-")]
-    [shown] = json.loads(data.decode().removeprefix("window.DAILYPAPERS_DATA = ")[:-2])["papers"]
+    [data] = [content for path, content in site.items() if path.startswith("assets/papers-")]
+    [shown] = json.loads(data.decode().removeprefix("window.DAILYPAPERS_PAPERS = ")[:-2])
     assert visible(shown["tldr"]) == visible(item.tldr or "")
 
 

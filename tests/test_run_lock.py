@@ -57,6 +57,11 @@ def test_second_run_waits_and_then_finds_no_announcement(tmp_path: Path) -> None
         first = run(tmp_path)
         assert gate.wait_for_request(), "the first run never reached arXiv"
         second = run(tmp_path, "--wait", "60")
+        assert second.stderr is not None
+        # The first run is still held at the gate: the second must be waiting for it.
+        waiting = second.stderr.readline()
+        assert waiting.startswith("waiting up to 60 s for another dailypapers run"), waiting
+        assert first.poll() is None and second.poll() is None
         gate.release()
         first_out, _ = first.communicate(timeout=60)
         second_out, err = second.communicate(timeout=60)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from typing import Any
 
 import lxml.html
+from markupsafe import escape
 
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus, hostile_papers
-from dailypapers.render.catalog import build_catalog
+from dailypapers.render.catalog import build_catalog, newest_first_key
 from dailypapers.render.site import embed_json, site_files
 
 HOSTILE_TOPIC = '<script>alert("topic")</script>'
@@ -24,31 +24,27 @@ def files(papers: list[Paper], feeds: dict[str, bytes] | None = None) -> dict[st
     return site_files(catalog, feeds)
 
 
-DATA = re.compile(r'<script type="application/json" id="papers-data">(.*?)</script>', re.DOTALL)
+CARD = re.compile(r'<li class="paper[^"]*" id="paper-([^"]+)"')
 
 
-def embedded(page: bytes) -> dict[str, Any]:
-    match = DATA.search(page.decode())
-    assert match is not None
-    assert "<" not in match.group(1) and ">" not in match.group(1) and "&" not in match.group(1)
-    data: dict[str, object] = json.loads(match.group(1))
-    return data
-
-
-def shared(site: dict[str, bytes]) -> dict[str, Any]:
-    """The one shared data file: every paper once, and the topic index."""
-    [path] = [p for p in site if p.startswith("assets/data-")]
+def shared(site: dict[str, bytes], stem: str = "papers") -> Any:
+    """One shared data file: ``papers`` (every paper once) or ``topics`` (the index)."""
+    [path] = [p for p in site if p.startswith(f"assets/{stem}-")]
     text = site[path].decode()
-    assert text.startswith("window.DAILYPAPERS_DATA = ") and text.endswith(";\n")
-    body = text.removeprefix("window.DAILYPAPERS_DATA = ").removesuffix(";\n")
+    name = f"window.DAILYPAPERS_{stem.upper()} = "
+    assert text.startswith(name) and text.endswith(";\n")
+    body = text.removeprefix(name).removesuffix(";\n")
     assert "<" not in body and ">" not in body and "&" not in body
-    data: dict[str, Any] = json.loads(body)
-    return data
+    return json.loads(body)
+
+
+def listed(page: bytes) -> list[str]:
+    """The ids of the papers a page lists in its HTML, in order."""
+    return CARD.findall(page.decode())
 
 
 def markup(page: bytes) -> str:
-    """The page without its JSON data."""
-    return DATA.sub("", page.decode())
+    return page.decode()
 
 
 def test_index_topic_pages_assets_and_feeds() -> None:
@@ -68,16 +64,20 @@ def test_index_topic_pages_assets_and_feeds() -> None:
     assert loaded and not [url for url in loaded if "://" in url]  # nothing external loads
 
 
-def test_embedded_data_per_page() -> None:
-    papers = demo_corpus()[:5]
+def test_pages_list_their_papers_and_share_one_file() -> None:
+    papers = sorted(demo_corpus()[:60], key=newest_first_key, reverse=True)
     site = files(papers)
-    index = embedded(site["index.html"])
-    assert index["ids"] == [p.id for p in papers] and index["scope"] is None
-    topic = embedded(site["topics/reward-model.html"])
-    assert topic["scope"] == "reward-model" and topic["ids"] == [p.id for p in papers[:3]]
+    assert listed(site["index.html"]) == [p.id for p in papers][:50]  # its newest page
+    assert listed(site["topics/reward-model.html"]) == [p.id for p in papers[:3]]
+    assert 'data-scope="reward-model"' in site["topics/reward-model.html"].decode()
     data = shared(site)
-    assert [p["id"] for p in data["papers"]] == [p.id for p in papers]
-    assert data["topics"][0]["slug"] == "reward-model"
+    assert [p["id"] for p in data] == [p.id for p in papers]
+    assert not [p for p in data if "abstract" in p]  # each topic page carries it
+    assert shared(site, "topics")[0] == {"slug": "reward-model", "name": "Reward Model", "count": 3}
+    index_scripts = re.findall(r'<script src="([^"]+)"', site["index.html"].decode())
+    topic_scripts = re.findall(r'<script src="([^"]+)"', site["topics/reward-model.html"].decode())
+    assert [s.split("/")[-1].split("-")[0] for s in index_scripts] == ["topics", "papers", "site"]
+    assert [s.split("/")[-1].split("-")[0] for s in topic_scripts] == ["topics", "site"]
 
 
 def test_pages_carry_only_what_they_show() -> None:
@@ -93,9 +93,11 @@ def test_pages_carry_only_what_they_show() -> None:
     small, large = site_of(4), site_of(400)
     assert len(large["topics/topic-1.html"]) == len(small["topics/topic-1.html"])
     assert "Topic 399" not in large["topics/topic-1.html"].decode()
-    everything = b"".join(large.values()).decode()
-    abstract = " ".join(papers[5].abstract.split())
-    assert everything.count(json.dumps(abstract, ensure_ascii=False)[1:-1]) == 1  # stored once
+    abstract = str(escape(" ".join(papers[15].abstract.split())))
+    pages = [path for path, content in large.items() if abstract in content.decode()]
+    assert len(pages) == 101 and "index.html" in pages  # its 100 topics' pages and the index
+    data = [p for p in shared(large) if p["id"] == papers[15].id]
+    assert len(data) == 1 and len(data[0]["topics"]) == 100  # once, with its topics
 
 
 def test_hostile_text_never_becomes_markup() -> None:
@@ -104,7 +106,8 @@ def test_hostile_text_never_becomes_markup() -> None:
         if not path.endswith(".html"):
             continue
         page = markup(content)
-        assert page.count("<script") == 2, path  # data and script files (the ids were cut out)
+        scripts = 3 if path == "index.html" else 2  # the shared data files and site.js
+        assert page.count("<script") == scripts, path
         tree = lxml.html.fromstring(page)  # paper text is in the page now, as text only
         assert not tree.xpath("//img | //svg | //iframe | //object | //embed"), path
         assert not [a for a in tree.xpath("//@*") if a.attrname.lower().startswith("on")], path
@@ -112,8 +115,7 @@ def test_hostile_text_never_becomes_markup() -> None:
         assert not [
             h for h in hrefs if not h.startswith(("https://", "http://", "../", "topics/", "index"))
         ]
-        embedded(content)
-    titles = [p["title"] for p in shared(site)["papers"]]
+    titles = [p["title"] for p in shared(site)]
     assert " ".join(hostile_papers()[0].title.split()) in titles
     assert "&lt;script&gt;alert(&#34;topic&#34;)&lt;/script&gt;" in site["index.html"].decode()
 
@@ -130,16 +132,20 @@ def test_same_data_same_bytes() -> None:
 
 
 def test_every_paper_is_in_the_html_with_new_ones_marked() -> None:
-    papers = demo_corpus()[:40]
-    site = files(papers)
-    page = site["index.html"].decode()
-    tree = lxml.html.fromstring(markup(page.encode()))
-    cards = tree.xpath("//ol[@id='results']/li[contains(@class, 'paper')]")
-    assert [c.get("id") for c in cards] == [f"paper-{p.id}" for p in papers]
-    newest = max(p.updated for p in papers)
-    fresh = {f"paper-{p.id}" for p in papers if newest - p.updated < timedelta(hours=24)}
-    assert {c.get("id") for c in cards if "is-new" in c.get("class")} == fresh
-    assert 0 < len(fresh) < len(papers)
-    assert f"New only ({len(fresh)})" in page
-    data = shared(site)["papers"]
-    assert {f"paper-{p['id']}" for p in data if p.get("new")} == fresh
+    """The catalog says which papers are new (see tests/test_site_new.py): the site marks them."""
+    papers = sorted(demo_corpus()[:40], key=newest_first_key, reverse=True)
+    fresh = frozenset(p.id for p in papers[5:12])
+    catalog = build_catalog("Daily Papers", [("Reward Model", "q", papers)], new=fresh)
+    site = site_files(catalog)
+    for path in ("index.html", "topics/reward-model.html"):
+        page = site[path].decode()
+        cards = lxml.html.fromstring(page).xpath(
+            "//ol[@id='results']/li[contains(@class, 'paper')]"
+        )
+        assert [c.get("id") for c in cards] == [f"paper-{p.id}" for p in papers]
+        assert {c.get("id")[6:] for c in cards if "is-new" in c.get("class")} == fresh
+        assert f"New only ({len(fresh)})" in page
+    assert {p["id"] for p in shared(site) if p.get("new")} == fresh
+    assert not [
+        p for p in shared(site_files(build_catalog("D", [("R", "q", papers)]))) if "new" in p
+    ]

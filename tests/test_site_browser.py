@@ -70,7 +70,12 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hostile") / "site"
     # A model's TL;DR is as hostile as the paper it summarises.
     papers = [p.with_changes(tldr=f"{p.abstract} {p.title}") for p in hostile_papers()]
-    catalog = build_catalog("<b>Daily</b>", [(HOSTILE_TOPIC, "q", papers), ("Plain", "q", papers)])
+    # Newer papers in a third topic: the hostile ones are past the index's first page,
+    # so the index's script builds their cards from the shared papers file.
+    later = datetime(2025, 5, 13, tzinfo=UTC)
+    filler = [p.with_changes(updated=later) for p in demo_corpus()[:50]]
+    topics = [(HOSTILE_TOPIC, "q", papers), ("Plain", "q", papers), ("Filler", "q", filler)]
+    catalog = build_catalog("<b>Daily</b>", topics)
     publish_tree(folder, site_files(catalog, {"all.xml": b""}), owned=owns_site_file)
     return folder
 
@@ -167,10 +172,10 @@ def test_filters_narrow_the_list(watch: Watch, demo_site: Path) -> None:
     sync_api.expect(page).to_have_url(re.compile(r"q=probabilistic"))
     by_query = int(count(page).split()[0])
     assert 0 < by_query < by_category
-    page.fill("#from", "2025-03-15")
+    page.fill("#from", "2025-04-01")
     page.dispatch_event("#from", "change")
     dates = page.locator("#results li time").all_text_contents()
-    assert 0 < len(dates) < by_query and all(d >= "2025-03-15" for d in dates)
+    assert 0 < len(dates) < by_query and all(d >= "2025-04-01" for d in dates)
     page.click("#clear")
     sync_api.expect(page.locator("#count")).to_have_text("196 papers")
 
@@ -214,13 +219,25 @@ def test_hostile_corpus_runs_no_script(
     page.wait_for_timeout(300)
     page.goto(root + "index.html#q=%3Cscript%3Ealert(2)%3C%2Fscript%3E&cat=%3Cb%3E")
     page.wait_for_timeout(200)
-    watch.open(root + "topics/plain.html")
     hostile = hostile_papers()[0]
+    page.goto(root + f"index.html#id={hostile.id}")  # a card built from the shared file
+    sync_api.expect(page.locator("#results li")).to_have_count(1)
+    assert titles(page) == [" ".join(hostile.title.split())]
+    assert page.locator("#results li details").count() == 0  # its abstract: on its topic's page
+    assert page.locator("img, svg, iframe, object, embed").count() == 0
+    assert page.locator("script").count() == 3  # the two shared data files, site.js
+    hrefs = page.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert not [
+        h
+        for h in hrefs
+        if h and not h.startswith(("https://", "http://", "topics/", "index", "feeds/"))
+    ]
+    watch.open(root + "topics/plain.html")
     assert " ".join(hostile.title.split()) in titles(page)
     tldr = page.locator("#results .tldr").first.text_content() or ""
     assert tldr.startswith("TL;DR: ") and " ".join(hostile.title.split()) in tldr
     assert page.locator("img, svg, iframe, object, embed").count() == 0
-    assert page.locator("script").count() == 3  # the shared data file, site.js, the page ids
+    assert page.locator("script").count() == 2  # the shared topics file, site.js
     hrefs = page.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert not [h for h in hrefs if h and not h.startswith(("https://", "http://", "../", "index"))]
     assert page.evaluate("document.title").startswith("Plain")

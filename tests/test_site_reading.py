@@ -20,7 +20,8 @@ from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.outpaths import owns_site_file
 from dailypapers.pipeline import run_update
 from dailypapers.publish.tree import publish_tree
-from dailypapers.render.catalog import build_catalog
+from dailypapers.render.catalog import build_catalog, newest_first_key
+from dailypapers.render.ranked import Pick, Ranking
 from dailypapers.render.site import site_files
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -169,14 +170,90 @@ def test_search_takes_the_field_syntax(browser: Any, demo_site: Path) -> None:
     context.close()
 
 
-def test_new_papers_are_marked_and_filterable(browser: Any, demo_site: Path) -> None:
-    context, page = page_of(browser, (demo_site / "index.html").as_uri())
+@pytest.fixture(scope="module")
+def next_day_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo site after a second update that listed two more papers."""
+    folder = tmp_path_factory.mktemp("next-day")
+    corpus = demo_corpus()
+    model = next(p for p in corpus if "reward model" in p.title.lower())
+    later = datetime(2025, 5, 14, 13, tzinfo=UTC)
+    arrivals = [model.with_changes(id=f"2505.9990{n}", updated=later) for n in range(2)]
+    with pytest.MonkeyPatch.context() as patch, FakeArxiv(corpus) as server:
+        for name in [n for n in os.environ if n.startswith("DAILYPAPERS_")]:
+            patch.delenv(name)
+        (folder / "papers.toml").write_text(
+            'outputs = ["site"]\n'
+            '[[topics]]\nname = "Reward Model"\n[[topics]]\nname = "Reasoning"\n'
+            f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\n',
+            encoding="utf-8",
+        )
+        config = load_config(folder / "papers.toml")
+        run_update(config, now=datetime(2025, 5, 14, 12, tzinfo=UTC))
+        server.add_papers(arrivals)
+        report = run_update(config, now=datetime(2025, 5, 15, 12, tzinfo=UTC))
+    assert report.saved.new == 2, report.error
+    return config.site_dir
+
+
+def test_new_papers_are_marked_and_filterable(browser: Any, next_day_site: Path) -> None:
+    context, page = page_of(browser, (next_day_site / "index.html").as_uri())
     label = str(page.locator("label.check").text_content())
-    expected = int(re.search(r"\((\d+)\)", label).group(1))  # type: ignore[union-attr]
-    assert 0 < expected < 196
+    assert "New only (2)" in label  # the second update's two, not the first's 196
     page.check("#new")
-    sync_api.expect(page.locator("#count")).to_have_text(f"{expected} of 196 papers")
-    assert page.locator("#results li.is-new").count() == min(expected, 50)
+    sync_api.expect(page.locator("#count")).to_have_text("2 of 196 papers")  # 100 a topic
+    ids = page.locator("#results li.is-new").evaluate_all("els => els.map(e => e.id)")
+    assert sorted(ids) == ["paper-2505.99900", "paper-2505.99901"]
     assert page.locator("#results li:not(.is-new)").count() == 0
     assert "new=1" in page.evaluate("location.hash")
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def ranked_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
+    """A site with a library's scores: 60 papers in two topics, scored out of date order."""
+    papers = sorted(demo_corpus()[:60], key=newest_first_key, reverse=True)
+    scores = {p.id: round(((n * 37) % 61) / 61, 4) for n, p in enumerate(papers)}
+    del scores[papers[3].id]  # a library's own paper has no score
+    ranking = Ranking([Pick(p, scores[p.id]) for p in papers[:10] if p.id in scores], scores)
+    topics = [("Reward Model", "q", papers[:40]), ("Reasoning", "q", papers[20:])]
+    folder = tmp_path_factory.mktemp("ranked") / "site"
+    publish_tree(folder, site_files(build_catalog("D", topics, ranking)), owned=owns_site_file)
+    return folder, scores
+
+
+@pytest.mark.parametrize("path", ["index.html", "topics/reward-model.html"])
+def test_sort_by_score_with_a_library(
+    browser: Any, ranked_site: tuple[Path, dict[str, float]], path: str
+) -> None:
+    folder, scores = ranked_site
+    context, page = page_of(browser, (folder / path).as_uri())
+    newest = search(page, "")
+    page.select_option("#sort", "score")
+    sync_api.expect(page).to_have_url(re.compile(r"sort=score"))
+    ranked = search(page, "")
+    assert sorted(ranked) == sorted(newest) and ranked != newest
+    ids = [i.removeprefix("paper-") for i in ranked]
+    shown = [scores[i] for i in ids if i in scores]
+    assert shown == sorted(shown, reverse=True)
+    assert ids[-1] not in scores or len(shown) == len(ids)  # unscored papers go last
+    badge = str(page.locator("#results li .badge.score").first.text_content())
+    assert badge == f"score {shown[0]}"
+    narrowed = search(page, "ti:model")  # a search keeps the score order
+    narrowed_scores = [scores.get(i.removeprefix("paper-"), -1.0) for i in narrowed]
+    assert narrowed_scores == sorted(narrowed_scores, reverse=True)
+    page.select_option("#sort", "")
+    assert search(page, "") == newest
+    assert page.errors == []
+    context.close()
+
+
+def test_a_topic_page_searches_the_abstracts_in_its_html(browser: Any, demo_site: Path) -> None:
+    context, page = page_of(browser, (demo_site / "topics" / "reasoning.html").as_uri())
+    found = search(page, "abs:probabilistic")
+    assert 0 < len(found) < 100
+    abstracts = page.locator("#results li details p").all_text_contents()
+    assert all("probabilistic" in text.lower() for text in abstracts)
+    marks = page.locator("#results li details p mark").all_text_contents()
+    assert marks and all(mark.lower() == "probabilistic" for mark in marks)
+    assert page.errors == []
     context.close()

@@ -131,10 +131,10 @@ def check_site(path: Path) -> None:
     page = path.read_text(encoding="utf-8")
     assert "<script>alert" not in page and "</details></p>" not in page
     tree = lxml.html.fromstring(page)
-    assert len(tree.xpath("//script")) == 3  # the shared data file, the script, the page's ids
-    [shared] = (path.parent / "assets").glob("data-*.js")
-    text = shared.read_text(encoding="utf-8").removeprefix("window.DAILYPAPERS_DATA = ")[:-2]
-    assert all("<script>alert(1)</script>" in p["tldr"] for p in json.loads(text)["papers"])
+    assert len(tree.xpath("//script")) == 3  # the index: the two shared data files, the script
+    [shared] = (path.parent / "assets").glob("papers-*.js")
+    text = shared.read_text(encoding="utf-8").removeprefix("window.DAILYPAPERS_PAPERS = ")[:-2]
+    assert all("<script>alert(1)</script>" in p["tldr"] for p in json.loads(text))
 
 
 def check_email(text: str, html: str) -> None:

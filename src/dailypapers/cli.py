@@ -91,7 +91,7 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
-            if _raised(exc, "dailypapers.run", "RunFailed") or _raised(
+            if _raised(exc, "dailypapers.runlock", "RunFailed") or _raised(
                 exc, "dailypapers.store", "StoreError"
             ):
                 raise Failure(f"dailypapers: failed: {exc}") from None
@@ -168,7 +168,7 @@ def cli() -> None:
     for each, stores them, and writes a README with one table per topic (the
     DailyArXiv README format).
     """
-    from dailypapers.notify.masking import install_log_filter
+    from dailypapers.masking import install_log_filter
 
     install_log_filter()  # no secret in any log line, whatever the command
 
@@ -265,10 +265,12 @@ def _progress(console: Console) -> Iterator[Callable[[str], None]]:
         yield progress
 
 
-def _run(config_file: Path | None, debug: bool = False, **kwargs: Any) -> RunReport:
+def _run(
+    config_file: Path | None, debug: bool = False, config: Config | None = None, **kwargs: Any
+) -> RunReport:
     from dailypapers.pipeline import run_update
 
-    config = _load(config_file)
+    config = config or _load(config_file)
     console = _stderr()
     with _progress(console) as progress:
         report = run_update(config, progress=progress, raise_errors=debug, **kwargs)
@@ -338,12 +340,21 @@ def update(
     outputs are left byte-identical (no empty commits). A run that cannot
     fetch changes no output and exits 1.
     """
+    config = _load(config_file)
+    if not force and deadline is None and (line := _calendar_skip(config, source, wait)):
+        click.echo(line)
+        return
     from dailypapers.deadline import RunDeadlineExceeded, run_deadline
 
     try:
         with run_deadline(deadline):
             report = _run(
-                config_file, debug, force=force, lock_timeout=wait, source_factory=_factory(source)
+                config_file,
+                debug,
+                config,
+                force=force,
+                lock_timeout=wait,
+                source_factory=_factory(source),
             )
     except RunDeadlineExceeded as exc:  # passed outside the run's own error handling
         raise Failure(f"dailypapers: failed: {exc}") from None
@@ -351,6 +362,17 @@ def update(
 
     report_to_actions(report)
     _finish(report)
+
+
+def _calendar_skip(config: Config, source: str | None, wait: float) -> str | None:
+    """A day arXiv's calendar skips, decided without the store's libraries (or ``None``)."""
+    from dailypapers.clock import run_clock
+    from dailypapers.quickskip import PROGRESS, skipped
+
+    line = skipped(config, run_clock(), source=source, lock_timeout=wait)
+    if line is not None:
+        click.echo(PROGRESS, err=True)
+    return line
 
 
 @cli.command()

@@ -31,11 +31,10 @@ from dailypapers import config_hints as hints
 from dailypapers.arxiv import lint
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
-from dailypapers.arxiv.client import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
-from dailypapers.arxiv.feed import DEFAULT_FEED_URL
-from dailypapers.arxiv.oai_client import DEFAULT_OAI_URL as DEFAULT_OAI_URL
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
-from dailypapers.names import CONFIG_ENV
+from dailypapers.names import CONFIG_ENV, DEFAULT_FEED_URL
+from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
+from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 
 DB_ENV = "DAILYPAPERS_DB"
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from dailypapers.notify.masking import mask
+from dailypapers.masking import mask
 from dailypapers.pipeline import RunReport
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from dailypapers import __version__
-from dailypapers.notify.masking import mask
+from dailypapers.masking import mask
 
 MAX_BODY_BYTES = 256 * 1024  # a summary is a few hundred bytes; anything far larger is wrong
 MAX_TOKENS = 400

@@ -10,3 +10,6 @@ from __future__ import annotations
 CONFIG_ENV = "DAILYPAPERS_CONFIG"
 SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 OAI_FORMATS = ("arXivRaw", "arXiv", "oai_dc")  # OAI-PMH metadata formats we read
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_FEED_URL = "https://rss.arxiv.org/atom/"
+DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"

@@ -12,7 +12,7 @@ channel loses nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import announcement, fetchstate
+from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
+from dailypapers.memory import release_freed
 from dailypapers.models import Paper
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
-from dailypapers.publish.outputs import write_outputs
+from dailypapers.publish.outputs import forget_rendered, write_outputs
 from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
@@ -158,6 +159,30 @@ def sections(config: Config, store: Store) -> list[Section]:
     return result
 
 
+def iter_sections(config: Config, store: Store) -> Iterator[Section]:
+    """:func:`sections`, one topic at a time, for a renderer that renders it before the next.
+
+    Each next topic first clears the renderers' per-paper memos.
+    """
+    for plan in plan_topics(config):
+        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        papers = (
+            [] if topic_id is None else store.topic_papers(topic_id, config.settings.max_papers)
+        )
+        yield Section(plan.topic.name, papers)
+        forget_rendered()  # the renderers' per-paper memos hold the papers: one topic at a time
+
+
+def _readme_alone(config: Config, ranking: Ranking | None) -> bool:
+    """Whether only the README is rendered, from the topics alone (no TL;DRs, no ranking).
+
+    Then its sections are read one topic at a time: a 100 x 100 README holds
+    one topic's papers at once instead of 10,000.
+    """
+    settings = config.settings
+    return settings.outputs == ["readme"] and settings.summaries is None and ranking is None
+
+
 def render_outputs(
     config: Config,
     store: Store,
@@ -177,30 +202,64 @@ def render_outputs(
     from dailypapers.rank import foryou
     from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
-    settings = config.settings
-    written = []
-    listed = with_summaries(config, store, sections(config, store))
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
+    if _readme_alone(config, ranking):
+        return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
+    listed = with_summaries(config, store, sections(config, store))
     if ranking is not None:
         ranking = foryou.with_scores_of(ranking, store, [p for s in listed for p in s.papers])
-    if "readme" in settings.outputs:
-        remove_stale_temps(config.readme_path)
-        today = today or datetime.now(config.zone).date()
-        text = render_readme(
-            settings.title,
-            by_relevance(config, listed, ranking),
-            updated_on=today,
-            max_papers=settings.max_papers,
-            link_base=settings.readme.link_base,
-            **readme_options(config, len(listed)),
-            tldr=settings.readme.tldr,
-            for_you=readme_for_you(config, ranking, listed),
-        )
-        if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
-            written.append(config.readme_path)
-    written += write_outputs(config, listed, force=force, ranking=ranking)
+    written = []
+    if "readme" in config.settings.outputs:
+        written += _write_readme(config, listed, ranking, force=force, today=today)
+    new = new_on_site(config, store, listed)
+    written += write_outputs(config, listed, force=force, ranking=ranking, new=new)
     return written
+
+
+def _write_readme(
+    config: Config,
+    listed: Iterable[Section],
+    ranking: Ranking | None,
+    *,
+    force: bool,
+    today: date | None,
+) -> list[Path]:
+    """Render and write the README (``[readme]`` options); returns it if it changed."""
+    settings = config.settings
+    remove_stale_temps(config.readme_path)
+    today = today or datetime.now(config.zone).date()
+    for_you = None
+    if ranking is not None:  # the For you table and the order need every section
+        every = list(listed)
+        for_you = readme_for_you(config, ranking, every)
+        listed = by_relevance(config, every, ranking)
+    text = render_readme(
+        settings.title,
+        listed,
+        updated_on=today,
+        max_papers=settings.max_papers,
+        link_base=settings.readme.link_base,
+        **readme_options(config, len(settings.topics)),
+        tldr=settings.readme.tldr,
+        for_you=for_you,
+        names=[topic.name for topic in settings.topics],
+    )
+    if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
+        return [config.readme_path]
+    return []
+
+
+def new_on_site(config: Config, store: Store, listed: Sequence[Section]) -> frozenset[str]:
+    """The listed papers new since the previous update (the site's "new" badge)."""
+    from dailypapers.newstate import newly_listed
+
+    if "site" not in config.settings.outputs:
+        return frozenset()
+    found = [store.find_topic(plan.topic.name, plan.query_string) for plan in plan_topics(config)]
+    with store.reading() as conn:
+        ids = [p.id for section in listed for p in section.papers]
+        return newly_listed(conn, [i for i in found if i is not None], ids)
 
 
 def readme_for_you(
@@ -272,6 +331,7 @@ def run_update(
             announced = _fetch_and_save(
                 config, run.store, source_factory, report, progress, now, run.id, force
             )
+            release_freed()  # the fetched papers: rendering's peak does not stack on them
         ranking = None
         if fetch and render:
             from dailypapers.rank.foryou import compute
@@ -292,6 +352,8 @@ def run_update(
         notify_error = failure_line(report.notified)
         if notify_error:
             report.status, report.error = FAILED, notify_error
+    if command == "update" and report.status != FAILED:
+        quickskip.remember(config, run.id)  # what a later skipped day compares with
     return report
 
 

@@ -11,57 +11,27 @@ run cost is :class:`RunResult`, which every command's report extends.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from dailypapers.arxiv.errors import ArxivError
-from dailypapers.config import Config, ConfigError
+from dailypapers.clock import NOW_ENV as NOW_ENV  # re-exported: the runs' clock
+from dailypapers.clock import ClockError as ClockError
+from dailypapers.clock import run_clock as run_clock
+from dailypapers.config import Config
+from dailypapers.runlock import Busy as Busy  # re-exported: the runs' lock and errors
+from dailypapers.runlock import RunFailed as RunFailed
+from dailypapers.runlock import project_lock as project_lock
 from dailypapers.schema import RunStatus as RunStatus  # re-exported: the runs' vocabulary
 from dailypapers.sources.base import SourceError
-from dailypapers.store import RunOwner, Store, StoreError, open_store, utcnow
-
-NOW_ENV = "DAILYPAPERS_NOW"  # an ISO time with offset: the runs' clock (tests, a past day)
-
-
-class ClockError(ConfigError):
-    """``DAILYPAPERS_NOW`` is not an ISO time with a UTC offset."""
-
-
-def run_clock() -> datetime:
-    """The time a run starts at: ``DAILYPAPERS_NOW`` when set, else the real time.
-
-    A subprocess (the CLI under test) is given a fixed day this way, so what
-    arXiv's calendar says (weekday, holiday) never depends on the real date.
-    """
-    value = os.environ.get(NOW_ENV, "").strip()
-    if not value:
-        return utcnow()
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ClockError(f"{NOW_ENV}={value!r} is not an ISO time") from None
-    if when.tzinfo is None:
-        raise ClockError(f"{NOW_ENV}={value!r} needs a UTC offset (e.g. +00:00)")
-    return when.astimezone(UTC)
-
+from dailypapers.store import RunOwner, Store, StoreError, open_store
 
 # What a run turns into one line (anything else is a bug: its traceback shows).
 RUN_ERRORS: tuple[type[Exception], ...] = (SourceError, ArxivError, StoreError, OSError)
-
-
-class RunFailed(Exception):
-    """A run could not complete; the message is one line."""
-
-
-class Busy(RunFailed):
-    """Another run holds the lock on this project's state."""
 
 
 @dataclass
@@ -95,35 +65,6 @@ def one_line(exc: BaseException) -> str:
     """An exception's message on one line (its type's name when it has none)."""
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
-
-
-@contextmanager
-def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iterator[Path]:
-    """Hold the project's run lock, so two runs never interleave their writes.
-
-    Yields the lock file's path (the identity recorded as the runs' owner).
-    A project that cannot be written (read-only file system, no permission)
-    fails here with one line, before anything is fetched.
-    """
-    path = (config.state_dir / name).resolve()
-    lock = FileLock(str(path), timeout=timeout)
-    try:
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-    except Timeout:
-        raise Busy(
-            f"another dailypapers run holds {config.state_dir / name} "
-            f"(waited {timeout:g} s); try again later"
-        ) from None
-    except OSError as exc:
-        raise RunFailed(
-            f"cannot write to {config.state_dir}: {exc.strerror or exc} "
-            "(is the project read-only? dailypapers needs to write its state and outputs there)"
-        ) from None
-    try:
-        yield path
-    finally:
-        lock.release()
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
 CHUNK = 500  # ids per ``IN (...)`` list: below SQLite's and PostgreSQL's parameter limits
@@ -28,8 +27,13 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 def insert(dialect: str, table: sa.Table) -> Any:
     """The dialect's ``INSERT`` for ``table`` (with ``on_conflict_*``)."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
+    if dialect == "postgresql":  # imported only for PostgreSQL (a SQLite run never loads it)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def insert_ignore(dialect: str, table: sa.Table) -> Any:

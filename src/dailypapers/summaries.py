@@ -27,8 +27,8 @@ from sqlalchemy.engine import Connection
 from dailypapers import summarystore
 from dailypapers.config import Config, SummariesSettings
 from dailypapers.llm import ChatClient, LLMError
+from dailypapers.masking import mask
 from dailypapers.models import Paper
-from dailypapers.notify.masking import mask
 from dailypapers.plan import plan_topics
 from dailypapers.render.markdown import Section
 from dailypapers.store import Store, stored_papers, utcnow

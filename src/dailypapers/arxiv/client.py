@@ -31,8 +31,8 @@ from dailypapers.arxiv.errors import (
     UnexpectedEmptyPage,
 )
 from dailypapers.bounded import Bounds, LimitExceeded, bounded_request
+from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 
-DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 PROJECT_URL = "https://github.com/dailypapers/dailypapers"
 ARXIV_MIN_DELAY = 3.0
 MAX_PAGE_SIZE = 2000  # arXiv's per-call limit

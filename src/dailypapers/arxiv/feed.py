@@ -41,6 +41,7 @@ from dailypapers.models import (
     parse_timestamp,
     split_id,
 )
+from dailypapers.names import DEFAULT_FEED_URL as DEFAULT_FEED_URL  # re-exported
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ DC = "http://purl.org/dc/elements/1.1/"
 NAMESPACES = {"atom": ATOM, "arxiv": ARXIV, "dc": DC}
 FEED_LIMIT = 2000  # arXiv's feeds carry at most this many items
 ANNOUNCE_TYPES = frozenset({"new", "cross", "replace", "replace-cross"})
-DEFAULT_FEED_URL = "https://rss.arxiv.org/atom/"
 
 _PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*[\w-]+\s*(?:Abstract:\s*)?", re.DOTALL)
 

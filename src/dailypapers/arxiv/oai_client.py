@@ -36,8 +36,8 @@ from dailypapers.arxiv.client import (
 from dailypapers.arxiv.errors import ArxivAPIError, ArxivUnavailable
 from dailypapers.arxiv.oai import OaiError, OaiPage, OaiParseError, PageParser, parse_page
 from dailypapers.bounded import Bounds, LimitExceeded, Watchdog, bounded_chunks
+from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 
-DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"
 _Hook = Callable[[RetryCallState], None]
 _RETRY_EXCEPTIONS = (RetryableStatus, httpx.TransportError, httpx.DecodingError, OaiParseError)
 

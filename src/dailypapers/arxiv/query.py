@@ -39,8 +39,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import snowballstemmer
+from typing import Any
 
 from dailypapers.models import Paper
 
@@ -60,14 +59,21 @@ _STAMP_SLICES = ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))  # seconds
 
 # --- text analysis -----------------------------------------------------------
 
-_STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # snowball stemmers keep state: not thread-safe
+
+
+@functools.cache
+def _stemmer() -> Any:
+    """Snowball's English stemmer, imported on first use (config loading needs none)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 @functools.lru_cache(maxsize=1 << 18)
 def _stem(word: str) -> str:
     with _STEMMER_LOCK:
-        return str(_STEMMER.stemWord(word))
+        return str(_stemmer().stemWord(word))
 
 
 def _fold(text: str) -> str:

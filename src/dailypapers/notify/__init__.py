@@ -4,7 +4,7 @@ The outbox (:mod:`dailypapers.notify.outbox`) queues every paper version new
 to a topic in the run's store transaction; :func:`deliver` sends each channel
 (``github``, ``email``, ``webhook``: :mod:`dailypapers.notify.channel`) what
 it owes and records deliveries only after the channel confirmed. Secrets are
-masked everywhere (:mod:`dailypapers.notify.masking`).
+masked everywhere (:mod:`dailypapers.masking`).
 
 Never a flood: a channel only owes items queued from the run in which it was
 first configured on; a paper version the README already listed before the
@@ -20,8 +20,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from dailypapers.config import Config
+from dailypapers.masking import SECRET_ENV, install_log_filter, mask
 from dailypapers.notify.channel import Channel, NotifyError, Outcome
-from dailypapers.notify.masking import SECRET_ENV, install_log_filter, mask
 from dailypapers.notify.outbox import (
     Batch,
     Snapshot,

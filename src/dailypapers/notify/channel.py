@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dailypapers.render.digest import Digest
+if TYPE_CHECKING:
+    from dailypapers.render.digest import Digest
 
 
 class NotifyError(Exception):

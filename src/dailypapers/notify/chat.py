@@ -14,8 +14,8 @@ import httpx
 
 from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
+from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError
-from dailypapers.notify.masking import mask
 
 
 def encode(payload: Any) -> bytes:

@@ -18,8 +18,8 @@ from typing import Any, cast
 
 from dailypapers.bounded import Watchdog
 from dailypapers.config import EmailSettings
+from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError
-from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_html, render_text, subject
 from dailypapers.store import utcnow
 
@@ -110,8 +110,8 @@ class EmailChannel:
             smtp.login(user, os.environ.get(PASSWORD_ENV, ""))
 
 
-class _WatchedSMTP(smtplib.SMTP):
-    """SMTP whose socket a :class:`Watchdog` may shut down (the greeting included)."""
+class _Watched:
+    """Mixin for SMTP classes: a :class:`Watchdog` may shut the socket (greeting included)."""
 
     def __init__(self, dog: Watchdog, **kwargs: Any) -> None:
         self._dog = dog
@@ -124,16 +124,12 @@ class _WatchedSMTP(smtplib.SMTP):
         return cast(socket.socket, sock)
 
 
-class _WatchedSMTPSSL(smtplib.SMTP_SSL):
-    def __init__(self, dog: Watchdog, **kwargs: Any) -> None:
-        self._dog = dog
-        super().__init__(**kwargs)
+class _WatchedSMTP(_Watched, smtplib.SMTP):
+    """Plain or STARTTLS SMTP under a watchdog."""
 
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        self._host = host  # what SMTP(host) sets: TLS checks the certificate against it
-        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
-        self._dog.watch(sock)
-        return cast(socket.socket, sock)
+
+class _WatchedSMTPSSL(_Watched, smtplib.SMTP_SSL):
+    """Implicit-TLS SMTP under a watchdog."""
 
 
 def _describe(exc: BaseException) -> str:

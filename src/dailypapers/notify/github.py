@@ -16,8 +16,8 @@ import httpx
 from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import GitHubSettings
+from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError
-from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_issue
 
 DEFAULT_API_URL = "https://api.github.com"

@@ -14,9 +14,9 @@ import httpx
 from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import WebhookSettings
+from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError
 from dailypapers.notify.chat import url_problem
-from dailypapers.notify.masking import mask
 from dailypapers.render.digest import Digest, render_chat, slack_escape
 
 URL_ENV = "DAILYPAPERS_WEBHOOK_URL"

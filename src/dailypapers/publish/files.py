@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Replace ``path`` with ``content`` via a temporary file, fsync and rename."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in _utf8_chunks(content):
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         _keep_mode(path, Path(tmp))
@@ -24,6 +24,15 @@ def write_atomic(path: Path, content: str | bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def _utf8_chunks(content: str | bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """``content`` as UTF-8, a megabyte of text at a time (no second copy of a large output)."""
+    if isinstance(content, bytes):
+        yield content
+        return
+    for start in range(0, len(content), size):
+        yield content[start : start + size].encode("utf-8")
 
 
 def write_if_changed(

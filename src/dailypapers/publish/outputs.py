@@ -9,6 +9,7 @@ old or new, never a mix). Unchanged outputs are not rewritten (unless
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,11 +20,9 @@ from dailypapers.links import labels
 from dailypapers.outpaths import owns_feed_file, owns_site_file  # re-exported
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.tree import publish_tree
-from dailypapers.render.atom import entry_html, feed_files
 from dailypapers.render.catalog import Catalog, build_catalog
 from dailypapers.render.jsonout import render_json
 from dailypapers.render.markdown import Section
-from dailypapers.render.site import paper_data, site_files
 
 if TYPE_CHECKING:
     from dailypapers.rank.foryou import Ranking
@@ -32,7 +31,10 @@ EXTRA_OUTPUTS = ("json", "feeds", "site")
 
 
 def catalog_for(
-    config: Config, sections: Sequence[Section], ranking: Ranking | None = None
+    config: Config,
+    sections: Sequence[Section],
+    ranking: Ranking | None = None,
+    new: frozenset[str] = frozenset(),
 ) -> Catalog:
     """The catalog of the configured topics; ``sections`` are in config order.
 
@@ -41,7 +43,7 @@ def catalog_for(
     """
     queries = [q.to_string(topic.search_query([])) for topic in config.settings.topics]
     items = [(s.name, query, s.papers) for s, query in zip(sections, queries, strict=True)]
-    return build_catalog(config.settings.title, items, ranking)
+    return build_catalog(config.settings.title, items, ranking, new)
 
 
 def write_outputs(
@@ -50,23 +52,31 @@ def write_outputs(
     *,
     force: bool = False,
     ranking: Ranking | None = None,
+    new: frozenset[str] = frozenset(),
 ) -> list[Path]:
-    """Write the configured json/feeds/site outputs; returns the paths that changed."""
+    """Write the configured json/feeds/site outputs; returns the paths that changed.
+
+    ``new``: the ids of the papers new since the previous update (the site's badge).
+    """
     wanted = [name for name in EXTRA_OUTPUTS if name in config.settings.outputs]
     if not wanted:
         return []
-    catalog = catalog_for(config, sections, ranking)
+    catalog = catalog_for(config, sections, ranking, new)
     written: list[Path] = []
     if "json" in wanted:
         remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
         if write_if_changed(config.json_path, render_json(catalog), force=force):
             written.append(config.json_path)
-    feeds = feed_files(catalog, config.settings.feeds.base_url) if "feeds" in wanted else None
-    if feeds is not None and publish_tree(
-        config.feeds_dir, feeds, owned=owns_feed_file, force=force
-    ):
-        written.append(config.feeds_dir)
+    feeds = None
+    if "feeds" in wanted:  # each renderer (lxml, jinja2) is loaded when configured
+        from dailypapers.render.atom import feed_files
+
+        feeds = feed_files(catalog, config.settings.feeds.base_url)
+        if publish_tree(config.feeds_dir, feeds, owned=owns_feed_file, force=force):
+            written.append(config.feeds_dir)
     if "site" in wanted:
+        from dailypapers.render.site import site_files
+
         files = site_files(catalog, feeds)
         if publish_tree(config.site_dir, files, owned=owns_site_file, force=force):
             written.append(config.site_dir)
@@ -76,5 +86,10 @@ def write_outputs(
 
 def forget_rendered() -> None:
     """Drop the per-paper memos the renderers share during one render (memory)."""
-    for memo in (labels, entry_html, paper_data):
+    memos = [labels]
+    for module, name in (("atom", "entry_html"), ("site", "paper_data")):
+        loaded = sys.modules.get(f"dailypapers.render.{module}")
+        if loaded is not None:  # a renderer never loaded memoised nothing
+            memos.append(getattr(loaded, name))
+    for memo in memos:
         memo.cache_clear()

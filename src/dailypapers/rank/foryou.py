@@ -33,10 +33,17 @@ def with_scores_of(ranking: Ranking, store: Store, papers: Sequence[Paper]) -> R
 
 
 def configured(config: Config, store: Store) -> bool:
-    """True when a library is configured or imported."""
-    from dailypapers.rank.api import has_library
+    """True when a library is configured or imported.
 
-    return bool(config.library_paths) or has_library(store)
+    Asks the library's tables directly: the ranking methods (numpy, scipy)
+    are loaded only when there is something to rank.
+    """
+    from dailypapers.rank import libstore
+
+    if config.library_paths:
+        return True
+    with store.reading() as conn:
+        return libstore.library_size(conn) > 0
 
 
 def compute(config: Config, store: Store, *, limit: int | None = None) -> Ranking | None:
@@ -46,10 +53,10 @@ def compute(config: Config, store: Store, *, limit: int | None = None) -> Rankin
     """
 
     def rank() -> Ranking | None:
-        from dailypapers.rank.api import for_you
-
         if not configured(config, store):
             return None
+        from dailypapers.rank.api import for_you
+
         found = for_you(store, config, limit=limit or config.settings.max_papers)
         picks = [Pick(s.paper, s.score, s.because) for s in found]
         return Ranking(picks, {p.paper.id: p.score for p in picks})

@@ -42,6 +42,9 @@ class Catalog:
     title: str
     topics: Sequence[TopicListing]
     ranking: Ranking | None = None  # the "For you" list and scores (with a library)
+    # Ids of the papers new since the previous update (see :func:`newly_listed` in
+    # :mod:`dailypapers.listing`): the site's "new" badge.
+    new: frozenset[str] = frozenset()
     _topics_of: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +78,7 @@ def build_catalog(
     title: str,
     topics: Iterable[tuple[str, str, Sequence[Paper]]],
     ranking: Ranking | None = None,
+    new: frozenset[str] = frozenset(),
 ) -> Catalog:
     """A :class:`Catalog` from ``(name, query, papers)`` per topic, slugs assigned."""
     items = list(topics)
@@ -83,6 +87,7 @@ def build_catalog(
         title,
         [TopicListing(name, slugs[name], query, papers) for name, query, papers in items],
         ranking,
+        new,
     )
 
 

@@ -10,13 +10,15 @@ cannot break an issue table either.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from dailypapers.links import Labels, find_venue, labels
 from dailypapers.models import Paper
@@ -33,14 +35,20 @@ _MENTION = re.compile(r"@(?=[A-Za-z0-9_])")
 GITHUB_BODY_LIMIT = 65_536  # GitHub refuses longer issue bodies (HTTP 422)
 AUTHORS_SHOWN = 3
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("dailypapers.render", "templates"),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+@functools.cache
+def _env() -> jinja2.Environment:
+    """The digests' templates (jinja2 is loaded when a digest is first rendered)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("dailypapers.render", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ def _plural(count: int, word: str = "paper") -> str:
 
 
 def _render(name: str, digest: Digest, **extra: Any) -> str:
-    return _ENV.get_template(name).render(d=digest, plural=_plural, **extra)
+    return _env().get_template(name).render(d=digest, plural=_plural, **extra)
 
 
 def subject(digest: Digest) -> str:

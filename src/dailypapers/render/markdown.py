@@ -9,6 +9,7 @@ text can never break a row, a fold or a link here.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ def render_readme(
     toc: bool = False,
     tldr: bool = False,
     for_you: Sequence[Paper] | None = None,
+    names: Sequence[str] | None = None,
 ) -> str:
     """The whole README; the defaults write it exactly as the reference does.
 
@@ -147,23 +149,30 @@ def render_readme(
     get something: the GitHub-issue channel); ``toc`` adds a list of links to
     the topics after the date line; ``tldr`` puts TL;DRs in the abstract
     folds' summaries; ``for_you`` adds a "For you" table above the topics.
+    ``names`` are the sections' names when ``sections`` is read lazily (one
+    topic's papers at a time): the table of contents needs them first.
     """
-    items = list(sections)
+    items: Iterable[Section] = sections  # rendered one at a time: a lazy iterable keeps one
     if for_you is not None:
-        items.insert(0, Section(FOR_YOU, for_you))
+        items = itertools.chain([Section(FOR_YOU, for_you)], items)
     header = f"# {title}\n" + INTRO.format(max_papers=max_papers) + (WATCH if watch else "")
     header += f"Last update: {updated_on.isoformat()}\n\n"
     if toc:
-        header += table_of_contents(items)
-    return header + "".join(render_section(s, link_base, tldr) for s in items)
+        if names is None:
+            items = list(items)
+            names = [s.name for s in items]
+        elif for_you is not None:
+            names = [FOR_YOU, *names]
+        header += table_of_contents(names)
+    return "".join([header, *(render_section(s, link_base, tldr) for s in items)])
 
 
-def table_of_contents(sections: Sequence[Section]) -> str:
+def table_of_contents(names: Sequence[str]) -> str:
     """``- [Name](#anchor)`` per topic, with GitHub's heading anchors."""
-    anchors = github_anchors([s.name for s in sections])
+    anchors = github_anchors(names)
     lines = [
-        f"- [{escape_cell(collapse(s.name), brackets=True)}](#{anchor})"
-        for s, anchor in zip(sections, anchors, strict=True)
+        f"- [{escape_cell(collapse(name), brackets=True)}](#{anchor})"
+        for name, anchor in zip(names, anchors, strict=True)
     ]
     return "\n".join(lines) + "\n\n"
 

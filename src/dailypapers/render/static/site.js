@@ -2,12 +2,15 @@
  *
  * Safety rule: a paper's text is only ever written with textContent (or as
  * text nodes), never as markup, and a URL is only used when it is http(s).
- * State lives in the URL hash (#q=...&topic=...&cat=...&from=...&to=...&new=1),
+ * State lives in the URL hash (#q=...&topic=...&cat=...&from=...&to=...&new=1&sort=score),
  * so a search can be bookmarked and shared; it works from file:// too.
  *
- * The page already lists every paper (rendered by dailypapers, for readers
- * without JavaScript and for search engines); this script replaces that list
- * with a searchable, filterable and paged one.
+ * The page already lists its papers (rendered by dailypapers, for readers
+ * without JavaScript and for search engines); this script reads them back
+ * from the HTML and replaces the list with a searchable, filterable, sortable
+ * and paged one. On the index it searches every paper of the shared papers
+ * file (titles, authors, comments, categories: no abstracts, which each
+ * topic's page carries and searches).
  *
  * The search takes `dailypapers search`'s syntax: words (all must occur),
  * "quoted phrases", fields (ti: au: abs: co: jr: cat: id: all:), the
@@ -18,34 +21,66 @@
 (function () {
   "use strict";
 
-  var source = document.getElementById("papers-data");
   var list = document.getElementById("results");
-  if (!source || !list) {
+  if (!list) {
     return;
   }
-  // The page names its papers by id; every paper is in the one shared data file.
-  var page = JSON.parse(source.textContent);
-  var shared = window.DAILYPAPERS_DATA || { topics: [], papers: [] };
-  var byId = {};
-  shared.papers.forEach(function (paper) {
-    byId[paper.id] = paper;
-  });
-  var data = {
-    scope: page.scope,
-    topics: shared.topics,
-    papers: page.ids
-      .map(function (id) {
-        return byId[id];
-      })
-      .filter(Boolean),
-  };
-  var papers = data.papers;
-  var scope = data.scope;
+  // A topic's page lists all its papers in its HTML: the script reads them back
+  // from there. The index lists its newest ones; every paper (without its
+  // abstract) is in the shared papers file, which only the index loads.
+  var scope = list.getAttribute("data-scope") || null;
+  var topics = window.DAILYPAPERS_TOPICS || [];
+  var listed = Array.prototype.map.call(list.querySelectorAll("li.paper"), fromNode);
+  var papers = scope || !window.DAILYPAPERS_PAPERS ? listed : fromShared(listed);
   var topicNames = {};
-  data.topics.forEach(function (topic) {
+  topics.forEach(function (topic) {
     topicNames[topic.slug] = topic.name;
   });
   fillNav();
+
+  function text(node, selector, prefix) {
+    var found = node.querySelector(selector);
+    var content = found ? found.textContent : "";
+    return prefix && content.indexOf(prefix) === 0 ? content.slice(prefix.length) : content;
+  }
+
+  /* A paper as the page's HTML lists it (the card itself is reused, re-highlighted). */
+  function fromNode(node) {
+    var link = node.querySelector("h2 a");
+    var href = link ? link.getAttribute("href") : "";
+    var score = node.getAttribute("data-score");
+    return {
+      id: node.id.replace(/^paper-/, ""),
+      version: Number((/v(\d+)$/.exec(href || "") || [0, 0])[1]),
+      title: text(node, "h2 a"),
+      authorText: text(node, ".authors"),
+      abstract: text(node, "details p"),
+      comment: text(node, ".comment:not(.journal)", "Comment: "),
+      journal_ref: text(node, ".journal", "Journal: "),
+      categories: Array.prototype.map.call(node.querySelectorAll(".meta .cat"), function (badge) {
+        return badge.textContent;
+      }),
+      updated: text(node, ".meta time"),
+      topics: scope ? [scope] : [],
+      "new": /\bis-new\b/.test(node.className),
+      score: score === null ? null : Number(score),
+      node: node,
+    };
+  }
+
+  /* The index: every paper of the shared file, with the HTML's card where there is one. */
+  function fromShared(nodes) {
+    var byId = {};
+    nodes.forEach(function (paper) {
+      byId[paper.id] = paper;
+    });
+    return window.DAILYPAPERS_PAPERS.map(function (paper) {
+      paper.authorText = paper.authors.join(", ");
+      paper.abstract = ""; /* searched on the topic pages: the index matches every paper alike */
+      paper.node = byId[paper.id] ? byId[paper.id].node : null;
+      return paper;
+    });
+  }
 
   function fillNav() {
     // A topic page carries only its own link; the other topics come from the shared file.
@@ -53,7 +88,7 @@
     if (!nav || !scope) {
       return;
     }
-    data.topics.forEach(function (topic) {
+    topics.forEach(function (topic) {
       if (topic.slug === scope || !/^[a-z0-9-]+$/.test(topic.slug)) {
         return;
       }
@@ -78,6 +113,7 @@
     from: document.getElementById("from"),
     to: document.getElementById("to"),
     fresh: document.getElementById("new"),
+    sort: document.getElementById("sort"),
   };
   var countLine = document.getElementById("count");
   var more = document.getElementById("more");
@@ -98,7 +134,7 @@
   papers.forEach(function (paper, index) {
     paper._order = index;
     paper._title = fold(paper.title);
-    paper._authors = fold(paper.authors.join(", "));
+    paper._authors = fold(paper.authorText);
     paper._abstract = fold(paper.abstract);
     paper._comment = fold(paper.comment);
     paper._journal = fold(paper.journal_ref);
@@ -167,6 +203,25 @@
   }
 
   function card(paper) {
+    return paper.node ? reused(paper.node) : built(paper);
+  }
+
+  /* The card the page's HTML has, with the search terms marked again. */
+  function reused(node) {
+    var item = node.cloneNode(true);
+    ["h2 a", ".authors", "details p"].forEach(function (selector) {
+      var from = node.querySelector(selector);
+      var to = item.querySelector(selector);
+      if (from && to) {
+        to.replaceChildren();
+        highlight(to, from.textContent);
+      }
+    });
+    return item;
+  }
+
+  /* A card from the shared papers file (the index, past its first page). */
+  function built(paper) {
     var item = element("li", "paper");
     item.id = "paper-" + paper.id;
     var heading = element("h2");
@@ -177,59 +232,63 @@
     if (paper.tldr) {
       item.appendChild(element("p", "tldr", "TL;DR: " + paper.tldr));
     }
-
-    var meta = element("p", "meta");
-    var time = element("time", null, paper.updated);
-    time.dateTime = paper.updated;
-    meta.appendChild(time);
-    meta.appendChild(document.createTextNode(" "));
-    if (paper["new"]) {
-      item.className += " is-new";
-      meta.appendChild(element("span", "badge new", "new"));
-    }
-    if (paper.revised) {
-      var revised = "revised v" + paper.version + " (first " + paper.published + ")";
-      meta.appendChild(element("span", "badge revised", revised));
-    }
-    if (paper.venue) {
-      meta.appendChild(element("span", "badge venue", paper.venue));
-    }
-    paper.categories.forEach(function (category) {
-      meta.appendChild(element("span", "badge", category));
-    });
-    if (!scope) {
-      paper.topics.forEach(function (slug) {
-        meta.appendChild(element("span", "badge topic", topicNames[slug] || slug));
-      });
-    }
-    item.appendChild(meta);
-
+    item.appendChild(meta(paper, item));
     var authors = element("p", "authors");
-    highlight(authors, paper.authors.join(", "));
+    highlight(authors, paper.authorText);
     item.appendChild(authors);
     if (paper.comment) {
       item.appendChild(element("p", "comment", "Comment: " + paper.comment));
     }
     if (paper.journal_ref) {
-      item.appendChild(element("p", "comment", "Journal: " + paper.journal_ref));
+      item.appendChild(element("p", "comment journal", "Journal: " + paper.journal_ref));
     }
-    var details = element("details");
-    details.appendChild(element("summary", null, "Abstract"));
-    var abstract = element("p");
-    highlight(abstract, paper.abstract);
-    details.appendChild(abstract);
-    item.appendChild(details);
-
+    var home = paper.topics.filter(function (slug) {
+      return /^[a-z0-9-]+$/.test(slug);
+    })[0];
+    if (home) {
+      var more = element("p", "abstract-link");
+      var link = element("a", null, "Abstract on its topic's page");
+      link.setAttribute("href", "topics/" + home + ".html#id=" + encodeURIComponent(paper.id));
+      more.appendChild(link);
+      item.appendChild(more);
+    }
     var links = element("p", "links");
     links.appendChild(anchor(arxivUrl("abs", paper), "arXiv"));
     links.appendChild(anchor(arxivUrl("pdf", paper), "PDF"));
-    paper.links.forEach(function (link) {
-      if (safeUrl(link.url)) {
-        links.appendChild(anchor(link.url, link.label));
+    (paper.links || []).forEach(function (found) {
+      if (safeUrl(found.url)) {
+        links.appendChild(anchor(found.url, found.label));
       }
     });
     item.appendChild(links);
     return item;
+  }
+
+  function meta(paper, item) {
+    var line = element("p", "meta");
+    line.appendChild(element("time", null, paper.updated));
+    line.appendChild(document.createTextNode(" "));
+    if (paper["new"]) {
+      item.className += " is-new";
+      line.appendChild(element("span", "badge new", "new"));
+    }
+    if (typeof paper.score === "number") {
+      line.appendChild(element("span", "badge score", "score " + paper.score));
+    }
+    if (paper.revised) {
+      var revised = "revised v" + paper.version + " (first " + paper.published + ")";
+      line.appendChild(element("span", "badge revised", revised));
+    }
+    if (paper.venue) {
+      line.appendChild(element("span", "badge venue", paper.venue));
+    }
+    paper.categories.forEach(function (category) {
+      line.appendChild(element("span", "badge cat", category));
+    });
+    paper.topics.forEach(function (slug) {
+      line.appendChild(element("span", "badge topic", topicNames[slug] || slug));
+    });
+    return line;
   }
 
   /* --- the search language (as `dailypapers search`) --- */
@@ -398,6 +457,11 @@
     return field ? field.value : "";
   }
 
+  /* The library's score (the "Relevance" sort); unranked papers go last. */
+  function rank(paper) {
+    return typeof paper.score === "number" ? paper.score : -1e9;
+  }
+
   function filtered() {
     var topic = value(fields.topic);
     var category = value(fields.cat);
@@ -426,8 +490,10 @@
         found.push([points, paper]);
       }
     });
+    var byScore = value(fields.sort) === "score";
     found.sort(function (a, b) {
-      return b[0] - a[0] || a[1]._order - b[1]._order;
+      var first = byScore ? rank(b[1]) - rank(a[1]) : 0;
+      return first || b[0] - a[0] || a[1]._order - b[1]._order;
     });
     return found.map(function (pair) {
       return pair[1];
@@ -459,7 +525,7 @@
 
   function stateHash() {
     var params = new URLSearchParams();
-    ["q", "topic", "cat", "from", "to"].forEach(function (name) {
+    ["q", "topic", "cat", "from", "to", "sort"].forEach(function (name) {
       var text = value(fields[name]).trim();
       if (text) {
         params.set(name, text);
@@ -513,6 +579,7 @@
     }
     setSelect(fields.topic, params.get("topic") || "");
     setSelect(fields.cat, params.get("cat") || "");
+    setSelect(fields.sort, params.get("sort") || "");
     ["from", "to"].forEach(function (name) {
       var text = params.get(name) || "";
       if (fields[name]) {
@@ -527,7 +594,7 @@
 
   function fillOptions() {
     if (fields.topic) {
-      data.topics.forEach(function (topic) {
+      topics.forEach(function (topic) {
         fields.topic.appendChild(new Option(topic.name + " (" + topic.count + ")", topic.slug));
       });
     }
@@ -583,7 +650,9 @@
       apply(true);
     }, 120);
   });
-  [fields.topic, fields.cat, fields.from, fields.to, fields.fresh].forEach(function (field) {
+  [fields.topic, fields.cat, fields.from, fields.to, fields.fresh, fields.sort].forEach(function (
+    field
+  ) {
     if (field) {
       field.addEventListener("change", function () {
         apply(true);
