@@ -39,7 +39,8 @@ import numpy as np
 
 from dailypapers.rank import methods as m
 from dailypapers.rank.score import profile_norm, similarities
-from dailypapers.rank.vectors import Corpus, MatrixBuilder, TermMatrix, term_counts
+from dailypapers.rank.vectors import Corpus, term_counts
+from dailypapers.rank.weights import MatrixBuilder, TermMatrix, corpus_of
 
 MIN_LIBRARY = 3
 TOP = 10
@@ -95,7 +96,7 @@ class Run:
         self.counts = self.papers.builder.build()
         days = self.papers.days
         before = np.array([d < self.split for d in days], dtype=bool)
-        self.corpus = Corpus.of(self.counts.rows(np.flatnonzero(before)))
+        self.corpus = corpus_of(self.counts.rows(np.flatnonzero(before)))
         libraries: defaultdict[str, list[int]] = defaultdict(list)
         for position in np.flatnonzero(before).tolist():
             for author in self.papers.authors[position]:

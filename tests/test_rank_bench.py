@@ -85,7 +85,7 @@ def test_the_benchmark_scores_as_rank_does(tmp_path: Path) -> None:
         [(day, reader, scores)] = list(bench.scored(run, method, days))
         assert reader == "Ada"
         ids = [run.papers.ids[p] for p in day.candidates]
-        by_id = {r["id"]: r for r in ROWS + more}
+        by_id: dict[str, Any] = {str(r["id"]): r for r in ROWS + more}
         papers = [
             Paper(i, 1, by_id[i]["title"], by_id[i]["abstract"], (), (), "cs.LG", when, when)
             for i in ids

@@ -20,7 +20,8 @@ from dailypapers.models import Paper
 from dailypapers.rank import libstore
 from dailypapers.rank.methods import DEFAULT, METHODS, Method
 from dailypapers.rank.score import LibraryItem, Scores, explain, order
-from dailypapers.rank.vectors import Corpus, TermMatrix, term_counts, term_matrix
+from dailypapers.rank.vectors import Corpus, term_counts
+from dailypapers.rank.weights import TermMatrix, term_matrix
 from dailypapers.store import Store, stored_papers, utcnow
 
 WINDOW = timedelta(days=1)

@@ -15,7 +15,8 @@ from typing import Any
 from scipy import sparse
 
 from dailypapers.rank import score as s
-from dailypapers.rank.vectors import Bm25, Corpus, TermMatrix, tfidf, unigram_mask
+from dailypapers.rank.vectors import Corpus
+from dailypapers.rank.weights import Bm25, TermMatrix, tfidf, unigram_mask
 
 Weighting = Callable[[TermMatrix, Corpus], Any]
 
