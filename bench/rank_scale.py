@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dailypapers.models import Paper
-from dailypapers.rank.api import score_papers
+from dailypapers.rank.api import Held, score_papers
 from dailypapers.rank.methods import DEFAULT, METHODS
-from dailypapers.rank.score import LibraryItem
 from dailypapers.rank.vectors import Corpus, term_counts
 
 
@@ -44,10 +43,7 @@ def main() -> None:
     corpus = Corpus().add_all(counts.values())
     method = METHODS[DEFAULT]
     started, cpu = time.perf_counter(), time.process_time()
-    library = [
-        LibraryItem(p.id, p.title, method.library_vector(counts[p.id], corpus))
-        for p in papers[: args.library]
-    ]
+    library = [Held(p.id, p.title, counts[p.id]) for p in papers[: args.library]]
     ranked = score_papers(papers[args.library :], counts, library, method, corpus)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

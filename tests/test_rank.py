@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from dailypapers.models import Author, Paper
 from dailypapers.rank import api, libstore
 from dailypapers.rank.commands import import_library
 from dailypapers.rank.library import LibraryError
+from dailypapers.rank.vectors import term_counts
 from dailypapers.store import open_store, utcnow
 
 T0 = datetime(2025, 5, 1, tzinfo=UTC)
@@ -198,3 +200,32 @@ def test_configured_library_paths_are_reimported_when_changed(tmp_path: Path) ->
         ids.write_text("2505.00001\n", encoding="utf-8")
         second = api.for_you(store, config, since=T0 + timedelta(days=4))
     assert second[0].paper.id == "2505.00010"  # reward models, like 2505.00001
+
+
+def test_refresh_terms_reads_stale_papers_in_batches_with_the_same_results(
+    store_url: str,
+) -> None:
+    fill(store_url)
+    revised = paper(13, "Weather forecasting", "Only weather now.", days=6, version=2)
+    final = {p.id: term_counts(p.title, p.abstract) for p in [*OLD, *NEW[:-1], revised]}
+    reads: list[str] = []
+    with open_store(store_url) as store:
+        sa.event.listen(
+            store.engine,
+            "before_cursor_execute",
+            lambda *args: reads.append(args[2]) if "paper_terms.version" in args[2] else None,
+        )
+        assert store.write(lambda conn: libstore.refresh_terms(conn, batch=2)) == 7
+        assert len(reads) == 5  # ceil(7 / 2) pages, then the empty one that ends the loop
+        store.write(lambda conn: store.save_papers(conn, [revised], utcnow()))
+        assert store.write(lambda conn: libstore.refresh_terms(conn, batch=2)) == 1
+        with store.engine.connect() as conn:
+            query = sa.select(schema.paper_terms.c.paper_id, schema.paper_terms.c.terms)
+            cached = {row.paper_id: row.terms for row in conn.execute(query)}
+            corpus = libstore.corpus(conn)
+    assert cached == {key: dict(counts) for key, counts in final.items()}
+    df = Counter(term for counts in final.values() for term in counts)
+    assert corpus.frequencies is not None
+    assert {t: n for t, n in corpus.frequencies.items() if n} == df
+    assert corpus.documents == len(final)
+    assert corpus.total_length == sum(sum(c.values()) for c in final.values())

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dailypapers.rank.library import LibraryError, normalise_title, read_library
+from dailypapers.rank.libstore import digest
 
 BIB = r"""
 @article{muller2025,
@@ -190,3 +191,47 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
 
 def test_normalise_title() -> None:
     assert normalise_title("Café: Reward-Models!") == normalise_title("cafe reward models")
+
+
+def test_zotero_sqlite_in_wal_mode_keeps_items_not_yet_checkpointed(tmp_path: Path) -> None:
+    path = zotero_db(tmp_path / "zotero.sqlite")
+    zotero = sqlite3.connect(path)  # Zotero running: its newest writes sit in zotero.sqlite-wal
+    try:
+        assert zotero.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+        zotero.execute("PRAGMA wal_autocheckpoint=0")
+        zotero.executescript(
+            """
+            INSERT INTO items (itemID, itemTypeID, dateAdded, libraryID, key)
+                VALUES (5, 3, '2025-06-01 08:00:00', 1, 'WALITEM1');
+            INSERT INTO itemDataValues VALUES (7, 'Only in the WAL'), (8, 'arXiv:2506.00001');
+            INSERT INTO itemData VALUES (5, 1, 7), (5, 6, 8);
+            """
+        )
+        wal = path.with_name("zotero.sqlite-wal")
+        assert wal.stat().st_size > 0
+        main_file, log = path.read_bytes(), wal.read_bytes()
+        entries = read_library(path)
+        assert [e.key for e in entries] == ["WALITEM1", "PREPRINT", "AAAA1111"]
+        assert entries[0].arxiv_id == "2506.00001" and entries[0].title == "Only in the WAL"
+        assert path.read_bytes() == main_file and wal.read_bytes() == log  # nothing touched
+    finally:
+        zotero.close()
+
+
+def test_an_item_added_to_the_wal_changes_the_digest(tmp_path: Path) -> None:
+    path = zotero_db(tmp_path / "zotero.sqlite")
+    before = digest(path)
+    zotero = sqlite3.connect(path)
+    try:
+        zotero.execute("PRAGMA journal_mode=WAL")
+        zotero.execute("PRAGMA wal_autocheckpoint=0")
+        zotero.execute("INSERT INTO itemDataValues VALUES (9, 'New')")
+        zotero.commit()
+        main_file = path.read_bytes()
+        after = digest(path)
+        zotero.execute("INSERT INTO itemDataValues VALUES (10, 'Newer')")
+        zotero.commit()
+        assert path.read_bytes() == main_file  # only the log changed
+        assert len({before, after, digest(path)}) == 3  # so [library] paths re-imports
+    finally:
+        zotero.close()

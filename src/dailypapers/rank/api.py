@@ -8,9 +8,10 @@ and the shared terms that drove its score.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -18,8 +19,9 @@ from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
 from dailypapers.rank.methods import DEFAULT, METHODS, Method
-from dailypapers.rank.score import CandidateIndex, LibraryItem, explain, order
-from dailypapers.rank.vectors import Corpus
+from dailypapers.rank.score import LibraryItem, Scores, explain, order
+from dailypapers.rank.vectors import Corpus, term_counts
+from dailypapers.rank.weights import TermMatrix, term_matrix
 from dailypapers.store import Store, stored_papers, utcnow
 
 WINDOW = timedelta(days=1)
@@ -79,23 +81,26 @@ def similar(store: Store, paper_id: str, *, limit: int = 10) -> list[Scored]:
         terms = libstore.cached_terms(conn, [paper_id])
         if paper_id not in terms:
             return []
-        ids = libstore.all_ids_but(conn, paper_id)
-        cached = libstore.cached_terms(conn, ids)
-        method = METHODS[DEFAULT]
-        item = LibraryItem(paper_id, "", method.library_vector(terms[paper_id], corpus))
+        cached = libstore.cached_terms(conn, libstore.all_ids_but(conn, paper_id))
         keys = sorted(cached)
-        index = CandidateIndex([method.candidate_vector(cached[k], corpus) for k in keys])
-        scores, _ = method.neighbours(index, [item])
+        scored = _Scoring([Held(paper_id, "", terms[paper_id])], [cached[k] for k in keys])
+        scored.run(METHODS[DEFAULT], corpus)
+        scores = scored.result.scores
         best = [i for i in order(scores, keys)[:limit] if scores[i] > 0]
         found = {p.id: p for p in stored_papers(conn, [keys[i] for i in best])}
     return [
-        Scored(
-            found[keys[i]],
-            scores[i],
-            {"items": [paper_id], "terms": _terms(index.vectors[i], [item])},
-        )
+        Scored(found[keys[i]], float(scores[i]), {"items": [paper_id], "terms": scored.terms(i)})
         for i in best
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A library item's name and term counts (its own, or its stored paper's)."""
+
+    key: str
+    title: str
+    counts: Mapping[str, int]
 
 
 def rank_papers(
@@ -119,7 +124,7 @@ def rank_papers(
         cached = libstore.cached_terms(
             conn, [p.id for p in candidates] + [r.paper_id for r in rows if r.paper_id]
         )
-    library = _library_items(rows, cached, chosen, corpus)
+    library = _library_items(rows, cached)
     owned = {r.paper_id for r in rows if r.paper_id} | {r.arxiv_id for r in rows if r.arxiv_id}
     fresh = [p for p in candidates if p.id not in owned]
     scored = score_papers(fresh, cached, library, chosen, corpus)
@@ -131,42 +136,62 @@ def rank_papers(
 
 
 def _library_items(
-    rows: Sequence[libstore.LibraryRow],
-    cached: dict[str, dict[str, int]],
-    method: Method,
-    corpus: Corpus,
-) -> list[LibraryItem]:
-    items = []
-    for row in rows:
-        counts = cached.get(row.paper_id or "") or row.terms
-        if counts:
-            items.append(LibraryItem(row.key, row.title, method.library_vector(counts, corpus)))
-    return items
+    rows: Sequence[libstore.LibraryRow], cached: dict[str, dict[str, int]]
+) -> list[Held]:
+    held = [(row, cached.get(row.paper_id or "") or row.terms) for row in rows]
+    return [Held(row.key, row.title, counts) for row, counts in held if counts]
 
 
 def score_papers(
     candidates: Sequence[Paper],
-    terms: dict[str, dict[str, int]],
-    library: Sequence[LibraryItem],
+    terms: Mapping[str, Mapping[str, int]],
+    library: Sequence[Held],
     method: Method,
     corpus: Corpus,
 ) -> list[Scored]:
     """Score papers whose term counts are known; the pure core of ranking."""
-    from dailypapers.rank.vectors import term_counts
-
     counts = [terms.get(p.id) or term_counts(p.title, p.abstract) for p in candidates]
-    index = CandidateIndex([method.candidate_vector(c, corpus) for c in counts])
-    scores, near = method.neighbours(index, library)
+    scored = _Scoring(library, counts)
+    scored.run(method, corpus)
+    scores = scored.result.scores
     result = []
     for i in order(scores, [p.id for p in candidates]):
-        items = [library[position] for _, position in near[i][:REASONS]] or list(library[:REASONS])
-        because = {"items": [item.key for item in items], "terms": _terms(index.vectors[i], items)}
-        result.append(Scored(candidates[i], scores[i], because))
+        items = scored.reasons(i)
+        because = {"items": [item.key for item in items], "terms": scored.terms(i, items)}
+        result.append(Scored(candidates[i], float(scores[i]), because))
     return result
 
 
-def _terms(vector: dict[str, float], items: Sequence[LibraryItem]) -> list[str]:
-    return [term for term, _ in explain(vector, items)]
+@dataclass(slots=True)
+class _Scoring:
+    """One library and some candidates over one vocabulary, weighted and scored."""
+
+    library: Sequence[Held]
+    candidates: Sequence[Mapping[str, int]]
+    matrix: TermMatrix = field(init=False)
+    weighted: Any = None
+    result: Scores = field(init=False)
+    items: list[LibraryItem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.matrix = term_matrix([*(h.counts for h in self.library), *self.candidates])
+
+    def run(self, method: Method, corpus: Corpus) -> None:
+        self.weighted = method.weigh(self.matrix, corpus)
+        size = len(self.library)
+        self.result = method.scores(self.weighted[:size], self.weighted[size:])
+        self.items = [
+            LibraryItem(h.key, h.title, self.matrix.vector(self.weighted, row))
+            for row, h in enumerate(self.library)
+        ]
+
+    def reasons(self, candidate: int) -> list[LibraryItem]:
+        near = self.result.near(candidate)[:REASONS]
+        return [self.items[row] for _, row in near] or self.items[:REASONS]
+
+    def terms(self, candidate: int, items: Sequence[LibraryItem] | None = None) -> list[str]:
+        vector = self.matrix.vector(self.weighted, len(self.library) + candidate)
+        return [term for term, _ in explain(vector, self.items if items is None else items)]
 
 
 def _newest_day(conn: Connection) -> datetime | None:

@@ -215,11 +215,24 @@ FROM collectionItems JOIN collections USING (collectionID)
 """
 
 
+def _copy_database(path: Path, folder: Path) -> Path:
+    """Copy ``path`` and its write-ahead log (recent writes Zotero has not checkpointed).
+
+    The ``-shm`` index is not copied: SQLite rebuilds it from the log, while a
+    copy taken a moment apart from the log's could point at frames it lacks.
+    """
+    copy = folder / "zotero.sqlite"
+    shutil.copyfile(path, copy)
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file():
+        shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+    return copy
+
+
 def read_zotero(path: Path) -> list[Entry]:
     """Zotero's own database, read from a copy (Zotero keeps it locked)."""
     with tempfile.TemporaryDirectory() as folder:
-        copy = Path(folder) / "zotero.sqlite"
-        shutil.copyfile(path, copy)
+        copy = _copy_database(path, Path(folder))
         try:
             with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as db:
                 rows = db.execute(_ZOTERO_ITEMS).fetchall()

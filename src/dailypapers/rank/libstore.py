@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -50,7 +51,12 @@ class ImportResult:
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's bytes, with an SQLite write-ahead log beside it (Zotero's newest items)."""
+    hashed = hashlib.sha256(path.read_bytes())
+    wal = path.with_name(path.name + "-wal")
+    if path.suffix.lower() in (".sqlite", ".db") and wal.is_file():
+        hashed.update(wal.read_bytes())
+    return hashed.hexdigest()
 
 
 def import_files(
@@ -210,38 +216,61 @@ def files(conn: Connection) -> list[tuple[str, int, datetime]]:
 # --- term cache and document frequencies ---------------------------------------
 
 
-def refresh_terms(conn: Connection) -> int:
-    """Analyse every stored paper whose version has no cached terms; returns how many."""
+def refresh_terms(conn: Connection, batch: int = _BATCH) -> int:
+    """Analyse every stored paper whose version has no cached terms; returns how many.
+
+    Stale papers are read ``batch`` at a time in id order (keyset pages), so a
+    first run over a large store holds one batch of abstracts, not all of them.
+    """
+    totals = _Totals()
+    after = ""
+    while rows := _stale_rows(conn, after, batch):
+        upserts = [totals.analyse(row) for row in rows]
+        ids = [u["paper_id"] for u in upserts]
+        conn.execute(paper_terms.delete().where(paper_terms.c.paper_id.in_(ids)))
+        conn.execute(paper_terms.insert(), upserts)
+        after = rows[-1].id
+    if totals.papers:
+        _add_frequencies(conn, totals.df, totals.documents, totals.length)
+    return totals.papers
+
+
+def _stale_rows(conn: Connection, after: str, limit: int) -> Sequence[Any]:
+    """The next ``limit`` papers (by id, past ``after``) whose terms are missing or stale."""
     stale = (
         sa.select(
             papers.c.id, papers.c.version, papers.c.title, papers.c.abstract, paper_terms.c.terms
         )
         .outerjoin(paper_terms, paper_terms.c.paper_id == papers.c.id)
         .where(sa.or_(paper_terms.c.version.is_(None), paper_terms.c.version != papers.c.version))
+        .where(papers.c.id > after)
+        .order_by(papers.c.id)
+        .limit(limit)
     )
-    rows = conn.execute(stale).all()
-    df: Counter[str] = Counter()
-    documents = length = 0
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        upserts = []
-        for row in batch:
-            counts = term_counts(row.title, row.abstract)
-            old = dict(row.terms or {})
-            if row.terms is not None:
-                df.subtract(old.keys())
-                documents -= 1
-                length -= sum(old.values())
-            df.update(counts.keys())
-            documents += 1
-            length += sum(counts.values())
-            upserts.append({"paper_id": row.id, "version": row.version, "terms": dict(counts)})
-        ids = [u["paper_id"] for u in upserts]
-        conn.execute(paper_terms.delete().where(paper_terms.c.paper_id.in_(ids)))
-        conn.execute(paper_terms.insert(), upserts)
-    if rows:
-        _add_frequencies(conn, df, documents, length)
-    return len(rows)
+    return conn.execute(stale).all()
+
+
+@dataclass(slots=True)
+class _Totals:
+    """Changes to the document frequencies while papers are (re-)analysed."""
+
+    df: Counter[str] = field(default_factory=Counter)
+    documents: int = 0
+    length: int = 0
+    papers: int = 0
+
+    def analyse(self, row: Any) -> dict[str, Any]:
+        counts = term_counts(row.title, row.abstract)
+        if row.terms is not None:
+            old = dict(row.terms)
+            self.df.subtract(old.keys())
+            self.documents -= 1
+            self.length -= sum(old.values())
+        self.df.update(counts.keys())
+        self.documents += 1
+        self.length += sum(counts.values())
+        self.papers += 1
+        return {"paper_id": row.id, "version": row.version, "terms": dict(counts)}
 
 
 def _add_frequencies(conn: Connection, df: Counter[str], documents: int, length: int) -> None:

@@ -27,9 +27,8 @@ from dailypapers import liketopic
 from dailypapers.config import Config, Topic
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
-from dailypapers.rank.api import Scored, score_papers
+from dailypapers.rank.api import Held, Scored, score_papers
 from dailypapers.rank.methods import DEFAULT, METHODS
-from dailypapers.rank.score import LibraryItem
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.sources.base import TopicFetch
 from dailypapers.store import Store, stored_papers, utcnow
@@ -129,7 +128,7 @@ def choose(
     corpus = libstore.corpus(conn)
     if corpus.documents < len(fresh):  # a young store: the day's papers give the idf
         corpus = Corpus().add_all([*counts.values(), *(e[1] for e in examples)])
-    library = [LibraryItem(key, "", method.library_vector(c, corpus)) for key, c in examples]
+    library = [Held(key, "", c) for key, c in examples]
     ranked = score_papers(fresh, counts, library, method, corpus)
     floor = topic.min_score
     kept = [s for s in ranked if s.score > 0 and (floor is None or s.score >= floor)]

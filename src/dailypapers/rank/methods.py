@@ -8,13 +8,17 @@ docs/benchmarks.md); ``tfidf-mean`` is the baseline it is measured against.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from scipy import sparse
 
 from dailypapers.rank import score as s
-from dailypapers.rank.vectors import Bm25, Corpus, Vector, pruned, tfidf, unigrams
+from dailypapers.rank.vectors import Corpus
+from dailypapers.rank.weights import Bm25, TermMatrix, tfidf, unigram_mask
 
-Weighting = Callable[[Mapping[str, int], Corpus], Vector]
+Weighting = Callable[[TermMatrix, Corpus], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,26 +30,29 @@ class Method:
     kind: str  # "mean", "knn" or "hybrid" (their mean)
     k: int = 1
     decay: float = 0.0
-    keep: int = 0  # library vectors keep their heaviest terms (0: all)
     bigrams: bool = True
 
-    def candidate_vector(self, counts: Mapping[str, int], corpus: Corpus) -> Vector:
-        return self.weighting(counts if self.bigrams else unigrams(counts), corpus)
+    def weigh(self, counts: TermMatrix, corpus: Corpus) -> Any:
+        """Weighted, unit-length rows (CSR) of the papers in ``counts``."""
+        if not self.bigrams:
+            kept = sparse.csr_matrix(counts.matrix.multiply(unigram_mask(counts.terms)))
+            kept.eliminate_zeros()
+            counts = TermMatrix(kept, counts.terms)
+        return self.weighting(counts, corpus)
 
-    def library_vector(self, counts: Mapping[str, int], corpus: Corpus) -> Vector:
-        return pruned(self.candidate_vector(counts, corpus), self.keep)
-
-    def neighbours(
-        self, index: s.CandidateIndex, library: Sequence[s.LibraryItem]
-    ) -> tuple[list[float], list[list[s.Neighbour]]]:
-        """Each candidate's score and the library items behind it (best first)."""
+    def score(self, block: Any, norm: float) -> s.Scores:
+        """Scores from ``library x candidates`` similarities; ``norm``: :func:`s.profile_norm`."""
         if self.kind == "mean":
-            return s.mean_scores(index, library), [[] for _ in index.vectors]
-        scores, near = s.knn_neighbours(index, library, self.k, self.decay)
+            return s.mean_scores(block, norm)
+        near = s.knn_scores(block, self.k, self.decay)
         if self.kind == "hybrid":
-            profile = s.mean_scores(index, library)
-            scores = [(a + b) / 2 for a, b in zip(scores, profile, strict=True)]
-        return scores, near
+            profile = s.mean_scores(block, norm).scores
+            return s.Scores((near.scores + profile) / 2, near.best, near.values)
+        return near
+
+    def scores(self, library: Any, candidates: Any) -> s.Scores:
+        """Score weighted candidate rows against weighted library rows."""
+        return self.score(s.similarities(library, candidates), s.profile_norm(library))
 
 
 BM25 = Bm25()

@@ -1,32 +1,33 @@
-"""Score candidate papers against a reader's library (sparse matrices).
+"""Score candidate papers against a reader's library, from a similarity matrix.
 
-Two methods share one sparse matrix of the candidates:
+Library items and candidates are rows of weighted, unit-length sparse
+matrices (:mod:`dailypapers.rank.vectors`); their dot products form one
+dense ``library x candidates`` block, and a method reads its scores off it:
 
-* ``mean``: one profile per reader (the mean of the library's vectors),
-  cosine with each candidate (``tfidf-mean``, the baseline, uses this with
-  plain tf-idf vectors);
+* ``mean``: the cosine of each candidate with the library's mean profile,
+  ``sum(similarities) / |sum of library vectors|`` (``tfidf-mean``, the
+  baseline, uses this with plain tf-idf vectors);
 * ``knn``: the mean of each candidate's similarity to its ``k`` nearest
   library items, each item optionally weighted by its recency in the
   library (date added): the ``r``-th newest weighs
   ``1 / (1 + decay * log2(1 + r))``.
 
-Every score keeps the library items that drove it, so it can explain
-itself (:func:`explain`). Vectors are plain dicts; each call maps them onto
-a vocabulary of the terms the candidates use (library terms no candidate
-has cannot add to any dot product).
+``rank`` scores one library against one day's papers; the benchmark stacks
+many readers' libraries into one product and hands each reader's block to
+the same functions. Every score keeps the library items that drove it, so
+it can explain itself (:func:`explain`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
-from dailypapers.rank.vectors import Vector, normalised
+from dailypapers.rank.vectors import Vector
 
 Neighbour = tuple[float, int]  # (weighted similarity, library item index)
 
@@ -40,40 +41,17 @@ class LibraryItem:
     vector: Vector
 
 
-@dataclass(slots=True)
-class CandidateIndex:
-    """The candidate vectors as a sparse matrix over their own vocabulary."""
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Each candidate's score and, best first, the library items behind it."""
 
-    vectors: Sequence[Vector]
-    vocabulary: dict[str, int] = field(default_factory=dict)
-    matrix: Any = None  # scipy CSR, candidates x vocabulary
+    scores: Any  # (candidates,)
+    best: Any  # (depth x candidates) library rows, best first
+    values: Any  # (depth x candidates) their weighted similarities
 
-    def __post_init__(self) -> None:
-        self.matrix = self.rows(self.vectors, grow=True)
-
-    def rows(self, vectors: Sequence[Vector], *, grow: bool = False) -> Any:
-        """A CSR matrix of ``vectors`` (terms outside the vocabulary dropped)."""
-        indices: list[int] = []
-        data: list[float] = []
-        pointers = [0]
-        vocabulary = self.vocabulary
-        for vector in vectors:
-            for term, weight in vector.items():
-                column = vocabulary.get(term)
-                if column is None and grow:
-                    column = vocabulary[term] = len(vocabulary)
-                if column is not None:
-                    indices.append(column)
-                    data.append(weight)
-            pointers.append(len(indices))
-        shape = (len(vectors), max(len(vocabulary), 1))
-        return sparse.csr_matrix((np.array(data, float), indices, pointers), shape=shape)
-
-    def similarities(self, vectors: Sequence[Vector]) -> Any:
-        """Dot products, ``len(vectors)`` x candidates, as a dense array."""
-        if not vectors or not self.vectors:
-            return np.zeros((len(vectors), len(self.vectors)))
-        return (self.rows(vectors) @ self.matrix.T).toarray()
+    def near(self, candidate: int) -> list[Neighbour]:
+        column = zip(self.values[:, candidate], self.best[:, candidate], strict=True)
+        return [(float(value), int(row)) for value, row in column if value > 0]
 
 
 def recency_weights(count: int, decay: float) -> Any:
@@ -81,34 +59,42 @@ def recency_weights(count: int, decay: float) -> Any:
     return 1.0 / (1.0 + decay * np.log2(1.0 + np.arange(count)))
 
 
-def mean_scores(index: CandidateIndex, library: Sequence[LibraryItem]) -> list[float]:
+def similarities(library: Any, candidates: Any) -> Any:
+    """Dot products of two row-normalised CSR matrices: library x candidates, dense."""
+    return np.asarray((library @ candidates.T).todense())
+
+
+def profile_norm(library: Any) -> float:
+    """Length of the sum of the library's vectors (CSR rows), in O(non-zeros)."""
+    columns, inverse = np.unique(library.indices, return_inverse=True)
+    summed = np.bincount(inverse, weights=library.data, minlength=len(columns))
+    return float(np.sqrt(summed @ summed))
+
+
+def mean_scores(block: Any, norm: float) -> Scores:
     """Cosine of each candidate with the library's mean profile."""
-    profile: defaultdict[str, float] = defaultdict(float)
-    for item in library:
-        for term, weight in item.vector.items():
-            profile[term] += weight
-    return [float(v) for v in index.similarities([normalised(dict(profile))])[0]]
+    scores = block.sum(axis=0) / norm if norm else np.zeros(block.shape[1])
+    empty = np.zeros((0, block.shape[1]))
+    return Scores(scores, empty.astype(np.intp), empty)
 
 
-def knn_neighbours(
-    index: CandidateIndex, library: Sequence[LibraryItem], k: int, decay: float
-) -> tuple[list[float], list[list[Neighbour]]]:
-    """Each candidate's score (mean of its ``k`` best weighted similarities) and those items."""
-    count = len(index.vectors)
-    if not library or not count:
-        return [0.0] * count, [[] for _ in range(count)]
-    weighted = index.similarities([item.vector for item in library])
-    if decay:
-        weighted *= recency_weights(len(library), decay)[:, None]
-    depth = min(k, len(library))
-    best = np.argsort(-weighted, axis=0, kind="stable")[:depth]  # depth x candidates
+def knn_scores(block: Any, k: int, decay: float) -> Scores:
+    """Each candidate's score: the mean of its ``k`` best weighted similarities."""
+    count = block.shape[1]
+    if not block.shape[0] or not count:
+        empty = np.zeros((0, count))
+        return Scores(np.zeros(count), empty.astype(np.intp), empty)
+    weighted = block * recency_weights(block.shape[0], decay)[:, None] if decay else block
+    depth = min(k, block.shape[0])
+    if depth < block.shape[0]:
+        top = np.argpartition(-weighted, depth - 1, axis=0)[:depth]
+        part = np.take_along_axis(weighted, top, axis=0)
+        inner = np.argsort(-part, axis=0, kind="stable")
+        best = np.take_along_axis(top, inner, axis=0)
+    else:
+        best = np.argsort(-weighted, axis=0, kind="stable")
     values = np.take_along_axis(weighted, best, axis=0)
-    scores = (values.sum(axis=0) / k).tolist()
-    near = [
-        [(float(values[r, c]), int(best[r, c])) for r in range(depth) if values[r, c] > 0]
-        for c in range(count)
-    ]
-    return scores, near
+    return Scores(values.sum(axis=0) / k, best, values)
 
 
 def order(scores: Sequence[float], keys: Sequence[str]) -> list[int]:

@@ -4,17 +4,18 @@ A paper's text is its title and abstract only (never authors), analysed by
 :func:`dailypapers.arxiv.query.analyze` (accent-folded, lower-cased,
 Snowball-stemmed), so ranking sees the very stems search matches. Title
 tokens count :data:`TITLE_WEIGHT` times. A vector is a plain ``dict`` from
-term to weight, L2-normalised; pruning keeps its heaviest terms, which keeps
-dot products cheap (rare terms have short posting lists).
+term to weight. This module stays free of numpy and scipy (the store's term
+cache imports it on every update); weighting many papers at once lives in
+:mod:`dailypapers.rank.weights`.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 from dailypapers.arxiv.query import analyze
 
@@ -87,23 +88,17 @@ def term_counts(title: str, abstract: str | None) -> Counter[str]:
     """Term frequencies of a paper's title (weighted) and abstract.
 
     Terms are stems and, for adjacent stems that are not stop words, bigrams
-    (``"reward model"``: the key holds one space); :func:`unigrams` drops them.
+    (``"reward model"``: the key holds one space); :func:`unigram_mask` drops them.
     """
     counts: Counter[str] = Counter()
     for weight, text in ((TITLE_WEIGHT, title[:MAX_TEXT]), (1, (abstract or "")[:MAX_TEXT])):
         tokens = [t for t in analyze(text) if MIN_TOKEN <= len(t) <= MAX_TOKEN and not t.isdigit()]
-        for token in tokens:
-            if token not in STOP:
-                counts[token] += weight
-        for first, second in pairwise(tokens):
-            if first not in STOP and second not in STOP:
-                counts[f"{first} {second}"] += weight
+        kept = [t if t not in STOP else "" for t in tokens]
+        terms = [t for t in kept if t]
+        terms += [f"{a} {b}" for a, b in pairwise(kept) if a and b]
+        for _ in range(weight):
+            counts.update(terms)  # counted in C, once per unit of weight
     return counts
-
-
-def unigrams(counts: Mapping[str, int]) -> dict[str, int]:
-    """``counts`` without its bigrams."""
-    return {term: count for term, count in counts.items() if " " not in term}
 
 
 @dataclass(slots=True)
@@ -113,78 +108,50 @@ class Corpus:
     documents: int = 0
     total_length: int = 0
     frequencies: Counter[str] | None = None
-    _memo: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
+    # document frequencies as an array beside their terms (see weights.corpus_of)
+    aligned: tuple[Sequence[str], Any] | None = field(default=None, repr=False)
+    _memo: tuple[object, int, Any] | None = field(default=None, repr=False)
 
     def add(self, counts: Mapping[str, int]) -> None:
         """Count one more document."""
-        if self.frequencies is None:
-            self.frequencies = Counter()
+        frequencies = self._frequencies()
         self.documents += 1
         self.total_length += sum(counts.values())
-        self.frequencies.update(counts.keys())
+        frequencies.update(counts.keys())
 
     def add_all(self, documents: Iterable[Mapping[str, int]]) -> Corpus:
         for counts in documents:
             self.add(counts)
         return self
 
+    def _frequencies(self) -> Counter[str]:
+        if self.frequencies is None:
+            self.frequencies = Counter()
+            if self.aligned is not None:
+                terms, df = self.aligned
+                self.frequencies.update({t: int(n) for t, n in zip(terms, df, strict=True) if n})
+                self.aligned = None
+        return self.frequencies
+
     @property
     def average_length(self) -> float:
         return self.total_length / self.documents if self.documents else 1.0
 
-    def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency (always > 0)."""
-        df = self.frequencies[term] if self.frequencies is not None else 0
-        return math.log((1 + self.documents) / (1 + df)) + 1.0
+    def idfs(self, terms: Sequence[str]) -> Any:
+        """Smoothed inverse document frequencies (always > 0) of ``terms``, as an array.
 
-    def idfs(self, terms: Iterable[str]) -> dict[str, float]:
-        """:meth:`idf` of many terms (memoised until the corpus changes)."""
+        Memoised for the same term list (the benchmark weighs its whole corpus
+        with one vocabulary several times).
+        """
+        import numpy as np
+
         memo = self._memo
-        if memo.get("", (0.0, -1))[1] != self.documents:
-            memo.clear()
-            memo[""] = (0.0, self.documents)
-        found = {}
-        for term in terms:
-            if term not in memo:
-                memo[term] = (self.idf(term), 0)
-            found[term] = memo[term][0]
-        return found
-
-
-def normalised(vector: Vector) -> Vector:
-    norm = math.sqrt(sum(w * w for w in vector.values()))
-    return {t: w / norm for t, w in vector.items()} if norm else {}
-
-
-def pruned(vector: Vector, keep: int) -> Vector:
-    """The ``keep`` heaviest terms of ``vector``, normalised again."""
-    if keep <= 0 or len(vector) <= keep:
-        return vector
-    heaviest = sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:keep]
-    return normalised(dict(heaviest))
-
-
-def tfidf(counts: Mapping[str, int], corpus: Corpus) -> Vector:
-    """Raw tf times smoothed idf, L2-normalised (the plain baseline)."""
-    idf = corpus.idfs(counts)
-    return normalised({t: c * idf[t] for t, c in counts.items()})
-
-
-@dataclass(frozen=True, slots=True)
-class Bm25:
-    """BM25 term weights (saturated tf, length-normalised) as a vector."""
-
-    k1: float = 1.2
-    b: float = 0.75
-
-    def __call__(self, counts: Mapping[str, int], corpus: Corpus) -> Vector:
-        length = sum(counts.values())
-        norm = self.k1 * (1 - self.b + self.b * length / corpus.average_length)
-        idf, top = corpus.idfs(counts), self.k1 + 1
-        return normalised({t: c * top / (c + norm) * idf[t] for t, c in counts.items()})
-
-
-def dot(small: Mapping[str, float], large: Mapping[str, float]) -> float:
-    if len(small) > len(large):
-        small, large = large, small
-    return sum(w * large.get(t, 0.0) for t, w in small.items())
+        if memo is None or memo[0] is not terms or memo[1] != self.documents:
+            if self.aligned is not None and self.aligned[0] is terms:
+                df = self.aligned[1]
+            else:
+                frequencies = self._frequencies()
+                df = np.fromiter((frequencies.get(t, 0) for t in terms), np.float64, len(terms))
+            idf = np.log((1 + self.documents) / (1 + df)) + 1.0
+            memo = self._memo = (terms, self.documents, idf)
+        return memo[2]
