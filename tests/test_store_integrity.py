@@ -102,6 +102,15 @@ def test_a_read_meeting_a_corrupt_page_is_the_same_one_line(project: Path) -> No
     assert project.read_bytes() == before
 
 
+def test_a_search_finding_nothing_checks_the_file_before_saying_so(project: Path) -> None:
+    # The index answers "no match" without reading the damaged papers page: the
+    # empty answer must not hide the damage.
+    before = corrupt_papers_page(project)
+    line = assert_one_line(["search", "zzzunmatched"], "database disk image is malformed")
+    assert line.startswith(f"dailypapers: failed: {project}: ")
+    assert project.read_bytes() == before
+
+
 def test_a_pending_migration_is_a_write_and_checked_first(project: Path) -> None:
     with sqlite3.connect(project) as conn:
         conn.execute(

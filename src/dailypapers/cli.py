@@ -620,7 +620,18 @@ def search_command(
         hits = search_url(url, query, topic=topic, since=since and since.date(), limit=limit)
     except SearchError as exc:
         raise UsageFailure(f"dailypapers: {exc}") from None
+    if not hits and path is not None:
+        _refuse_damaged(path)  # "no match" must not hide a store it could not read
     _print_hits(hits, as_json)
+
+
+def _refuse_damaged(path: Path) -> None:
+    """Fail with the store's one damage line when the SQLite file fails its check."""
+    from dailypapers.sqlite_health import damage, damage_message
+
+    problem = damage(path)
+    if problem is not None:
+        raise Failure(f"dailypapers: failed: {damage_message(path, problem)}")
 
 
 def _may_be_terminal() -> bool:
