@@ -158,8 +158,8 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
     readme = config.readme_path.read_text(encoding="utf-8")
     assert "## By example" in readme and "Reward models from human preference data" in readme
     at = lines.index("By example: 2 of 4 papers kept by example")
-    assert lines[at + 1].startswith("  2505.00002 0.79")
-    assert lines[at + 1].endswith("because 2505.00001: reward model, model, prefer")
+    assert lines[at + 1].startswith("  2505.00002 0.82")
+    assert lines[at + 1].endswith("because 2505.00001: model, prefer, reward")
     assert lines[at + 2].startswith("  2505.00003 ")
     err = capsys.readouterr().err
     assert "warning: topic 'By example': example '2505.99999' not found; ignored" in err
@@ -311,7 +311,7 @@ def test_a_zotero_collection_is_the_example(tmp_path: Path, server: FakeArxiv) -
     document = json.loads(config.json_path.read_text(encoding="utf-8"))
     by_example = next(t for t in document["topics"] if t["name"] == "By example")
     assert [p["id"] for p in by_example["papers"]] == ["2505.00002", "2505.00003"]
-    assert any(line.endswith(f"because {EXAMPLE}: reward model, model, prefer") for line in lines)
+    assert any(line.endswith(f"because {EXAMPLE}: model, prefer, reward") for line in lines)
 
 
 def test_an_unreadable_library_never_fails_the_run(

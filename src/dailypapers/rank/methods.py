@@ -31,6 +31,7 @@ class Method:
     k: int = 1
     decay: float = 0.0
     bigrams: bool = True
+    spread: bool = False  # knn: rank-weighted mean of the k nearest
 
     def weigh(self, counts: TermMatrix, corpus: Corpus) -> Any:
         """Weighted, unit-length rows (CSR) of the papers in ``counts``."""
@@ -44,7 +45,7 @@ class Method:
         """Scores from ``library x candidates`` similarities; ``norm``: :func:`s.profile_norm`."""
         if self.kind == "mean":
             return s.mean_scores(block, norm)
-        near = s.knn_scores(block, self.k, self.decay)
+        near = s.knn_scores(block, self.k, self.decay, self.spread)
         if self.kind == "hybrid":
             profile = s.mean_scores(block, norm).scores
             return s.Scores((near.scores + profile) / 2, near.best, near.values)
@@ -56,12 +57,15 @@ class Method:
 
 
 BM25 = Bm25()
+# idf ** 1.2 and bigrams at 0.7: chosen with bench/rank_bench.py (docs/benchmarks.md)
+BM25_TUNED = Bm25(idf_power=1.2, bigram_weight=0.7)
 METHODS: dict[str, Method] = {
     method.name: method
     for method in (
         Method("tfidf-mean", tfidf, "mean", bigrams=False),
         Method("bm25-mean", BM25, "mean"),
-        Method("bm25-knn", BM25, "knn", k=3),
+        Method("bm25-knn3", BM25, "knn", k=3),
+        Method("bm25-knn", BM25_TUNED, "knn", k=8, spread=True),
         Method("bm25-knn-unigrams", BM25, "knn", k=3, bigrams=False),
         Method("bm25-knn-recency", BM25, "knn", k=3, decay=0.5),
     )

@@ -10,7 +10,9 @@ dense ``library x candidates`` block, and a method reads its scores off it:
 * ``knn``: the mean of each candidate's similarity to its ``k`` nearest
   library items, each item optionally weighted by its recency in the
   library (date added): the ``r``-th newest weighs
-  ``1 / (1 + decay * log2(1 + r))``.
+  ``1 / (1 + decay * log2(1 + r))``; with ``spread``, the ``j``-th nearest
+  (0-based) counts ``1 / (1 + ln(1 + j))`` in a weighted mean instead of
+  all ``k`` equally (the nearest item leads, the others still count).
 
 ``rank`` scores one library against one day's papers; the benchmark stacks
 many readers' libraries into one product and hands each reader's block to
@@ -59,6 +61,11 @@ def recency_weights(count: int, decay: float) -> Any:
     return 1.0 / (1.0 + decay * np.log2(1.0 + np.arange(count)))
 
 
+def rank_weights(count: int) -> Any:
+    """Weights of the nearest, second nearest... library items (``spread`` knn)."""
+    return 1.0 / (1.0 + np.log1p(np.arange(count)))
+
+
 def similarities(library: Any, candidates: Any) -> Any:
     """Dot products of two row-normalised CSR matrices: library x candidates, dense."""
     return np.asarray((library @ candidates.T).todense())
@@ -78,8 +85,8 @@ def mean_scores(block: Any, norm: float) -> Scores:
     return Scores(scores, empty.astype(np.intp), empty)
 
 
-def knn_scores(block: Any, k: int, decay: float) -> Scores:
-    """Each candidate's score: the mean of its ``k`` best weighted similarities."""
+def knn_scores(block: Any, k: int, decay: float, spread: bool = False) -> Scores:
+    """Each candidate's score: the (``spread``: rank-weighted) mean of its ``k`` best."""
     count = block.shape[1]
     if not block.shape[0] or not count:
         empty = np.zeros((0, count))
@@ -94,6 +101,9 @@ def knn_scores(block: Any, k: int, decay: float) -> Scores:
     else:
         best = np.argsort(-weighted, axis=0, kind="stable")
     values = np.take_along_axis(weighted, best, axis=0)
+    if spread:
+        ranks = rank_weights(k)
+        return Scores(ranks[:depth] @ values / ranks.sum(), best, values)
     return Scores(values.sum(axis=0) / k, best, values)
 
 

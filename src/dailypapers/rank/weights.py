@@ -95,10 +95,25 @@ def tfidf(counts: TermMatrix, corpus: Corpus) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Bm25:
-    """BM25 term weights (saturated tf, length-normalised), rows L2-normalised."""
+    """BM25 term weights (saturated tf, length-normalised), rows L2-normalised.
+
+    ``idf_power`` raises idf (rare terms weigh more); bigrams' weights are
+    multiplied by ``bigram_weight``.
+    """
 
     k1: float = 1.2
     b: float = 0.75
+    idf_power: float = 1.0
+    bigram_weight: float = 1.0
+
+    def term_weights(self, terms: Sequence[str], corpus: Corpus) -> Any:
+        idf = corpus.idfs(terms)
+        if self.idf_power != 1.0:
+            idf = idf**self.idf_power
+        if self.bigram_weight != 1.0:
+            unigrams = unigram_mask(terms)
+            idf = idf * (unigrams + (1.0 - unigrams) * self.bigram_weight)
+        return idf
 
     def __call__(self, counts: TermMatrix, corpus: Corpus) -> Any:
         matrix = counts.matrix.tocsr(copy=True)
@@ -106,6 +121,6 @@ class Bm25:
         norms = self.k1 * (1 - self.b + self.b * lengths / corpus.average_length)
         tf = matrix.data
         per_entry = np.repeat(norms, np.diff(matrix.indptr))
-        idf = corpus.idfs(counts.terms)[matrix.indices]
+        idf = self.term_weights(counts.terms, corpus)[matrix.indices]
         matrix.data = tf * (self.k1 + 1) / (tf + per_entry) * idf
         return normalised_rows(matrix)
