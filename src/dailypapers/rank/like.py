@@ -120,7 +120,7 @@ def choose(
     fresh = [p for p in candidates if p.id not in ids]  # an example is no news
     if not examples or not fresh:
         return Selection(topic.name, len(fresh), [], missing)
-    # The mean over the nearest min(k, examples): one example's score is its similarity.
+    # A weighted mean over the nearest min(k, examples): one example's score is its similarity.
     default = METHODS[DEFAULT]
     method = replace(default, k=max(1, min(default.k, len(examples))))
     terms = libstore.cached_terms(conn, [p.id for p in fresh])
