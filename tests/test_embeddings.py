@@ -91,6 +91,16 @@ def test_every_fault_is_one_line(llm: FakeLLM, fault: str, message: str) -> None
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_key_the_endpoint_quotes_back_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-embeddings-secret-4711"
+    monkeypatch.setenv("DAILYPAPERS_EMBEDDINGS_KEY", key)
+    # Its 401 quotes the key it got, as real providers do.
+    with FakeLLM(api_key="another-key") as fake, pytest.raises(EmbeddingsError) as caught:
+        asyncio.run(embed(settings(fake.url), ["reward models"], api_key=key))
+    assert "Incorrect API key provided: ***" in str(caught.value)
+    assert key not in str(caught.value)
+
+
 def test_a_slow_endpoint_hits_the_total_deadline(llm: FakeLLM) -> None:
     llm.fail("slow")
     try:

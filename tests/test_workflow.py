@@ -106,6 +106,7 @@ def test_steps_cache_update_commit_and_keep_alive() -> None:
         "DAILYPAPERS_FEISHU_SECRET",
         "DAILYPAPERS_TELEGRAM_TOKEN",
         "DAILYPAPERS_LLM_API_KEY",
+        "DAILYPAPERS_EMBEDDINGS_KEY",
     }
     assert all(v.startswith("${{ secrets.") for v in update["env"].values())
     keep_alive = step(workflow, "Keep the schedule alive")

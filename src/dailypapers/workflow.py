@@ -87,6 +87,7 @@ jobs:
           DAILYPAPERS_FEISHU_SECRET: ${{ secrets.DAILYPAPERS_FEISHU_SECRET }}
           DAILYPAPERS_TELEGRAM_TOKEN: ${{ secrets.DAILYPAPERS_TELEGRAM_TOKEN }}
           DAILYPAPERS_LLM_API_KEY: ${{ secrets.DAILYPAPERS_LLM_API_KEY }}  # [summaries]
+          DAILYPAPERS_EMBEDDINGS_KEY: ${{ secrets.DAILYPAPERS_EMBEDDINGS_KEY }}  # [embeddings]
 
       # Also after a failed update: a notification that failed leaves its papers
       # pending in the store, and the outputs written before it must be kept.
