@@ -154,3 +154,19 @@ def test_the_words_are_the_full_paths() -> None:
         for topics in (1, 3):
             report = RunReport(status=status, topics=topics, seconds=0.25)
             assert quickskip.summary(status, topics, 0.25) == report.summary()
+
+
+def test_the_stamp_carries_no_secret_value(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, server)
+    monkeypatch.delenv("DAILYPAPERS_LLM_API_KEY", raising=False)
+    unset = quickskip.fingerprint(config)
+    monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-one")
+    one = quickskip.fingerprint(config)
+    monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-two")
+    # Setting a secret may change what renders (summaries): the stamp sees that it
+    # is set, never its value (not even hashed into the stamp file).
+    assert one != unset and quickskip.fingerprint(config) == one
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", "http://127.0.0.1:9/api")
+    assert quickskip.fingerprint(config) != one  # other variables count by value

@@ -41,6 +41,7 @@ from urllib.parse import quote
 from dailypapers import __version__
 from dailypapers.clock import NOW_ENV
 from dailypapers.config import Config
+from dailypapers.masking import SECRET_ENV
 from dailypapers.plan import TopicPlan, plan_topics
 from dailypapers.runlock import project_lock
 from dailypapers.sqlite_health import damage
@@ -61,7 +62,9 @@ def fingerprint(config: Config) -> str:
     """What the outputs were rendered from: config file, environment, version."""
     digest = hashlib.sha256(config.path.read_bytes())
     env = sorted(
-        (k, v) for k, v in os.environ.items() if k.startswith("DAILYPAPERS_") and k != NOW_ENV
+        (k, "(secret)" if k in SECRET_ENV else v)  # no secret's value, not even hashed
+        for k, v in os.environ.items()
+        if k.startswith("DAILYPAPERS_") and k != NOW_ENV
     )
     digest.update(json.dumps([env, __version__]).encode())
     return digest.hexdigest()
