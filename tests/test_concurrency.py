@@ -104,7 +104,12 @@ def test_concurrent_updates_of_different_configs_stay_correct(
     assert topic_rows == expected_topics == 6  # "Reward Model" and "Reasoning" are shared
     current = {p.id: p.version for p in server.papers}
     assert all(current[i] == v for i, v in versions.items())
+    # A run's README shows the store as it was when that run rendered: another
+    # project's run committing to a shared topic a moment later shows at the next
+    # render. Rendered again now, each README is a function of the store alone.
     for config, solo in zip(shared, alone, strict=True):
+        for each in (config, solo):
+            assert run_update(each, now=DAY2, fetch=False, force=True).error is None
         assert config.readme_path.read_bytes() == solo.readme_path.read_bytes()
 
 
