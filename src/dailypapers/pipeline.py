@@ -37,10 +37,12 @@ from dailypapers.sources import (
     Progress,
     Source,
     TopicFetch,
+    TopicPlan,
     open_source,
     plan_topics,
 )
-from dailypapers.store import SaveResult, Store, open_store
+from dailypapers.spool import Spool
+from dailypapers.store import SAVE_BATCH, SaveResult, Store, open_store
 
 if TYPE_CHECKING:
     from dailypapers.rank.foryou import Ranking
@@ -109,7 +111,7 @@ class RunReport(RunResult):
 
 def save_all(
     store: Store,
-    fetched: list[TopicFetch],
+    fetched: Iterable[TopicFetch],
     now: datetime,
     context: FetchContext | None = None,
     source: str | None = None,
@@ -118,21 +120,44 @@ def save_all(
     listed: Mapping[str, int] | None = None,
     extra: Sequence[Paper] = (),
 ) -> SaveResult:
-    """Store a run's papers and topic links in one transaction (retried if aborted).
+    """:func:`save_spooled` for fetches in hand (spooled first, then stored the same way)."""
+    with Spool() as spool:
+        spool.extend(fetched)
+        return save_spooled(
+            store, spool, now, context, source, run_id=run_id, listed=listed, extra=extra
+        )
 
+
+def save_spooled(
+    store: Store,
+    spool: Spool,
+    now: datetime,
+    context: FetchContext | None = None,
+    source: str | None = None,
+    *,
+    run_id: int | None = None,
+    listed: Mapping[str, int] | None = None,
+    extra: Sequence[Paper] = (),
+) -> SaveResult:
+    """Store a run's spooled papers and topic links in one transaction (retried if aborted).
+
+    The papers are read back from the spool and written ``SAVE_BATCH`` at a
+    time, all inside the one transaction: a run that fails stores nothing.
     With ``source``, the topics are recorded as fetched by it, with the
     context's markers and pending ids; with ``run_id``, what is new to each
     topic is queued for notification (minus what the old README ``listed``);
     both in the same transaction. ``extra`` papers are stored without a topic
     and not counted (the examples and candidates of topics by example).
     """
+    fetched = spool.topics
 
     def save(conn: Connection) -> SaveResult:
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
-        everything = [paper for item in fetched for paper in item.papers]
-        total = store.save_papers(conn, everything, now)
+        total = SaveResult()
+        for batch in spool.batches(SAVE_BATCH):
+            total = total + store.save_papers(conn, batch, now)
         if extra:
-            linked_ids = {paper.id for paper in everything}
+            linked_ids = spool.ids()
             store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
         topic_ids, totals = [], {}
         for item in fetched:
@@ -453,24 +478,44 @@ def _fetch_and_save(
         now=now,
         probe=decision is announcement.Decision.PROBE,
     )
-    try:
-        fetched = source.fetch(plans, context)
-    except NothingAnnounced:
-        return False
-    finally:
-        source.close()
-        report.requests, report.bytes = context.stats.requests, context.stats.bytes
+    with Spool() as spool:
+        try:
+            unlinked = _fetch_into(config, store, source, plans, context, spool)
+        except NothingAnnounced:
+            return False
+        finally:
+            source.close()
+            report.requests, report.bytes = context.stats.requests, context.stats.bytes
+        report.saved = save_spooled(
+            store, spool, now, context, source.name, run_id=run_id, listed=listed, extra=unlinked
+        )
+    return True
+
+
+def _fetch_into(
+    config: Config,
+    store: Store,
+    source: Source,
+    plans: Sequence[TopicPlan],
+    context: FetchContext,
+    spool: Spool,
+) -> list[Paper]:
+    """Spool each topic's papers as the source hands them over; returns the papers to
+    store without a topic.
+
+    Topics by example (``like``) select from every topic's papers at once: with
+    one configured, the run's fetches are gathered before they are spooled.
+    """
+    handed: Iterable[TopicFetch] = source.fetch(plans, context)
     unlinked: list[Paper] = []
-    if any(topic.like is not None for topic in settings.topics):
+    if any(topic.like is not None for topic in config.settings.topics):
         from dailypapers.rank import like
 
-        fetched, unlinked = like.apply(
-            config, store, fetched, source=source.name, progress=progress
+        handed, unlinked = like.apply(
+            config, store, list(handed), source=source.name, progress=context.progress
         )
-    report.saved = save_all(
-        store, fetched, now, context, source.name, run_id=run_id, listed=listed, extra=unlinked
-    )
-    return True
+    spool.extend(handed)
+    return unlinked
 
 
 def _source_name(config: Config, factory: SourceFactory) -> str | None:

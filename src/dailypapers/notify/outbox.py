@@ -22,10 +22,9 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import outboxstate
 from dailypapers.config import Config
-from dailypapers.models import Paper
 from dailypapers.plan import plan_topics
 from dailypapers.render.digest import Digest, Entry, TopicDigest
-from dailypapers.sources.base import TopicFetch
+from dailypapers.spool import Spooled, SpooledTopic
 from dailypapers.store import Store, stored_papers, utcnow
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class Snapshot:
     topic_ids: list[int]
 
     @classmethod
-    def take(cls, conn: Connection, store: Store, fetched: Sequence[TopicFetch]) -> Snapshot:
+    def take(cls, conn: Connection, store: Store, fetched: Sequence[SpooledTopic]) -> Snapshot:
         ids = list({p.id for item in fetched for p in item.papers})
         stored = {pid: version for pid, (version, _) in store.stored_versions(conn, ids).items()}
         topic_ids, linked = [], {}
@@ -54,7 +53,7 @@ class Snapshot:
     def queue(
         self,
         conn: Connection,
-        fetched: Sequence[TopicFetch],
+        fetched: Sequence[SpooledTopic],
         *,
         run_id: int,
         now: datetime,
@@ -84,8 +83,8 @@ class Snapshot:
         return len(rows)
 
 
-def _latest(item: TopicFetch) -> list[Paper]:
-    newest: dict[str, Paper] = {}
+def _latest(item: SpooledTopic) -> list[Spooled]:
+    newest: dict[str, Spooled] = {}
     for paper in item.papers:
         if paper.id not in newest or paper.version > newest[paper.id].version:
             newest[paper.id] = paper

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -393,17 +393,21 @@ class ApiSource:
         """The source ``[arxiv] source = "api"`` configures."""
         return cls(make_client(config), scan_policy(config))
 
-    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]:
-        results = []
+    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> Iterator[TopicFetch]:
+        """Each topic's fetch, handed over as soon as it is complete (then the next topic)."""
         try:
             if context.probe:
                 self._probe(plans, context)
             for plan in plans:
-                results.append(self.fetch_one(plan, context))
+                fetched = self.fetch_one(plan, context)
+                self._count(context)
+                yield fetched
         finally:
-            context.stats.requests = self.client.stats.requests
-            context.stats.bytes = self.client.stats.bytes_received
-        return results
+            self._count(context)
+
+    def _count(self, context: FetchContext) -> None:
+        context.stats.requests = self.client.stats.requests
+        context.stats.bytes = self.client.stats.bytes_received
 
     def _probe(self, plans: Sequence[TopicPlan], context: FetchContext) -> None:
         """End the run when the archives' newest paper is the one these topics' last probe saw."""

@@ -1,15 +1,17 @@
 """The types every source shares: the protocol, what it is given, what it returns.
 
-A source reads (the network, or the store) but never writes: the pipeline
-stores what it returns in one transaction. What a source wants remembered
-(markers, pending ids) it puts in the :class:`FetchContext`; the pipeline
-stores it with the papers (:func:`dailypapers.fetchstate.record`).
+A source reads (the network, or the store) but never writes: it hands each
+topic's fetch over as it has it, the pipeline spools it to disk
+(:mod:`dailypapers.spool`) and stores every topic in one transaction at the
+end. What a source wants remembered (markers, pending ids) it puts in the
+:class:`FetchContext`; the pipeline stores it with the papers
+(:func:`dailypapers.fetchstate.record`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -87,13 +89,16 @@ class FetchContext:
 class Source(Protocol):
     """Fetches every topic's new or revised papers; raises :class:`SourceError`.
 
+    ``fetch`` hands over one :class:`TopicFetch` per topic, in the plans'
+    order; a source that fetches topic by topic yields each as soon as it has
+    it (the API source does), so the run holds one topic's papers at a time.
     Raises :class:`NothingAnnounced` when it can tell cheaply that arXiv has
     announced nothing since the last run. ``name`` is recorded per topic.
     """
 
     name: str
 
-    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> list[TopicFetch]: ...
+    def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> Iterable[TopicFetch]: ...
 
     def close(self) -> None: ...
 

@@ -1,0 +1,127 @@
+"""A run's fetched papers, on disk until the run's one transaction stores them.
+
+A source hands over each topic's papers as soon as it has fetched them
+(:meth:`Spool.add`): they are pickled to an anonymous temporary file, and
+only a small key per paper (id, version, last update, where its record
+lies) stays in memory, so a 100-topic run holds one topic's papers at a
+time instead of all of them. The run's transaction then reads them back in
+bounded batches, in id order, each paper once at the newest version any
+topic brought (:meth:`Spool.batches`).
+
+Nothing reaches the store before that transaction, so a run that fails
+half-way (an HTTP fault, Ctrl-C, a crash) still stores nothing, and no
+database lock is held while the network is read. The file has no name on
+Linux (``O_TMPFILE``) and is deleted on close elsewhere, so a failed or
+killed run leaves no spool behind; it lives in the system's temporary
+folder (``TMPDIR``). Pickle is safe here: the file is this process's own,
+opened ``0600`` and never read by anything else.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from dailypapers.models import Paper
+from dailypapers.plan import TopicPlan
+from dailypapers.sources.base import TopicFetch
+from dailypapers.sql import chunks
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """One spooled paper: what the transaction needs without reading its record."""
+
+    id: str
+    version: int
+    updated: datetime
+    offset: int
+    size: int
+
+    def newer_than(self, other: Spooled) -> bool:
+        """The order of :meth:`dailypapers.models.Paper.is_newer_than`."""
+        return (self.version, self.updated) > (other.version, other.updated)
+
+
+@dataclass
+class SpooledTopic:
+    """One topic's fetch as spooled: its plan and the keys of its papers (not the papers)."""
+
+    plan: TopicPlan
+    papers: list[Spooled] = field(default_factory=list)
+    evaluated_until: datetime | None = None
+    total: int | None = None
+
+
+class Spool:
+    """The papers a run has fetched so far, one topic at a time, in a temporary file."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        # Open for the spool's life (closed by close()); no name on Linux.
+        self._file: IO[bytes] = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
+        self._end = 0
+        self.topics: list[SpooledTopic] = []
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Delete the file (it has no name: closing it frees the disk space)."""
+        self._file.close()
+
+    def add(self, fetched: TopicFetch) -> None:
+        """Write one topic's papers to the file; keep their keys."""
+        keys = []
+        self._file.seek(self._end)  # after the end, even once records were read back
+        for paper in fetched.papers:
+            record = pickle.dumps(paper, protocol=pickle.HIGHEST_PROTOCOL)
+            self._file.write(record)
+            keys.append(Spooled(paper.id, paper.version, paper.updated, self._end, len(record)))
+            self._end += len(record)
+        self.topics.append(SpooledTopic(fetched.plan, keys, fetched.evaluated_until, fetched.total))
+
+    def extend(self, fetched: Iterable[TopicFetch]) -> None:
+        """:meth:`add` each topic in turn."""
+        for item in fetched:
+            self.add(item)
+
+    def ids(self) -> set[str]:
+        """Every spooled paper's id."""
+        return {key.id for topic in self.topics for key in topic.papers}
+
+    def batches(self, size: int) -> Iterator[list[Paper]]:
+        """Every spooled paper once, at its newest version, in id order, ``size`` at a time.
+
+        Each id is in exactly one batch, so what a batch counts as new or
+        revised is what the whole run brought. Can be read again (a
+        transaction the database aborted is retried).
+        """
+        newest: dict[str, Spooled] = {}
+        for topic in self.topics:
+            for key in topic.papers:
+                if key.id not in newest or key.newer_than(newest[key.id]):
+                    newest[key.id] = key
+        self._file.flush()
+        for chunk in chunks(sorted(newest), size):
+            yield [self._read(newest[paper_id]) for paper_id in chunk]
+
+    def _read(self, key: Spooled) -> Paper:
+        self._file.seek(key.offset)
+        paper = pickle.loads(self._file.read(key.size))
+        if not isinstance(paper, Paper):
+            raise TypeError(f"spooled record of {key.id} is not a paper")
+        return paper
