@@ -98,6 +98,7 @@ class Spool:
         """:meth:`add` each topic in turn."""
         for item in fetched:
             self.add(item)
+            del item  # not held while the source fetches the next topic
 
     def ids(self) -> set[str]:
         """Every spooled paper's id."""

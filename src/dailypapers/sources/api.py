@@ -402,6 +402,7 @@ class ApiSource:
                 fetched = self.fetch_one(plan, context)
                 self._count(context)
                 yield fetched
+                del fetched  # the caller has it: not held while the next topic is fetched
         finally:
             self._count(context)
 
