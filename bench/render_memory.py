@@ -9,9 +9,12 @@
   from the store with ``force`` (best of 3; the per-paper memos are cleared
   after each render, as in a daily run). The ratio holds on a loaded machine
   too; the seconds do not.
-* memory: peak RSS of ``dailypapers update`` (API source, cold start, 100
-  topics) as its own process, through ``bench/measured.py`` (which counts
-  the politeness waits instead of sleeping them).
+* memory: peak RSS of ``dailypapers update`` (API source, cold start, 20
+  and 100 topics) as its own process, through ``bench/measured.py`` (which
+  counts the politeness waits instead of sleeping them). ``--before SRC``
+  measures the same updates with another checkout's ``src`` (say the base
+  commit's, from ``git archive``) on ``PYTHONPATH``, interleaved with these,
+  in the same run; ``--memory-only`` skips the render part.
 """
 
 from __future__ import annotations
@@ -76,12 +79,15 @@ def render_seconds(workdir: Path) -> dict[str, float]:
     return results
 
 
-def cold_update_rss_mb(workdir: Path, topics: int) -> float:
-    """Peak RSS of a cold ``dailypapers update`` of ``topics`` topics, as its own process."""
+def cold_update_rss_mb(workdir: Path, topics: int, src: Path | None = None) -> float:
+    """Peak RSS of a cold ``dailypapers update`` of ``topics`` topics, as its own process.
+
+    ``src``: a checkout's ``src`` folder to import dailypapers from instead.
+    """
     generator = Generator(seed=11)
     chosen = TOPICS[:topics]
     papers = list(generator.history(COLD - timedelta(days=1), chosen, 110))
-    directory = workdir / f"memory-{topics}"
+    directory = workdir / f"memory-{topics}{'-before' if src else ''}"
     directory.mkdir()
     with FakeArxiv(papers) as server:
         lines = [f'[[topics]]\nname = "{name}"\n' for name in chosen]
@@ -94,6 +100,8 @@ def cold_update_rss_mb(workdir: Path, topics: int) -> float:
             "BENCH_NOW": datetime(2025, 6, 2, 3, 17, tzinfo=UTC).isoformat(),
             "DAILYPAPERS_CONFIG": "papers.toml",
         }
+        if src is not None:
+            env["PYTHONPATH"] = str(src.resolve())
         command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / "measured.py")])
         # From a small shell: a child forked from this process would inherit its high-water mark.
         subprocess.run(
@@ -109,30 +117,53 @@ def cold_update_rss_mb(workdir: Path, topics: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
+    parser.add_argument("--memory-only", action="store_true", help="skip the render part")
+    parser.add_argument(
+        "--before", type=Path, help="also measure the memory with this src folder, interleaved"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         workdir = Path(temp)
-        render = render_seconds(workdir)
-        memory = {n: cold_update_rss_mb(workdir, n) for n in (20, 100)}
-    figures = {"render": render, "rss_mb": memory}
+        render = {} if args.memory_only else render_seconds(workdir)
+        memory, before = {}, {}
+        for n in (20, 100):
+            if args.before:
+                before[n] = cold_update_rss_mb(workdir, n, args.before)
+            memory[n] = cold_update_rss_mb(workdir, n)
+    figures = {"render": render, "rss_mb": memory, "rss_mb_before": before}
     print(
-        "\n".join(
-            [
-                "Command: `python bench/render_memory.py`"
-                f" ({datetime.now():%Y-%m-%d}, load average {os.getloadavg()[0]:.1f}).",
-                "",
-                "| measure | result | target |",
-                "| --- | ---: | ---: |",
-                f"| render README alone, 100 topics × 100 papers | {render['readme']:.2f} s | |",
-                f"| render all four outputs, 100 × 100 | {render['all']:.2f} s | < 1 s |",
-                f"| all four ÷ README alone | {render['all'] / render['readme']:.1f} | ≤ 4 |",
-                f"| peak RSS, cold `update`, 20 topics | {memory[20]:.0f} MB | |",
-                f"| peak RSS, cold `update`, 100 topics | {memory[100]:.0f} MB | < 120 MB |",
-            ]
-        )
+        "Command: `python bench/render_memory.py`"
+        f" ({datetime.now():%Y-%m-%d}, load average {os.getloadavg()[0]:.1f}).\n"
     )
+    print("\n".join(table(render, memory, before)))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+
+
+def table(
+    render: dict[str, float], memory: dict[int, float], before: dict[int, float]
+) -> list[str]:
+    """The figures as a Markdown table (a "before" column when measured)."""
+    was = " | before" if before else ""
+    lines = [
+        f"| measure{was} | result | target |",
+        f"| ---{' | ---:' if before else ''} | ---: | ---: |",
+    ]
+    if render:
+        lines += [
+            f"| render README alone, 100 topics × 100 papers |{' |' if before else ''}"
+            f" {render['readme']:.2f} s | |",
+            f"| render all four outputs, 100 × 100 |{' |' if before else ''} {render['all']:.2f} s"
+            " | < 1 s |",
+            f"| all four ÷ README alone |{' |' if before else ''}"
+            f" {render['all'] / render['readme']:.1f} | ≤ 4 |",
+        ]
+    for n, target in ((20, ""), (100, "< 120 MB")):
+        old = f" {before[n]:.0f} MB |" if before else ""
+        lines.append(
+            f"| peak RSS, cold `update`, {n} topics |{old} {memory[n]:.0f} MB | {target} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

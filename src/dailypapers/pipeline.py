@@ -1,6 +1,7 @@
 """The daily job: fetch every topic, store what is new, render and publish.
 
-Order of truth: all fetching happens first and writes nothing; then one
+Order of truth: all fetching happens first and writes nothing (each topic's
+papers wait in the run's spool on disk, :mod:`dailypapers.spool`); then one
 database transaction stores the run's papers; only after it commits are the
 outputs rendered from the store and written atomically. A run that cannot
 fetch therefore changes neither the store nor any published file. Last,
