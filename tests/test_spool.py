@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, load_config
@@ -253,3 +254,22 @@ def test_the_spool_reads_back_each_paper_once_in_id_order_and_in_bounded_batches
         assert spool.topics[1].total == 7
         assert spool.ids() == {paper(n).id for n in range(1, 6)}
     assert spool_descriptors(spool_dir) == []
+
+
+# -- between the fetch and the render ----------------------------------------
+
+
+def test_releasing_idle_connections_keeps_every_store_usable(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    plan = plan_topics(config)[0]
+    with open_store(config.db_url) as store:
+        save_all(store, [TopicFetch(plan, [paper(1), paper(2)])], NOW)
+        pool = store.engine.pool
+        assert isinstance(pool, QueuePool) and pool.checkedin() >= 1
+        store.release_idle()
+        assert store.engine.pool is not pool  # the idle connections were closed
+        assert store.count_papers() == 2
+    with open_store("sqlite:///:memory:") as memory:
+        save_all(memory, [TopicFetch(plan, [paper(1), paper(2)])], NOW)
+        memory.release_idle()
+        assert memory.count_papers() == 2  # an in-memory database kept its one connection

@@ -363,6 +363,7 @@ def run_update(
             announced = _fetch_and_save(
                 config, run.store, source_factory, report, progress, now, run.id, force
             )
+            run.store.release_idle()  # the save's SQLite page caches
             release_freed()  # the fetched papers: rendering's peak does not stack on them
         ranking = None
         if fetch and render:

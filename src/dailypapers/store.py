@@ -176,6 +176,16 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def release_idle(self) -> None:
+        """Close a SQLite file's idle pooled connections (and their page caches, ~2 MB each).
+
+        For a long run between phases (an update's fetch, then its render);
+        the next use opens a connection. Other stores keep theirs (an
+        in-memory SQLite database lives in its one connection).
+        """
+        if self.dialect == "sqlite" and isinstance(self.engine.pool, sa.pool.QueuePool):
+            self.engine.dispose()
+
     def __enter__(self) -> Store:
         return self
 
