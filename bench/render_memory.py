@@ -84,10 +84,23 @@ def cold_update_rss_mb(workdir: Path, topics: int, src: Path | None = None) -> f
 
     ``src``: a checkout's ``src`` folder to import dailypapers from instead.
     """
+    return float(cold_update(workdir, topics, src)["maxrss_kb"]) / 1024
+
+
+def cold_update_phases_mb(workdir: Path, topics: int, src: Path | None = None) -> dict[str, float]:
+    """The same update through ``bench/phases.py``: the peak of its fetch and of its render,
+    and its resident size between them (Linux)."""
+    return cold_update(workdir, topics, src, script="phases.py")
+
+
+def cold_update(
+    workdir: Path, topics: int, src: Path | None = None, script: str = "measured.py"
+) -> dict[str, float]:
+    """Run a cold update through ``script``; returns what it reported."""
     generator = Generator(seed=11)
     chosen = TOPICS[:topics]
     papers = list(generator.history(COLD - timedelta(days=1), chosen, 110))
-    directory = workdir / f"memory-{topics}{'-before' if src else ''}"
+    directory = workdir / f"memory-{topics}{'-before' if src else ''}-{Path(script).stem}"
     directory.mkdir()
     with FakeArxiv(papers) as server:
         lines = [f'[[topics]]\nname = "{name}"\n' for name in chosen]
@@ -102,7 +115,7 @@ def cold_update_rss_mb(workdir: Path, topics: int, src: Path | None = None) -> f
         }
         if src is not None:
             env["PYTHONPATH"] = str(src.resolve())
-        command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / "measured.py")])
+        command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / script)])
         # From a small shell: a child forked from this process would inherit its high-water mark.
         subprocess.run(
             ["/bin/sh", "-c", f"{command} update; :"],
@@ -111,7 +124,11 @@ def cold_update_rss_mb(workdir: Path, topics: int, src: Path | None = None) -> f
             check=True,
             capture_output=True,
         )
-    return float(json.loads(report.read_text())["maxrss_kb"]) / 1024
+    figures: dict[str, float] = json.loads(report.read_text())
+    phases = report.with_name(report.name + ".phases.json")
+    if phases.exists():
+        figures.update(json.loads(phases.read_text()))
+    return figures
 
 
 def main() -> None:
@@ -120,6 +137,9 @@ def main() -> None:
     parser.add_argument("--memory-only", action="store_true", help="skip the render part")
     parser.add_argument(
         "--before", type=Path, help="also measure the memory with this src folder, interleaved"
+    )
+    parser.add_argument(
+        "--phases", action="store_true", help="the 100-topic update's phases too (Linux)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
@@ -130,12 +150,23 @@ def main() -> None:
             if args.before:
                 before[n] = cold_update_rss_mb(workdir, n, args.before)
             memory[n] = cold_update_rss_mb(workdir, n)
-    figures = {"render": render, "rss_mb": memory, "rss_mb_before": before}
+        phases = {}
+        if args.phases:
+            if args.before:
+                phases["before"] = cold_update_phases_mb(workdir, 100, args.before)
+            phases["now"] = cold_update_phases_mb(workdir, 100)
+    figures = {"render": render, "rss_mb": memory, "rss_mb_before": before, "phases": phases}
     print(
-        "Command: `python bench/render_memory.py`"
+        f"Command: `{' '.join(['python', 'bench/render_memory.py', *sys.argv[1:]])}`"
         f" ({datetime.now():%Y-%m-%d}, load average {os.getloadavg()[0]:.1f}).\n"
     )
     print("\n".join(table(render, memory, before)))
+    for side, values in phases.items():
+        print(
+            f"\n100 topics, {side}: fetch phase peak {values['fetch_peak_mb']:.0f} MB,"
+            f" {values['render_start_mb']:.0f} MB when rendering starts,"
+            f" render phase peak {values['render_peak_mb']:.0f} MB"
+        )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
