@@ -31,7 +31,6 @@ from typing import IO
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
 from dailypapers.sources.base import TopicFetch
-from dailypapers.sql import chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +116,9 @@ class Spool:
                 if key.id not in newest or key.newer_than(newest[key.id]):
                     newest[key.id] = key
         self._file.flush()
-        for chunk in chunks(sorted(newest), size):
-            yield [self._read(newest[paper_id]) for paper_id in chunk]
+        ids = sorted(newest)
+        for start in range(0, len(ids), size):
+            yield [self._read(newest[paper_id]) for paper_id in ids[start : start + size]]
 
     def _read(self, key: Spooled) -> Paper:
         self._file.seek(key.offset)
