@@ -144,13 +144,35 @@ def _author_from_json(item: str | dict[str, Any]) -> Author:
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+# The same controls in ASCII text (a fast path: renderers clean 10,000s of texts).
+_ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+# ASCII text without these bytes (and without double, leading or trailing
+# spaces) is already one line.
+_ASCII_BREAKS = bytes([*range(0x00, 0x20), 0x7F])
+
+
 def strip_controls(text: str | None) -> str:
     """``text`` without control characters and bidi overrides (whitespace kept)."""
-    return _CONTROL.sub("", text or "")
+    if not text:
+        return ""
+    if text.isascii():
+        raw = text.encode("ascii")
+        kept = raw.translate(None, _ASCII_CONTROLS)
+        return text if len(kept) == len(raw) else kept.decode("ascii")
+    return _CONTROL.sub("", text)
 
 
 def one_line(text: str | None) -> str:
     """One line of displayable text: controls dropped, whitespace runs collapsed."""
+    if text and text.isascii():
+        raw = text.encode("ascii")
+        if (
+            len(raw.translate(None, _ASCII_BREAKS)) == len(raw)
+            and "  " not in text
+            and text[0] != " "
+            and text[-1] != " "
+        ):
+            return text
     return " ".join(strip_controls(text).split())
 
 
