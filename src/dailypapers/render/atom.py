@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from dailypapers.links import labels
 from dailypapers.memo import per_paper
-from dailypapers.models import ABS_URL, Paper, format_timestamp, strip_controls
+from dailypapers.models import ABS_URL, Paper, format_timestamp
 from dailypapers.render.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -31,8 +31,12 @@ GENERATOR_URI = "https://github.com/dailypapers/dailypapers"
 ALL_FEED = "all"
 FOR_YOU_FEED = "for-you"  # with a library: the "For you" list, best first
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ``updated`` of a feed with no entries
-# XML 1.0 allows tab, newline, carriage return and these ranges only.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What :func:`xml_text` drops, in one pass: what XML 1.0 forbids (it allows tab,
+# newline, carriage return, U+0020-D7FF, U+E000-FFFD and U+10000-10FFFF) and the
+# controls and bidi overrides of :func:`dailypapers.models.strip_controls`.
+_DROPPED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 
 
 # The same characters and the controls in ASCII text (a fast path: tens of
@@ -48,7 +52,7 @@ def xml_text(text: str | None) -> str:
         raw = text.encode("ascii")
         kept = raw.translate(None, _ASCII_DROPPED)
         return text if len(kept) == len(raw) else kept.decode("ascii")
-    return strip_controls(_NOT_XML.sub("", text))
+    return _DROPPED.sub("", text)
 
 
 def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes]:
@@ -166,14 +170,18 @@ def _entry_bytes(paper: Paper, topic_names: Sequence[str]) -> bytes:
     for link in labels(paper).links:
         lines.append(_link_line("related", link.url, "text/html", link.label))
     lines.append(f'  <summary type="text">{_escape_text(paper.tldr or paper.abstract)}</summary>')
-    lines.append(f'  <content type="html">{_escape_text(entry_html(paper))}</content>')
+    lines.append(f'  <content type="html">{_escape_clean(entry_html(paper))}</content>')
     lines.append("</entry>\n")
     return "\n".join(lines).encode("utf-8")
 
 
 def _escape_text(text: str) -> str:
     """Element text as libxml2 writes it (``&``, ``<``, ``>``, carriage return)."""
-    text = xml_text(text)
+    return _escape_clean(xml_text(text))
+
+
+def _escape_clean(text: str) -> str:
+    """:func:`_escape_text` of a text :func:`xml_text` has already cleaned."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -219,25 +227,33 @@ def _link_line(rel: str, href: str, kind: str, title: str | None = None) -> str:
 
 @per_paper
 def entry_html(paper: Paper) -> str:
-    """The entry's HTML body: labels, authors, comment, abstract and links, all escaped."""
+    """The entry's HTML body: labels, authors, comment, abstract and links, all escaped.
+
+    Each text is cleaned (:func:`xml_text`) before it is escaped, which is
+    the same as cleaning the whole body (the markup has nothing to drop).
+    """
     found = labels(paper)
     badges = [f"Revised (v{paper.version})"] if found.revised else []
     badges += [found.venue] if found.venue else []
     parts: list[str] = []
     if badges:
-        parts.append(f"<p><b>{escape(' · '.join(badges))}</b></p>")
-    parts.append(f"<p>{escape(', '.join(paper.author_names))}</p>")
-    parts.append(f"<p>Categories: {escape(', '.join(paper.categories))}</p>")
+        parts.append(f"<p><b>{_html(' · '.join(badges))}</b></p>")
+    parts.append(f"<p>{_html(', '.join(paper.author_names))}</p>")
+    parts.append(f"<p>Categories: {_html(', '.join(paper.categories))}</p>")
     if paper.comment:
-        parts.append(f"<p>Comment: {escape(paper.comment)}</p>")
+        parts.append(f"<p>Comment: {_html(paper.comment)}</p>")
     if paper.tldr:
-        parts.append(f"<p><b>TL;DR:</b> {escape(paper.tldr)}</p>")
-    parts.append(f"<p>{escape(paper.abstract)}</p>")
+        parts.append(f"<p><b>TL;DR:</b> {_html(paper.tldr)}</p>")
+    parts.append(f"<p>{_html(paper.abstract)}</p>")
     anchors = [("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
     anchors += [(link.label, link.url) for link in found.links]
-    links = " · ".join(f'<a href="{escape(url)}">{escape(text)}</a>' for text, url in anchors)
+    links = " · ".join(f'<a href="{_html(url)}">{_html(text)}</a>' for text, url in anchors)
     parts.append(f"<p>{links}</p>")
-    return xml_text("\n".join(parts))
+    return "\n".join(parts)
+
+
+def _html(text: str) -> str:
+    return str(escape(xml_text(text)))
 
 
 def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
