@@ -77,7 +77,9 @@ def write_outputs(
         from dailypapers.render.site import site_files
 
         files = site_files(catalog, feeds)
-        if publish_tree(config.site_dir, files, owned=owns_site_file, force=force):
+        # The site's copy of the feeds: the files just published (hard links, not a copy).
+        same = {f"feeds/{name}": config.feeds_dir / name for name in feeds or {}}
+        if publish_tree(config.site_dir, files, owned=owns_site_file, force=force, same_as=same):
             written.append(config.site_dir)
     forget_rendered()
     return written
