@@ -62,7 +62,7 @@ class PaperReader:
             .order_by(papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
             .limit(limit)
         )
-        return [self._paper(row) for row in conn.execute(query).tuples()]
+        return [self._paper(row) for row in conn.execute(query)]
 
     def _paper(self, row: Sequence[Any]) -> Paper:
         known = self._papers.get(row[0])
