@@ -265,7 +265,7 @@ def old_cards(cards: list[dict[str, Any]], topic: str | None, names: dict[str, s
 @pytest.mark.parametrize("index", [True, False])
 def test_cards_are_what_the_template_wrote(index: bool) -> None:
     names = {"c": "C++ <b>", "a": "A & 'B'"}
-    papers = hostile_papers() + [a_paper("T", "A", "x\"<'&", 2), a_paper("T", "A", "", 1)]
+    papers = [*hostile_papers(), a_paper("T", "A", "x\"<'&", 2), a_paper("T", "A", "", 1)]
     variants = [(False, None), (True, 0.5), (False, 0.1234), (True, None)]
     cards, written = [], []
     for n, paper in enumerate(papers):
