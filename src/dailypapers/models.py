@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -85,7 +86,7 @@ class Paper:
 
     @property
     def author_names(self) -> tuple[str, ...]:
-        return tuple(author.name for author in self.authors)
+        return tuple([author.name for author in self.authors])
 
     def is_newer_than(self, other: Paper) -> bool:
         """True when this is a later revision of ``other`` (same id)."""
@@ -204,8 +205,14 @@ def parse_timestamp(text: str) -> datetime:
     return value
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def format_timestamp(value: datetime) -> str:
-    """The arXiv form, ``2025-05-12T17:59:58Z``."""
+    """The arXiv form, ``2025-05-12T17:59:58Z``.
+
+    Memoised: equal datetimes are the same instant, whatever their zone, so
+    they have the same text (a render formats each paper's dates in several
+    outputs, and a first version's two dates are one).
+    """
     value = value.astimezone(UTC)
     if value.year < 1000:  # strftime's %Y is not zero-padded there
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")

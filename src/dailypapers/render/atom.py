@@ -193,22 +193,25 @@ def _escape_clean(text: str) -> str:
     return text
 
 
-_ATTRIBUTE_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "\n": "&#10;",
-        "\r": "&#13;",
-        "\t": "&#9;",
-    }
+# What libxml2 writes for these characters in an attribute value, in this order.
+_ATTRIBUTE_ESCAPES = (
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ('"', "&quot;"),
+    ("\n", "&#10;"),
+    ("\r", "&#13;"),
+    ("\t", "&#9;"),
 )
 
 
 def _escape_attribute(text: str) -> str:
     """An attribute value as libxml2 writes it (quotes and whitespace as references too)."""
-    return xml_text(text).translate(_ATTRIBUTE_ESCAPES)
+    text = xml_text(text)
+    for character, reference in _ATTRIBUTE_ESCAPES:
+        if character in text:
+            text = text.replace(character, reference)
+    return text
 
 
 def _line(tag: str, text: str) -> str:
