@@ -256,7 +256,10 @@ def entry_html(paper: Paper) -> str:
 
 
 def _html(text: str) -> str:
-    return str(escape(xml_text(text)))
+    text = xml_text(text)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return str(escape(text))
+    return text  # nothing markupsafe would change
 
 
 def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:

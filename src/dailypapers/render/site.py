@@ -168,12 +168,14 @@ def _card_parts(card: dict[str, Any]) -> tuple[str, str, str]:
 
 def _e(value: Any) -> str:
     """``value`` as the template writes ``{{ value }}`` (autoescape)."""
-    if type(value) is str and not any(c in value for c in _HTML_SPECIAL):
+    if type(value) is str and not _has_html_special(value):
         return value  # most texts (dates, URLs, categories) have nothing to escape
     return str(escape(value))
 
 
-_HTML_SPECIAL = ("&", "<", ">", '"', "'")
+def _has_html_special(text: str) -> bool:
+    """Whether markupsafe's ``escape`` would change ``text``."""
+    return "&" in text or "<" in text or ">" in text or '"' in text or "'" in text
 
 
 def card_html(
