@@ -282,12 +282,16 @@ def test_cards_are_what_the_template_wrote(index: bool) -> None:
 # --- Reading the listed papers --------------------------------------------------
 
 
-def test_the_reader_reads_what_the_store_lists_and_shares_papers(tmp_path: Path) -> None:
+def test_the_reader_reads_what_the_store_lists_and_shares_papers(
+    tmp_path: Path, store_url: str
+) -> None:
     (tmp_path / "papers.toml").write_text(
-        '[[topics]]\nname = "A"\n\n[[topics]]\nname = "B"\n', encoding="utf-8"
+        f'[[topics]]\nname = "A"\n\n[[topics]]\nname = "B"\n\n[store]\nurl = "{store_url}"\n',
+        encoding="utf-8",
     )
     config = load_config(tmp_path / "papers.toml")
-    papers = hostile_papers()
+    # PostgreSQL refuses NUL in text (arXiv's XML cannot carry one either).
+    papers = [p.with_changes(abstract=p.abstract.replace("\x00", "")) for p in hostile_papers()]
     when = datetime(2025, 6, 2, 12, tzinfo=UTC)
     plans = plan_topics(config)
     fetched = [TopicFetch(plans[0], papers), TopicFetch(plans[1], papers[1:])]
