@@ -59,7 +59,9 @@ def publish_tree(
         if target.is_dir():
             _carry_over(target, staging, owned)
         for relative, content in sorted(files.items()):
-            _write(staging / relative, content, (same_as or {}).get(relative))
+            same = (same_as or {}).get(relative)
+            if same is None or not _linked(same, staging / relative, len(content)):
+                _write(staging / relative, content)
         _sync_tree(staging)
         _swap(staging, target)
     finally:
@@ -128,10 +130,8 @@ def _carry_over(source: Path, staging: Path, owned: Owned) -> None:
             shutil.copy2(path, destination)
 
 
-def _write(path: Path, content: bytes, same: Path | None = None) -> None:
+def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if same is not None and _linked(same, path, len(content)):
-        return
     with open(path, "wb") as handle:
         handle.write(content)
 
@@ -141,6 +141,7 @@ def _linked(source: Path, path: Path, size: int) -> bool:
     try:
         if not source.is_file() or source.is_symlink() or source.stat().st_size != size:
             return False
+        path.parent.mkdir(parents=True, exist_ok=True)
         os.link(source, path)
     except OSError:  # another file system, or one without hard links
         return False
