@@ -62,3 +62,48 @@ def test_cli_constants_match_the_library() -> None:
         SOURCES,
         FORMATS,
     )
+
+
+def test_the_console_script_is_the_entry_that_skips_before_click() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).parent.parent / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"dailypapers": "dailypapers.entry:main"}
+
+
+ENTRY_PROBE = """
+import json, sys
+sys.argv = ["dailypapers", *{args!r}]
+from dailypapers.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["update", "--help"]])
+def test_the_entry_hands_everything_else_to_the_command_line(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_PROBE.format(args=args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    *help_text, modules = done.stdout.splitlines()
+    loaded = {name.split(".")[0] for name in json.loads(modules)}
+    assert "click" in loaded and not loaded & HEAVY, sorted(loaded & HEAVY)
+    assert help_text[0].startswith("Usage: dailypapers ")
+
+
+def test_the_entry_knows_updates_defaults() -> None:
+    from dailypapers import cli, entry
+    from dailypapers.names import SOURCES
+
+    wait = next(p for p in cli.update.params if p.name == "wait")
+    source = next(p for p in cli.update.params if p.name == "source")
+    assert wait.default == entry.DEFAULT_WAIT and getattr(source.type, "choices", None) == SOURCES
