@@ -81,7 +81,7 @@ try:
     main()
 except SystemExit:
     pass
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps(sorted(set(sys.modules) - {{"httpx._main"}})))  # its stand-in, not httpx
 """
 
 
@@ -107,3 +107,24 @@ def test_the_entry_knows_updates_defaults() -> None:
     wait = next(p for p in cli.update.params if p.name == "wait")
     source = next(p for p in cli.update.params if p.name == "source")
     assert wait.default == entry.DEFAULT_WAIT and getattr(source.type, "choices", None) == SOURCES
+
+
+def test_httpx_loads_without_its_command_line_which_still_runs_if_called() -> None:
+    probe = """
+import sys
+from dailypapers.entry import without_httpx_command_line
+without_httpx_command_line()
+import httpx
+print(sorted({"rich", "pygments", "click"} & set(sys.modules)))
+sys.argv = ["httpx", "--help"]
+try:
+    httpx.main()
+except SystemExit:
+    pass
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    first, *rest = done.stdout.splitlines()
+    assert first == "[]"
+    assert "Usage: httpx" in "\n".join(rest)

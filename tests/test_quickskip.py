@@ -69,7 +69,7 @@ def make_config(tmp_path: Path, server: FakeArxiv, extra: str = "") -> Config:
 def run_cli(
     config: Config, when: datetime, monkeypatch: pytest.MonkeyPatch, *options: str
 ) -> tuple[set[str], int, str, str]:
-    """``dailypapers update`` in a new process: modules loaded, exit code, stdout, stderr."""
+    """``dailypapers update`` in a new process: what it loaded, exit code, stdout, stderr."""
     monkeypatch.setenv("DAILYPAPERS_NOW", when.isoformat())
     for name in quickskip.ACTIONS_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -83,7 +83,8 @@ def run_cli(
     )
     *lines, last = done.stdout.splitlines()
     code, modules = json.loads(last)
-    return {name.split(".")[0] for name in modules}, code, "\n".join(lines), done.stderr
+    loaded = {name.split(".")[0] for name in modules} | set(modules)  # packages and modules
+    return loaded, code, "\n".join(lines), done.stderr
 
 
 def cli_update(
@@ -129,8 +130,11 @@ def test_the_probe_is_honest(
     (config.state_dir / quickskip.STAMP_NAME).unlink()
     loaded, out = cli_update(config, SAT_10AM, monkeypatch)
     assert "sqlalchemy" in loaded and out.startswith("no announcement today")
-    # The full path loads no renderer or ranking method it does not use (README only).
-    assert not loaded & {"jinja2", "numpy", "scipy"}, sorted(loaded & {"jinja2", "numpy", "scipy"})
+    # The full path loads no renderer or ranking method it does not use (README only),
+    # no LLM client without [summaries], neither rich on a pipe nor httpx's command line.
+    unused = {"jinja2", "numpy", "scipy", "rich", "pygments"}
+    assert not loaded & unused, sorted(loaded & unused)
+    assert "httpx" in loaded and not {"dailypapers.summaries", "dailypapers.llm"} & loaded
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import sys
+import types
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from dailypapers.names import SOURCES
 
@@ -33,7 +34,33 @@ def main() -> None:
     if options is None or not _skipped(options):
         from dailypapers.cli import main as cli
 
+        without_httpx_command_line()
         cli()
+
+
+def without_httpx_command_line() -> None:
+    """Keep ``import httpx`` from loading httpx's own command line in this process.
+
+    httpx's ``__init__`` imports ``httpx._main`` (the ``httpx`` console
+    script: rich's progress bars and syntax highlighting, pygments' lexers)
+    whenever those are installed, and they are (rich is ours); dailypapers
+    never runs it. A stand-in takes its place; its ``main`` loads the real
+    one if anything ever calls ``httpx.main``. Only the console script does
+    this: importing dailypapers as a library changes nothing.
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stand_in = types.ModuleType("httpx._main", "Stand-in: dailypapers.entry")
+    stand_in.__dict__["main"] = _httpx_main
+    sys.modules["httpx._main"] = stand_in
+
+
+def _httpx_main(*args: Any, **kwargs: Any) -> Any:
+    """httpx's command line, loaded on first call."""
+    del sys.modules["httpx._main"]
+    from httpx._main import main as real
+
+    return real(*args, **kwargs)
 
 
 def update_options(args: Sequence[str]) -> dict[str, str] | None:

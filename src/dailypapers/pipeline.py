@@ -205,13 +205,16 @@ def render_outputs(
     it is computed here when a library is configured.
     """
     from dailypapers.rank import foryou
-    from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
     if _readme_alone(config, ranking):
         return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
-    listed = with_summaries(config, store, sections(config, store))
+    listed = sections(config, store)
+    if config.settings.summaries is not None:  # the LLM client loads only for them
+        from dailypapers.summaries import with_summaries
+
+        listed = with_summaries(config, store, listed)
     if ranking is not None:
         papers = [p for s in listed for p in s.papers]
         ranking = foryou.with_scores_of(ranking, store, papers, config)
@@ -341,11 +344,13 @@ def run_update(
         ranking = None
         if fetch and render:
             from dailypapers.rank.foryou import compute
-            from dailypapers.summaries import summarise_for_update
 
             ranking = compute(config, run.store)
-            ids = ranking.ids() if ranking is not None else None
-            summarise_for_update(config, run.store, progress, for_you=ids)
+            if config.settings.summaries is not None:  # the LLM client loads only for them
+                from dailypapers.summaries import summarise_for_update
+
+                ids = ranking.ids() if ranking is not None else None
+                summarise_for_update(config, run.store, progress, for_you=ids)
         if render:
             report.written = render_outputs(
                 config, run.store, force=force, today=day, ranking=ranking, rank=not fetch
