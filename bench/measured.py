@@ -81,7 +81,7 @@ def main(argv: list[str]) -> Any:
             return runpy.run_path(sys.argv[0], run_name="__main__")
         sys.meta_path.insert(0, _PatchClock(datetime.fromisoformat(os.environ["BENCH_NOW"])))
         os.environ["DAILYPAPERS_NOW"] = os.environ["BENCH_NOW"]  # the run clock, store or not
-        from dailypapers.cli import main as dailypapers
+        from dailypapers.entry import main as dailypapers  # the console script's
 
         sys.argv = ["dailypapers", *argv]
         return dailypapers()
