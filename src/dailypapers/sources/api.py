@@ -303,7 +303,7 @@ def fetch_topic(
     found: dict[str, Paper] = {}
     seen: set[str] = set()
     pages = client.iter_pages(
-        plan.query_string,
+        plan.request,
         sort_by=SORT_BY,
         sort_order=SORT_ORDER,
         page_size=size,
