@@ -89,7 +89,7 @@ def main(argv: list[str]) -> Any:
             slack = {"PAGE_SLACK": float(os.environ["BENCH_PAGE_SLACK"])}
             sys.meta_path.insert(0, _Patch("dailypapers.sources.api", slack))
         os.environ["DAILYPAPERS_NOW"] = os.environ["BENCH_NOW"]  # the run clock, store or not
-        from dailypapers.cli import main as dailypapers
+        from dailypapers.entry import main as dailypapers  # the console script's
 
         sys.argv = ["dailypapers", *argv]
         return dailypapers()

@@ -205,13 +205,16 @@ def render_outputs(
     it is computed here when a library is configured.
     """
     from dailypapers.rank import foryou
-    from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
     if _readme_alone(config, ranking):
         return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
-    listed = with_summaries(config, store, sections(config, store))
+    listed = sections(config, store)
+    if config.settings.summaries is not None:  # the LLM client loads only for them
+        from dailypapers.summaries import with_summaries
+
+        listed = with_summaries(config, store, listed)
     if ranking is not None:
         papers = [p for s in listed for p in s.papers]
         ranking = foryou.with_scores_of(ranking, store, papers, config)
