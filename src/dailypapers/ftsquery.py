@@ -178,6 +178,35 @@ def tsquery_expression(found: Indexed) -> str:
     return "(" + glue.join(tsquery_expression(_indexable(p)) for p in found.parts) + ")"
 
 
+def field_lexeme(column: str, token: str) -> str:
+    """A lexeme of PostgreSQL's field-exact index: the column, a dot, the token."""
+    return f"{column}.{token}"
+
+
+def field_tsquery(found: Indexed) -> str:
+    """The ``tsquery`` literal for a candidate query over field-tagged lexemes.
+
+    Each field's tokens are their own lexemes (``ti.spars``), so the GIN
+    index answers a field term exactly, with no weight to recheck in the
+    row (:func:`tsquery_expression` cannot tell ``ti:`` from ``abs:``). A
+    phrase is an AND of its lexemes in one column, and a phrase of any
+    column (``all:``) one such AND per column: a phrase never crosses fields
+    in the local query engine either.
+    """
+    if isinstance(found, Phrase):
+        columns = COLUMNS if found.column is None else (found.column,)
+        tokens = list(dict.fromkeys(found.tokens))
+        per_column = [_all_lexemes(column, tokens) for column in columns]
+        return per_column[0] if len(per_column) == 1 else "(" + " | ".join(per_column) + ")"
+    glue = " & " if isinstance(found, AllOf) else " | "
+    return "(" + glue.join(field_tsquery(_indexable(p)) for p in found.parts) + ")"
+
+
+def _all_lexemes(column: str, tokens: list[str]) -> str:
+    lexemes = [quote_lexeme(field_lexeme(column, token)) for token in tokens]
+    return lexemes[0] if len(lexemes) == 1 else "(" + " & ".join(lexemes) + ")"
+
+
 def _indexable(found: Candidates) -> Indexed:
     if isinstance(found, Const):  # simplification removes constants from compounds
         raise ValueError(f"{found} has no index expression")
