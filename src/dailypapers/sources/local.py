@@ -97,6 +97,11 @@ class _Topic:
         """Whether no paper last updated at ``updated`` (or before) can enter the table."""
         return len(self.heap) >= self.limit and updated < self.heap[0][0][0]
 
+    def fills_within(self, seen: int, more: int) -> bool:
+        """Whether, at the rate it matched ``seen`` papers, ``more`` papers fill the table."""
+        found = len(self.heap)
+        return found > 0 and (self.limit - found) * seen <= found * more
+
     def wants(self, last_seen: datetime) -> bool:
         return self.since is None or last_seen > self.since
 
@@ -166,8 +171,12 @@ class LocalSource:
         if not topics:
             return
         first = self._scan_newest(conn, topics, high, _Pass(budget=self.first_pass))
-        indexed = [t for t in first.open if self._from_index(conn, t, high, first.seen)]
-        if rest := [t for t in first.open if t not in indexed]:
+        # A topic whose matches so far promise a full table within another
+        # pass of the same length keeps scanning (no index query at all).
+        near = [t for t in first.open if t.fills_within(len(first.seen), self.first_pass)]
+        far = [t for t in first.open if t not in near]
+        rest = near + [t for t in far if not self._from_index(conn, t, high, first.seen)]
+        if rest:
             self._scan_newest(conn, rest, high, _Pass(skip=first.seen, at_most=first.last))
 
     def _from_index(
