@@ -136,7 +136,7 @@ def fresh_store(url: str = "sqlite:///:memory:") -> Store:
     store = open_store(url)
     if store.dialect == "postgresql":
         with store.transaction() as conn:
-            for table in ("paper_search", "topic_papers", "topics", "papers"):
+            for table in ("paper_search", "paper_fields", "topic_papers", "topics", "papers"):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
     return store
 
