@@ -173,7 +173,7 @@ class LocalSource:
         first = self._scan_newest(conn, topics, high, _Pass(budget=self.first_pass))
         # A topic whose matches so far promise a full table within another
         # pass of the same length keeps scanning (no index query at all).
-        near = [t for t in first.open if t.fills_within(len(first.seen), self.first_pass)]
+        near = [t for t in first.open if t.fills_within(len(first.seen), self.first_pass // 2)]
         far = [t for t in first.open if t not in near]
         rest = near + [t for t in far if not self._from_index(conn, t, high, first.seen)]
         if rest:
