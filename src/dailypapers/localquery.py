@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dailypapers import fts
-from dailypapers.schema import RunStatus, UTCDateTime, papers, runs
+from dailypapers.schema import RunStatus, papers, runs
 
 Row = RowMapping
 
@@ -68,7 +68,7 @@ def newest_candidates(
     """Ids of the papers the index query ``found`` selects, last updated first
     (None: more than ``most`` of them; reading stops there).
 
-    One query, no round trip per candidate: on PostgreSQL the field-exact
+    One query, no round trip per candidate, sorted by the database: on PostgreSQL the field-exact
     index keeps each paper's update time beside its id (migration 12); on
     SQLite it comes from the ``(id, updated)`` index (migration 11), not
     from the papers' rows.
@@ -82,11 +82,11 @@ def newest_candidates(
         )
     sql, match = fts.candidates_sql(conn, found, what, join)
     capped = "" if most is None else f" LIMIT {int(most) + 1}"
-    statement = sa.text(sql + capped).columns(id=sa.String(), updated=UTCDateTime())
-    stamps = [(row.updated, row.id) for row in conn.execute(statement, {"match": match})]
-    if most is not None and len(stamps) > most:
-        return None
-    return [paper_id for _, paper_id in sorted(stamps, reverse=True)]
+    # Sorted in the database: only the ids cross over (the order among
+    # papers updated at the same time does not matter to the caller).
+    ordered = f"SELECT id FROM ({sql}{capped}) AS c ORDER BY updated DESC, id DESC"
+    ids = list(conn.scalars(sa.text(ordered), {"match": match}))
+    return None if most is not None and len(ids) > most else ids
 
 
 def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -> datetime | None:

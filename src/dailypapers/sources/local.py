@@ -51,7 +51,7 @@ BATCH_SIZE = 2000
 # Cold topics first share one pass over this many newest papers: it fills the
 # broad topics' tables (a paper analysed once for all of them); the index then
 # answers the narrow topics still open.
-FIRST_PASS = 4000
+FIRST_PASS = 2500
 # A run still writing holds papers whose last_seen is its start time, committed
 # later: the watermark stays below the start of every run in flight (runs
 # stuck as "running" for longer than this are taken as crashed).
@@ -188,7 +188,8 @@ class LocalSource:
             return False
         if topic.since is None and not isinstance(ids, NewestFirst):
             ids = _newest_first(conn, ids)  # cold: newest first, until the table is full
-        for chunk in _chunks((i for i in ids if i not in skip), 500):
+        # Growing chunks: a narrow topic often fills from its first hundred candidates.
+        for chunk in _chunks((i for i in ids if i not in skip), 128, 2000):
             rows = localquery.papers_among(conn, chunk, high, topic.since)
             for row in sorted(rows, key=lambda r: r["updated"], reverse=True):
                 if topic.since is None and topic.full_before(row["updated"]):
@@ -273,7 +274,9 @@ def _watermark(conn: Connection, high: datetime) -> datetime:
     return min(high, in_flight - timedelta(microseconds=1))
 
 
-def _chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:
+def _chunks(ids: Iterable[str], size: int, most: int = 0) -> Iterator[list[str]]:
+    """Lists of ``size`` ids, each next one 4 times larger up to ``most`` (if given)."""
     iterator = iter(ids)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+        size = min(size * 4, max(most, size))
