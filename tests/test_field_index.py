@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 
 from dailypapers import fts
 from dailypapers.arxiv import query as q
+from dailypapers.doctor import diagnose, repair
 from dailypapers.models import Paper
+from dailypapers.sources.local_index import IndexFinder
 from dailypapers.store import Store, open_store
 from support.postgres import TemporaryPostgres
 from test_fts import T0, fresh_store, paper, papers, queries, save
@@ -143,3 +145,17 @@ def test_each_field_is_its_own(pg_store: Store, query: str, expected: set[str]) 
     named = candidate_ids(pg_store, q.parse(query), categories=True)
     assert named == expected
     assert {p.id for p in (first, second) if q.matches(q.parse(query), p)} <= expected
+
+
+def test_a_paper_missing_from_the_field_index_is_noticed_and_rebuilt(pg_store: Store) -> None:
+    save(pg_store, [paper(1, "Reward models"), paper(2, "Policy gradients")])
+    with pg_store.transaction() as conn:  # a writer that bypassed Store.save_papers
+        conn.execute(sa.text("DELETE FROM paper_fields WHERE paper_id = '2505.00002'"))
+    with pg_store.engine.connect() as conn:
+        assert not IndexFinder().complete(conn)  # the local source scans instead
+    [finding] = [f for f in diagnose(pg_store) if not f.ok]
+    assert finding.check == "search index" and "2 papers, 1 indexed" in finding.detail
+    assert "rebuilt the search index of 2 papers" in repair(pg_store)
+    with pg_store.engine.connect() as conn:
+        assert IndexFinder().complete(conn)
+    assert ti_matches(pg_store, "gradient") == {"2505.00002"}
