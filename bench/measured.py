@@ -10,6 +10,9 @@ RSS and the counted waits to ``BENCH_REPORT``. For ``update``, dailypapers'
 clock reads ``BENCH_NOW``: the run clock through ``DAILYPAPERS_NOW``, and
 ``dailypapers.store.utcnow`` by a patch applied when the store module is first
 imported, so the command imports exactly what it would anyway.
+``BENCH_PAGE_SLACK=Z`` sets ``dailypapers.sources.api.PAGE_SLACK`` the same
+way (the standard deviations of slack in a warm topic's pages), for the
+slack trade-off of ``versus_reference.py --page-slack``.
 """
 
 from __future__ import annotations
@@ -35,21 +38,21 @@ def _counted_sleep(seconds: float) -> None:
     WAITED[0] += max(0.0, seconds)
 
 
-class _PatchClock(importlib.abc.MetaPathFinder):
-    """Replace ``dailypapers.store.utcnow`` as soon as that module is executed."""
+class _Patch(importlib.abc.MetaPathFinder):
+    """Set attributes of a module as soon as that module is executed."""
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+    def __init__(self, fullname: str, values: dict[str, Any]) -> None:
+        self.fullname, self.values = fullname, values
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "dailypapers.store":
+        if fullname != self.fullname:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return spec
-        loader, now = spec.loader, self.now
+        loader, values = spec.loader, self.values
 
         class Loader(importlib.abc.Loader):
             def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
@@ -57,7 +60,8 @@ class _PatchClock(importlib.abc.MetaPathFinder):
 
             def exec_module(self, module: ModuleType) -> None:
                 loader.exec_module(module)
-                setattr(module, "utcnow", lambda: now)  # noqa: B010 (a module attribute)
+                for name, value in values.items():
+                    setattr(module, name, value)
 
         spec.loader = Loader()
         return spec
@@ -79,9 +83,13 @@ def main(argv: list[str]) -> Any:
         if argv[0] == "reference":
             sys.argv = [str(Path(__file__).with_name("reference_method.py")), *argv[1:]]
             return runpy.run_path(sys.argv[0], run_name="__main__")
-        sys.meta_path.insert(0, _PatchClock(datetime.fromisoformat(os.environ["BENCH_NOW"])))
+        now = datetime.fromisoformat(os.environ["BENCH_NOW"])
+        sys.meta_path.insert(0, _Patch("dailypapers.store", {"utcnow": lambda: now}))
+        if os.environ.get("BENCH_PAGE_SLACK"):
+            slack = {"PAGE_SLACK": float(os.environ["BENCH_PAGE_SLACK"])}
+            sys.meta_path.insert(0, _Patch("dailypapers.sources.api", slack))
         os.environ["DAILYPAPERS_NOW"] = os.environ["BENCH_NOW"]  # the run clock, store or not
-        from dailypapers.cli import main as dailypapers
+        from dailypapers.entry import main as dailypapers  # the console script's
 
         sys.argv = ["dailypapers", *argv]
         return dailypapers()

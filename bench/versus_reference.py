@@ -3,6 +3,7 @@
     python bench/versus_reference.py                       # both corpora; prints Markdown
     python bench/versus_reference.py --json out.json       # also every measurement as JSON
     python bench/versus_reference.py --write-docs          # replace the table in docs/benchmarks.md
+    python bench/versus_reference.py --page-slack 3.5      # warm pages with 3.5 standard deviations
 
 Both sides run as their own processes (``bench/measured.py``) against the
 project's fake arXiv server (real sockets), which this process runs:
@@ -310,7 +311,16 @@ def main() -> None:
     parser.add_argument("--corpus", default="demo,mixed", help="demo, mixed or both (default)")
     parser.add_argument("--json", type=Path, help="write every run and summary as JSON")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--page-slack",
+        type=float,
+        help="standard deviations of slack in warm pages (default: dailypapers' PAGE_SLACK)",
+    )
     args = parser.parse_args()
+    if args.page_slack is not None and args.write_docs:
+        parser.error("--write-docs measures the defaults: leave out --page-slack")
+    if args.page_slack is not None:  # read by bench/measured.py in each dailypapers process
+        os.environ["BENCH_PAGE_SLACK"] = str(args.page_slack)
     makers = {"demo": demo, "mixed": mixed}
     started = time.perf_counter()
     runs: list[Run] = []
@@ -324,6 +334,9 @@ def main() -> None:
     command = "python bench/versus_reference.py" + (
         f" --corpus {args.corpus}" if args.corpus != "demo,mixed" else ""
     )
+    if args.page_slack is not None:
+        command += f" --page-slack {args.page_slack:g}"
+
     parts = [
         START_MARK,
         f"Command: `{command}` ({took:.0f} s, {datetime.now():%Y-%m-%d}). Ratios are "

@@ -132,6 +132,7 @@ LAYERS = {
     "dailypapers.doctorchecks": QUERY_BASE,
     "dailypapers.outboxstate": QUERY_BASE,
     "dailypapers.newstate": QUERY_BASE,
+    "dailypapers.listedquery": QUERY_BASE,
     "dailypapers.schema": ("dailypapers.models", "dailypapers.fts"),
 }
 
@@ -168,6 +169,7 @@ SQL_MODULES = {
     "dailypapers.outboxstate",
     "dailypapers.localquery",
     "dailypapers.newstate",
+    "dailypapers.listedquery",
 }
 
 

@@ -62,3 +62,69 @@ def test_cli_constants_match_the_library() -> None:
         SOURCES,
         FORMATS,
     )
+
+
+def test_the_console_script_is_the_entry_that_skips_before_click() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).parent.parent / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"dailypapers": "dailypapers.entry:main"}
+
+
+ENTRY_PROBE = """
+import json, sys
+sys.argv = ["dailypapers", *{args!r}]
+from dailypapers.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(set(sys.modules) - {{"httpx._main"}})))  # its stand-in, not httpx
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["update", "--help"]])
+def test_the_entry_hands_everything_else_to_the_command_line(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_PROBE.format(args=args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    *help_text, modules = done.stdout.splitlines()
+    loaded = {name.split(".")[0] for name in json.loads(modules)}
+    assert "click" in loaded and not loaded & HEAVY, sorted(loaded & HEAVY)
+    assert help_text[0].startswith("Usage: dailypapers ")
+
+
+def test_the_entry_knows_updates_defaults() -> None:
+    from dailypapers import cli, entry
+    from dailypapers.names import SOURCES
+
+    wait = next(p for p in cli.update.params if p.name == "wait")
+    source = next(p for p in cli.update.params if p.name == "source")
+    assert wait.default == entry.DEFAULT_WAIT and getattr(source.type, "choices", None) == SOURCES
+
+
+def test_httpx_loads_without_its_command_line_which_still_runs_if_called() -> None:
+    probe = """
+import sys
+from dailypapers.entry import without_httpx_command_line
+without_httpx_command_line()
+import httpx
+print(sorted({"rich", "pygments", "click"} & set(sys.modules)))
+sys.argv = ["httpx", "--help"]
+try:
+    httpx.main()
+except SystemExit:
+    pass
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    first, *rest = done.stdout.splitlines()
+    assert first == "[]"
+    assert "Usage: httpx" in "\n".join(rest)

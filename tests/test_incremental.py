@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import tempfile
 from collections.abc import Iterator
@@ -440,6 +441,26 @@ def test_a_short_first_page_is_followed_by_one_fitted_to_the_rest() -> None:
     # Known papers between the page's end and the cutoff are read again: counted.
     busy = replace(base, recent=(top - timedelta(hours=11), top - timedelta(hours=12), *known))
     assert NextPage(busy, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 2 + 1
+
+
+def test_a_second_page_counts_the_new_papers_left_from_arxivs_totals() -> None:
+    """arXiv's total rose by 12 since the last fetch and the page read 10 of them: 2 left."""
+    top = datetime(2025, 6, 3, 13, 0, tzinfo=UTC)
+    cutoff = top - timedelta(hours=14)
+    known = [cutoff - timedelta(minutes=1)]
+    base = TopicHistory({"x": 1}, True, top, None, tuple(known), total=488)
+    first = feed_page([top - timedelta(hours=n + 1) for n in range(10)])  # total 500
+    # Extrapolated, 9 (the test above); counted, 2 first versions and no revision.
+    assert NextPage(base, cutoff, horizon=top + timedelta(days=1))(first, 10) == 2 + 0 + 1
+    # Revisions are not counted by the total: they are extrapolated (2 read -> 0.9 left).
+    revised = replace(
+        first, papers=(*first.papers[:8], *(replace(p, version=2) for p in first.papers[8:]))
+    )
+    sized = NextPage(base, cutoff, horizon=top + timedelta(days=1))(revised, 10)
+    assert sized == 4 + math.ceil(0.9 + 2 * math.sqrt(0.9)) + 0 + 1
+    # Never more than the extrapolation (a total that jumped), never below the known papers.
+    jumped = replace(base, total=100)
+    assert NextPage(jumped, cutoff, horizon=top + timedelta(days=1))(first, 10) == 9 + 0 + 1
 
 
 def test_a_full_table_whose_window_cannot_tell_its_rate_asks_for_a_full_page() -> None:

@@ -2,23 +2,29 @@
 
 The skip path's cost is measured by ``bench/versus_reference.py``; here: the
 same outcome as the full path (summary, ``runs`` row, untouched outputs), the
-libraries it does not load, and every case that must take the full path.
+libraries it does not load (with a matching stamp not even click or the
+config's pydantic models), and every case that must take the full path.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from dailypapers import quickskip
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.config import Config, load_config
+from dailypapers.entry import update_options
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import RunReport, run_update
@@ -28,15 +34,19 @@ from dailypapers.store import open_store
 FRI_1AM = datetime(2025, 5, 16, 1, 0, tzinfo=EASTERN)  # after Thursday's announcement
 SAT_10AM = datetime(2025, 5, 17, 10, 0, tzinfo=EASTERN)  # nothing since
 HEAVY = {"sqlalchemy", "httpx", "jinja2", "rich", "lxml", "tenacity", "snowballstemmer"}
+STARTUP = {"click", "pydantic"}  # what the command line and the config's models load
 
+# The console script's entry point (pyproject's [project.scripts]), as a process.
 PROBE = """
 import json, sys
-from dailypapers.cli import cli
+sys.argv = ["dailypapers", *{args!r}]
+from dailypapers.entry import main
+code = 0
 try:
-    cli({args!r}, prog_name="dailypapers", standalone_mode=False)
-except SystemExit:
-    pass
-print(json.dumps(sorted(sys.modules)))
+    main()
+except SystemExit as exc:
+    code = exc.code or 0
+print(json.dumps([code, sorted(sys.modules)]))
 """
 
 
@@ -56,14 +66,14 @@ def make_config(tmp_path: Path, server: FakeArxiv, extra: str = "") -> Config:
     return load_config(path)
 
 
-def cli_update(
-    config: Config, when: datetime, monkeypatch: pytest.MonkeyPatch
-) -> tuple[set[str], str]:
-    """``dailypapers update`` in a new process: the top-level modules it loaded, its stdout."""
+def run_cli(
+    config: Config, when: datetime, monkeypatch: pytest.MonkeyPatch, *options: str
+) -> tuple[set[str], int, str, str]:
+    """``dailypapers update`` in a new process: what it loaded, exit code, stdout, stderr."""
     monkeypatch.setenv("DAILYPAPERS_NOW", when.isoformat())
     for name in quickskip.ACTIONS_ENV:
         monkeypatch.delenv(name, raising=False)
-    args = ["update", "--config", str(config.path)]
+    args = ["update", "--config", str(config.path), *options]
     done = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=args)],
         capture_output=True,
@@ -71,8 +81,19 @@ def cli_update(
         timeout=120,
         check=True,
     )
-    *lines, modules = done.stdout.splitlines()
-    return {name.split(".")[0] for name in json.loads(modules)}, "\n".join(lines)
+    *lines, last = done.stdout.splitlines()
+    code, modules = json.loads(last)
+    loaded = {name.split(".")[0] for name in modules} | set(modules)  # packages and modules
+    return loaded, code, "\n".join(lines), done.stderr
+
+
+def cli_update(
+    config: Config, when: datetime, monkeypatch: pytest.MonkeyPatch, *options: str
+) -> tuple[set[str], str]:
+    """``dailypapers update`` in a new process: the top-level modules it loaded, its stdout."""
+    loaded, code, out, _ = run_cli(config, when, monkeypatch, *options)
+    assert code == 0
+    return loaded, out
 
 
 def last_run(config: Config) -> tuple[str, str, int, int]:
@@ -90,14 +111,14 @@ def test_a_calendar_skip_loads_no_store_library(
     mtime = config.readme_path.stat().st_mtime_ns
     server.reset_log()
     loaded, out = cli_update(config, SAT_10AM, monkeypatch)
-    assert not loaded & HEAVY, sorted(loaded & HEAVY)
+    assert not loaded & (HEAVY | STARTUP), sorted(loaded & (HEAVY | STARTUP))
     assert out.startswith("no announcement today: 2 topics, 0 requests, ")
     assert server.requests == []
     assert config.readme_path.stat().st_mtime_ns == mtime
     assert last_run(config) == ("update", "no announcement", 0, 0)
     # and again: a skipped run is no reason to take the full path the next time
     loaded, out = cli_update(config, SAT_10AM + timedelta(hours=2), monkeypatch)
-    assert "sqlalchemy" not in loaded and out.startswith("no announcement today")
+    assert not loaded & (HEAVY | STARTUP) and out.startswith("no announcement today")
 
 
 def test_the_probe_is_honest(
@@ -109,8 +130,10 @@ def test_the_probe_is_honest(
     (config.state_dir / quickskip.STAMP_NAME).unlink()
     loaded, out = cli_update(config, SAT_10AM, monkeypatch)
     assert "sqlalchemy" in loaded and out.startswith("no announcement today")
-    # The full path loads no renderer or ranking method it does not use (README only).
-    assert not loaded & {"jinja2", "numpy", "scipy"}, sorted(loaded & {"jinja2", "numpy", "scipy"})
+    # The full path loads no renderer or ranking method it does not use (README only),
+    # neither rich on a pipe nor httpx's command line.
+    unused = {"jinja2", "numpy", "scipy", "rich", "pygments"}
+    assert "httpx" in loaded and not loaded & unused, sorted(loaded & unused)
 
 
 @pytest.mark.parametrize(
@@ -161,12 +184,169 @@ def test_the_stamp_carries_no_secret_value(
 ) -> None:
     config = make_config(tmp_path, server)
     monkeypatch.delenv("DAILYPAPERS_LLM_API_KEY", raising=False)
-    unset = quickskip.fingerprint(config)
+    unset = quickskip.fingerprint(config.path)
     monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-one")
-    one = quickskip.fingerprint(config)
+    one = quickskip.fingerprint(config.path)
     monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-two")
     # Setting a secret may change what renders (summaries): the stamp sees that it
     # is set, never its value (not even hashed into the stamp file).
-    assert one != unset and quickskip.fingerprint(config) == one
+    assert one != unset and quickskip.fingerprint(config.path) == one
     monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", "http://127.0.0.1:9/api")
-    assert quickskip.fingerprint(config) != one  # other variables count by value
+    assert quickskip.fingerprint(config.path) != one  # other variables count by value
+    run_update(config, now=FRI_1AM)
+    assert "sk-" not in (config.state_dir / quickskip.STAMP_NAME).read_text(encoding="utf-8")
+
+
+def runs_rows(config: Config, count: int) -> list[tuple[object, ...]]:
+    """The last ``count`` runs, without their ids, times and process ids."""
+    with closing(sqlite3.connect(config.db_url.removeprefix("sqlite:///"))) as conn:
+        rows = conn.execute(
+            "SELECT command, status, requests, bytes, new_papers, revised_papers, error, host, "
+            "lock FROM runs ORDER BY id DESC LIMIT ?",
+            (count,),
+        ).fetchall()
+    return list(rows)
+
+
+def test_the_quick_path_says_and_records_what_the_full_path_does(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    quick = run_cli(config, SAT_10AM, monkeypatch)
+    (config.state_dir / quickskip.STAMP_NAME).unlink()
+    full = run_cli(config, SAT_10AM, monkeypatch)
+    assert not quick[0] & STARTUP and "pydantic" in full[0]  # the probe is honest
+    seconds = re.compile(r"[0-9.]+ s$")
+    assert [(code, seconds.sub("", out), err) for _, code, out, err in (quick, full)] == [
+        (0, "no announcement today: 2 topics, 0 requests, ", quickskip.PROGRESS + "\n")
+    ] * 2
+    first, second = runs_rows(config, 2)
+    assert first == second and first[:2] == ("update", "no announcement")
+
+
+def test_a_held_lock_fails_as_on_the_full_path(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    held = config.state_dir / "run.lock"
+    expected = (
+        1,
+        "",
+        f"dailypapers: failed: another dailypapers run holds {held} (waited 0 s); "
+        "try again later\n",
+    )
+    with FileLock(str(held)):
+        loaded, *quick = run_cli(config, SAT_10AM, monkeypatch, "--wait", "0")
+        assert not loaded & STARTUP and tuple(quick) == expected
+        (config.state_dir / quickskip.STAMP_NAME).unlink()
+        loaded, *full = run_cli(config, SAT_10AM, monkeypatch, "--wait=0")
+        assert "pydantic" in loaded and tuple(full) == expected
+
+
+def _corrupt(config: Config) -> None:
+    stamp = config.state_dir / quickskip.STAMP_NAME
+    stamp.write_bytes(stamp.read_bytes()[:-9])
+
+
+def _edit_facts(config: Config) -> None:
+    stamp = config.state_dir / quickskip.STAMP_NAME
+    data = json.loads(stamp.read_text(encoding="utf-8"))
+    data["facts"]["topics"] = data["facts"]["topics"][:1]  # a topic less to check
+    stamp.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _other_option(config: Config) -> None:
+    pass  # `--debug` is not an option the quick path reads
+
+
+@pytest.mark.parametrize(
+    ("change", "extra", "options"),
+    [
+        (_corrupt, "", ()),
+        (_edit_facts, "", ()),
+        (_other_option, "", ("--debug",)),
+        # a config with warnings: the full path prints them (the quick path never would)
+        (None, '[[topics]]\nname = "Linted"\nquery = "abs:reward model"\n\n', ()),
+    ],
+    ids=["corrupt stamp", "edited facts", "other option", "config with warnings"],
+)
+def test_what_the_stamp_cannot_vouch_for_takes_the_full_path(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Config], None] | None,
+    extra: str,
+    options: tuple[str, ...],
+) -> None:
+    config = make_config(tmp_path, server, extra)
+    run_update(config, now=FRI_1AM)
+    if change is not None:
+        change(config)
+    loaded, code, out, err = run_cli(config, SAT_10AM, monkeypatch, *options)
+    assert "pydantic" in loaded and code == 0
+    assert out.startswith(f"no announcement today: {len(config.settings.topics)} topics, ")
+    assert err.count("warning") == len(config.warnings)
+
+
+def test_an_output_that_resolves_elsewhere_takes_the_full_path(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The config's path checks follow symlinks: a moved link may now be refused.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "out").symlink_to("a")
+    config = make_config(tmp_path, server, '[readme]\npath = "out/README.md"\n\n')
+    run_update(config, now=FRI_1AM)
+    (tmp_path / "b" / "README.md").write_bytes((tmp_path / "a" / "README.md").read_bytes())
+    (tmp_path / "out").unlink()
+    (tmp_path / "out").symlink_to("b")
+    loaded, out = cli_update(config, SAT_10AM, monkeypatch)
+    assert "pydantic" in loaded and out.startswith("no announcement today")
+    (tmp_path / "out").unlink()
+    (tmp_path / "out").symlink_to("a")  # as the stamp saw it
+    loaded, out = cli_update(config, SAT_10AM, monkeypatch)
+    assert not loaded & STARTUP and out.startswith("no announcement today")
+
+
+def test_a_new_version_takes_the_full_path(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, server)
+    mark = quickskip.fingerprint(config.path)
+    monkeypatch.setattr(quickskip, "__version__", "99.0")
+    assert quickskip.fingerprint(config.path) != mark
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "version", "3.99.0")
+    assert quickskip.fingerprint(config.path) != mark
+
+
+@pytest.mark.parametrize(
+    ("args", "options"),
+    [
+        (["update"], {}),
+        (["update", "--config", "p.toml", "--wait=0.5"], {"--config": "p.toml", "--wait": "0.5"}),
+        (["update", "--source", "feed"], {"--source": "feed"}),
+        (["update", "--config=a=b.toml"], {"--config": "a=b.toml"}),
+        (["update", "--debug"], None),
+        (["update", "--force"], None),
+        (["update", "--deadline", "9"], None),
+        (["update", "--wait", "1", "--wait", "2"], None),  # click takes the last; not ours to say
+        (["update", "--wait", "1e3"], None),
+        (["update", "--wait", "-1"], None),
+        (["update", "--wait"], None),
+        (["update", "--config", "--wait"], None),
+        (["update", "--config="], None),
+        (["update", "--source", "arxiv"], None),
+        (["update", "--help"], None),
+        (["update", "extra"], None),
+        (["--config", "p.toml", "update"], None),
+        (["fetch"], None),
+        ([], None),
+    ],
+)
+def test_only_a_plain_update_is_read_before_the_command_line(
+    args: list[str], options: dict[str, str] | None
+) -> None:
+    assert update_options(args) == options

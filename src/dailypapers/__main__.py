@@ -1,5 +1,5 @@
-"""``python -m dailypapers`` runs the command line."""
+"""``python -m dailypapers`` runs the command line (the console script's entry point)."""
 
-from dailypapers.cli import main
+from dailypapers.entry import main
 
 main()

@@ -122,7 +122,25 @@ def _config_path(config_file: Path | None) -> Path:
     return config_path(config_file)
 
 
-def _stderr() -> Console:
+class PlainStderr:
+    """What the commands use of rich's stderr console, for a pipe: plain lines, no rich loaded."""
+
+    is_terminal = False
+
+    def print(self, message: str) -> None:
+        click.echo(message, err=True)
+
+    @contextmanager
+    def status(self, message: str, spinner: str = "") -> Iterator[PlainStderr]:
+        yield self  # no spinner off a terminal: each progress message is a line
+
+    def update(self, message: str) -> None:
+        pass
+
+
+def _stderr() -> Console | PlainStderr:
+    if not _may_be_terminal(sys.stderr):  # cron, CI, a log file: rich is not needed
+        return PlainStderr()
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
@@ -254,7 +272,7 @@ def wants_issues(config_file: Path) -> bool:
 
 
 @contextmanager
-def _progress(console: Console) -> Iterator[Callable[[str], None]]:
+def _progress(console: Console | PlainStderr) -> Iterator[Callable[[str], None]]:
     """Progress on stderr: a spinner line on a terminal, plain lines otherwise."""
     with console.status("starting", spinner="dots") as status:
 
@@ -634,10 +652,10 @@ def _refuse_damaged(path: Path) -> None:
         raise Failure(f"dailypapers: failed: {damage_message(path, problem)}")
 
 
-def _may_be_terminal() -> bool:
-    """Whether rich could take stdout for a terminal (a TTY, or forced by its variables)."""
+def _may_be_terminal(stream: Any = None) -> bool:
+    """Whether rich could take ``stream`` (default stdout) for a terminal (a TTY, or forced)."""
     forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
-    return bool(forced) or sys.stdout.isatty()
+    return bool(forced) or (stream or sys.stdout).isatty()
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:

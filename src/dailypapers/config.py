@@ -32,12 +32,14 @@ from dailypapers.arxiv import lint
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, archive_categories
-from dailypapers.names import CONFIG_ENV, DEFAULT_FEED_URL
+from dailypapers.errors import ConfigError as ConfigError  # re-exported
 from dailypapers.names import DB_ENV as DB_ENV  # re-exported
 from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 from dailypapers.names import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
+from dailypapers.names import DEFAULT_FEED_URL
 from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 from dailypapers.names import STATE_DIR_NAME as STATE_DIR_NAME  # re-exported
+from dailypapers.names import config_path as config_path  # re-exported
 
 ARXIV_URL_ENV = "DAILYPAPERS_ARXIV_URL"
 ARXIV_DELAY_ENV = "DAILYPAPERS_ARXIV_DELAY"
@@ -49,10 +51,6 @@ EMBEDDINGS_URL_ENV = "DAILYPAPERS_EMBEDDINGS_URL"
 
 Output = Literal["readme", "json", "feeds", "site"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
-class ConfigError(Exception):
-    """A configuration problem, as one line: ``file:line: key: message``."""
 
 
 class _Model(BaseModel):
@@ -545,12 +543,6 @@ class Config:
     def index_lag(self) -> timedelta:
         """How long after an announcement arXiv's search may still miss some of it."""
         return timedelta(hours=self.settings.arxiv.index_lag_hours)
-
-
-def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The config file to use: ``--config``, then ``$DAILYPAPERS_CONFIG``, then ./papers.toml."""
-    chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
-    return Path(chosen).expanduser().absolute()
 
 
 def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False) -> Config:

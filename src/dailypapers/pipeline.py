@@ -153,14 +153,19 @@ def save_all(
 
 
 def sections(config: Config, store: Store) -> list[Section]:
-    """Each topic's newest ``max_papers`` papers from the store, in config order."""
+    """Each topic's newest ``max_papers`` papers from the store, in config order.
+
+    One reader for every topic: a paper listed by several topics is one object.
+    """
+    from dailypapers.listedquery import PaperReader
+
+    reader = PaperReader()
+    limit = config.settings.max_papers
     result = []
-    for plan in plan_topics(config):
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
-        papers = (
-            [] if topic_id is None else store.topic_papers(topic_id, config.settings.max_papers)
-        )
-        result.append(Section(plan.topic.name, papers))
+    with store.reading() as conn:
+        for name, topic_id in topic_ids(config, store):
+            papers = [] if topic_id is None else reader.newest(conn, topic_id, limit)
+            result.append(Section(name, papers))
     return result
 
 
@@ -169,13 +174,27 @@ def iter_sections(config: Config, store: Store) -> Iterator[Section]:
 
     Each next topic first clears the renderers' per-paper memos.
     """
-    for plan in plan_topics(config):
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
-        papers = (
-            [] if topic_id is None else store.topic_papers(topic_id, config.settings.max_papers)
-        )
-        yield Section(plan.topic.name, papers)
+    from dailypapers.listedquery import PaperReader
+
+    for name, topic_id in topic_ids(config, store):
+        papers = []
+        if topic_id is not None:
+            with store.reading() as conn:  # a reader per topic: it holds what it read
+                papers = PaperReader().newest(conn, topic_id, config.settings.max_papers)
+        yield Section(name, papers)
         forget_rendered()  # the renderers' per-paper memos hold the papers: one topic at a time
+
+
+def topic_ids(config: Config, store: Store) -> list[tuple[str, int | None]]:
+    """Each configured topic's name and stored id (``None``: never stored), in config order."""
+    from dailypapers.listedquery import topic_ids as stored_ids
+
+    with store.reading() as conn:
+        found = stored_ids(conn)
+    return [
+        (plan.topic.name, found.get((plan.topic.name, plan.query_string)))
+        for plan in plan_topics(config)
+    ]
 
 
 def _readme_alone(config: Config, ranking: Ranking | None) -> bool:
@@ -205,13 +224,16 @@ def render_outputs(
     it is computed here when a library is configured.
     """
     from dailypapers.rank import foryou
-    from dailypapers.summaries import with_summaries  # lazy: only its import cost
 
     if ranking is None and rank:
         ranking = foryou.compute(config, store)
     if _readme_alone(config, ranking):
         return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
-    listed = with_summaries(config, store, sections(config, store))
+    listed = sections(config, store)
+    if config.settings.summaries is not None:  # the LLM client loads only for them
+        from dailypapers.summaries import with_summaries
+
+        listed = with_summaries(config, store, listed)
     if ranking is not None:
         papers = [p for s in listed for p in s.papers]
         ranking = foryou.with_scores_of(ranking, store, papers, config)
@@ -262,7 +284,7 @@ def new_on_site(config: Config, store: Store, listed: Sequence[Section]) -> froz
 
     if "site" not in config.settings.outputs:
         return frozenset()
-    found = [store.find_topic(plan.topic.name, plan.query_string) for plan in plan_topics(config)]
+    found = [topic_id for _, topic_id in topic_ids(config, store)]
     with store.reading() as conn:
         ids = [p.id for section in listed for p in section.papers]
         return newly_listed(conn, [i for i in found if i is not None], ids)

@@ -5,22 +5,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dailypapers.arxiv import query as q
+from dailypapers.arxiv.taxonomy import archive_categories
 from dailypapers.config import Config, Topic
 
 
 @dataclass(frozen=True)
 class TopicPlan:
-    """A topic with its effective arXiv query."""
+    """A topic with its effective arXiv query.
+
+    ``query_string`` is the topic's identity in the store (with the archive
+    filter); ``request_string``, when set, is the equivalent query sent to
+    arXiv's API (:func:`request_query`).
+    """
 
     topic: Topic
     query: q.Node
     query_string: str
+    request_string: str = ""
+
+    @property
+    def request(self) -> str:
+        """The query string sent to arXiv's API: the same papers as ``query_string``."""
+        return self.request_string or self.query_string
 
 
 def plan_topics(config: Config) -> list[TopicPlan]:
     """Every configured topic with the query that will be sent to arXiv."""
     plans = []
+    archives = config.settings.archives
     for topic in config.settings.topics:
-        node = topic.search_query(config.settings.archives)
-        plans.append(TopicPlan(topic, node, q.to_string(node)))
+        node = topic.search_query(archives)
+        sent = q.to_string(request_query(topic, archives))
+        plans.append(TopicPlan(topic, node, q.to_string(node), sent))
     return plans
+
+
+def request_query(topic: Topic, archives: list[str]) -> q.Node:
+    """The topic's query as sent to arXiv: the archive filter left out where it is implied.
+
+    arXiv echoes the query twice in every response's header, and the filter
+    of the default archives (cs + stat) is 46 ``cat:`` terms, about 1.4 kB a
+    response. A topic whose own query or categories already require a
+    category of the archives (``categories = ["cs.CL"]``, ``... AND
+    cat:cs.LG``) matches exactly the same papers without it.
+    """
+    node = topic.search_query(archives)
+    if topic.like is not None or not archives:
+        return node
+    bare = topic.search_query([])
+    wanted = frozenset(c for a in archives for c in archive_categories(a))
+    return bare if requires_category(bare, wanted) else node
+
+
+def requires_category(node: q.Node, categories: frozenset[str]) -> bool:
+    """Whether every paper ``node`` matches has one of ``categories`` (by its boolean form)."""
+    if isinstance(node, q.Term):
+        return node.field == "cat" and node.text in categories
+    if isinstance(node, q.And):
+        return requires_category(node.left, categories) or requires_category(node.right, categories)
+    if isinstance(node, q.Or):
+        return requires_category(node.left, categories) and requires_category(
+            node.right, categories
+        )
+    if isinstance(node, q.AndNot):
+        return requires_category(node.left, categories)
+    return False

@@ -7,7 +7,7 @@ the standard library's ``sqlite3`` (no SQLAlchemy, HTTP client, templates
 or renderers) and records the run as the full path would: a ``runs`` row
 ``update`` / ``no announcement``, under the project's lock.
 
-It only answers when the answer is certain; anything else returns ``False``
+It only answers when the answer is certain; anything else returns ``None``
 and the ordinary run decides (and reports any problem) as before:
 
 * nothing would make the full run do more than skip: no ``--force``, not the
@@ -16,12 +16,20 @@ and the ordinary run decides (and reports any problem) as before:
   outputs are written by the full path);
 * the outputs would be rewritten byte-identical: the last complete
   ``update`` left a stamp (:func:`remember`) of the config file, the
-  ``DAILYPAPERS_*`` environment and the version it rendered with, they are
+  ``DAILYPAPERS_*`` environment and the versions it rendered with, they are
   unchanged, every configured output still exists, and no run since then
   was anything but a skipped ``update`` (a ``fetch``, ``backfill`` or a run
   left ``running`` sends it to the full path);
 * the store is a SQLite file that is not damaged, and every topic has been
   fetched, late enough after the last announcement to skip.
+
+The stamp also keeps what the skip needs of the config it was written from
+(:class:`Facts`: the store, the outputs, the topics' queries, the calendar),
+so :func:`quick_skip` decides from the stamp alone, without click or the
+config's pydantic models (:mod:`dailypapers.entry` asks it first): the same
+fingerprint means this exact config, environment and version, which the
+full run validated. A config with warnings, paths that resolve elsewhere
+now (a moved symlink), or a stamp that does not check take the full path.
 """
 
 from __future__ import annotations
@@ -31,20 +39,26 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import time
-from collections.abc import Sequence
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from dailypapers import __version__
-from dailypapers.clock import NOW_ENV
-from dailypapers.config import Config
+from dailypapers.arxiv.calendar import Calendar
+from dailypapers.clock import NOW_ENV, run_clock
+from dailypapers.errors import ConfigError
 from dailypapers.masking import SECRET_ENV
-from dailypapers.plan import TopicPlan, plan_topics
-from dailypapers.runlock import project_lock
-from dailypapers.sqlite_health import damage
+from dailypapers.names import STATE_DIR_NAME, config_path
+from dailypapers.runlock import state_lock
+from dailypapers.sqlite_health import damage, sqlite_path
+
+if TYPE_CHECKING:
+    from dailypapers.config import Config
 
 STAMP_NAME = "update.stamp"
 COMMAND = "update"
@@ -56,17 +70,91 @@ HEADLINES = {
 }
 ACTIONS_ENV = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 PROGRESS = "arXiv has announced nothing since the last run (its calendar)"
+FOLDERS = frozenset({"feeds", "site"})  # outputs that are folders; the others are files
 
 
-def fingerprint(config: Config) -> str:
-    """What the outputs were rendered from: config file, environment, version."""
-    digest = hashlib.sha256(config.path.read_bytes())
+@dataclass(frozen=True)
+class Facts:
+    """What the skip needs of a validated config (kept in the stamp as JSON)."""
+
+    config: str  # the config file
+    store: str | None  # the SQLite file, or None for another database
+    source: str  # [arxiv] source
+    quiet: bool  # no notification channel, summaries or library
+    warnings: bool  # loading the config printed warnings (the quick path would not)
+    topics: list[list[str]]  # [name, the query sent to arXiv] per topic
+    outputs: dict[str, str]  # enabled output -> its path
+    resolved: dict[str, list[str]]  # the paths the config's checks resolve: [path, resolved]
+    holidays: list[str]  # [calendar] holidays, ISO dates
+    index_lag_hours: float
+
+    @classmethod
+    def of(cls, config: Config) -> Facts:
+        from dailypapers.plan import plan_topics
+
+        settings = config.settings
+        outputs = {
+            "readme": config.readme_path,
+            "json": config.json_path,
+            "feeds": config.feeds_dir,
+            "site": config.site_dir,
+        }
+        store = sqlite_path(config.db_url)
+        checked = {"base": config.base_dir, "state": config.state_dir, "config": config.path}
+        checked |= outputs | ({"store": store} if store is not None else {})
+        return cls(
+            config=str(config.path),
+            store=str(store) if store is not None and "?" not in config.db_url else None,
+            source=settings.arxiv.source,
+            quiet=not settings.notify.channels
+            and settings.summaries is None
+            and not settings.library.paths,
+            warnings=bool(config.warnings),
+            topics=[[plan.topic.name, plan.query_string] for plan in plan_topics(config)],
+            outputs={name: str(outputs[name]) for name in settings.outputs},
+            resolved={key: [str(path), str(path.resolve())] for key, path in checked.items()},
+            holidays=[day.isoformat() for day in settings.calendar.holidays],
+            index_lag_hours=settings.arxiv.index_lag_hours,
+        )
+
+    @classmethod
+    def load(cls, data: Any) -> Facts | None:
+        """The facts a stamp carries, or ``None`` when they are not what :meth:`of` writes."""
+        try:
+            facts = cls(**data)
+            pairs = [*facts.topics, *facts.resolved.values()]
+            texts = [facts.config, facts.source, *facts.outputs.items(), *pairs]
+            sound = all(isinstance(t, str) for t in _flat(texts) + facts.holidays)
+            sound &= all(len(pair) == 2 for pair in pairs) and _number(facts.index_lag_hours)
+            sound &= facts.store is None or isinstance(facts.store, str)
+            facts.calendar.last_announcement(datetime.now(UTC))  # the holidays are dates
+        except (TypeError, ValueError, AttributeError):
+            return None
+        return facts if sound and facts.quiet is True and facts.warnings is False else None
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar(date.fromisoformat(day) for day in self.holidays)
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    """Strings as they are; pairs and lists one level down."""
+    return [v for value in values for v in ([value] if isinstance(value, str) else value)]
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def fingerprint(config_file: Path) -> str:
+    """What the outputs were rendered from: config file, environment, versions."""
+    digest = hashlib.sha256(config_file.read_bytes())
     env = sorted(
         (k, "(secret)" if k in SECRET_ENV else v)  # no secret's value, not even hashed
         for k, v in os.environ.items()
         if k.startswith("DAILYPAPERS_") and k != NOW_ENV
     )
-    digest.update(json.dumps([env, __version__]).encode())
+    digest.update(json.dumps([env, __version__, sys.version]).encode())
     return digest.hexdigest()
 
 
@@ -75,7 +163,9 @@ def remember(config: Config, run_id: int) -> None:
     path = config.state_dir / STAMP_NAME
     temp = path.with_name(path.name + ".tmp")
     try:  # a stamp left from an older run names an older run: the full path decides
-        stamp = {"fingerprint": fingerprint(config), "run": run_id}
+        facts = asdict(Facts.of(config))
+        mark = fingerprint(config.path)
+        stamp = {"fingerprint": mark, "run": run_id, "facts": facts, "check": _check(mark, facts)}
         temp.write_text(json.dumps(stamp), encoding="utf-8")
         temp.replace(path)
     except OSError:
@@ -90,27 +180,31 @@ def skipped(
     Returns the run's summary line (as ``RunReport.summary`` words it), or
     ``None``: then nothing was written and the full run decides.
     """
-    database = _database(config)
-    if database is None or not _eligible(config, source):
-        return None
-    started = time.monotonic()
-    with project_lock(config, lock_timeout) as lock:
-        run = _stamped_run(config)
-        if run is None or damage(database) is not None:
+    return _skip(Facts.of(config), now, source=source, lock_timeout=lock_timeout)
+
+
+def quick_skip(explicit: str | None, *, source: str | None, lock_timeout: float) -> str | None:
+    """:func:`skipped` for ``update --config explicit`` from the stamp alone (no config models).
+
+    ``None`` when the stamp does not vouch for the config as it is now (see
+    above) or anything is in doubt: the full run then loads the config and
+    decides, and reports any problem, as ever. Raises only ``RunFailed``
+    (the project's lock), as the full run would.
+    """
+    config_file = config_path(explicit)
+    try:
+        stamp = _stamp(config_file)
+        facts = Facts.load(stamp.get("facts")) if stamp else None
+        if facts is None or not _resolves_as_checked(facts, config_file):
             return None
-        uri = f"file:{quote(str(database))}?mode=rw"
-        with closing(sqlite3.connect(uri, uri=True, timeout=lock_timeout)) as conn:
-            if not _quiet_since(conn, run) or not _skips(conn, config, plan_topics(config), now):
-                return None
-            status = quiet_status(config, now)
-            with conn:
-                _record(conn, status, now, lock)
-    return summary(status, len(config.settings.topics), time.monotonic() - started)
+        return _skip(facts, run_clock(), source=source, lock_timeout=lock_timeout, stamped=True)
+    except (ConfigError, OSError, sqlite3.Error):  # the clock, the stamp, the store
+        return None
 
 
-def quiet_status(config: Config, now: datetime) -> str:
+def quiet_status(calendar: Calendar, now: datetime) -> str:
     """No new paper: arXiv's calendar says why (weekend, holiday), or this project has it all."""
-    if not config.calendar.announced_since(now - timedelta(hours=24), now):
+    if not calendar.announced_since(now - timedelta(hours=24), now):
         return NO_ANNOUNCEMENT
     return NOTHING_NEW
 
@@ -121,41 +215,68 @@ def summary(status: str, topics: int, seconds: float) -> str:
     return f"{HEADLINES[status]}: {topics} topic{plural}, 0 requests, {seconds:.1f} s"
 
 
-def _database(config: Config) -> Path | None:
-    url = config.db_url
-    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:") or "?" in url:
+def _skip(
+    facts: Facts, now: datetime, *, source: str | None, lock_timeout: float, stamped: bool = False
+) -> str | None:
+    """The skip for ``facts``; ``stamped``: they come from the stamp, which must still say so."""
+    if facts.store is None or not Path(facts.store).is_file() or not _eligible(facts, source):
         return None
-    path = Path(url.removeprefix("sqlite:///"))
-    return path if path.is_file() else None
+    database, config_file = Path(facts.store), Path(facts.config)
+    started = time.monotonic()
+    with state_lock(config_file.parent / STATE_DIR_NAME, lock_timeout) as lock:
+        stamp = _stamp(config_file)
+        if stamp is None or (stamped and stamp.get("facts") != asdict(facts)):
+            return None
+        if damage(database) is not None:
+            return None
+        uri = f"file:{quote(str(database))}?mode=rw"
+        with closing(sqlite3.connect(uri, uri=True, timeout=lock_timeout)) as conn:
+            if not _quiet_since(conn, stamp["run"]) or not _skips(conn, facts, now):
+                return None
+            status = quiet_status(facts.calendar, now)
+            with conn:
+                _record(conn, status, now, lock)
+    return summary(status, len(facts.topics), time.monotonic() - started)
 
 
-def _eligible(config: Config, source: str | None) -> bool:
-    settings = config.settings
-    outputs = {
-        "readme": config.readme_path,
-        "json": config.json_path,
-        "feeds": config.feeds_dir,
-        "site": config.site_dir,
-    }
+def _eligible(facts: Facts, source: str | None) -> bool:
     return (
-        (source or settings.arxiv.source) != "local"
-        and not settings.notify.channels
-        and settings.summaries is None
-        and not settings.library.paths
+        (source or facts.source) != "local"
+        and facts.quiet
         and not any(os.environ.get(name) for name in ACTIONS_ENV)
-        and all(outputs[name].exists() for name in settings.outputs)
+        and all(_present(name, Path(path)) for name, path in facts.outputs.items())
     )
 
 
-def _stamped_run(config: Config) -> int | None:
-    """The run that left the stamp, when the stamp matches this config."""
+def _present(output: str, path: Path) -> bool:
+    """The output as a complete run leaves it: a folder for feeds and site, else a file."""
+    return path.is_dir() if output in FOLDERS else path.is_file()
+
+
+def _resolves_as_checked(facts: Facts, config_file: Path) -> bool:
+    """The config's path checks (outputs, store, state) would see what they saw then."""
+    return facts.config == str(config_file) and all(
+        str(Path(path).resolve()) == resolved for path, resolved in facts.resolved.values()
+    )
+
+
+def _check(mark: str, facts: dict[str, Any]) -> str:
+    """A digest of a stamp's content: a damaged or hand-edited stamp takes the full path."""
+    text = json.dumps([mark, facts], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stamp(config_file: Path) -> dict[str, Any] | None:
+    """The stamp, when it matches this config file and environment and checks."""
     try:
-        stamp = json.loads((config.state_dir / STAMP_NAME).read_text(encoding="utf-8"))
-        run = stamp["run"]
-        matches = stamp["fingerprint"] == fingerprint(config)
+        stamp = json.loads((config_file.parent / STATE_DIR_NAME / STAMP_NAME).read_bytes())
+        mark, run = stamp["fingerprint"], stamp["run"]
+        sound = stamp["check"] == _check(mark, stamp["facts"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return run if matches and isinstance(run, int) else None
+    if not sound or not isinstance(run, int) or mark != fingerprint(config_file):
+        return None
+    return stamp  # type: ignore[no-any-return]
 
 
 def _quiet_since(conn: sqlite3.Connection, run: int) -> bool:
@@ -166,22 +287,20 @@ def _quiet_since(conn: sqlite3.Connection, run: int) -> bool:
     return all(command == COMMAND and status in HEADLINES for command, status in rows)
 
 
-def _skips(
-    conn: sqlite3.Connection, config: Config, plans: Sequence[TopicPlan], now: datetime
-) -> bool:
+def _skips(conn: sqlite3.Connection, facts: Facts, now: datetime) -> bool:
     """``announcement.decide`` is ``SKIP``: each topic fetched after the index lag."""
     stamps = []
-    for plan in plans:
+    for name, query in facts.topics:
         row = conn.execute(
             "SELECT s.fetched_at FROM topics t JOIN topic_fetch_state s ON s.topic_id = t.id "
             "WHERE t.name = ? AND t.query = ?",
-            (plan.topic.name, plan.query_string),
+            (name, query),
         ).fetchone()
         if row is None:
             return False
         stamps.append(_read_time(row[0]))
-    announced = config.calendar.last_announcement(now)
-    return bool(stamps) and min(stamps) >= announced + config.index_lag
+    announced = facts.calendar.last_announcement(now)
+    return bool(stamps) and min(stamps) >= announced + timedelta(hours=facts.index_lag_hours)
 
 
 def _read_time(value: str) -> datetime:

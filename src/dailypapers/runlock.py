@@ -6,10 +6,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from dailypapers.config import Config
+if TYPE_CHECKING:  # the skip takes the lock before (without) the config's models
+    from dailypapers.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +32,26 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
     A project that cannot be written (read-only file system, no permission)
     fails here with one line, before anything is fetched.
     """
-    path = (config.state_dir / name).resolve()
+    with state_lock(config.state_dir, timeout, name) as path:
+        yield path
+
+
+@contextmanager
+def state_lock(state_dir: Path, timeout: float, name: str = "run.lock") -> Iterator[Path]:
+    """:func:`project_lock` by the project's state folder (``.dailypapers``)."""
+    path = (state_dir / name).resolve()
     lock = FileLock(str(path), timeout=timeout)
     try:
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        _acquire(lock, timeout, config.state_dir / name)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        _acquire(lock, timeout, state_dir / name)
     except Timeout:
         raise Busy(
-            f"another dailypapers run holds {config.state_dir / name} "
+            f"another dailypapers run holds {state_dir / name} "
             f"(waited {timeout:g} s); try again later"
         ) from None
     except OSError as exc:
         raise RunFailed(
-            f"cannot write to {config.state_dir}: {exc.strerror or exc} "
+            f"cannot write to {state_dir}: {exc.strerror or exc} "
             "(is the project read-only? dailypapers needs to write its state and outputs there)"
         ) from None
     try:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from dailypapers.config import Config
 from dailypapers.links import labels
+from dailypapers.models import format_timestamp
 from dailypapers.outpaths import owns_feed_file, owns_site_file  # re-exported
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.tree import publish_tree
@@ -77,14 +78,20 @@ def write_outputs(
         from dailypapers.render.site import site_files
 
         files = site_files(catalog, feeds)
-        if publish_tree(config.site_dir, files, owned=owns_site_file, force=force):
+        # The site's copy of the feeds: the files just published (hard links, not a copy).
+        same = {f"feeds/{name}": config.feeds_dir / name for name in feeds or {}}
+        if publish_tree(config.site_dir, files, owned=owns_site_file, force=force, same_as=same):
             written.append(config.site_dir)
     forget_rendered()
     return written
 
 
 def forget_rendered() -> None:
-    """Drop the per-paper memos the renderers share during one render (memory)."""
+    """Drop the per-paper memos the renderers share during one render (memory).
+
+    The timestamps' memo too: each render formats its papers' dates afresh.
+    """
+    format_timestamp.cache_clear()
     memos = [labels]
     for module, name in (("atom", "entry_html"), ("site", "paper_data")):
         loaded = sys.modules.get(f"dailypapers.render.{module}")

@@ -31,12 +31,20 @@ _DIR_MODE = 0o755
 
 
 def publish_tree(
-    target: Path, files: Mapping[str, bytes], *, owned: Owned, force: bool = False
+    target: Path,
+    files: Mapping[str, bytes],
+    *,
+    owned: Owned,
+    force: bool = False,
+    same_as: Mapping[str, Path] | None = None,
 ) -> bool:
     """Make ``target`` hold exactly ``files`` (relative POSIX paths) among its owned files.
 
     ``owned(path)`` says which existing files belong to the renderer; the
-    others are kept. Returns whether ``target`` changed.
+    others are kept. ``same_as`` names files already published elsewhere
+    with the same content (the site's copy of the feeds): they are
+    hard-linked instead of written again where the file system allows it.
+    Returns whether ``target`` changed.
     """
     _check_paths(files)
     if target.is_symlink():  # a linked folder is followed: its target is published
@@ -51,7 +59,9 @@ def publish_tree(
         if target.is_dir():
             _carry_over(target, staging, owned)
         for relative, content in sorted(files.items()):
-            _write(staging / relative, content)
+            same = (same_as or {}).get(relative)
+            if same is None or not _linked(same, staging / relative, len(content)):
+                _write(staging / relative, content)
         _sync_tree(staging)
         _swap(staging, target)
     finally:
@@ -124,6 +134,18 @@ def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
         handle.write(content)
+
+
+def _linked(source: Path, path: Path, size: int) -> bool:
+    """Hard-link ``source`` (a published file of ``size`` bytes) at ``path``; False if not."""
+    try:
+        if not source.is_file() or source.is_symlink() or source.stat().st_size != size:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, path)
+    except OSError:  # another file system, or one without hard links
+        return False
+    return True
 
 
 def _sync_tree(root: Path) -> None:

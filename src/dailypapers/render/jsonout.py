@@ -75,10 +75,14 @@ def render_json(catalog: Catalog) -> str:
     return text + "\n"
 
 
+# ``json.dumps`` with options builds an encoder per call: one for every paper.
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False)
+
+
 def _paper_lines(records: list[Any]) -> str:
     if not records:
         return "[]"
-    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    lines = [_ONE_LINE.encode(record) for record in records]
     inner = ",\n        ".join(lines)
     return f"[\n        {inner}\n      ]"
 

@@ -240,8 +240,12 @@ class NextPage:
     A first page that fell short is followed by one fitted to the rest: the
     entries it read per second of ``lastUpdatedDate``, extrapolated down to
     the cutoff (with the first page's slack), plus the known papers there
-    and ``PAGE_MARGIN``. A page after that (the estimate fell short too)
-    doubles.
+    and ``PAGE_MARGIN``. When the last fetch recorded arXiv's total, the new
+    papers left are counted instead of extrapolated: every first version
+    announced since then raised ``totalResults`` by one, so the total's rise
+    less the first versions the page read is what remains of them, and only
+    the revisions are extrapolated. A page after that (the estimate fell
+    short too) doubles. Sizes only: the scan stops where it always did.
     """
 
     history: TopicHistory
@@ -253,18 +257,36 @@ class NextPage:
 
     def __call__(self, page: FeedPage, size: int) -> int:
         self.pages += 1
-        dated = [p.updated for p in page.papers if p.updated <= self.horizon]
+        dated = [p for p in page.papers if p.updated <= self.horizon]
         self.read += len(dated)
-        self.top = self.top or (dated[0] if dated else None)
+        self.top = self.top or (dated[0].updated if dated else None)
         if self.pages > 1 or self.cutoff is None or self.top is None or not dated:
             return size * PAGE_GROWTH
-        last = dated[-1]
+        last = dated[-1].updated
         covered = (self.top - last).total_seconds()
         if covered <= 0:
             return size * PAGE_GROWTH
-        mean = self.read * max((last - self.cutoff).total_seconds(), 0.0) / covered
+        left = max((last - self.cutoff).total_seconds(), 0.0) / covered
+        rest = _with_slack(self.read * left)
+        firsts = self._firsts_left(page, dated)
+        if firsts is not None:
+            revised = sum(1 for p in dated if p.version > 1)
+            rest = min(rest, firsts + _with_slack(revised * left))
         known = sum(1 for when in self.history.recent if self.cutoff <= when <= last)
-        return math.ceil(mean + PAGE_SLACK * math.sqrt(mean)) + known + PAGE_MARGIN
+        return rest + known + PAGE_MARGIN
+
+    def _firsts_left(self, page: FeedPage, dated: list[Paper]) -> int | None:
+        """New papers (first versions) still to read, from arXiv's totals; None if unknown."""
+        before = self.history.total
+        if before is None:
+            return None
+        read = sum(1 for p in dated if p.version == 1 and p.id not in self.history.known)
+        return max(0, page.total_results - before - read)
+
+
+def _with_slack(mean: float) -> int:
+    """``mean`` arrivals plus ``PAGE_SLACK`` standard deviations (roughly Poisson)."""
+    return math.ceil(mean + PAGE_SLACK * math.sqrt(mean))
 
 
 def fetch_topic(
@@ -303,7 +325,7 @@ def fetch_topic(
     found: dict[str, Paper] = {}
     seen: set[str] = set()
     pages = client.iter_pages(
-        plan.query_string,
+        plan.request,
         sort_by=SORT_BY,
         sort_order=SORT_ORDER,
         page_size=size,

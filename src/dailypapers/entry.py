@@ -1,0 +1,113 @@
+"""The ``dailypapers`` console script: a calendar skip answers before the command line loads.
+
+A plain ``dailypapers update`` (only the options :func:`update_options`
+reads: ``--config``, ``--wait``, ``--source``) is first offered to
+:func:`dailypapers.quickskip.quick_skip`, which decides a day arXiv's
+calendar skips from the last complete update's stamp, without click or the
+config's models. It prints, writes and exits as the command line would.
+Anything else, and every case the stamp cannot vouch for, runs
+:func:`dailypapers.cli.main` as always.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from dailypapers.names import SOURCES
+
+DEFAULT_WAIT = 60.0  # `update --wait`'s default (a test checks it is the CLI's)
+EXIT_FAILED = 1
+_VALUES: dict[str, Callable[[str], bool]] = {
+    "--config": lambda value: bool(value) and not value.startswith("-"),
+    "--wait": lambda value: re.fullmatch(r"[0-9]+(\.[0-9]+)?", value) is not None,
+    "--source": lambda value: value in SOURCES,
+}
+
+
+def main() -> None:
+    """Console-script entry point."""
+    options = update_options(sys.argv[1:])
+    if options is None or not _skipped(options):
+        from dailypapers.cli import main as cli
+
+        without_httpx_command_line()
+        cli()
+
+
+def without_httpx_command_line() -> None:
+    """Keep ``import httpx`` from loading httpx's own command line in this process.
+
+    httpx's ``__init__`` imports ``httpx._main`` (the ``httpx`` console
+    script: rich's progress bars and syntax highlighting, pygments' lexers)
+    whenever those are installed, and they are (rich is ours); dailypapers
+    never runs it. A stand-in takes its place; its ``main`` loads the real
+    one if anything ever calls ``httpx.main``. Only the console script does
+    this: importing dailypapers as a library changes nothing.
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stand_in = types.ModuleType("httpx._main", "Stand-in: dailypapers.entry")
+    stand_in.__dict__["main"] = _httpx_main
+    sys.modules["httpx._main"] = stand_in
+
+
+def _httpx_main(*args: Any, **kwargs: Any) -> Any:
+    """httpx's command line, loaded on first call."""
+    del sys.modules["httpx._main"]
+    from httpx._main import main as real
+
+    return real(*args, **kwargs)
+
+
+def update_options(args: Sequence[str]) -> dict[str, str] | None:
+    """``update``'s options when ``args`` are ``update`` and options the skip reads, else None.
+
+    Each option at most once, as ``--name value`` or ``--name=value``, with a
+    value click would take as it is; anything else is for the command line.
+    """
+    if not args or args[0] != "update":
+        return None
+    found: dict[str, str] = {}
+    rest = list(args[1:])
+    while rest:
+        name, equals, value = rest.pop(0).partition("=")
+        if name not in _VALUES or name in found or (not equals and not rest):
+            return None
+        value = value if equals else rest.pop(0)
+        if not _VALUES[name](value):
+            return None
+        found[name] = value
+    return found
+
+
+def _skipped(options: dict[str, str]) -> bool:
+    """Whether the calendar skip answered (its lines printed), as ``cli.update`` would."""
+    from dailypapers.masking import install_log_filter
+    from dailypapers.quickskip import PROGRESS, quick_skip
+    from dailypapers.runlock import RunFailed
+
+    install_log_filter()  # as the command line's group does, for the lock's message
+    wait = float(options.get("--wait", DEFAULT_WAIT))
+    try:
+        line = quick_skip(
+            options.get("--config"), source=options.get("--source"), lock_timeout=wait
+        )
+    except RunFailed as exc:
+        _fail(f"dailypapers: failed: {exc}")
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # click's Abort: a new line, then the word
+        _fail("dailypapers: aborted")
+    if line is None:
+        return False
+    print(PROGRESS, file=sys.stderr, flush=True)
+    print(line, flush=True)
+    return True
+
+
+def _fail(message: str) -> NoReturn:
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(EXIT_FAILED)

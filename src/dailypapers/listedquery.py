@@ -1,0 +1,100 @@
+"""The rows every output shows: each topic's newest papers, read for rendering.
+
+The same rows as :meth:`dailypapers.store.Store.topic_papers` (newest first:
+last update, then first version, then id), read with less work a row: only
+the columns a :class:`~dailypapers.models.Paper` has (not the store's
+``first_seen`` and ``last_seen``), rows by position, one author object per
+name, and a paper listed by several topics built once and shared (the
+renderers' per-paper memos then find it). A render reads 10,000 rows for
+100 topics x 100 papers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dailypapers.models import Author, Paper
+from dailypapers.schema import papers, topic_papers, topics
+
+_COLUMNS = (
+    papers.c.id,
+    papers.c.version,
+    papers.c.title,
+    papers.c.abstract,
+    papers.c.authors,
+    papers.c.categories,
+    papers.c.primary_category,
+    papers.c.published,
+    papers.c.updated,
+    papers.c.comment,
+    papers.c.journal_ref,
+    papers.c.doi,
+)
+
+
+def topic_ids(conn: Connection) -> dict[tuple[str, str], int]:
+    """``{(name, query): id}`` of every stored topic (one query instead of one a topic)."""
+    rows = conn.execute(sa.select(topics.c.name, topics.c.query, topics.c.id))
+    return {(name, query): int(topic_id) for name, query, topic_id in rows}
+
+
+class PaperReader:
+    """Reads topics' newest papers; papers (and authors) already read are reused.
+
+    Keep one reader for the topics of one render; a reader that must hold
+    one topic at a time (the README alone) is made per topic.
+    """
+
+    def __init__(self) -> None:
+        self._papers: dict[str, Paper] = {}
+        self._authors: dict[str, Author] = {}
+
+    def newest(self, conn: Connection, topic_id: int, limit: int | None) -> list[Paper]:
+        """The topic's newest ``limit`` papers (all without a limit), newest first."""
+        query = (
+            sa.select(*_COLUMNS)
+            .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
+            .where(topic_papers.c.topic_id == topic_id)
+            .order_by(papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
+            .limit(limit)
+        )
+        return [self._paper(row) for row in conn.execute(query)]
+
+    def _paper(self, row: Sequence[Any]) -> Paper:
+        known = self._papers.get(row[0])
+        if known is not None and known.version == row[1]:
+            return known
+        paper = Paper(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            self._author_tuple(row[4]),
+            tuple(row[5]),
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+        )
+        self._papers[paper.id] = paper
+        return paper
+
+    def _author_tuple(self, stored: Iterable[dict[str, Any]]) -> tuple[Author, ...]:
+        found = []
+        for item in stored:
+            affiliations = item.get("affiliations")
+            if affiliations:
+                found.append(Author(item["name"], tuple(affiliations)))
+                continue
+            name = item["name"]
+            author = self._authors.get(name)
+            if author is None:
+                author = self._authors[name] = Author(name)
+            found.append(author)
+        return tuple(found)
