@@ -17,8 +17,8 @@ from dailypapers.offline.corpus import demo_corpus, make_paper
 from dailypapers.offline.fake_oai import FakeOai
 from dailypapers.pipeline import run_update
 from dailypapers.schema import paper_row
-from dailypapers.sources import TopicPlan, open_source, plan_topics
-from dailypapers.sources.local import LocalSource
+from dailypapers.sources import FetchContext, TopicPlan, open_source, plan_topics
+from dailypapers.sources.local import CandidateFinder, LocalSource, newest_key, scan_everything
 from dailypapers.sources.local_index import IndexFinder
 from dailypapers.store import open_store, papers
 
@@ -74,7 +74,9 @@ def test_the_local_source_uses_the_index_and_answers_as_the_scan(
         answered.append(-1 if ids is None else len(ids))
         return ids
 
-    finder, scan = LocalSource(counting), LocalSource()
+    # first_pass=0: no shared pass over the newest papers first (it would
+    # answer every topic of so small a store), every topic asks the index.
+    finder, scan = LocalSource(counting, first_pass=0), LocalSource()
     assert run_update(indexed, now=DAY1, source_factory=lambda c: finder).status == "updated"
     run_update(scanned, now=DAY1, source_factory=lambda c: scan)
     assert indexed.readme_path.read_text() == scanned.readme_path.read_text()
@@ -116,3 +118,29 @@ def test_finder_names_every_match_or_leaves_the_topic_to_the_scan(
         reward = plans[0]
         assert finder(conn, reward, DAY1) is None  # incremental: the scan is cheaper
         assert broad(conn, reward, None) is None  # over 5% of the store: scanned
+
+
+@pytest.mark.parametrize("limit", [3, 20])
+def test_cold_topics_get_the_same_papers_however_the_work_is_split(
+    tmp_path: Path, oai: FakeOai, store_url: str, limit: int
+) -> None:
+    """A first pass of any length, then the index or the rest of the scan: the same
+    newest matches as evaluating every paper (on SQLite and PostgreSQL alike)."""
+    config = harvested(tmp_path, oai, store_url)
+    plans = plan_topics(config)
+    expected = {
+        plan.topic.name: sorted(
+            (p for p in demo_corpus() if q.matches(plan.query, p)), key=newest_key, reverse=True
+        )[:limit]
+        for plan in plans
+    }
+    assert all(expected.values())
+    finders: list[CandidateFinder] = [scan_everything, IndexFinder(1.0), IndexFinder(0.02)]
+    with open_store(config.db_url) as store:
+        for first_pass in (0, 1, 7, 60, 10**6):
+            for finder in finders:
+                source = LocalSource(finder, batch_size=16, first_pass=first_pass)
+                fetched = source.fetch(plans, FetchContext(store, limit, config.settings.archives))
+                got = {f.plan.topic.name: [p.id for p in f.papers] for f in fetched}
+                want = {name: [p.id for p in papers] for name, papers in expected.items()}
+                assert got == want, (first_pass, finder)

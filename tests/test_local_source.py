@@ -152,7 +152,11 @@ def test_a_candidate_finder_replaces_the_scan(
 
     finder_run = make_config(tmp_path / "finder", arxiv, oai, sqlite_url(tmp_path / "finder"))
     run_harvest(finder_run, HarvestRequest("", "arXivRaw"))
-    run_update(finder_run, now=DAY1, source_factory=lambda c: LocalSource(everything_with_reward))
+    run_update(
+        finder_run,
+        now=DAY1,
+        source_factory=lambda c: LocalSource(everything_with_reward, first_pass=0),
+    )
     run_update(config, now=DAY1, source_factory=lambda c: LocalSource())
     assert [name for name, _ in asked] == ["Reward Model", "Reasoning", "Vision"]
     assert finder_run.readme_path.read_text() == config.readme_path.read_text()

@@ -13,7 +13,9 @@ the extra ones (phrases across authors, ``ANDNOT``, ``id:``, dates...).
 Tables (migration 3): ``paper_search`` maps papers to the index
 (SQLite: ``id INTEGER PRIMARY KEY`` = the FTS rowid, stable across VACUUM;
 PostgreSQL: the ``tsvector`` itself, with a GIN index) and, on SQLite,
-``paper_search_fts`` (FTS5, columns ``ti abs au co jr cat``). Every write to
+``paper_search_fts`` (FTS5, columns ``ti abs au co jr cat``); on PostgreSQL
+also ``paper_fields`` (migration 12), field-tagged lexemes that the local
+source's candidate queries read (exact per field). Every write to
 ``papers`` must be followed by :func:`index_papers` for the same ids, in the
 same transaction (``Store.save_papers`` does this).
 """
@@ -21,6 +23,7 @@ same transaction (``Store.save_papers`` does this).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -40,6 +43,8 @@ from dailypapers.ftsquery import (
     Indexed,
     Phrase,
     candidates,
+    field_lexeme,
+    field_tsquery,
     fts5_expression,
     quote_lexeme,
     supported,
@@ -67,12 +72,39 @@ _POSTGRESQL_DDL = (
     " vector TSVECTOR NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ix_paper_search_vector ON paper_search USING GIN (vector)",
 )
+# PostgreSQL's field-exact index (migration 12): the candidates of a cold
+# local topic. ``terms`` holds field-tagged lexemes (``ti.spars``, no
+# positions), so a ``ti:`` term is answered by the GIN index alone; the row
+# keeps only the id and the update time (the terms go out of line, into the
+# TOAST table, which no query reads), so reading thousands of candidates'
+# ``(id, updated)`` touches few pages.
+_POSTGRESQL_FIELDS_DDL = (
+    "CREATE TABLE IF NOT EXISTS paper_fields ("
+    " paper_id VARCHAR(64) PRIMARY KEY REFERENCES papers (id),"
+    " updated TIMESTAMP NOT NULL,"
+    " terms TSVECTOR NOT NULL)"
+    " WITH (toast_tuple_target = 128)",
+    "ALTER TABLE paper_fields ALTER COLUMN terms SET STORAGE EXTERNAL",
+)
+_POSTGRESQL_FIELDS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_paper_fields_terms ON paper_fields USING GIN (terms)"
+)
 
 
 def create(conn: Connection) -> None:
     """Create the index tables for this connection's dialect (idempotent)."""
     ddl = {SQLITE: _SQLITE_DDL, POSTGRESQL: _POSTGRESQL_DDL}.get(conn.dialect.name, ())
     for statement in ddl:
+        conn.execute(sa.text(statement))
+    create_fields(conn)
+
+
+def create_fields(conn: Connection, *, index: bool = True) -> None:
+    """PostgreSQL's field-exact index (idempotent; nothing elsewhere). ``index=False``
+    leaves out the GIN index (build it after a bulk fill: faster than row by row)."""
+    if conn.dialect.name != POSTGRESQL:
+        return
+    for statement in (*_POSTGRESQL_FIELDS_DDL, *((_POSTGRESQL_FIELDS_INDEX,) if index else ())):
         conn.execute(sa.text(statement))
 
 
@@ -146,13 +178,44 @@ def _index_sqlite(conn: Connection, papers: Sequence[Paper]) -> None:
     conn.execute(insert, rows)
 
 
+def field_terms_literal(fields: dict[str, list[str]]) -> str:
+    """The ``tsvector`` literal of the field-exact index: each field's tokens, tagged."""
+    lexemes = dict.fromkeys(field_lexeme(column, t) for column in COLUMNS for t in fields[column])
+    return " ".join(quote_lexeme(lexeme) for lexeme in lexemes)
+
+
 def _index_postgresql(conn: Connection, papers: Sequence[Paper]) -> None:
     upsert = sa.text(
         "INSERT INTO paper_search (paper_id, vector) VALUES (:pid, CAST(:vector AS tsvector))"
         " ON CONFLICT (paper_id) DO UPDATE SET vector = excluded.vector"
     )
-    rows = [{"pid": p.id, "vector": tsvector_literal(field_tokens(p))} for p in papers]
+    analysed = [(paper, field_tokens(paper)) for paper in papers]
+    conn.execute(upsert, [{"pid": p.id, "vector": tsvector_literal(f)} for p, f in analysed])
+    _index_fields(conn, analysed)
+
+
+def index_fields(conn: Connection, papers: Sequence[Paper]) -> None:
+    """(Re)index ``papers`` in PostgreSQL's field-exact index only (migration 12)."""
+    for start in range(0, len(papers), _BATCH):
+        _index_fields(conn, [(p, field_tokens(p)) for p in papers[start : start + _BATCH]])
+
+
+def _index_fields(conn: Connection, analysed: Sequence[tuple[Paper, dict[str, list[str]]]]) -> None:
+    upsert = sa.text(
+        "INSERT INTO paper_fields (paper_id, updated, terms)"
+        " VALUES (:pid, :updated, CAST(:terms AS tsvector))"
+        " ON CONFLICT (paper_id) DO UPDATE SET updated = excluded.updated, terms = excluded.terms"
+    )
+    rows = [
+        {"pid": p.id, "updated": _naive_utc(p.updated), "terms": field_terms_literal(fields)}
+        for p, fields in analysed
+    ]
     conn.execute(upsert, rows)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """As ``papers`` stores times (``schema.UTCDateTime``): UTC, without a zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def reindex_all(conn: Connection, rows: Iterable[Sequence[Paper]]) -> int:
@@ -174,26 +237,39 @@ def index_counts(conn: Connection, *, every_table: bool = True) -> tuple[int, li
     """Stored papers, and the rows of each index table (``paper_search`` first).
 
     ``every_table=False`` counts ``paper_search`` only (on SQLite, counting
-    the FTS5 table reads the whole index).
+    the FTS5 table reads the whole index). PostgreSQL's field-exact index is
+    counted when it exists (a store opened without migrating may predate it).
     """
-    stored = int(conn.execute(sa.text("SELECT count(*) FROM papers")).scalar() or 0)
     tables = ["paper_search"]
     if every_table and conn.dialect.name == SQLITE:
         tables.append("paper_search_fts")
-    indexed = [
-        int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0) for t in tables
-    ]
-    return stored, indexed
+    elif every_table and sa.inspect(conn).has_table("paper_fields"):
+        tables.append("paper_fields")
+    return _count(conn, "papers"), [_count(conn, table) for table in tables]
+
+
+def candidate_counts(conn: Connection) -> tuple[int, int]:
+    """Stored papers, and the rows of the table candidate queries read
+    (``paper_search`` on SQLite, the field-exact ``paper_fields`` on PostgreSQL)."""
+    table = "paper_fields" if conn.dialect.name == POSTGRESQL else "paper_search"
+    return _count(conn, "papers"), _count(conn, table)
+
+
+def _count(conn: Connection, table: str) -> int:
+    return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() or 0)
 
 
 def candidates_sql(conn: Connection, found: Indexed, what: str, join: str = "") -> tuple[str, str]:
-    """``SELECT <what>`` of the index rows (``paper_search AS s``) that ``found`` selects,
-    with ``join`` before the condition, and the statement's ``:match`` parameter."""
+    """``SELECT <what>`` of the index rows (``s``, with ``s.paper_id``) that ``found``
+    selects, with ``join`` before the condition, and the statement's ``:match`` parameter.
+
+    On PostgreSQL ``s`` is the field-exact index (``paper_fields``, which
+    also has ``s.updated``): its GIN index answers the query alone, where
+    ``paper_search``'s weights would need every row rechecked.
+    """
     if conn.dialect.name == POSTGRESQL:
-        sql = (
-            f"SELECT {what} FROM paper_search AS s{join} WHERE s.vector @@ CAST(:match AS tsquery)"
-        )
-        return sql, tsquery_expression(found)
+        sql = f"SELECT {what} FROM paper_fields AS s{join} WHERE s.terms @@ CAST(:match AS tsquery)"
+        return sql, field_tsquery(found)
     sql = (
         f"SELECT {what} FROM paper_search_fts"
         f" JOIN paper_search AS s ON s.id = paper_search_fts.rowid{join}"
@@ -204,7 +280,7 @@ def candidates_sql(conn: Connection, found: Indexed, what: str, join: str = "") 
 
 def candidate_ids(conn: Connection, found: Indexed) -> list[str]:
     """Ids of every paper the index query ``found`` selects (unranked)."""
-    sql, match = candidates_sql(conn, found, "paper_id")
+    sql, match = candidates_sql(conn, found, "s.paper_id")
     return list(conn.scalars(sa.text(sql), {"match": match}))
 
 
@@ -212,9 +288,8 @@ def candidate_count(conn: Connection, found: Indexed, most: int | None = None) -
     """How many papers the index query ``found`` selects (counting stops past ``most``).
 
     With ``most``, a broad query stops being counted once it is known to
-    select more than that: on PostgreSQL each candidate of a field query
-    (``ti:``) is rechecked in its row, so a count of a third of a million
-    papers is the cost of a cold local topic (issue 12).
+    select more than that (a third of a million papers would otherwise be
+    counted to learn that a cold local topic is better scanned).
     """
     if conn.dialect.name == POSTGRESQL:
         sql, match = candidates_sql(conn, found, "1")
@@ -241,13 +316,19 @@ __all__ = [
     "Indexed",
     "Phrase",
     "candidate_count",
+    "candidate_counts",
     "candidate_ids",
     "candidates",
     "candidates_sql",
     "create",
+    "create_fields",
+    "field_lexeme",
+    "field_terms_literal",
     "field_tokens",
+    "field_tsquery",
     "fts5_expression",
     "index_counts",
+    "index_fields",
     "index_papers",
     "reindex_all",
     "supported",

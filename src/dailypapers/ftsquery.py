@@ -69,6 +69,11 @@ Candidates = Const | Phrase | AllOf | AnyOf
 Indexed = Phrase | AllOf | AnyOf  # a candidate set the index can answer
 
 
+# With ``categories=False``, an OR of at most this many categories (a topic's
+# own ``categories``) still narrows; a longer one (an archive filter) does not.
+FEW_CATEGORIES = 3
+
+
 def candidates(node: q.Node, *, categories: bool = True) -> Candidates:
     """A superset of the papers matching ``node``, as an index query.
 
@@ -76,20 +81,32 @@ def candidates(node: q.Node, *, categories: bool = True) -> Candidates:
     (excluding on an approximate right side could drop a true match);
     ``id:`` and date ranges narrow nothing; ``rn:`` and terms without word
     characters match nothing, as in :func:`query.matches`. With
-    ``categories=False`` category terms narrow nothing either: a topic's
-    archive filter (46 categories for cs + stat) costs the index more than
-    it saves when nearly every stored paper passes it.
+    ``categories=False`` category terms narrow nothing either, unless
+    :data:`FEW_CATEGORIES` or fewer are ORed together: a topic's archive
+    filter (46 categories for cs + stat) costs the index more than it saves
+    when nearly every stored paper passes it, a topic's own one or two
+    categories do not.
     """
     if isinstance(node, q.Term):
-        if node.field == "cat" and not categories:
-            return Const.EVERYTHING
         return _term_candidates(node)
     if isinstance(node, q.DateRange):
         return Const.EVERYTHING
     if isinstance(node, q.AndNot):
         return candidates(_leftmost(node), categories=categories)
-    parts = [candidates(child, categories=categories) for child in _operands(node)]
+    operands = _operands(node)
+    if not categories and _many_categories(node, operands):
+        return Const.EVERYTHING
+    parts = [candidates(child, categories=categories) for child in operands]
     return _combine(AllOf if isinstance(node, q.And) else AnyOf, parts)
+
+
+def _many_categories(node: q.Node, operands: list[q.Node]) -> bool:
+    """Whether ``node`` is an OR of more than :data:`FEW_CATEGORIES` categories."""
+    return (
+        isinstance(node, q.Or)
+        and len(operands) > FEW_CATEGORIES
+        and all(isinstance(o, q.Term) and o.field == "cat" for o in operands)
+    )
 
 
 def _leftmost(node: q.AndNot) -> q.Node:
@@ -176,6 +193,35 @@ def tsquery_expression(found: Indexed) -> str:
         return lexemes[0] if len(lexemes) == 1 else "(" + " & ".join(lexemes) + ")"
     glue = " & " if isinstance(found, AllOf) else " | "
     return "(" + glue.join(tsquery_expression(_indexable(p)) for p in found.parts) + ")"
+
+
+def field_lexeme(column: str, token: str) -> str:
+    """A lexeme of PostgreSQL's field-exact index: the column, a dot, the token."""
+    return f"{column}.{token}"
+
+
+def field_tsquery(found: Indexed) -> str:
+    """The ``tsquery`` literal for a candidate query over field-tagged lexemes.
+
+    Each field's tokens are their own lexemes (``ti.spars``), so the GIN
+    index answers a field term exactly, with no weight to recheck in the
+    row (:func:`tsquery_expression` cannot tell ``ti:`` from ``abs:``). A
+    phrase is an AND of its lexemes in one column, and a phrase of any
+    column (``all:``) one such AND per column: a phrase never crosses fields
+    in the local query engine either.
+    """
+    if isinstance(found, Phrase):
+        columns = COLUMNS if found.column is None else (found.column,)
+        tokens = list(dict.fromkeys(found.tokens))
+        per_column = [_all_lexemes(column, tokens) for column in columns]
+        return per_column[0] if len(per_column) == 1 else "(" + " | ".join(per_column) + ")"
+    glue = " & " if isinstance(found, AllOf) else " | "
+    return "(" + glue.join(field_tsquery(_indexable(p)) for p in found.parts) + ")"
+
+
+def _all_lexemes(column: str, tokens: list[str]) -> str:
+    lexemes = [quote_lexeme(field_lexeme(column, token)) for token in tokens]
+    return lexemes[0] if len(lexemes) == 1 else "(" + " & ".join(lexemes) + ")"
 
 
 def _indexable(found: Candidates) -> Indexed:

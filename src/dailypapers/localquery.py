@@ -6,7 +6,7 @@ mark, so that papers committed while a source reads are left for the next run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from dailypapers import fts
-from dailypapers.schema import RunStatus, UTCDateTime, papers, runs
+from dailypapers.schema import RunStatus, papers, runs
 
 Row = RowMapping
 
@@ -44,11 +44,15 @@ def stream_seen(
     return _stream(conn, sa.select(papers).where(where), batch_size)
 
 
-def stream_newest(conn: Connection, high: datetime, batch_size: int) -> Iterator[Row]:
-    """Rows of every paper seen by ``high``, last updated first."""
-    statement = (
-        sa.select(papers).where(papers.c.last_seen <= high).order_by(papers.c.updated.desc())
-    )
+def stream_newest(
+    conn: Connection, high: datetime, batch_size: int, at_most: datetime | None = None
+) -> Generator[Row]:
+    """Rows of every paper seen by ``high`` (updated ``at_most`` then, if given), last
+    updated first."""
+    where = papers.c.last_seen <= high
+    if at_most is not None:
+        where &= papers.c.updated <= at_most
+    statement = sa.select(papers).where(where).order_by(papers.c.updated.desc())
     return _stream(conn, statement, batch_size)
 
 
@@ -58,18 +62,31 @@ def update_stamps(conn: Connection, ids: Iterable[str]) -> list[tuple[datetime, 
     return [(row.updated, row.id) for row in rows]
 
 
-def newest_candidates(conn: Connection, found: fts.Indexed) -> list[str]:
-    """Ids of the papers the index query ``found`` selects, last updated first.
+def newest_candidates(
+    conn: Connection, found: fts.Indexed, most: int | None = None
+) -> list[str] | None:
+    """Ids of the papers the index query ``found`` selects, last updated first
+    (None: more than ``most`` of them; reading stops there).
 
-    One query: each candidate's update time comes from the ``(id, updated)``
-    index (migration 11), not from its row, so a topic's thousands of
-    candidates cost no round trip each (PostgreSQL reads index-only).
+    One query, no round trip per candidate, sorted by the database: on PostgreSQL the field-exact
+    index keeps each paper's update time beside its id (migration 12); on
+    SQLite it comes from the ``(id, updated)`` index (migration 11), not
+    from the papers' rows.
     """
-    join = " JOIN papers AS p ON p.id = s.paper_id"
-    sql, match = fts.candidates_sql(conn, found, "s.paper_id AS id, p.updated AS updated", join)
-    statement = sa.text(sql).columns(id=sa.String(), updated=UTCDateTime())
-    stamps = [(row.updated, row.id) for row in conn.execute(statement, {"match": match})]
-    return [paper_id for _, paper_id in sorted(stamps, reverse=True)]
+    if conn.dialect.name == fts.POSTGRESQL:
+        what, join = "s.paper_id AS id, s.updated AS updated", ""
+    else:
+        what, join = (
+            "s.paper_id AS id, p.updated AS updated",
+            " JOIN papers AS p ON p.id = s.paper_id",
+        )
+    sql, match = fts.candidates_sql(conn, found, what, join)
+    capped = "" if most is None else f" LIMIT {int(most) + 1}"
+    # Sorted in the database: only the ids cross over (the order among
+    # papers updated at the same time does not matter to the caller).
+    ordered = f"SELECT id FROM ({sql}{capped}) AS c ORDER BY updated DESC, id DESC"
+    ids = list(conn.scalars(sa.text(ordered), {"match": match}))
+    return None if most is not None and len(ids) > most else ids
 
 
 def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -> datetime | None:
@@ -84,8 +101,11 @@ def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -
     return cast("datetime | None", found)
 
 
-def _stream(conn: Connection, statement: Any, batch_size: int) -> Iterator[Row]:
+def _stream(conn: Connection, statement: Any, batch_size: int) -> Generator[Row]:
     """Rows in batches through a server-side cursor where there is one: memory stays flat."""
     result = conn.execution_options(yield_per=batch_size).execute(statement)
-    for partition in result.mappings().partitions():
-        yield from partition
+    try:
+        for partition in result.mappings().partitions():
+            yield from partition
+    finally:  # a caller that stops early closes the cursor
+        result.close()

@@ -8,7 +8,8 @@ the notification outbox (migration 2), the full-text index (migration 3,
 :mod:`dailypapers.fetchstate`), harvests and topic evaluations (migration 5),
 run owners (migration 6), fetch totals (migration 7), TL;DR summaries (migration 8,
 :mod:`dailypapers.summarystore`), the reader's library and ranking caches
-(migration 9, :mod:`dailypapers.rank.libstore`).
+(migration 9, :mod:`dailypapers.rank.libstore`), PostgreSQL's field-exact index
+(migration 12, :mod:`dailypapers.fts`).
 """
 
 from __future__ import annotations
@@ -424,6 +425,18 @@ def _m011_papers_id_updated(conn: Connection) -> None:
     papers_id_updated.create(conn, checkfirst=True)
 
 
+def _m012_field_index(conn: Connection) -> None:
+    """PostgreSQL's field-exact index (:func:`dailypapers.fts.create_fields`), filled
+    from every stored paper, its GIN index built once after the fill. Nothing on SQLite
+    (FTS5 already matches a column exactly)."""
+    if conn.dialect.name != fts.POSTGRESQL:
+        return
+    fts.create_fields(conn, index=False)
+    for batch in all_papers(conn):
+        fts.index_fields(conn, batch)
+    fts.create_fields(conn)
+
+
 FULL_TEXT_MIGRATION = 3
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
@@ -438,6 +451,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (9, "library", _m009_library),
     (10, "embeddings", _m010_embeddings),
     (11, "papers_id_updated", _m011_papers_id_updated),
+    (12, "field_index", _m012_field_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

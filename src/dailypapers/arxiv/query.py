@@ -439,13 +439,57 @@ def _segments(texts: Iterable[str | None]) -> _Segments:
     return tuple(tuple(analyze(text)) for text in texts if text)
 
 
+_FIELD_TEXTS: dict[str, Callable[[Paper], Iterable[str | None]]] = {
+    "ti": lambda paper: [paper.title],
+    "abs": lambda paper: [paper.abstract],
+    "au": lambda paper: paper.author_names,
+    "co": lambda paper: [paper.comment],
+    "jr": lambda paper: [paper.journal_ref],
+}
+
+
+class _Analysed(dict[str, _Segments]):
+    """A paper's segments, each field analysed when a matcher first asks for it
+    (a scan of thousands of papers for title and abstract queries never
+    analyses their authors, comments or journal references)."""
+
+    def __init__(self, paper: Paper) -> None:
+        super().__init__()
+        self.paper = paper
+
+    def __missing__(self, field: str) -> _Segments:
+        if field == "all":
+            every = (*(self[name] for name in _FIELD_TEXTS), _segments(self.paper.categories))
+            found = tuple(segment for group in every for segment in group)
+        elif field in _FIELD_TEXTS:
+            found = _segments(_FIELD_TEXTS[field](self.paper))
+        else:
+            raise KeyError(field)
+        self[field] = found
+        return found
+
+
+class _Stems(dict[str, frozenset[str]]):
+    """The set of each field's tokens, built when first asked for."""
+
+    def __init__(self, segments: dict[str, _Segments]) -> None:
+        super().__init__()
+        self.segments = segments
+
+    def __missing__(self, field: str) -> frozenset[str]:
+        found = frozenset(token for segment in self.segments[field] for token in segment)
+        self[field] = found
+        return found
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Document:
     """A paper analysed once for matching.
 
     ``segments`` maps ``ti abs au co jr all`` to token runs a phrase may not
     cross (one per author, one per field inside ``all``); ``stems`` maps the
-    same fields to the set of their tokens.
+    same fields to the set of their tokens. Both are filled field by field,
+    as matchers ask.
     """
 
     segments: dict[str, _Segments]
@@ -457,20 +501,11 @@ class Document:
 
     @classmethod
     def from_paper(cls, paper: Paper) -> Document:
-        """Analyse every searchable field of ``paper``."""
-        segments = {
-            "ti": _segments([paper.title]),
-            "abs": _segments([paper.abstract]),
-            "au": _segments(paper.author_names),
-            "co": _segments([paper.comment]),
-            "jr": _segments([paper.journal_ref]),
-        }
-        every = (*segments.values(), _segments(paper.categories))
-        segments["all"] = tuple(segment for group in every for segment in group)
-        stems = {name: frozenset(t for seg in segs for t in seg) for name, segs in segments.items()}
+        """A document of ``paper``, whose fields are analysed on first use."""
+        segments = _Analysed(paper)
         return cls(
             segments=segments,
-            stems=stems,
+            stems=_Stems(segments),
             categories=frozenset(paper.categories),
             ids=frozenset({paper.id, paper.versioned_id}),
             published=paper.published,

@@ -17,9 +17,11 @@ topics.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -46,6 +48,10 @@ class NewestFirst(list[str]):
 
 
 BATCH_SIZE = 2000
+# Cold topics first share one pass over this many newest papers: it fills the
+# broad topics' tables (a paper analysed once for all of them); the index then
+# answers the narrow topics still open.
+FIRST_PASS = 2500
 # A run still writing holds papers whose last_seen is its start time, committed
 # later: the watermark stays below the start of every run in flight (runs
 # stuck as "running" for longer than this are taken as crashed).
@@ -91,6 +97,11 @@ class _Topic:
         """Whether no paper last updated at ``updated`` (or before) can enter the table."""
         return len(self.heap) >= self.limit and updated < self.heap[0][0][0]
 
+    def fills_within(self, seen: int, more: int) -> bool:
+        """Whether, at the rate it matched ``seen`` papers, ``more`` papers fill the table."""
+        found = len(self.heap)
+        return found > 0 and (self.limit - found) * seen <= found * more
+
     def wants(self, last_seen: datetime) -> bool:
         return self.since is None or last_seen > self.since
 
@@ -106,10 +117,14 @@ class LocalSource:
     name = "local"
 
     def __init__(
-        self, finder: CandidateFinder = scan_everything, batch_size: int = BATCH_SIZE
+        self,
+        finder: CandidateFinder = scan_everything,
+        batch_size: int = BATCH_SIZE,
+        first_pass: int = FIRST_PASS,
     ) -> None:
         self.finder = finder
         self.batch_size = batch_size
+        self.first_pass = first_pass
         self.evaluated = 0  # (paper, topic) pairs matched by the last fetch
         self._order = itertools.count()
 
@@ -122,12 +137,10 @@ class LocalSource:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
                 return [TopicFetch(plan, []) for plan in plans]
             topics = [self._topic(conn, store, plan, context) for plan in plans]
-            scanned = [t for t in topics if not self._from_index(conn, t, high)]
-            cold = [t for t in scanned if t.since is None]
-            if cold:
-                self._scan_newest(conn, cold, high)
-            if warm := [t for t in scanned if t.since is not None]:
-                self._scan(conn, warm, high)
+            self._cold(conn, [t for t in topics if t.since is None], high)
+            warm = [t for t in topics if t.since is not None]
+            if scanned := [t for t in warm if not self._from_index(conn, t, high)]:
+                self._scan(conn, scanned, high)
             until = _watermark(conn, high)
         self.evaluated = sum(topic.evaluated for topic in topics)
         for topic in topics:
@@ -147,13 +160,36 @@ class LocalSource:
         context.say(f"matching {plan.topic.name} ({'since ' + str(since) if since else 'cold'})")
         return _Topic(plan, q.compile_query(plan.query), since, known, context.limit)
 
-    def _from_index(self, conn: Connection, topic: _Topic, high: datetime) -> bool:
+    def _cold(self, conn: Connection, topics: list[_Topic], high: datetime) -> None:
+        """Cold topics: the newest papers first, shared; then the index for those still open.
+
+        A broad topic fills its table from the newest few thousand papers,
+        which one pass analyses once for every topic (``first_pass``); only
+        the topics still open after it ask the finder, and those it cannot
+        narrow continue the newest-first scan where the pass stopped.
+        """
+        if not topics:
+            return
+        first = self._scan_newest(conn, topics, high, _Pass(budget=self.first_pass))
+        # A topic whose matches so far promise a full table within another
+        # pass of the same length keeps scanning (no index query at all).
+        near = [t for t in first.open if t.fills_within(len(first.seen), self.first_pass // 2)]
+        far = [t for t in first.open if t not in near]
+        rest = near + [t for t in far if not self._from_index(conn, t, high, first.seen)]
+        if rest:
+            self._scan_newest(conn, rest, high, _Pass(skip=first.seen, at_most=first.last))
+
+    def _from_index(
+        self, conn: Connection, topic: _Topic, high: datetime, skip: Set[str] = frozenset()
+    ) -> bool:
+        """Evaluate the finder's candidates (but ``skip``, already evaluated); False: none."""
         ids = self.finder(conn, topic.plan, topic.since)
         if ids is None:
             return False
         if topic.since is None and not isinstance(ids, NewestFirst):
             ids = _newest_first(conn, ids)  # cold: newest first, until the table is full
-        for chunk in _chunks(ids, 500):
+        # Growing chunks: a narrow topic often fills from its first hundred candidates.
+        for chunk in _chunks((i for i in ids if i not in skip), 128, 2000):
             rows = localquery.papers_among(conn, chunk, high, topic.since)
             for row in sorted(rows, key=lambda r: r["updated"], reverse=True):
                 if topic.since is None and topic.full_before(row["updated"]):
@@ -176,25 +212,50 @@ class LocalSource:
             for topic in interested:
                 topic.consider(paper, doc, order)
 
-    def _scan_newest(self, conn: Connection, topics: list[_Topic], high: datetime) -> None:
+    def _scan_newest(
+        self, conn: Connection, topics: list[_Topic], high: datetime, scan: _Pass
+    ) -> _Pass:
         """Cold topics: papers newest first, until every topic holds its newest matches.
 
         A cold topic wants only its newest ``limit`` matches, so the scan
         stops once each topic's table is full and the papers sharing the
         last one's ``updated`` were seen (the README's order breaks such ties
-        by first version and id). A broad topic fills after a few thousand
-        papers; the index answers narrow ones (see ``IndexFinder``).
+        by first version and id), or once ``scan.budget`` papers were
+        evaluated: ``scan.open`` then names the topics not yet full.
         """
-        open_topics = list(topics)
-        for row in localquery.stream_newest(conn, high, self.batch_size):
-            open_topics = [t for t in open_topics if not t.full_before(row["updated"])]
-            if not open_topics:
-                return
-            paper = paper_from_row(row)
-            doc = q.Document.from_paper(paper)
-            order = next(self._order)
-            for topic in open_topics:
-                topic.consider(paper, doc, order)
+        scan.open = list(topics)
+        with contextlib.closing(
+            localquery.stream_newest(conn, high, self.batch_size, scan.at_most)
+        ) as rows:
+            for row in rows:
+                scan.open = [t for t in scan.open if not t.full_before(row["updated"])]
+                if not scan.open or len(scan.seen) >= scan.budget:
+                    return scan
+                if row["id"] not in scan.skip:
+                    self._consider_all(scan, row)
+        scan.open = []  # every paper evaluated: nothing is left for the index
+        return scan
+
+    def _consider_all(self, scan: _Pass, row: localquery.Row) -> None:
+        paper = paper_from_row(row)
+        doc = q.Document.from_paper(paper)
+        order = next(self._order)
+        for topic in scan.open:
+            topic.consider(paper, doc, order)
+        scan.seen.add(paper.id)
+        scan.last = paper.updated
+
+
+@dataclass
+class _Pass:
+    """One newest-first scan of cold topics: its bounds, and what it evaluated."""
+
+    budget: float = math.inf  # papers to evaluate at most
+    skip: Set[str] = frozenset()  # ids evaluated already (by an earlier pass)
+    at_most: datetime | None = None  # papers last updated at or before this only
+    seen: set[str] = field(default_factory=set)
+    last: datetime | None = None  # the update time of the last paper evaluated
+    open: list[_Topic] = field(default_factory=list)
 
 
 def _newest_first(conn: Connection, ids: Iterable[str]) -> list[str]:
@@ -213,7 +274,9 @@ def _watermark(conn: Connection, high: datetime) -> datetime:
     return min(high, in_flight - timedelta(microseconds=1))
 
 
-def _chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:
+def _chunks(ids: Iterable[str], size: int, most: int = 0) -> Iterator[list[str]]:
+    """Lists of ``size`` ids, each next one 4 times larger up to ``most`` (if given)."""
     iterator = iter(ids)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+        size = min(size * 4, max(most, size))

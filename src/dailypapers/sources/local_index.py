@@ -45,17 +45,20 @@ class IndexFinder:
             return NewestFirst()
         if isinstance(found, fts.Const):
             return None
-        # Count in the database first, stopping past the share: a broad
-        # topic's candidates (a third of the store) are never all counted,
-        # nor carried into Python only to be dropped.
+        # Stop past the share: a broad topic's candidates (a third of the
+        # store) are never all counted, nor carried into Python only to be
+        # dropped. SQLite counts in its index first (no row read);
+        # PostgreSQL's field-exact index reads each candidate's id and update
+        # time once, so there the reading is the count.
         most = int(self.max_share * (self._stored or 0))
-        if fts.candidate_count(conn, found, most) > most:
+        if conn.dialect.name == fts.SQLITE and fts.candidate_count(conn, found, most) > most:
             return None
-        return NewestFirst(localquery.newest_candidates(conn, found))
+        stamps = localquery.newest_candidates(conn, found, most)
+        return None if stamps is None else NewestFirst(stamps)
 
     def complete(self, conn: Connection) -> bool:
         """Whether the index holds every stored paper (counted once per finder)."""
         if self._stored is None:
-            self._stored, (indexed,) = fts.index_counts(conn, every_table=False)
+            self._stored, indexed = fts.candidate_counts(conn)
             self._complete = self._stored == indexed
         return self._complete
