@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from dailypapers.links import labels
 from dailypapers.memo import per_paper
-from dailypapers.models import ABS_URL, Paper, format_timestamp
+from dailypapers.models import ABS_URL, Paper, drop_characters, format_timestamp
 from dailypapers.render.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -46,13 +46,7 @@ _ASCII_DROPPED = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F
 
 def xml_text(text: str | None) -> str:
     """``text`` without the characters XML 1.0 cannot carry, controls or bidi overrides."""
-    if not text:
-        return ""
-    if text.isascii():
-        raw = text.encode("ascii")
-        kept = raw.translate(None, _ASCII_DROPPED)
-        return text if len(kept) == len(raw) else kept.decode("ascii")
-    return _DROPPED.sub("", text)
+    return drop_characters(text, _ASCII_DROPPED, _DROPPED)
 
 
 def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes]:
