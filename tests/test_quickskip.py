@@ -350,3 +350,43 @@ def test_only_a_plain_update_is_read_before_the_command_line(
     args: list[str], options: dict[str, str] | None
 ) -> None:
     assert update_options(args) == options
+
+
+def _restamp(config: Config, **facts: object) -> None:
+    """Rewrite the stamp's facts with a valid digest (as a hand edit that knew the digest)."""
+    stamp = config.state_dir / quickskip.STAMP_NAME
+    data = json.loads(stamp.read_text(encoding="utf-8"))
+    data["facts"].update(facts)
+    data["check"] = quickskip._check(data["fingerprint"], data["facts"])
+    stamp.write_text(json.dumps(data), encoding="utf-8")  # json writes NaN/Infinity as such
+
+
+@pytest.mark.parametrize("lag", [float("nan"), float("inf"), 1e300, -1e300])
+def test_an_absurd_number_in_the_stamp_takes_the_full_path(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch, lag: float
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    _restamp(config, index_lag_hours=lag)
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    before = runs_rows(config, 1)
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
+    assert runs_rows(config, 1) == before  # nothing recorded
+
+
+def test_a_damaged_time_in_the_store_is_left_to_the_full_run(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    with closing(sqlite3.connect(config.db_url.removeprefix("sqlite:///"))) as conn, conn:
+        conn.execute("UPDATE topic_fetch_state SET fetched_at = 'not a time'")
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    before = runs_rows(config, 1)
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
+    assert quickskip.skipped(config, SAT_10AM, source=None, lock_timeout=5) is None
+    assert runs_rows(config, 1) == before

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -142,8 +143,19 @@ def _flat(values: list[Any]) -> list[Any]:
     return [v for value in values for v in ([value] if isinstance(value, str) else value)]
 
 
+# A stamp or stored value the skip cannot read (a damaged time, an absurd
+# number): nothing is written before these can raise, and the full run decides.
+_DOUBTS = (ValueError, TypeError, OverflowError)
+
+
 def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite number of sane size (a stamp's JSON may say NaN, Infinity or 1e300)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 1e6
+    )
 
 
 def fingerprint(config_file: Path) -> str:
@@ -180,7 +192,10 @@ def skipped(
     Returns the run's summary line (as ``RunReport.summary`` words it), or
     ``None``: then nothing was written and the full run decides.
     """
-    return _skip(Facts.of(config), now, source=source, lock_timeout=lock_timeout)
+    try:
+        return _skip(Facts.of(config), now, source=source, lock_timeout=lock_timeout)
+    except _DOUBTS:  # e.g. a damaged time in the store: the full run reads and reports it
+        return None
 
 
 def quick_skip(explicit: str | None, *, source: str | None, lock_timeout: float) -> str | None:
@@ -198,7 +213,7 @@ def quick_skip(explicit: str | None, *, source: str | None, lock_timeout: float)
         if facts is None or not _resolves_as_checked(facts, config_file):
             return None
         return _skip(facts, run_clock(), source=source, lock_timeout=lock_timeout, stamped=True)
-    except (ConfigError, OSError, sqlite3.Error):  # the clock, the stamp, the store
+    except (ConfigError, OSError, sqlite3.Error, *_DOUBTS):  # the clock, the stamp, the store
         return None
 
 
