@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -272,3 +274,38 @@ def test_the_announcement_feed_skips_an_absurd_entry(caplog: pytest.LogCaptureFi
     listing = parse_listing(bad.encode())
     assert len(listing.entries) == len(whole.entries) - 1
     assert first.id in caplog.text and "skipped a bad arXiv feed entry" in caplog.text
+
+
+# --- a stored value the code cannot read --------------------------------------------------
+
+
+def test_a_damaged_stored_value_is_one_line_and_changes_nothing(
+    tmp_path: Path, arxiv: FakeArxiv
+) -> None:
+    config_file = write_project(tmp_path, arxiv)
+    assert run_update(load_config(config_file), now=WHEN).error is None
+    database = tmp_path / ".dailypapers" / "papers.db"
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("UPDATE topic_fetch_state SET fetched_at = 'not a time'")
+    readme = (tmp_path / "README.md").read_bytes()
+    stored = _papers_and_links(database)
+    runner = CliRunner()
+    env = {"DAILYPAPERS_NOW": "2025-05-21T10:00:00+00:00"}
+    done = runner.invoke(cli, ["update", "--config", str(config_file)], env=env)
+    assert done.exit_code == 1
+    lines = done.output.strip().splitlines()
+    assert len(lines[-1:]) == 1 and "Traceback" not in done.output
+    assert "unexpected error: ValueError" in lines[-1] and "not a time" in lines[-1]
+    assert (tmp_path / "README.md").read_bytes() == readme
+    assert _papers_and_links(database) == stored
+    debug = runner.invoke(cli, ["update", "--config", str(config_file), "--debug"], env=env)
+    assert isinstance(debug.exception, ValueError)  # --debug lets it through
+
+
+def _papers_and_links(database: Path) -> list[object]:
+    with closing(sqlite3.connect(database)) as conn:
+        return [
+            conn.execute("SELECT * FROM papers ORDER BY id").fetchall(),
+            conn.execute("SELECT * FROM topic_papers ORDER BY topic_id, paper_id").fetchall(),
+            conn.execute("SELECT * FROM topic_fetch_state ORDER BY topic_id").fetchall(),
+        ]

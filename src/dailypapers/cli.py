@@ -96,7 +96,12 @@ def handle_errors(func: F) -> F:
                 exc, "dailypapers.store", "StoreError"
             ):
                 raise Failure(f"dailypapers: failed: {exc}") from None
-            raise
+            # Anything else (a bug, or a stored value the code cannot read): still one
+            # line, naming the error; --debug shows where it came from.
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise Failure(
+                f"dailypapers: failed: unexpected error: {detail} (--debug shows the traceback)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
