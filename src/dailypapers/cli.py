@@ -96,6 +96,8 @@ def handle_errors(func: F) -> F:
                 exc, "dailypapers.store", "StoreError"
             ):
                 raise Failure(f"dailypapers: failed: {exc}") from None
+            if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
+                raise  # already one line and an exit code
             # Anything else (a bug, or a stored value the code cannot read): still one
             # line, naming the error; --debug shows where it came from.
             detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
