@@ -142,14 +142,10 @@ class _Channel(_Model):
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                if _SECRET_KEY.search(str(key).lower()):
-                    raise ValueError(
-                        f"{key!r} looks like a secret; secrets are read from environment "
-                        f"variables only (see 'Notifications' in the README), never papers.toml"
-                    )
-        return data
+        return _refuse_secrets(
+            data,
+            "secrets are read from environment variables only (see 'Notifications' in the README)",
+        )
 
 
 class EmailSettings(_Channel):
@@ -269,15 +265,13 @@ class SiteSettings(_Model):
     dir: str = "site"
 
 
-def _refuse_secrets(data: Any, env: str) -> Any:
-    """A section's raw table, refused when a key looks like a secret (it belongs in ``env``)."""
+def _refuse_secrets(data: Any, where: str) -> Any:
+    """A section's raw table, refused when a key looks like a secret; ``where``
+    says where secrets are read from instead."""
     if isinstance(data, dict):
         for key in data:
             if _SECRET_KEY.search(str(key).lower()):
-                raise ValueError(
-                    f"{key!r} looks like a secret; the key is read from "
-                    f"${env} only, never papers.toml"
-                )
+                raise ValueError(f"{key!r} looks like a secret; {where}, never papers.toml")
     return data
 
 
@@ -301,7 +295,7 @@ class SummariesSettings(_Model):
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: Any) -> Any:
-        return _refuse_secrets(data, "DAILYPAPERS_LLM_API_KEY")
+        return _refuse_secrets(data, "the key is read from $DAILYPAPERS_LLM_API_KEY only")
 
     @field_validator("language")
     @classmethod
@@ -329,7 +323,7 @@ class EmbeddingsSettings(_Model):
     @model_validator(mode="before")
     @classmethod
     def _no_secrets(cls, data: Any) -> Any:
-        return _refuse_secrets(data, "DAILYPAPERS_EMBEDDINGS_KEY")
+        return _refuse_secrets(data, "the key is read from $DAILYPAPERS_EMBEDDINGS_KEY only")
 
 
 class Topic(_Model):
