@@ -17,7 +17,9 @@ from dailypapers.config import Config, load_config
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import fault
 from dailypapers.pipeline import RunReport, run_update
+from dailypapers.schema import fetch_markers, topic_fetch_state
 from dailypapers.store import SCHEMA_VERSION, Store, open_store, papers, topic_papers, topics
 from support.postgres import TemporaryPostgres
 
@@ -111,6 +113,54 @@ def test_concurrent_updates_of_different_configs_stay_correct(
         for each in (config, solo):
             assert run_update(each, now=DAY2, fetch=False, force=True).error is None
         assert config.readme_path.read_bytes() == solo.readme_path.read_bytes()
+
+
+@pytest.mark.parametrize("order", [(1, 0, 2, 3), (3, 2, 1, 0)])
+def test_a_run_after_another_configs_commit_misses_no_revision(
+    tmp_path: Path, server: FakeArxiv, store_url: str, order: tuple[int, ...]
+) -> None:
+    """The concurrent test's failure, in a fixed order: one config stores new
+    versions of papers another config's topic links too (dated above that
+    topic's last scan, below its other revisions); the other topic's scan
+    must still read down to where it stopped itself, not to those dates."""
+    shared = [lab_config(tmp_path / f"lab{n}", t, server, store_url) for n, t in enumerate(CONFIGS)]
+    for config in shared:
+        assert run_update(config, now=DAY1, render=False).error is None
+    revise(server)
+    for n in order:
+        assert run_update(shared[n], now=DAY2, render=False).error is None
+    _links, versions, _topics = snapshot(store_url)
+    current = {p.id: p.version for p in server.papers}
+    assert {i: v for i, v in versions.items() if current[i] != v} == {}
+
+
+def test_a_run_failing_midway_advances_no_topic_mark(
+    tmp_path: Path, server: FakeArxiv, store_url: str
+) -> None:
+    """arXiv failing on a later topic: the earlier topics' fetch state, marks
+    and papers stay as they were, and the next run reads everything since."""
+    config = lab_config(tmp_path / "lab", CONFIGS[2], server, store_url)
+    assert run_update(config, now=DAY1, render=False).error is None
+    revise(server)
+    before = fetch_state(store_url)
+    agents = lambda params: "agent" in params.get("search_query", "")  # noqa: E731
+    server.inject(*[fault("status", code=503, when=agents)] * config.settings.arxiv.max_attempts)
+    failed = run_update(config, now=DAY2, render=False)
+    assert failed.status == "failed" and "503" in (failed.error or "")
+    assert not server.pending_faults  # every attempt was made: "Reasoning" was fetched first
+    assert fetch_state(store_url) == before
+    assert run_update(config, now=DAY2, render=False).error is None
+    _links, versions, _topics = snapshot(store_url)
+    current = {p.id: p.version for p in server.papers}
+    assert versions and {i: v for i, v in versions.items() if current[i] != v} == {}
+
+
+def fetch_state(url: str) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], dict[str, int]]:
+    """What a run remembers: topics' fetch state, the markers, the papers' versions."""
+    with open_store(url) as store, store.engine.connect() as conn:
+        state = {tuple(row) for row in conn.execute(sa.select(topic_fetch_state))}
+        markers = {tuple(row) for row in conn.execute(sa.select(fetch_markers))}
+    return state, markers, snapshot(url)[1]
 
 
 @pytest.fixture

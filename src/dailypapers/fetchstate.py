@@ -4,7 +4,8 @@
   with which source. A topic without a row is *cold* (its first ``update``
   fetches a full table, even when ``backfill`` already stored older papers).
 * ``fetch_markers``: small named values a source keeps (the announcement
-  feed's last consumed day, the API probe's newest paper).
+  feed's last consumed day, the API probe's newest paper, each topic's
+  scanned mark: the newest date its API scans read).
 * ``pending_papers``: ids the announcement feed listed but the API could not
   describe yet (its index lags the feed); asked for again on the next runs.
 * ``backfill_windows``: ``submittedDate`` windows a backfill finished, so an
@@ -40,6 +41,8 @@ RATE_WINDOW = timedelta(days=14)
 # bad data. Such a paper is stored but never used as a stop mark (it would
 # stop every later scan at the top of the list: issue 11, cause 1).
 FUTURE_SKEW = timedelta(days=1)
+# A topic's own mark in ``fetch_markers``: the newest date its scans read.
+SCANNED_MARKER = "scanned"
 
 
 class Remembered(Protocol):
@@ -88,13 +91,20 @@ def topic_history(
     or when arXiv's total at that fetch fitted in the table (every match is
     stored: a small topic is as incremental as a busy one). Papers dated
     after ``now`` + ``FUTURE_SKEW`` are left out of the dates (newest,
-    floor, recent): they are known, never a stop mark.
+    floor, recent): they are known, never a stop mark. So are papers dated
+    after the topic's own scanned mark (:func:`mark_scanned`): another
+    topic's run (another config sharing the store, a harvest) stored those
+    versions, and this topic's scans never read the dates below them.
     """
     horizon = (now or datetime.now(UTC)) + FUTURE_SKEW
     topic_id = store.find_topic(name, query)
     if topic_id is None:
         return TopicHistory({}, False)
     with store.reading() as conn:
+        # The mark before the papers: a run committing in between (PostgreSQL
+        # reads each statement afresh) then only makes this scan read more.
+        scanned = scanned_mark(conn, topic_id)
+        horizon = horizon if scanned is None else min(horizon, scanned)
         known = store.known_versions(conn, topic_id)
         state = conn.execute(
             sa.select(topic_fetch_state.c.fetched_at, topic_fetch_state.c.total_results).where(
@@ -136,6 +146,41 @@ def mark_fetched(
     ]
     if rows:
         conn.execute(upsert(store.dialect, topic_fetch_state, ["topic_id"]), rows)
+
+
+def scanned_mark(conn: Connection, topic_id: int) -> datetime | None:
+    """The newest ``updated`` the topic's last dated scans read (``None``: none recorded)."""
+    value = conn.scalar(
+        sa.select(fetch_markers.c.value).where(fetch_markers.c.name == _scanned_name(topic_id))
+    )
+    try:
+        mark = datetime.fromisoformat(str(value)) if value is not None else None
+    except ValueError:  # a damaged value: the store's dates, as before the mark existed
+        return None
+    return mark if mark is None or mark.tzinfo is not None else mark.replace(tzinfo=UTC)
+
+
+def mark_scanned(
+    conn: Connection, store: Store, topic_id: int, top: datetime | None, now: datetime
+) -> None:
+    """Record the newest date a topic's scan read (inside the run's transaction).
+
+    The mark only rises: two runs scanning one topic at once each read from
+    their top down to the old mark, so together they read down from the
+    higher top. A fetch that is not a dated scan (``top`` is ``None``: the
+    announcement feed, the local source) removes it: the next scan takes
+    the store's dates, as before the mark existed.
+    """
+    name = _scanned_name(topic_id)
+    if top is None:
+        conn.execute(fetch_markers.delete().where(fetch_markers.c.name == name))
+        return
+    before = scanned_mark(conn, topic_id)
+    write_markers(conn, store, {name: max(top, before or top).isoformat()}, now)
+
+
+def _scanned_name(topic_id: int) -> str:
+    return f"{SCANNED_MARKER}:{topic_id}"
 
 
 def record(

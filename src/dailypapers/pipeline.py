@@ -169,6 +169,8 @@ def save_spooled(
             totals[topic_id] = item.total
             if item.evaluated_until is not None:
                 store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
+            if source is not None:
+                fetchstate.mark_scanned(conn, store, topic_id, item.top, now)
         if source is not None:
             fetchstate.record(conn, store, topic_ids, source, context, now, totals)
         if snapshot is not None and run_id is not None:

@@ -56,6 +56,7 @@ class SpooledTopic:
     papers: list[Spooled] = field(default_factory=list)
     evaluated_until: datetime | None = None
     total: int | None = None
+    top: datetime | None = None
 
 
 class Spool:
@@ -91,7 +92,9 @@ class Spool:
             self._file.write(record)
             keys.append(Spooled(paper.id, paper.version, paper.updated, self._end, len(record)))
             self._end += len(record)
-        self.topics.append(SpooledTopic(fetched.plan, keys, fetched.evaluated_until, fetched.total))
+        self.topics.append(
+            SpooledTopic(fetched.plan, keys, fetched.evaluated_until, fetched.total, fetched.top)
+        )
 
     def extend(self, fetched: Iterable[TopicFetch]) -> None:
         """:meth:`add` each topic in turn."""

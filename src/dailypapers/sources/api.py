@@ -333,6 +333,7 @@ def fetch_topic(
         next_size=NextPage(history, cutoff, horizon) if warm else None,
     )
     total: int | None = None
+    top: datetime | None = None  # the newest date read: the topic's own mark
     for page in pages:
         total = page.total_results if total is None else total
         reached_known = False
@@ -342,6 +343,7 @@ def fetch_topic(
                 _warn_future(plan, paper)  # kept, but neither a stop mark nor counted
             else:
                 seen.add(paper.id)
+                top = max(top or paper.updated, paper.updated)
             if known.get(paper.id, 0) >= paper.version:
                 reached_known = reached_known or not future
             elif keeps(plan, archives, paper) and _above(paper, history.floor):
@@ -357,7 +359,7 @@ def fetch_topic(
                     len(seen),
                 )
             break
-    return TopicFetch(plan, list(found.values()), total=total)
+    return TopicFetch(plan, list(found.values()), total=total, top=top)
 
 
 def _empty_before(history: TopicHistory) -> bool:

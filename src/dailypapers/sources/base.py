@@ -41,12 +41,17 @@ class TopicFetch:
     with the links, in the same transaction. ``total``: arXiv's
     ``totalResults`` for the topic's query, for sources that see it (a
     topic whose total fits in its table is fetched incrementally next time).
+    ``top``: for a dated scan (the API's, newest first), the newest
+    ``updated`` it read: the topic's own mark, the highest its next scan may
+    stop at (another topic's run may store newer versions of its papers;
+    :func:`dailypapers.fetchstate.topic_history`).
     """
 
     plan: TopicPlan
     papers: list[Paper]
     evaluated_until: datetime | None = None
     total: int | None = None
+    top: datetime | None = None
 
 
 @dataclass

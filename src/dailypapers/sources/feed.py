@@ -126,8 +126,10 @@ class FeedSource:
             found = self._match(listing, plans, context, have)
         fetched = []
         for plan in plans:
-            papers = results[plan.topic.name].papers if plan.topic.name in results else []
-            fetched.append(TopicFetch(plan, _merge(papers, found.get(plan.topic.name, []))))
+            scan = results.get(plan.topic.name)
+            papers = scan.papers if scan is not None else []
+            merged = _merge(papers, found.get(plan.topic.name, []))
+            fetched.append(TopicFetch(plan, merged, top=scan.top if scan is not None else None))
         return fetched
 
     def _gap(self, listing: Listing, last: str | None) -> bool:
