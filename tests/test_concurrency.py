@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config, load_config
+from dailypapers.fetchstate import mark_scanned, scanned_mark, write_markers
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
@@ -153,6 +154,23 @@ def test_a_run_failing_midway_advances_no_topic_mark(
     _links, versions, _topics = snapshot(store_url)
     current = {p.id: p.version for p in server.papers}
     assert versions and {i: v for i, v in versions.items() if current[i] != v} == {}
+
+
+def test_a_topics_scanned_mark_only_rises_and_a_fetch_without_one_removes_it(
+    tmp_path: Path,
+) -> None:
+    """Two runs scanning one topic at once: the higher top stays, whichever commits last."""
+    with open_store(f"sqlite:///{tmp_path / 'marks.db'}") as store:
+        topic = store.write(lambda conn: store.topic_id(conn, "Reasoning", "abs:reasoning"))
+        marks = []
+        for top in (DAY2, DAY1, None, DAY1):
+            store.write(lambda conn, top=top: mark_scanned(conn, store, topic, top, DAY2))
+            with store.reading() as conn:
+                marks.append(scanned_mark(conn, topic))
+        assert marks == [DAY2, DAY2, None, DAY1]
+        store.write(lambda conn: write_markers(conn, store, {f"scanned:{topic}": "x"}, DAY2))
+        with store.reading() as conn:
+            assert scanned_mark(conn, topic) is None  # damaged: the store's dates, as before
 
 
 def fetch_state(url: str) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], dict[str, int]]:
