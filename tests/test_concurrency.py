@@ -164,7 +164,8 @@ def test_a_topics_scanned_mark_only_rises_and_a_fetch_without_one_removes_it(
         topic = store.write(lambda conn: store.topic_id(conn, "Reasoning", "abs:reasoning"))
         marks = []
         for top in (DAY2, DAY1, None, DAY1):
-            store.write(lambda conn, top=top: mark_scanned(conn, store, topic, top, DAY2))
+            with store.transaction() as conn:
+                mark_scanned(conn, store, topic, top, DAY2)
             with store.reading() as conn:
                 marks.append(scanned_mark(conn, topic))
         assert marks == [DAY2, DAY2, None, DAY1]

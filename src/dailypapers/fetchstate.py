@@ -167,9 +167,11 @@ def mark_scanned(
 
     The mark only rises: two runs scanning one topic at once each read from
     their top down to the old mark, so together they read down from the
-    higher top. A fetch that is not a dated scan (``top`` is ``None``: the
-    announcement feed, the local source) removes it: the next scan takes
-    the store's dates, as before the mark existed.
+    higher top (on PostgreSQL two commits at once may keep the lower one:
+    the next scan then reads more, never less). A fetch that is not a
+    dated scan (``top`` is ``None``: the announcement feed, the local
+    source) removes it: the next scan takes the store's dates, as before
+    the mark existed.
     """
     name = _scanned_name(topic_id)
     if top is None:
