@@ -20,14 +20,16 @@ from dailypapers.arxiv.feed import (
     split_creators,
 )
 from dailypapers.config import Config, load_config
+from dailypapers.fetchstate import scanned_mark
 from dailypapers.models import Author, Paper
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_feed import latest_feed_day
 from dailypapers.offline.faults import fault
 from dailypapers.pipeline import run_update
+from dailypapers.plan import plan_topics
 from dailypapers.sources.feed import feedable
-from dailypapers.store import open_store
+from dailypapers.store import Store, open_store
 
 REAL_FEED = (
     Path(__file__).parent / "fixtures" / "feed" / "rss_atom_cs.AI_2025-08-20_new_and_cross.xml"
@@ -304,3 +306,30 @@ def test_cli_source_option_overrides_the_config(
     assert kinds(server)[0] == "feed"
     bad = CliRunner().invoke(cli, ["update", "--source", "carrier-pigeon"])
     assert bad.exit_code == 2
+
+
+def test_the_apis_scans_keep_their_marks_and_a_feed_day_removes_them(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    """A topic's scanned mark describes its last fetch: the API's top, or none for the feed."""
+    config, evening = warm_up(tmp_path, server)  # cold topics: read by the API
+    with open_store(config.db_url) as store:  # a cold scan reads down from its newest match
+        newest = [store.topic_papers(i, 1)[0].updated for i in topic_ids(config, store)]
+    assert scanned_marks(config) == newest
+    evening = next_evening(evening)
+    server.add_papers([announced_paper(1, evening)])
+    server.feed_day = feed_day(evening)
+    assert run_update(config, now=run_at(config, evening)).saved.new == 1
+    assert kinds(server) == ["feed", "id_list"]
+    assert scanned_marks(config) == [None, None]  # the next scan takes the store's dates
+
+
+def scanned_marks(config: Config) -> list[datetime | None]:
+    with open_store(config.db_url) as store, store.reading() as conn:
+        return [scanned_mark(conn, i) for i in topic_ids(config, store)]
+
+
+def topic_ids(config: Config, store: Store) -> list[int]:
+    ids = [store.find_topic(p.topic.name, p.query_string) for p in plan_topics(config)]
+    assert None not in ids
+    return [i for i in ids if i is not None]
