@@ -213,14 +213,9 @@ def iter_sections(config: Config, store: Store) -> Iterator[Section]:
 
 def topic_ids(config: Config, store: Store) -> list[tuple[str, int | None]]:
     """Each configured topic's name and stored id (``None``: never stored), in config order."""
-    from dailypapers.listedquery import topic_ids as stored_ids
+    from dailypapers.plan import stored_topics
 
-    with store.reading() as conn:
-        found = stored_ids(conn)
-    return [
-        (plan.topic.name, found.get((plan.topic.name, plan.query_string)))
-        for plan in plan_topics(config)
-    ]
+    return [(plan.topic.name, topic_id) for plan, topic_id in stored_topics(config, store)]
 
 
 def _readme_alone(config: Config, ranking: Ranking | None) -> bool:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.taxonomy import archive_categories
 from dailypapers.config import Config, Topic
+
+if TYPE_CHECKING:
+    from dailypapers.store import Store
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,19 @@ def plan_topics(config: Config) -> list[TopicPlan]:
         sent = q.to_string(request_query(topic, archives))
         plans.append(TopicPlan(topic, node, q.to_string(node), sent))
     return plans
+
+
+def stored_topics(config: Config, store: Store) -> list[tuple[TopicPlan, int | None]]:
+    """Each configured topic's plan and stored id (``None``: never stored), in config order.
+
+    The one lookup of which stored topic a configured one is (its name and
+    ``query_string``): the outputs, the summaries and the digests' topic names.
+    """
+    from dailypapers.listedquery import topic_ids
+
+    with store.reading() as conn:
+        found = topic_ids(conn)
+    return [(plan, found.get((plan.topic.name, plan.query_string))) for plan in plan_topics(config)]
 
 
 def request_query(topic: Topic, archives: list[str]) -> q.Node:

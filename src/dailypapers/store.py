@@ -402,16 +402,15 @@ class Store:
         )
 
     def topic_papers(self, topic_id: int, limit: int | None = None) -> list[Paper]:
-        """A topic's papers, newest first (by last update, then first version, then id)."""
-        query = (
-            sa.select(papers)
-            .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
-            .where(topic_papers.c.topic_id == topic_id)
-            .order_by(papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
-            .limit(limit)
-        )
+        """A topic's papers, newest first (by last update, then first version, then id).
+
+        Read by :class:`dailypapers.listedquery.PaperReader`, the outputs' reader:
+        one definition of a topic's newest papers.
+        """
+        from dailypapers.listedquery import PaperReader
+
         with self.engine.connect() as conn:
-            return [paper_from_row(row._mapping) for row in conn.execute(query)]
+            return PaperReader().newest(conn, topic_id, limit)
 
     def find_topic(self, name: str, query: str) -> int | None:
         with self.engine.connect() as conn:
