@@ -497,7 +497,7 @@ def _fetch_and_save(
         now=now,
         probe=decision is announcement.Decision.PROBE,
     )
-    with Spool() as spool:
+    with Spool(config.state_dir) as spool:  # on disk beside the run's lock (docs/design.md)
         try:
             unlinked = _fetch_into(config, store, source, plans, context, spool)
         except NothingAnnounced:
