@@ -9,6 +9,7 @@ config's pydantic models), and every case that must take the full path.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -78,7 +79,7 @@ def run_cli(
         [sys.executable, "-c", PROBE.format(args=args)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
         check=True,
     )
     *lines, last = done.stdout.splitlines()
@@ -184,15 +185,15 @@ def test_the_stamp_carries_no_secret_value(
 ) -> None:
     config = make_config(tmp_path, server)
     monkeypatch.delenv("DAILYPAPERS_LLM_API_KEY", raising=False)
-    unset = quickskip.fingerprint(config.path)
+    unset = quickskip.fingerprint(config.digest)
     monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-one")
-    one = quickskip.fingerprint(config.path)
+    one = quickskip.fingerprint(config.digest)
     monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-two")
     # Setting a secret may change what renders (summaries): the stamp sees that it
     # is set, never its value (not even hashed into the stamp file).
-    assert one != unset and quickskip.fingerprint(config.path) == one
+    assert one != unset and quickskip.fingerprint(config.digest) == one
     monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", "http://127.0.0.1:9/api")
-    assert quickskip.fingerprint(config.path) != one  # other variables count by value
+    assert quickskip.fingerprint(config.digest) != one  # other variables count by value
     run_update(config, now=FRI_1AM)
     assert "sk-" not in (config.state_dir / quickskip.STAMP_NAME).read_text(encoding="utf-8")
 
@@ -314,12 +315,12 @@ def test_a_new_version_takes_the_full_path(
     tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = make_config(tmp_path, server)
-    mark = quickskip.fingerprint(config.path)
+    mark = quickskip.fingerprint(config.digest)
     monkeypatch.setattr(quickskip, "__version__", "99.0")
-    assert quickskip.fingerprint(config.path) != mark
+    assert quickskip.fingerprint(config.digest) != mark
     monkeypatch.undo()
     monkeypatch.setattr(sys, "version", "3.99.0")
-    assert quickskip.fingerprint(config.path) != mark
+    assert quickskip.fingerprint(config.digest) != mark
 
 
 @pytest.mark.parametrize(
@@ -390,3 +391,60 @@ def test_a_damaged_time_in_the_store_is_left_to_the_full_run(
     assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
     assert quickskip.skipped(config, SAT_10AM, source=None, lock_timeout=5) is None
     assert runs_rows(config, 1) == before
+
+
+def test_a_config_edited_during_the_run_is_not_vouched_for(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stamp names the bytes the run loaded: a topic added while it fetched
+    # is not in the README, so the next day must not skip as if it were.
+    config = make_config(tmp_path, server)
+
+    def edit(message: str) -> None:
+        if "Diffusion" not in config.path.read_text(encoding="utf-8"):
+            with config.path.open("a", encoding="utf-8") as file:
+                file.write('\n[[topics]]\nname = "Diffusion"\n')
+
+    run_update(config, now=FRI_1AM, progress=edit)
+    assert "## Diffusion" not in config.readme_path.read_text(encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
+    edited = load_config(config.path)
+    assert quickskip.skipped(edited, SAT_10AM, source=None, lock_timeout=5) is None
+    run_update(edited, now=SAT_10AM)  # the full run fetches the new topic
+    assert "## Diffusion" in config.readme_path.read_text(encoding="utf-8")
+
+
+def _fifo(stamp: Path) -> None:
+    stamp.unlink()
+    os.mkfifo(stamp)  # no writer: reading it would wait for ever
+
+
+def _sparse(stamp: Path) -> None:
+    os.truncate(stamp, 64 << 30)  # 64 GiB of holes: read whole, it would not fit
+
+
+def _nested(stamp: Path) -> None:
+    stamp.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+
+def _directory(stamp: Path) -> None:
+    stamp.unlink()
+    stamp.mkdir()
+
+
+@pytest.mark.parametrize("damage", [_fifo, _sparse, _nested, _directory])
+def test_a_hostile_stamp_takes_the_full_path(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: Callable[[Path], None],
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    damage(config.state_dir / quickskip.STAMP_NAME)
+    loaded, code, out, err = run_cli(config, SAT_10AM, monkeypatch, "--wait", "5")
+    assert (code, err) == (0, quickskip.PROGRESS + "\n"), err[-500:]
+    assert "pydantic" in loaded and out.startswith("no announcement today: 2 topics, ")

@@ -40,6 +40,7 @@ import math
 import os
 import socket
 import sqlite3
+import stat
 import sys
 import time
 from contextlib import closing
@@ -72,6 +73,9 @@ HEADLINES = {
 ACTIONS_ENV = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 PROGRESS = "arXiv has announced nothing since the last run (its calendar)"
 FOLDERS = frozenset({"feeds", "site"})  # outputs that are folders; the others are files
+# What the skip reads at most; a larger config or stamp is left to the full path.
+CONFIG_LIMIT = 4 * 1024 * 1024
+STAMP_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -158,9 +162,14 @@ def _number(value: object) -> bool:
     )
 
 
-def fingerprint(config_file: Path) -> str:
-    """What the outputs were rendered from: config file, environment, versions."""
-    digest = hashlib.sha256(config_file.read_bytes())
+def fingerprint(config_digest: str) -> str:
+    """What the outputs were rendered from: the config bytes (digest), environment, versions.
+
+    ``config_digest`` is :func:`content_digest` of the bytes the config was
+    loaded from (``Config.digest``), never of the file as it is later: a file
+    edited during a run must not be vouched for by that run's stamp.
+    """
+    digest = hashlib.sha256(config_digest.encode())
     env = sorted(
         (k, "(secret)" if k in SECRET_ENV else v)  # no secret's value, not even hashed
         for k, v in os.environ.items()
@@ -170,13 +179,33 @@ def fingerprint(config_file: Path) -> str:
     return digest.hexdigest()
 
 
+def content_digest(data: bytes) -> str:
+    """The digest ``load_config`` keeps of a config file's bytes (``Config.digest``)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_small(path: Path, limit: int) -> bytes | None:
+    """A regular file's bytes, or ``None`` for anything else (a FIFO, a device, over ``limit``).
+
+    Opened without blocking (a FIFO in its place must not hang the skip) and
+    read no further than ``limit``: whatever is not a small file is left to
+    the full path.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = file.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
 def remember(config: Config, run_id: int) -> None:
     """After a complete ``update``: the stamp a later skipped day compares with."""
     path = config.state_dir / STAMP_NAME
     temp = path.with_name(path.name + ".tmp")
     try:  # a stamp left from an older run names an older run: the full path decides
         facts = asdict(Facts.of(config))
-        mark = fingerprint(config.path)
+        mark = fingerprint(config.digest)  # the bytes this run loaded, not the file now
         stamp = {"fingerprint": mark, "run": run_id, "facts": facts, "check": _check(mark, facts)}
         temp.write_text(json.dumps(stamp), encoding="utf-8")
         temp.replace(path)
@@ -193,7 +222,8 @@ def skipped(
     ``None``: then nothing was written and the full run decides.
     """
     try:
-        return _skip(Facts.of(config), now, source=source, lock_timeout=lock_timeout)
+        facts, mark = Facts.of(config), fingerprint(config.digest)
+        return _skip(facts, mark, now, source=source, lock_timeout=lock_timeout)
     except _DOUBTS:  # e.g. a damaged time in the store: the full run reads and reports it
         return None
 
@@ -208,11 +238,16 @@ def quick_skip(explicit: str | None, *, source: str | None, lock_timeout: float)
     """
     config_file = config_path(explicit)
     try:
-        stamp = _stamp(config_file)
+        content = read_small(config_file, CONFIG_LIMIT)
+        if content is None:
+            return None
+        mark = fingerprint(content_digest(content))
+        stamp = _stamp(config_file, mark)
         facts = Facts.load(stamp.get("facts")) if stamp else None
         if facts is None or not _resolves_as_checked(facts, config_file):
             return None
-        return _skip(facts, run_clock(), source=source, lock_timeout=lock_timeout, stamped=True)
+        now = run_clock()
+        return _skip(facts, mark, now, source=source, lock_timeout=lock_timeout, stamped=True)
     except (ConfigError, OSError, sqlite3.Error, *_DOUBTS):  # the clock, the stamp, the store
         return None
 
@@ -231,15 +266,24 @@ def summary(status: str, topics: int, seconds: float) -> str:
 
 
 def _skip(
-    facts: Facts, now: datetime, *, source: str | None, lock_timeout: float, stamped: bool = False
+    facts: Facts,
+    mark: str,
+    now: datetime,
+    *,
+    source: str | None,
+    lock_timeout: float,
+    stamped: bool = False,
 ) -> str | None:
-    """The skip for ``facts``; ``stamped``: they come from the stamp, which must still say so."""
+    """The skip for ``facts`` of the config whose :func:`fingerprint` is ``mark``.
+
+    ``stamped``: the facts come from the stamp, which must still say so.
+    """
     if facts.store is None or not Path(facts.store).is_file() or not _eligible(facts, source):
         return None
     database, config_file = Path(facts.store), Path(facts.config)
     started = time.monotonic()
     with state_lock(config_file.parent / STATE_DIR_NAME, lock_timeout) as lock:
-        stamp = _stamp(config_file)
+        stamp = _stamp(config_file, mark)
         if stamp is None or (stamped and stamp.get("facts") != asdict(facts)):
             return None
         if damage(database) is not None:
@@ -281,15 +325,18 @@ def _check(mark: str, facts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _stamp(config_file: Path) -> dict[str, Any] | None:
-    """The stamp, when it matches this config file and environment and checks."""
+def _stamp(config_file: Path, expected: str) -> dict[str, Any] | None:
+    """The stamp, when its fingerprint is ``expected`` (this config, environment) and it checks."""
     try:
-        stamp = json.loads((config_file.parent / STATE_DIR_NAME / STAMP_NAME).read_bytes())
+        text = read_small(config_file.parent / STATE_DIR_NAME / STAMP_NAME, STAMP_LIMIT)
+        if text is None:
+            return None
+        stamp = json.loads(text)
         mark, run = stamp["fingerprint"], stamp["run"]
         sound = stamp["check"] == _check(mark, stamp["facts"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # deep nesting too
         return None
-    if not sound or not isinstance(run, int) or mark != fingerprint(config_file):
+    if not sound or not isinstance(run, int) or mark != expected:
         return None
     return stamp  # type: ignore[no-any-return]
 
