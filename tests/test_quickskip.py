@@ -448,3 +448,22 @@ def test_a_hostile_stamp_takes_the_full_path(
     loaded, code, out, err = run_cli(config, SAT_10AM, monkeypatch, "--wait", "5")
     assert (code, err) == (0, quickskip.PROGRESS + "\n"), err[-500:]
     assert "pydantic" in loaded and out.startswith("no announcement today: 2 topics, ")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a folder name that is not UTF-8")
+def test_a_project_in_a_folder_whose_name_is_not_utf8(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Latin-1 names are legal bytes on Linux; Python holds them as surrogates,
+    # which neither an SQLite URI nor a stored text may carry.
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    folder.mkdir()
+    config = make_config(folder, server)
+    assert run_update(config, now=FRI_1AM).status == RunStatus.UPDATED
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    line = quickskip.quick_skip(str(config.path), source=None, lock_timeout=5)
+    assert line is not None and line.startswith("no announcement today: 2 topics")
+    (lock,) = {row[-1] for row in runs_rows(config, 2)}
+    assert lock == str(tmp_path / "caf\\xe9" / ".dailypapers" / "run.lock")

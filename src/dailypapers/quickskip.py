@@ -48,7 +48,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from dailypapers import __version__
 from dailypapers.arxiv.calendar import Calendar
@@ -57,7 +56,7 @@ from dailypapers.errors import ConfigError
 from dailypapers.masking import SECRET_ENV
 from dailypapers.names import STATE_DIR_NAME, config_path
 from dailypapers.runlock import state_lock
-from dailypapers.sqlite_health import damage, sqlite_path
+from dailypapers.sqlite_health import damage, file_uri, path_text, sqlite_path
 
 if TYPE_CHECKING:
     from dailypapers.config import Config
@@ -288,7 +287,7 @@ def _skip(
             return None
         if damage(database) is not None:
             return None
-        uri = f"file:{quote(str(database))}?mode=rw"
+        uri = file_uri(database, "rw")
         with closing(sqlite3.connect(uri, uri=True, timeout=lock_timeout)) as conn:
             if not _quiet_since(conn, stamp["run"]) or not _skips(conn, facts, now):
                 return None
@@ -387,6 +386,6 @@ def _record(conn: sqlite3.Connection, status: str, now: datetime, lock: Path) ->
             status,
             socket.gethostname(),
             os.getpid(),
-            str(lock),
+            path_text(lock),
         ),
     )
