@@ -8,6 +8,7 @@ config's pydantic models), and every case that must take the full path.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -467,3 +468,54 @@ def test_a_project_in_a_folder_whose_name_is_not_utf8(
     assert line is not None and line.startswith("no announcement today: 2 topics")
     (lock,) = {row[-1] for row in runs_rows(config, 2)}
     assert lock == str(tmp_path / "caf\\xe9" / ".dailypapers" / "run.lock")
+
+
+class _BrokenPipe(io.StringIO):
+    """A stdout whose reader has gone (``dailypapers update | head -0``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def _entry(monkeypatch: pytest.MonkeyPatch, config: Config, stream: str) -> int:
+    """The console script in this process, with ``stream`` closed; its exit code."""
+    from dailypapers import entry
+
+    monkeypatch.setattr(sys, "argv", ["dailypapers", "update", "--config", str(config.path)])
+    if stream == "stderr closed":
+        monkeypatch.setattr(sys, "stderr", None)
+    else:
+        monkeypatch.setattr(sys, "stdout", _BrokenPipe())
+    try:
+        entry.main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        monkeypatch.undo()
+    return 0
+
+
+@pytest.mark.parametrize("stream", ["stderr closed", "stdout a broken pipe"])
+def test_a_closed_stream_is_as_on_the_full_path(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stream: str,
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    outcomes = []
+    for stamped in (True, False):
+        if not stamped:
+            (config.state_dir / quickskip.STAMP_NAME).unlink()
+        monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+        for name in quickskip.ACTIONS_ENV:
+            monkeypatch.delenv(name, raising=False)
+        capsys.readouterr()
+        code = _entry(monkeypatch, config, stream)
+        out, err = capsys.readouterr()
+        outcomes.append((code, re.sub(r"[0-9.]+ s$", "", out), err))
+    quick, full = outcomes
+    assert quick == full
+    assert "Traceback" not in quick[2] and quickskip.PROGRESS not in quick[1]
