@@ -109,6 +109,7 @@ def _skipped(options: dict[str, str]) -> bool:
         _say(PROGRESS, sys.stderr)
         _say(line, sys.stdout)
     except OSError as exc:  # a closed pipe: the run is recorded; as cli.handle_errors says it
+        _stdout_to_null()
         _fail(unexpected(exc))
     return True
 
@@ -122,12 +123,11 @@ def _say(text: str, stream: TextIO | None) -> None:
 def _fail(message: str) -> NoReturn:
     with contextlib.suppress(OSError):
         _say(message, sys.stderr)
-    _quiet_exit(EXIT_FAILED)
+    sys.exit(EXIT_FAILED)
 
 
-def _quiet_exit(code: int) -> NoReturn:
-    """Exit without Python's own complaint about a stdout that can no longer be flushed."""
+def _stdout_to_null() -> None:
+    """No complaint from Python at exit about a stdout it can no longer flush."""
     if sys.stdout is not None:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    sys.exit(code)
