@@ -307,9 +307,10 @@ def test_an_output_that_resolves_elsewhere_takes_the_full_path(
     loaded, out = cli_update(config, SAT_10AM, monkeypatch)
     assert "pydantic" in loaded and out.startswith("no announcement today")
     (tmp_path / "out").unlink()
-    (tmp_path / "out").symlink_to("a")  # as the stamp saw it
-    loaded, out = cli_update(config, SAT_10AM, monkeypatch)
-    assert not loaded & STARTUP and out.startswith("no announcement today")
+    (tmp_path / "out").symlink_to("a")  # as the first stamp saw it, not the last
+    for quick in (False, True):  # a/README.md is not the file the last run left
+        loaded, out = cli_update(config, SAT_10AM, monkeypatch)
+        assert bool(loaded & STARTUP) is not quick and out.startswith("no announcement today")
 
 
 def test_a_new_version_takes_the_full_path(
@@ -359,7 +360,7 @@ def _restamp(config: Config, **facts: object) -> None:
     stamp = config.state_dir / quickskip.STAMP_NAME
     data = json.loads(stamp.read_text(encoding="utf-8"))
     data["facts"].update(facts)
-    data["check"] = quickskip._check(data["fingerprint"], data["facts"])
+    data["check"] = quickskip._check(data)
     stamp.write_text(json.dumps(data), encoding="utf-8")  # json writes NaN/Infinity as such
 
 
@@ -519,3 +520,36 @@ def test_a_closed_stream_is_as_on_the_full_path(
     quick, full = outcomes
     assert quick == full
     assert "Traceback" not in quick[2] and quickskip.PROGRESS not in quick[1]
+
+
+def _hand_edit(config: Config) -> None:
+    with config.readme_path.open("a", encoding="utf-8") as file:
+        file.write("hand-edited\n")
+
+
+def _feed_deleted(config: Config) -> None:
+    next(config.feeds_dir.glob("*.xml")).unlink()
+
+
+@pytest.mark.parametrize("change", [_hand_edit, _feed_deleted], ids=["readme edited", "feed gone"])
+def test_an_output_changed_since_the_stamp_is_rewritten_by_the_full_run(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Config], None],
+) -> None:
+    config = make_config(tmp_path, server, 'outputs = ["readme", "feeds"]\n')
+    run_update(config, now=FRI_1AM)
+    written = [config.readme_path, *config.feeds_dir.iterdir()]
+    change(config)
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
+    assert quickskip.skipped(config, SAT_10AM, source=None, lock_timeout=5) is None
+    report = run_update(config, now=SAT_10AM)  # the full run: nothing fetched, outputs restored
+    assert report.status == RunStatus.NO_ANNOUNCEMENT and report.requests == 0
+    assert all(path.is_file() for path in written)
+    assert "hand-edited" not in config.readme_path.read_text(encoding="utf-8")
+    # and the stamp of that run vouches for them again
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is not None

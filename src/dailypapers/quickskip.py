@@ -17,7 +17,8 @@ and the ordinary run decides (and reports any problem) as before:
 * the outputs would be rewritten byte-identical: the last complete
   ``update`` left a stamp (:func:`remember`) of the config file, the
   ``DAILYPAPERS_*`` environment and the versions it rendered with, they are
-  unchanged, every configured output still exists, and no run since then
+  unchanged, every configured output is as that run left it (size and
+  mtime of each file, :func:`output_state`), and no run since then
   was anything but a skipped ``update`` (a ``fetch``, ``backfill`` or a run
   left ``running`` sends it to the full path);
 * the store is a SQLite file that is not damaged, and every topic has been
@@ -75,6 +76,7 @@ FOLDERS = frozenset({"feeds", "site"})  # outputs that are folders; the others a
 # What the skip reads at most; a larger config or stamp is left to the full path.
 CONFIG_LIMIT = 4 * 1024 * 1024
 STAMP_LIMIT = 16 * 1024 * 1024
+MAX_FILES = 20_000  # files of an output folder the stamp keeps the size and mtime of
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,9 @@ def remember(config: Config, run_id: int) -> None:
     try:  # a stamp left from an older run names an older run: the full path decides
         facts = asdict(Facts.of(config))
         mark = fingerprint(config.digest)  # the bytes this run loaded, not the file now
-        stamp = {"fingerprint": mark, "run": run_id, "facts": facts, "check": _check(mark, facts)}
+        outputs = output_state(facts["outputs"])
+        stamp = {"fingerprint": mark, "run": run_id, "facts": facts, "outputs": outputs}
+        stamp["check"] = _check(stamp)
         temp.write_text(json.dumps(stamp), encoding="utf-8")
         temp.replace(path)
     except OSError:
@@ -285,6 +289,11 @@ def _skip(
         stamp = _stamp(config_file, mark)
         if stamp is None or (stamped and stamp.get("facts") != asdict(facts)):
             return None
+        recorded = stamp.get("outputs")
+        if not isinstance(recorded, dict) or None in recorded.values():
+            return None
+        if recorded != output_state(facts.outputs):  # an output changed since: re-render
+            return None
         if damage(database) is not None:
             return None
         uri = file_uri(database, "rw")
@@ -318,10 +327,43 @@ def _resolves_as_checked(facts: Facts, config_file: Path) -> bool:
     )
 
 
-def _check(mark: str, facts: dict[str, Any]) -> str:
+def _check(stamp: dict[str, Any]) -> str:
     """A digest of a stamp's content: a damaged or hand-edited stamp takes the full path."""
-    text = json.dumps([mark, facts], sort_keys=True)
+    text = json.dumps({k: v for k, v in stamp.items() if k != "check"}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def output_state(outputs: dict[str, str]) -> dict[str, Any]:
+    """Each output as a run left it: a file's size and mtime; a folder's, of every file in it.
+
+    A skipped day leaves the outputs alone, so they must still be what the
+    last complete run wrote: an output edited, restored from an older commit
+    or missing a file (a feed deleted) is rewritten by the full run. ``None``
+    for a folder of more than :data:`MAX_FILES` files: not vouched for.
+    """
+    return {name: _state(Path(path)) for name, path in sorted(outputs.items())}
+
+
+def _state(path: Path) -> list[Any] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        return [info.st_size, info.st_mtime_ns]
+    files: list[Any] = []
+    for root, folders, names in os.walk(path):
+        folders.sort()
+        for name in sorted(names):
+            full = os.path.join(root, name)
+            try:
+                each = os.lstat(full)
+            except OSError:
+                return None  # changing while read: not vouched for
+            files.append([os.path.relpath(full, path), each.st_size, each.st_mtime_ns])
+            if len(files) > MAX_FILES:
+                return None
+    return files
 
 
 def _stamp(config_file: Path, expected: str) -> dict[str, Any] | None:
@@ -332,7 +374,7 @@ def _stamp(config_file: Path, expected: str) -> dict[str, Any] | None:
             return None
         stamp = json.loads(text)
         mark, run = stamp["fingerprint"], stamp["run"]
-        sound = stamp["check"] == _check(mark, stamp["facts"])
+        sound = stamp["check"] == _check(stamp)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):  # deep nesting too
         return None
     if not sound or not isinstance(run, int) or mark != expected:
