@@ -553,3 +553,16 @@ def test_an_output_changed_since_the_stamp_is_rewritten_by_the_full_run(
     assert "hand-edited" not in config.readme_path.read_text(encoding="utf-8")
     # and the stamp of that run vouches for them again
     assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is not None
+
+
+def test_a_skip_within_a_day_of_an_announcement_says_nothing_new(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    # README, [arxiv] index_lag_hours: the skip's line is not always "no announcement today"
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    friday_morning = FRI_1AM + timedelta(hours=9)  # Thursday's announcement was 14 h ago
+    line = quickskip.skipped(config, friday_morning, source=None, lock_timeout=5)
+    assert line is not None and line.startswith("nothing new since the last run: 2 topics, 0 ")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "`nothing new since the last run` within a day of an announcement" in readme
