@@ -418,7 +418,8 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
     if not open_channels(config):
         raise UsageFailure(
             "dailypapers: no notification channel configured "
-            "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
+            "(add [notify.email], [notify.github], [notify.webhook], [notify.feishu] or "
+            "[notify.telegram] to papers.toml)"
         )
     report = run_notify(config, dry_run=dry_run, lock_timeout=wait, raise_errors=debug)
     for outcome in report.notified:
