@@ -566,3 +566,13 @@ def test_a_skip_within_a_day_of_an_announcement_says_nothing_new(
     assert line is not None and line.startswith("nothing new since the last run: 2 topics, 0 ")
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert "`nothing new since the last run` within a day of an announcement" in readme
+
+
+def test_a_working_folder_that_is_gone_is_left_to_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def gone() -> str:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(os, "getcwd", gone)  # as after `rm -r` of the folder a shell is in
+    assert quickskip.quick_skip(None, source=None, lock_timeout=1) is None

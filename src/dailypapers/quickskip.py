@@ -239,8 +239,8 @@ def quick_skip(explicit: str | None, *, source: str | None, lock_timeout: float)
     decides, and reports any problem, as ever. Raises only ``RunFailed``
     (the project's lock), as the full run would.
     """
-    config_file = config_path(explicit)
     try:
+        config_file = config_path(explicit)  # the working folder may be gone
         content = read_small(config_file, CONFIG_LIMIT)
         if content is None:
             return None
