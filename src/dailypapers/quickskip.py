@@ -347,23 +347,31 @@ def output_state(outputs: dict[str, str]) -> dict[str, Any]:
 def _state(path: Path) -> list[Any] | None:
     try:
         info = path.stat()
-    except OSError:
+        if not stat.S_ISDIR(info.st_mode):
+            return [info.st_size, info.st_mtime_ns]
+        files: list[Any] = []
+        _folder_state(str(path), "", files)
+    except (OSError, RecursionError, _TooMany):  # changing while read, too deep or large
         return None
-    if not stat.S_ISDIR(info.st_mode):
-        return [info.st_size, info.st_mtime_ns]
-    files: list[Any] = []
-    for root, folders, names in os.walk(path):
-        folders.sort()
-        for name in sorted(names):
-            full = os.path.join(root, name)
-            try:
-                each = os.lstat(full)
-            except OSError:
-                return None  # changing while read: not vouched for
-            files.append([os.path.relpath(full, path), each.st_size, each.st_mtime_ns])
-            if len(files) > MAX_FILES:
-                return None
     return files
+
+
+class _TooMany(Exception):
+    """An output folder of more than :data:`MAX_FILES` files."""
+
+
+def _folder_state(folder: str, prefix: str, files: list[Any]) -> None:
+    """``[relative path, size, mtime]`` of each file under ``folder``, sorted; no link followed."""
+    with os.scandir(folder) as entries:
+        ordered = sorted(entries, key=lambda entry: entry.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):
+            _folder_state(entry.path, f"{prefix}{entry.name}/", files)
+            continue
+        each = entry.stat(follow_symlinks=False)
+        files.append([prefix + entry.name, each.st_size, each.st_mtime_ns])
+        if len(files) > MAX_FILES:
+            raise _TooMany
 
 
 def _stamp(config_file: Path, expected: str) -> dict[str, Any] | None:
