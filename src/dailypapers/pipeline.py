@@ -178,10 +178,13 @@ def save_spooled(
     return store.write(save)
 
 
-def sections(config: Config, store: Store) -> list[Section]:
+def sections(
+    config: Config, store: Store, ids: Sequence[tuple[str, int | None]] | None = None
+) -> list[Section]:
     """Each topic's newest ``max_papers`` papers from the store, in config order.
 
     One reader for every topic: a paper listed by several topics is one object.
+    ``ids``: :func:`topic_ids`, when the caller has read them already.
     """
     from dailypapers.listedquery import PaperReader
 
@@ -189,7 +192,7 @@ def sections(config: Config, store: Store) -> list[Section]:
     limit = config.settings.max_papers
     result = []
     with store.reading() as conn:
-        for name, topic_id in topic_ids(config, store):
+        for name, topic_id in topic_ids(config, store) if ids is None else ids:
             papers = [] if topic_id is None else reader.newest(conn, topic_id, limit)
             result.append(Section(name, papers))
     return result
@@ -213,14 +216,9 @@ def iter_sections(config: Config, store: Store) -> Iterator[Section]:
 
 def topic_ids(config: Config, store: Store) -> list[tuple[str, int | None]]:
     """Each configured topic's name and stored id (``None``: never stored), in config order."""
-    from dailypapers.listedquery import topic_ids as stored_ids
+    from dailypapers.plan import stored_topics
 
-    with store.reading() as conn:
-        found = stored_ids(conn)
-    return [
-        (plan.topic.name, found.get((plan.topic.name, plan.query_string)))
-        for plan in plan_topics(config)
-    ]
+    return [(plan.topic.name, topic_id) for plan, topic_id in stored_topics(config, store)]
 
 
 def _readme_alone(config: Config, ranking: Ranking | None) -> bool:
@@ -255,7 +253,8 @@ def render_outputs(
         ranking = foryou.compute(config, store)
     if _readme_alone(config, ranking):
         return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
-    listed = sections(config, store)
+    ids = topic_ids(config, store)  # read once: the sections and the "new" badges
+    listed = sections(config, store, ids)
     if config.settings.summaries is not None:  # the LLM client loads only for them
         from dailypapers.summaries import with_summaries
 
@@ -266,7 +265,7 @@ def render_outputs(
     written = []
     if "readme" in config.settings.outputs:
         written += _write_readme(config, listed, ranking, force=force, today=today)
-    new = new_on_site(config, store, listed)
+    new = new_on_site(config, store, listed, ids)
     written += write_outputs(config, listed, force=force, ranking=ranking, new=new)
     return written
 
@@ -304,16 +303,24 @@ def _write_readme(
     return []
 
 
-def new_on_site(config: Config, store: Store, listed: Sequence[Section]) -> frozenset[str]:
-    """The listed papers new since the previous update (the site's "new" badge)."""
+def new_on_site(
+    config: Config,
+    store: Store,
+    listed: Sequence[Section],
+    ids: Sequence[tuple[str, int | None]] | None = None,
+) -> frozenset[str]:
+    """The listed papers new since the previous update (the site's "new" badge).
+
+    ``ids``: the :func:`topic_ids` the sections were read with (read here without).
+    """
     from dailypapers.newstate import newly_listed
 
     if "site" not in config.settings.outputs:
         return frozenset()
-    found = [topic_id for _, topic_id in topic_ids(config, store)]
+    found = [topic_id for _, topic_id in (topic_ids(config, store) if ids is None else ids)]
     with store.reading() as conn:
-        ids = [p.id for section in listed for p in section.papers]
-        return newly_listed(conn, [i for i in found if i is not None], ids)
+        paper_ids = [p.id for section in listed for p in section.papers]
+        return newly_listed(conn, [i for i in found if i is not None], paper_ids)
 
 
 def readme_for_you(
@@ -502,7 +509,7 @@ def _fetch_and_save(
         now=now,
         probe=decision is announcement.Decision.PROBE,
     )
-    with Spool() as spool:
+    with Spool(config.state_dir) as spool:  # on disk beside the run's lock (docs/design.md)
         try:
             unlinked = _fetch_into(config, store, source, plans, context, spool)
         except NothingAnnounced:
