@@ -125,7 +125,11 @@ LAYERS = {
         "dailypapers.store",
     ),
     # the search command's SQLite reads without SQLAlchemy: nothing of the store's
-    "dailypapers.searchlite": ("dailypapers.models", "dailypapers.ftsquery"),
+    "dailypapers.searchlite": (
+        "dailypapers.models",
+        "dailypapers.ftsquery",
+        "dailypapers.sqlite_health",  # its file URI (stdlib only)
+    ),
     "dailypapers.ftsquery": ("dailypapers.arxiv.query",),
     # the query modules beside the schema: nothing above the store
     "dailypapers.searchquery": (*QUERY_BASE, "dailypapers.store"),

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import cmarkgfm
 import pytest
 from click.testing import CliRunner
@@ -126,6 +127,49 @@ def test_every_command_is_in_the_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for command in COMMANDS:
         assert f"dailypapers {command}" in readme, command
+
+
+def _reference_rows() -> dict[str, str]:
+    """The command-line reference's first cells, by command (``library`` for its three)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    for line in readme.splitlines():
+        if line.startswith("| `dailypapers "):
+            cell = line.split("` |", 1)[0]
+            name = cell.removeprefix("| `dailypapers ").split()[0]
+            rows[name] = rows.get(name, "") + cell
+    return rows
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_readme_reference_names_every_option(command: str) -> None:
+    # --config, --debug and --help are said once for all commands, above the table
+    common = {"--config", "--debug", "--help", "-h"}
+    group = cli.commands[command]
+    commands = getattr(group, "commands", {command: group}).values()
+    options = {
+        name
+        for each in commands
+        for param in each.params
+        if isinstance(param, click.Option)
+        for name in param.opts
+        if name.startswith("--") and name not in common
+    }
+    row = _reference_rows()[command]
+    assert not {name for name in options if name not in row}, row
+
+
+def test_the_readme_says_which_commands_take_debug() -> None:
+    def takes_debug(command: click.Command) -> bool:
+        subcommands = getattr(command, "commands", {}).values()
+        if subcommands:
+            return all(takes_debug(each) for each in subcommands)
+        return any(param.name == "debug" for param in command.params)
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    without = sorted(name for name, command in cli.commands.items() if not takes_debug(command))
+    assert without == ["init", "workflow"]
+    assert " ".join(readme.split()).count("every command but `init` and `workflow` takes `--debug`")
 
 
 def quick_start_commands() -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
+from dailypapers.config import NotifySettings
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_github import FakeGitHub
@@ -129,7 +130,9 @@ def test_notify_dry_run_prints_and_sends_nothing(
 def test_notify_without_channels_is_a_usage_error(tmp_path: Path) -> None:
     invoke("init")
     code, _, err = invoke("notify", "--dry-run")
-    assert code == 2 and "[notify.email]" in err
+    channels = set(NotifySettings.model_fields) - {"max_per_topic", "min_score", "link"}
+    assert code == 2 and channels == {"email", "github", "webhook", "feishu", "telegram"}
+    assert all(f"[notify.{name}]" in err for name in channels), err  # every channel named
 
 
 def test_update_reports_to_github_actions(

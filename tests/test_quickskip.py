@@ -8,7 +8,9 @@ config's pydantic models), and every case that must take the full path.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -78,7 +80,7 @@ def run_cli(
         [sys.executable, "-c", PROBE.format(args=args)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
         check=True,
     )
     *lines, last = done.stdout.splitlines()
@@ -184,15 +186,15 @@ def test_the_stamp_carries_no_secret_value(
 ) -> None:
     config = make_config(tmp_path, server)
     monkeypatch.delenv("DAILYPAPERS_LLM_API_KEY", raising=False)
-    unset = quickskip.fingerprint(config.path)
+    unset = quickskip.fingerprint(config.digest)
     monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-one")
-    one = quickskip.fingerprint(config.path)
+    one = quickskip.fingerprint(config.digest)
     monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-two")
     # Setting a secret may change what renders (summaries): the stamp sees that it
     # is set, never its value (not even hashed into the stamp file).
-    assert one != unset and quickskip.fingerprint(config.path) == one
+    assert one != unset and quickskip.fingerprint(config.digest) == one
     monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", "http://127.0.0.1:9/api")
-    assert quickskip.fingerprint(config.path) != one  # other variables count by value
+    assert quickskip.fingerprint(config.digest) != one  # other variables count by value
     run_update(config, now=FRI_1AM)
     assert "sk-" not in (config.state_dir / quickskip.STAMP_NAME).read_text(encoding="utf-8")
 
@@ -305,21 +307,22 @@ def test_an_output_that_resolves_elsewhere_takes_the_full_path(
     loaded, out = cli_update(config, SAT_10AM, monkeypatch)
     assert "pydantic" in loaded and out.startswith("no announcement today")
     (tmp_path / "out").unlink()
-    (tmp_path / "out").symlink_to("a")  # as the stamp saw it
-    loaded, out = cli_update(config, SAT_10AM, monkeypatch)
-    assert not loaded & STARTUP and out.startswith("no announcement today")
+    (tmp_path / "out").symlink_to("a")  # as the first stamp saw it, not the last
+    for quick in (False, True):  # a/README.md is not the file the last run left
+        loaded, out = cli_update(config, SAT_10AM, monkeypatch)
+        assert bool(loaded & STARTUP) is not quick and out.startswith("no announcement today")
 
 
 def test_a_new_version_takes_the_full_path(
     tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = make_config(tmp_path, server)
-    mark = quickskip.fingerprint(config.path)
+    mark = quickskip.fingerprint(config.digest)
     monkeypatch.setattr(quickskip, "__version__", "99.0")
-    assert quickskip.fingerprint(config.path) != mark
+    assert quickskip.fingerprint(config.digest) != mark
     monkeypatch.undo()
     monkeypatch.setattr(sys, "version", "3.99.0")
-    assert quickskip.fingerprint(config.path) != mark
+    assert quickskip.fingerprint(config.digest) != mark
 
 
 @pytest.mark.parametrize(
@@ -357,7 +360,7 @@ def _restamp(config: Config, **facts: object) -> None:
     stamp = config.state_dir / quickskip.STAMP_NAME
     data = json.loads(stamp.read_text(encoding="utf-8"))
     data["facts"].update(facts)
-    data["check"] = quickskip._check(data["fingerprint"], data["facts"])
+    data["check"] = quickskip._check(data)
     stamp.write_text(json.dumps(data), encoding="utf-8")  # json writes NaN/Infinity as such
 
 
@@ -390,3 +393,186 @@ def test_a_damaged_time_in_the_store_is_left_to_the_full_run(
     assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
     assert quickskip.skipped(config, SAT_10AM, source=None, lock_timeout=5) is None
     assert runs_rows(config, 1) == before
+
+
+def test_a_config_edited_during_the_run_is_not_vouched_for(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stamp names the bytes the run loaded: a topic added while it fetched
+    # is not in the README, so the next day must not skip as if it were.
+    config = make_config(tmp_path, server)
+
+    def edit(message: str) -> None:
+        if "Diffusion" not in config.path.read_text(encoding="utf-8"):
+            with config.path.open("a", encoding="utf-8") as file:
+                file.write('\n[[topics]]\nname = "Diffusion"\n')
+
+    run_update(config, now=FRI_1AM, progress=edit)
+    assert "## Diffusion" not in config.readme_path.read_text(encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
+    edited = load_config(config.path)
+    assert quickskip.skipped(edited, SAT_10AM, source=None, lock_timeout=5) is None
+    run_update(edited, now=SAT_10AM)  # the full run fetches the new topic
+    assert "## Diffusion" in config.readme_path.read_text(encoding="utf-8")
+
+
+def _fifo(stamp: Path) -> None:
+    stamp.unlink()
+    os.mkfifo(stamp)  # no writer: reading it would wait for ever
+
+
+def _sparse(stamp: Path) -> None:
+    os.truncate(stamp, 64 << 30)  # 64 GiB of holes: read whole, it would not fit
+
+
+def _nested(stamp: Path) -> None:
+    stamp.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+
+def _directory(stamp: Path) -> None:
+    stamp.unlink()
+    stamp.mkdir()
+
+
+@pytest.mark.parametrize("damage", [_fifo, _sparse, _nested, _directory])
+def test_a_hostile_stamp_takes_the_full_path(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: Callable[[Path], None],
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    damage(config.state_dir / quickskip.STAMP_NAME)
+    loaded, code, out, err = run_cli(config, SAT_10AM, monkeypatch, "--wait", "5")
+    assert (code, err) == (0, quickskip.PROGRESS + "\n"), err[-500:]
+    assert "pydantic" in loaded and out.startswith("no announcement today: 2 topics, ")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a folder name that is not UTF-8")
+def test_a_project_in_a_folder_whose_name_is_not_utf8(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Latin-1 names are legal bytes on Linux; Python holds them as surrogates,
+    # which neither an SQLite URI nor a stored text may carry.
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    folder.mkdir()
+    config = make_config(folder, server)
+    assert run_update(config, now=FRI_1AM).status == RunStatus.UPDATED
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    line = quickskip.quick_skip(str(config.path), source=None, lock_timeout=5)
+    assert line is not None and line.startswith("no announcement today: 2 topics")
+    (lock,) = {row[-1] for row in runs_rows(config, 2)}
+    assert lock == str(tmp_path / "caf\\xe9" / ".dailypapers" / "run.lock")
+
+
+class _BrokenPipe(io.StringIO):
+    """A stdout whose reader has gone (``dailypapers update | head -0``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def _entry(monkeypatch: pytest.MonkeyPatch, config: Config, stream: str) -> int:
+    """The console script in this process, with ``stream`` closed; its exit code."""
+    from dailypapers import entry
+
+    monkeypatch.setattr(sys, "argv", ["dailypapers", "update", "--config", str(config.path)])
+    if stream == "stderr closed":
+        monkeypatch.setattr(sys, "stderr", None)
+    else:
+        monkeypatch.setattr(sys, "stdout", _BrokenPipe())
+    try:
+        entry.main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        monkeypatch.undo()
+    return 0
+
+
+@pytest.mark.parametrize("stream", ["stderr closed", "stdout a broken pipe"])
+def test_a_closed_stream_is_as_on_the_full_path(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stream: str,
+) -> None:
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    outcomes = []
+    for stamped in (True, False):
+        if not stamped:
+            (config.state_dir / quickskip.STAMP_NAME).unlink()
+        monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+        for name in quickskip.ACTIONS_ENV:
+            monkeypatch.delenv(name, raising=False)
+        capsys.readouterr()
+        code = _entry(monkeypatch, config, stream)
+        out, err = capsys.readouterr()
+        outcomes.append((code, re.sub(r"[0-9.]+ s$", "", out), err))
+    quick, full = outcomes
+    assert quick == full
+    assert "Traceback" not in quick[2] and quickskip.PROGRESS not in quick[1]
+
+
+def _hand_edit(config: Config) -> None:
+    with config.readme_path.open("a", encoding="utf-8") as file:
+        file.write("hand-edited\n")
+
+
+def _feed_deleted(config: Config) -> None:
+    next(config.feeds_dir.glob("*.xml")).unlink()
+
+
+@pytest.mark.parametrize("change", [_hand_edit, _feed_deleted], ids=["readme edited", "feed gone"])
+def test_an_output_changed_since_the_stamp_is_rewritten_by_the_full_run(
+    tmp_path: Path,
+    server: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Config], None],
+) -> None:
+    config = make_config(tmp_path, server, 'outputs = ["readme", "feeds"]\n')
+    run_update(config, now=FRI_1AM)
+    written = [config.readme_path, *config.feeds_dir.iterdir()]
+    change(config)
+    monkeypatch.setenv("DAILYPAPERS_NOW", SAT_10AM.isoformat())
+    for name in quickskip.ACTIONS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is None
+    assert quickskip.skipped(config, SAT_10AM, source=None, lock_timeout=5) is None
+    report = run_update(config, now=SAT_10AM)  # the full run: nothing fetched, outputs restored
+    assert report.status == RunStatus.NO_ANNOUNCEMENT and report.requests == 0
+    assert all(path.is_file() for path in written)
+    assert "hand-edited" not in config.readme_path.read_text(encoding="utf-8")
+    # and the stamp of that run vouches for them again
+    assert quickskip.quick_skip(str(config.path), source=None, lock_timeout=5) is not None
+
+
+def test_a_skip_within_a_day_of_an_announcement_says_nothing_new(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    # README, [arxiv] index_lag_hours: the skip's line is not always "no announcement today"
+    config = make_config(tmp_path, server)
+    run_update(config, now=FRI_1AM)
+    friday_morning = FRI_1AM + timedelta(hours=9)  # Thursday's announcement was 14 h ago
+    line = quickskip.skipped(config, friday_morning, source=None, lock_timeout=5)
+    assert line is not None and line.startswith("nothing new since the last run: 2 topics, 0 ")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "`nothing new since the last run` within a day of an announcement" in readme
+
+
+def test_a_working_folder_that_is_gone_is_left_to_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def gone() -> str:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(os, "getcwd", gone)  # as after `rm -r` of the folder a shell is in
+    assert quickskip.quick_skip(None, source=None, lock_timeout=1) is None

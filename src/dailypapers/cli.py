@@ -16,6 +16,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from dailypapers import __version__
+from dailypapers.errors import unexpected
 from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
 
@@ -100,10 +101,7 @@ def handle_errors(func: F) -> F:
                 raise  # already one line and an exit code
             # Anything else (a bug, or a stored value the code cannot read): still one
             # line, naming the error; --debug shows where it came from.
-            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-            raise Failure(
-                f"dailypapers: failed: unexpected error: {detail} (--debug shows the traceback)"
-            ) from None
+            raise Failure(unexpected(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -420,7 +418,8 @@ def notify(config_file: Path | None, dry_run: bool, wait: float, debug: bool) ->
     if not open_channels(config):
         raise UsageFailure(
             "dailypapers: no notification channel configured "
-            "(add [notify.email], [notify.github] or [notify.webhook] to papers.toml)"
+            "(add [notify.email], [notify.github], [notify.webhook], [notify.feishu] or "
+            "[notify.telegram] to papers.toml)"
         )
     report = run_notify(config, dry_run=dry_run, lock_timeout=wait, raise_errors=debug)
     for outcome in report.notified:

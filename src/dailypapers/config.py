@@ -6,6 +6,7 @@ the line and the key: ``papers.toml:7: topics[1].name: must not be empty``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -480,6 +481,7 @@ class Config:
     path: Path
     settings: Settings
     warnings: tuple[str, ...] = ()
+    digest: str = ""  # sha256 of the bytes loaded (the update stamp's; "" matches none)
 
     @property
     def base_dir(self) -> Path:
@@ -558,7 +560,8 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False
         raise ConfigError(_describe(exc, file, text, data)) from None
     _check_unique_topics(settings, file, text)
     _check_like_scope(settings, file, text)
-    config = Config(file, settings, _query_warnings(settings, file, text))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # the bytes read (strict UTF-8)
+    config = Config(file, settings, _query_warnings(settings, file, text), digest)
     _check_output_dirs(config, text)
     _check_output_paths(config, text)
     if config.warnings and (strict or settings.strict):

@@ -11,12 +11,15 @@ Anything else, and every case the stamp cannot vouch for, runs
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sys
 import types
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
+from dailypapers.errors import unexpected
 from dailypapers.names import SOURCES
 
 DEFAULT_WAIT = 60.0  # `update --wait`'s default (a test checks it is the CLI's)
@@ -99,15 +102,32 @@ def _skipped(options: dict[str, str]) -> bool:
     except RunFailed as exc:
         _fail(f"dailypapers: failed: {exc}")
     except KeyboardInterrupt:
-        print(file=sys.stderr)  # click's Abort: a new line, then the word
-        _fail("dailypapers: aborted")
+        _fail("\ndailypapers: aborted")  # click's Abort: a new line, then the word
     if line is None:
         return False
-    print(PROGRESS, file=sys.stderr, flush=True)
-    print(line, flush=True)
+    try:
+        _say(PROGRESS, sys.stderr)
+        _say(line, sys.stdout)
+    except OSError as exc:  # a closed pipe: the run is recorded; as cli.handle_errors says it
+        _stdout_to_null()
+        _fail(unexpected(exc))
     return True
 
 
+def _say(text: str, stream: TextIO | None) -> None:
+    """One line, as ``click.echo`` writes it: nothing when the stream is closed (``None``)."""
+    if stream is not None:
+        print(text, file=stream, flush=True)
+
+
 def _fail(message: str) -> NoReturn:
-    print(message, file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):
+        _say(message, sys.stderr)
     sys.exit(EXIT_FAILED)
+
+
+def _stdout_to_null() -> None:
+    """No complaint from Python at exit about a stdout it can no longer flush."""
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

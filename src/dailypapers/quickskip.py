@@ -17,7 +17,8 @@ and the ordinary run decides (and reports any problem) as before:
 * the outputs would be rewritten byte-identical: the last complete
   ``update`` left a stamp (:func:`remember`) of the config file, the
   ``DAILYPAPERS_*`` environment and the versions it rendered with, they are
-  unchanged, every configured output still exists, and no run since then
+  unchanged, every configured output is as that run left it (size and
+  mtime of each file, :func:`output_state`), and no run since then
   was anything but a skipped ``update`` (a ``fetch``, ``backfill`` or a run
   left ``running`` sends it to the full path);
 * the store is a SQLite file that is not damaged, and every topic has been
@@ -40,6 +41,7 @@ import math
 import os
 import socket
 import sqlite3
+import stat
 import sys
 import time
 from contextlib import closing
@@ -47,7 +49,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from dailypapers import __version__
 from dailypapers.arxiv.calendar import Calendar
@@ -56,7 +57,7 @@ from dailypapers.errors import ConfigError
 from dailypapers.masking import SECRET_ENV
 from dailypapers.names import STATE_DIR_NAME, config_path
 from dailypapers.runlock import state_lock
-from dailypapers.sqlite_health import damage, sqlite_path
+from dailypapers.sqlite_health import damage, file_uri, path_text, sqlite_path
 
 if TYPE_CHECKING:
     from dailypapers.config import Config
@@ -72,6 +73,10 @@ HEADLINES = {
 ACTIONS_ENV = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 PROGRESS = "arXiv has announced nothing since the last run (its calendar)"
 FOLDERS = frozenset({"feeds", "site"})  # outputs that are folders; the others are files
+# What the skip reads at most; a larger config or stamp is left to the full path.
+CONFIG_LIMIT = 4 * 1024 * 1024
+STAMP_LIMIT = 16 * 1024 * 1024
+MAX_FILES = 20_000  # files of an output folder the stamp keeps the size and mtime of
 
 
 @dataclass(frozen=True)
@@ -162,9 +167,14 @@ def _number(value: object) -> bool:
     )
 
 
-def fingerprint(config_file: Path) -> str:
-    """What the outputs were rendered from: config file, environment, versions."""
-    digest = hashlib.sha256(config_file.read_bytes())
+def fingerprint(config_digest: str) -> str:
+    """What the outputs were rendered from: the config bytes (digest), environment, versions.
+
+    ``config_digest`` is :func:`content_digest` of the bytes the config was
+    loaded from (``Config.digest``), never of the file as it is later: a file
+    edited during a run must not be vouched for by that run's stamp.
+    """
+    digest = hashlib.sha256(config_digest.encode())
     env = sorted(
         (k, "(secret)" if k in SECRET_ENV else v)  # no secret's value, not even hashed
         for k, v in os.environ.items()
@@ -174,14 +184,36 @@ def fingerprint(config_file: Path) -> str:
     return digest.hexdigest()
 
 
+def content_digest(data: bytes) -> str:
+    """The digest ``load_config`` keeps of a config file's bytes (``Config.digest``)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_small(path: Path, limit: int) -> bytes | None:
+    """A regular file's bytes, or ``None`` for anything else (a FIFO, a device, over ``limit``).
+
+    Opened without blocking (a FIFO in its place must not hang the skip) and
+    read no further than ``limit``: whatever is not a small file is left to
+    the full path.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = file.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
 def remember(config: Config, run_id: int) -> None:
     """After a complete ``update``: the stamp a later skipped day compares with."""
     path = config.state_dir / STAMP_NAME
     temp = path.with_name(path.name + ".tmp")
     try:  # a stamp left from an older run names an older run: the full path decides
         facts = asdict(Facts.of(config))
-        mark = fingerprint(config.path)
-        stamp = {"fingerprint": mark, "run": run_id, "facts": facts, "check": _check(mark, facts)}
+        mark = fingerprint(config.digest)  # the bytes this run loaded, not the file now
+        outputs = output_state(facts["outputs"])
+        stamp = {"fingerprint": mark, "run": run_id, "facts": facts, "outputs": outputs}
+        stamp["check"] = _check(stamp)
         temp.write_text(json.dumps(stamp), encoding="utf-8")
         temp.replace(path)
     except OSError:
@@ -198,7 +230,8 @@ def skipped(
     """
     try:
         facts = Facts.of(config, resolve=False)  # not compared with the stamp's here
-        return _skip(facts, now, source=source, lock_timeout=lock_timeout)
+        mark = fingerprint(config.digest)
+        return _skip(facts, mark, now, source=source, lock_timeout=lock_timeout)
     except _DOUBTS:  # e.g. a damaged time in the store: the full run reads and reports it
         return None
 
@@ -211,13 +244,18 @@ def quick_skip(explicit: str | None, *, source: str | None, lock_timeout: float)
     decides, and reports any problem, as ever. Raises only ``RunFailed``
     (the project's lock), as the full run would.
     """
-    config_file = config_path(explicit)
     try:
-        stamp = _stamp(config_file)
+        config_file = config_path(explicit)  # the working folder may be gone
+        content = read_small(config_file, CONFIG_LIMIT)
+        if content is None:
+            return None
+        mark = fingerprint(content_digest(content))
+        stamp = _stamp(config_file, mark)
         facts = Facts.load(stamp.get("facts")) if stamp else None
         if facts is None or not _resolves_as_checked(facts, config_file):
             return None
-        return _skip(facts, run_clock(), source=source, lock_timeout=lock_timeout, stamped=True)
+        now = run_clock()
+        return _skip(facts, mark, now, source=source, lock_timeout=lock_timeout, stamped=True)
     except (ConfigError, OSError, sqlite3.Error, *_DOUBTS):  # the clock, the stamp, the store
         return None
 
@@ -236,20 +274,34 @@ def summary(status: str, topics: int, seconds: float) -> str:
 
 
 def _skip(
-    facts: Facts, now: datetime, *, source: str | None, lock_timeout: float, stamped: bool = False
+    facts: Facts,
+    mark: str,
+    now: datetime,
+    *,
+    source: str | None,
+    lock_timeout: float,
+    stamped: bool = False,
 ) -> str | None:
-    """The skip for ``facts``; ``stamped``: they come from the stamp, which must still say so."""
+    """The skip for ``facts`` of the config whose :func:`fingerprint` is ``mark``.
+
+    ``stamped``: the facts come from the stamp, which must still say so.
+    """
     if facts.store is None or not Path(facts.store).is_file() or not _eligible(facts, source):
         return None
     database, config_file = Path(facts.store), Path(facts.config)
     started = time.monotonic()
     with state_lock(config_file.parent / STATE_DIR_NAME, lock_timeout) as lock:
-        stamp = _stamp(config_file)
+        stamp = _stamp(config_file, mark)
         if stamp is None or (stamped and stamp.get("facts") != asdict(facts)):
+            return None
+        recorded = stamp.get("outputs")
+        if not isinstance(recorded, dict) or None in recorded.values():
+            return None
+        if recorded != output_state(facts.outputs):  # an output changed since: re-render
             return None
         if damage(database) is not None:
             return None
-        uri = f"file:{quote(str(database))}?mode=rw"
+        uri = file_uri(database, "rw")
         with closing(sqlite3.connect(uri, uri=True, timeout=lock_timeout)) as conn:
             if not _quiet_since(conn, stamp["run"]) or not _skips(conn, facts, now):
                 return None
@@ -280,21 +332,65 @@ def _resolves_as_checked(facts: Facts, config_file: Path) -> bool:
     )
 
 
-def _check(mark: str, facts: dict[str, Any]) -> str:
+def _check(stamp: dict[str, Any]) -> str:
     """A digest of a stamp's content: a damaged or hand-edited stamp takes the full path."""
-    text = json.dumps([mark, facts], sort_keys=True)
+    text = json.dumps({k: v for k, v in stamp.items() if k != "check"}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _stamp(config_file: Path) -> dict[str, Any] | None:
-    """The stamp, when it matches this config file and environment and checks."""
+def output_state(outputs: dict[str, str]) -> dict[str, Any]:
+    """Each output as a run left it: a file's size and mtime; a folder's, of every file in it.
+
+    A skipped day leaves the outputs alone, so they must still be what the
+    last complete run wrote: an output edited, restored from an older commit
+    or missing a file (a feed deleted) is rewritten by the full run. ``None``
+    for a folder of more than :data:`MAX_FILES` files: not vouched for.
+    """
+    return {name: _state(Path(path)) for name, path in sorted(outputs.items())}
+
+
+def _state(path: Path) -> list[Any] | None:
     try:
-        stamp = json.loads((config_file.parent / STATE_DIR_NAME / STAMP_NAME).read_bytes())
-        mark, run = stamp["fingerprint"], stamp["run"]
-        sound = stamp["check"] == _check(mark, stamp["facts"])
-    except (OSError, ValueError, KeyError, TypeError):
+        info = path.stat()
+        if not stat.S_ISDIR(info.st_mode):
+            return [info.st_size, info.st_mtime_ns]
+        files: list[Any] = []
+        _folder_state(str(path), "", files)
+    except (OSError, RecursionError, _TooMany):  # changing while read, too deep or large
         return None
-    if not sound or not isinstance(run, int) or mark != fingerprint(config_file):
+    return files
+
+
+class _TooMany(Exception):
+    """An output folder of more than :data:`MAX_FILES` files."""
+
+
+def _folder_state(folder: str, prefix: str, files: list[Any]) -> None:
+    """``[relative path, size, mtime]`` of each file under ``folder``, sorted; no link followed."""
+    with os.scandir(folder) as entries:
+        ordered = sorted(entries, key=lambda entry: entry.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):
+            _folder_state(entry.path, f"{prefix}{entry.name}/", files)
+            continue
+        each = entry.stat(follow_symlinks=False)
+        files.append([prefix + entry.name, each.st_size, each.st_mtime_ns])
+        if len(files) > MAX_FILES:
+            raise _TooMany
+
+
+def _stamp(config_file: Path, expected: str) -> dict[str, Any] | None:
+    """The stamp, when its fingerprint is ``expected`` (this config, environment) and it checks."""
+    try:
+        text = read_small(config_file.parent / STATE_DIR_NAME / STAMP_NAME, STAMP_LIMIT)
+        if text is None:
+            return None
+        stamp = json.loads(text)
+        mark, run = stamp["fingerprint"], stamp["run"]
+        sound = stamp["check"] == _check(stamp)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # deep nesting too
+        return None
+    if not sound or not isinstance(run, int) or mark != expected:
         return None
     return stamp  # type: ignore[no-any-return]
 
@@ -345,6 +441,6 @@ def _record(conn: sqlite3.Connection, status: str, now: datetime, lock: Path) ->
             status,
             socket.gethostname(),
             os.getpid(),
-            str(lock),
+            path_text(lock),
         ),
     )

@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 from dailypapers.ftsquery import BM25_WEIGHTS
 from dailypapers.models import Author, Paper
+from dailypapers.sqlite_health import file_uri
 
 # schema.SCHEMA_VERSION (that module loads SQLAlchemy): the schema these
 # queries were written for. tests/test_searchlite.py checks they are equal;
@@ -54,7 +54,7 @@ class LiteStore:
         if not path.is_file() or path.stat().st_size == 0:
             raise Unusable(f"no store at {path}")
         try:
-            self._conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+            self._conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=30)
         except sqlite3.Error as exc:
             raise Unusable(str(exc)) from None
         try:

@@ -7,6 +7,7 @@ otherwise happily append to a file whose other pages are broken.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -21,12 +22,22 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
+def file_uri(path: Path, mode: str) -> str:
+    """An SQLite ``file:`` URI of ``path`` (any bytes: a non-UTF-8 folder name too)."""
+    return f"file:{quote(os.fsencode(path))}?mode={mode}"
+
+
+def path_text(path: str | Path) -> str:
+    """``path`` as text a database stores: a non-UTF-8 byte as ``\\xff`` (not a surrogate)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def damage(path: Path) -> str | None:
     """What is wrong with the SQLite file at ``path`` (read-only check), or ``None``."""
     if not path.is_file() or path.stat().st_size == 0:
         return None
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        conn = sqlite3.connect(file_uri(path, "ro"), uri=True)
     except sqlite3.Error:
         return None  # cannot open at all: the normal path reports it
     try:

@@ -43,7 +43,7 @@ from dailypapers.schema import (
     topics,
 )
 from dailypapers.sql import chunks, insert_ignore, upsert
-from dailypapers.sqlite_health import DAMAGED, damage, damage_message, sqlite_path
+from dailypapers.sqlite_health import DAMAGED, damage, damage_message, path_text, sqlite_path
 
 # Re-exported: callers may take the tables from the store or from the schema.
 __all__ = [
@@ -131,7 +131,7 @@ class RunOwner:
     @classmethod
     def current(cls, lock: str | Path | None = None) -> RunOwner:
         """This process, holding ``lock`` (a lock file's path) if given."""
-        return cls(socket.gethostname(), os.getpid(), None if lock is None else str(lock))
+        return cls(socket.gethostname(), os.getpid(), None if lock is None else path_text(lock))
 
     def gone(self, holding: str | None) -> bool:
         """Whether this owner has provably stopped (seen from this host).
@@ -483,7 +483,7 @@ class Store:
         no recorded owner (older than migration 6) are left alone. ``holding``
         is the lock file this process holds: a run recorded under it has ended.
         """
-        held = None if holding is None else str(holding)
+        held = None if holding is None else path_text(holding)
         with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(runs.c.id, runs.c.host, runs.c.pid, runs.c.lock).where(
