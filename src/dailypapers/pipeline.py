@@ -178,10 +178,13 @@ def save_spooled(
     return store.write(save)
 
 
-def sections(config: Config, store: Store) -> list[Section]:
+def sections(
+    config: Config, store: Store, ids: Sequence[tuple[str, int | None]] | None = None
+) -> list[Section]:
     """Each topic's newest ``max_papers`` papers from the store, in config order.
 
     One reader for every topic: a paper listed by several topics is one object.
+    ``ids``: :func:`topic_ids`, when the caller has them.
     """
     from dailypapers.listedquery import PaperReader
 
@@ -189,7 +192,7 @@ def sections(config: Config, store: Store) -> list[Section]:
     limit = config.settings.max_papers
     result = []
     with store.reading() as conn:
-        for name, topic_id in topic_ids(config, store):
+        for name, topic_id in topic_ids(config, store) if ids is None else ids:
             papers = [] if topic_id is None else reader.newest(conn, topic_id, limit)
             result.append(Section(name, papers))
     return result
@@ -255,7 +258,8 @@ def render_outputs(
         ranking = foryou.compute(config, store)
     if _readme_alone(config, ranking):
         return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
-    listed = sections(config, store)
+    ids = topic_ids(config, store)
+    listed = sections(config, store, ids)
     if config.settings.summaries is not None:  # the LLM client loads only for them
         from dailypapers.summaries import with_summaries
 
@@ -266,7 +270,7 @@ def render_outputs(
     written = []
     if "readme" in config.settings.outputs:
         written += _write_readme(config, listed, ranking, force=force, today=today)
-    new = new_on_site(config, store, listed)
+    new = new_on_site(config, store, listed, ids)
     written += write_outputs(config, listed, force=force, ranking=ranking, new=new)
     return written
 
@@ -304,16 +308,25 @@ def _write_readme(
     return []
 
 
-def new_on_site(config: Config, store: Store, listed: Sequence[Section]) -> frozenset[str]:
-    """The listed papers new since the previous update (the site's "new" badge)."""
+def new_on_site(
+    config: Config,
+    store: Store,
+    listed: Sequence[Section],
+    ids: Sequence[tuple[str, int | None]] | None = None,
+) -> frozenset[str]:
+    """The listed papers new since the previous update (the site's "new" badge).
+
+    ``ids``: :func:`topic_ids`, when the caller has them.
+    """
     from dailypapers.newstate import newly_listed
 
     if "site" not in config.settings.outputs:
         return frozenset()
-    found = [topic_id for _, topic_id in topic_ids(config, store)]
+    stored = topic_ids(config, store) if ids is None else ids
+    found = [topic_id for _, topic_id in stored if topic_id is not None]
     with store.reading() as conn:
-        ids = [p.id for section in listed for p in section.papers]
-        return newly_listed(conn, [i for i in found if i is not None], ids)
+        shown = [p.id for section in listed for p in section.papers]
+        return newly_listed(conn, found, shown)
 
 
 def readme_for_you(
