@@ -28,7 +28,7 @@ from dailypapers.models import Author, Paper, format_timestamp, one_line, strip_
 from dailypapers.offline.corpus import hostile_papers
 from dailypapers.pipeline import save_all, sections
 from dailypapers.publish.tree import publish_tree
-from dailypapers.render import atom, jsonout, markdown
+from dailypapers.render import atom, jsonout, markdown, site
 from dailypapers.render.catalog import Catalog, build_catalog, paper_record
 from dailypapers.render.ranked import Pick, Ranking
 from dailypapers.render.site import card_html, paper_data
@@ -263,6 +263,13 @@ def old_cards(cards: list[dict[str, Any]], topic: str | None, names: dict[str, s
     )
     template = environment.from_string(OLD_LOOP)
     return template.render(papers=cards, topic=topic, topic_names=names)
+
+
+@settings(max_examples=400)
+@given(st.lists(TEXT | st.sampled_from(["", " ", "A B", "A ", " B", "É. Noël"]), max_size=6))
+def test_the_authors_line_is_each_name_collapsed(names: list[str]) -> None:
+    assert site._authors_line(names) == ", ".join(markdown.collapse(name) for name in names)
+    assert site._authors_line(["Ada Lovelace", "É. Noël"]) == "Ada Lovelace, É. Noël"
 
 
 @pytest.mark.parametrize("index", [True, False])
