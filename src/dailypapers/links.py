@@ -83,11 +83,12 @@ def find_links(paper: Paper) -> tuple[Link, ...]:
 
 def _may_have_links(text: str) -> bool:
     """A cheap test before the URL pattern, which is slow on long texts without any URL."""
-    lowered = text.lower()
-    return any(hint in lowered for hint in _HINTS)
-
-
-_HINTS = ("http", "github", "gitlab", "huggingface")
+    if not text:
+        return False
+    lowered = text.lower()  # the hints of every URL the pattern finds, without a generator
+    return (
+        "http" in lowered or "github" in lowered or "gitlab" in lowered or "huggingface" in lowered
+    )
 
 
 def classify(raw: str) -> Link | None:
