@@ -25,6 +25,7 @@ font: it works from ``file://`` and on GitHub Pages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -45,6 +46,12 @@ from dailypapers.render.markdown import FOR_YOU, collapse
 ASSETS = ("site.css", "site.js")
 FOR_YOU_SLUG = "for-you"  # topics/for-you.html, with a library (a reserved topic slug)
 PAGE_SIZE = 50
+
+
+@functools.cache
+def _page_template() -> jinja2.Template:
+    """The page template, compiled once a process (not once a render)."""
+    return _environment().get_template("site.html")
 
 
 def _environment() -> jinja2.Environment:
@@ -256,7 +263,7 @@ def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[
     files: dict[str, bytes] = {".nojekyll": b"", **assets, **topics_file, **papers_file}
     site = _Site(
         catalog,
-        _environment().get_template("site.html"),
+        _page_template(),
         {
             "catalog": catalog,
             "topics": topic_index,
