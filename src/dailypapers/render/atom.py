@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from dailypapers.links import labels
 from dailypapers.memo import per_paper
-from dailypapers.models import ABS_URL, Paper, drop_characters, format_timestamp
+from dailypapers.models import ABS_URL, PDF_URL, Paper, drop_characters, format_timestamp
 from dailypapers.render.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -152,24 +152,23 @@ def _entry_bytes(paper: Paper, topic_names: Sequence[str]) -> bytes:
     whitespace is collapsed after). ``tests/test_render_same_bytes.py``
     compares this with lxml's tree.
     """
+    versioned = paper.versioned_id
+    authors = paper.author_names
     lines = [
-        f"<entry>\n  <id>{_escape_clean(ABS_URL + paper.id)}</id>",
-        f"  <title>{_escape_clean(' '.join(xml_text(paper.title).split()))}</title>",
-        f"  <updated>{format_timestamp(paper.updated)}</updated>",
+        f"<entry>\n  <id>{_escape_clean(ABS_URL + paper.id)}</id>\n"
+        f"  <title>{_escape_clean(' '.join(xml_text(paper.title).split()))}</title>\n"
+        f"  <updated>{format_timestamp(paper.updated)}</updated>\n"
         f"  <published>{format_timestamp(paper.published)}</published>",
+        *[f"  <author>\n    <name>{_escape_clean(a)}</name>\n  </author>" for a in authors],
+        *[_category(category, ARXIV_SCHEME) for category in paper.categories],
+        *[_category(topic, TOPIC_SCHEME) for topic in topic_names],
+        _link_line("alternate", ABS_URL + versioned, "text/html"),
+        _link_line("related", PDF_URL + versioned, "application/pdf", "PDF"),
+        *[_link_line("related", k.url, "text/html", k.label) for k in labels(paper).links],
+        f'  <summary type="text">{_escape_clean(paper.tldr or paper.abstract)}</summary>\n'
+        f'  <content type="html">{_escape_clean(_entry_html(paper, authors))}</content>\n'
+        "</entry>\n",
     ]
-    lines += [
-        f"  <author>\n    <name>{_escape_clean(a)}</name>\n  </author>" for a in paper.author_names
-    ]
-    lines += [_category(category, ARXIV_SCHEME) for category in paper.categories]
-    lines += [_category(topic, TOPIC_SCHEME) for topic in topic_names]
-    lines.append(_link_line("alternate", paper.abs_url, "text/html"))
-    lines.append(_link_line("related", paper.pdf_url, "application/pdf", "PDF"))
-    for link in labels(paper).links:
-        lines.append(_link_line("related", link.url, "text/html", link.label))
-    lines.append(f'  <summary type="text">{_escape_clean(paper.tldr or paper.abstract)}</summary>')
-    lines.append(f'  <content type="html">{_escape_clean(_entry_html(paper))}</content>')
-    lines.append("</entry>\n")
     entry = "\n".join(lines)
     return (xml_text(entry) if _needs_cleaning(paper, topic_names) else entry).encode("utf-8")
 
@@ -238,10 +237,10 @@ def _link_line(rel: str, href: str, kind: str, title: str | None = None) -> str:
 def entry_html(paper: Paper) -> str:
     """The entry's HTML body: labels, authors, comment, abstract and links, all escaped,
     without the characters XML cannot carry (:func:`xml_text`)."""
-    return xml_text(_entry_html(paper))
+    return xml_text(_entry_html(paper, paper.author_names))
 
 
-def _entry_html(paper: Paper) -> str:
+def _entry_html(paper: Paper, authors: Sequence[str]) -> str:
     """:func:`entry_html` not cleaned yet: cleaning the body after escaping its texts is
     the same as cleaning each text first (the markup has nothing to drop)."""
     found = labels(paper)
@@ -250,7 +249,7 @@ def _entry_html(paper: Paper) -> str:
     parts: list[str] = []
     if badges:
         parts.append(f"<p><b>{_html(' · '.join(badges))}</b></p>")
-    parts.append(f"<p>{_html(', '.join(paper.author_names))}</p>")
+    parts.append(f"<p>{_html(', '.join(authors))}</p>")
     parts.append(f"<p>Categories: {_html(', '.join(paper.categories))}</p>")
     if paper.comment:
         parts.append(f"<p>Comment: {_html(paper.comment)}</p>")
