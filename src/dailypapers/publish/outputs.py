@@ -53,10 +53,13 @@ def write_outputs(
     force: bool = False,
     ranking: Ranking | None = None,
     new: frozenset[str] = frozenset(),
+    removals: Removals | None = None,
 ) -> list[Path]:
     """Write the configured json/feeds/site outputs; returns the paths that changed.
 
-    The trees first: ``papers.json`` renders while the replaced trees are removed.
+    The trees first: ``papers.json`` renders while the replaced trees are removed
+    (in the background: by ``removals`` when given, which the caller waits for;
+    else before returning).
 
     ``new``: the ids of the papers new since the previous update (the site's badge).
     """
@@ -65,7 +68,8 @@ def write_outputs(
         return []
     catalog = catalog_for(config, sections, ranking, new)
     changed: dict[str, Path] = {}
-    removals = Removals()  # the replaced trees go while the next output renders
+    own = removals is None
+    removals = Removals() if removals is None else removals
     try:
         feeds = None
         if "feeds" in wanted:  # each renderer (lxml, jinja2) is loaded when configured
@@ -86,7 +90,8 @@ def write_outputs(
             if write_if_changed(config.json_path, render_json(catalog), force=force):
                 changed["json"] = config.json_path
     finally:
-        removals.wait()
+        if own:
+            removals.wait()
     forget_rendered()
     return [changed[name] for name in EXTRA_OUTPUTS if name in changed]
 
