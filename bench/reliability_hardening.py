@@ -208,9 +208,11 @@ def corrupt_row() -> Row:
 # --- resource limits -------------------------------------------------------------------
 
 
-# VmHWM (not ru_maxrss, which a child inherits from its parent across exec).
+# VmHWM (not ru_maxrss, which a child inherits from its parent across exec). The
+# console script's entry, as a user's install runs it (``update --force`` is not a
+# plain update, so it goes on to the full command line, as there).
 _PEAK = (
-    "import sys\nfrom dailypapers.cli import main\ntry:\n    main()\nfinally:\n"
+    "import sys\nfrom dailypapers.entry import main\ntry:\n    main()\nfinally:\n"
     "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
     "    print('peak', hwm.split()[1], file=sys.stderr)\n"
 )

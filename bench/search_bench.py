@@ -32,6 +32,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from bytecode import installed_env
 from dailypapers.cli import cli
 from dailypapers.offline.corpus import synthetic_corpus
 from dailypapers.search import search
@@ -108,6 +109,7 @@ def cli_times(folder: Path, runs: int, *args: str) -> tuple[list[float], list[fl
     the CPU time is what the process itself costs.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
+    env = installed_env(env, folder / "pycache")
     command = [str(Path(sys.executable).with_name("dailypapers")), *args]
     walls, cpus = [], []
     for _ in range(runs):

@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bytecode import installed_env
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 
@@ -33,7 +34,9 @@ NOW = "2025-06-04T06:17:00+00:00"
 TOPICS = ("Reasoning", "Reward Model")
 
 
-def run_once(root: Path, project: Path, server: FakeArxiv, importtime: bool) -> dict[str, float]:
+def run_once(
+    root: Path, project: Path, server: FakeArxiv, importtime: bool, base: dict[str, str]
+) -> dict[str, float]:
     """One cold update by the tree at ``root`` in ``project``: CPU s, wall s, RSS MB."""
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
@@ -41,7 +44,7 @@ def run_once(root: Path, project: Path, server: FakeArxiv, importtime: bool) -> 
     arxiv = f'[arxiv]\napi_url = "{server.api_url}"\nfeed_url = "{server.feed_url}"\n'
     (project / "papers.toml").write_text(topics + arxiv, encoding="utf-8")
     report = project / "cost.json"
-    env = {**os.environ, "PYTHONPATH": str(root / "src"), "BENCH_NOW": NOW}
+    env = {**base, "PYTHONPATH": str(root / "src"), "BENCH_NOW": NOW}
     env |= {"DAILYPAPERS_CONFIG": "papers.toml", "BENCH_REPORT": str(report)}
     env.pop("DAILYPAPERS_ARXIV_DELAY", None)
     flags = ["-X", "importtime"] if importtime else []
@@ -76,9 +79,11 @@ def main() -> None:
     trees = {name: Path(path).resolve() for name, path in (t.split("=", 1) for t in args.tree)}
     results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as temp, FakeArxiv(demo_corpus()) as server:
+        cache = Path(temp) / "pycache"
+        env = installed_env(os.environ, cache, *(root / "src" for root in trees.values()))
         for _ in range(args.runs):
             for name, root in trees.items():
-                cost = run_once(root, Path(temp) / name, server, args.importtime)
+                cost = run_once(root, Path(temp) / name, server, args.importtime, env)
                 results[name].append(cost)
     first = next(iter(results))
     print("| tree | CPU s | wall s | peak RSS MB | CPU ÷ " + first + " |")

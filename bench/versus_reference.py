@@ -54,6 +54,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arxiv_days import TOPICS, Generator
+from bytecode import installed_env
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
@@ -134,10 +135,13 @@ def dailypapers_config(directory: Path, server: FakeArxiv, topics: list[str]) ->
     (directory / "papers.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
+PROCESS_ENV = dict(os.environ)  # with bytecode (``bytecode.installed_env``) once main() starts
+
+
 def run_process(server: FakeArxiv, directory: Path, args: list[str], env: dict[str, str]) -> Run:
     """One measured process; requests and bytes from the server's log."""
     report = directory / "cost.json"
-    env = {**os.environ, **env, "BENCH_REPORT": str(report)}
+    env = {**PROCESS_ENV, **env, "BENCH_REPORT": str(report)}
     env.pop("DAILYPAPERS_ARXIV_DELAY", None)
     # Linux keeps a forked child's high-water mark across exec, so start the
     # measured process from a small shell, never straight from this process.
@@ -238,7 +242,7 @@ def startup(repeat: int) -> dict[str, float]:
         times = []
         for _ in range(repeat):
             started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
+            subprocess.run(command, check=True, capture_output=True, env=PROCESS_ENV)
             times.append(time.perf_counter() - started)
         result[name] = sorted(times)[len(times) // 2]
     return result
@@ -326,9 +330,11 @@ def main() -> None:
     runs: list[Run] = []
     corpora = [makers[name]() for name in args.corpus.split(",")]
     with tempfile.TemporaryDirectory() as temp:
+        PROCESS_ENV.update(installed_env(os.environ, Path(temp) / "pycache"))
+        PROCESS_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         for corpus in corpora:
             runs += Bench(corpus, Path(temp)).run()
-    starts = startup(repeat=7)
+        starts = startup(repeat=7)
     took = time.perf_counter() - started
     summaries = {c.name: cases(runs, c.name) for c in corpora}
     command = "python bench/versus_reference.py" + (

@@ -111,6 +111,7 @@ LAYERS = {
         "dailypapers.sql",
         "dailypapers.fts",
         "dailypapers.sqlite_health",  # a read-only check before any write (stdlib only)
+        "dailypapers.listedquery",  # the one reader of a topic's newest papers
     ),
     "dailypapers.fetchstate": ("dailypapers.schema", "dailypapers.sql", "dailypapers.store"),
     "dailypapers.search": (

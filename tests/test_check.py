@@ -111,3 +111,29 @@ def test_counting_an_empty_store_says_to_update_first(runner: CliRunner) -> None
     assert result.exit_code == 1
     assert "no store at" in result.stderr and "run 'dailypapers update' first" in result.stderr
     assert not list(Path.cwd().glob(".dailypapers/*.db"))
+
+
+def test_check_prints_and_counts_with_the_query_a_run_sends(
+    runner: CliRunner, server: FakeArxiv, tmp_path: Path
+) -> None:
+    """Categories inside the archives imply the archive filter: it is not sent, nor shown."""
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "Reward Model"\ncategories = ["cs.CL"]\n\n'
+        '[[topics]]\nname = "Diffusion"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "Reward Model",
+        '  query: (ti:"Reward Model" OR abs:"Reward Model") AND cat:cs.CL',
+        "  archive filter (cs, stat): implied by the query, not sent",
+    ]
+    assert lines[3] == "Diffusion" and "cat:cs.AI" in lines[4]  # the filter narrows it
+    assert "archive filter" not in lines[5]
+    counted = runner.invoke(cli, ["check", "--count", "--until", "2025-04-27"])
+    assert counted.exit_code == 0, counted.stderr
+    asked = [r.params["search_query"] for r in server.requests]
+    assert asked[0].startswith('(ti:"Reward Model" OR abs:"Reward Model") AND cat:cs.CL AND sub')
+    assert "cat:cs.AI" not in asked[0] and "cat:cs.AI" in asked[1]

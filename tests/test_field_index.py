@@ -107,6 +107,30 @@ def test_migration_indexes_the_papers_stored_before_it(pg_store: Store, pg_url: 
         assert rows(migrated)["2505.00002"][0] == (T0 + timedelta(days=1)).replace(tzinfo=None)
 
 
+def test_a_store_older_than_the_full_text_index_fills_the_field_index_once(
+    pg_store: Store, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 3 fills ``paper_search`` only; migration 12 alone fills ``paper_fields``."""
+    save(pg_store, [paper(1, "Reward models"), paper(2, "Policy gradients")])
+    with pg_store.transaction() as conn:  # as a store of migration 2 had its index (none)
+        conn.execute(sa.text("DROP TABLE paper_fields"))
+        conn.execute(sa.text("DROP TABLE paper_search"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version IN (3, 12)"))
+    filled: list[str] = []
+    real = fts._index_fields
+
+    def counted(conn: sa.Connection, analysed: list[tuple[Paper, dict[str, list[str]]]]) -> None:
+        filled.extend(p.id for p, _ in analysed)
+        real(conn, analysed)
+
+    monkeypatch.setattr(fts, "_index_fields", counted)
+    with open_store(pg_url) as migrated, migrated.engine.connect() as conn:
+        assert migrated.schema_version() == 12
+        assert fts.index_counts(conn)[1] == [2, 2]  # paper_search and paper_fields complete
+    assert sorted(filled) == ["2505.00001", "2505.00002"]  # each paper once, not twice
+    assert ti_matches(pg_store, "gradient") == {"2505.00002"}
+
+
 def test_new_papers_and_revisions_are_indexed_as_they_are_stored(pg_store: Store) -> None:
     save(pg_store, [paper(1, "Reward models")])
     assert ti_matches(pg_store, "reward") == {"2505.00001"}

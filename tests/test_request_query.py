@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from dailypapers.arxiv import query as q
 from dailypapers.config import Topic, load_config
 from dailypapers.models import Author, Paper
@@ -93,3 +95,32 @@ def test_the_api_source_sends_the_shorter_query_and_stores_the_same_papers(
             stored[plan.topic.name] = sorted(p.id for p in store.topic_papers(topic_id))
     both = ["2506.00001", "2506.00002"]
     assert stored == {"Reward Model": both, "Reward Models": both}
+
+
+def test_an_update_plans_its_topics_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetch, the render, the "new" badges, the digests and the stamp share one plan."""
+    from dailypapers import plan as plan_module
+
+    built: list[str] = []
+    real = plan_module.request_query
+
+    def counted(topic: Topic, archives: list[str], *full: q.Node) -> q.Node:
+        built.append(topic.name)
+        return real(topic, archives, *full)
+
+    monkeypatch.setattr(plan_module, "request_query", counted)
+    with FakeArxiv([paper(1, "A reward model", ("cs.CL",))]) as server:
+        (tmp_path / "papers.toml").write_text(
+            'outputs = ["readme", "json", "feeds", "site"]\n\n'
+            '[[topics]]\nname = "Reward Model"\n\n[[topics]]\nname = "Graphs"\n\n'
+            f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n',
+            encoding="utf-8",
+        )
+        config = load_config(tmp_path / "papers.toml")
+        report = run_update(config, now=NOW)
+    assert report.status == "updated", report.error
+    assert built == ["Reward Model", "Graphs"]
+    plans = plan_topics(config)  # the same plans again, not built again
+    assert [p.topic.name for p in plans] == built == ["Reward Model", "Graphs"]
+    again = load_config(tmp_path / "papers.toml")  # another config: planned anew
+    assert plan_topics(again) == plans and len(built) == 4

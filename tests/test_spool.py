@@ -8,6 +8,7 @@ error, Ctrl-C) stores nothing, publishes nothing and leaves no spool file.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -16,6 +17,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -100,21 +102,28 @@ class GeneratedSource:
     name = "api"
 
     def __init__(
-        self, per_topic: int, fail_at: int | None = None, error: BaseException | None = None
+        self,
+        per_topic: int,
+        fail_at: int | None = None,
+        error: BaseException | None = None,
+        watch: Path | None = None,
     ):
+        self.watch = watch or Path(tempfile.gettempdir())  # where the spool should be
         self.per_topic = per_topic
         self.fail_at = fail_at
         self.error = error or SourceError("topic 'Diffusion': arXiv answered 503")
         self.handed: list[weakref.ref[Paper]] = []
         self.freed_before_next: list[bool] = []
-        self.spool_seen: list[str] = []
+        self.spool_seen: list[str] = []  # open files in ``watch`` as each topic began
+        self.temp_seen: list[str] = []  # and in the system's temporary folder
         self.closed = False
 
     def fetch(self, plans: Sequence[TopicPlan], context: FetchContext) -> Iterator[TopicFetch]:
         for index, plan in enumerate(plans):
             gc.collect()
             self.freed_before_next.append(all(ref() is None for ref in self.handed))
-            self.spool_seen.extend(spool_descriptors(Path(tempfile.gettempdir())))
+            self.spool_seen.extend(spool_descriptors(self.watch))
+            self.temp_seen.extend(spool_descriptors(Path(tempfile.gettempdir())))
             if index == self.fail_at:
                 raise self.error
             yield TopicFetch(plan, self.papers(index))
@@ -177,14 +186,16 @@ def test_the_api_source_yields_each_topic_before_asking_for_the_next(tmp_path: P
 
 def test_an_update_holds_one_topic_of_papers_at_a_time(tmp_path: Path, spool_dir: Path) -> None:
     config = make_config(tmp_path)
-    source = GeneratedSource(per_topic=30)
+    source = GeneratedSource(per_topic=30, watch=config.state_dir)
     report = run_update(config, now=NOW, force=True, source_factory=lambda c: source)
     assert report.status == "updated", report.error
     assert report.saved.new == 90
     # Before every topic after the first, the previous topic's papers were gone.
     assert source.freed_before_next == [True, True, True]
     assert stored(config)[0] == 90
-    assert sys.platform != "linux" or source.spool_seen  # spooled in the temporary folder
+    # Spooled in the state folder (on disk beside the lock), not in TMPDIR.
+    assert sys.platform != "linux" or source.spool_seen
+    assert source.temp_seen == [] and list(spool_dir.iterdir()) == []
 
 
 def test_papers_shared_by_topics_are_stored_once_at_their_newest_version(tmp_path: Path) -> None:
@@ -217,7 +228,7 @@ def test_a_run_failing_after_topics_were_spooled_changes_nothing(
     assert run_update(config, now=NOW, force=True, source_factory=lambda c: first).saved.new == 15
     readme = config.readme_path.read_bytes()
     before = stored(config)
-    failing = GeneratedSource(per_topic=40, fail_at=2, error=error)  # 80 papers spooled, then
+    failing = GeneratedSource(per_topic=40, fail_at=2, error=error, watch=config.state_dir)
     later = NOW + timedelta(days=1)
     if isinstance(error, KeyboardInterrupt):
         with pytest.raises(KeyboardInterrupt):
@@ -230,7 +241,55 @@ def test_a_run_failing_after_topics_were_spooled_changes_nothing(
     assert stored(config) == before
     assert config.readme_path.read_bytes() == readme
     assert list(spool_dir.iterdir()) == []
-    assert spool_descriptors(spool_dir) == []
+    assert spool_descriptors(config.state_dir) == []
+
+
+class FullDisk:
+    """A spool file on a disk with ``room`` bytes left: a bigger write fails (ENOSPC)."""
+
+    def __init__(self, real: IO[bytes], room: int) -> None:
+        self.real, self.room = real, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.real.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_full_disk_under_the_spool_is_one_line_naming_it_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path)
+    first = GeneratedSource(per_topic=5)
+    assert run_update(config, now=NOW, force=True, source_factory=lambda c: first).saved.new == 15
+    readme = config.readme_path.read_bytes()
+    before = stored(config)
+    real = tempfile.TemporaryFile
+    opened: list[str] = []
+
+    def full(dir: str | Path | None = None) -> FullDisk:
+        opened.append(str(dir))
+        return FullDisk(real(dir=dir), room=60_000)  # full in topic 2 (40 x 1 kB a topic)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    failing = GeneratedSource(per_topic=40)
+    report = run_update(
+        config, now=NOW + timedelta(days=1), force=True, source_factory=lambda c: failing
+    )
+    assert opened == [str(config.state_dir)]  # the state folder, not TMPDIR
+    assert report.status == "failed"
+    assert report.error == (
+        f"cannot write the run's spool of fetched papers in {config.state_dir}: "
+        "No space left on device"
+    )
+    assert failing.closed
+    assert stored(config) == before
+    assert config.readme_path.read_bytes() == readme
+    assert spool_descriptors(config.state_dir) == []
 
 
 # -- the spool itself ---------------------------------------------------------

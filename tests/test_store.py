@@ -239,3 +239,21 @@ def test_a_large_save_goes_in_batches_in_one_transaction(
         with store.engine.connect() as conn:
             assert conn.scalar(sa.select(sa.func.count()).select_from(papers)) == 30
     assert len(upserts) == 2 * 5  # 30 papers in batches of 7, twice
+
+
+def test_a_topics_newest_papers_have_one_definition(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store, the outputs' reader and the summaries read one order (no drift)."""
+    from dailypapers import listedquery
+    from dailypapers.schema import papers as table
+
+    topic_id, _ = save(store, [paper(n, hours=n) for n in range(1, 5)])
+    newest = ["2505.00004", "2505.00003", "2505.00002", "2505.00001"]
+    with store.reading() as conn:
+        assert [p.id for p in listedquery.PaperReader().newest(conn, topic_id, None)] == newest
+    assert [p.id for p in store.topic_papers(topic_id)] == newest
+    monkeypatch.setattr(listedquery, "NEWEST_FIRST", (table.c.id.asc(),))
+    assert [p.id for p in store.topic_papers(topic_id)] == newest[::-1]
+    with store.reading() as conn:
+        assert [p.id for p in listedquery.PaperReader().newest(conn, topic_id, 2)] == newest[:1:-1]

@@ -9,19 +9,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dailypapers.arxiv import query as q
-from dailypapers.config import Config, Topic
+from dailypapers.config import Config
 from dailypapers.models import Paper
+from dailypapers.plan import TopicPlan, plan_topics, request_query
 
 WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
 class TopicCheck:
-    """One topic as ``check`` reports it; ``count`` is None unless asked for."""
+    """One topic as ``check`` reports it; ``count`` is None unless asked for.
+
+    ``query`` is what a run sends to arXiv; ``filtered`` is False when the
+    archive filter was left out because the topic's categories imply it
+    (:func:`dailypapers.plan.request_query`).
+    """
 
     name: str
     query: str
     count: int | None = None
+    filtered: bool = True
 
     def notes(self, max_papers: int, days: float) -> list[str]:
         """What is worth a look: an empty topic, or one that fills up every day."""
@@ -34,14 +41,14 @@ class TopicCheck:
         return []
 
 
-def effective_query(config: Config, topic: Topic) -> str:
-    """The query a run sends for ``topic`` (archives, categories and exclusions in)."""
-    return q.to_string(topic.search_query(config.settings.archives))
+def topic_check(plan: TopicPlan, count: int | None = None) -> TopicCheck:
+    """``plan``'s topic with the query a run sends (archives, categories and exclusions in)."""
+    return TopicCheck(plan.topic.name, plan.request, count, plan.request == plan.query_string)
 
 
 def check_topics(config: Config) -> list[TopicCheck]:
     """Every topic with its effective query, counts not asked for."""
-    return [TopicCheck(t.name, effective_query(config, t)) for t in config.settings.topics]
+    return [topic_check(plan) for plan in plan_topics(config)]
 
 
 def _window(until: datetime) -> q.DateRange:
@@ -64,12 +71,11 @@ def count_on_arxiv(config: Config, until: datetime) -> list[TopicCheck]:
     checks = []
     try:
         with make_client(config) as client:
-            for topic in config.settings.topics:
-                node = q.And(topic.search_query(config.settings.archives), _window(until))
+            for plan in plan_topics(config):
+                sent = request_query(plan.topic, config.settings.archives, plan.query)
+                node = q.And(sent, _window(until))  # the query a run sends, in the window
                 page = client.fetch_page(q.to_string(node), start=0, max_results=1)
-                checks.append(
-                    TopicCheck(topic.name, effective_query(config, topic), page.total_results)
-                )
+                checks.append(topic_check(plan, page.total_results))
     except ArxivError as exc:
         raise CountFailed(exc.brief()) from None
     return checks
@@ -77,6 +83,7 @@ def count_on_arxiv(config: Config, until: datetime) -> list[TopicCheck]:
 
 def count_in_store(config: Config, until: datetime) -> list[TopicCheck]:
     """How many stored papers of each topic were submitted in the week to ``until``."""
+    from dailypapers.plan import stored_topics
     from dailypapers.store import StoreError, open_store, sqlite_path
 
     path = sqlite_path(config.db_url)
@@ -85,11 +92,9 @@ def count_in_store(config: Config, until: datetime) -> list[TopicCheck]:
     checks = []
     store = open_store(config.db_url, migrate=False)
     try:
-        for topic in config.settings.topics:
-            query = effective_query(config, topic)
-            topic_id = store.find_topic(topic.name, query)
+        for plan, topic_id in stored_topics(config, store):
             papers = store.topic_papers(topic_id) if topic_id is not None else []
-            checks.append(TopicCheck(topic.name, query, _in_window(papers, until)))
+            checks.append(topic_check(plan, _in_window(papers, until)))
     finally:
         store.close()
     return checks

@@ -796,6 +796,9 @@ def _print_checks(config: Config, checks: list[Any]) -> None:
     for check in checks:
         click.echo(check.name)
         click.echo(f"  query: {check.query}")
+        if not check.filtered:
+            archives = ", ".join(config.settings.archives)
+            click.echo(f"  archive filter ({archives}): implied by the query, not sent")
         if check.count is not None:
             click.echo(f"  last 7 days: {check.count} paper{'s' if check.count != 1 else ''}")
         for note in check.notes(max_papers, 7):

@@ -92,11 +92,13 @@ _POSTGRESQL_FIELDS_INDEX = (
 
 
 def create(conn: Connection) -> None:
-    """Create the index tables for this connection's dialect (idempotent)."""
+    """Create the index tables of migration 3 for this connection's dialect (idempotent).
+
+    Not ``paper_fields``: that is migration 12's (:func:`create_fields`).
+    """
     ddl = {SQLITE: _SQLITE_DDL, POSTGRESQL: _POSTGRESQL_DDL}.get(conn.dialect.name, ())
     for statement in ddl:
         conn.execute(sa.text(statement))
-    create_fields(conn)
 
 
 def create_fields(conn: Connection, *, index: bool = True) -> None:
@@ -145,15 +147,19 @@ def tsvector_literal(fields: dict[str, list[str]]) -> str:
     return " ".join(f"{quote_lexeme(token)}:{','.join(p)}" for token, p in positions.items())
 
 
-def index_papers(conn: Connection, papers: Sequence[Paper]) -> None:
-    """(Re)index ``papers`` as stored; call after every write to ``papers``."""
+def index_papers(conn: Connection, papers: Sequence[Paper], *, fields: bool = True) -> None:
+    """(Re)index ``papers`` as stored; call after every write to ``papers``.
+
+    ``fields=False`` leaves out PostgreSQL's field-exact index (migration 3
+    on an old store, before migration 12 has made and filled it).
+    """
     dialect = conn.dialect.name
     for start in range(0, len(papers), _BATCH):
         batch = papers[start : start + _BATCH]
         if dialect == SQLITE:
             _index_sqlite(conn, batch)
         elif dialect == POSTGRESQL:
-            _index_postgresql(conn, batch)
+            _index_postgresql(conn, batch, fields=fields)
 
 
 def _index_sqlite(conn: Connection, papers: Sequence[Paper]) -> None:
@@ -184,14 +190,15 @@ def field_terms_literal(fields: dict[str, list[str]]) -> str:
     return " ".join(quote_lexeme(lexeme) for lexeme in lexemes)
 
 
-def _index_postgresql(conn: Connection, papers: Sequence[Paper]) -> None:
+def _index_postgresql(conn: Connection, papers: Sequence[Paper], *, fields: bool) -> None:
     upsert = sa.text(
         "INSERT INTO paper_search (paper_id, vector) VALUES (:pid, CAST(:vector AS tsvector))"
         " ON CONFLICT (paper_id) DO UPDATE SET vector = excluded.vector"
     )
     analysed = [(paper, field_tokens(paper)) for paper in papers]
     conn.execute(upsert, [{"pid": p.id, "vector": tsvector_literal(f)} for p, f in analysed])
-    _index_fields(conn, analysed)
+    if fields:
+        _index_fields(conn, analysed)
 
 
 def index_fields(conn: Connection, papers: Sequence[Paper]) -> None:
@@ -218,11 +225,14 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def reindex_all(conn: Connection, rows: Iterable[Sequence[Paper]]) -> int:
-    """Index every batch of papers in ``rows`` and drop index rows of no paper; returns a count."""
+def reindex_all(conn: Connection, rows: Iterable[Sequence[Paper]], *, fields: bool = True) -> int:
+    """Index every batch of papers in ``rows`` and drop index rows of no paper; returns a count.
+
+    ``fields``: as :func:`index_papers`.
+    """
     count = 0
     for batch in rows:
-        index_papers(conn, batch)
+        index_papers(conn, batch, fields=fields)
         count += len(batch)
     if conn.dialect.name == SQLITE:
         orphans = "DELETE FROM paper_search_fts WHERE rowid NOT IN (SELECT id FROM paper_search)"

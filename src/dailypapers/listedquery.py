@@ -1,8 +1,11 @@
 """The rows every output shows: each topic's newest papers, read for rendering.
 
-The same rows as :meth:`dailypapers.store.Store.topic_papers` (newest first:
-last update, then first version, then id), read with less work a row: only
-the columns a :class:`~dailypapers.models.Paper` has (not the store's
+The one reader of "a topic's newest papers" (:data:`NEWEST_FIRST`: last
+update, then first version, then id): the outputs, the summaries and
+:meth:`dailypapers.store.Store.topic_papers` all read through it, and
+:func:`dailypapers.plan.stored_topics` is the one lookup of the configured
+topics' ids. Rows are read with little work: only the columns a
+:class:`~dailypapers.models.Paper` has (not the store's
 ``first_seen`` and ``last_seen``), rows by position, one author object per
 name, and a paper listed by several topics built once and shared (the
 renderers' per-paper memos then find it). A render reads 10,000 rows for
@@ -19,6 +22,9 @@ from sqlalchemy.engine import Connection
 
 from dailypapers.models import Author, Paper
 from dailypapers.schema import papers, topic_papers, topics
+
+# A topic's papers, newest first: the order of every output, summary and digest.
+NEWEST_FIRST = (papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
 
 _COLUMNS = (
     papers.c.id,
@@ -59,7 +65,7 @@ class PaperReader:
             sa.select(*_COLUMNS)
             .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
             .where(topic_papers.c.topic_id == topic_id)
-            .order_by(papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
+            .order_by(*NEWEST_FIRST)
             .limit(limit)
         )
         return [self._paper(row) for row in conn.execute(query)]

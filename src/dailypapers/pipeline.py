@@ -185,7 +185,7 @@ def sections(
     """Each topic's newest ``max_papers`` papers from the store, in config order.
 
     One reader for every topic: a paper listed by several topics is one object.
-    ``ids``: :func:`topic_ids`, when the caller has them.
+    ``ids``: :func:`topic_ids`, when the caller has read them already.
     """
     from dailypapers.listedquery import PaperReader
 
@@ -217,14 +217,9 @@ def iter_sections(config: Config, store: Store) -> Iterator[Section]:
 
 def topic_ids(config: Config, store: Store) -> list[tuple[str, int | None]]:
     """Each configured topic's name and stored id (``None``: never stored), in config order."""
-    from dailypapers.listedquery import topic_ids as stored_ids
+    from dailypapers.plan import stored_topics
 
-    with store.reading() as conn:
-        found = stored_ids(conn)
-    return [
-        (plan.topic.name, found.get((plan.topic.name, plan.query_string)))
-        for plan in plan_topics(config)
-    ]
+    return [(plan.topic.name, topic_id) for plan, topic_id in stored_topics(config, store)]
 
 
 def _readme_alone(config: Config, ranking: Ranking | None) -> bool:
@@ -259,7 +254,7 @@ def render_outputs(
         ranking = foryou.compute(config, store)
     if _readme_alone(config, ranking):
         return _write_readme(config, iter_sections(config, store), None, force=force, today=today)
-    ids = topic_ids(config, store)
+    ids = topic_ids(config, store)  # read once: the sections and the "new" badges
     listed = sections(config, store, ids)
     if config.settings.summaries is not None:  # the LLM client loads only for them
         from dailypapers.summaries import with_summaries
@@ -323,17 +318,16 @@ def new_on_site(
 ) -> frozenset[str]:
     """The listed papers new since the previous update (the site's "new" badge).
 
-    ``ids``: :func:`topic_ids`, when the caller has them.
+    ``ids``: the :func:`topic_ids` the sections were read with (read here without).
     """
     from dailypapers.newstate import newly_listed
 
     if "site" not in config.settings.outputs:
         return frozenset()
-    stored = topic_ids(config, store) if ids is None else ids
-    found = [topic_id for _, topic_id in stored if topic_id is not None]
+    found = [topic_id for _, topic_id in (topic_ids(config, store) if ids is None else ids)]
     with store.reading() as conn:
-        shown = [p.id for section in listed for p in section.papers]
-        return newly_listed(conn, found, shown)
+        paper_ids = [p.id for section in listed for p in section.papers]
+        return newly_listed(conn, [i for i in found if i is not None], paper_ids)
 
 
 def readme_for_you(
@@ -522,7 +516,7 @@ def _fetch_and_save(
         now=now,
         probe=decision is announcement.Decision.PROBE,
     )
-    with Spool() as spool:
+    with Spool(config.state_dir) as spool:  # on disk beside the run's lock (docs/design.md)
         try:
             unlinked = _fetch_into(config, store, source, plans, context, spool)
         except NothingAnnounced:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.taxonomy import archive_categories
 from dailypapers.config import Config, Topic
+
+if TYPE_CHECKING:
+    from dailypapers.store import Store
 
 
 @dataclass(frozen=True)
@@ -29,27 +34,55 @@ class TopicPlan:
         return self.request_string or self.query_string
 
 
+# The last config planned and its plans: a run asks for them from the fetch,
+# the render, the "new" badges, the summaries, the digests and the skip's stamp.
+_planned: tuple[weakref.ref[Config], tuple[TopicPlan, ...]] | None = None
+
+
 def plan_topics(config: Config) -> list[TopicPlan]:
-    """Every configured topic with the query that will be sent to arXiv."""
+    """Every configured topic with the query that will be sent to arXiv.
+
+    Computed once per config object (it is frozen, and so are the plans): a
+    run's later callers get the same plans without building every query again.
+    """
+    global _planned
+    planned = _planned
+    if planned is not None and planned[0]() is config:
+        return list(planned[1])
     plans = []
     archives = config.settings.archives
     for topic in config.settings.topics:
         node = topic.search_query(archives)
-        sent = q.to_string(request_query(topic, archives))
+        sent = q.to_string(request_query(topic, archives, node))
         plans.append(TopicPlan(topic, node, q.to_string(node), sent))
+    _planned = (weakref.ref(config), tuple(plans))
     return plans
 
 
-def request_query(topic: Topic, archives: list[str]) -> q.Node:
+def stored_topics(config: Config, store: Store) -> list[tuple[TopicPlan, int | None]]:
+    """Each configured topic's plan and stored id (``None``: never stored), in config order.
+
+    The one lookup of which stored topic a configured one is (its name and
+    ``query_string``): the outputs, the summaries and the digests' topic names.
+    """
+    from dailypapers.listedquery import topic_ids
+
+    with store.reading() as conn:
+        found = topic_ids(conn)
+    return [(plan, found.get((plan.topic.name, plan.query_string))) for plan in plan_topics(config)]
+
+
+def request_query(topic: Topic, archives: list[str], full: q.Node | None = None) -> q.Node:
     """The topic's query as sent to arXiv: the archive filter left out where it is implied.
 
     arXiv echoes the query twice in every response's header, and the filter
     of the default archives (cs + stat) is 46 ``cat:`` terms, about 1.4 kB a
     response. A topic whose own query or categories already require a
     category of the archives (``categories = ["cs.CL"]``, ``... AND
-    cat:cs.LG``) matches exactly the same papers without it.
+    cat:cs.LG``) matches exactly the same papers without it. ``full``: the
+    topic's ``search_query(archives)`` when the caller has it already.
     """
-    node = topic.search_query(archives)
+    node = full if full is not None else topic.search_query(archives)
     if topic.like is not None or not archives:
         return node
     bare = topic.search_query([])

@@ -90,7 +90,9 @@ class Facts:
     index_lag_hours: float
 
     @classmethod
-    def of(cls, config: Config) -> Facts:
+    def of(cls, config: Config, *, resolve: bool = True) -> Facts:
+        """The facts of ``config``; without ``resolve``, no ``resolved`` paths (only the
+        stamp needs them: :func:`remember` writes them, :func:`quick_skip` compares)."""
         from dailypapers.plan import plan_topics
 
         settings = config.settings
@@ -113,7 +115,9 @@ class Facts:
             warnings=bool(config.warnings),
             topics=[[plan.topic.name, plan.query_string] for plan in plan_topics(config)],
             outputs={name: str(outputs[name]) for name in settings.outputs},
-            resolved={key: [str(path), str(path.resolve())] for key, path in checked.items()},
+            resolved={key: [str(path), str(path.resolve())] for key, path in checked.items()}
+            if resolve
+            else {},
             holidays=[day.isoformat() for day in settings.calendar.holidays],
             index_lag_hours=settings.arxiv.index_lag_hours,
         )
@@ -193,7 +197,8 @@ def skipped(
     ``None``: then nothing was written and the full run decides.
     """
     try:
-        return _skip(Facts.of(config), now, source=source, lock_timeout=lock_timeout)
+        facts = Facts.of(config, resolve=False)  # not compared with the stamp's here
+        return _skip(facts, now, source=source, lock_timeout=lock_timeout)
     except _DOUBTS:  # e.g. a damaged time in the store: the full run reads and reports it
         return None
 

@@ -356,16 +356,23 @@ def _m002_notify_outbox(conn: Connection) -> None:
 
 
 def _m003_full_text_search(conn: Connection) -> None:
-    """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers."""
+    """The full-text index (:mod:`dailypapers.fts`), filled from the stored papers.
+
+    Its own part only: PostgreSQL's field-exact index is migration 12's, which
+    creates and fills it once (an old store is not filled twice on upgrade).
+    """
     fts.create(conn)
-    reindex_search(conn)
+    reindex_search(conn, fields=False)
 
 
-def reindex_search(conn: Connection) -> int:
-    """Rebuild the full-text index entry of every stored paper; returns how many."""
+def reindex_search(conn: Connection, *, fields: bool = True) -> int:
+    """Rebuild the full-text index entry of every stored paper; returns how many.
+
+    ``fields=False``: not PostgreSQL's field-exact index (:func:`fts.index_papers`).
+    """
     if not fts.supported(conn.dialect.name):
         return 0
-    return fts.reindex_all(conn, all_papers(conn))
+    return fts.reindex_all(conn, all_papers(conn), fields=fields)
 
 
 def _m004_fetch_state(conn: Connection) -> None:
@@ -438,6 +445,7 @@ def _m012_field_index(conn: Connection) -> None:
 
 
 FULL_TEXT_MIGRATION = 3
+FIELD_INDEX_MIGRATION = 12
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _m001_initial),

@@ -12,9 +12,12 @@ Nothing reaches the store before that transaction, so a run that fails
 half-way (an HTTP fault, Ctrl-C, a crash) still stores nothing, and no
 database lock is held while the network is read. The file has no name on
 Linux (``O_TMPFILE``) and is deleted on close elsewhere, so a failed or
-killed run leaves no spool behind; it lives in the system's temporary
-folder (``TMPDIR``). Pickle is safe here: the file is this process's own,
-opened ``0600`` and never read by anything else.
+killed run leaves no spool behind. ``update`` puts it in the project's
+state folder (on disk, where the run's lock is; not a ``/tmp`` that may be
+RAM), and any failure to write or read it (a full disk) is a
+:class:`SpoolError` naming the spool and its folder. Pickle is safe here:
+the file is this process's own, opened ``0600`` and never read by anything
+else.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +35,10 @@ from typing import IO
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
 from dailypapers.sources.base import TopicFetch
+
+
+class SpoolError(OSError):
+    """The spool could not be written or read (one line: the spool, its folder, why)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +70,26 @@ class Spool:
     """The papers a run has fetched so far, one topic at a time, in a temporary file."""
 
     def __init__(self, directory: str | Path | None = None) -> None:
-        # Open for the spool's life (closed by close()); no name on Linux.
-        self._file: IO[bytes] = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
+        """A spool in ``directory`` (``None``: the system's temporary folder)."""
+        self.directory = Path(directory if directory is not None else tempfile.gettempdir())
         self._end = 0
         self.topics: list[SpooledTopic] = []
+        with self._faults("create"):
+            # Open for the spool's life (closed by close()); no name on Linux.
+            self._file: IO[bytes] = tempfile.TemporaryFile(dir=self.directory)  # noqa: SIM115
+
+    @contextmanager
+    def _faults(self, doing: str) -> Iterator[None]:
+        """An ``OSError`` while ``doing`` becomes a :class:`SpoolError` naming the folder."""
+        try:
+            yield
+        except SpoolError:
+            raise
+        except OSError as exc:
+            why = exc.strerror or str(exc) or type(exc).__name__
+            raise SpoolError(
+                f"cannot {doing} the run's spool of fetched papers in {self.directory}: {why}"
+            ) from exc
 
     def __enter__(self) -> Spool:
         return self
@@ -85,12 +109,13 @@ class Spool:
     def add(self, fetched: TopicFetch) -> None:
         """Write one topic's papers to the file; keep their keys."""
         keys = []
-        self._file.seek(self._end)  # after the end, even once records were read back
-        for paper in fetched.papers:
-            record = pickle.dumps(paper, protocol=pickle.HIGHEST_PROTOCOL)
-            self._file.write(record)
-            keys.append(Spooled(paper.id, paper.version, paper.updated, self._end, len(record)))
-            self._end += len(record)
+        with self._faults("write"):
+            self._file.seek(self._end)  # after the end, even once records were read back
+            for paper in fetched.papers:
+                record = pickle.dumps(paper, protocol=pickle.HIGHEST_PROTOCOL)
+                self._file.write(record)
+                keys.append(Spooled(paper.id, paper.version, paper.updated, self._end, len(record)))
+                self._end += len(record)
         self.topics.append(SpooledTopic(fetched.plan, keys, fetched.evaluated_until, fetched.total))
 
     def extend(self, fetched: Iterable[TopicFetch]) -> None:
@@ -115,14 +140,17 @@ class Spool:
             for key in topic.papers:
                 if key.id not in newest or key.newer_than(newest[key.id]):
                     newest[key.id] = key
-        self._file.flush()
+        with self._faults("write"):
+            self._file.flush()  # a full disk may only show here (buffered writes)
         ids = sorted(newest)
         for start in range(0, len(ids), size):
             yield [self._read(newest[paper_id]) for paper_id in ids[start : start + size]]
 
     def _read(self, key: Spooled) -> Paper:
-        self._file.seek(key.offset)
-        paper = pickle.loads(self._file.read(key.size))
+        with self._faults("read"):
+            self._file.seek(key.offset)
+            data = self._file.read(key.size)
+        paper = pickle.loads(data)
         if not isinstance(paper, Paper):
             raise TypeError(f"spooled record of {key.id} is not a paper")
         return paper

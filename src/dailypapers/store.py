@@ -167,6 +167,7 @@ class Store:
     def __init__(self, engine: Engine, unchecked: Path | None = None) -> None:
         self.engine = engine
         self._search_index: bool | None = None  # migration 3 applied (None: not known yet)
+        self._field_index: bool | None = None  # migration 12 applied (None: not known yet)
         self._unchecked = unchecked  # a SQLite file to check before its first write
 
     @property
@@ -255,7 +256,7 @@ class Store:
         with self.reading() as conn:
             done = self._check_ours(conn)
         if all(version in done for version, _name, _migration in schema.MIGRATIONS):
-            self._search_index = schema.FULL_TEXT_MIGRATION in done
+            self._indexes(done)
             return []
         with self.transaction() as conn:
             if self.dialect == "postgresql":
@@ -275,13 +276,23 @@ class Store:
                     )
                     applied.append(name)
                     done.add(version)
-            self._search_index = schema.FULL_TEXT_MIGRATION in done
+            self._indexes(done)
         return applied
+
+    def _indexes(self, done: set[int]) -> None:
+        self._search_index = schema.FULL_TEXT_MIGRATION in done
+        self._field_index = schema.FIELD_INDEX_MIGRATION in done
 
     def _has_search_index(self, conn: Connection) -> bool:
         if self._search_index is None:  # opened without migrating
             self._search_index = sa.inspect(conn).has_table("paper_search")
         return self._search_index
+
+    def _has_field_index(self, conn: Connection) -> bool:
+        """Whether PostgreSQL's field-exact index exists (migration 12; never on SQLite)."""
+        if self._field_index is None:  # opened without migrating
+            self._field_index = sa.inspect(conn).has_table("paper_fields")
+        return self._field_index
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -349,7 +360,8 @@ class Store:
             conn.execute(_upsert_newer(self.dialect), [paper_row(p, now) for p in batch])
             if self._has_search_index(conn):
                 # Index what the upsert left in the table (a concurrent run may have won).
-                fts.index_papers(conn, stored_papers(conn, [p.id for p in batch]))
+                stored_now = stored_papers(conn, [p.id for p in batch])
+                fts.index_papers(conn, stored_now, fields=self._has_field_index(conn))
         seen = sorted(pid for pid in latest if pid in stored)
         for chunk in chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
@@ -402,16 +414,15 @@ class Store:
         )
 
     def topic_papers(self, topic_id: int, limit: int | None = None) -> list[Paper]:
-        """A topic's papers, newest first (by last update, then first version, then id)."""
-        query = (
-            sa.select(papers)
-            .join(topic_papers, topic_papers.c.paper_id == papers.c.id)
-            .where(topic_papers.c.topic_id == topic_id)
-            .order_by(papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
-            .limit(limit)
-        )
+        """A topic's papers, newest first (by last update, then first version, then id).
+
+        Read by :class:`dailypapers.listedquery.PaperReader`, the outputs' reader:
+        one definition of a topic's newest papers.
+        """
+        from dailypapers.listedquery import PaperReader
+
         with self.engine.connect() as conn:
-            return [paper_from_row(row._mapping) for row in conn.execute(query)]
+            return PaperReader().newest(conn, topic_id, limit)
 
     def find_topic(self, name: str, query: str) -> int | None:
         with self.engine.connect() as conn:

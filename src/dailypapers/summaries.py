@@ -29,7 +29,7 @@ from dailypapers.config import Config, SummariesSettings
 from dailypapers.llm import ChatClient, LLMError
 from dailypapers.masking import mask
 from dailypapers.models import Paper
-from dailypapers.plan import plan_topics
+from dailypapers.plan import stored_topics
 from dailypapers.render.markdown import Section
 from dailypapers.store import Store, stored_papers, utcnow
 from dailypapers.summarystore import Key, Outcome
@@ -55,12 +55,11 @@ def key_of(settings: SummariesSettings, prompt: Prompt) -> Key:
 
 def listed_papers(config: Config, store: Store) -> list[list[Paper]]:
     """Each topic's listed papers (newest first), as the outputs show them."""
-    found = []
-    for plan in plan_topics(config):
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
-        limit = config.settings.max_papers
-        found.append([] if topic_id is None else store.topic_papers(topic_id, limit))
-    return found
+    limit = config.settings.max_papers
+    return [
+        [] if topic_id is None else store.topic_papers(topic_id, limit)
+        for _, topic_id in stored_topics(config, store)
+    ]
 
 
 def select(

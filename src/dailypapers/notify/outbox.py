@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import outboxstate
 from dailypapers.config import Config
-from dailypapers.plan import plan_topics
+from dailypapers.plan import stored_topics
 from dailypapers.render.digest import Digest, Entry, TopicDigest
 from dailypapers.spool import Spooled, SpooledTopic
 from dailypapers.store import Store, stored_papers, utcnow
@@ -182,12 +182,8 @@ def pending_batch(
 
 def _topic_names(config: Config, store: Store) -> dict[int, str]:
     """``{topic id: name}`` of the configured topics, in config order."""
-    names: dict[int, str] = {}
-    for plan in plan_topics(config):
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
-        if topic_id is not None:
-            names[topic_id] = plan.topic.name
-    return names
+    found = stored_topics(config, store)
+    return {topic_id: plan.topic.name for plan, topic_id in found if topic_id is not None}
 
 
 def mark_delivered(store: Store, batch: Batch, run_id: int) -> None:
