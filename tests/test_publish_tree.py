@@ -192,3 +192,49 @@ def test_without_syncfs_every_file_is_fsynced(
     files = {f"page-{n}.html": b"x" for n in range(5)}
     assert publish_tree(tmp_path / "site", files, owned=lambda _: True)
     assert len(fsyncs) >= 5
+
+
+def test_a_file_with_the_old_bytes_is_linked_not_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    (site / "topics" / "b.html").chmod(0o600)  # changed by hand: written again
+    inodes = {name: (site / name).stat().st_ino for name in OLD}
+    written: list[str] = []
+    real_write = tree._write
+
+    def counted_write(path: Path, content: bytes) -> None:
+        written.append(path.name)
+        real_write(path, content)
+
+    monkeypatch.setattr(tree, "_write", counted_write)
+    assert publish_tree(site, {**OLD, "topics/a.html": b"a2"}, owned=owned, force=True)
+    assert snapshot(site) == {**OLD, "topics/a.html": b"a2"}
+    assert sorted(written) == ["a.html", "b.html"]
+    assert (site / "index.html").stat().st_ino == inodes["index.html"]
+    assert (site / "topics" / "a.html").stat().st_ino != inodes["topics/a.html"]
+    assert oct((site / "topics" / "b.html").stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_the_replaced_tree_is_removed_in_the_background(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    removals = tree.Removals()
+    assert publish_tree(site, NEW, owned=owned, removals=removals)
+    assert snapshot(site) == NEW  # published before the old tree is gone
+    removals.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_failed_publish_removes_its_staging_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    monkeypatch.setattr(tree, "_sync_tree", lambda root: (_ for _ in ()).throw(OSError(5, "EIO")))
+    with pytest.raises(OSError, match="EIO"):
+        publish_tree(site, NEW, owned=owned, removals=tree.Removals())
+    assert snapshot(site) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]

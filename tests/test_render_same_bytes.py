@@ -8,6 +8,7 @@ Speed itself is measured by ``bench/render_memory.py``, not here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -27,7 +28,9 @@ from dailypapers.models import Author, Paper, format_timestamp, one_line, strip_
 from dailypapers.offline.corpus import hostile_papers
 from dailypapers.pipeline import save_all, sections
 from dailypapers.publish.tree import publish_tree
-from dailypapers.render import atom, markdown
+from dailypapers.render import atom, jsonout, markdown, site
+from dailypapers.render.catalog import Catalog, build_catalog, paper_record
+from dailypapers.render.ranked import Pick, Ranking
 from dailypapers.render.site import card_html, paper_data
 from dailypapers.sources import TopicFetch, plan_topics
 from dailypapers.store import open_store
@@ -262,6 +265,13 @@ def old_cards(cards: list[dict[str, Any]], topic: str | None, names: dict[str, s
     return template.render(papers=cards, topic=topic, topic_names=names)
 
 
+@settings(max_examples=400)
+@given(st.lists(TEXT | st.sampled_from(["", " ", "A B", "A ", " B", "É. Noël"]), max_size=6))
+def test_the_authors_line_is_each_name_collapsed(names: list[str]) -> None:
+    assert site._authors_line(names) == ", ".join(markdown.collapse(name) for name in names)
+    assert site._authors_line(["Ada Lovelace", "É. Noël"]) == "Ada Lovelace, É. Noël"
+
+
 @pytest.mark.parametrize("index", [True, False])
 def test_cards_are_what_the_template_wrote(index: bool) -> None:
     names = {"c": "C++ <b>", "a": "A & 'B'"}
@@ -277,6 +287,53 @@ def test_cards_are_what_the_template_wrote(index: bool) -> None:
         written.append(card_html(view, new=new, score=score, topics=shown))
     assert "".join(written) == old_cards(cards, None if index else "c", names)
     paper_data.cache_clear()
+
+
+# --- papers.json: the same bytes as json.dumps of the records ------------------------
+
+
+def old_render_json(catalog: Catalog) -> str:
+    """``papers.json`` as it was written before: every record a dict, then ``json.dumps``."""
+    document = jsonout.papers_document(catalog)
+    marker = "papers-marker-"
+    papers: list[list[Any]] = []
+    for number, topic in enumerate(document["topics"]):
+        papers.append(topic["papers"])
+        topic["papers"] = f"{marker}{number}"
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+
+    def lines(records: list[Any]) -> str:
+        if not records:
+            return "[]"
+        inner = ",\n        ".join(json.dumps(r, ensure_ascii=False) for r in records)
+        return f"[\n        {inner}\n      ]"
+
+    return re.sub(f'"{marker}(\\d+)"', lambda m: lines(papers[int(m[1])]), text) + "\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT, TEXT, TEXT, st.integers(1, 3))
+def test_a_json_line_is_json_dumps_of_the_record(
+    title: str, abstract: str, extra: str, version: int
+) -> None:
+    paper = a_paper(title, abstract, extra, version).with_changes(doi=extra or None)
+    try:
+        assert jsonout.paper_line(paper) == json.dumps(paper_record(paper), ensure_ascii=False)
+    finally:
+        labels.cache_clear()
+
+
+@pytest.mark.parametrize("ranked", [False, True])
+def test_papers_json_is_what_json_dumps_wrote(ranked: bool) -> None:
+    papers = [*hostile_papers(), a_paper("T", "A", "x\"<'&\u2028", 2), a_paper("T", "A", "", 1)]
+    scores = {p.id: 1 / (n + 3) for n, p in enumerate(papers) if n % 3}
+    ranking = Ranking([Pick(p, 0.123456) for p in papers[:3]], scores) if ranked else None
+    topics = [("A <b>", "q & r", papers), ("B", "", papers[1::2]), ("Empty", "x", [])]
+    catalog = build_catalog('T "&', topics, ranking)
+    try:
+        assert jsonout.render_json(catalog) == old_render_json(catalog)
+    finally:
+        labels.cache_clear()
 
 
 # --- Reading the listed papers --------------------------------------------------

@@ -83,11 +83,12 @@ def find_links(paper: Paper) -> tuple[Link, ...]:
 
 def _may_have_links(text: str) -> bool:
     """A cheap test before the URL pattern, which is slow on long texts without any URL."""
-    lowered = text.lower()
-    return any(hint in lowered for hint in _HINTS)
-
-
-_HINTS = ("http", "github", "gitlab", "huggingface")
+    if not text:
+        return False
+    lowered = text.lower()  # the hints of every URL the pattern finds, without a generator
+    return (
+        "http" in lowered or "github" in lowered or "gitlab" in lowered or "huggingface" in lowered
+    )
 
 
 def classify(raw: str) -> Link | None:
@@ -158,6 +159,10 @@ _TRACKS = (
     ("spotlight", "Spotlight"),
     ("best paper", "Best Paper"),
 )
+# Compiled once (a render asks for 10,000 papers' venues).
+_TRACK_PATTERNS = tuple((re.compile(rf"(?i)\b{word}\b"), shown) for word, shown in _TRACKS)
+_CLAUSES = re.compile(r"[;\n]|\.\s")
+_ACCEPTED = re.compile(r"(?i)\b(?:accepted|appear|published)\b")
 
 
 def find_venue(paper: Paper) -> str | None:
@@ -179,19 +184,21 @@ def find_venue(paper: Paper) -> str | None:
 
 
 def _venue_in(text: str) -> str | None:
-    for clause in re.split(r"[;\n]|\.\s", text):
+    if not text:
+        return None
+    for clause in _CLAUSES.split(text):
         match = _VENUE.search(clause)
         if match is None or _NOT_YET.search(clause[: match.start()]):
             continue
         name = _VENUE_NAMES[match.group(1).casefold()]
         year = match.group(2) or match.group(3)
         if year is None:
-            if not re.search(r"(?i)\b(?:accepted|appear|published)\b", clause):
+            if not _ACCEPTED.search(clause):
                 continue  # a bare acronym ("we beat the ACL baseline") is no venue
             label = name
         else:
             label = f"{name} {year if len(year) == 4 else '20' + year}"
-        tracks = [shown for word, shown in _TRACKS if re.search(rf"(?i)\b{word}\b", clause)]
+        tracks = [shown for pattern, shown in _TRACK_PATTERNS if pattern.search(clause)]
         return f"{label} ({', '.join(tracks)})" if tracks else label
     return None
 

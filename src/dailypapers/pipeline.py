@@ -28,6 +28,7 @@ from dailypapers.models import Paper
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.outputs import forget_rendered, write_outputs
+from dailypapers.publish.tree import Removals
 from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
@@ -264,12 +265,18 @@ def render_outputs(
     if ranking is not None:
         papers = [p for s in listed for p in s.papers]
         ranking = foryou.with_scores_of(ranking, store, papers, config)
-    written = []
-    if "readme" in config.settings.outputs:
-        written += _write_readme(config, listed, ranking, force=force, today=today)
     new = new_on_site(config, store, listed, ids)
-    written += write_outputs(config, listed, force=force, ranking=ranking, new=new)
-    return written
+    removals = Removals()  # the replaced feed and site trees go while the README renders
+    try:
+        others = write_outputs(
+            config, listed, force=force, ranking=ranking, new=new, removals=removals
+        )
+        readme = []
+        if "readme" in config.settings.outputs:
+            readme = _write_readme(config, listed, ranking, force=force, today=today)
+    finally:
+        removals.wait()
+    return readme + others
 
 
 def _write_readme(

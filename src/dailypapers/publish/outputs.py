@@ -19,7 +19,7 @@ from dailypapers.links import labels
 from dailypapers.models import format_timestamp
 from dailypapers.outpaths import owns_feed_file, owns_site_file  # re-exported
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
-from dailypapers.publish.tree import publish_tree
+from dailypapers.publish.tree import Removals, publish_tree
 from dailypapers.render.catalog import Catalog, build_catalog
 from dailypapers.render.jsonout import render_json
 from dailypapers.render.markdown import Section
@@ -53,8 +53,13 @@ def write_outputs(
     force: bool = False,
     ranking: Ranking | None = None,
     new: frozenset[str] = frozenset(),
+    removals: Removals | None = None,
 ) -> list[Path]:
     """Write the configured json/feeds/site outputs; returns the paths that changed.
+
+    The trees first: ``papers.json`` renders while the replaced trees are removed
+    (in the background: by ``removals`` when given, which the caller waits for;
+    else before returning).
 
     ``new``: the ids of the papers new since the previous update (the site's badge).
     """
@@ -62,28 +67,52 @@ def write_outputs(
     if not wanted:
         return []
     catalog = catalog_for(config, sections, ranking, new)
-    written: list[Path] = []
-    if "json" in wanted:
-        remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
-        if write_if_changed(config.json_path, render_json(catalog), force=force):
-            written.append(config.json_path)
-    feeds = None
-    if "feeds" in wanted:  # each renderer (lxml, jinja2) is loaded when configured
-        from dailypapers.render.atom import feed_files
+    changed: dict[str, Path] = {}
+    own = removals is None
+    removals = Removals() if removals is None else removals
+    try:
+        feeds = None
+        if "feeds" in wanted:  # each renderer (lxml, jinja2) is loaded when configured
+            from dailypapers.render.atom import feed_files
 
-        feeds = feed_files(catalog, config.settings.feeds.base_url)
-        if publish_tree(config.feeds_dir, feeds, owned=owns_feed_file, force=force):
-            written.append(config.feeds_dir)
-    if "site" in wanted:
-        from dailypapers.render.site import site_files
-
-        files = site_files(catalog, feeds)
-        # The site's copy of the feeds: the files just published (hard links, not a copy).
-        same = {f"feeds/{name}": config.feeds_dir / name for name in feeds or {}}
-        if publish_tree(config.site_dir, files, owned=owns_site_file, force=force, same_as=same):
-            written.append(config.site_dir)
+            feeds = feed_files(catalog, config.settings.feeds.base_url)
+            if publish_tree(
+                config.feeds_dir, feeds, owned=owns_feed_file, force=force, removals=removals
+            ):
+                changed["feeds"] = config.feeds_dir
+            _forget("atom", "entry_html")  # memory: each memo goes when its output is done
+        if "site" in wanted:
+            changed.update(_write_site(config, catalog, feeds, force=force, removals=removals))
+            feeds = None
+            _forget("site", "paper_data")
+        if "json" in wanted:
+            remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
+            if write_if_changed(config.json_path, render_json(catalog), force=force):
+                changed["json"] = config.json_path
+    finally:
+        if own:
+            removals.wait()
     forget_rendered()
-    return written
+    return [changed[name] for name in EXTRA_OUTPUTS if name in changed]
+
+
+def _write_site(
+    config: Config,
+    catalog: Catalog,
+    feeds: dict[str, bytes] | None,
+    *,
+    force: bool,
+    removals: Removals,
+) -> dict[str, Path]:
+    from dailypapers.render.site import site_files
+
+    files = site_files(catalog, feeds)
+    # The site's copy of the feeds: the files just published (hard links, not a copy).
+    same = {f"feeds/{name}": config.feeds_dir / name for name in feeds or {}}
+    published = publish_tree(
+        config.site_dir, files, owned=owns_site_file, force=force, same_as=same, removals=removals
+    )
+    return {"site": config.site_dir} if published else {}
 
 
 def forget_rendered() -> None:
@@ -92,10 +121,13 @@ def forget_rendered() -> None:
     The timestamps' memo too: each render formats its papers' dates afresh.
     """
     format_timestamp.cache_clear()
-    memos = [labels]
+    labels.cache_clear()
     for module, name in (("atom", "entry_html"), ("site", "paper_data")):
-        loaded = sys.modules.get(f"dailypapers.render.{module}")
-        if loaded is not None:  # a renderer never loaded memoised nothing
-            memos.append(getattr(loaded, name))
-    for memo in memos:
-        memo.cache_clear()
+        _forget(module, name)
+
+
+def _forget(module: str, name: str) -> None:
+    """Clear the per-paper memo ``name`` of ``dailypapers.render.<module>``, if loaded."""
+    loaded = sys.modules.get(f"dailypapers.render.{module}")
+    if loaded is not None:  # a renderer never loaded memoised nothing
+        getattr(loaded, name).cache_clear()

@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from dailypapers.links import labels
 from dailypapers.memo import per_paper
-from dailypapers.models import ABS_URL, Paper, drop_characters, format_timestamp
+from dailypapers.models import ABS_URL, PDF_URL, Paper, drop_characters, format_timestamp
 from dailypapers.render.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -144,38 +144,53 @@ def _entry_bytes(paper: Paper, topic_names: Sequence[str]) -> bytes:
     """The entry as UTF-8, as lxml serialises it (pretty-printed) in a feed.
 
     Written as text (one string a paper) instead of building and serialising
-    an element tree: the same bytes, several times faster. Every text goes
-    through :func:`xml_text` and the escaping of lxml (libxml2) for element
-    text or attribute values; ``tests/test_atom.py`` compares the two.
+    an element tree: the same bytes, several times faster. Each text is
+    escaped as libxml2 escapes element text or attribute values, and the
+    whole entry is cleaned once (:func:`xml_text`): escaping maps characters
+    that cleaning keeps to markup it keeps, so the two commute, and the
+    entry's own markup has nothing to drop. The title is cleaned first (its
+    whitespace is collapsed after). ``tests/test_render_same_bytes.py``
+    compares this with lxml's tree.
     """
+    versioned = paper.versioned_id
+    authors = paper.author_names
     lines = [
-        "<entry>",
-        _line("id", f"{ABS_URL}{paper.id}"),
-        _line("title", " ".join(xml_text(paper.title).split())),
-        _line("updated", format_timestamp(paper.updated)),
-        _line("published", format_timestamp(paper.published)),
+        f"<entry>\n  <id>{_escape_clean(ABS_URL + paper.id)}</id>\n"
+        f"  <title>{_escape_clean(' '.join(xml_text(paper.title).split()))}</title>\n"
+        f"  <updated>{format_timestamp(paper.updated)}</updated>\n"
+        f"  <published>{format_timestamp(paper.published)}</published>",
+        *[f"  <author>\n    <name>{_escape_clean(a)}</name>\n  </author>" for a in authors],
+        *[_category(category, ARXIV_SCHEME) for category in paper.categories],
+        *[_category(topic, TOPIC_SCHEME) for topic in topic_names],
+        _link_line("alternate", ABS_URL + versioned, "text/html"),
+        _link_line("related", PDF_URL + versioned, "application/pdf", "PDF"),
+        *[_link_line("related", k.url, "text/html", k.label) for k in labels(paper).links],
+        f'  <summary type="text">{_escape_clean(paper.tldr or paper.abstract)}</summary>\n'
+        f'  <content type="html">{_escape_clean(_entry_html(paper, authors))}</content>\n'
+        "</entry>\n",
     ]
-    for author in paper.author_names:
-        lines += ["  <author>", f"    <name>{_escape_text(author)}</name>", "  </author>"]
-    lines += [_category(category, ARXIV_SCHEME) for category in paper.categories]
-    lines += [_category(topic, TOPIC_SCHEME) for topic in topic_names]
-    lines.append(_link_line("alternate", paper.abs_url, "text/html"))
-    lines.append(_link_line("related", paper.pdf_url, "application/pdf", "PDF"))
-    for link in labels(paper).links:
-        lines.append(_link_line("related", link.url, "text/html", link.label))
-    lines.append(f'  <summary type="text">{_escape_text(paper.tldr or paper.abstract)}</summary>')
-    lines.append(f'  <content type="html">{_escape_clean(entry_html(paper))}</content>')
-    lines.append("</entry>\n")
-    return "\n".join(lines).encode("utf-8")
+    entry = "\n".join(lines)
+    return (xml_text(entry) if _needs_cleaning(paper, topic_names) else entry).encode("utf-8")
 
 
-def _escape_text(text: str) -> str:
-    """Element text as libxml2 writes it (``&``, ``<``, ``>``, carriage return)."""
-    return _escape_clean(xml_text(text))
+def _needs_cleaning(paper: Paper, topic_names: Sequence[str]) -> bool:
+    """Whether the paper's texts (or the topic names) have anything :func:`xml_text` drops.
+
+    Almost never: one check of all of them instead of a cleaning of the
+    whole entry (the markup's "·" makes it non-ASCII, so it would take the
+    slow path). Links and labels come from these texts.
+    """
+    texts = [paper.id, paper.title, paper.abstract, *paper.author_names, *paper.categories]
+    texts += [paper.comment or "", paper.journal_ref or "", paper.tldr or "", *topic_names]
+    joined = "".join(texts)
+    if not joined.isascii():
+        return True
+    raw = joined.encode("ascii")
+    return len(raw.translate(None, _ASCII_DROPPED)) != len(raw)
 
 
 def _escape_clean(text: str) -> str:
-    """:func:`_escape_text` of a text :func:`xml_text` has already cleaned."""
+    """Element text as libxml2 writes it (``&``, ``<``, ``>``, carriage return)."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -200,16 +215,12 @@ _ATTRIBUTE_ESCAPES = (
 
 
 def _escape_attribute(text: str) -> str:
-    """An attribute value as libxml2 writes it (quotes and whitespace as references too)."""
-    text = xml_text(text)
+    """An attribute value as libxml2 writes it (quotes and whitespace as references too),
+    not cleaned (:func:`_entry_bytes` cleans the whole entry)."""
     for character, reference in _ATTRIBUTE_ESCAPES:
         if character in text:
             text = text.replace(character, reference)
     return text
-
-
-def _line(tag: str, text: str) -> str:
-    return f"  <{tag}>{_escape_text(text)}</{tag}>"
 
 
 def _category(term: str, scheme: str) -> str:
@@ -224,18 +235,21 @@ def _link_line(rel: str, href: str, kind: str, title: str | None = None) -> str:
 
 @per_paper
 def entry_html(paper: Paper) -> str:
-    """The entry's HTML body: labels, authors, comment, abstract and links, all escaped.
+    """The entry's HTML body: labels, authors, comment, abstract and links, all escaped,
+    without the characters XML cannot carry (:func:`xml_text`)."""
+    return xml_text(_entry_html(paper, paper.author_names))
 
-    Each text is cleaned (:func:`xml_text`) before it is escaped, which is
-    the same as cleaning the whole body (the markup has nothing to drop).
-    """
+
+def _entry_html(paper: Paper, authors: Sequence[str]) -> str:
+    """:func:`entry_html` not cleaned yet: cleaning the body after escaping its texts is
+    the same as cleaning each text first (the markup has nothing to drop)."""
     found = labels(paper)
     badges = [f"Revised (v{paper.version})"] if found.revised else []
     badges += [found.venue] if found.venue else []
     parts: list[str] = []
     if badges:
         parts.append(f"<p><b>{_html(' · '.join(badges))}</b></p>")
-    parts.append(f"<p>{_html(', '.join(paper.author_names))}</p>")
+    parts.append(f"<p>{_html(', '.join(authors))}</p>")
     parts.append(f"<p>Categories: {_html(', '.join(paper.categories))}</p>")
     if paper.comment:
         parts.append(f"<p>Comment: {_html(paper.comment)}</p>")
@@ -250,7 +264,6 @@ def entry_html(paper: Paper) -> str:
 
 
 def _html(text: str) -> str:
-    text = xml_text(text)
     if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
         return str(escape(text))
     return text  # nothing markupsafe would change

@@ -46,6 +46,7 @@ class Catalog:
     # :mod:`dailypapers.listing`): the site's "new" badge.
     new: frozenset[str] = frozenset()
     _topics_of: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _papers: list[Paper] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         found: dict[str, dict[str, None]] = {}
@@ -53,6 +54,10 @@ class Catalog:
             for paper in topic.papers:
                 found.setdefault(paper.id, {})[topic.slug] = None
         object.__setattr__(self, "_topics_of", {k: tuple(v) for k, v in found.items()})
+        unique = {p.id: p for topic in self.topics for p in topic.papers}
+        object.__setattr__(
+            self, "_papers", sorted(unique.values(), key=newest_first_key, reverse=True)
+        )
 
     @property
     def updated(self) -> datetime | None:
@@ -60,9 +65,9 @@ class Catalog:
         return max((t.updated for t in self.topics if t.updated), default=None)
 
     def papers(self) -> list[Paper]:
-        """Every listed paper once, newest first (last update, first version, id)."""
-        unique = {p.id: p for topic in self.topics for p in topic.papers}
-        return sorted(unique.values(), key=newest_first_key, reverse=True)
+        """Every listed paper once, newest first (last update, first version, id): a new list
+        (sorted once, when the catalog is built)."""
+        return list(self._papers)
 
     def topics_of(self, paper: Paper) -> tuple[str, ...]:
         """Slugs of the topics listing ``paper``, in config order."""

@@ -25,6 +25,7 @@ font: it works from ``file://`` and on GitHub Pages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -45,6 +46,12 @@ from dailypapers.render.markdown import FOR_YOU, collapse
 ASSETS = ("site.css", "site.js")
 FOR_YOU_SLUG = "for-you"  # topics/for-you.html, with a library (a reserved topic slug)
 PAGE_SIZE = 50
+
+
+@functools.cache
+def _page_template() -> jinja2.Template:
+    """The page template, compiled once a process (not once a render)."""
+    return _environment().get_template("site.html")
 
 
 def _environment() -> jinja2.Environment:
@@ -107,12 +114,12 @@ def paper_data(paper: Paper) -> PaperView:
         "version": paper.version,
         "title": collapse(paper.title),
         "abstract": collapse(paper.abstract),
-        "authors": ", ".join(collapse(name) for name in paper.author_names),
+        "authors": _authors_line(paper.author_names),
         "categories": paper.categories,
         "updated": paper.updated.date().isoformat(),
         "published": paper.published.date().isoformat(),
-        "comment": collapse(paper.comment),
-        "journal_ref": collapse(paper.journal_ref),
+        "comment": collapse(paper.comment) if paper.comment else "",
+        "journal_ref": collapse(paper.journal_ref) if paper.journal_ref else "",
         "links": [link for link in found.links if link.url.startswith(("https://", "http://"))],
         "venue": found.venue,
         "revised": found.revised,
@@ -135,6 +142,20 @@ def paper_data(paper: Paper) -> PaperView:
         {key: value for key, value in extra.items() if value not in (None, False)},
         _card_parts(card),
     )
+
+
+def _authors_line(names: Sequence[str]) -> str:
+    """``", ".join(collapse(name) for name in names)``, with one check of the joined line.
+
+    When :func:`collapse` keeps the joined names (no control, no other
+    whitespace than single spaces, none at either end) and no name ends with a
+    space (``" ,"``; one starting with a space makes a double space), it keeps
+    every name too.
+    """
+    joined = ", ".join(names)
+    if " ," not in joined and collapse(joined) == joined:
+        return joined
+    return ", ".join(collapse(name) for name in names)
 
 
 def _card_parts(card: dict[str, Any]) -> tuple[str, str, str]:
@@ -242,7 +263,7 @@ def site_files(catalog: Catalog, feeds: dict[str, bytes] | None = None) -> dict[
     files: dict[str, bytes] = {".nojekyll": b"", **assets, **topics_file, **papers_file}
     site = _Site(
         catalog,
-        _environment().get_template("site.html"),
+        _page_template(),
         {
             "catalog": catalog,
             "topics": topic_index,
