@@ -109,7 +109,7 @@ def cli_times(folder: Path, runs: int, *args: str) -> tuple[list[float], list[fl
     the CPU time is what the process itself costs.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
-    env = installed_env(env, folder / "pycache")
+    env = installed_env(env)
     command = [str(Path(sys.executable).with_name("dailypapers")), *args]
     walls, cpus = [], []
     for _ in range(runs):

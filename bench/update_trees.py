@@ -79,8 +79,7 @@ def main() -> None:
     trees = {name: Path(path).resolve() for name, path in (t.split("=", 1) for t in args.tree)}
     results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as temp, FakeArxiv(demo_corpus()) as server:
-        cache = Path(temp) / "pycache"
-        env = installed_env(os.environ, cache, *(root / "src" for root in trees.values()))
+        env = installed_env(os.environ, *(root / "src" for root in trees.values()))
         for _ in range(args.runs):
             for name, root in trees.items():
                 cost = run_once(root, Path(temp) / name, server, args.importtime, env)

@@ -330,7 +330,7 @@ def main() -> None:
     runs: list[Run] = []
     corpora = [makers[name]() for name in args.corpus.split(",")]
     with tempfile.TemporaryDirectory() as temp:
-        PROCESS_ENV.update(installed_env(os.environ, Path(temp) / "pycache"))
+        PROCESS_ENV.update(installed_env(os.environ))
         PROCESS_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         for corpus in corpora:
             runs += Bench(corpus, Path(temp)).run()
