@@ -152,6 +152,14 @@ def stored(config: Config) -> tuple[int, set[int]]:
         return store.count_papers(), warm_topic_ids(store)
 
 
+def published_once(tmp_path: Path) -> tuple[Config, bytes, tuple[int, set[int]]]:
+    """A project after one complete update: its config, README bytes and ``stored``."""
+    config = make_config(tmp_path)
+    first = GeneratedSource(per_topic=5)
+    assert run_update(config, now=NOW, force=True, source_factory=lambda c: first).saved.new == 15
+    return config, config.readme_path.read_bytes(), stored(config)
+
+
 # -- the API source hands over each topic before it asks for the next --------
 
 
@@ -223,11 +231,7 @@ def test_papers_shared_by_topics_are_stored_once_at_their_newest_version(tmp_pat
 def test_a_run_failing_after_topics_were_spooled_changes_nothing(
     tmp_path: Path, spool_dir: Path, error: BaseException
 ) -> None:
-    config = make_config(tmp_path)
-    first = GeneratedSource(per_topic=5)
-    assert run_update(config, now=NOW, force=True, source_factory=lambda c: first).saved.new == 15
-    readme = config.readme_path.read_bytes()
-    before = stored(config)
+    config, readme, before = published_once(tmp_path)
     failing = GeneratedSource(per_topic=40, fail_at=2, error=error, watch=config.state_dir)
     later = NOW + timedelta(days=1)
     if isinstance(error, KeyboardInterrupt):
@@ -263,11 +267,7 @@ class FullDisk:
 def test_a_full_disk_under_the_spool_is_one_line_naming_it_and_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = make_config(tmp_path)
-    first = GeneratedSource(per_topic=5)
-    assert run_update(config, now=NOW, force=True, source_factory=lambda c: first).saved.new == 15
-    readme = config.readme_path.read_bytes()
-    before = stored(config)
+    config, readme, before = published_once(tmp_path)
     real = tempfile.TemporaryFile
     opened: list[str] = []
 
