@@ -6,6 +6,7 @@ aiosmtpd server on loopback and a local webhook receiver.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -254,3 +255,50 @@ def test_migration_2_upgrades_a_version_1_store(
         assert store.migrate() == []
         names = set(sa.inspect(store.engine).get_table_names())
     assert {"notify_outbox", "notify_channels", "notify_deliveries"} <= names
+
+
+def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers(
+    tmp_path: Path,
+    arxiv: FakeArxiv,
+    gh: tuple[FakeGitHub, WebhookReceiver],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two projects on one store, each with its own topic and a ``webhook`` channel: the
+    papers one could not send stay pending for it, whatever the other's runs settle."""
+    _, hook = gh
+    arxiv_table = topics_toml(arxiv).split("[arxiv]", 1)[1]
+    paths = {}
+    for name, topic in (("a", "Reward Model"), ("b", "Reasoning")):
+        paths[topic] = tmp_path / name / "papers.toml"
+        paths[topic].parent.mkdir()
+        text = (
+            f'[[topics]]\nname = "{topic}"\n\n[arxiv]{arxiv_table}\n[store]\nurl = "{store_url}"\n'
+        )
+        paths[topic].write_text(text + notify_toml(None, github=False, webhook=True), "utf-8")
+
+    def update(topic: str, when: datetime) -> str:
+        report = run_update(load_config(paths[topic]), now=when)
+        return f"{report.status}: {report.error}"
+
+    assert update("Reward Model", day(0)) == update("Reasoning", day(0)) == "updated: None"
+    top = max(arxiv.papers, key=lambda p: p.updated)
+    fresh = [
+        top.with_changes(
+            id=f"2506.{95000 + n:05d}",
+            title=f"Reasoning about Task {n}",
+            abstract="Multi-step reasoning, checked step by step.",
+            updated=top.updated + timedelta(hours=1 + n),
+            published=top.updated + timedelta(hours=1 + n),
+            comment=None,
+        )
+        for n in range(2)
+    ]
+    arxiv.add_papers(fresh)
+    working = os.environ["DAILYPAPERS_WEBHOOK_URL"]
+    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hooks/down")
+    assert update("Reasoning", day(1)).startswith("failed: notify webhook")
+    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", working)
+    update("Reward Model", day(2))  # nothing of its own to send: settles what it sent
+    assert update("Reasoning", day(2)).endswith(": None")
+    assert ids_in(hook.texts[-1]) == {p.versioned_id for p in fresh}

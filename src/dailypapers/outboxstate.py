@@ -61,8 +61,11 @@ def register_channel(conn: Connection, channel: str, since: int, now: datetime) 
         )
 
 
-def pending_items(conn: Connection, channel: str, since: int) -> list[OutboxItem]:
-    """Items queued from run ``since`` on that ``channel`` has no delivery for, in queue order."""
+def pending_items(
+    conn: Connection, channel: str, since: int, topic_ids: Sequence[int]
+) -> list[OutboxItem]:
+    """Items of ``topic_ids`` queued from run ``since`` on that ``channel`` has no delivery
+    for, in queue order (a shared store's other topics belong to other configs)."""
     delivered = sa.exists().where(
         (notify_deliveries.c.outbox_id == notify_outbox.c.id)
         & (notify_deliveries.c.channel == channel)
@@ -75,7 +78,11 @@ def pending_items(conn: Connection, channel: str, since: int) -> list[OutboxItem
             notify_outbox.c.version,
             notify_outbox.c.revision,
         )
-        .where((notify_outbox.c.run_id >= since) & ~delivered)
+        .where(
+            (notify_outbox.c.run_id >= since)
+            & notify_outbox.c.topic_id.in_(list(topic_ids))
+            & ~delivered
+        )
         .order_by(notify_outbox.c.id)
     )
     return [OutboxItem(r.id, r.topic_id, r.paper_id, r.version, bool(r.revision)) for r in rows]

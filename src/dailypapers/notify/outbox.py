@@ -143,15 +143,17 @@ def pending_batch(
 
     With ``ranking`` (a library): "For you" first and ``[notify] min_score``.
     """
+    names = _topic_names(config, store)
     with store.reading() as conn:
-        items = outboxstate.pending_items(conn, channel, since)
+        # Only this config's topics: settling another config's pending items (a
+        # shared store) would keep them from its channel for good.
+        items = outboxstate.pending_items(conn, channel, since, list(names))
         sent = outboxstate.delivered_versions(conn, channel, list({i.paper_id for i in items}))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
         found = stored_papers(conn, list(wanted))
     from dailypapers.summaries import attach  # lazy: the digests' TL;DRs ([summaries])
 
     stored = {paper.id: paper for paper in attach(config, store, found)}
-    names = _topic_names(config, store)
     grouped: dict[int, dict[str, bool]] = defaultdict(dict)
     for item in items:
         if item.paper_id in stored and item.topic_id in names:
