@@ -108,7 +108,7 @@ def test_backfill_stores_exactly_the_range(tmp_path: Path, server: FakeArxiv) ->
     assert report.saved.new == len(expected) == 63
     assert report.windows == 4 and len(server.requests) == 4
     assert all("submittedDate" in r.params["search_query"] for r in server.requests)
-    assert report.summary().startswith("backfilled (63 new): 1 topics, 4 windows (0 already done)")
+    assert report.summary().startswith("backfilled (63 new): 1 topic, 4 windows (0 already done)")
     assert config.readme_path.exists()
 
 

@@ -76,7 +76,7 @@ def test_check_warns_and_strict_fails(runner: CliRunner, tmp_path: Path) -> None
     assert result.exit_code == 0
     assert result.stderr.startswith("dailypapers: warning: ")
     assert ":3: topics[0].query: `LeCun` after `au:Yann`" in result.stderr
-    assert result.stdout.endswith("papers.toml: 1 topics, 1 warning\n")
+    assert result.stdout.endswith("papers.toml: 1 topic, 1 warning\n")
     strict = runner.invoke(cli, ["check", "--strict"])
     assert strict.exit_code == 2
     assert len(strict.stderr.strip().splitlines()) == 1

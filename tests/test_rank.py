@@ -156,7 +156,7 @@ def test_cli_library_rank_similar(tmp_path: Path) -> None:
     listing = runner.invoke(cli, ["library", "list", "--config", str(config)])
     assert "2505.00001" in listing.output
     stats = runner.invoke(cli, ["library", "stats", "--config", str(config)])
-    assert "2 items in 1 files; 2 matched" in stats.output
+    assert "2 items in 1 file; 2 matched" in stats.output
     ranked = runner.invoke(
         cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
     )

@@ -22,7 +22,7 @@ from dailypapers.arxiv import query as q
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, ConfigError
 from dailypapers.fetchstate import done_windows, mark_window
-from dailypapers.models import Paper
+from dailypapers.models import Paper, counted
 from dailypapers.pipeline import render_outputs
 from dailypapers.run import RunResult, RunStatus, recorded_run, run_clock
 from dailypapers.sources import Progress, TopicPlan, plan_topics
@@ -53,9 +53,9 @@ class BackfillReport(RunResult):
             return f"failed: {self.error} (finished windows are kept; run again to resume)"
         revised = f", {self.saved.revised} revised" if self.saved.revised else ""
         return (
-            f"backfilled ({self.saved.new} new{revised}): {self.topics} topics, "
-            f"{self.windows} windows ({self.already_done} already done), "
-            f"{self.requests} requests, {self.seconds:.1f} s"
+            f"backfilled ({self.saved.new} new{revised}): {counted(self.topics, 'topic')}, "
+            f"{counted(self.windows, 'window')} ({self.already_done} already done), "
+            f"{counted(self.requests, 'request')}, {self.seconds:.1f} s"
         )
 
 

@@ -17,6 +17,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from dailypapers import __version__
 from dailypapers.errors import unexpected
+from dailypapers.models import counted
 from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
 
@@ -799,12 +800,12 @@ def _print_checks(config: Config, checks: list[Any]) -> None:
             archives = ", ".join(config.settings.archives)
             click.echo(f"  archive filter ({archives}): implied by the query, not sent")
         if check.count is not None:
-            click.echo(f"  last 7 days: {check.count} paper{'s' if check.count != 1 else ''}")
+            click.echo(f"  last 7 days: {counted(check.count, 'paper')}")
         for note in check.notes(max_papers, 7):
             click.echo(f"  note: {note}")
     problems = len(config.warnings)
-    verdict = f"{problems} warning{'s' if problems != 1 else ''}" if problems else "ok"
-    click.echo(f"{_relative(config.path)}: {len(checks)} topics, {verdict}")
+    verdict = counted(problems, "warning") if problems else "ok"
+    click.echo(f"{_relative(config.path)}: {counted(len(checks), 'topic')}, {verdict}")
 
 
 @cli.command()

@@ -196,6 +196,11 @@ class TimestampOutOfRange(ValueError):
     """A well-formed timestamp whose date is absurd (issue 11: year 1, year 9999)."""
 
 
+def counted(count: int, word: str) -> str:
+    """``1 topic``, ``2 topics``: a count and its noun (English plural with ``s``)."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def parse_timestamp(text: str) -> datetime:
     """Parse an ISO 8601 timestamp (``Z`` or offset) into an aware UTC datetime.
 

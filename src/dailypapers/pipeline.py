@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
 from dailypapers.memory import release_freed
-from dailypapers.models import Paper
+from dailypapers.models import Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
 from dailypapers.publish.outputs import forget_rendered, write_outputs
@@ -101,12 +101,12 @@ class RunReport(RunResult):
         """One line: the headline, then topics, requests, seconds and files written."""
         if self.status == FAILED:
             return self.headline()
-        topics = f"{self.topics} topic{'s' if self.topics != 1 else ''}"
-        files = f", {len(self.written)} file{'s' if len(self.written) != 1 else ''} written"
+        files = f", {counted(len(self.written), 'file')} written"
         sent = [f"{o.channel} {o.papers}" for o in self.notified if o.papers and not o.error]
         notified = f", sent: {', '.join(sent)}" if sent else ""
         return (
-            f"{self.headline()}: {topics}, {self.requests} requests, "
+            f"{self.headline()}: {counted(self.topics, 'topic')}, "
+            f"{counted(self.requests, 'request')}, "
             f"{self.seconds:.1f} s{files if self.written else ''}{notified}"
         )
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dailypapers.config import Config
-from dailypapers.models import InvalidArxivId, split_id
+from dailypapers.models import InvalidArxivId, counted, split_id
 from dailypapers.rank import api, libstore
 from dailypapers.rank.library import LibraryError
 from dailypapers.store import Store, utcnow
@@ -53,13 +53,14 @@ def stats_lines(store: Store) -> list[str]:
         rows = libstore.library(conn)
         files = libstore.files(conn)
     lines = [
-        f"{path}: {items} items, imported {at:%Y-%m-%d %H:%M} UTC" for path, items, at in files
+        f"{path}: {counted(items, 'item')}, imported {at:%Y-%m-%d %H:%M} UTC"
+        for path, items, at in files
     ]
     matched = sum(1 for row in rows if row.paper_id)
     with_arxiv = sum(1 for row in rows if row.arxiv_id)
     lines.append(
-        f"{len(rows)} items in {len(files)} files; {matched} matched stored papers,"
-        f" {with_arxiv} with an arXiv id"
+        f"{counted(len(rows), 'item')} in {counted(len(files), 'file')}; "
+        f"{matched} matched stored papers, {with_arxiv} with an arXiv id"
     )
     return lines
 

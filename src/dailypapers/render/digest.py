@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import jinja2
 
 from dailypapers.links import Labels, find_venue, labels
-from dailypapers.models import Paper
+from dailypapers.models import Paper, counted
 from dailypapers.render.markdown import (
     DEFAULT_LINK_BASE,
     collapse,
@@ -165,7 +165,7 @@ class Digest:
 
 
 def _plural(count: int, word: str = "paper") -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    return counted(count, word)
 
 
 def _render(name: str, digest: Digest, **extra: Any) -> str:
