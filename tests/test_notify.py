@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dailypapers.config import Config, load_config
+from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_github import FakeGitHub
@@ -257,16 +258,11 @@ def test_migration_2_upgrades_a_version_1_store(
     assert {"notify_outbox", "notify_channels", "notify_deliveries"} <= names
 
 
-def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers(
-    tmp_path: Path,
-    arxiv: FakeArxiv,
-    gh: tuple[FakeGitHub, WebhookReceiver],
-    store_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Two projects on one store, each with its own topic and a ``webhook`` channel: the
-    papers one could not send stay pending for it, whatever the other's runs settle."""
-    _, hook = gh
+def shared_projects(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str
+) -> Callable[[str, datetime], str]:
+    """Two projects on one store, "Reward Model" and "Reasoning", each with a ``webhook``
+    channel; returns ``update(topic, when)`` -> ``"status: error"`` of that project's run."""
     arxiv_table = topics_toml(arxiv).split("[arxiv]", 1)[1]
     paths = {}
     for name, topic in (("a", "Reward Model"), ("b", "Reasoning")):
@@ -282,18 +278,37 @@ def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers
         return f"{report.status}: {report.error}"
 
     assert update("Reward Model", day(0)) == update("Reasoning", day(0)) == "updated: None"
+    return update
+
+
+def newer(arxiv: FakeArxiv, count: int, title: str) -> list[Paper]:
+    """``count`` papers titled ``title`` N about multi-step reasoning, newer than any served."""
     top = max(arxiv.papers, key=lambda p: p.updated)
-    fresh = [
+    return [
         top.with_changes(
             id=f"2506.{95000 + n:05d}",
-            title=f"Reasoning about Task {n}",
+            title=f"{title} {n}",
             abstract="Multi-step reasoning, checked step by step.",
             updated=top.updated + timedelta(hours=1 + n),
             published=top.updated + timedelta(hours=1 + n),
             comment=None,
         )
-        for n in range(2)
+        for n in range(count)
     ]
+
+
+def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers(
+    tmp_path: Path,
+    arxiv: FakeArxiv,
+    gh: tuple[FakeGitHub, WebhookReceiver],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The papers one project could not send stay pending for it, whatever the other's
+    runs settle."""
+    _, hook = gh
+    update = shared_projects(tmp_path, arxiv, store_url)
+    fresh = newer(arxiv, 2, "Reasoning about Task")
     arxiv.add_papers(fresh)
     working = os.environ["DAILYPAPERS_WEBHOOK_URL"]
     monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hooks/down")
@@ -302,3 +317,18 @@ def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers
     update("Reward Model", day(2))  # nothing of its own to send: settles what it sent
     assert update("Reasoning", day(2)).endswith(": None")
     assert ids_in(hook.texts[-1]) == {p.versioned_id for p in fresh}
+
+
+def test_a_paper_both_projects_list_is_sent_by_each(
+    tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver], store_url: str
+) -> None:
+    """A paper in both projects' topics: the first project's delivery is not the second's."""
+    _, hook = gh
+    update = shared_projects(tmp_path, arxiv, store_url)
+    both = newer(arxiv, 1, "Reasoning with a Reward Model, Task")
+    arxiv.add_papers(both)
+    sent = len(hook.texts)
+    assert update("Reward Model", day(1)) == "updated: None"
+    assert update("Reasoning", day(1)) == "updated: None"
+    expected = {both[0].versioned_id}
+    assert [ids_in(text) for text in hook.texts[sent:]] == [expected, expected]

@@ -88,14 +88,21 @@ def pending_items(
     return [OutboxItem(r.id, r.topic_id, r.paper_id, r.version, bool(r.revision)) for r in rows]
 
 
-def delivered_versions(conn: Connection, channel: str, ids: list[str]) -> dict[str, int]:
-    """``{paper id: highest version channel delivered}`` for the papers of ``ids`` it had."""
+def delivered_versions(
+    conn: Connection, channel: str, ids: list[str], topic_ids: Sequence[int]
+) -> dict[str, int]:
+    """``{paper id: highest version channel delivered}`` for the papers of ``ids`` it had,
+    counting only deliveries of ``topic_ids`` (a shared store's others went to other configs)."""
     found: dict[str, int] = {}
     for chunk in chunks(ids):
         rows = conn.execute(
             sa.select(notify_outbox.c.paper_id, sa.func.max(notify_outbox.c.version))
             .join(notify_deliveries, notify_deliveries.c.outbox_id == notify_outbox.c.id)
-            .where((notify_deliveries.c.channel == channel) & notify_outbox.c.paper_id.in_(chunk))
+            .where(
+                (notify_deliveries.c.channel == channel)
+                & notify_outbox.c.paper_id.in_(chunk)
+                & notify_outbox.c.topic_id.in_(list(topic_ids))
+            )
             .group_by(notify_outbox.c.paper_id)
         )
         found.update({row[0]: int(row[1]) for row in rows})

@@ -145,10 +145,11 @@ def pending_batch(
     """
     names = _topic_names(config, store)
     with store.reading() as conn:
-        # Only this config's topics: settling another config's pending items (a
-        # shared store) would keep them from its channel for good.
+        # Only this config's topics, pending and delivered: on a shared store another
+        # config's items (and what its channel of the same kind sent) are not this one's.
         items = outboxstate.pending_items(conn, channel, since, list(names))
-        sent = outboxstate.delivered_versions(conn, channel, list({i.paper_id for i in items}))
+        ids = list({i.paper_id for i in items})
+        sent = outboxstate.delivered_versions(conn, channel, ids, list(names))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
         found = stored_papers(conn, list(wanted))
     from dailypapers.summaries import attach  # lazy: the digests' TL;DRs ([summaries])
