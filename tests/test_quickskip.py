@@ -419,6 +419,18 @@ def test_a_config_edited_during_the_run_is_not_vouched_for(
     assert "## Diffusion" in config.readme_path.read_text(encoding="utf-8")
 
 
+def test_a_config_not_loaded_from_bytes_is_never_vouched_for(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    # A library caller's Config (no digest): its stamp would vouch for any content.
+    loaded = make_config(tmp_path, server)
+    built = Config(loaded.path, loaded.settings, loaded.warnings)
+    assert built.digest == ""
+    run_update(built, now=FRI_1AM)
+    assert not (built.state_dir / quickskip.STAMP_NAME).exists()
+    assert quickskip.skipped(built, SAT_10AM, source=None, lock_timeout=5) is None
+
+
 def _fifo(stamp: Path) -> None:
     stamp.unlink()
     os.mkfifo(stamp)  # no writer: reading it would wait for ever

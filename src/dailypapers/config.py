@@ -481,7 +481,7 @@ class Config:
     path: Path
     settings: Settings
     warnings: tuple[str, ...] = ()
-    digest: str = ""  # sha256 of the bytes loaded (the update stamp's; "" matches none)
+    digest: str = ""  # sha256 of the bytes loaded (the update stamp's; "": never vouched for)
 
     @property
     def base_dir(self) -> Path:

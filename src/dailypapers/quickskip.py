@@ -206,6 +206,8 @@ def read_small(path: Path, limit: int) -> bytes | None:
 
 def remember(config: Config, run_id: int) -> None:
     """After a complete ``update``: the stamp a later skipped day compares with."""
+    if not config.digest:  # a Config not loaded from bytes: nothing to vouch for
+        return
     path = config.state_dir / STAMP_NAME
     temp = path.with_name(path.name + ".tmp")
     try:  # a stamp left from an older run names an older run: the full path decides
@@ -228,6 +230,8 @@ def skipped(
     Returns the run's summary line (as ``RunReport.summary`` words it), or
     ``None``: then nothing was written and the full run decides.
     """
+    if not config.digest:  # a Config not loaded from bytes: the full run decides
+        return None
     try:
         facts = Facts.of(config, resolve=False)  # not compared with the stamp's here
         mark = fingerprint(config.digest)
