@@ -90,3 +90,30 @@ def test_new_means_first_listed_by_the_latest_update_that_listed_any(
         assert site_bytes(config) == before
     page = (config.site_dir / "topics" / "reasoning.html").read_text(encoding="utf-8")
     assert " · 1 new" in page
+
+
+def test_papers_json_inside_the_site_is_never_older_than_its_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `[json] path` inside the site folder: the site's swap carries the file over,
+    # so it is written first; a render that fails on it leaves the old site whole.
+    from dailypapers.publish import outputs
+
+    corpus = [paper(n, START - timedelta(hours=6 * n + 1), f"Reward model {n}") for n in range(3)]
+    with FakeArxiv(corpus) as server:
+        config = write_config(tmp_path, server)
+        text = config.path.read_text(encoding="utf-8")
+        text = text.replace('outputs = ["site"]', 'outputs = ["json", "site"]')
+        config.path.write_text(text + '[json]\npath = "site/papers.json"\n', encoding="utf-8")
+        config = load_config(config.path)
+        run_update(config, now=START)
+        before = site_bytes(config)
+        server.add_papers([paper(100, START + timedelta(hours=3), "Reward model arrives")])
+
+        def broken(*args: object) -> bytes:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(outputs, "render_json", broken)
+        report = run_update(config, now=START + timedelta(days=1))
+        assert report.status == "failed"
+        assert site_bytes(config) == before  # not new pages beside the old papers.json

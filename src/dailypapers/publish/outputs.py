@@ -59,7 +59,8 @@ def write_outputs(
 
     The trees first: ``papers.json`` renders while the replaced trees are removed
     (in the background: by ``removals`` when given, which the caller waits for;
-    else before returning).
+    else before returning); but first of all when it lives inside one of the trees,
+    so that tree's swap publishes the new ``papers.json`` with the new pages.
 
     ``new``: the ids of the papers new since the previous update (the site's badge).
     """
@@ -70,7 +71,10 @@ def write_outputs(
     changed: dict[str, Path] = {}
     own = removals is None
     removals = Removals() if removals is None else removals
+    json_first = "json" in wanted and _inside_a_tree(config)
     try:
+        if json_first:  # the tree's swap carries it over: it must be the new one by then
+            changed.update(_write_json(config, catalog, force=force))
         feeds = None
         if "feeds" in wanted:  # each renderer (lxml, jinja2) is loaded when configured
             from dailypapers.render.atom import feed_files
@@ -85,15 +89,26 @@ def write_outputs(
             changed.update(_write_site(config, catalog, feeds, force=force, removals=removals))
             feeds = None
             _forget("site", "paper_data")
-        if "json" in wanted:
-            remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
-            if write_if_changed(config.json_path, render_json(catalog), force=force):
-                changed["json"] = config.json_path
+        if "json" in wanted and not json_first:
+            changed.update(_write_json(config, catalog, force=force))
     finally:
         if own:
             removals.wait()
     forget_rendered()
     return [changed[name] for name in EXTRA_OUTPUTS if name in changed]
+
+
+def _inside_a_tree(config: Config) -> bool:
+    """Whether ``papers.json`` lives in the site's or the feeds' folder (`[json] path`)."""
+    where = config.json_path.resolve().parent
+    return any(where.is_relative_to(tree.resolve()) for tree in (config.site_dir, config.feeds_dir))
+
+
+def _write_json(config: Config, catalog: Catalog, *, force: bool) -> dict[str, Path]:
+    remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
+    if write_if_changed(config.json_path, render_json(catalog), force=force):
+        return {"json": config.json_path}
+    return {}
 
 
 def _write_site(
