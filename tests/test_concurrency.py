@@ -163,12 +163,15 @@ def test_a_topics_scanned_mark_only_rises_and_a_fetch_without_one_removes_it(
     with open_store(f"sqlite:///{tmp_path / 'marks.db'}") as store:
         topic = store.write(lambda conn: store.topic_id(conn, "Reasoning", "abs:reasoning"))
         marks = []
-        for top in (DAY2, DAY1, None, DAY1):
+        # A dated scan that read nothing dated (arXiv's empty answer) keeps the mark;
+        # a fetch that is no dated scan (the feed alone, the local source) removes it.
+        scans = [(DAY2, True), (DAY1, True), (None, True), (None, False), (DAY1, True)]
+        for top, dated in scans:
             with store.transaction() as conn:
-                mark_scanned(conn, store, topic, top, DAY2)
+                mark_scanned(conn, store, topic, top, DAY2, dated=dated)
             with store.reading() as conn:
                 marks.append(scanned_mark(conn, topic))
-        assert marks == [DAY2, DAY2, None, DAY1]
+        assert marks == [DAY2, DAY2, DAY2, None, DAY1]
         store.write(lambda conn: write_markers(conn, store, {f"scanned:{topic}": "x"}, DAY2))
         with store.reading() as conn:
             assert scanned_mark(conn, topic) is None  # damaged: the store's dates, as before

@@ -161,21 +161,30 @@ def scanned_mark(conn: Connection, topic_id: int) -> datetime | None:
 
 
 def mark_scanned(
-    conn: Connection, store: Store, topic_id: int, top: datetime | None, now: datetime
+    conn: Connection,
+    store: Store,
+    topic_id: int,
+    top: datetime | None,
+    now: datetime,
+    *,
+    dated: bool = True,
 ) -> None:
     """Record the newest date a topic's scan read (inside the run's transaction).
 
     The mark only rises: two runs scanning one topic at once each read from
     their top down to the old mark, so together they read down from the
     higher top (on PostgreSQL two commits at once may keep the lower one:
-    the next scan then reads more, never less). A fetch that is not a
-    dated scan (``top`` is ``None``: the announcement feed, the local
-    source) removes it: the next scan takes the store's dates, as before
-    the mark existed.
+    the next scan then reads more, never less). A dated scan that read
+    nothing dated (``top`` is ``None``: arXiv's transient empty answer twice)
+    leaves it as it was. A fetch that is not a dated scan (``dated`` false:
+    the announcement feed alone, the local source) removes it: the next
+    scan takes the store's dates, as before the mark existed.
     """
     name = _scanned_name(topic_id)
-    if top is None:
+    if not dated:
         conn.execute(fetch_markers.delete().where(fetch_markers.c.name == name))
+        return
+    if top is None:
         return
     before = scanned_mark(conn, topic_id)
     write_markers(conn, store, {name: max(top, before or top).isoformat()}, now)

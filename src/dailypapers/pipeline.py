@@ -171,7 +171,7 @@ def save_spooled(
             if item.evaluated_until is not None:
                 store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
             if source is not None:
-                fetchstate.mark_scanned(conn, store, topic_id, item.top, now)
+                fetchstate.mark_scanned(conn, store, topic_id, item.top, now, dated=item.dated)
         if source is not None:
             fetchstate.record(conn, store, topic_ids, source, context, now, totals)
         if snapshot is not None and run_id is not None:

@@ -65,6 +65,7 @@ class SpooledTopic:
     evaluated_until: datetime | None = None
     total: int | None = None
     top: datetime | None = None
+    dated: bool = False
 
 
 class Spool:
@@ -118,7 +119,14 @@ class Spool:
                 keys.append(Spooled(paper.id, paper.version, paper.updated, self._end, len(record)))
                 self._end += len(record)
         self.topics.append(
-            SpooledTopic(fetched.plan, keys, fetched.evaluated_until, fetched.total, fetched.top)
+            SpooledTopic(
+                fetched.plan,
+                keys,
+                fetched.evaluated_until,
+                fetched.total,
+                fetched.top,
+                fetched.dated,
+            )
         )
 
     def extend(self, fetched: Iterable[TopicFetch]) -> None:

@@ -359,7 +359,7 @@ def fetch_topic(
                     len(seen),
                 )
             break
-    return TopicFetch(plan, list(found.values()), total=total, top=top)
+    return TopicFetch(plan, list(found.values()), total=total, top=top, dated=True)
 
 
 def _empty_before(history: TopicHistory) -> bool:

@@ -44,7 +44,9 @@ class TopicFetch:
     ``top``: for a dated scan (the API's, newest first), the newest
     ``updated`` it read: the topic's own mark, the highest its next scan may
     stop at (another topic's run may store newer versions of its papers;
-    :func:`dailypapers.fetchstate.topic_history`).
+    :func:`dailypapers.fetchstate.topic_history`). ``dated``: the fetch was
+    such a scan, even one that read nothing dated (``top`` is then ``None``
+    and the mark stays as it was; a fetch that is no dated scan removes it).
     """
 
     plan: TopicPlan
@@ -52,6 +54,7 @@ class TopicFetch:
     evaluated_until: datetime | None = None
     total: int | None = None
     top: datetime | None = None
+    dated: bool = False
 
 
 @dataclass

@@ -129,7 +129,10 @@ class FeedSource:
             scan = results.get(plan.topic.name)
             papers = scan.papers if scan is not None else []
             merged = _merge(papers, found.get(plan.topic.name, []))
-            fetched.append(TopicFetch(plan, merged, top=scan.top if scan is not None else None))
+            if scan is None:  # the listing alone: no dated scan of this topic
+                fetched.append(TopicFetch(plan, merged))
+            else:
+                fetched.append(TopicFetch(plan, merged, top=scan.top, dated=scan.dated))
         return fetched
 
     def _gap(self, listing: Listing, last: str | None) -> bool:
