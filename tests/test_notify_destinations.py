@@ -29,7 +29,7 @@ from helpers_notify import arrivals, github_env, ids_in, notify_toml, parts, ser
 from support.smtp import SmtpSink, free_port
 
 DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
-Update = Callable[[str, datetime], str]
+Update = Callable[..., str]
 
 
 def day(n: int) -> datetime:
@@ -56,19 +56,19 @@ def email_toml(port: int, *recipients: str) -> str:
     ).replace("'", '"')
 
 
-def projects(tmp_path: Path, arxiv: FakeArxiv, store_url: str) -> Callable[[str, str, str], Update]:
-    """``project(name, topics, notify)`` writes a project on the shared store and returns
-    ``update(notify, when)``: rewrite its ``[notify.*]`` tables, run, ``"status: error"``."""
+def projects(tmp_path: Path, arxiv: FakeArxiv, store_url: str) -> Callable[[str, str], Update]:
+    """``project(name, topics)`` makes a project on the shared store and returns
+    ``update(notify, when, topics=None)``: write its config with those ``[notify.*]``
+    tables (and other topics), run it, ``"status: error"``."""
     arxiv_table = topics_toml(arxiv).split("[arxiv]", 1)[1]
 
-    def project(name: str, topics: str, notify: str) -> Update:
+    def project(name: str, topics: str) -> Update:
         path = tmp_path / name / "papers.toml"
         path.parent.mkdir()
-        head = f"{topics}\n[arxiv]{arxiv_table}\n[store]\nurl = {store_url!r}\n"
-        head = head.replace("'", '"')
+        tail = f"\n[arxiv]{arxiv_table}\n[store]\nurl = {store_url!r}\n".replace("'", '"')
 
-        def update(notify: str, when: datetime) -> str:
-            path.write_text(head + notify, encoding="utf-8")
+        def update(notify: str, when: datetime, listed: str | None = None) -> str:
+            path.write_text((listed or topics) + tail + notify, encoding="utf-8")
             report = run_update(load_config(path), now=when)
             return f"{report.status}: {report.error}"
 
@@ -101,7 +101,7 @@ def test_two_configs_listing_one_topic_each_email_their_own_recipients(
 ) -> None:
     """The same topic (name and query) in two projects, two mailing lists: both get it."""
     project = projects(tmp_path, arxiv, store_url)
-    lab, group = project("lab", REASONING, ""), project("group", REASONING, "")
+    lab, group = project("lab", REASONING), project("group", REASONING)
     with SmtpSink() as first, SmtpSink() as second:
         to_lab = email_toml(first.port, "lab@example.org")
         to_group = email_toml(second.port, "group@example.org")
@@ -125,7 +125,7 @@ def test_a_destination_new_to_the_store_starts_from_now(
 ) -> None:
     """Another project's e-mail is no reason to receive this project's history."""
     project = projects(tmp_path, arxiv, store_url)
-    lab, group = project("lab", REASONING, ""), project("group", REASONING, "")
+    lab, group = project("lab", REASONING), project("group", REASONING)
     with SmtpSink() as first, SmtpSink() as second:
         to_lab = email_toml(first.port, "lab@example.org")
         assert lab(to_lab, day(0)) == "updated: None"
@@ -230,3 +230,52 @@ def test_destinations_are_who_receives_never_the_secret(
     monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", url + "2")
     assert WebhookChannel(WebhookSettings()).destination() != hook
     assert destination_key("webhook", "") == "webhook:unset"
+
+
+def test_a_destination_added_back_starts_from_now(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str
+) -> None:
+    """Recipients dropped for a while (here every channel) and added back get nothing of
+    what arrived meanwhile."""
+    project = projects(tmp_path, arxiv, store_url)
+    lab = project("lab", REASONING)
+    with SmtpSink() as smtp:
+        to_lab = email_toml(smtp.port, "lab@example.org")
+        assert lab(to_lab, day(0)) == "updated: None"
+        arxiv.add_papers(reasoning(arxiv, 2))
+        assert lab("", day(1)) == "updated: None"
+        fresh = reasoning(arxiv, 1, hours=9)
+        arxiv.add_papers(fresh)
+        assert lab(to_lab, day(5)) == "updated: None"
+        assert len(smtp.messages) == 2
+        assert ids_in(parts(smtp.messages[-1])[0]) == {fresh[0].versioned_id}
+
+
+def test_a_topic_another_config_kept_returns_fresh_and_leaves_the_other_alone(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str
+) -> None:
+    """The group drops "Reasoning" while the lab keeps it (and fails to send): the group
+    gets none of the meantime's papers when it lists the topic again, the lab still
+    gets its pending ones."""
+    project = projects(tmp_path, arxiv, store_url)
+    reward = '[[topics]]\nname = "Reward Model"\n'
+    lab, group = project("lab", REASONING), project("group", REASONING + "\n" + reward)
+    port = free_port()
+    with SmtpSink() as second:
+        to_lab, to_group = email_toml(port, "lab@x.org"), email_toml(second.port, "g@x.org")
+        with SmtpSink(port=port):
+            assert lab(to_lab, day(0)) == "updated: None"
+        assert group(to_group, day(0)) == "updated: None"
+        meantime = reasoning(arxiv, 2)
+        arxiv.add_papers(meantime)
+        assert lab(to_lab, day(1)).startswith("failed: notify email")  # SMTP down
+        assert group(to_group, day(1), reward).endswith(": None")  # without "Reasoning"
+        fresh = reasoning(arxiv, 1, hours=9)
+        arxiv.add_papers(fresh)
+        sent = len(second.messages)
+        assert group(to_group, day(5)) == "updated: None"
+        assert [ids_in(parts(m)[0]) for m in second.messages[sent:]] == [{fresh[0].versioned_id}]
+        with SmtpSink(port=port) as first:
+            assert lab(to_lab, day(5)) == "nothing new: None"
+            expected = {p.versioned_id for p in [*meantime, *fresh]}
+            assert [ids_in(parts(m)[0]) for m in first.messages] == [expected]

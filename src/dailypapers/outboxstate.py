@@ -76,6 +76,11 @@ def listings(conn: Connection, project: str) -> dict[str, Listed]:
     return {row.item: Listed(int(row.listed_from), int(row.listed_run)) for row in rows}
 
 
+def has_listings(conn: Connection, project: str) -> bool:
+    query = sa.select(notify_listings.c.item).where(notify_listings.c.project == project)
+    return conn.scalar(query.limit(1)) is not None
+
+
 def ran_before(conn: Connection, lock: str, run_id: int) -> bool:
     """Whether a run holding ``lock`` (a project's) started before run ``run_id`` (0: any)."""
     query = sa.select(runs.c.id).where(runs.c.lock == lock)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from dailypapers.config import Config
 from dailypapers.masking import SECRET_ENV, install_log_filter, mask
 from dailypapers.notify.channel import Channel, NotifyError, Outcome
-from dailypapers.notify.listing import Listing, take_listing
+from dailypapers.notify.listing import Listing, listed_before, take_listing
 from dailypapers.notify.outbox import (
     Batch,
     Snapshot,
@@ -104,10 +104,13 @@ def deliver(
     """Send every channel what it owes; record deliveries only after a channel confirms.
 
     A failing channel does not stop the others; its outcome carries the
-    one-line, secret-free error and its papers stay pending. With ``ranking``
-    (a library), digests put "For you" first and apply ``[notify] min_score``.
+    one-line, secret-free error and its papers stay pending. Without channels it
+    only records the listed topics (:mod:`dailypapers.notify.listing`). With
+    ``ranking`` (a library), digests put "For you" first and apply ``[notify] min_score``.
     """
     chosen = list(channels) if channels is not None else open_channels(config)
+    if not chosen and (dry_run or not listed_before(config, store)):
+        return []
     listing = take_listing(
         config,
         store,

@@ -68,6 +68,13 @@ def project_of(config: Config) -> tuple[str, str]:
     return hashlib.sha256(lock.encode("utf-8", "backslashreplace")).hexdigest()[:32], lock
 
 
+def listed_before(config: Config, store: Store) -> bool:
+    """Whether the project ever recorded a listing (a run without channels then records
+    its topics, so a destination added back after it starts from now)."""
+    with store.reading() as conn:
+        return outboxstate.has_listings(conn, project_of(config)[0])
+
+
 def take_listing(
     config: Config,
     store: Store,
