@@ -100,25 +100,38 @@ def take_listing(
         upgraded = not known and outboxstate.ran_before(conn, lock, run_id)
         kinds = set(destinations.values()) if upgraded else set()
         legacy = {kind: outboxstate.channel_since(conn, kind) for kind in kinds}
+    listing = _streaks(known, topic_ids, destinations, start, legacy if upgraded else None)
+    if record and listing.froms:
+        store.write(lambda conn: _record(conn, project, listing, run_id))
+    return listing
+
+
+def _streaks(
+    known: Mapping[str, outboxstate.Listed],
+    topic_ids: Sequence[int],
+    destinations: Mapping[str, str],
+    start: int,
+    legacy: Mapping[str, int | None] | None,
+) -> Listing:
+    """Continue what the previous step listed; start the rest at ``start``, or with
+    ``legacy`` (a project's first step on a store from before 13) continue everything:
+    topics from the beginning, destinations from their kind's old registration."""
     previous = max((streak.listed_run for streak in known.values()), default=None)
     froms: dict[str, int] = {}
     adopted: dict[str, str] = {}
     for key in [topic_key(t) for t in topic_ids] + list(destinations):
         streak = known.get(key)
         kind = destinations.get(key)
-        since = legacy.get(kind) if kind is not None else 0
+        since = 0 if kind is None or legacy is None else legacy.get(kind)
         if streak is not None and streak.listed_run == previous:
             froms[key] = streak.listed_from
-        elif upgraded and since is not None:
+        elif legacy is not None and since is not None:
             froms[key] = since
             if kind is not None:
                 adopted[key] = kind
         else:
             froms[key] = start
-    listing = Listing(froms, start, adopted)
-    if record and froms:
-        store.write(lambda conn: _record(conn, project, listing, run_id))
-    return listing
+    return Listing(froms, start, adopted)
 
 
 def _record(conn: Connection, project: str, listing: Listing, run_id: int) -> None:
