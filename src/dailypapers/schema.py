@@ -146,6 +146,8 @@ notify_outbox = sa.Table(
     sa.UniqueConstraint("topic_id", "paper_id", "version", name="uq_notify_outbox_item"),
 )
 
+# Written by versions before 13 only (the first run each channel *kind* was owed);
+# read once per project to adopt it (:mod:`dailypapers.notify.listing`).
 notify_channels = sa.Table(
     "notify_channels",
     metadata,
@@ -163,6 +165,8 @@ notify_deliveries = sa.Table(
         sa.ForeignKey("notify_outbox.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # The destination (``email:3f2a...``, :func:`dailypapers.notify.channel.destination_key`);
+    # a bare kind (``email``) in rows written before migration 13.
     sa.Column("channel", sa.String(32), primary_key=True),
     sa.Column("run_id", sa.Integer, nullable=False),
     sa.Column("delivered_at", UTCDateTime, nullable=False),
