@@ -59,8 +59,9 @@ def _paper(record: bytes) -> Paper:
     values = pickle.loads(record)
     if not isinstance(values, tuple) or len(values) != len(_FIELDS):
         raise TypeError("not a spooled paper")
-    authors = tuple(Author(name, affiliations) for name, affiliations in values[_AUTHORS])
-    return Paper(*values[:_AUTHORS], authors, *values[_AUTHORS + 1 :])
+    fields = list(values)
+    fields[_AUTHORS] = tuple(Author(name, affiliations) for name, affiliations in values[_AUTHORS])
+    return Paper(*fields)
 
 
 class SpoolError(OSError):
