@@ -56,7 +56,8 @@ def leave_objects_at_exit() -> None:
     the shutdown frees what reference counts free and leaves the rest to the
     system, as it does with any process's memory. Files and connections are
     closed by the code that opened them (``with`` blocks), never by a
-    collection; the other ``atexit`` handlers still run, and Python flushes
+    collection (a write-buffered file left to the collector would lose its
+    buffer: keep it that way); the other ``atexit`` handlers still run, and Python flushes
     the standard streams as before. Only the console script does this:
     importing dailypapers as a library changes nothing.
     """
