@@ -16,7 +16,12 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from dailypapers import __version__
-from dailypapers.errors import unexpected
+from dailypapers.errors import (
+    EXIT_CLOSED_OUTPUT,
+    closed_output,
+    silence_closed_output,
+    unexpected,
+)
 from dailypapers.models import counted
 from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
@@ -92,6 +97,8 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
+            if closed_output(exc):
+                raise  # `| head`: Group.invoke ends quietly
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
             if _raised(exc, "dailypapers.runlock", "RunFailed") or _raised(
@@ -182,6 +189,20 @@ class Group(click.Group):
             click.echo("dailypapers: aborted", err=True)
             sys.exit(EXIT_FAILED)
         sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that closed our stdout (``| head``) ends it quietly.
+
+        Exit 141, as a shell reports ``yes | head``: what was done (a run's
+        writes, its ``runs`` row) is kept; only the rest of the printing is lost.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            if not closed_output(exc):
+                raise
+            silence_closed_output()
+            sys.exit(EXIT_CLOSED_OUTPUT)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,90 @@
+"""A reader that closes our stdout (``dailypapers update | head -0``) ends the command quietly.
+
+Exit 141 (as a shell reports ``yes | head``), no "unexpected error" line, and
+the run's work kept: its outputs written, its ``runs`` row recorded. The
+commands run in new processes whose stdout is a pipe closed before they print.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dailypapers.errors import EXIT_CLOSED_OUTPUT, closed_output
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+
+NOW = "2025-05-14T12:00:00+00:00"  # a Wednesday evening: arXiv announced
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def project(tmp_path: Path, server: FakeArxiv) -> Path:
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "Reward Model"\n\n'
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n',
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def closed_stdout(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dailypapers ARGS | head -0``: stdout a pipe whose reader is gone."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "dailypapers", *args],
+            cwd=folder,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={**os.environ, "DAILYPAPERS_NOW": NOW},
+            check=False,
+        )
+    finally:
+        os.close(write)
+
+
+def runs(folder: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
+        return list(conn.execute("SELECT command, status FROM runs ORDER BY id"))
+
+
+def test_update_into_a_closed_pipe_keeps_its_work_and_exits_quietly(project: Path) -> None:
+    done = closed_stdout(project, "update")
+    assert done.returncode == EXIT_CLOSED_OUTPUT, done.stderr
+    assert "error" not in done.stderr and "Traceback" not in done.stderr
+    assert "wrote README.md" in done.stderr  # progress on stderr still shows
+    assert "Reward Model" in (project / "README.md").read_text(encoding="utf-8")
+    assert runs(project) == [("update", "updated")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["check"], ["search", "reward"], ["render"], ["doctor"], ["update", "--force"]],
+    ids=" ".join,
+)
+def test_every_command_ends_quietly_on_a_closed_stdout(project: Path, args: list[str]) -> None:
+    assert closed_stdout(project, "update").returncode == EXIT_CLOSED_OUTPUT  # a store to read
+    done = closed_stdout(project, *args)
+    assert done.returncode == EXIT_CLOSED_OUTPUT, done.stderr
+    assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_broken_pipe_elsewhere_is_no_closed_output() -> None:
+    """A socket a server closed is a real failure, not ``| head``."""
+    assert not closed_output(BrokenPipeError(32, "Broken pipe"))
+    assert not closed_output(ValueError("x"))
