@@ -101,8 +101,10 @@ def handle_errors(func: F) -> F:
                 raise  # `| head`: Group.invoke ends quietly
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
-            if _raised(exc, "dailypapers.runlock", "RunFailed") or _raised(
-                exc, "dailypapers.store", "StoreError"
+            if (
+                _raised(exc, "dailypapers.runlock", "RunFailed")
+                or _raised(exc, "dailypapers.store", "StoreError")
+                or _raised(exc, "dailypapers.models", "StoredValueError")
             ):
                 raise Failure(f"dailypapers: failed: {exc}") from None
             if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):

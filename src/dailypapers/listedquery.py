@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dailypapers.models import Author, Paper
-from dailypapers.schema import papers, topic_papers, topics
+from dailypapers.models import DAMAGE_ERRORS, Author, Paper, StoredValueError, readable
+from dailypapers.schema import find_damaged, papers, topic_papers, topics
 
 # A topic's papers, newest first: the order of every output, summary and digest.
 NEWEST_FIRST = (papers.c.updated.desc(), papers.c.published.desc(), papers.c.id.desc())
@@ -48,6 +48,16 @@ def topic_ids(conn: Connection) -> dict[tuple[str, str], int]:
     return {(name, query): int(topic_id) for name, query, topic_id in rows}
 
 
+def first_damaged(
+    conn: Connection, ids: Iterable[tuple[str, int | None]]
+) -> StoredValueError | None:
+    """The first paper of these topics (``(name, id)``) with a value no reader can use."""
+    for _name, topic_id in ids:
+        if topic_id is not None and (found := find_damaged(conn, topic_id)):
+            return found
+    return None
+
+
 class PaperReader:
     """Reads topics' newest papers; papers (and authors) already read are reused.
 
@@ -68,12 +78,19 @@ class PaperReader:
             .order_by(*NEWEST_FIRST)
             .limit(limit)
         )
-        return [self._paper(row) for row in conn.execute(query)]
+        try:
+            return [self._paper(row) for row in conn.execute(query)]
+        except DAMAGE_ERRORS as exc:  # a value another tool wrote: name the paper
+            raise (find_damaged(conn, topic_id) or exc) from exc
 
     def _paper(self, row: Sequence[Any]) -> Paper:
         known = self._papers.get(row[0])
         if known is not None and known.version == row[1]:
             return known
+        if type(row[4]) is not list or type(row[5]) is not list:
+            raise ValueError("a stored list that is no list")  # named by find_damaged
+        if not readable(row[1], row[0], row[2], row[3], row[6], row[9], row[10], row[11]):
+            raise ValueError("a stored value of the wrong type")  # named by find_damaged
         paper = Paper(
             row[0],
             row[1],
@@ -99,6 +116,8 @@ class PaperReader:
                 found.append(Author(item["name"], tuple(affiliations)))
                 continue
             name = item["name"]
+            if type(name) is not str:
+                raise ValueError("an author name that is not text")  # named by find_damaged
             author = self._authors.get(name)
             if author is None:
                 author = self._authors[name] = Author(name)
