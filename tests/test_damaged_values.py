@@ -106,7 +106,7 @@ def test_render_names_the_paper_topic_and_column(
     assert line.startswith(
         f'dailypapers: failed: stored paper {paper_id} of topic "Reward Model": column {column} '
     ), line
-    assert "unexpected" not in line and "doctor --repair" in line
+    assert "unexpected" not in line and "'dailypapers doctor' lists every such value" in line
     assert outputs(folder) == before  # nothing published changed
 
 
@@ -119,6 +119,18 @@ def test_search_names_the_paper_and_column(stored: Path, tmp_path: Path) -> None
     assert result.exit_code == 1, result.output
     (line,) = result.output.splitlines()
     assert line.startswith(f"dailypapers: failed: stored paper {paper_id}: column updated ")
+
+
+def test_doctor_lists_the_damaged_values(stored: Path, tmp_path: Path) -> None:
+    folder = copy_of(stored, tmp_path)
+    config = ["--config", str(folder / "papers.toml")]
+    assert CliRunner().invoke(cli, ["doctor", *config]).exit_code == 0
+    paper_id = damage(folder, "categories", "'null'")
+    result = CliRunner().invoke(cli, ["doctor", *config])
+    assert result.exit_code == 1
+    (line,) = [line for line in result.output.splitlines() if "stored values" in line]
+    assert line.startswith("FAIL stored values: 1 paper(s) hold a value no dailypapers wrote: ")
+    assert f"stored paper {paper_id}: column categories holds 'null'" in line
 
 
 def test_the_failed_run_is_recorded_with_the_line(stored: Path, tmp_path: Path) -> None:

@@ -98,10 +98,24 @@ def check_search_index(store: Store, conn: Connection) -> Finding:
     )
 
 
+def check_values(store: Store, conn: Connection) -> Finding:
+    count, shown = doctorchecks.damaged_values(conn)
+    if not count:
+        return Finding("stored values", True, "every paper's values are readable")
+    more = f" and {count - len(shown)} more" if count > len(shown) else ""
+    return Finding(
+        "stored values",
+        False,
+        f"{count} paper(s) hold a value no dailypapers wrote: {'; '.join(shown)}{more}",
+        "correct each value (another tool wrote it), or restore the store from a backup",
+    )
+
+
 CHECKS: list[Check] = [
     check_schema,
     check_integrity,
     check_orphans,
+    check_values,
     check_runs,
     check_search_index,
 ]

@@ -9,7 +9,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dailypapers.schema import RunStatus, papers, runs, schema_migrations, topic_papers, topics
+from dailypapers.schema import (
+    RunStatus,
+    iter_damaged,
+    papers,
+    runs,
+    schema_migrations,
+    topic_papers,
+    topics,
+)
+
+SHOWN_DAMAGED = 3  # damaged values named in full; the rest are counted
 
 
 def has_table(conn: Connection, name: str) -> bool:
@@ -56,3 +66,13 @@ def delete_orphan_links(conn: Connection) -> int:
         | ~topic_papers.c.topic_id.in_(sa.select(topics.c.id))
     )
     return int(conn.execute(orphans).rowcount)
+
+
+def damaged_values(conn: Connection) -> tuple[int, list[str]]:
+    """Stored papers with a value no reader can use: how many, and the first few's lines."""
+    count, shown = 0, []
+    for damage in iter_damaged(conn):
+        count += 1
+        if len(shown) < SHOWN_DAMAGED:
+            shown.append(str(damage).split("; no output")[0])
+    return count, shown

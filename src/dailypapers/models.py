@@ -326,6 +326,6 @@ def stored_value_error(
     where = f' of topic "{one_line(topic)[:80]}"' if topic else ""
     return StoredValueError(
         f"stored paper {one_line(str(paper_id))[:80]}{where}: column {column} holds {shown}, "
-        f"{problem} (written by another tool?); no output was changed. Fix that value, or delete "
-        "the paper's row and run 'dailypapers doctor --repair' (the next update fetches it again)"
+        f"{problem} (written by another tool?); no output was changed. 'dailypapers doctor' "
+        "lists every such value: correct it, or restore the store from a backup"
     )

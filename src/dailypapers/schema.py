@@ -507,6 +507,11 @@ def find_damaged(conn: Connection, topic_id: int | None = None) -> StoredValueEr
     Read when reading or rendering papers failed: each column as the driver
     returns it, unconverted, so the failing paper and column can be named.
     """
+    return next(iter_damaged(conn, topic_id), None)
+
+
+def iter_damaged(conn: Connection, topic_id: int | None = None) -> Iterator[StoredValueError]:
+    """Each stored paper's first damaged value (``dailypapers doctor`` reads them all)."""
     raw = [sa.type_coerce(column, sa.String) for column in papers.c if column.name in _READ]
     query = sa.select(*raw, topics.c.name if topic_id is not None else sa.null())
     if topic_id is not None:
@@ -516,8 +521,8 @@ def find_damaged(conn: Connection, topic_id: int | None = None) -> StoredValueEr
     for *values, topic in conn.execute(query):
         for column, value in zip(_READ, values, strict=True):
             if problem := stored_value_problem(column, value):
-                return stored_value_error(values[0], column, value, problem, topic)
-    return None
+                yield stored_value_error(values[0], column, value, problem, topic)
+                break
 
 
 # The columns a Paper is read from (not first_seen, last_seen), the id first.
