@@ -70,7 +70,7 @@ def delete_orphan_links(conn: Connection) -> int:
 
 def damaged_values(conn: Connection) -> tuple[int, list[str]]:
     """Stored papers with a value no reader can use: how many, and the first few's lines."""
-    count, shown = 0, []
+    count, shown = 0, list[str]()
     for damage in iter_damaged(conn):
         count += 1
         if len(shown) < SHOWN_DAMAGED:
