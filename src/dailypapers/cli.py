@@ -282,10 +282,15 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
 
 
 def _write_unless_exists(path: Path, force: bool, write: Callable[[Path], None]) -> int:
+    if path.is_dir():  # --force would not help: say what is in the way
+        raise Failure(f"dailypapers: {path} is a folder; move it away, or write elsewhere")
     if path.exists() and not force:
         click.echo(f"kept {_relative(path)} (exists; --force overwrites it)", err=True)
         return 0
-    write(path)
+    try:
+        write(path)
+    except OSError as exc:
+        raise Failure(f"dailypapers: cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {_relative(path)}")
     return 1
 
