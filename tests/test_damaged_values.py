@@ -161,3 +161,27 @@ def test_values_dailypapers_writes_are_no_problem(column: str, value: object) ->
     from dailypapers.models import stored_value_problem
 
     assert stored_value_problem(column, value) is None
+
+
+def test_a_full_disk_is_one_line_and_changes_no_output(
+    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from dailypapers.publish import files
+
+    folder = copy_of(stored, tmp_path)
+    before = outputs(folder)
+
+    def full(path: Path, content: str | bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "write_atomic", full)
+    result = CliRunner().invoke(cli, ["render", "--force", "--config", str(folder / "papers.toml")])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "dailypapers: failed: No space left on device: free some space and run again "
+        "(each output is replaced whole or left as it was)"
+    )
+    assert outputs(folder) == before

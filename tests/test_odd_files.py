@@ -68,3 +68,15 @@ def test_init_over_a_folder_says_so(tmp_path: Path, args: list[str]) -> None:
     assert result.output == (
         f"dailypapers: {tmp_path / 'papers.toml'} is a folder; move it away, or write elsewhere\n"
     )
+
+
+@pytest.mark.parametrize("args", [["render"], ["search", "x"], ["doctor"], ["check", "--store"]])
+def test_a_store_that_is_a_folder_is_named_so(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
+    (tmp_path / ".dailypapers" / "papers.db").mkdir(parents=True)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"dailypapers: failed: {tmp_path / '.dailypapers' / 'papers.db'} is a folder, "
+        "not a SQLite database; move it away"
+    )

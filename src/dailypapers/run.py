@@ -11,6 +11,7 @@ run cost is :class:`RunResult`, which every command's report extends.
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,9 @@ RUN_ERRORS: tuple[type[Exception], ...] = (
     StoredValueError,  # a paper row another tool wrote (named with its column)
     OSError,
 )
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)  # a full disk, a full quota
 
 
 @dataclass
@@ -70,6 +74,11 @@ class Run:
 
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (its type's name when it has none)."""
+    if isinstance(exc, OSError) and exc.errno in _FULL:
+        return (
+            f"{exc.strerror}: free some space and run again "
+            "(each output is replaced whole or left as it was)"
+        )
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 

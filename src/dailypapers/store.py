@@ -544,6 +544,8 @@ def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
 def _engine(url: str) -> Engine:
     if (path := sqlite_path(url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():  # SQLite says only "unable to open database file"
+            raise StoreError(f"{path} is a folder, not a SQLite database; move it away")
     try:
         backend = sa.engine.make_url(url).get_backend_name()
         if backend not in SUPPORTED_DIALECTS:
