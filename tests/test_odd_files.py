@@ -80,3 +80,24 @@ def test_a_store_that_is_a_folder_is_named_so(tmp_path: Path, args: list[str]) -
         f"dailypapers: failed: {tmp_path / '.dailypapers' / 'papers.db'} is a folder, "
         "not a SQLite database; move it away"
     )
+
+
+@pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31"])
+def test_check_until_at_the_ends_of_the_calendar_is_a_usage_error(
+    tmp_path: Path, until: str
+) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
+    for args in (["--store"], ["--count"]):
+        result = CliRunner().invoke(cli, ["check", *args, "--until", until])
+        assert result.exit_code == 2, result.output
+        assert result.output == f"dailypapers: --until {until} is not between 1991 and 9900\n"
+
+
+def test_a_clock_at_year_one_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_NOW", "0001-01-01T00:00:00+00:00")
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 2
+    assert "is not between 1991 and 9900" in result.output

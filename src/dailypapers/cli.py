@@ -43,6 +43,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 MAX_SEARCH_LIMIT = 10_000
 ARXIV_START_YEAR = 1991
+LAST_YEAR = 9900  # models.MAX_YEAR: date arithmetic overflows near year 9999
 
 
 class Failure(click.ClickException):
@@ -800,6 +801,8 @@ def check(
     from dailypapers import checkup
 
     config = _load(config_file, strict=strict)
+    if until is not None and not ARXIV_START_YEAR <= until.year <= LAST_YEAR:
+        raise UsageFailure(f"dailypapers: --until {until.date()} is not between 1991 and 9900")
     end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
     if not (count or from_store):
         checks = checkup.check_topics(config)
