@@ -78,11 +78,24 @@ def test_a_store_that_is_a_folder_is_named_so(tmp_path: Path, args: list[str]) -
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == (
         f"dailypapers: failed: {tmp_path / '.dailypapers' / 'papers.db'} is a folder, "
-        "not a SQLite database; move it away"
+        "not a SQLite database file; move it away, or name a file in [store] url"
     )
 
 
 @pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31"])
+def test_a_store_url_in_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "Reward Model"\n[store]\nurl = "sqlite:////proc/none/x.db"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "dailypapers: failed: cannot make the store's folder /proc/none: "
+        "No such file or directory\n"
+    )
+
+
 def test_check_until_at_the_ends_of_the_calendar_is_a_usage_error(
     tmp_path: Path, until: str
 ) -> None:

@@ -543,9 +543,7 @@ def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
 
 def _engine(url: str) -> Engine:
     if (path := sqlite_path(url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():  # SQLite says only "unable to open database file"
-            raise StoreError(f"{path} is a folder, not a SQLite database; move it away")
+        _sqlite_file(path)
     try:
         backend = sa.engine.make_url(url).get_backend_name()
         if backend not in SUPPORTED_DIALECTS:
@@ -559,6 +557,19 @@ def _engine(url: str) -> Engine:
         if path is not None:
             sa.event.listen(engine, "handle_error", _damage_reporter(path))
     return engine
+
+
+def _sqlite_file(path: Path) -> None:
+    """Make the SQLite file's folder; one line for what SQLite says only "unable to open"."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot make the store's folder {path.parent}: {exc.strerror}") from None
+    if path.is_dir():
+        raise StoreError(
+            f"{path.resolve()} is a folder, not a SQLite database file; move it away, "
+            "or name a file in [store] url"
+        )
 
 
 def _damage_reporter(path: Path) -> Callable[[sa.engine.ExceptionContext], None]:
