@@ -82,7 +82,6 @@ def test_a_store_that_is_a_folder_is_named_so(tmp_path: Path, args: list[str]) -
     )
 
 
-@pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31"])
 def test_a_store_url_in_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "papers.toml").write_text(
         '[[topics]]\nname = "Reward Model"\n[store]\nurl = "sqlite:////proc/none/x.db"\n',
@@ -96,6 +95,7 @@ def test_a_store_url_in_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31"])
 def test_check_until_at_the_ends_of_the_calendar_is_a_usage_error(
     tmp_path: Path, until: str
 ) -> None:
