@@ -114,3 +114,21 @@ def test_a_clock_at_year_one_is_a_config_error(
     result = CliRunner().invoke(cli, ["render"])
     assert result.exit_code == 2
     assert "is not between 1991 and 9900" in result.output
+
+
+def test_a_readme_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
+    os.mkfifo(tmp_path / "README.md")
+    done = subprocess.run(  # reading the old README would block forever: a new process
+        [sys.executable, "-m", "dailypapers", "render"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"dailypapers: config error: {tmp_path / 'papers.toml'}: readme.path: README.md is a "
+        "named pipe, socket or device, not a file; remove it"
+    ]
