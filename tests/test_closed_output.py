@@ -39,8 +39,10 @@ def project(tmp_path: Path, server: FakeArxiv) -> Path:
     return tmp_path
 
 
-def closed_stdout(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``dailypapers ARGS | head -0``: stdout a pipe whose reader is gone."""
+def closed_stdout(
+    folder: Path, *args: str, stderr_too: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``dailypapers ARGS | head -0`` (``2>&1 | head -0``): a pipe whose reader is gone."""
     read, write = os.pipe()
     os.close(read)
     try:
@@ -48,7 +50,7 @@ def closed_stdout(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
             [sys.executable, "-m", "dailypapers", *args],
             cwd=folder,
             stdout=write,
-            stderr=subprocess.PIPE,
+            stderr=write if stderr_too else subprocess.PIPE,
             text=True,
             timeout=120,
             env={**os.environ, "DAILYPAPERS_NOW": NOW},
@@ -68,6 +70,14 @@ def test_update_into_a_closed_pipe_keeps_its_work_and_exits_quietly(project: Pat
     assert done.returncode == EXIT_CLOSED_OUTPUT, done.stderr
     assert "error" not in done.stderr and "Traceback" not in done.stderr
     assert "wrote README.md" in done.stderr  # progress on stderr still shows
+    assert "Reward Model" in (project / "README.md").read_text(encoding="utf-8")
+    assert runs(project) == [("update", "updated")]
+
+
+def test_progress_into_a_closed_pipe_does_not_stop_the_run(project: Path) -> None:
+    """``update 2>&1 | head -1``: progress is lost, the run is not."""
+    done = closed_stdout(project, "update", stderr_too=True)
+    assert done.returncode == EXIT_CLOSED_OUTPUT
     assert "Reward Model" in (project / "README.md").read_text(encoding="utf-8")
     assert runs(project) == [("update", "updated")]
 

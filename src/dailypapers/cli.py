@@ -310,11 +310,20 @@ def wants_issues(config_file: Path) -> bool:
 def _progress(console: Console | PlainStderr) -> Iterator[Callable[[str], None]]:
     """Progress on stderr: a spinner line on a terminal, plain lines otherwise."""
     with console.status("starting", spinner="dots") as status:
+        closed = False
 
         def progress(message: str) -> None:
-            status.update(message)
-            if not console.is_terminal:
-                console.print(message)
+            nonlocal closed
+            if closed:
+                return
+            try:
+                status.update(message)
+                if not console.is_terminal:
+                    console.print(message)
+            except BrokenPipeError as exc:  # `2>&1 | head`: the run goes on, unprinted
+                if not closed_output(exc):
+                    raise
+                closed = True
 
         yield progress
 
