@@ -132,3 +132,14 @@ def test_a_readme_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> Non
         f"dailypapers: config error: {tmp_path / 'papers.toml'}: readme.path: README.md is a "
         "named pipe, socket or device, not a file; remove it"
     ]
+
+
+def test_a_store_that_is_a_fifo_is_named_so(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
+    (tmp_path / ".dailypapers").mkdir()
+    os.mkfifo(tmp_path / ".dailypapers" / "papers.db")
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 1
+    assert "papers.db is a named pipe, socket or device, not a SQLite database file" in (
+        result.output
+    )

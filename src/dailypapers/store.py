@@ -565,9 +565,10 @@ def _sqlite_file(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot make the store's folder {path.parent}: {exc.strerror}") from None
-    if path.is_dir():
+    if path.exists() and not path.is_file():  # SQLite: "unable to open", "disk I/O error"
+        kind = "a folder" if path.is_dir() else "a named pipe, socket or device"
         raise StoreError(
-            f"{path.resolve()} is a folder, not a SQLite database file; move it away, "
+            f"{path.resolve()} is {kind}, not a SQLite database file; move it away, "
             "or name a file in [store] url"
         )
 
