@@ -35,6 +35,8 @@ DAMAGES = [
     ("authors", "'[1]'"),
     ("authors", "'[{\"name\": 5}]'"),
     ("authors", '\'{"name": "x"}\''),
+    ("authors", '\'[{"name": "A", "affiliations": [3]}]\''),
+    ("authors", '\'[{"name": 3, "affiliations": ["B"]}]\''),
     ("categories", "'5'"),
     ("categories", "'null'"),
     ("categories", "'{\"cs.AI\": 1}'"),
@@ -121,16 +123,19 @@ def test_search_names_the_paper_and_column(stored: Path, tmp_path: Path) -> None
     assert line.startswith(f"dailypapers: failed: stored paper {paper_id}: column updated ")
 
 
-def test_doctor_lists_the_damaged_values(stored: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("column", "value"), DAMAGES, ids=[f"{c}={v}" for c, v in DAMAGES])
+def test_doctor_lists_the_damaged_values(
+    stored: Path, tmp_path: Path, column: str, value: str
+) -> None:
     folder = copy_of(stored, tmp_path)
     config = ["--config", str(folder / "papers.toml")]
     assert CliRunner().invoke(cli, ["doctor", *config]).exit_code == 0
-    paper_id = damage(folder, "categories", "'null'")
+    paper_id = damage(folder, column, value)
     result = CliRunner().invoke(cli, ["doctor", *config])
     assert result.exit_code == 1
     (line,) = [line for line in result.output.splitlines() if "stored values" in line]
     assert line.startswith("FAIL stored values: 1 paper(s) hold a value no dailypapers wrote: ")
-    assert f"stored paper {paper_id}: column categories holds 'null'" in line
+    assert f"stored paper {paper_id}: column {column} holds " in line
 
 
 def test_the_failed_run_is_recorded_with_the_line(stored: Path, tmp_path: Path) -> None:

@@ -6,9 +6,12 @@ the figures into findings.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers.models import StoredValueError
 from dailypapers.schema import (
     RunStatus,
     iter_damaged,
@@ -18,6 +21,7 @@ from dailypapers.schema import (
     topic_papers,
     topics,
 )
+from dailypapers.sql import chunks
 
 SHOWN_DAMAGED = 3  # damaged values named in full; the rest are counted
 
@@ -69,10 +73,45 @@ def delete_orphan_links(conn: Connection) -> int:
 
 
 def damaged_values(conn: Connection) -> tuple[int, list[str]]:
-    """Stored papers with a value no reader can use: how many, and the first few's lines."""
+    """Stored papers with a value no reader can use: how many, and the first few's lines.
+
+    On SQLite the database first picks the rows that may be damaged (its own
+    type and JSON checks, a superset of what the readers refuse), so a
+    healthy store is checked without bringing every row into Python.
+    """
+    found: Iterator[StoredValueError] = iter_damaged(conn)
+    if conn.dialect.name == "sqlite":
+        suspects = list(conn.scalars(sa.text(_SQLITE_SUSPECTS)))
+        found = (d for ids in chunks(suspects, 500) for d in iter_damaged(conn, only=ids))
     count, shown = 0, list[str]()
-    for damage in iter_damaged(conn):
+    for damage in found:
         count += 1
         if len(shown) < SHOWN_DAMAGED:
             shown.append(str(damage).split("; no output")[0])
     return count, shown
+
+
+_TEXT_OR_NULL = "IN ('text', 'null')"
+_SQLITE_SUSPECTS = f"""
+SELECT id FROM papers WHERE NOT (
+  typeof(id) = 'text' AND typeof(version) = 'integer' AND version BETWEEN 1 AND 10000
+  AND typeof(title) = 'text' AND typeof(abstract) = 'text'
+  AND typeof(primary_category) = 'text' AND typeof(comment) {_TEXT_OR_NULL}
+  AND typeof(journal_ref) {_TEXT_OR_NULL} AND typeof(doi) {_TEXT_OR_NULL}
+  AND datetime(published) IS NOT NULL AND datetime(updated) IS NOT NULL
+  AND substr(published, 1, 4) BETWEEN '1900' AND '9900'
+  AND substr(updated, 1, 4) BETWEEN '1900' AND '9900'
+  AND typeof(authors) = 'text' AND json_valid(authors) AND json_type(authors) = 'array'
+  AND typeof(categories) = 'text' AND json_valid(categories)
+  AND json_type(categories) = 'array'
+  AND NOT EXISTS (SELECT 1 FROM json_each(
+    CASE WHEN json_valid(categories) THEN categories ELSE '[]' END) WHERE type <> 'text')
+  AND NOT EXISTS (SELECT 1 FROM json_each(
+    CASE WHEN json_valid(authors) THEN authors ELSE '[]' END) AS a
+    WHERE a.type <> 'object' OR json_type(a.value, '$.name') IS NOT 'text'
+      OR json_type(a.value, '$.affiliations') NOT IN ('array', 'null')
+      OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(a.value, '$.affiliations')
+        = 'array' THEN json_extract(a.value, '$.affiliations') ELSE '[]' END)
+        WHERE type <> 'text'))
+)
+"""

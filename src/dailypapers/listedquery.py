@@ -133,6 +133,9 @@ class PaperReader:
         for item in stored:
             affiliations = item.get("affiliations")
             if affiliations:
+                kinds = {type(item["name"]), *(type(a) for a in affiliations)}
+                if type(affiliations) is not list or kinds != {str}:
+                    raise ValueError("an author that is not text")  # named by find_damaged
                 found.append(Author(item["name"], tuple(affiliations)))
                 continue
             name = item["name"]

@@ -14,7 +14,7 @@ run owners (migration 6), fetch totals (migration 7), TL;DR summaries (migration
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -510,10 +510,14 @@ def find_damaged(conn: Connection, topic_id: int | None = None) -> StoredValueEr
     return next(iter_damaged(conn, topic_id), None)
 
 
-def iter_damaged(conn: Connection, topic_id: int | None = None) -> Iterator[StoredValueError]:
-    """Each stored paper's first damaged value (``dailypapers doctor`` reads them all)."""
+def iter_damaged(
+    conn: Connection, topic_id: int | None = None, only: Sequence[str] | None = None
+) -> Iterator[StoredValueError]:
+    """Each stored paper's first damaged value (of ``topic_id``; of the ``only`` ids)."""
     raw = [sa.type_coerce(column, sa.String) for column in papers.c if column.name in _READ]
     query = sa.select(*raw, topics.c.name if topic_id is not None else sa.null())
+    if only is not None:
+        query = query.where(papers.c.id.in_(only))
     if topic_id is not None:
         query = query.join_from(papers, topic_papers, topic_papers.c.paper_id == papers.c.id)
         query = query.join(topics, topics.c.id == topic_papers.c.topic_id)
