@@ -190,3 +190,22 @@ def test_a_full_disk_is_one_line_and_changes_no_output(
         "(each output is replaced whole or left as it was)"
     )
     assert outputs(folder) == before
+
+
+def test_an_oversized_stored_text_is_cut_in_every_output(stored: Path, tmp_path: Path) -> None:
+    """A megabyte abstract (a hostile server, another tool) is cut; the stored value is kept."""
+    folder = copy_of(stored, tmp_path)
+    sizes = {name: len(data) for name, data in outputs(folder).items()}
+    paper_id = damage(folder, "abstract", "printf('%.*c', 2000000, 'x')")
+    damage(folder, "title", "printf('%.*c', 100000, 'y')")
+    result = CliRunner().invoke(cli, ["render", "--force", "--config", str(folder / "papers.toml")])
+    assert result.exit_code == 0, result.output
+    after = outputs(folder)
+    readme = after["README.md"].decode("utf-8")
+    assert "x" * 9_999 + "…" in readme and "x" * 10_000 not in readme
+    assert "y" * 999 + "…" in readme
+    for name, data in after.items():  # no output grew by the stored megabytes
+        assert len(data) < sizes.get(name, 0) + 100_000, name
+    with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
+        (length,) = conn.execute("SELECT length(abstract) FROM papers WHERE id = ?", (paper_id,))
+    assert length == (2_000_000,)

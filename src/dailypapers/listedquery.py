@@ -49,6 +49,23 @@ def topic_ids(conn: Connection) -> dict[tuple[str, str], int]:
 
 
 _TEXT = (str, type(None))
+# What the outputs show of a paper's texts at most (arXiv caps abstracts at 1,920
+# characters): a stored megabyte title (a hostile server, another tool) is cut
+# for every output, the stored value kept.
+_MAX_TITLE, _MAX_ABSTRACT, _MAX_COMMENT = 1_000, 10_000, 2_000
+
+
+def _bounded(title: str, abstract: str, comment: str | None) -> tuple[str, str, str | None]:
+    """The texts cut to what the outputs show, each marked with "…" where cut."""
+
+    def cut(text: str, limit: int) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    return (
+        cut(title, _MAX_TITLE),
+        cut(abstract, _MAX_ABSTRACT),
+        comment and cut(comment, _MAX_COMMENT),
+    )
 
 
 def _typed(row: Sequence[Any]) -> bool:
@@ -111,17 +128,21 @@ class PaperReader:
             return known
         if not _typed(row):
             raise ValueError("a stored value of the wrong type")  # named by find_damaged
+        title, abstract, comment = row[2], row[3], row[9]
+        long = len(title) > _MAX_TITLE or len(abstract) > _MAX_ABSTRACT
+        if long or len(comment or "") > _MAX_COMMENT:
+            title, abstract, comment = _bounded(title, abstract, comment)
         paper = Paper(
             row[0],
             row[1],
-            row[2],
-            row[3],
+            title,
+            abstract,
             self._author_tuple(row[4]),
             tuple(row[5]),
             row[6],
             row[7],
             row[8],
-            row[9],
+            comment,
             row[10],
             row[11],
         )
