@@ -54,19 +54,34 @@ def test_repair_migrates_a_store_older_than_the_field_index(project: tuple[Path,
     assert doctor(config) == (0, output.split("\n", 1)[1])  # the same findings, all ok
 
 
-def test_a_damaged_json_value_is_named(project: tuple[Path, str]) -> None:
+JSON_DAMAGES = [
+    ("categories", "5"),
+    ("categories", '["cs.AI", 1]'),
+    ("authors", '{"name": "x"}'),
+    ("authors", "[1]"),
+    ("authors", '[{"name": 5}]'),
+    ("authors", '[{"name": "A", "affiliations": [3]}]'),
+]
+
+
+@pytest.mark.parametrize(("column", "value"), JSON_DAMAGES)
+def test_a_damaged_json_value_is_named(project: tuple[Path, str], column: str, value: str) -> None:
     """PostgreSQL checks JSON is JSON, not that it is a list: its driver returns it parsed."""
     config, url = project
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         paper_id = conn.scalar(sa.text("SELECT paper_id FROM topic_papers LIMIT 1"))
-        conn.execute(sa.text("UPDATE papers SET categories = '5' WHERE id = :i"), {"i": paper_id})
+        conn.execute(
+            sa.text(f"UPDATE papers SET {column} = :v WHERE id = :i"), {"v": value, "i": paper_id}
+        )
     engine.dispose()
     code, output = doctor(config)
     assert code == 1
-    assert f"stored paper {paper_id}: column categories holds 5, not a JSON list" in output
+    assert f"stored paper {paper_id}: column {column} holds " in output
+    if value == '["cs.AI", 1]':
+        return  # no output breaks on it (the README shows no categories): doctor alone sees it
     result = CliRunner().invoke(cli, ["render", "--config", str(config)])
     assert result.exit_code == 1
     assert result.output.startswith(
-        f'dailypapers: failed: stored paper {paper_id} of topic "Reward Model": column categories'
+        f'dailypapers: failed: stored paper {paper_id} of topic "Reward Model": column {column}'
     )

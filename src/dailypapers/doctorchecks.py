@@ -75,13 +75,14 @@ def delete_orphan_links(conn: Connection) -> int:
 def damaged_values(conn: Connection) -> tuple[int, list[str]]:
     """Stored papers with a value no reader can use: how many, and the first few's lines.
 
-    On SQLite the database first picks the rows that may be damaged (its own
-    type and JSON checks, a superset of what the readers refuse), so a
-    healthy store is checked without bringing every row into Python.
+    The database first picks the rows that may be damaged (its own type and
+    JSON checks, a superset of what the readers refuse), so a healthy store
+    is checked without bringing every row into Python.
     """
     found: Iterator[StoredValueError] = iter_damaged(conn)
-    if conn.dialect.name == "sqlite":
-        suspects = list(conn.scalars(sa.text(_SQLITE_SUSPECTS)))
+    suspects_sql = _SUSPECTS.get(conn.dialect.name)
+    if suspects_sql is not None:
+        suspects = list(conn.scalars(sa.text(suspects_sql)))
         found = (d for ids in chunks(suspects, 500) for d in iter_damaged(conn, only=ids))
     count, shown = 0, list[str]()
     for damage in found:
@@ -115,3 +116,20 @@ SELECT id FROM papers WHERE NOT (
         WHERE type <> 'text'))
 )
 """
+# PostgreSQL's columns hold their types; only the JSON values' shapes can be wrong.
+_POSTGRESQL_SUSPECTS = """
+SELECT id FROM papers WHERE version NOT BETWEEN 1 AND 10000
+  OR EXTRACT(YEAR FROM published) NOT BETWEEN 1900 AND 9900
+  OR EXTRACT(YEAR FROM updated) NOT BETWEEN 1900 AND 9900
+  OR json_typeof(authors) <> 'array' OR json_typeof(categories) <> 'array'
+  OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(categories) = 'array'
+    THEN categories ELSE '[]' END) AS c WHERE json_typeof(c) <> 'string')
+  OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(authors) = 'array'
+    THEN authors ELSE '[]' END) AS a
+    WHERE json_typeof(a) <> 'object' OR json_typeof(a -> 'name') IS DISTINCT FROM 'string'
+      OR coalesce(json_typeof(a -> 'affiliations'), 'null') NOT IN ('array', 'null')
+      OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(a -> 'affiliations')
+        = 'array' THEN a -> 'affiliations' ELSE '[]' END) AS f
+        WHERE json_typeof(f) <> 'string'))
+"""
+_SUSPECTS = {"sqlite": _SQLITE_SUSPECTS, "postgresql": _POSTGRESQL_SUSPECTS}
