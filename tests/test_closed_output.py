@@ -98,3 +98,38 @@ def test_a_broken_pipe_elsewhere_is_no_closed_output() -> None:
     """A socket a server closed is a real failure, not ``| head``."""
     assert not closed_output(BrokenPipeError(32, "Broken pipe"))
     assert not closed_output(ValueError("x"))
+
+
+def test_a_stdout_closed_before_the_start_is_no_error(project: Path) -> None:
+    """``dailypapers search x >&-``: Python has no stdout at all."""
+    assert closed_stdout(project, "update").returncode == EXIT_CLOSED_OUTPUT
+    done = subprocess.run(
+        [sys.executable, "-m", "dailypapers", "search", "reward"],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_full_stdout_is_one_line(project: Path) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "dailypapers", "check"],
+            cwd=project,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "dailypapers: failed: No space left on device: free some space and run again "
+        "(each output is replaced whole or left as it was)\n"
+    )

@@ -19,6 +19,7 @@ from dailypapers import __version__
 from dailypapers.errors import (
     EXIT_CLOSED_OUTPUT,
     closed_output,
+    full_disk,
     silence_closed_output,
     unexpected,
 )
@@ -100,6 +101,8 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if closed_output(exc):
                 raise  # `| head`: Group.invoke ends quietly
+            if line := full_disk(exc):  # a full disk, or stdout into /dev/full
+                raise Failure(f"dailypapers: failed: {line}") from None
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
             if (
@@ -155,7 +158,7 @@ class PlainStderr:
 
 
 def _stderr() -> Console | PlainStderr:
-    if not _may_be_terminal(sys.stderr):  # cron, CI, a log file: rich is not needed
+    if not _may_be_terminal(sys.stderr):  # cron, CI, a log file, closed: rich is not needed
         return PlainStderr()
     from rich.console import Console
 
@@ -697,10 +700,16 @@ def _refuse_damaged(path: Path) -> None:
         raise Failure(f"dailypapers: failed: {damage_message(path, problem)}")
 
 
-def _may_be_terminal(stream: Any = None) -> bool:
-    """Whether rich could take ``stream`` (default stdout) for a terminal (a TTY, or forced)."""
+def _may_be_terminal(stream: Any = "stdout") -> bool:
+    """Whether rich could take ``stream`` (default stdout) for a terminal (a TTY, or forced).
+
+    A stream Python found closed at start (``>&-``) is ``None``: no terminal.
+    """
+    stream = sys.stdout if stream == "stdout" else stream
+    if stream is None:
+        return False
     forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
-    return bool(forced) or (stream or sys.stdout).isatty()
+    return bool(forced) or stream.isatty()
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
@@ -712,7 +721,7 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         click.echo("no stored paper matches", err=True)
         return
-    if not _may_be_terminal():  # a pipe: plain lines, without loading rich
+    if not _may_be_terminal():  # a pipe, or closed: plain lines, without loading rich
         click.echo("\n".join(plain_lines(hits)))
         return
     from rich.console import Console

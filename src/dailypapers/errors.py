@@ -8,6 +8,7 @@ here so the runs' clock (:mod:`dailypapers.clock`) and the calendar skip
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import sys
@@ -59,3 +60,13 @@ def silence_closed_output() -> None:
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def full_disk(exc: BaseException) -> str | None:
+    """The one line for a full disk or quota (``None`` for any other error)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"{exc.strerror}: free some space and run again "
+            "(each output is replaced whole or left as it was)"
+        )
+    return None

@@ -11,7 +11,6 @@ run cost is :class:`RunResult`, which every command's report extends.
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from dailypapers.clock import NOW_ENV as NOW_ENV  # re-exported: the runs' clock
 from dailypapers.clock import ClockError as ClockError
 from dailypapers.clock import run_clock as run_clock
 from dailypapers.config import Config
+from dailypapers.errors import full_disk
 from dailypapers.models import StoredValueError
 from dailypapers.runlock import Busy as Busy  # re-exported: the runs' lock and errors
 from dailypapers.runlock import RunFailed as RunFailed
@@ -40,9 +40,6 @@ RUN_ERRORS: tuple[type[Exception], ...] = (
     StoredValueError,  # a paper row another tool wrote (named with its column)
     OSError,
 )
-
-
-_FULL = (errno.ENOSPC, errno.EDQUOT)  # a full disk, a full quota
 
 
 @dataclass
@@ -74,11 +71,8 @@ class Run:
 
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (its type's name when it has none)."""
-    if isinstance(exc, OSError) and exc.errno in _FULL:
-        return (
-            f"{exc.strerror}: free some space and run again "
-            "(each output is replaced whole or left as it was)"
-        )
+    if line := full_disk(exc):
+        return line
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
