@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from dailypapers.cli import cli
 from dailypapers.config import load_config
+from dailypapers.doctor import MIGRATING
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
@@ -34,7 +35,7 @@ def project(tmp_path: Path, postgres_server: TemporaryPostgres) -> tuple[Path, s
 
 def doctor(config: Path, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, ["doctor", "--config", str(config), *args])
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def test_repair_migrates_a_store_older_than_the_field_index(project: tuple[Path, str]) -> None:
@@ -45,8 +46,10 @@ def test_repair_migrates_a_store_older_than_the_field_index(project: tuple[Path,
         conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 12"))
     code, output = doctor(config)
     assert code == 1 and "FAIL schema: migrations applied: [1, 2, 3" in output
-    code, output = doctor(config, "--repair")
+    repaired = CliRunner().invoke(cli, ["doctor", "--config", str(config), "--repair"])
+    code, output = repaired.exit_code, repaired.stdout
     assert code == 0, output
+    assert repaired.stderr == MIGRATING + "\n"  # said before the long part starts
     assert output.splitlines()[0] == "repaired: applied migrations: field_index"
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM paper_fields")) > 0

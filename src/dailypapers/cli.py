@@ -877,7 +877,7 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
         raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
     with open_store(config.db_url, migrate=False, check=True) as store:
         if repair:
-            for line in doctor_module.repair(store):
+            for line in doctor_module.repair(store, lambda text: click.echo(text, err=True)):
                 click.echo(f"repaired: {line}")
         findings = doctor_module.diagnose(store)
     for finding in findings:

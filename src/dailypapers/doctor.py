@@ -130,9 +130,25 @@ def diagnose(store: Store) -> list[Finding]:
         return [check(store, conn) for check in CHECKS]
 
 
-def repair(store: Store) -> list[str]:
-    """Apply the safe repairs; returns what was done."""
+MIGRATING = (
+    "dailypapers: applying the store's pending migrations first (on PostgreSQL the "
+    "field index of migration 12 takes minutes for a million papers)"
+)
+
+
+def repair(store: Store, notice: Callable[[str], None] | None = None) -> list[str]:
+    """Apply the safe repairs; returns what was done.
+
+    ``notice`` hears, before a migration that may take long, that it starts.
+    """
     done = []
+    if notice is not None:
+        with store.reading() as conn:
+            if (
+                doctorchecks.has_table(conn, "schema_migrations")
+                and not check_schema(store, conn).ok
+            ):
+                notice(MIGRATING)
     applied = store.migrate()
     if applied:
         done.append(f"applied migrations: {', '.join(applied)}")
