@@ -16,7 +16,13 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from dailypapers import __version__
-from dailypapers.errors import unexpected
+from dailypapers.errors import (
+    EXIT_CLOSED_OUTPUT,
+    closed_output,
+    full_disk,
+    silence_closed_output,
+    unexpected,
+)
 from dailypapers.models import counted
 from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
@@ -38,6 +44,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 MAX_SEARCH_LIMIT = 10_000
 ARXIV_START_YEAR = 1991
+LAST_YEAR = 9900  # models.MAX_YEAR: date arithmetic overflows near year 9999
 
 
 class Failure(click.ClickException):
@@ -92,10 +99,16 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
+            if closed_output(exc):
+                raise  # `| head`: Group.invoke ends quietly
+            if line := full_disk(exc):  # a full disk, or stdout into /dev/full
+                raise Failure(f"dailypapers: failed: {line}") from None
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
-            if _raised(exc, "dailypapers.runlock", "RunFailed") or _raised(
-                exc, "dailypapers.store", "StoreError"
+            if (
+                _raised(exc, "dailypapers.runlock", "RunFailed")
+                or _raised(exc, "dailypapers.store", "StoreError")
+                or _raised(exc, "dailypapers.models", "StoredValueError")
             ):
                 raise Failure(f"dailypapers: failed: {exc}") from None
             if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
@@ -145,7 +158,7 @@ class PlainStderr:
 
 
 def _stderr() -> Console | PlainStderr:
-    if not _may_be_terminal(sys.stderr):  # cron, CI, a log file: rich is not needed
+    if not _may_be_terminal(sys.stderr):  # cron, CI, a log file, closed: rich is not needed
         return PlainStderr()
     from rich.console import Console
 
@@ -182,6 +195,20 @@ class Group(click.Group):
             click.echo("dailypapers: aborted", err=True)
             sys.exit(EXIT_FAILED)
         sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that closed our stdout (``| head``) ends it quietly.
+
+        Exit 141, as a shell reports ``yes | head``: what was done (a run's
+        writes, its ``runs`` row) is kept; only the rest of the printing is lost.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            if not closed_output(exc):
+                raise
+            silence_closed_output()
+            sys.exit(EXIT_CLOSED_OUTPUT)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -259,10 +286,15 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
 
 
 def _write_unless_exists(path: Path, force: bool, write: Callable[[Path], None]) -> int:
+    if path.is_dir():  # --force would not help: say what is in the way
+        raise Failure(f"dailypapers: {path} is a folder; move it away, or write elsewhere")
     if path.exists() and not force:
         click.echo(f"kept {_relative(path)} (exists; --force overwrites it)", err=True)
         return 0
-    write(path)
+    try:
+        write(path)
+    except OSError as exc:
+        raise Failure(f"dailypapers: cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {_relative(path)}")
     return 1
 
@@ -281,11 +313,20 @@ def wants_issues(config_file: Path) -> bool:
 def _progress(console: Console | PlainStderr) -> Iterator[Callable[[str], None]]:
     """Progress on stderr: a spinner line on a terminal, plain lines otherwise."""
     with console.status("starting", spinner="dots") as status:
+        closed = False
 
         def progress(message: str) -> None:
-            status.update(message)
-            if not console.is_terminal:
-                console.print(message)
+            nonlocal closed
+            if closed:
+                return
+            try:
+                status.update(message)
+                if not console.is_terminal:
+                    console.print(message)
+            except BrokenPipeError as exc:  # `2>&1 | head`: the run goes on, unprinted
+                if not closed_output(exc):
+                    raise
+                closed = True
 
         yield progress
 
@@ -659,10 +700,16 @@ def _refuse_damaged(path: Path) -> None:
         raise Failure(f"dailypapers: failed: {damage_message(path, problem)}")
 
 
-def _may_be_terminal(stream: Any = None) -> bool:
-    """Whether rich could take ``stream`` (default stdout) for a terminal (a TTY, or forced)."""
+def _may_be_terminal(stream: Any = "stdout") -> bool:
+    """Whether rich could take ``stream`` (default stdout) for a terminal (a TTY, or forced).
+
+    A stream Python found closed at start (``>&-``) is ``None``: no terminal.
+    """
+    stream = sys.stdout if stream == "stdout" else stream
+    if stream is None:
+        return False
     forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
-    return bool(forced) or (stream or sys.stdout).isatty()
+    return bool(forced) or stream.isatty()
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
@@ -674,7 +721,7 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         click.echo("no stored paper matches", err=True)
         return
-    if not _may_be_terminal():  # a pipe: plain lines, without loading rich
+    if not _may_be_terminal():  # a pipe, or closed: plain lines, without loading rich
         click.echo("\n".join(plain_lines(hits)))
         return
     from rich.console import Console
@@ -772,6 +819,8 @@ def check(
     from dailypapers import checkup
 
     config = _load(config_file, strict=strict)
+    if until is not None and not ARXIV_START_YEAR <= until.year <= LAST_YEAR:
+        raise UsageFailure(f"dailypapers: --until {until.date()} is not between 1991 and 9900")
     end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
     if not (count or from_store):
         checks = checkup.check_topics(config)
@@ -828,7 +877,7 @@ def doctor(config_file: Path | None, repair: bool, debug: bool) -> None:
         raise Failure(f"dailypapers: no store yet at {path}; run 'dailypapers update' first")
     with open_store(config.db_url, migrate=False, check=True) as store:
         if repair:
-            for line in doctor_module.repair(store):
+            for line in doctor_module.repair(store, lambda text: click.echo(text, err=True)):
                 click.echo(f"repaired: {line}")
         findings = doctor_module.diagnose(store)
     for finding in findings:

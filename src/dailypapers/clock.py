@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from dailypapers.errors import ConfigError
 
 NOW_ENV = "DAILYPAPERS_NOW"  # an ISO time with offset: the runs' clock (tests, a past day)
+FIRST_YEAR, LAST_YEAR = 1991, 9900  # arXiv's first year; models.MAX_YEAR
 
 
 class ClockError(ConfigError):
@@ -33,4 +34,6 @@ def run_clock() -> datetime:
         raise ClockError(f"{NOW_ENV}={value!r} is not an ISO time") from None
     if when.tzinfo is None:
         raise ClockError(f"{NOW_ENV}={value!r} needs a UTC offset (e.g. +00:00)")
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:  # date arithmetic overflows near years 1, 9999
+        raise ClockError(f"{NOW_ENV}={value!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
     return when.astimezone(UTC)

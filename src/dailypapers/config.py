@@ -658,16 +658,12 @@ def _check_output_dirs(config: Config, text: str) -> None:
 
 
 def _read_text(file: Path) -> str:
+    from dailypapers.configfile import read_config_bytes
+
     try:
-        return file.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: no such file (run 'dailypapers init' to create one)") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{file}: is a directory, not a config file") from None
+        return read_config_bytes(file).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
 
 
 def _apply_env(data: dict[str, Any]) -> dict[str, Any]:

@@ -98,10 +98,24 @@ def check_search_index(store: Store, conn: Connection) -> Finding:
     )
 
 
+def check_values(store: Store, conn: Connection) -> Finding:
+    count, shown = doctorchecks.damaged_values(conn)
+    if not count:
+        return Finding("stored values", True, "every paper's values are readable")
+    more = f" and {count - len(shown)} more" if count > len(shown) else ""
+    return Finding(
+        "stored values",
+        False,
+        f"{count} paper(s) hold a value no dailypapers wrote: {'; '.join(shown)}{more}",
+        "correct each value (another tool wrote it), or restore the store from a backup",
+    )
+
+
 CHECKS: list[Check] = [
     check_schema,
     check_integrity,
     check_orphans,
+    check_values,
     check_runs,
     check_search_index,
 ]
@@ -116,9 +130,25 @@ def diagnose(store: Store) -> list[Finding]:
         return [check(store, conn) for check in CHECKS]
 
 
-def repair(store: Store) -> list[str]:
-    """Apply the safe repairs; returns what was done."""
+MIGRATING = (
+    "dailypapers: applying the store's pending migrations first (on PostgreSQL the "
+    "field index of migration 12 takes minutes for a million papers)"
+)
+
+
+def repair(store: Store, notice: Callable[[str], None] | None = None) -> list[str]:
+    """Apply the safe repairs; returns what was done.
+
+    ``notice`` hears, before a migration that may take long, that it starts.
+    """
     done = []
+    if notice is not None:
+        with store.reading() as conn:
+            if (
+                doctorchecks.has_table(conn, "schema_migrations")
+                and not check_schema(store, conn).ok
+            ):
+                notice(MIGRATING)
     applied = store.migrate()
     if applied:
         done.append(f"applied migrations: {', '.join(applied)}")

@@ -21,7 +21,12 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
-from dailypapers.errors import unexpected
+from dailypapers.errors import (
+    EXIT_CLOSED_OUTPUT,
+    closed_output,
+    silence_closed_output,
+    unexpected,
+)
 from dailypapers.names import SOURCES
 
 DEFAULT_WAIT = 60.0  # `update --wait`'s default (a test checks it is the CLI's)
@@ -131,7 +136,10 @@ def _skipped(options: dict[str, str]) -> bool:
     try:
         _say(PROGRESS, sys.stderr)
         _say(line, sys.stdout)
-    except OSError as exc:  # a closed pipe: the run is recorded; as cli.handle_errors says it
+    except OSError as exc:  # a closed pipe: the run is recorded; as cli.Group.invoke ends
+        if closed_output(exc):
+            silence_closed_output()
+            sys.exit(EXIT_CLOSED_OUTPUT)
         _stdout_to_null()
         _fail(unexpected(exc))
     return True

@@ -7,12 +7,66 @@ here so the runs' clock (:mod:`dailypapers.clock`) and the calendar skip
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import select
+import sys
+from typing import TextIO
+
+# A command whose stdout (or stderr) reader went away (`dailypapers search x | head -1`)
+# exits quietly with the status a shell gives a process SIGPIPE ended (`yes | head`):
+# 128 + 13. Not 1: that says "the run failed, nothing published changed", and the
+# run's work is done and kept; only the rest of its printing is lost.
+EXIT_CLOSED_OUTPUT = 141
+
 
 class ConfigError(Exception):
     """A configuration problem, as one line: ``file:line: key: message``."""
 
 
 def unexpected(exc: BaseException) -> str:
-    """The one line for an error no command expects (a bug, a closed pipe), exit 1."""
+    """The one line for an error no command expects (a bug), exit 1."""
     detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
     return f"dailypapers: failed: unexpected error: {detail} (--debug shows the traceback)"
+
+
+def closed_output(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write to a stdout or stderr whose reader is gone (``| head``).
+
+    A broken pipe elsewhere (a socket a server closed) is a real failure: only
+    a standard stream that polls as broken (its reader closed) counts.
+    """
+    if not isinstance(exc, BrokenPipeError):
+        return False
+    return any(_reader_gone(stream) for stream in (sys.stdout, sys.stderr))
+
+
+def _reader_gone(stream: TextIO | None) -> bool:
+    try:
+        fd = stream.fileno() if stream is not None else -1
+    except (AttributeError, OSError, ValueError):  # closed, or not a file (a test's buffer)
+        return False
+    if fd < 0 or not hasattr(select, "poll"):
+        return fd >= 0
+    poller = select.poll()
+    poller.register(fd, 0)  # POLLERR and POLLHUP are always reported
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def silence_closed_output() -> None:
+    """Point stdout and stderr at the null device: no complaint at exit about a lost flush."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def full_disk(exc: BaseException) -> str | None:
+    """The one line for a full disk or quota (``None`` for any other error)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"{exc.strerror}: free some space and run again "
+            "(each output is replaced whole or left as it was)"
+        )
+    return None

@@ -232,3 +232,100 @@ def format_timestamp(value: datetime) -> str:
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     # The same text as strftime, without its cost (every paper has two, in three outputs).
     return f"{value.isoformat(timespec='seconds')[:19]}Z"
+
+
+class StoredValueError(Exception):
+    """A stored paper holds a value dailypapers never writes (another tool, a damaged file).
+
+    The message is one line naming the paper, its topic when known, the column
+    and what is wrong, and how to get rid of the row.
+    """
+
+
+# What reading or rendering a damaged stored value raises (a bug raises these too:
+# only a value :func:`stored_value_problem` finds wrong becomes a StoredValueError).
+DAMAGE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+)
+
+
+def readable(version: Any, *texts: Any) -> bool:
+    """Whether a stored version is a number and the texts are text (``None`` allowed).
+
+    The readers' cheap check of what SQLite's loose column types let another
+    tool store (a number or bytes for a title); :func:`stored_value_problem`
+    names the column when it fails.
+    """
+    if type(version) is not int:
+        return False
+    return all(text is None or type(text) is str for text in texts)
+
+
+_JSON_COLUMNS = ("authors", "categories")
+_DATE_COLUMNS = ("published", "updated")
+_TEXT_COLUMNS = ("id", "title", "abstract", "primary_category")
+_OPTIONAL_TEXT = ("comment", "journal_ref", "doi")
+
+
+def stored_value_problem(column: str, value: Any) -> str | None:
+    """What is wrong with a ``papers`` column's stored value, or ``None`` when it is readable.
+
+    ``value`` as the database driver returns it: JSON columns as text (SQLite)
+    or parsed (PostgreSQL), times as text or datetimes.
+    """
+    if column in _TEXT_COLUMNS or (column in _OPTIONAL_TEXT and value is not None):
+        return None if isinstance(value, str) else "not text"
+    if column == "version":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_VERSION
+        return None if ok else "not a version number"
+    if column in _DATE_COLUMNS:
+        return _date_problem(value)
+    if column in _JSON_COLUMNS:
+        return _json_problem(column, value)
+    return None
+
+
+def _date_problem(value: Any) -> str | None:
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return "not a date and time"
+    return None if MIN_YEAR <= when.year <= MAX_YEAR else "a date out of range"
+
+
+def _json_problem(column: str, value: Any) -> str | None:
+    import json
+
+    try:
+        parsed = json.loads(value) if isinstance(value, str | bytes) else value
+    except ValueError:
+        return "not JSON"
+    if not isinstance(parsed, list):
+        return "not a JSON list"
+    if column == "categories":
+        return None if all(isinstance(c, str) for c in parsed) else "a list of non-text"
+    for author in parsed:
+        if not isinstance(author, dict) or not isinstance(author.get("name"), str):
+            return "an author without a name"
+        if not all(isinstance(a, str) for a in author.get("affiliations") or ()):
+            return "an affiliation that is not text"
+    return None
+
+
+def stored_value_error(
+    paper_id: Any, column: str, value: Any, problem: str, topic: str | None = None
+) -> StoredValueError:
+    """The one line for a damaged value: the paper (and topic), the column, the value, the fix."""
+    shown = " ".join(repr(value).split())
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    where = f' of topic "{one_line(topic)[:80]}"' if topic else ""
+    return StoredValueError(
+        f"stored paper {one_line(str(paper_id))[:80]}{where}: column {column} holds {shown}, "
+        f"{problem} (written by another tool?); no output was changed. 'dailypapers doctor' "
+        "lists every such value: correct it, or restore the store from a backup"
+    )

@@ -80,11 +80,17 @@ def _placement(out: _Output, project: Project) -> str | None:
         return "would overwrite the store's folder"
     if store is not None and (path == store or (out.folder and _inside(store, path))):
         return "would overwrite the store"
-    if not out.folder and path.is_dir():
-        return f"{path.name} is a folder; name a file"
+    if not out.folder and path.exists() and not path.is_file():
+        return _not_a_file(path)
     if out.folder and path.exists() and not path.is_dir():
         return f"{path.name} is a file; name a folder"
     return None
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return f"{path.name} is a folder; name a file"
+    return f"{path.name} is a named pipe, socket or device, not a file; remove it"  # a read hangs
 
 
 def _clash(out: _Output, outputs: list[_Output]) -> str | None:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
 from dailypapers.memory import release_freed
-from dailypapers.models import Paper, counted
+from dailypapers.models import DAMAGE_ERRORS, Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
 from dailypapers.publish.outputs import forget_rendered, write_outputs
@@ -194,8 +194,8 @@ def sections(
     reader = PaperReader()
     limit = config.settings.max_papers
     result = []
-    with store.reading() as conn:
-        for name, topic_id in topic_ids(config, store) if ids is None else ids:
+    with store.reading() as conn:  # one connection: the topics' ids and their papers
+        for name, topic_id in topic_ids(config, store, conn) if ids is None else ids:
             papers = [] if topic_id is None else reader.newest(conn, topic_id, limit)
             result.append(Section(name, papers))
     return result
@@ -217,11 +217,17 @@ def iter_sections(config: Config, store: Store) -> Iterator[Section]:
         forget_rendered()  # the renderers' per-paper memos hold the papers: one topic at a time
 
 
-def topic_ids(config: Config, store: Store) -> list[tuple[str, int | None]]:
-    """Each configured topic's name and stored id (``None``: never stored), in config order."""
+def topic_ids(
+    config: Config, store: Store, conn: Connection | None = None
+) -> list[tuple[str, int | None]]:
+    """Each configured topic's name and stored id (``None``: never stored), in config order.
+
+    ``conn``: the caller's open connection (none: one is opened for the lookup).
+    """
     from dailypapers.plan import stored_topics
 
-    return [(plan.topic.name, topic_id) for plan, topic_id in stored_topics(config, store)]
+    stored = stored_topics(config, store, conn)
+    return [(plan.topic.name, topic_id) for plan, topic_id in stored]
 
 
 def _readme_alone(config: Config, ranking: Ranking | None) -> bool:
@@ -248,8 +254,27 @@ def render_outputs(
     A file whose content is unchanged (apart from the README's date line) is
     left alone unless ``force``; the feed and site folders count as one path each.
     ``ranking`` is the run's "For you" list; without it (and with ``rank``)
-    it is computed here when a library is configured.
+    it is computed here when a library is configured. A stored value another
+    tool wrote that breaks a renderer raises
+    :class:`~dailypapers.models.StoredValueError` naming the paper and column.
     """
+    try:
+        return _render_outputs(config, store, force, today, ranking, rank)
+    except DAMAGE_ERRORS as exc:  # a value another tool stored: name the paper and column
+        from dailypapers.listedquery import first_damaged
+
+        with store.reading() as conn:
+            raise (first_damaged(conn, topic_ids(config, store, conn)) or exc) from exc
+
+
+def _render_outputs(
+    config: Config,
+    store: Store,
+    force: bool,
+    today: date | None,
+    ranking: Ranking | None,
+    rank: bool,
+) -> list[Path]:
     from dailypapers.rank import foryou
 
     if ranking is None and rank:
@@ -326,8 +351,9 @@ def new_on_site(
 
     if "site" not in config.settings.outputs:
         return frozenset()
-    found = [topic_id for _, topic_id in (topic_ids(config, store) if ids is None else ids)]
     with store.reading() as conn:
+        pairs = topic_ids(config, store, conn) if ids is None else ids
+        found = [topic_id for _, topic_id in pairs]
         paper_ids = [p.id for section in listed for p in section.papers]
         return newly_listed(conn, [i for i in found if i is not None], paper_ids)
 

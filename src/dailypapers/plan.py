@@ -11,6 +11,8 @@ from dailypapers.arxiv.taxonomy import archive_categories
 from dailypapers.config import Config, Topic
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from dailypapers.store import Store
 
 
@@ -59,16 +61,22 @@ def plan_topics(config: Config) -> list[TopicPlan]:
     return plans
 
 
-def stored_topics(config: Config, store: Store) -> list[tuple[TopicPlan, int | None]]:
+def stored_topics(
+    config: Config, store: Store, conn: Connection | None = None
+) -> list[tuple[TopicPlan, int | None]]:
     """Each configured topic's plan and stored id (``None``: never stored), in config order.
 
     The one lookup of which stored topic a configured one is (its name and
     ``query_string``): the outputs, the summaries and the digests' topic names.
+    ``conn``: the caller's open connection (none: one is opened for the lookup).
     """
     from dailypapers.listedquery import topic_ids
 
-    with store.reading() as conn:
+    if conn is not None:
         found = topic_ids(conn)
+    else:
+        with store.reading() as reading:
+            found = topic_ids(reading)
     return [(plan, found.get((plan.topic.name, plan.query_string))) for plan in plan_topics(config)]
 
 

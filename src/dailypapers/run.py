@@ -23,6 +23,8 @@ from dailypapers.clock import NOW_ENV as NOW_ENV  # re-exported: the runs' clock
 from dailypapers.clock import ClockError as ClockError
 from dailypapers.clock import run_clock as run_clock
 from dailypapers.config import Config
+from dailypapers.errors import full_disk
+from dailypapers.models import StoredValueError
 from dailypapers.runlock import Busy as Busy  # re-exported: the runs' lock and errors
 from dailypapers.runlock import RunFailed as RunFailed
 from dailypapers.runlock import project_lock as project_lock
@@ -31,7 +33,13 @@ from dailypapers.sources.base import SourceError
 from dailypapers.store import RunOwner, Store, StoreError, open_store
 
 # What a run turns into one line (anything else is a bug: its traceback shows).
-RUN_ERRORS: tuple[type[Exception], ...] = (SourceError, ArxivError, StoreError, OSError)
+RUN_ERRORS: tuple[type[Exception], ...] = (
+    SourceError,
+    ArxivError,
+    StoreError,
+    StoredValueError,  # a paper row another tool wrote (named with its column)
+    OSError,
+)
 
 
 @dataclass
@@ -63,6 +71,8 @@ class Run:
 
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (its type's name when it has none)."""
+    if line := full_disk(exc):
+        return line
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 

@@ -16,7 +16,7 @@ run owners (migration 6), fetch totals (migration 7), TL;DR summaries (migration
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -25,7 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers import fts
-from dailypapers.models import Author, Paper
+from dailypapers.models import (
+    Author,
+    Paper,
+    StoredValueError,
+    stored_value_error,
+    stored_value_problem,
+)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -555,6 +561,38 @@ def all_papers(conn: Connection, size: int = 2000) -> Iterator[list[Paper]]:
             return
         yield batch
         last = batch[-1].id
+
+
+def find_damaged(conn: Connection, topic_id: int | None = None) -> StoredValueError | None:
+    """The first stored paper (of ``topic_id``, else of all) with a value no reader can use.
+
+    Read when reading or rendering papers failed: each column as the driver
+    returns it, unconverted, so the failing paper and column can be named.
+    """
+    return next(iter_damaged(conn, topic_id), None)
+
+
+def iter_damaged(
+    conn: Connection, topic_id: int | None = None, only: Sequence[str] | None = None
+) -> Iterator[StoredValueError]:
+    """Each stored paper's first damaged value (of ``topic_id``; of the ``only`` ids)."""
+    raw = [sa.type_coerce(column, sa.String) for column in papers.c if column.name in _READ]
+    query = sa.select(*raw, topics.c.name if topic_id is not None else sa.null())
+    if only is not None:
+        query = query.where(papers.c.id.in_(only))
+    if topic_id is not None:
+        query = query.join_from(papers, topic_papers, topic_papers.c.paper_id == papers.c.id)
+        query = query.join(topics, topics.c.id == topic_papers.c.topic_id)
+        query = query.where(topic_papers.c.topic_id == topic_id)
+    for *values, topic in conn.execute(query):
+        for column, value in zip(_READ, values, strict=True):
+            if problem := stored_value_problem(column, value):
+                yield stored_value_error(values[0], column, value, problem, topic)
+                break
+
+
+# The columns a Paper is read from (not first_seen, last_seen), the id first.
+_READ = tuple(c.name for c in papers.c if c.name not in ("first_seen", "last_seen"))
 
 
 def paper_from_row(row: Any) -> Paper:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dailypapers import ftsquery as fts
 from dailypapers.arxiv import query as q
-from dailypapers.models import Paper, one_line
+from dailypapers.models import DAMAGE_ERRORS, Paper, one_line, readable
 from dailypapers.sqlite_health import sqlite_path
 
 if TYPE_CHECKING:
@@ -99,7 +99,15 @@ def search(
     node, plain = parse_search(text)
     topic_ids = topic_ids_named(store, topic) if topic is not None else None
     found = iter_matches(store, node, topic_ids=topic_ids, since=since, boost=plain)
-    ranked = list(found if limit is None else islice(found, limit))
+    try:
+        ranked = list(found if limit is None else islice(found, limit))
+        if not all(readable(p.version, p.title, p.abstract, p.comment) for p, _ in ranked):
+            raise ValueError("a stored value of the wrong type")
+    except DAMAGE_ERRORS as exc:  # a value another tool wrote: name the paper
+        from dailypapers.store import find_damaged
+
+        with store.reading() as conn:
+            raise (find_damaged(conn) or exc) from exc
     with store.reading() as conn:
         names = searchquery.topic_names(conn, [paper.id for paper, _ in ranked])
     return [Hit(paper, score, names.get(paper.id, ())) for paper, score in ranked]

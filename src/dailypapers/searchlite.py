@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from dailypapers.ftsquery import BM25_WEIGHTS
-from dailypapers.models import Author, Paper
+from dailypapers.models import DAMAGE_ERRORS, Author, Paper, readable
 from dailypapers.sqlite_health import file_uri
 
 # schema.SCHEMA_VERSION (that module loads SQLAlchemy): the schema these
@@ -134,7 +134,10 @@ class LiteStore:
                 f"SELECT {_PAPER_COLUMNS} FROM papers WHERE id IN ({_marks(part)}) ORDER BY id",
                 part,
             )
-            found.extend(_paper(row) for row in rows)
+            try:
+                found.extend(_paper(row) for row in rows)
+            except DAMAGE_ERRORS:  # a value another tool wrote: the full path names it
+                raise Unusable("a stored value this reader cannot read") from None
         return found
 
 
@@ -187,6 +190,8 @@ def _time(text: str) -> datetime:
 def _paper(row: Sequence[Any]) -> Paper:
     """schema.paper_from_row for a raw row (JSON columns as text, times as stored)."""
     (pid, version, title, abstract, authors, categories, primary, comment, jref, doi) = row[:10]
+    if not readable(version, pid, title, abstract, primary, comment, jref, doi):
+        raise ValueError("a stored value of the wrong type")
     return Paper(
         id=pid,
         version=version,

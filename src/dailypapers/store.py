@@ -31,6 +31,7 @@ from dailypapers.schema import (
     SCHEMA_VERSION,
     RunStatus,
     UTCDateTime,
+    find_damaged,
     metadata,
     paper_from_row,
     paper_row,
@@ -55,6 +56,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UTCDateTime",
+    "find_damaged",
     "metadata",
     "open_store",
     "paper_from_row",
@@ -541,7 +543,7 @@ def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
 
 def _engine(url: str) -> Engine:
     if (path := sqlite_path(url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_file(path)
     try:
         backend = sa.engine.make_url(url).get_backend_name()
         if backend not in SUPPORTED_DIALECTS:
@@ -555,6 +557,20 @@ def _engine(url: str) -> Engine:
         if path is not None:
             sa.event.listen(engine, "handle_error", _damage_reporter(path))
     return engine
+
+
+def _sqlite_file(path: Path) -> None:
+    """Make the SQLite file's folder; one line for what SQLite says only "unable to open"."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot make the store's folder {path.parent}: {exc.strerror}") from None
+    if path.exists() and not path.is_file():  # SQLite: "unable to open", "disk I/O error"
+        kind = "a folder" if path.is_dir() else "a named pipe, socket or device"
+        raise StoreError(
+            f"{path.resolve()} is {kind}, not a SQLite database file; move it away, "
+            "or name a file in [store] url"
+        )
 
 
 def _damage_reporter(path: Path) -> Callable[[sa.engine.ExceptionContext], None]:

@@ -1,0 +1,211 @@
+"""A paper row another tool damaged: one line naming the paper, its topic and the column.
+
+SQLite stores whatever a column is given (text in a date column, bytes in a
+title, JSON that is no list); reading or rendering such a value used to end
+in "unexpected error: ValueError: Invalid isoformat string". Now the run
+fails with the paper's id, its topic, the column and the fix, and every
+published output stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dailypapers.cli import cli
+from dailypapers.config import Config, load_config
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.pipeline import run_update
+
+DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
+ALL_OUTPUTS = 'outputs = ["readme", "json", "feeds", "site"]\n'
+
+# (column, SQL value): each a value dailypapers never writes.
+DAMAGES = [
+    ("updated", "'garbage'"),
+    ("published", "'2025-13-45 00:00:00'"),
+    ("published", "12"),
+    ("authors", "'not json'"),
+    ("authors", "'[1]'"),
+    ("authors", "'[{\"name\": 5}]'"),
+    ("authors", '\'{"name": "x"}\''),
+    ("authors", '\'[{"name": "A", "affiliations": [3]}]\''),
+    ("authors", '\'[{"name": 3, "affiliations": ["B"]}]\''),
+    ("categories", "'5'"),
+    ("categories", "'null'"),
+    ("categories", "'{\"cs.AI\": 1}'"),
+    ("title", "x'ff00fe'"),
+    ("abstract", "x'00'"),
+    ("comment", "x'c3'"),
+    ("version", "'abc'"),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory, server: FakeArxiv) -> Path:
+    """A project after one update with every output (copied per test)."""
+    folder = tmp_path_factory.mktemp("stored")
+    config = make_config(folder, server, ALL_OUTPUTS)
+    run_update(config, now=DAY1)
+    return folder
+
+
+def make_config(folder: Path, server: FakeArxiv, extra: str = "") -> Config:
+    (folder / "papers.toml").write_text(
+        f'{extra}[[topics]]\nname = "Reward Model"\n\n'
+        f'[arxiv]\napi_url = "{server.api_url}"\ndelay = 0\nbackoff = 0\n',
+        encoding="utf-8",
+    )
+    return load_config(folder / "papers.toml")
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".dailypapers" not in p.parts and p.name != "papers.toml"
+    }
+
+
+def damage(folder: Path, column: str, value: str) -> str:
+    """Write ``value`` into one listed paper's ``column`` as another tool would; its id."""
+    with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
+        (paper_id,) = conn.execute("SELECT paper_id FROM topic_papers LIMIT 1").fetchone()
+        conn.execute(f"UPDATE papers SET {column} = {value} WHERE id = ?", (paper_id,))
+    return str(paper_id)
+
+
+def copy_of(stored: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "project"
+    shutil.copytree(stored, folder)
+    return folder
+
+
+@pytest.mark.parametrize(("column", "value"), DAMAGES, ids=[f"{c}={v}" for c, v in DAMAGES])
+def test_render_names_the_paper_topic_and_column(
+    stored: Path, tmp_path: Path, column: str, value: str
+) -> None:
+    folder = copy_of(stored, tmp_path)
+    paper_id = damage(folder, column, value)
+    before = outputs(folder)
+    result = CliRunner().invoke(cli, ["render", "--force", "--config", str(folder / "papers.toml")])
+    assert result.exit_code == 1, result.output
+    line = result.output.splitlines()[-1]
+    assert line.startswith(
+        f'dailypapers: failed: stored paper {paper_id} of topic "Reward Model": column {column} '
+    ), line
+    assert "unexpected" not in line and "'dailypapers doctor' lists every such value" in line
+    assert outputs(folder) == before  # nothing published changed
+
+
+def test_search_names_the_paper_and_column(stored: Path, tmp_path: Path) -> None:
+    folder = copy_of(stored, tmp_path)
+    paper_id = damage(folder, "updated", "'garbage'")
+    result = CliRunner().invoke(
+        cli, ["search", "reward", "--limit", "10000", "--config", str(folder / "papers.toml")]
+    )
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"dailypapers: failed: stored paper {paper_id}: column updated ")
+
+
+@pytest.mark.parametrize(("column", "value"), DAMAGES, ids=[f"{c}={v}" for c, v in DAMAGES])
+def test_doctor_lists_the_damaged_values(
+    stored: Path, tmp_path: Path, column: str, value: str
+) -> None:
+    folder = copy_of(stored, tmp_path)
+    config = ["--config", str(folder / "papers.toml")]
+    assert CliRunner().invoke(cli, ["doctor", *config]).exit_code == 0
+    paper_id = damage(folder, column, value)
+    result = CliRunner().invoke(cli, ["doctor", *config])
+    assert result.exit_code == 1
+    (line,) = [line for line in result.output.splitlines() if "stored values" in line]
+    assert line.startswith("FAIL stored values: 1 paper(s) hold a value no dailypapers wrote: ")
+    assert f"stored paper {paper_id}: column {column} holds " in line
+
+
+def test_the_failed_run_is_recorded_with_the_line(stored: Path, tmp_path: Path) -> None:
+    folder = copy_of(stored, tmp_path)
+    paper_id = damage(folder, "authors", "'not json'")
+    CliRunner().invoke(cli, ["render", "--force", "--config", str(folder / "papers.toml")])
+    with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
+        status, error = conn.execute(
+            "SELECT status, error FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert status == "failed" and f"stored paper {paper_id} " in error
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("title", "x"),
+        ("comment", None),
+        ("version", 3),
+        ("updated", "2025-05-14 12:00:00.000000"),
+        ("updated", datetime(2025, 5, 14, tzinfo=UTC)),
+        ("authors", '[{"name": "A", "affiliations": ["B"]}]'),
+        ("authors", [{"name": "A"}]),  # PostgreSQL's driver returns JSON parsed
+        ("categories", '["cs.AI"]'),
+    ],
+)
+def test_values_dailypapers_writes_are_no_problem(column: str, value: object) -> None:
+    from dailypapers.models import stored_value_problem
+
+    assert stored_value_problem(column, value) is None
+
+
+def test_a_full_disk_is_one_line_and_changes_no_output(
+    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from dailypapers.publish import files
+
+    folder = copy_of(stored, tmp_path)
+    before = outputs(folder)
+
+    def full(path: Path, content: str | bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "write_atomic", full)
+    result = CliRunner().invoke(cli, ["render", "--force", "--config", str(folder / "papers.toml")])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "dailypapers: failed: No space left on device: free some space and run again "
+        "(each output is replaced whole or left as it was)"
+    )
+    assert outputs(folder) == before
+
+
+def test_an_oversized_stored_text_is_cut_in_every_output(stored: Path, tmp_path: Path) -> None:
+    """A megabyte abstract (a hostile server, another tool) is cut; the stored value is kept."""
+    folder = copy_of(stored, tmp_path)
+    sizes = {name: len(data) for name, data in outputs(folder).items()}
+    paper_id = damage(folder, "abstract", "printf('%.*c', 2000000, 'x')")
+    damage(folder, "title", "printf('%.*c', 100000, 'y')")
+    result = CliRunner().invoke(cli, ["render", "--force", "--config", str(folder / "papers.toml")])
+    assert result.exit_code == 0, result.output
+    after = outputs(folder)
+    readme = after["README.md"].decode("utf-8")
+    assert "x" * 9_999 + "…" in readme and "x" * 10_000 not in readme
+    assert "y" * 999 + "…" in readme
+    for name, data in after.items():  # no output grew by the stored megabytes
+        assert len(data) < sizes.get(name, 0) + 100_000, name
+    with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
+        (length,) = conn.execute("SELECT length(abstract) FROM papers WHERE id = ?", (paper_id,))
+    assert length == (2_000_000,)
