@@ -73,20 +73,55 @@ def newest_candidates(
     SQLite it comes from the ``(id, updated)`` index (migration 11), not
     from the papers' rows.
     """
-    if conn.dialect.name == fts.POSTGRESQL:
-        what, join = "s.paper_id AS id, s.updated AS updated", ""
-    else:
-        what, join = (
-            "s.paper_id AS id, p.updated AS updated",
-            " JOIN papers AS p ON p.id = s.paper_id",
-        )
-    sql, match = fts.candidates_sql(conn, found, what, join)
+    sql, match = fts.candidates_sql(conn, found, *_candidate_columns(conn))
     capped = "" if most is None else f" LIMIT {int(most) + 1}"
     # Sorted in the database: only the ids cross over (the order among
     # papers updated at the same time does not matter to the caller).
     ordered = f"SELECT id FROM ({sql}{capped}) AS c ORDER BY updated DESC, id DESC"
     ids = list(conn.scalars(sa.text(ordered), {"match": match}))
     return None if most is not None and len(ids) > most else ids
+
+
+def newest_page(
+    conn: Connection, found: fts.Indexed, most: int, first: int
+) -> tuple[list[tuple[str, datetime]], int] | None:
+    """The newest ``first`` candidates of the index query ``found`` (``(id, updated)``,
+    last updated first) and how many there are (None: more than ``most``; counting
+    stops there).
+
+    Only those cross over (the database keeps the newest ``first`` as it reads
+    the candidates): a cold topic is often full after a hundred of them, and
+    :func:`older_candidates` reads the others for one that is not.
+    """
+    sql, match = fts.candidates_sql(conn, found, *_candidate_columns(conn))
+    statement = (
+        f"SELECT id, updated, count(*) OVER () AS total FROM ({sql} LIMIT {int(most) + 1}) AS c"
+        f" ORDER BY updated DESC, id DESC LIMIT {int(first)}"
+    )
+    rows = conn.execute(sa.text(statement), {"match": match}).all()
+    total = rows[0].total if rows else 0
+    return None if total > most else ([(row.id, row.updated) for row in rows], total)
+
+
+def older_candidates(
+    conn: Connection, found: fts.Indexed, before: tuple[datetime, str]
+) -> list[str]:
+    """Ids of the candidates of ``found`` before ``before`` (an ``(updated, id)`` of
+    :func:`newest_page`, excluded) in the same order."""
+    sql, match = fts.candidates_sql(conn, found, *_candidate_columns(conn))
+    statement = (
+        f"SELECT id FROM ({sql}) AS c WHERE updated < :updated OR (updated = :updated AND id < :id)"
+        " ORDER BY updated DESC, id DESC"
+    )
+    parameters = {"match": match, "updated": before[0], "id": before[1]}
+    return list(conn.scalars(sa.text(statement), parameters))
+
+
+def _candidate_columns(conn: Connection) -> tuple[str, str]:
+    """What :func:`fts.candidates_sql` selects for the candidates' ids and update times."""
+    if conn.dialect.name == fts.POSTGRESQL:
+        return "s.paper_id AS id, s.updated AS updated", ""
+    return "s.paper_id AS id, p.updated AS updated", " JOIN papers AS p ON p.id = s.paper_id"
 
 
 def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -> datetime | None:
@@ -102,8 +137,13 @@ def oldest_run_in_flight(conn: Connection, high: datetime, horizon: timedelta) -
 
 
 def _stream(conn: Connection, statement: Any, batch_size: int) -> Generator[Row]:
-    """Rows in batches through a server-side cursor where there is one: memory stays flat."""
-    result = conn.execution_options(yield_per=batch_size).execute(statement)
+    """Rows in batches through a server-side cursor where there is one: memory stays flat.
+
+    The option is the statement's: ``Connection.execution_options`` would set it
+    on the connection itself, and every later query of the reader would then
+    go through a server-side cursor too (extra round trips on PostgreSQL).
+    """
+    result = conn.execute(statement.execution_options(yield_per=batch_size))
     try:
         for partition in result.mappings().partitions():
             yield from partition

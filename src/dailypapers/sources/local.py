@@ -43,8 +43,31 @@ are evaluated exactly. ``None`` means "no index for this topic": scan.
 """
 
 
-class NewestFirst(list[str]):
-    """Candidate ids a finder already ordered by last update, newest first (not re-read)."""
+class NewestFirst:
+    """Candidate ids a finder already ordered by last update, newest first (not re-read).
+
+    ``ids`` may be only the newest of them: iterating goes on with
+    ``rest()`` (the older ones, read only by a topic that ``ids`` did not
+    fill); ``total`` counts them all.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str] = (),
+        rest: Callable[[], Iterable[str]] | None = None,
+        total: int | None = None,
+    ) -> None:
+        self.ids = ids
+        self.rest = rest
+        self.total = len(ids) if total is None else total
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.ids
+        if self.rest is not None:
+            yield from self.rest()
+
+    def __len__(self) -> int:
+        return self.total
 
 
 BATCH_SIZE = 2000

@@ -16,6 +16,10 @@ from dailypapers import fts, localquery
 from dailypapers.plan import TopicPlan
 from dailypapers.sources.local import NewestFirst
 
+# PostgreSQL: the newest candidates read at once (a cold topic wants its
+# newest ``max_papers`` matches); the older ones only if those fall short.
+FIRST_CANDIDATES = 512
+
 
 class IndexFinder:
     """A ``LocalSource`` candidate finder backed by the full-text index.
@@ -30,8 +34,9 @@ class IndexFinder:
     ``Store.save_papers``).
     """
 
-    def __init__(self, max_share: float = 0.05) -> None:
+    def __init__(self, max_share: float = 0.05, first: int = FIRST_CANDIDATES) -> None:
         self.max_share = max_share
+        self.first = first
         self._stored: int | None = None
         self._complete = False
 
@@ -49,12 +54,23 @@ class IndexFinder:
         # store) are never all counted, nor carried into Python only to be
         # dropped. SQLite counts in its index first (no row read);
         # PostgreSQL's field-exact index reads each candidate's id and update
-        # time once, so there the reading is the count.
+        # time once, so there the reading is the count, and only the newest
+        # ``first`` come back (the older ones if the topic asks for more).
         most = int(self.max_share * (self._stored or 0))
-        if conn.dialect.name == fts.SQLITE and fts.candidate_count(conn, found, most) > most:
+        if conn.dialect.name == fts.SQLITE:
+            if fts.candidate_count(conn, found, most) > most:
+                return None
+            stamps = localquery.newest_candidates(conn, found, most)
+            return None if stamps is None else NewestFirst(stamps)
+        page = localquery.newest_page(conn, found, most, self.first)
+        if page is None:
             return None
-        stamps = localquery.newest_candidates(conn, found, most)
-        return None if stamps is None else NewestFirst(stamps)
+        newest, total = page
+        ids = [paper_id for paper_id, _ in newest]
+        if total == len(newest):
+            return NewestFirst(ids)
+        last = newest[-1][1], newest[-1][0]
+        return NewestFirst(ids, lambda: localquery.older_candidates(conn, found, last), total)
 
     def complete(self, conn: Connection) -> bool:
         """Whether the index holds every stored paper (counted once per finder)."""
