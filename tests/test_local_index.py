@@ -139,6 +139,9 @@ def test_cold_topics_get_the_same_papers_however_the_work_is_split(
         scan_everything,
         IndexFinder(1.0),
         IndexFinder(1.0, first=2),  # PostgreSQL: the older candidates read on demand
+        IndexFinder(1.0, window=40),  # PostgreSQL: the newest 40 papers' candidates first
+        IndexFinder(1.0, first=2, window=40),
+        IndexFinder(1.0, window=1),
         IndexFinder(0.02),
     ]
     with open_store(config.db_url) as store:

@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
@@ -43,12 +44,24 @@ are evaluated exactly. ``None`` means "no index for this topic": scan.
 """
 
 
+@runtime_checkable
+class Preparing(Protocol):
+    """A finder with work to start before cold topics are matched (in the background)."""
+
+    def prepare(self, store: Store) -> None:
+        """Start it: cold topics are about to be matched in ``store``."""
+
+    def settle(self) -> None:
+        """Wait for what :meth:`prepare` started."""
+
+
 class NewestFirst:
     """Candidate ids a finder already ordered by last update, newest first (not re-read).
 
     ``ids`` may be only the newest of them: iterating goes on with
     ``rest()`` (the older ones, read only by a topic that ``ids`` did not
-    fill); ``total`` counts them all.
+    fill); ``total`` counts them all, or those a finder's window of the
+    newest papers holds (:class:`dailypapers.sources.local_index.IndexFinder`).
     """
 
     def __init__(
@@ -160,6 +173,8 @@ class LocalSource:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
                 return [TopicFetch(plan, []) for plan in plans]
             topics = [self._topic(conn, store, plan, context) for plan in plans]
+            if isinstance(self.finder, Preparing) and any(t.since is None for t in topics):
+                self.finder.prepare(store)
             self._cold(conn, [t for t in topics if t.since is None], high)
             warm = [t for t in topics if t.since is not None]
             if scanned := [t for t in warm if not self._from_index(conn, t, high)]:
@@ -172,7 +187,9 @@ class LocalSource:
         return [TopicFetch(t.plan, t.result(), evaluated_until=until) for t in topics]
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Wait for what the finder started (nothing else to release)."""
+        if isinstance(self.finder, Preparing):
+            self.finder.settle()
 
     def _topic(
         self, conn: Connection, store: Store, plan: TopicPlan, context: FetchContext
