@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import localquery
+from dailypapers import listedquery, localquery
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
@@ -172,7 +172,8 @@ class LocalSource:
             if high is None:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
                 return [TopicFetch(plan, []) for plan in plans]
-            topics = [self._topic(conn, store, plan, context) for plan in plans]
+            stored = listedquery.topic_ids(conn)  # one query, not one a topic
+            topics = [self._topic(conn, store, plan, context, stored) for plan in plans]
             if isinstance(self.finder, Preparing) and any(t.since is None for t in topics):
                 self.finder.prepare(store)
             self._cold(conn, [t for t in topics if t.since is None], high)
@@ -192,9 +193,14 @@ class LocalSource:
             self.finder.settle()
 
     def _topic(
-        self, conn: Connection, store: Store, plan: TopicPlan, context: FetchContext
+        self,
+        conn: Connection,
+        store: Store,
+        plan: TopicPlan,
+        context: FetchContext,
+        stored: dict[tuple[str, str], int],
     ) -> _Topic:
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        topic_id = stored.get((plan.topic.name, plan.query_string))
         since = None if topic_id is None else store.evaluated_until(conn, topic_id)
         known = {} if topic_id is None else store.known_versions(conn, topic_id)
         context.say(f"matching {plan.topic.name} ({'since ' + str(since) if since else 'cold'})")
