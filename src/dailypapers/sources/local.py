@@ -88,6 +88,9 @@ BATCH_SIZE = 2000
 # broad topics' tables (a paper analysed once for all of them); the index then
 # answers the narrow topics still open.
 FIRST_PASS = 2500
+# A newest-first pass stops once its topics are full, often within a few
+# hundred papers: rows are fetched (and decoded) this many at a time.
+NEWEST_BATCH = 500
 # A run still writing holds papers whose last_seen is its start time, committed
 # later: the watermark stays below the start of every run in flight (runs
 # stuck as "running" for longer than this are taken as crashed).
@@ -271,7 +274,7 @@ class LocalSource:
         """
         scan.open = list(topics)
         with contextlib.closing(
-            localquery.stream_newest(conn, high, self.batch_size, scan.at_most)
+            localquery.stream_newest(conn, high, min(self.batch_size, NEWEST_BATCH), scan.at_most)
         ) as rows:
             for row in rows:
                 scan.open = [t for t in scan.open if not t.full_before(row["updated"])]
