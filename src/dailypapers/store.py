@@ -407,16 +407,26 @@ class Store:
 
     def linked_ids(self, conn: Connection, topic_id: int, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the topic already links."""
-        found: set[str] = set()
-        for chunk in chunks(ids):
-            found.update(
-                conn.scalars(
-                    sa.select(topic_papers.c.paper_id).where(
-                        (topic_papers.c.topic_id == topic_id) & topic_papers.c.paper_id.in_(chunk)
-                    )
+        return self.linked_among(conn, {topic_id: ids})[topic_id]
+
+    def linked_among(
+        self, conn: Connection, asked: Mapping[int, Sequence[str]]
+    ) -> dict[int, set[str]]:
+        """:meth:`linked_ids` of several topics at once (``{topic id: paper ids}``):
+        the ids read in chunks for every topic together, not topic by topic."""
+        found: dict[int, set[str]] = {topic_id: set() for topic_id in asked}
+        ids = sorted({pid for wanted in asked.values() for pid in wanted})
+        for chunk in chunks(ids, 500):
+            rows = conn.execute(
+                sa.select(topic_papers.c.topic_id, topic_papers.c.paper_id).where(
+                    topic_papers.c.topic_id.in_(list(asked)) & topic_papers.c.paper_id.in_(chunk)
                 )
             )
-        return found
+            for topic_id, paper_id in rows:
+                found[topic_id].add(paper_id)
+        return {
+            topic_id: found[topic_id].intersection(wanted) for topic_id, wanted in asked.items()
+        }
 
     def mark_evaluated(
         self, conn: Connection, topic_id: int, until: datetime, now: datetime

@@ -47,12 +47,13 @@ class Snapshot:
         ids = list({p.id for item in fetched for p in item.papers})
         versions = store.stored_versions(conn, ids)
         stored = {pid: version for pid, (version, _) in versions.items()}
-        topic_ids, linked = [], {}
-        for item in fetched:
-            topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
-            topic_ids.append(topic_id)
-            linked[topic_id] = store.linked_ids(conn, topic_id, [p.id for p in item.papers])
-        return cls(stored, linked, topic_ids, versions)
+        topic_ids = [
+            store.topic_id(conn, item.plan.topic.name, item.plan.query_string) for item in fetched
+        ]
+        asked: dict[int, list[str]] = {}
+        for topic_id, item in zip(topic_ids, fetched, strict=True):
+            asked.setdefault(topic_id, []).extend(p.id for p in item.papers)
+        return cls(stored, store.linked_among(conn, asked), topic_ids, versions)
 
     def queue(
         self,
