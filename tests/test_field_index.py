@@ -16,7 +16,7 @@ from dailypapers.arxiv import query as q
 from dailypapers.doctor import diagnose, repair
 from dailypapers.models import Paper
 from dailypapers.sources.local_index import IndexFinder
-from dailypapers.store import Store, open_store
+from dailypapers.store import SCHEMA_VERSION, Store, open_store
 from support.postgres import TemporaryPostgres
 from test_fts import T0, fresh_store, paper, papers, queries, save
 
@@ -97,7 +97,7 @@ def test_migration_indexes_the_papers_stored_before_it(pg_store: Store, pg_url: 
         conn.execute(sa.text("DROP TABLE paper_fields"))
         conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 12"))
     with open_store(pg_url) as migrated, migrated.engine.connect() as conn:
-        assert migrated.schema_version() == 12
+        assert migrated.schema_version() == SCHEMA_VERSION
         assert fts.candidate_counts(conn) == (2, 2)
         indexes = conn.scalars(
             sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'paper_fields'")
@@ -125,7 +125,7 @@ def test_a_store_older_than_the_full_text_index_fills_the_field_index_once(
 
     monkeypatch.setattr(fts, "_index_fields", counted)
     with open_store(pg_url) as migrated, migrated.engine.connect() as conn:
-        assert migrated.schema_version() == 12
+        assert migrated.schema_version() == SCHEMA_VERSION
         assert fts.index_counts(conn)[1] == [2, 2]  # paper_search and paper_fields complete
     assert sorted(filled) == ["2505.00001", "2505.00002"]  # each paper once, not twice
     assert ti_matches(pg_store, "gradient") == {"2505.00002"}
@@ -146,7 +146,7 @@ def test_new_papers_and_revisions_are_indexed_as_they_are_stored(pg_store: Store
 
 def test_sqlite_has_no_field_table(tmp_path: object) -> None:
     with open_store(f"sqlite:///{tmp_path}/papers.db") as store, store.engine.connect() as conn:
-        assert store.schema_version() == 12
+        assert store.schema_version() == SCHEMA_VERSION
         assert not sa.inspect(conn).has_table("paper_fields")
 
 

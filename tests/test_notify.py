@@ -6,7 +6,6 @@ aiosmtpd server on loopback and a local webhook receiver.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -310,10 +309,8 @@ def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers
     update = shared_projects(tmp_path, arxiv, store_url)
     fresh = newer(arxiv, 2, "Reasoning about Task")
     arxiv.add_papers(fresh)
-    working = os.environ["DAILYPAPERS_WEBHOOK_URL"]
-    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hooks/down")
-    assert update("Reasoning", day(1)).startswith("failed: notify webhook")
-    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", working)
+    hook.fail_next(503)
+    assert update("Reasoning", day(1)) == "failed: notify webhook: the webhook answered HTTP 503"
     update("Reward Model", day(2))  # nothing of its own to send: settles what it sent
     assert update("Reasoning", day(2)).endswith(": None")
     assert ids_in(hook.texts[-1]) == {p.versioned_id for p in fresh}

@@ -590,8 +590,8 @@ def _notify(
     progress: Progress | None,
     ranking: Ranking | None = None,
 ) -> list[Outcome]:
-    if not config.settings.notify.channels:
-        return []
+    if not config.settings.notify.channels:  # records the topics listed, if ever notified
+        return deliver(config, store, run_id, day=day, registering_run=run_id, channels=[])
     if progress:
         progress("sending notifications")
     return deliver(config, store, run_id, day=day, registering_run=run_id, ranking=ranking)

@@ -9,7 +9,8 @@ the notification outbox (migration 2), the full-text index (migration 3,
 run owners (migration 6), fetch totals (migration 7), TL;DR summaries (migration 8,
 :mod:`dailypapers.summarystore`), the reader's library and ranking caches
 (migration 9, :mod:`dailypapers.rank.libstore`), PostgreSQL's field-exact index
-(migration 12, :mod:`dailypapers.fts`).
+(migration 12, :mod:`dailypapers.fts`), notification streaks (migration 13,
+:mod:`dailypapers.notify.listing`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ notify_outbox = sa.Table(
     sa.UniqueConstraint("topic_id", "paper_id", "version", name="uq_notify_outbox_item"),
 )
 
+# Written by versions before 13 only (the first run each channel *kind* was owed);
+# read once per project to adopt it (:mod:`dailypapers.notify.listing`).
 notify_channels = sa.Table(
     "notify_channels",
     metadata,
@@ -162,9 +165,25 @@ notify_deliveries = sa.Table(
         sa.ForeignKey("notify_outbox.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # The destination (``email:3f2a...``, :func:`dailypapers.notify.channel.destination_key`);
+    # a bare kind (``email``) in rows written before migration 13.
     sa.Column("channel", sa.String(32), primary_key=True),
     sa.Column("run_id", sa.Integer, nullable=False),
     sa.Column("delivered_at", UTCDateTime, nullable=False),
+)
+
+# Who is owed what (migration 13, :mod:`dailypapers.notify.listing`): per project (its
+# run lock's path, hashed) and item (``topic:ID`` or a destination such as
+# ``email:3f2a...``), the first run of the current unbroken streak of the project's
+# notification runs that listed it (``listed_from``) and the last (``listed_run``).
+notify_listings = sa.Table(
+    "notify_listings",
+    metadata,
+    sa.Column("project", sa.String(32), primary_key=True),
+    sa.Column("item", sa.String(64), primary_key=True),
+    sa.Column("listed_from", sa.Integer, nullable=False),
+    sa.Column("listed_run", sa.Integer, nullable=False),
+    sa.Column("listed_at", UTCDateTime, nullable=False),
 )
 
 
@@ -444,6 +463,14 @@ def _m012_field_index(conn: Connection) -> None:
     fts.create_fields(conn)
 
 
+def _m013_notify_listings(conn: Connection) -> None:
+    """Deliveries keyed by destination: the streaks table. The kind-keyed rows of older
+    versions (``notify_deliveries.channel`` = ``email``, ``notify_channels``) stay as they
+    are: a project's first run adopts them for its destinations of that kind
+    (:mod:`dailypapers.notify.listing`), since only the config knows the destination."""
+    metadata.create_all(conn, tables=[notify_listings])
+
+
 FULL_TEXT_MIGRATION = 3
 FIELD_INDEX_MIGRATION = 12
 Migration = Callable[[Connection], None]
@@ -460,6 +487,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (10, "embeddings", _m010_embeddings),
     (11, "papers_id_updated", _m011_papers_id_updated),
     (12, "field_index", _m012_field_index),
+    (13, "notify_listings", _m013_notify_listings),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

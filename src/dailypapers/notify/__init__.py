@@ -6,11 +6,14 @@ to a topic in the run's store transaction; :func:`deliver` sends each channel
 it owes and records deliveries only after the channel confirmed. Secrets are
 masked everywhere (:mod:`dailypapers.masking`).
 
-Never a flood: a channel only owes items queued from the run in which it was
-first configured on; a paper version the README already listed before the
-run (a lost store cache, a switch from the reference tool) is never queued;
-and each digest lists at most ``[notify] max_per_topic`` papers per topic,
-pointing to the README for the rest.
+Deliveries are keyed by destination (recipients, repository, URL: hashed),
+not by channel kind. Never a flood: a destination only owes a topic's items
+queued from the run in which the project first listed both on (a topic or
+destination re-added starts again: :mod:`dailypapers.notify.listing`); a
+paper version the README already listed before the run (a lost store cache,
+a switch from the reference tool) is never queued; and each digest lists
+at most ``[notify] max_per_topic`` papers per topic, pointing to the README
+for the rest.
 """
 
 from __future__ import annotations
@@ -22,14 +25,14 @@ from typing import TYPE_CHECKING
 from dailypapers.config import Config
 from dailypapers.masking import SECRET_ENV, install_log_filter, mask
 from dailypapers.notify.channel import Channel, NotifyError, Outcome
+from dailypapers.notify.listing import Listing, listed_before, take_listing
 from dailypapers.notify.outbox import (
     Batch,
     Snapshot,
     mark_delivered,
     pending_batch,
     readme_link,
-    register,
-    since_run,
+    topic_names,
 )
 from dailypapers.render.markdown import readme_listing
 from dailypapers.store import Store
@@ -101,43 +104,50 @@ def deliver(
     """Send every channel what it owes; record deliveries only after a channel confirms.
 
     A failing channel does not stop the others; its outcome carries the
-    one-line, secret-free error and its papers stay pending. With ``ranking``
-    (a library), digests put "For you" first and apply ``[notify] min_score``.
+    one-line, secret-free error and its papers stay pending. Without channels it
+    only records the listed topics (:mod:`dailypapers.notify.listing`). With
+    ``ranking`` (a library), digests put "For you" first and apply ``[notify] min_score``.
     """
-    outcomes = []
-    for channel in channels if channels is not None else open_channels(config):
-        outcomes.append(
-            _deliver_one(
-                config, store, channel, run_id, day, registering_run, dry_run, ranking=ranking
-            )
-        )
-    return outcomes
+    chosen = list(channels) if channels is not None else open_channels(config)
+    if not chosen and (dry_run or not listed_before(config, store)):
+        return []
+    listing = take_listing(
+        config,
+        store,
+        list(topic_names(config, store)),
+        {channel.destination(): channel.name for channel in chosen},
+        run_id=run_id,
+        registering_run=registering_run,
+        record=not dry_run,
+    )
+    return [
+        _deliver_one(config, store, channel, listing, run_id, day, dry_run, ranking=ranking)
+        for channel in chosen
+    ]
 
 
 def _deliver_one(
     config: Config,
     store: Store,
     channel: Channel,
+    listing: Listing,
     run_id: int,
     day: date,
-    registering_run: int | None,
     dry_run: bool,
     *,
     ranking: Ranking | None = None,
 ) -> Outcome:
-    since = since_run(store, channel.name, registering_run)
     limit = channel.max_per_topic or config.settings.notify.max_per_topic
-    batch = pending_batch(config, store, channel.name, since, day=day, limit=limit, ranking=ranking)
+    batch = pending_batch(
+        config, store, channel.destination(), listing, day=day, limit=limit, ranking=ranking
+    )
     outcome = Outcome(channel.name, papers=batch.digest.shown, target=mask(channel.describe()))
     if dry_run:
         outcome.preview = channel.preview(batch.digest) if not batch.empty else ""
         outcome.error = channel.problem()
         return outcome
-    register(store, channel.name, since)
     if batch.empty:
-        mark_delivered(
-            store, batch, run_id
-        )  # items covered elsewhere (already sent, dropped topic)
+        mark_delivered(store, batch, run_id)  # items covered elsewhere (already sent)
         return outcome
     try:
         problem = channel.problem()

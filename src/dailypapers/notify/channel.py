@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,6 +22,10 @@ class Channel(Protocol):
 
     def describe(self) -> str:
         """Where it sends, without secrets: ``to a@b.org via smtp.example.org:587``."""
+        ...
+
+    def destination(self) -> str:
+        """Who receives, as a stable key (:func:`destination_key`): deliveries are keyed by it."""
         ...
 
     def problem(self) -> str | None:
@@ -46,3 +51,12 @@ class Outcome:
     receipt: str = ""
     error: str | None = None
     preview: str = ""
+
+
+def destination_key(kind: str, *parts: str) -> str:
+    """``email:3f2a...``: the channel's kind and a short hash of who receives (recipients,
+    repository, URL), never the secret itself; ``kind:unset`` while that is unknown."""
+    if not any(parts):
+        return f"{kind}:unset"
+    text = "\n".join(parts).encode("utf-8", "backslashreplace")
+    return f"{kind}:{hashlib.sha256(text).hexdigest()[:16]}"

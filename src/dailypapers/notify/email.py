@@ -19,7 +19,7 @@ from typing import Any, cast
 from dailypapers.bounded import Watchdog
 from dailypapers.config import EmailSettings
 from dailypapers.masking import mask
-from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.render.digest import Digest, render_html, render_text, subject
 from dailypapers.store import utcnow
 
@@ -43,6 +43,11 @@ class EmailChannel:
     def describe(self) -> str:
         s = self.settings
         return f"to {', '.join(s.recipients)} via {s.smtp_host}:{s.smtp_port} ({s.security})"
+
+    def destination(self) -> str:
+        return destination_key(
+            self.name, *sorted({r.strip().lower() for r in self.settings.recipients})
+        )
 
     def problem(self) -> str | None:
         if os.environ.get(USER_ENV) and not os.environ.get(PASSWORD_ENV):

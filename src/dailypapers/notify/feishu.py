@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from dailypapers.config import FeishuSettings
-from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.notify.chat import encode, post_json, short, url_problem
 from dailypapers.render.digest import Digest, Entry, fit, render_chat
 
@@ -95,6 +95,9 @@ class FeishuChannel:
 
     def describe(self) -> str:
         return f"Feishu/Lark bot at ${URL_ENV} (at most {self.settings.max_bytes} bytes)"
+
+    def destination(self) -> str:
+        return destination_key(self.name, os.environ.get(URL_ENV, "").strip())
 
     def problem(self) -> str | None:
         return url_problem(URL_ENV)

@@ -17,7 +17,7 @@ from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import GitHubSettings
 from dailypapers.masking import mask
-from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.render.digest import Digest, render_issue
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -45,6 +45,10 @@ class GitHubChannel:
     def describe(self) -> str:
         labels = ", ".join(self.settings.labels) or "none"
         return f"issue in {self.repository or '$GITHUB_REPOSITORY'} (labels: {labels})"
+
+    def destination(self) -> str:
+        repository = self.repository.strip().lower()
+        return destination_key(self.name, self.api_url.lower() if repository else "", repository)
 
     def problem(self) -> str | None:
         if not os.environ.get("GITHUB_TOKEN"):

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import outboxstate
 from dailypapers.config import Config
+from dailypapers.notify.listing import Listing
 from dailypapers.plan import stored_topics
 from dailypapers.render.digest import Digest, Entry, TopicDigest
 from dailypapers.spool import Spooled, SpooledTopic
@@ -101,9 +102,9 @@ def _latest(item: SpooledTopic) -> list[Spooled]:
 
 @dataclass
 class Batch:
-    """A channel's pending items, as a digest, and the outbox ids it settles."""
+    """A destination's pending items, as a digest, and the outbox ids it settles."""
 
-    channel: str
+    channel: str  # the destination (:meth:`Channel.destination`) deliveries are keyed by
     digest: Digest
     outbox_ids: list[int] = field(default_factory=list)
 
@@ -112,49 +113,30 @@ class Batch:
         return self.digest.shown == 0
 
 
-def since_run(store: Store, channel: str, current_run: int | None) -> int:
-    """The first run whose queued papers ``channel`` owes.
-
-    Registered on the channel's first use: the current ``update`` run, or
-    (for ``dailypapers notify``) the latest run that queued papers.
-    """
-    with store.reading() as conn:
-        found = outboxstate.channel_since(conn, channel)
-        if found is not None:
-            return found
-        if current_run is not None:
-            return current_run
-        latest = outboxstate.latest_queued_run(conn)
-    return latest or 0
-
-
-def register(store: Store, channel: str, since: int) -> None:
-    """Remember from which run on ``channel`` is owed papers (first use only)."""
-    with store.transaction() as conn:
-        outboxstate.register_channel(conn, channel, since, utcnow())
-
-
 def pending_batch(
     config: Config,
     store: Store,
-    channel: str,
-    since: int,
+    destination: str,
+    listing: Listing,
     *,
     day: date,
     limit: int,
     ranking: Ranking | None = None,
 ) -> Batch:
-    """What ``channel`` still owes: queued items from run ``since`` on, not yet delivered.
+    """What ``destination`` still owes: its topics' queued items it is owed
+    (:class:`Listing`), not yet delivered.
 
     With ``ranking`` (a library): "For you" first and ``[notify] min_score``.
     """
-    names = _topic_names(config, store)
+    names = topic_names(config, store)
+    owed = listing.owed(destination, names)
+    seen_as = listing.delivered_as(destination)
     with store.reading() as conn:
         # Only this config's topics, pending and delivered: on a shared store another
         # config's items (and what its channel of the same kind sent) are not this one's.
-        items = outboxstate.pending_items(conn, channel, since, list(names))
+        items = outboxstate.pending_items(conn, seen_as, owed)
         ids = list({i.paper_id for i in items})
-        sent = outboxstate.delivered_versions(conn, channel, ids, list(names))
+        sent = outboxstate.delivered_versions(conn, seen_as, ids, list(names))
         wanted = {i.paper_id for i in items if i.version > sent.get(i.paper_id, 0)}
         found = stored_papers(conn, list(wanted))
     from dailypapers.summaries import attach  # lazy: the digests' TL;DRs ([summaries])
@@ -185,10 +167,10 @@ def pending_batch(
         link=readme_link(config),
         link_base=config.settings.readme.link_base,
     ).capped(limit)
-    return Batch(channel, digest, [i.id for i in items])
+    return Batch(destination, digest, [i.id for i in items])
 
 
-def _topic_names(config: Config, store: Store) -> dict[int, str]:
+def topic_names(config: Config, store: Store) -> dict[int, str]:
     """``{topic id: name}`` of the configured topics, in config order."""
     found = stored_topics(config, store)
     return {topic_id: plan.topic.name for plan, topic_id in found if topic_id is not None}

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from dailypapers.config import TelegramSettings
-from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.notify.chat import encode, post_json, short
 from dailypapers.render.digest import Digest, Entry, fit, render_chat
 
@@ -76,6 +76,9 @@ class TelegramChannel:
 
     def describe(self) -> str:
         return f"Telegram chat {self.settings.chat_id} via the bot in ${TOKEN_ENV}"
+
+    def destination(self) -> str:
+        return destination_key(self.name, str(self.settings.chat_id).strip())
 
     def problem(self) -> str | None:
         if not os.environ.get(TOKEN_ENV):

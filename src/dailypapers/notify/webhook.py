@@ -15,7 +15,7 @@ from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
 from dailypapers.config import WebhookSettings
 from dailypapers.masking import mask
-from dailypapers.notify.channel import NotifyError
+from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.notify.chat import url_problem
 from dailypapers.render.digest import Digest, render_chat, slack_escape
 
@@ -43,6 +43,9 @@ class WebhookChannel:
 
     def describe(self) -> str:
         return f"POST to ${URL_ENV} (at most {self.settings.max_chars} characters)"
+
+    def destination(self) -> str:
+        return destination_key(self.name, os.environ.get(URL_ENV, "").strip())
 
     def problem(self) -> str | None:
         return url_problem(URL_ENV)
