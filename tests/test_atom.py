@@ -285,3 +285,57 @@ def test_entity_expansion_bomb_is_rejected() -> None:
     body = f'<?xml version="1.0"?><!DOCTYPE feed [{lol}]>'.encode() + atom_feed(entry(title="&l9;"))
     with pytest.raises(AtomParseError):
         parse_feed(body)
+
+
+# --- the one-pass reading gives what namespaced find()s gave ------------------
+
+
+def _found_authors(entry_element: etree._Element) -> tuple[Author, ...]:
+    """The authors as the parser read them with ``find``/``iterfind`` before."""
+    ns = {"atom": "http://www.w3.org/2005/Atom", "arxiv": "http://arxiv.org/schemas/atom"}
+    authors = []
+    for element in entry_element.iterfind("atom:author", ns):
+        name = element.find("atom:name", ns)
+        text = "".join(name.itertext()).strip() if name is not None else ""
+        if text:
+            found = element.iterfind("arxiv:affiliation", ns)
+            affiliations = ("".join(a.itertext()).strip() for a in found)
+            authors.append(Author(text, tuple(a for a in affiliations if a)))
+    return tuple(authors)
+
+
+def _found_categories(entry_element: etree._Element) -> tuple[tuple[str, ...], str]:
+    ns = {"atom": "http://www.w3.org/2005/Atom", "arxiv": "http://arxiv.org/schemas/atom"}
+    terms = (e.get("term") for e in entry_element.iterfind("atom:category", ns))
+    categories = tuple(dict.fromkeys(t.strip() for t in terms if t and t.strip()))
+    element = entry_element.find("arxiv:primary_category", ns)
+    term = (element.get("term") or "").strip() if element is not None else ""
+    return categories, term or (categories[0] if categories else "")
+
+
+ODD_AUTHORS = (
+    "<author><name> </name><name>Second Name</name></author>"  # the first name counts: skipped
+    "<author><!-- c --><name>B <b>Bold</b></name><arxiv:affiliation>X</arxiv:affiliation>"
+    "<arxiv:affiliation> </arxiv:affiliation><arxiv:affiliation>Y<i>Z</i></arxiv:affiliation>"
+    "</author><author><arxiv:affiliation>No name</arxiv:affiliation></author>"
+    "<author><name>C</name><name>Not this</name></author>"
+    '<category term=" cs.AI "/><category term=""/><category/><category term="cs.AI"/>'
+    '<arxiv:primary_category term=" "/><arxiv:primary_category term="cs.LG"/>'
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        *(fixture(p.name) for p in sorted(FIXTURES.glob("*.xml")) if p.name != ERROR_FEED),
+        atom_feed(entry(extra=ODD_AUTHORS)),
+        atom_feed(entry(categories="", extra=ODD_AUTHORS)),
+    ],
+)
+def test_authors_and_categories_read_as_find_read_them(raw: bytes) -> None:
+    entries = etree.fromstring(raw).findall("{http://www.w3.org/2005/Atom}entry")
+    papers = parse_feed(raw).papers
+    assert len(papers) == len(entries)
+    for parsed, element in zip(papers, entries, strict=True):
+        assert parsed.authors == _found_authors(element)
+        assert (parsed.categories, parsed.primary) == _found_categories(element)

@@ -128,3 +128,23 @@ except SystemExit:
     first, *rest = done.stdout.splitlines()
     assert first == "[]"
     assert "Usage: httpx" in "\n".join(rest)
+
+
+def test_the_console_script_leaves_its_objects_to_the_system_at_exit() -> None:
+    """No last garbage collection after the command: ``gc.freeze`` runs at exit."""
+    probe = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # runs last
+sys.argv = ["dailypapers", "--version"]
+from dailypapers.entry import main
+print("frozen before:", gc.get_freeze_count() > 0)
+try:
+    main()
+except SystemExit:
+    pass
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "frozen before: False" and lines[-1] == "frozen at exit: True", lines

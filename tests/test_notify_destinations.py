@@ -279,3 +279,100 @@ def test_a_topic_another_config_kept_returns_fresh_and_leaves_the_other_alone(
             assert lab(to_lab, day(5)) == "nothing new: None"
             expected = {p.versioned_id for p in [*meantime, *fresh]}
             assert [ids_in(parts(m)[0]) for m in first.messages] == [expected]
+
+
+def test_a_run_without_the_webhook_variable_loses_nothing_of_its_destination(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry from a shell without ``DAILYPAPERS_WEBHOOK_URL`` (``webhook:unset``) does
+    not break the real destination's streak: its unsent papers go out once it is back."""
+    config_path = tmp_path / "papers.toml"
+    config_path.write_text(
+        topics_toml(arxiv) + f'[store]\nurl = "{store_url}"\n' + notify_toml(None, False, True),
+        encoding="utf-8",
+    )
+    with servers() as (_, hook):
+        monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", f"{hook.url}/hooks/T000/B000/secret")
+        run_update(load_config(config_path), now=day(0))
+        pending = arrivals(arxiv, 2)
+        arxiv.add_papers(pending)
+        hook.fail_next(500)
+        assert run_update(load_config(config_path), now=day(1)).status == "failed"
+        monkeypatch.delenv("DAILYPAPERS_WEBHOOK_URL")
+        assert run_notify(load_config(config_path)).status == "failed"
+        monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", f"{hook.url}/hooks/T000/B000/secret")
+        sent = len(hook.texts)
+        assert run_update(load_config(config_path), now=day(2)).error is None
+        assert [ids_in(text) for text in hook.texts[sent:]] == [{p.versioned_id for p in pending}]
+
+
+def test_new_recipients_send_what_the_old_ones_had_not_yet_received(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str
+) -> None:
+    """Recipients changed after a failed send: the new destination continues the old
+    one's streak (its pending papers are sent, its sent ones are not sent again)."""
+    project = projects(tmp_path, arxiv, store_url)
+    lab = project("lab", REASONING)
+    port = free_port()
+    with SmtpSink(port=port):
+        assert lab(email_toml(port, "old@x.org"), day(0)) == "updated: None"
+    pending = reasoning(arxiv, 2)
+    arxiv.add_papers(pending)
+    assert lab(email_toml(port, "old@x.org"), day(1)).startswith("failed: notify email")
+    with SmtpSink(port=port) as smtp:
+        assert lab(email_toml(port, "old@x.org", "new@x.org"), day(2)) == "nothing new: None"
+        assert [ids_in(parts(m)[0]) for m in smtp.messages] == [{p.versioned_id for p in pending}]
+        assert lab(email_toml(port, "new@x.org"), day(5)) == "nothing new: None"
+        assert len(smtp.messages) == 1
+
+
+def test_a_project_that_ran_without_channels_after_the_upgrade_gets_no_backlog(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str
+) -> None:
+    """On a store from before 13, only a project's first step after the upgrade adopts
+    its kind's old records: one that ran without e-mail since starts from now."""
+    project = projects(tmp_path, arxiv, store_url)
+    lab, group = project("lab", REASONING), project("group", REASONING)
+    with SmtpSink() as first, SmtpSink() as second:
+        assert lab(email_toml(first.port, "lab@x.org"), day(0)) == "updated: None"
+        assert group("", day(0)) == "nothing new: None"
+        as_before_13(store_url, "email")
+        assert group("", day(1)) == "nothing new: None"  # after the upgrade, no channel
+        arxiv.add_papers(reasoning(arxiv, 2))
+        assert group("", day(2)) == "updated: None"
+        to_group = email_toml(second.port, "g@x.org")
+        assert group(to_group, day(5)) == "nothing new: None"
+        assert second.messages == []
+        fresh = reasoning(arxiv, 1, hours=9)
+        arxiv.add_papers(fresh)
+        assert group(to_group, day(6)) == "updated: None"
+        assert [ids_in(parts(m)[0]) for m in second.messages] == [{fresh[0].versioned_id}]
+
+
+def test_a_topic_whose_first_run_died_before_notifying_is_still_sent(
+    tmp_path: Path, arxiv: FakeArxiv, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A topic added in a run killed after storing its papers (here: writing the
+    outputs failed): the next run's digest carries them, as an existing topic's."""
+    import dailypapers.pipeline as pipeline
+
+    project = projects(tmp_path, arxiv, store_url)
+    lab = project("lab", REASONING)
+    with SmtpSink() as smtp:
+        to_lab = email_toml(smtp.port, "lab@x.org")
+        assert lab(to_lab, day(0)) == "updated: None"
+        reward = '[[topics]]\nname = "Reward Model"\n'
+        arxiv.add_papers(added := arrivals(arxiv, 1))
+
+        def broken(*args: object, **kwargs: object) -> object:
+            raise OSError(28, "No space left on device")
+
+        render = pipeline.render_outputs
+        monkeypatch.setattr(pipeline, "render_outputs", broken)
+        assert lab(to_lab, day(1), REASONING + reward).startswith("failed")
+        monkeypatch.setattr(pipeline, "render_outputs", render)
+        sent = len(smtp.messages)
+        assert lab(to_lab, day(2), REASONING + reward).endswith(": None")
+        assert [added[0].versioned_id in ids_in(parts(m)[0]) for m in smtp.messages[sent:]] == [
+            True
+        ]

@@ -315,6 +315,31 @@ def test_the_spool_reads_back_each_paper_once_in_id_order_and_in_bounded_batches
     assert spool_descriptors(spool_dir) == []
 
 
+def test_every_field_of_a_paper_comes_back_from_the_spool(spool_dir: Path) -> None:
+    plan = plan_topics(make_config(spool_dir))[0]
+    odd = Paper(
+        id="2501.00001",
+        version=3,
+        title="T\u0000 é 模型",
+        abstract="a\nb",
+        authors=(Author("A", ("Lab 1", "Lab 2")), Author("B")),
+        categories=("cs.LG", "stat.ML"),
+        primary="cs.LG",
+        published=datetime(2025, 1, 1, tzinfo=UTC),
+        updated=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        comment="c",
+        journal_ref="j",
+        doi="10.1/x",
+        tldr="t",
+    )
+    papers = [*demo_corpus()[:50], odd]
+    with Spool() as spool:
+        spool.add(TopicFetch(plan, papers))
+        back = [p for batch in spool.batches(500) for p in batch]
+    assert back == sorted(papers, key=lambda p: p.id)
+    assert all(type(p) is Paper and all(type(a) is Author for a in p.authors) for p in back)
+
+
 # -- between the fetch and the render ----------------------------------------
 
 

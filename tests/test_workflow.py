@@ -138,13 +138,17 @@ def test_the_commit_step_commits_changed_outputs_only(tmp_path: Path) -> None:
     git(repo, "push", "-q", "origin", "HEAD:main")
     (repo / ".dailypapers").mkdir()
     (repo / ".dailypapers" / "papers.db").write_bytes(b"db")
+    (repo / ".README.md.k3x9_q.tmp").write_text("| half a table")  # a killed render's
+    (repo / "site").mkdir()
+    (repo / "site" / ".index.html.a1.tmp").write_text("<html")
     run_commit_step(repo, "Daily papers 2026-08-21: 3 new")
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"  # nothing changed
     (repo / "README.md").write_text("new\n")
     run_commit_step(repo, "Daily papers 2026-08-21: 3 new")
     log = git(remote, "log", "--format=%s|%an", "main").splitlines()
     assert log[0] == "Daily papers 2026-08-21: 3 new|github-actions[bot]"
-    assert ".dailypapers" not in git(remote, "ls-tree", "-r", "--name-only", "main")
+    published = git(remote, "ls-tree", "-r", "--name-only", "main")
+    assert ".dailypapers" not in published and ".tmp" not in published
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

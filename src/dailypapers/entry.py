@@ -11,7 +11,9 @@ Anything else, and every case the stamp cannot vouch for, runs
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import os
 import re
 import sys
@@ -33,12 +35,33 @@ _VALUES: dict[str, Callable[[str], bool]] = {
 
 def main() -> None:
     """Console-script entry point."""
+    leave_objects_at_exit()
     options = update_options(sys.argv[1:])
     if options is None or not _skipped(options):
         from dailypapers.cli import main as cli
 
         without_httpx_command_line()
         cli()
+
+
+def leave_objects_at_exit() -> None:
+    """Let the process end without Python's last garbage collection.
+
+    Once a command is done, the interpreter's shutdown tears down every module
+    and collects the cycles among their objects (SQLAlchemy's, pydantic's): a
+    tenth of a second of wall time after a 20-topic update, spent after its
+    work is published and its store closed. :func:`gc.freeze` at exit (an
+    ``atexit`` handler, registered before the command's modules load theirs,
+    so it runs after them) moves every object out of the collector's reach:
+    the shutdown frees what reference counts free and leaves the rest to the
+    system, as it does with any process's memory. Files and connections are
+    closed by the code that opened them (``with`` blocks), never by a
+    collection (a write-buffered file left to the collector would lose its
+    buffer: keep it that way); the other ``atexit`` handlers still run, and Python flushes
+    the standard streams as before. Only the console script does this:
+    importing dailypapers as a library changes nothing.
+    """
+    atexit.register(gc.freeze)
 
 
 def without_httpx_command_line() -> None:

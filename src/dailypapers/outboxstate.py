@@ -81,14 +81,6 @@ def has_listings(conn: Connection, project: str) -> bool:
     return conn.scalar(query.limit(1)) is not None
 
 
-def ran_before(conn: Connection, lock: str, run_id: int) -> bool:
-    """Whether a run holding ``lock`` (a project's) started before run ``run_id`` (0: any)."""
-    query = sa.select(runs.c.id).where(runs.c.lock == lock)
-    if run_id:
-        query = query.where(runs.c.id < run_id)
-    return conn.scalar(query.limit(1)) is not None
-
-
 def record_listings(
     conn: Connection, project: str, froms: Mapping[str, int], run_id: int, now: datetime
 ) -> None:
@@ -107,14 +99,15 @@ def record_listings(
         conn.execute(upsert(conn.dialect.name, notify_listings, ["project", "item"]), rows)
 
 
-def adopt_deliveries(conn: Connection, kind: str, destination: str) -> None:
-    """Count what channel ``kind`` delivered before version 13 as ``destination``'s."""
+def adopt_deliveries(conn: Connection, source: str, destination: str) -> None:
+    """Count what ``source`` delivered as ``destination``'s: a channel kind's rows from
+    before version 13, or the destination ``destination`` replaces."""
     legacy = sa.select(
         notify_deliveries.c.outbox_id,
         sa.literal(destination, sa.String(32)),
         notify_deliveries.c.run_id,
         notify_deliveries.c.delivered_at,
-    ).where(notify_deliveries.c.channel == kind)
+    ).where(notify_deliveries.c.channel == source)
     columns = ["outbox_id", "channel", "run_id", "delivered_at"]
     conn.execute(insert_ignore(conn.dialect.name, notify_deliveries).from_select(columns, legacy))
 
@@ -177,3 +170,11 @@ def delivered_versions(
 def record_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Record deliveries (one already recorded is kept)."""
     conn.execute(insert_ignore(conn.dialect.name, notify_deliveries), list(rows))
+
+
+def first_run_after(conn: Connection, lock: str, previous: int) -> int | None:
+    """The first run of a project (its ``lock``) after its run ``previous``, if any."""
+    found = conn.scalar(
+        sa.select(sa.func.min(runs.c.id)).where(runs.c.lock == lock, runs.c.id > previous)
+    )
+    return None if found is None else int(found)

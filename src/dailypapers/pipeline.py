@@ -26,10 +26,10 @@ from dailypapers.config import Config
 from dailypapers.memory import release_freed
 from dailypapers.models import Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
-from dailypapers.publish.files import remove_stale_temps, write_if_changed
+from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
 from dailypapers.publish.outputs import forget_rendered, write_outputs
 from dailypapers.publish.tree import Removals
-from dailypapers.render.markdown import TOC_OVER, Section, render_readme, same_but_date
+from dailypapers.render.markdown import TOC_OVER, Section, is_date_line, readme_parts
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
 from dailypapers.run import RunResult, RunStatus, project_lock, recorded_run, run_clock
@@ -308,7 +308,7 @@ def _write_readme(
         every = list(listed)
         for_you = readme_for_you(config, ranking, every)
         listed = by_relevance(config, every, ranking)
-    text = render_readme(
+    parts = readme_parts(  # rendered as written: the README is never held whole
         settings.title,
         listed,
         updated_on=today,
@@ -319,7 +319,7 @@ def _write_readme(
         for_you=for_you,
         names=[topic.name for topic in settings.topics],
     )
-    if write_if_changed(config.readme_path, text, same=same_but_date, force=force):
+    if write_lines_if_changed(config.readme_path, parts, ignored=is_date_line, force=force):
         return [config.readme_path]
     return []
 

@@ -15,6 +15,7 @@ run owners (migration 6), fetch totals (migration 7), TL;DR summaries (migration
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -463,12 +464,45 @@ def _m012_field_index(conn: Connection) -> None:
     fts.create_fields(conn)
 
 
+LEGACY_ITEM = "legacy"  # a project's notification state from before migration 13
+
+
+def project_key(lock: str) -> str:
+    """A project's key in ``notify_listings``: its run lock's path (``runs.lock``), hashed."""
+    return hashlib.sha256(lock.encode("utf-8", "backslashreplace")).hexdigest()[:32]
+
+
 def _m013_notify_listings(conn: Connection) -> None:
     """Deliveries keyed by destination: the streaks table. The kind-keyed rows of older
     versions (``notify_deliveries.channel`` = ``email``, ``notify_channels``) stay as they
-    are: a project's first run adopts them for its destinations of that kind
-    (:mod:`dailypapers.notify.listing`), since only the config knows the destination."""
+    are: a project's first notification step adopts them for its destinations of that
+    kind (:mod:`dailypapers.notify.listing`), since only the config knows the destination.
+    Each project that ran before gets a :data:`LEGACY_ITEM` listing, so only its very
+    next step continues the old state; a project that first ran afterwards never does."""
     metadata.create_all(conn, tables=[notify_listings])
+    last = sa.func.max(runs.c.id).label("last")
+    projects = conn.execute(
+        sa.select(runs.c.lock, last).where(runs.c.lock.is_not(None)).group_by(runs.c.lock)
+    ).all()
+    rows = [
+        {
+            "project": project_key(row.lock),
+            "item": LEGACY_ITEM,
+            "listed_from": 0,
+            "listed_run": int(row.last),
+            "listed_at": datetime.now(UTC),
+        }
+        for row in projects
+    ]
+    existing = {
+        row.project
+        for row in conn.execute(
+            sa.select(notify_listings.c.project).where(notify_listings.c.item == LEGACY_ITEM)
+        )
+    }
+    rows = [row for row in rows if row["project"] not in existing]
+    if rows:
+        conn.execute(notify_listings.insert(), rows)
 
 
 FULL_TEXT_MIGRATION = 3

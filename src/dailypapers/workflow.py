@@ -107,7 +107,7 @@ jobs:
           GIT_COMMITTER_NAME: github-actions[bot]
           GIT_COMMITTER_EMAIL: 41898282+github-actions[bot]@users.noreply.github.com
         run: |
-          git add --all -- . ':(exclude).dailypapers'
+          git add --all -- . ':(exclude).dailypapers' ':(exclude,glob)**/.*.tmp'
           if git diff --cached --quiet; then
             echo "Nothing changed: no commit."
             exit 0

@@ -150,7 +150,7 @@ def _sane_papers(entries: list[Any]) -> Iterator[Paper]:
 def _paper(entry: Any, position: int) -> Paper:
     # One pass over the entry's children, then dict look-ups: much cheaper
     # than a namespaced find() per field.
-    kids = _first_children(entry)
+    kids, authors, categories = _children(entry)
     raw_id = _kid_text(kids, _A_ID)
     where = f"entry {position} ({raw_id})" if raw_id else f"entry {position}"
     if not raw_id:
@@ -159,15 +159,15 @@ def _paper(entry: Any, position: int) -> Paper:
     title = _kid_text(kids, _A_TITLE)
     if not title:
         raise AtomParseError(f"{where} has no <title>")
-    categories = _categories(entry)
+    terms = _categories(categories)
     return Paper(
         id=paper_id,
         version=version,
         title=title,
         abstract=_kid_text(kids, _A_SUMMARY) or "",
-        authors=tuple(_authors(entry)),
-        categories=categories,
-        primary=_primary(entry, categories),
+        authors=tuple(_authors(authors)),
+        categories=terms,
+        primary=_primary(kids.get(_X_PRIMARY), terms),
         published=_timestamp(_kid_text(kids, _A_PUBLISHED), "published", where),
         updated=_timestamp(_kid_text(kids, _A_UPDATED), "updated", where),
         comment=_kid_text(kids, _X_COMMENT),
@@ -178,16 +178,25 @@ def _paper(entry: Any, position: int) -> Paper:
 
 _A_ID, _A_TITLE, _A_SUMMARY = f"{{{ATOM}}}id", f"{{{ATOM}}}title", f"{{{ATOM}}}summary"
 _A_PUBLISHED, _A_UPDATED = f"{{{ATOM}}}published", f"{{{ATOM}}}updated"
+_A_AUTHOR, _A_NAME, _A_CATEGORY = f"{{{ATOM}}}author", f"{{{ATOM}}}name", f"{{{ATOM}}}category"
 _X_COMMENT, _X_JOURNAL_REF = f"{{{ARXIV}}}comment", f"{{{ARXIV}}}journal_ref"
-_X_DOI = f"{{{ARXIV}}}doi"
+_X_DOI, _X_PRIMARY = f"{{{ARXIV}}}doi", f"{{{ARXIV}}}primary_category"
+_X_AFFILIATION = f"{{{ARXIV}}}affiliation"
 
 
-def _first_children(entry: Any) -> dict[Any, Any]:
-    """The first child element of each tag (as ``find`` would return it)."""
+def _children(entry: Any) -> tuple[dict[Any, Any], list[Any], list[Any]]:
+    """The first child element of each tag (as ``find`` would return it), and every
+    ``<author>`` and every ``<category>`` child in order (as ``iterfind`` would)."""
     kids: dict[Any, Any] = {}
+    authors, categories = [], []
     for child in entry:
-        kids.setdefault(child.tag, child)
-    return kids
+        tag = child.tag
+        if tag == _A_AUTHOR:
+            authors.append(child)
+        elif tag == _A_CATEGORY:
+            categories.append(child)
+        kids.setdefault(tag, child)
+    return kids, authors, categories
 
 
 def _kid_text(kids: dict[Any, Any], tag: str) -> str | None:
@@ -207,26 +216,31 @@ def _split_entry_id(raw_id: str, where: str) -> tuple[str, int]:
     return paper_id, version
 
 
-def _authors(entry: Any) -> list[Author]:
+def _authors(elements: list[Any]) -> list[Author]:
+    """Each ``<author>``'s first ``<name>`` (skipped when blank) and its affiliations."""
     authors = []
-    for element in entry.iterfind("atom:author", NAMESPACES):
-        name = _text(element, "atom:name")
+    for element in elements:
+        name_element, affiliations = None, []
+        for child in element:  # one pass, as _children: no namespaced find() per author
+            tag = child.tag
+            if tag == _A_NAME:
+                name_element = child if name_element is None else name_element
+            elif tag == _X_AFFILIATION:
+                affiliations.append(child)
+        name = _element_text(name_element) if name_element is not None else ""
         if not name:
             continue
-        affiliations = (
-            _element_text(item) for item in element.iterfind("arxiv:affiliation", NAMESPACES)
-        )
-        authors.append(Author(name, tuple(a for a in affiliations if a)))
+        texts = (_element_text(item) for item in affiliations)
+        authors.append(Author(name, tuple(a for a in texts if a)))
     return authors
 
 
-def _categories(entry: Any) -> tuple[str, ...]:
-    terms = (element.get("term") for element in entry.iterfind("atom:category", NAMESPACES))
+def _categories(elements: list[Any]) -> tuple[str, ...]:
+    terms = (element.get("term") for element in elements)
     return tuple(dict.fromkeys(term.strip() for term in terms if term and term.strip()))
 
 
-def _primary(entry: Any, categories: tuple[str, ...]) -> str:
-    element = entry.find("arxiv:primary_category", NAMESPACES)
+def _primary(element: Any, categories: tuple[str, ...]) -> str:
     term = (element.get("term") or "").strip() if element is not None else ""
     return term or (categories[0] if categories else "")
 

@@ -49,6 +49,9 @@ FIELDS = TEXT_FIELDS | DATE_FIELDS
 OPERATORS = frozenset({"AND", "OR", "ANDNOT"})
 
 _WORD_RE = re.compile(r"[^\W_]+")
+# ASCII text: every character but a letter or digit becomes a space, then str.split
+# (the same tokens as _WORD_RE, about three times faster).
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 _BARE_RE = re.compile(r"[A-Za-z0-9._]+")
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
 _DELIMITERS = frozenset('()"')
@@ -90,7 +93,12 @@ def analyze(text: str) -> list[str]:
     letter or digit separates tokens (so ``reward-model`` is two), and each
     token is stemmed with Snowball's English stemmer, as arXiv's search is.
     """
-    return list(map(_stem, _WORD_RE.findall(_fold(text))))
+    folded = _fold(text)
+    if folded.isascii():
+        words = folded.translate(_ASCII_SEPARATORS).split()
+    else:
+        words = _WORD_RE.findall(folded)
+    return list(map(_stem, words))
 
 
 # --- syntax tree -------------------------------------------------------------

@@ -53,10 +53,13 @@ class Outcome:
     preview: str = ""
 
 
+UNSET = ":unset"  # the end of a destination key whose recipients or URL are not known
+
+
 def destination_key(kind: str, *parts: str) -> str:
     """``email:3f2a...``: the channel's kind and a short hash of who receives (recipients,
     repository, URL), never the secret itself; ``kind:unset`` while that is unknown."""
     if not any(parts):
-        return f"{kind}:unset"
+        return f"{kind}{UNSET}"
     text = "\n".join(parts).encode("utf-8", "backslashreplace")
     return f"{kind}:{hashlib.sha256(text).hexdigest()[:16]}"

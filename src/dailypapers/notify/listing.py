@@ -27,7 +27,6 @@ again. A project's first step ever starts everything at this run.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -35,6 +34,8 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import outboxstate
 from dailypapers.config import Config
+from dailypapers.notify.channel import UNSET
+from dailypapers.schema import LEGACY_ITEM, project_key
 from dailypapers.sqlite_health import path_text
 from dailypapers.store import Store, utcnow
 
@@ -65,7 +66,7 @@ def topic_key(topic_id: int) -> str:
 def project_of(config: Config) -> tuple[str, str]:
     """``(key, lock path)``: the project's key in ``notify_listings`` and its runs' lock."""
     lock = path_text((config.state_dir / "run.lock").resolve())
-    return hashlib.sha256(lock.encode("utf-8", "backslashreplace")).hexdigest()[:32], lock
+    return project_key(lock), lock
 
 
 def listed_before(config: Config, store: Store) -> bool:
@@ -86,55 +87,106 @@ def take_listing(
     record: bool,
 ) -> Listing:
     """This step's listing of ``topic_ids`` and ``destinations`` (``{key: kind}``);
-    recorded (and legacy deliveries adopted) in one transaction when ``record``.
+    recorded (and earlier deliveries adopted) in one transaction when ``record``.
 
-    ``registering_run``: where a new streak starts (``None``: the latest run
-    that queued papers, so "configure, then ``notify``" sends the latest batch).
+    ``registering_run``: this run, where a new streak starts, or earlier when the
+    project's runs since its previous step (one that died before notifying, say)
+    queued papers; ``None``: the latest run that queued papers, so "configure,
+    then ``notify``" sends the latest batch.
     """
     project, lock = project_of(config)
     with store.reading() as conn:
         known = outboxstate.listings(conn, project)
-        start = registering_run
-        if start is None:
+        previous = max((streak.listed_run for streak in known.values()), default=None)
+        if registering_run is None:
             start = outboxstate.latest_queued_run(conn) or 0
-        upgraded = not known and outboxstate.ran_before(conn, lock, run_id)
+        elif previous is None:
+            start = registering_run
+        else:
+            start = outboxstate.first_run_after(conn, lock, previous) or registering_run
+        upgraded = set(known) == {LEGACY_ITEM}
         kinds = set(destinations.values()) if upgraded else set()
         legacy = {kind: outboxstate.channel_since(conn, kind) for kind in kinds}
-    listing = _streaks(known, topic_ids, destinations, start, legacy if upgraded else None)
+    usable = {key: kind for key, kind in destinations.items() if not key.endswith(UNSET)}
+    unset = set(destinations.values()) - set(usable.values())
+    if upgraded:
+        listing = _legacy(topic_ids, usable, start, legacy)
+    else:
+        listing = _streaks(known, previous, topic_ids, usable, start, unset)
     if record and listing.froms:
         store.write(lambda conn: _record(conn, project, listing, run_id))
     return listing
 
 
-def _streaks(
-    known: Mapping[str, outboxstate.Listed],
+def _legacy(
     topic_ids: Sequence[int],
     destinations: Mapping[str, str],
     start: int,
-    legacy: Mapping[str, int | None] | None,
+    legacy: Mapping[str, int | None],
 ) -> Listing:
-    """Continue what the previous step listed; start the rest at ``start``, or with
-    ``legacy`` (a project's first step on a store from before 13) continue everything:
-    topics from the beginning, destinations from their kind's old registration."""
-    previous = max((streak.listed_run for streak in known.values()), default=None)
+    """A project's first step on a store from before 13 continues everything: topics
+    from the beginning, destinations from their kind's old registration (adopting its
+    deliveries); a kind it never registered starts at ``start``."""
+    froms = {topic_key(t): 0 for t in topic_ids}
+    adopted: dict[str, str] = {}
+    for key, kind in destinations.items():
+        since = legacy.get(kind)
+        froms[key] = start if since is None else since
+        if since is not None:
+            adopted[key] = kind
+    return Listing(froms, start, adopted)
+
+
+def _streaks(
+    known: Mapping[str, outboxstate.Listed],
+    previous: int | None,
+    topic_ids: Sequence[int],
+    destinations: Mapping[str, str],
+    start: int,
+    unset: set[str],
+) -> Listing:
+    """Continue what the previous step listed and start the rest at ``start``.
+
+    A destination that replaces the one of its kind the previous step listed (the
+    recipients or URL changed) continues that one's streak and counts its
+    deliveries, so what it had not sent yet is sent, once. A destination of a kind
+    this step cannot name (``unset``: ``kind:unset``, its variable is missing) is
+    not listed; the one the previous step listed is carried on, so a run without
+    the variable loses nothing of it. A destination the config left out is not
+    (added back, it starts afresh).
+    """
+    current = {key: s for key, s in known.items() if s.listed_run == previous}
     froms: dict[str, int] = {}
     adopted: dict[str, str] = {}
-    for key in [topic_key(t) for t in topic_ids] + list(destinations):
-        streak = known.get(key)
-        kind = destinations.get(key)
-        since = 0 if kind is None or legacy is None else legacy.get(kind)
-        if streak is not None and streak.listed_run == previous:
+    for key in [topic_key(t) for t in topic_ids]:
+        streak = current.get(key)
+        froms[key] = start if streak is None else streak.listed_from
+    for key, streak in current.items():
+        if _kind(key) in unset:
+            froms[key] = streak.listed_from  # carried on while its variable is missing
+    for key, kind in destinations.items():
+        streak = current.get(key)
+        replaced = [
+            (other, s)
+            for other, s in current.items()
+            if other != key and _kind(other) == kind and other not in destinations
+        ]
+        if streak is not None:
             froms[key] = streak.listed_from
-        elif legacy is not None and since is not None:
-            froms[key] = since
-            if kind is not None:
-                adopted[key] = kind
+        elif replaced:
+            other, s = replaced[0]
+            froms[key] = s.listed_from
+            adopted[key] = other
         else:
             froms[key] = start
     return Listing(froms, start, adopted)
 
 
+def _kind(item: str) -> str:
+    return item.partition(":")[0]
+
+
 def _record(conn: Connection, project: str, listing: Listing, run_id: int) -> None:
     outboxstate.record_listings(conn, project, listing.froms, run_id, utcnow())
-    for destination, kind in listing.adopted.items():
-        outboxstate.adopt_deliveries(conn, kind, destination)
+    for destination, source in listing.adopted.items():
+        outboxstate.adopt_deliveries(conn, source, destination)

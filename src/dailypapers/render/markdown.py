@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -150,7 +150,39 @@ def render_readme(
     for_you: Sequence[Paper] | None = None,
     names: Sequence[str] | None = None,
 ) -> str:
-    """The whole README; the defaults write it exactly as the reference does.
+    """The whole README: :func:`readme_parts` joined."""
+    return "".join(
+        readme_parts(
+            title,
+            sections,
+            updated_on=updated_on,
+            max_papers=max_papers,
+            link_base=link_base,
+            watch=watch,
+            toc=toc,
+            tldr=tldr,
+            for_you=for_you,
+            names=names,
+        )
+    )
+
+
+def readme_parts(
+    title: str,
+    sections: Iterable[Section],
+    *,
+    updated_on: date,
+    max_papers: int = 100,
+    link_base: str = DEFAULT_LINK_BASE,
+    watch: bool = True,
+    toc: bool = False,
+    tldr: bool = False,
+    for_you: Sequence[Paper] | None = None,
+    names: Sequence[str] | None = None,
+) -> Iterator[str]:
+    """The README a part at a time (its header, then each topic's section), lazily.
+
+    The defaults write it exactly as the reference does.
 
     ``watch`` keeps the reference's "Watch" sentence (true only when watchers
     get something: the GitHub-issue channel); ``toc`` adds a list of links to
@@ -171,7 +203,9 @@ def render_readme(
         elif for_you is not None:
             names = [FOR_YOU, *names]
         header += table_of_contents(names)
-    return "".join([header, *(render_section(s, link_base, tldr) for s in items)])
+    yield header
+    for section in items:
+        yield render_section(section, link_base, tldr)
 
 
 def table_of_contents(names: Sequence[str]) -> str:
@@ -202,6 +236,16 @@ def github_anchors(headings: Sequence[str]) -> list[str]:
 def same_but_date(old: str, new: str) -> bool:
     """True when two READMEs differ at most in their ``Last update:`` line."""
     return DATE_LINE.sub("", old) == DATE_LINE.sub("", new)
+
+
+def is_date_line(line: str) -> bool:
+    """Whether one line of a README (with or without its ``\\n``) is its ``Last update:`` line.
+
+    :func:`same_but_date` line by line (for ``files.write_lines_if_changed``).
+    """
+    return line.startswith("Last update: ") and bool(
+        DATE_LINE.fullmatch(line, 0, len(line) - line.endswith("\n"))
+    )
 
 
 _LINK = re.compile(r"\]\((\S+?)\)")

@@ -1,0 +1,112 @@
+"""Atomic writes of a rendered output, and the README compared line by line as it is written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dailypapers.publish.files import write_if_changed, write_lines_if_changed, write_parts
+from dailypapers.render.markdown import Section, is_date_line, readme_parts, same_but_date
+
+LINES = st.lists(
+    st.sampled_from(
+        [
+            "Last update: 2025-01-01",
+            "Last update: 2025-01-02",
+            "Last update: 2025-1-02",
+            " Last update: 2025-01-02",
+            "Last update: ٢٠٢٥-٠١-٠٢",  # \d is any digit in a str pattern
+            "| a | b |",
+            "é 模型",
+            "",
+            "\r",
+        ]
+    ),
+    max_size=6,
+)
+ENDS = st.sampled_from(["\n", "\r\n", "\r", ""])
+
+
+def text(lines: list[str], ends: list[str]) -> str:
+    return "".join(line + end for line, end in zip(lines, ends, strict=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINES, st.lists(ENDS, min_size=6, max_size=6), LINES, st.lists(ENDS, min_size=6, max_size=6))
+def test_line_by_line_verdict_is_same_but_dates(
+    tmp_path_factory: pytest.TempPathFactory,
+    old_lines: list[str],
+    old_ends: list[str],
+    new_lines: list[str],
+    new_ends: list[str],
+) -> None:
+    folder = tmp_path_factory.mktemp("same")
+    path = folder / "README.md"
+    old, new = text(old_lines, old_ends), text(new_lines, new_ends)
+    path.write_bytes(old.encode("utf-8"))
+    expected = same_but_date(path.read_text(encoding="utf-8"), new)  # what update used to ask
+    written = write_lines_if_changed(path, [new[:3], new[3:]], ignored=is_date_line)
+    assert written is not expected
+    assert path.read_bytes() == (old if expected else new).encode("utf-8")
+    assert [p.name for p in folder.iterdir()] == ["README.md"]  # no temporary file left
+
+
+def readme(day: int, title: str = "X") -> Iterator[str]:
+    return readme_parts(title, [Section("T", [])], updated_on=date(2025, 1, day))
+
+
+def test_an_unchanged_readme_keeps_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "README.md"
+    assert write_lines_if_changed(path, readme(1), ignored=is_date_line)
+    before = path.stat()
+    assert not write_lines_if_changed(path, readme(2), ignored=is_date_line)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert "Last update: 2025-01-01" in path.read_text(encoding="utf-8")
+    assert write_lines_if_changed(path, readme(2), ignored=is_date_line, force=True)
+    assert write_lines_if_changed(path, readme(2, "Y"), ignored=is_date_line)
+    assert path.read_text(encoding="utf-8") == "".join(readme(2, "Y"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_an_undecodable_readme_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "README.md"
+    path.write_bytes(b"\xff\xfe not UTF-8\n")
+    assert write_lines_if_changed(path, readme(1), ignored=is_date_line)
+    assert path.read_text(encoding="utf-8") == "".join(readme(1))
+
+
+def test_a_render_that_fails_half_way_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "README.md"
+    path.write_text("old\n", encoding="utf-8")
+    os.chmod(path, 0o640)
+
+    def parts() -> Iterator[str]:
+        yield "new header\n"
+        raise RuntimeError("a paper could not be rendered")
+
+    with pytest.raises(RuntimeError):
+        write_lines_if_changed(path, parts(), ignored=is_date_line)
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
+    assert write_parts(path, ["a", "é" * 70_000, b"\n"])  # larger than a chunk; mode kept
+    assert path.read_text(encoding="utf-8") == "a" + "é" * 70_000 + "\n"
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_date_lines_are_the_ones_same_but_date_ignores() -> None:
+    assert is_date_line("Last update: 2025-06-04\n") and is_date_line("Last update: 2025-06-04")
+    assert not is_date_line("Last update: 2025-06-04 \n")
+    assert not is_date_line("Last update: 2025-06-04\n\n")
+    assert not is_date_line("x Last update: 2025-06-04\n")
+
+
+def test_write_if_changed_still_compares_whole_texts(tmp_path: Path) -> None:
+    path = tmp_path / "papers.json"
+    assert write_if_changed(path, "[]\n") and not write_if_changed(path, "[]\n")
