@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,7 +69,7 @@ def test_the_local_source_uses_the_index_and_answers_as_the_scan(
     index = IndexFinder(max_share=1.0)
     answered: list[int] = []
 
-    def counting(conn: Connection, plan: TopicPlan, since: datetime | None) -> list[str] | None:
+    def counting(conn: Connection, plan: TopicPlan, since: datetime | None) -> Iterable[str] | None:
         ids = index(conn, plan, since)
         answered.append(-1 if ids is None else len(ids))
         return ids
@@ -135,7 +135,15 @@ def test_cold_topics_get_the_same_papers_however_the_work_is_split(
         for plan in plans
     }
     assert all(expected.values())
-    finders: list[CandidateFinder] = [scan_everything, IndexFinder(1.0), IndexFinder(0.02)]
+    finders: list[CandidateFinder] = [
+        scan_everything,
+        IndexFinder(1.0),
+        IndexFinder(1.0, first=2),  # PostgreSQL: the older candidates read on demand
+        IndexFinder(1.0, window=40),  # PostgreSQL: the newest 40 papers' candidates first
+        IndexFinder(1.0, first=2, window=40),
+        IndexFinder(1.0, window=1),
+        IndexFinder(0.02),
+    ]
     with open_store(config.db_url) as store:
         for first_pass in (0, 1, 7, 60, 10**6):
             for finder in finders:

@@ -43,7 +43,7 @@ from dailypapers.sources import (
     open_source,
     plan_topics,
 )
-from dailypapers.spool import Spool
+from dailypapers.spool import Spool, SpooledTopic
 from dailypapers.store import SAVE_BATCH, SaveResult, Store, open_store
 
 if TYPE_CHECKING:
@@ -155,16 +155,17 @@ def save_spooled(
 
     def save(conn: Connection) -> SaveResult:
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
+        known = None if snapshot is None else snapshot.versions
         total = SaveResult()
         for batch in spool.batches(SAVE_BATCH):
-            total = total + store.save_papers(conn, batch, now)
+            total = total + store.save_papers(conn, batch, now, known)
         if extra:
             linked_ids = spool.ids()
             store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
         topic_ids, totals = [], {}
-        for item in fetched:
-            topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
-            linked = store.link(conn, topic_id, (p.id for p in item.papers), now)
+        for index, item in enumerate(fetched):
+            topic_id, were = _topic_links(conn, store, item, snapshot, index)
+            linked = store.link(conn, topic_id, (p.id for p in item.papers), now, were)
             total = total + SaveResult(linked=linked)
             topic_ids.append(topic_id)
             totals[topic_id] = item.total
@@ -179,6 +180,17 @@ def save_spooled(
         return total
 
     return store.write(save)
+
+
+def _topic_links(
+    conn: Connection, store: Store, item: SpooledTopic, snapshot: Snapshot | None, index: int
+) -> tuple[int, set[str] | None]:
+    """The ``index``-th fetched topic's id and which of its papers it linked already
+    (``None``: not known). A snapshot, taken in this transaction, looked both up."""
+    if snapshot is None:
+        return store.topic_id(conn, item.plan.topic.name, item.plan.query_string), None
+    topic_id = snapshot.topic_ids[index]
+    return topic_id, snapshot.linked[topic_id]
 
 
 def sections(

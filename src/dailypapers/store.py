@@ -13,7 +13,8 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -345,13 +346,26 @@ class Store:
         )
         return {row.id: row.version for row in rows}
 
-    def save_papers(self, conn: Connection, fetched: Sequence[Paper], now: datetime) -> SaveResult:
-        """Insert new papers, replace older versions, touch ``last_seen`` of the rest."""
+    def save_papers(
+        self,
+        conn: Connection,
+        fetched: Sequence[Paper],
+        now: datetime,
+        known: Mapping[str, tuple[int, datetime]] | None = None,
+    ) -> SaveResult:
+        """Insert new papers, replace older versions, touch ``last_seen`` of the rest.
+
+        ``known``: :meth:`stored_versions` of (at least) these papers, read
+        earlier in the same transaction (a run's snapshot), not read again.
+        """
         latest: dict[str, Paper] = {}
         for paper in fetched:
             if paper.id not in latest or paper.is_newer_than(latest[paper.id]):
                 latest[paper.id] = paper
-        stored = self.stored_versions(conn, list(latest))
+        if known is None:
+            stored = self.stored_versions(conn, list(latest))
+        else:
+            stored = {pid: known[pid] for pid in latest if pid in known}
         new = [p for p in latest.values() if p.id not in stored]
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
         # In id order (concurrent writers then lock rows in the same order) and
@@ -369,10 +383,21 @@ class Store:
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
         return SaveResult(new=len(new), revised=len(revised))
 
-    def link(self, conn: Connection, topic_id: int, paper_ids: Iterable[str], now: datetime) -> int:
-        """Link papers to a topic; returns how many links are new."""
+    def link(
+        self,
+        conn: Connection,
+        topic_id: int,
+        paper_ids: Iterable[str],
+        now: datetime,
+        linked: AbstractSet[str] | None = None,
+    ) -> int:
+        """Link papers to a topic; returns how many links are new.
+
+        ``linked``: :meth:`linked_ids` of these papers, read earlier in the
+        same transaction (a run's snapshot), not read again.
+        """
         ids = sorted(set(paper_ids))
-        existing = self.linked_ids(conn, topic_id, ids)
+        existing = self.linked_ids(conn, topic_id, ids) if linked is None else linked
         rows = [
             {"topic_id": topic_id, "paper_id": pid, "matched_at": now}
             for pid in ids
@@ -384,16 +409,26 @@ class Store:
 
     def linked_ids(self, conn: Connection, topic_id: int, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the topic already links."""
-        found: set[str] = set()
-        for chunk in chunks(ids):
-            found.update(
-                conn.scalars(
-                    sa.select(topic_papers.c.paper_id).where(
-                        (topic_papers.c.topic_id == topic_id) & topic_papers.c.paper_id.in_(chunk)
-                    )
+        return self.linked_among(conn, {topic_id: ids})[topic_id]
+
+    def linked_among(
+        self, conn: Connection, asked: Mapping[int, Sequence[str]]
+    ) -> dict[int, set[str]]:
+        """:meth:`linked_ids` of several topics at once (``{topic id: paper ids}``):
+        the ids read in chunks for every topic together, not topic by topic."""
+        found: dict[int, set[str]] = {topic_id: set() for topic_id in asked}
+        ids = sorted({pid for wanted in asked.values() for pid in wanted})
+        for chunk in chunks(ids, 500):
+            rows = conn.execute(
+                sa.select(topic_papers.c.topic_id, topic_papers.c.paper_id).where(
+                    topic_papers.c.topic_id.in_(list(asked)) & topic_papers.c.paper_id.in_(chunk)
                 )
             )
-        return found
+            for topic_id, paper_id in rows:
+                found[topic_id].add(paper_id)
+        return {
+            topic_id: found[topic_id].intersection(wanted) for topic_id, wanted in asked.items()
+        }
 
     def mark_evaluated(
         self, conn: Connection, topic_id: int, until: datetime, now: datetime

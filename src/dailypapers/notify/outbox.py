@@ -39,17 +39,22 @@ class Snapshot:
     stored: dict[str, int]
     linked: dict[int, set[str]]
     topic_ids: list[int]
+    # Store.stored_versions of every fetched paper: the save reuses it (and
+    # the links and topic ids) instead of asking again in the same transaction.
+    versions: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
     @classmethod
     def take(cls, conn: Connection, store: Store, fetched: Sequence[SpooledTopic]) -> Snapshot:
         ids = list({p.id for item in fetched for p in item.papers})
-        stored = {pid: version for pid, (version, _) in store.stored_versions(conn, ids).items()}
-        topic_ids, linked = [], {}
-        for item in fetched:
-            topic_id = store.topic_id(conn, item.plan.topic.name, item.plan.query_string)
-            topic_ids.append(topic_id)
-            linked[topic_id] = store.linked_ids(conn, topic_id, [p.id for p in item.papers])
-        return cls(stored, linked, topic_ids)
+        versions = store.stored_versions(conn, ids)
+        stored = {pid: version for pid, (version, _) in versions.items()}
+        topic_ids = [
+            store.topic_id(conn, item.plan.topic.name, item.plan.query_string) for item in fetched
+        ]
+        asked: dict[int, list[str]] = {}
+        for topic_id, item in zip(topic_ids, fetched, strict=True):
+            asked.setdefault(topic_id, []).extend(p.id for p in item.papers)
+        return cls(stored, store.linked_among(conn, asked), topic_ids, versions)
 
     def queue(
         self,

@@ -24,10 +24,11 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import localquery
+from dailypapers import listedquery, localquery
 from dailypapers.arxiv import query as q
 from dailypapers.models import Paper
 from dailypapers.plan import TopicPlan
@@ -43,8 +44,43 @@ are evaluated exactly. ``None`` means "no index for this topic": scan.
 """
 
 
-class NewestFirst(list[str]):
-    """Candidate ids a finder already ordered by last update, newest first (not re-read)."""
+@runtime_checkable
+class Preparing(Protocol):
+    """A finder with work to start before cold topics are matched (in the background)."""
+
+    def prepare(self, store: Store) -> None:
+        """Start it: cold topics are about to be matched in ``store``."""
+
+    def settle(self) -> None:
+        """Wait for what :meth:`prepare` started."""
+
+
+class NewestFirst:
+    """Candidate ids a finder already ordered by last update, newest first (not re-read).
+
+    ``ids`` may be only the newest of them: iterating goes on with
+    ``rest()`` (the older ones, read only by a topic that ``ids`` did not
+    fill); ``total`` counts them all, or those a finder's window of the
+    newest papers holds (:class:`dailypapers.sources.local_index.IndexFinder`).
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str] = (),
+        rest: Callable[[], Iterable[str]] | None = None,
+        total: int | None = None,
+    ) -> None:
+        self.ids = ids
+        self.rest = rest
+        self.total = len(ids) if total is None else total
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.ids
+        if self.rest is not None:
+            yield from self.rest()
+
+    def __len__(self) -> int:
+        return self.total
 
 
 BATCH_SIZE = 2000
@@ -52,6 +88,9 @@ BATCH_SIZE = 2000
 # broad topics' tables (a paper analysed once for all of them); the index then
 # answers the narrow topics still open.
 FIRST_PASS = 2500
+# A newest-first pass stops once its topics are full, often within a few
+# hundred papers: rows are fetched (and decoded) this many at a time.
+NEWEST_BATCH = 500
 # A run still writing holds papers whose last_seen is its start time, committed
 # later: the watermark stays below the start of every run in flight (runs
 # stuck as "running" for longer than this are taken as crashed).
@@ -136,7 +175,10 @@ class LocalSource:
             if high is None:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
                 return [TopicFetch(plan, []) for plan in plans]
-            topics = [self._topic(conn, store, plan, context) for plan in plans]
+            stored = listedquery.topic_ids(conn)  # one query, not one a topic
+            topics = [self._topic(conn, store, plan, context, stored) for plan in plans]
+            if isinstance(self.finder, Preparing) and any(t.since is None for t in topics):
+                self.finder.prepare(store)
             self._cold(conn, [t for t in topics if t.since is None], high)
             warm = [t for t in topics if t.since is not None]
             if scanned := [t for t in warm if not self._from_index(conn, t, high)]:
@@ -149,12 +191,19 @@ class LocalSource:
         return [TopicFetch(t.plan, t.result(), evaluated_until=until) for t in topics]
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Wait for what the finder started (nothing else to release)."""
+        if isinstance(self.finder, Preparing):
+            self.finder.settle()
 
     def _topic(
-        self, conn: Connection, store: Store, plan: TopicPlan, context: FetchContext
+        self,
+        conn: Connection,
+        store: Store,
+        plan: TopicPlan,
+        context: FetchContext,
+        stored: dict[tuple[str, str], int],
     ) -> _Topic:
-        topic_id = store.find_topic(plan.topic.name, plan.query_string)
+        topic_id = stored.get((plan.topic.name, plan.query_string))
         since = None if topic_id is None else store.evaluated_until(conn, topic_id)
         known = {} if topic_id is None else store.known_versions(conn, topic_id)
         context.say(f"matching {plan.topic.name} ({'since ' + str(since) if since else 'cold'})")
@@ -225,7 +274,7 @@ class LocalSource:
         """
         scan.open = list(topics)
         with contextlib.closing(
-            localquery.stream_newest(conn, high, self.batch_size, scan.at_most)
+            localquery.stream_newest(conn, high, min(self.batch_size, NEWEST_BATCH), scan.at_most)
         ) as rows:
             for row in rows:
                 scan.open = [t for t in scan.open if not t.full_before(row["updated"])]
