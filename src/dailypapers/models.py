@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,14 +46,6 @@ class Author:
     name: str
     affiliations: tuple[str, ...] = ()
 
-    # Pickled as a plain tuple (a run's spool pickles every fetched paper):
-    # the dataclass default looks its fields up again for every object.
-    def __getstate__(self) -> tuple[str, tuple[str, ...]]:
-        return (self.name, self.affiliations)
-
-    def __setstate__(self, state: tuple[str, tuple[str, ...]]) -> None:
-        _set_fields(self, ("name", "affiliations"), state)
-
 
 @dataclass(frozen=True, slots=True)
 class Paper:
@@ -79,13 +71,6 @@ class Paper:
     # Not arXiv's: the TL;DR of this version (``[summaries]``), attached for
     # rendering only (:func:`dailypapers.summaries.attach`); never in ``papers``.
     tldr: str | None = None
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        """Pickled as a plain tuple of the fields (see :meth:`Author.__getstate__`)."""
-        return tuple([getattr(self, name) for name in _PAPER_FIELDS])
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        _set_fields(self, _PAPER_FIELDS, state)
 
     @property
     def versioned_id(self) -> str:
@@ -205,15 +190,6 @@ def one_line(text: str | None) -> str:
 # overflow date arithmetic (year 1 minus a day, year 9999 plus an offset).
 MIN_YEAR, MAX_YEAR = 1900, 9900
 MAX_VERSION = 10_000  # arXiv's most revised papers have a few dozen versions
-
-
-_PAPER_FIELDS = tuple(f.name for f in fields(Paper))
-
-
-def _set_fields(obj: object, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
-    """Unpickling a frozen dataclass: its fields set past ``__setattr__``."""
-    for name, value in zip(names, values, strict=True):
-        object.__setattr__(obj, name, value)
 
 
 class TimestampOutOfRange(ValueError):
