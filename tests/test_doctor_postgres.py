@@ -88,3 +88,26 @@ def test_a_damaged_json_value_is_named(project: tuple[Path, str], column: str, v
     assert result.output.startswith(
         f'dailypapers: failed: stored paper {paper_id} of topic "Reward Model": column {column}'
     )
+
+
+@pytest.mark.parametrize("value", ["infinity", "10000-01-01 00:00:00"])
+def test_a_time_the_driver_cannot_load_is_named(project: tuple[Path, str], value: str) -> None:
+    """psycopg cannot load ``infinity`` or year 10000 as a datetime: doctor and render
+    still name the paper and column instead of failing with the driver's error."""
+    config, url = project
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        paper_id = conn.scalar(sa.text("SELECT paper_id FROM topic_papers LIMIT 1"))
+        conn.execute(
+            sa.text("UPDATE papers SET updated = CAST(:v AS timestamp) WHERE id = :i"),
+            {"v": value, "i": paper_id},
+        )
+    engine.dispose()
+    code, output = doctor(config)
+    assert code == 1
+    assert f"stored paper {paper_id}: column updated holds " in output
+    result = CliRunner().invoke(cli, ["render", "--config", str(config), "--force"])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f'dailypapers: failed: stored paper {paper_id} of topic "Reward Model": column updated'
+    )

@@ -97,6 +97,11 @@ def first_damaged(
     return None
 
 
+# What a damaged value raises: in Python, or in PostgreSQL's driver loading it (a
+# time of ``infinity`` or past year 9999).
+_READ_ERRORS: tuple[type[Exception], ...] = (*DAMAGE_ERRORS, sa.exc.DataError)
+
+
 class PaperReader:
     """Reads topics' newest papers; papers (and authors) already read are reused.
 
@@ -119,7 +124,7 @@ class PaperReader:
         )
         try:
             return [self._paper(row) for row in conn.execute(query)]
-        except DAMAGE_ERRORS as exc:  # a value another tool wrote: name the paper
+        except _READ_ERRORS as exc:  # a value another tool wrote: name the paper
             raise (find_damaged(conn, topic_id) or exc) from exc
 
     def _paper(self, row: Sequence[Any]) -> Paper:

@@ -576,7 +576,7 @@ def iter_damaged(
     conn: Connection, topic_id: int | None = None, only: Sequence[str] | None = None
 ) -> Iterator[StoredValueError]:
     """Each stored paper's first damaged value (of ``topic_id``; of the ``only`` ids)."""
-    raw = [sa.type_coerce(column, sa.String) for column in papers.c if column.name in _READ]
+    raw = [_unconverted(conn, column) for column in papers.c if column.name in _READ]
     query = sa.select(*raw, topics.c.name if topic_id is not None else sa.null())
     if only is not None:
         query = query.where(papers.c.id.in_(only))
@@ -589,6 +589,14 @@ def iter_damaged(
             if problem := stored_value_problem(column, value):
                 yield stored_value_error(values[0], column, value, problem, topic)
                 break
+
+
+def _unconverted(conn: Connection, column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """``column`` as its stored value: a PostgreSQL time as text, since its driver
+    cannot load ``infinity`` or a year past 9999 as a datetime (SQLite stores text)."""
+    if conn.dialect.name != "sqlite" and isinstance(column.type, UTCDateTime):
+        return sa.cast(column, sa.Text).label(column.name)
+    return sa.type_coerce(column, sa.String)
 
 
 # The columns a Paper is read from (not first_seen, last_seen), the id first.
