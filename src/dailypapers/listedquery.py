@@ -52,7 +52,7 @@ _TEXT = (str, type(None))
 # What the outputs show of a paper's texts at most (arXiv caps abstracts at 1,920
 # characters): a stored megabyte title (a hostile server, another tool) is cut
 # for every output, the stored value kept.
-_MAX_TITLE, _MAX_ABSTRACT, _MAX_COMMENT = 1_000, 10_000, 2_000
+_MAX_TITLE, _MAX_ABSTRACT, _MAX_COMMENT = 1_000, 10_000, 10_000
 
 
 def _bounded(title: str, abstract: str, comment: str | None) -> tuple[str, str, str | None]:
