@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from dailypapers.offline.fake_oai import FakeOai
 from dailypapers.pipeline import run_update
 from dailypapers.sources import TopicPlan
 from dailypapers.sources.local import LocalSource
-from dailypapers.store import open_store, papers, topic_evaluations
+from dailypapers.store import open_store, papers, runs, topic_evaluations
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)
@@ -180,3 +181,45 @@ def test_cli_update_source_local_makes_no_request(
     configured.path.write_text(text)
     again = runner.invoke(cli, ["update"])
     assert again.exit_code == 0 and ", 0 requests" in again.stdout and arxiv.requests == []
+
+
+def test_a_run_done_during_the_fetch_holds_the_watermark_below_its_start(
+    tmp_path: Path,
+    arxiv: FakeArxiv,
+    oai: FakeOai,
+    corpus: list[Paper],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another run, in flight when a local fetch starts, commits its papers (last seen
+    at its start) after the fetch's reads and finishes before the fetch ends: the
+    topics' watermark stays below its start, so the next run looks at those papers."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite: a writer waits for the fetch's read transaction to end")
+    config = make_config(tmp_path / "local", arxiv, oai, store_url)
+    run_harvest(config, HarvestRequest("cs", "arXivRaw"))
+    run_update(config, now=DAY1, source_factory=lambda c: LocalSource())
+    with open_store(config.db_url) as store, store.engine.connect() as conn:
+        before = conn.scalar(sa.select(sa.func.max(topic_evaluations.c.evaluated_until)))
+    top = max(corpus, key=lambda p: p.updated)
+    arrival = top.with_changes(id="2505.99999", title="Reward Model Arrives", version=1)
+    oai.add_papers([arrival.with_changes(updated=top.updated + timedelta(hours=1))])
+    run_harvest(config, HarvestRequest("cs", "arXivRaw"))
+    with open_store(config.db_url) as store, store.transaction() as conn:
+        high = conn.scalar(sa.select(sa.func.max(papers.c.last_seen)))
+        started = before + (high - before) / 2  # after the marks, before the newest
+        inserted = runs.insert().values(command="update", started_at=started, status="running")
+        other = conn.execute(inserted.returning(runs.c.id)).scalar_one()
+    from_index = LocalSource._from_index
+
+    def then_the_other_run_is_done(self: LocalSource, *args: Any, **kwargs: Any) -> bool:
+        with open_store(config.db_url) as store, store.transaction() as writer:
+            done = runs.update().where(runs.c.id == other)
+            writer.execute(done.values(status="updated", finished_at=started))
+        return from_index(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalSource, "_from_index", then_the_other_run_is_done)
+    assert run_update(config, now=DAY2, source_factory=lambda c: LocalSource()).error is None
+    with open_store(config.db_url) as store, store.engine.connect() as conn:
+        marks = conn.execute(sa.select(topic_evaluations.c.evaluated_until)).scalars().all()
+    assert marks and all(before < mark < started for mark in marks)

@@ -175,6 +175,10 @@ class LocalSource:
             if high is None:
                 context.say("the store holds no papers: run 'dailypapers harvest' first")
                 return [TopicFetch(plan, []) for plan in plans]
+            # Before anything is read: a run in flight now may commit during this
+            # fetch, after the reads that would have seen its papers, and be done
+            # by its end; read then, the watermark would pass over those papers.
+            until = _watermark(conn, high)
             stored = listedquery.topic_ids(conn)  # one query, not one a topic
             topics = [self._topic(conn, store, plan, context, stored) for plan in plans]
             if isinstance(self.finder, Preparing) and any(t.since is None for t in topics):
@@ -183,7 +187,6 @@ class LocalSource:
             warm = [t for t in topics if t.since is not None]
             if scanned := [t for t in warm if not self._from_index(conn, t, high)]:
                 self._scan(conn, scanned, high)
-            until = _watermark(conn, high)
         self.evaluated = sum(topic.evaluated for topic in topics)
         for topic in topics:
             found = topic.result()
