@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers.arxiv import query as q
@@ -152,3 +154,28 @@ def test_cold_topics_get_the_same_papers_however_the_work_is_split(
                 got = {f.plan.topic.name: [p.id for p in f.papers] for f in fetched}
                 want = {name: [p.id for p in papers] for name, papers in expected.items()}
                 assert got == want, (first_pass, finder)
+
+
+def test_a_background_count_waiting_on_a_lock_gives_up_and_the_run_counts_itself(
+    tmp_path: Path, oai: FakeOai, store_url: str
+) -> None:
+    """PostgreSQL: the count beside the shared pass waits at most its lock timeout
+    (a Ctrl-C's cleanup waits for it); the finder then counts on the run's connection."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("the count runs in a thread on PostgreSQL only")
+    config = harvested(tmp_path, oai, store_url)
+    finder = IndexFinder(lock_timeout_ms=100)
+    with open_store(config.db_url) as store:
+        holder = store.engine.connect()
+        try:
+            holder.execute(sa.text("LOCK TABLE paper_fields IN ACCESS EXCLUSIVE MODE"))
+            finder.prepare(store)
+            settling = threading.Thread(target=finder.settle, daemon=True)
+            settling.start()
+            settling.join(timeout=20)
+            assert not settling.is_alive()  # gave up, instead of waiting for the lock
+        finally:
+            holder.rollback()
+            holder.close()
+        with store.reading() as conn:
+            assert finder.complete(conn)

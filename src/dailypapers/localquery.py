@@ -161,11 +161,14 @@ def _candidate_columns(conn: Connection) -> tuple[str, str]:
     return "s.paper_id AS id, p.updated AS updated", " JOIN papers AS p ON p.id = s.paper_id"
 
 
-def background_counts(conn: Connection) -> tuple[int, int]:
+def background_counts(conn: Connection, lock_timeout_ms: int) -> tuple[int, int]:
     """:func:`fts.candidate_counts`, for a thread beside the run's own reads: on
-    PostgreSQL without parallel workers (one core; the run's work has the other)."""
+    PostgreSQL without parallel workers (one core; the run's work has the other),
+    giving up (``OperationalError``) after waiting ``lock_timeout_ms`` for a lock
+    (an ``ALTER``, a ``VACUUM FULL``), so that a Ctrl-C never waits on it."""
     if conn.dialect.name == fts.POSTGRESQL:
         conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        conn.execute(sa.text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}"))
     return fts.candidate_counts(conn)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from dailypapers import fts, localquery
 from dailypapers.plan import TopicPlan
@@ -26,6 +27,9 @@ FIRST_CANDIDATES = 512
 # newest papers (a topic the shared first pass left open has its table full
 # there unless it matches fewer than one paper in 300).
 WINDOW = 30_000
+# PostgreSQL: how long the background count waits for a lock before the run counts
+# on its own connection instead (a Ctrl-C then never waits on the thread).
+COUNT_LOCK_TIMEOUT_MS = 5_000
 
 
 @dataclass
@@ -57,11 +61,16 @@ class IndexFinder:
     """
 
     def __init__(
-        self, max_share: float = 0.05, first: int = FIRST_CANDIDATES, window: int = WINDOW
+        self,
+        max_share: float = 0.05,
+        first: int = FIRST_CANDIDATES,
+        window: int = WINDOW,
+        lock_timeout_ms: int = COUNT_LOCK_TIMEOUT_MS,
     ) -> None:
         self.max_share = max_share
         self.first = first
         self.window = window
+        self.lock_timeout_ms = lock_timeout_ms
         self._store: _Store | None = None
         self._learning: Future[_Store] | None = None  # started by prepare()
 
@@ -142,8 +151,16 @@ class IndexFinder:
     def _known(self, conn: Connection) -> _Store:
         if self._store is None:
             learning, self._learning = self._learning, None
-            self._store = self._learn(conn) if learning is None else learning.result()
+            self._store = self._learned(learning, conn)
         return self._store
+
+    def _learned(self, learning: Future[_Store] | None, conn: Connection) -> _Store:
+        if learning is not None:
+            try:
+                return learning.result()
+            except OperationalError:  # it gave up waiting for a lock: count here
+                pass
+        return self._learn(conn)
 
     def _learn_in(self, store: Store) -> _Store:
         with store.reading() as conn:
@@ -152,7 +169,9 @@ class IndexFinder:
     def _learn(self, conn: Connection, alone: bool = True) -> _Store:
         """Count (beside the run's own reads unless ``alone``), then find the window."""
         stored, indexed = (
-            fts.candidate_counts(conn) if alone else localquery.background_counts(conn)
+            fts.candidate_counts(conn)
+            if alone
+            else localquery.background_counts(conn, self.lock_timeout_ms)
         )
         window = None
         if conn.dialect.name == fts.POSTGRESQL and stored > self.window:
