@@ -14,6 +14,19 @@ from dailypapers.cli import cli
 from dailypapers.configfile import MAX_CONFIG_BYTES
 
 
+def in_new_process(folder: Path, command: str) -> subprocess.CompletedProcess[str]:
+    """``dailypapers COMMAND`` in ``folder``, as its own process: what would block
+    forever is caught by the timeout instead of hanging the test run."""
+    return subprocess.run(
+        [sys.executable, "-m", "dailypapers", command],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def check(config: Path | str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, ["check", "--config", str(config)])
     return result.exit_code, result.output
@@ -21,14 +34,7 @@ def check(config: Path | str) -> tuple[int, str]:
 
 def test_a_fifo_config_is_refused_not_waited_on(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "papers.toml")
-    done = subprocess.run(  # a plain read would block forever: a new process, with a timeout
-        [sys.executable, "-m", "dailypapers", "update"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = in_new_process(tmp_path, "update")  # a plain read would block forever
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"dailypapers: config error: {tmp_path / 'papers.toml'}: is a named pipe (FIFO), "
@@ -119,14 +125,7 @@ def test_a_clock_at_year_one_is_a_config_error(
 def test_a_readme_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
     os.mkfifo(tmp_path / "README.md")
-    done = subprocess.run(  # reading the old README would block forever: a new process
-        [sys.executable, "-m", "dailypapers", "render"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = in_new_process(tmp_path, "render")  # reading the old README would block
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"dailypapers: config error: {tmp_path / 'papers.toml'}: readme.path: README.md is a "
