@@ -161,6 +161,10 @@ def _candidate_columns(conn: Connection) -> tuple[str, str]:
     return "s.paper_id AS id, p.updated AS updated", " JOIN papers AS p ON p.id = s.paper_id"
 
 
+# What :func:`background_counts` raises when it waited past its lock timeout.
+CountGaveUp = sa.exc.OperationalError
+
+
 def background_counts(conn: Connection, lock_timeout_ms: int) -> tuple[int, int]:
     """:func:`fts.candidate_counts`, for a thread beside the run's own reads: on
     PostgreSQL without parallel workers (one core; the run's work has the other),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 
 from dailypapers import fts, localquery
 from dailypapers.plan import TopicPlan
@@ -158,7 +157,7 @@ class IndexFinder:
         if learning is not None:
             try:
                 return learning.result()
-            except OperationalError:  # it gave up waiting for a lock: count here
+            except localquery.CountGaveUp:  # it waited past its lock timeout: count here
                 pass
         return self._learn(conn)
 
