@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -57,6 +57,14 @@ def servers() -> Iterator[tuple[FakeGitHub, WebhookReceiver]]:
         yield gh, hook
 
 
+DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
+
+
+def day(n: int) -> datetime:
+    """``n`` days after :data:`DAY` (weekends are days without announcements)."""
+    return DAY + timedelta(days=n)
+
+
 def ids_in(text: str) -> set[str]:
     """Versioned arXiv ids linked from a text (issue body, e-mail part, README)."""
     return set(ARXIV_LINK.findall(text))
@@ -79,6 +87,25 @@ def arrivals(arxiv: FakeArxiv, count: int, *, hours: int = 0) -> list[Paper]:
             title=f"A Reward Model for Task {hours}-{n}",
             updated=top.updated + timedelta(hours=1 + n),
             published=top.updated + timedelta(hours=1 + n),
+            comment=None,
+        )
+        for n in range(count)
+    ]
+
+
+def reasoning_papers(
+    arxiv: FakeArxiv, count: int, title: str, *, first: int, hours: int = 0
+) -> list[Paper]:
+    """``count`` papers titled ``title`` N about multi-step reasoning (ids from
+    2506.``first``), ``hours`` and more newer than anything served so far."""
+    top = max(arxiv.papers, key=lambda p: p.updated)
+    return [
+        top.with_changes(
+            id=f"2506.{first + n:05d}",
+            title=f"{title} {n}",
+            abstract="Multi-step reasoning, checked step by step.",
+            updated=top.updated + timedelta(hours=1 + hours + n),
+            published=top.updated + timedelta(hours=1 + hours + n),
             comment=None,
         )
         for n in range(count)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,23 +23,19 @@ from dailypapers.store import open_store
 from helpers_notify import (
     REPOSITORY,
     arrivals,
+    day,
     github_env,
     ids_in,
     notify_toml,
     parts,
     readme_ids,
+    reasoning_papers,
     revision,
     servers,
     topics_toml,
 )
 from support.smtp import SmtpSink, free_port
 from support.webhook import WebhookReceiver
-
-DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
-
-
-def day(n: int) -> datetime:
-    return DAY + timedelta(days=n)
 
 
 @pytest.fixture
@@ -282,18 +278,7 @@ def shared_projects(
 
 def newer(arxiv: FakeArxiv, count: int, title: str) -> list[Paper]:
     """``count`` papers titled ``title`` N about multi-step reasoning, newer than any served."""
-    top = max(arxiv.papers, key=lambda p: p.updated)
-    return [
-        top.with_changes(
-            id=f"2506.{95000 + n:05d}",
-            title=f"{title} {n}",
-            abstract="Multi-step reasoning, checked step by step.",
-            updated=top.updated + timedelta(hours=1 + n),
-            published=top.updated + timedelta(hours=1 + n),
-            comment=None,
-        )
-        for n in range(count)
-    ]
+    return reasoning_papers(arxiv, count, title, first=95000)
 
 
 def test_a_config_sharing_the_store_never_settles_another_configs_pending_papers(

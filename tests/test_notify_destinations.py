@@ -9,7 +9,7 @@ and PostgreSQL (``store_url``), over real sockets.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,15 +25,20 @@ from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_github import FakeGitHub
 from dailypapers.pipeline import run_notify, run_update
 from dailypapers.store import open_store
-from helpers_notify import arrivals, github_env, ids_in, notify_toml, parts, servers, topics_toml
+from helpers_notify import (
+    arrivals,
+    day,
+    github_env,
+    ids_in,
+    notify_toml,
+    parts,
+    reasoning_papers,
+    servers,
+    topics_toml,
+)
 from support.smtp import SmtpSink, free_port
 
-DAY = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 Update = Callable[..., str]
-
-
-def day(n: int) -> datetime:
-    return DAY + timedelta(days=n)
 
 
 @pytest.fixture
@@ -79,18 +84,21 @@ def projects(tmp_path: Path, arxiv: FakeArxiv, store_url: str) -> Callable[[str,
 
 def reasoning(arxiv: FakeArxiv, count: int, hours: int = 0) -> list[Paper]:
     """``count`` papers only the "Reasoning" topic lists, newer than any served."""
-    top = max(arxiv.papers, key=lambda p: p.updated)
-    return [
-        top.with_changes(
-            id=f"2506.{96000 + hours * 10 + n:05d}",
-            title=f"Reasoning, Step by Step {hours}-{n}",
-            abstract="Multi-step reasoning, checked step by step.",
-            updated=top.updated + timedelta(hours=1 + hours + n),
-            published=top.updated + timedelta(hours=1 + hours + n),
-            comment=None,
-        )
-        for n in range(count)
-    ]
+    title = f"Reasoning, Step by Step {hours}"
+    return reasoning_papers(arxiv, count, title, first=96000 + hours * 10, hours=hours)
+
+
+def starts_from_now(
+    update: Update, notify: str, sink: SmtpSink, arxiv: FakeArxiv, days: tuple[int, int]
+) -> None:
+    """A destination new to the project (``notify``, received by ``sink``): nothing
+    queued before is sent; the next new paper is."""
+    assert update(notify, day(days[0])) == "nothing new: None"
+    assert sink.messages == []
+    fresh = reasoning(arxiv, 1, hours=9)
+    arxiv.add_papers(fresh)
+    assert update(notify, day(days[1])) == "updated: None"
+    assert [ids_in(parts(m)[0]) for m in sink.messages] == [{fresh[0].versioned_id}]
 
 
 REASONING = '[[topics]]\nname = "Reasoning"\n'
@@ -133,13 +141,7 @@ def test_a_destination_new_to_the_store_starts_from_now(
         waiting = reasoning(arxiv, 2)
         arxiv.add_papers(waiting)
         assert group("", day(1)) == "updated: None"  # queued by it, no channel yet
-        to_group = email_toml(second.port, "group@example.org")
-        assert group(to_group, day(2)) == "nothing new: None"
-        assert second.messages == []
-        fresh = reasoning(arxiv, 1, hours=9)
-        arxiv.add_papers(fresh)
-        assert group(to_group, day(5)) == "updated: None"
-        assert [ids_in(parts(m)[0]) for m in second.messages] == [{fresh[0].versioned_id}]
+        starts_from_now(group, email_toml(second.port, "group@example.org"), second, arxiv, (2, 5))
 
 
 def test_a_topic_listed_again_starts_fresh(
@@ -340,13 +342,7 @@ def test_a_project_that_ran_without_channels_after_the_upgrade_gets_no_backlog(
         assert group("", day(1)) == "nothing new: None"  # after the upgrade, no channel
         arxiv.add_papers(reasoning(arxiv, 2))
         assert group("", day(2)) == "updated: None"
-        to_group = email_toml(second.port, "g@x.org")
-        assert group(to_group, day(5)) == "nothing new: None"
-        assert second.messages == []
-        fresh = reasoning(arxiv, 1, hours=9)
-        arxiv.add_papers(fresh)
-        assert group(to_group, day(6)) == "updated: None"
-        assert [ids_in(parts(m)[0]) for m in second.messages] == [{fresh[0].versioned_id}]
+        starts_from_now(group, email_toml(second.port, "g@x.org"), second, arxiv, (5, 6))
 
 
 def test_a_topic_whose_first_run_died_before_notifying_is_still_sent(
