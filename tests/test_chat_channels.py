@@ -224,3 +224,18 @@ def test_both_channels_receive_a_run_s_new_papers(
     assert feishu_ids and telegram_ids
     assert len(feishu.requests[-1].body) <= FEISHU_LIMIT
     assert units(telegram.requests[-1].json()["text"]) <= TELEGRAM_LIMIT
+
+
+def test_a_webhook_url_with_bytes_that_are_not_utf8_is_one_problem_and_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shell's non-UTF-8 byte in the URL (Python holds it as a surrogate): the
+    channel says so, the key and the mask cope (they raised UnicodeEncodeError)."""
+    from dailypapers.config import WebhookSettings
+    from dailypapers.notify.webhook import WebhookChannel
+
+    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", "http://127.0.0.1:9/hook\udcff\udcfe")
+    channel = WebhookChannel(WebhookSettings())
+    assert channel.problem() == "$DAILYPAPERS_WEBHOOK_URL holds bytes that are not UTF-8"
+    assert channel.destination().startswith("webhook:")
+    assert mask("POST http://127.0.0.1:9/hook%FF%FE failed") == "POST *** failed"

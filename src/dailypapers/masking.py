@@ -30,7 +30,8 @@ def mask(text: str) -> str:
     for name in SECRET_ENV:
         value = os.environ.get(name, "")
         if len(value) >= 4:
-            for form in {value, quote(value, safe=""), quote(value, safe="/:")}:
+            raw = value.encode("utf-8", "surrogateescape")  # a non-UTF-8 byte as it was
+            for form in {value, quote(raw, safe=""), quote(raw, safe="/:")}:
                 text = text.replace(form, "***")
     return text
 

@@ -64,6 +64,10 @@ def url_problem(env: str) -> str | None:
         return f"${env} is not set"
     if not url.startswith(("https://", "http://")):
         return f"${env} is not an http(s) URL"
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8 (the shell's, not a URL's)
+        return f"${env} holds bytes that are not UTF-8"
     return None
 
 
