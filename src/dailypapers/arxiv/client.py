@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -127,6 +128,14 @@ class _Call:
     url: str
     attempts: int = 0
     target: str | None = None  # another URL than the query API (the announcement feed)
+
+
+def _no_certificates() -> ssl.SSLContext:
+    """A TLS client context that trusts no certificate: any handshake fails verification."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = True
+    return context
 
 
 def is_arxiv_host(api_url: str) -> bool:
@@ -287,13 +296,38 @@ class PoliteClient:
         self._clock: Clock = clock or SystemClock()
         self._pacer = Pacer(self._clock, polite_delay(url, delay))
         self._rng = rng or random.Random()
-        self._http = httpx.Client(
-            headers={"User-Agent": user_agent(settings.contact)},
-            timeout=settings.timeout,
+        self._transport = transport
+        self._tls = httpx.URL(url).scheme == "https"
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.Client:
+        """The ``httpx.Client``; without a certificate store while only http:// was asked.
+
+        ``httpx.Client()`` loads certifi's certificates (3 MB, 20 ms) even
+        when every request is http:// (a local mirror, the fake server). Until
+        the first https:// request the client gets a strict TLS context with
+        no certificates: TLS through it could only fail verification, never
+        pass unchecked. That request first replaces the client with one that
+        verifies as httpx does by default (certifi, or ``SSL_CERT_FILE`` /
+        ``SSL_CERT_DIR``); redirects are not followed, so no other request
+        reaches TLS.
+        """
+        return httpx.Client(
+            headers={"User-Agent": user_agent(self.settings.contact)},
+            timeout=self.settings.timeout,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            transport=transport,
+            transport=self._transport,
             follow_redirects=False,
+            verify=True if self._tls else _no_certificates(),
         )
+
+    def _http_for(self, url: str) -> httpx.Client:
+        """The client for ``url``: the verifying one from the first https:// URL on."""
+        if not self._tls and httpx.URL(url).scheme == "https":
+            self._http.close()
+            self._tls = True
+            self._http = self._new_http()
+        return self._http
 
     @property
     def delay(self) -> float:
@@ -486,7 +520,7 @@ class ArxivClient(PoliteClient):
         url = call.target or self.api_url
         try:
             response = bounded_request(
-                self._http, "GET", url, params=call.params or None, bounds=self.bounds
+                self._http_for(url), "GET", url, params=call.params or None, bounds=self.bounds
             )
         except LimitExceeded as exc:
             raise ArxivAPIError(str(exc), call.url, attempts=call.attempts) from None
