@@ -357,3 +357,25 @@ def test_releasing_idle_connections_keeps_every_store_usable(tmp_path: Path) -> 
         save_all(memory, [TopicFetch(plan, [paper(1), paper(2)])], NOW)
         memory.release_idle()
         assert memory.count_papers() == 2  # an in-memory database kept its one connection
+
+
+def test_an_update_saves_its_spool_in_small_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fails on the old code (one batch of up to 500): a batch's papers, rows and index
+    rows are what the save holds at once (docs/benchmarks.md, "issue 12, lean 2")."""
+    config = make_config(tmp_path)
+    plans = plan_topics(config)
+    fetched = [TopicFetch(plans[0], [paper(n) for n in range(1, 451)])]
+    sizes: list[int] = []
+    with open_store(config.db_url) as store:
+        real = store.save_papers
+
+        def counted(conn: Any, batch: Sequence[Paper], *args: Any, **kwargs: Any) -> Any:
+            sizes.append(len(batch))
+            return real(conn, batch, *args, **kwargs)
+
+        monkeypatch.setattr(store, "save_papers", counted)
+        saved = save_all(store, fetched, NOW)
+    assert sizes == [200, 200, 50]
+    assert (saved.new, saved.linked) == (450, 450)

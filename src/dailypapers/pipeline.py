@@ -44,7 +44,7 @@ from dailypapers.sources import (
     plan_topics,
 )
 from dailypapers.spool import Spool, SpooledTopic
-from dailypapers.store import SAVE_BATCH, SaveResult, Store, open_store
+from dailypapers.store import SaveResult, Store, open_store
 
 if TYPE_CHECKING:
     from dailypapers.rank.foryou import Ranking
@@ -58,6 +58,13 @@ NO_ANNOUNCEMENT = RunStatus.NO_ANNOUNCEMENT
 FAILED = RunStatus.FAILED
 RENDERED = RunStatus.RENDERED
 NOTIFIED = RunStatus.NOTIFIED
+
+# A run's papers come back from its spool this many at a time: each batch's
+# papers, rows, re-read and index rows are what the save holds at once
+# (``Store.save_papers`` itself writes up to ``SAVE_BATCH``, 500, for harvests
+# and backfills). 200 lowers a 20-topic cold start's peak by about 2 MB for
+# six more small batches (docs/benchmarks.md, "issue 12, lean 2").
+SPOOL_BATCH = 200
 
 
 @dataclass
@@ -143,7 +150,7 @@ def save_spooled(
 ) -> SaveResult:
     """Store a run's spooled papers and topic links in one transaction (retried if aborted).
 
-    The papers are read back from the spool and written ``SAVE_BATCH`` at a
+    The papers are read back from the spool and written ``SPOOL_BATCH`` at a
     time, all inside the one transaction: a run that fails stores nothing.
     With ``source``, the topics are recorded as fetched by it, with the
     context's markers and pending ids; with ``run_id``, what is new to each
@@ -157,7 +164,7 @@ def save_spooled(
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         known = None if snapshot is None else snapshot.versions
         total = SaveResult()
-        for batch in spool.batches(SAVE_BATCH):
+        for batch in spool.batches(SPOOL_BATCH):
             total = total + store.save_papers(conn, batch, now, known)
         if extra:
             linked_ids = spool.ids()
