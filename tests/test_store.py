@@ -257,3 +257,19 @@ def test_a_topics_newest_papers_have_one_definition(
     assert [p.id for p in store.topic_papers(topic_id)] == newest[::-1]
     with store.reading() as conn:
         assert [p.id for p in listedquery.PaperReader().newest(conn, topic_id, 2)] == newest[:1:-1]
+
+
+def test_a_small_sqlite_store_has_a_small_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fails on the old code (SQLite's 2 MB for every store). Large stores keep it."""
+    from dailypapers import store as store_module
+
+    def cache_size(url: str) -> int:
+        with open_store(url) as opened, opened.engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert cache_size(url) == -store_module.SMALL_STORE_CACHE_KIB == -512
+    monkeypatch.setattr(store_module, "SMALL_STORE_BYTES", 4096)  # this file is larger
+    assert cache_size(url) == -2000  # SQLite's default
