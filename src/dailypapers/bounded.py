@@ -136,6 +136,12 @@ def bounded_request(
                 raise bounds.too_slow() from None
             raise
     response._content = body  # what response.read() stores: .content, .json() work
+    # httpx's streamed response and its stream refer to each other: that cycle
+    # (and the body with it) would wait for a garbage collection, which during
+    # an update's fetch can come several pages later (2 MB of bodies held on
+    # a 20-topic cold start). A stream of the body in hand breaks it, so the
+    # body goes as soon as its caller lets go of the response.
+    response.stream = httpx.ByteStream(body)
     return response
 
 
