@@ -158,3 +158,14 @@ def test_the_context_without_certificates_refuses_every_server(https_url: str) -
         pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY"),
     ):
         http.get(https_url)
+
+
+def test_a_failed_switch_leaves_the_http_client_usable(
+    http_url: str, https_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fails on the old code: a bad SSL_CERT_FILE closed the http:// client for good."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with _client(http_url) as client:
+        with pytest.raises(OSError):
+            client.fetch_document(https_url, bytes)
+        assert client.fetch_document(http_url, bytes) == BODY

@@ -89,6 +89,9 @@ SAVE_BATCH = 500  # papers written (and re-read for the index) at a time
 # update's save and render each filled the 2 MB (1.3-1.5 MB of a 20-topic
 # update's peak RSS). Large stores (a harvest, `search` on 100,000 papers,
 # the local source) keep the default, which their queries measurably use.
+# Decided when a connection opens: a store that outgrows the limit keeps the
+# small cache on its pooled connections until they are reopened (the next
+# process; speed only, never results).
 SMALL_STORE_BYTES = 32 * 2**20
 SMALL_STORE_CACHE_KIB = 512
 log = logging.getLogger(__name__)

@@ -324,9 +324,14 @@ class PoliteClient:
     def _http_for(self, url: str) -> httpx.Client:
         """The client for ``url``: the verifying one from the first https:// URL on."""
         if not self._tls and httpx.URL(url).scheme == "https":
-            self._http.close()
             self._tls = True
-            self._http = self._new_http()
+            try:  # a bad SSL_CERT_FILE fails here: the http:// client stays usable
+                verifying = self._new_http()
+            except BaseException:
+                self._tls = False
+                raise
+            self._http.close()
+            self._http = verifying
         return self._http
 
     @property
