@@ -13,6 +13,7 @@ channel loses nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,7 +28,7 @@ from dailypapers.memory import release_freed
 from dailypapers.models import DAMAGE_ERRORS, Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
-from dailypapers.publish.outputs import forget_rendered, write_outputs
+from dailypapers.publish.outputs import forget_rendered, start_outputs
 from dailypapers.publish.tree import Removals
 from dailypapers.render.markdown import TOC_OVER, Section, is_date_line, readme_parts
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
@@ -305,12 +306,20 @@ def _render_outputs(
     new = new_on_site(config, store, listed, ids)
     removals = Removals()  # the replaced feed and site trees go while the README renders
     try:
-        others = write_outputs(
+        # The trees render in a child where they can (publish/forked.py) while the
+        # README renders here; it is published after them and papers.json, as before.
+        started = start_outputs(
             config, listed, force=force, ranking=ranking, new=new, removals=removals
         )
-        readme = []
-        if "readme" in config.settings.outputs:
-            readme = _write_readme(config, listed, ranking, force=force, today=today)
+        try:
+            readme = []
+            if "readme" in config.settings.outputs:
+                readme = _write_readme(
+                    config, listed, ranking, force=force, today=today, first=started.finish
+                )
+            others = started.finish()
+        finally:
+            started.wait()
     finally:
         removals.wait()
     return readme + others
@@ -323,8 +332,13 @@ def _write_readme(
     *,
     force: bool,
     today: date | None,
+    first: Callable[[], object] | None = None,
 ) -> list[Path]:
-    """Render and write the README (``[readme]`` options); returns it if it changed."""
+    """Render and write the README (``[readme]`` options); returns it if it changed.
+
+    ``first``: called once the README is rendered, before it is published (the
+    other outputs' publishing; its error leaves the README as it was).
+    """
     settings = config.settings
     remove_stale_temps(config.readme_path)
     today = today or datetime.now(config.zone).date()
@@ -344,9 +358,17 @@ def _write_readme(
         for_you=for_you,
         names=[topic.name for topic in settings.topics],
     )
+    if first is not None:
+        parts = itertools.chain(parts, _calling(first))
     if write_lines_if_changed(config.readme_path, parts, ignored=is_date_line, force=force):
         return [config.readme_path]
     return []
+
+
+def _calling(function: Callable[[], object]) -> Iterator[str]:
+    """No parts: calls ``function`` when the parts before it are all written."""
+    function()
+    yield from ()
 
 
 def new_on_site(
