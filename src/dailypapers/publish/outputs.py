@@ -146,6 +146,9 @@ class Outputs:
             return _Rendered(changed, text, None if forked else feeds)
 
         if "feeds" in wanted or with_json:
+            if "site" in wanted:  # both sides show them: computed once, before a fork
+                for paper in catalog.papers():
+                    labels(paper)
             self._work = Pending(feeds_and_json)
         try:
             if "site" in wanted:  # the pages; the feeds' copies are added by finish
