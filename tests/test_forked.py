@@ -161,3 +161,26 @@ def test_a_failed_child_is_one_line_and_changes_what_comes_after(
     )
     assert published(path.parent) == before
     assert [p.stat().st_ino for p in after] == inodes  # not even written again
+
+
+def test_the_papers_read_are_skipped_by_the_collector_while_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from dailypapers import pipeline
+    from dailypapers.publish import outputs
+
+    seen = []
+    real = outputs.start_outputs
+
+    def spied(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "start_outputs", spied)
+    config = load_config(project(tmp_path / "project"))
+    with open_store(config.db_url) as store:
+        render_outputs(config, store, force=True)
+    assert len(seen) == 1 and seen[0] > 0  # frozen while the outputs render
+    assert gc.get_freeze_count() == 0  # and given back after

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
-from dailypapers.memory import release_freed
+from dailypapers.memory import kept_out_of_collections, release_freed
 from dailypapers.models import DAMAGE_ERRORS, Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
@@ -305,6 +305,21 @@ def _render_outputs(
         ranking = foryou.with_scores_of(ranking, store, papers, config)
     new = new_on_site(config, store, listed, ids)
     removals = Removals()  # the replaced feed and site trees go while the README renders
+    with kept_out_of_collections():  # the papers just read live until the render ends
+        return _write_all(config, listed, ranking, new, removals, force=force, today=today)
+
+
+def _write_all(
+    config: Config,
+    listed: Sequence[Section],
+    ranking: Ranking | None,
+    new: frozenset[str],
+    removals: Removals,
+    *,
+    force: bool,
+    today: date | None,
+) -> list[Path]:
+    """Write every configured output of ``listed`` (the render beyond reading)."""
     try:
         # The trees render in a child where they can (publish/forked.py) while the
         # README renders here; it is published after them and papers.json, as before.
