@@ -184,3 +184,27 @@ def test_the_papers_read_are_skipped_by_the_collector_while_rendering(
         render_outputs(config, store, force=True)
     assert len(seen) == 1 and seen[0] > 0  # frozen while the outputs render
     assert gc.get_freeze_count() == 0  # and given back after
+
+
+@linux_only
+def test_an_interrupted_wait_ends_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked, never = os.pipe()  # the child waits on it for ever: only an end stops it
+
+    def stuck(in_child: bool) -> bytes:
+        return os.read(blocked, 1)
+
+    pending = forked.Pending(stuck)
+    os.close(blocked)
+
+    def interrupted(fd: int) -> bytes:
+        os.close(fd)
+        raise KeyboardInterrupt  # as the run's deadline or Ctrl-C would, mid-wait
+
+    monkeypatch.setattr(forked, "_read_all", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pending.wait()
+        with pytest.raises(ChildProcessError):  # already reaped: it was ended, not left
+            os.waitpid(pending._pid, os.WNOHANG)
+    finally:
+        os.close(never)

@@ -10,7 +10,10 @@ type, so the caller reports it as it would have: one line), through a pipe.
 Only where it is safe: on a system with ``os.fork`` and in a process with
 one thread (a fork copies only the calling thread, and a lock another
 thread holds would stay held in the child). Otherwise the work runs at
-once, in this process, as it did before. The child touches no database
+once, in this process, as it did before. A child has no timer of its own
+(``setitimer`` is not inherited): when the parent's deadline (or Ctrl-C)
+interrupts the wait, the child is ended, and what it was publishing stays
+as it was (each tree is swapped in whole). The child touches no database
 (the papers are read before it starts) and leaves with ``os._exit``: no
 ``atexit`` handler, no buffered output or connection of the parent's is
 flushed or closed twice.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -68,10 +72,12 @@ class Pending(Generic[T]):
         if not self._pid:
             return
         try:
-            with os.fdopen(self._reader, "rb") as pipe:
-                payload = pipe.read()
-        finally:
-            _, status = os.waitpid(self._pid, 0)
+            payload = _read_all(self._reader)
+        except BaseException:  # interrupted here (the run's deadline, Ctrl-C): end the child
+            os.kill(self._pid, signal.SIGTERM)  # what it published is whole (atomic swaps)
+            os.waitpid(self._pid, 0)
+            raise
+        _, status = os.waitpid(self._pid, 0)
         self._take(payload, status)
 
     def _run_here(self, work: Callable[[bool], T]) -> None:
@@ -92,6 +98,12 @@ class Pending(Generic[T]):
             self._value = value
         else:
             self._error = value
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything the child sends (until it closes its end), then the pipe closed."""
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
 
 
 def _can_fork() -> bool:
