@@ -34,18 +34,27 @@ def release_freed() -> None:
 
 
 @contextlib.contextmanager
-def kept_out_of_collections() -> Iterator[None]:
-    """While inside, the objects alive on entry are skipped by the cyclic collector.
+def kept_out_of_collections() -> Iterator[Callable[[], None]]:
+    """Gives ``pause()``: no cyclic collection runs from then until the block ends.
 
     A render reads 10,000 papers (a few hundred thousand tuples, dicts and
-    objects) that live until it ends: each full collection during the render
-    walked all of them again (about a sixth of a 100 x 100 render), and in a
-    forked child (:mod:`dailypapers.publish.forked`) wrote to every page
-    holding them. ``gc.freeze`` moves them to the permanent generation; they
-    are given back to the collector on exit (``gc.unfreeze``).
+    objects) that live until it ends, and its renderers make almost no
+    reference cycles (strings, and lists and dicts freed by their counts):
+    each collection during the render walked young objects, and each full
+    one all the papers again (about a sixth of a 100 x 100 render), and in
+    a forked child (:mod:`dailypapers.publish.forked`) wrote to every page
+    holding them. ``gc.freeze`` would skip the papers too, but its full
+    collections then counted only the young objects, so the collector's next
+    full collection after the render came early. The collector is enabled
+    again at the block's end (if it was on).
     """
-    gc.freeze()
+    was_enabled = gc.isenabled()
+
+    def pause() -> None:
+        gc.disable()
+
     try:
-        yield
+        yield pause
     finally:
-        gc.unfreeze()
+        if was_enabled:
+            gc.enable()

@@ -272,7 +272,8 @@ def render_outputs(
     :class:`~dailypapers.models.StoredValueError` naming the paper and column.
     """
     try:
-        return _render_outputs(config, store, force, today, ranking, rank)
+        with kept_out_of_collections() as freeze:  # ended once the papers read are dropped
+            return _render_outputs(config, store, force, today, ranking, rank, freeze)
     except DAMAGE_ERRORS as exc:  # a value another tool stored: name the paper and column
         from dailypapers.listedquery import first_damaged
 
@@ -287,6 +288,7 @@ def _render_outputs(
     today: date | None,
     ranking: Ranking | None,
     rank: bool,
+    freeze: Callable[[], None],
 ) -> list[Path]:
     from dailypapers.rank import foryou
 
@@ -305,8 +307,8 @@ def _render_outputs(
         ranking = foryou.with_scores_of(ranking, store, papers, config)
     new = new_on_site(config, store, listed, ids)
     removals = Removals()  # the replaced feed and site trees go while the README renders
-    with kept_out_of_collections():  # the papers just read live until the render ends
-        return _write_all(config, listed, ranking, new, removals, force=force, today=today)
+    freeze()  # the papers just read live until the render ends: no collection walks them
+    return _write_all(config, listed, ranking, new, removals, force=force, today=today)
 
 
 def _write_all(
