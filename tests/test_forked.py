@@ -28,6 +28,12 @@ from dailypapers.store import open_store
 linux_only = pytest.mark.skipif(not forked._can_fork(), reason="forks on Linux, one thread")
 
 
+@pytest.fixture(autouse=True)
+def a_free_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fork whatever the machine's load (the tests share it)."""
+    monkeypatch.setattr(forked, "_a_core_is_free", lambda: True)
+
+
 class Unrebuildable(Exception):
     def __init__(self, a: str, b: str) -> None:  # pickles, but cannot be rebuilt
         super().__init__(f"{a} and {b}")
@@ -43,6 +49,19 @@ def test_the_child_sends_its_value() -> None:
 @linux_only
 def test_the_child_forks_where_it_is_safe() -> None:
     assert forked.Pending(lambda in_child: in_child).result() is True
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("cores", "load", "forks"), [(2, 1.0, True), (2, 1.6, False), (1, 0.0, False)]
+)
+def test_a_busy_machine_does_the_work_in_one_process(
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, forks: bool
+) -> None:
+    monkeypatch.undo()  # the real check, on this machine's answers
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert forked.Pending(lambda in_child: in_child).result() is forks
 
 
 def test_a_process_with_threads_does_the_work_itself() -> None:
