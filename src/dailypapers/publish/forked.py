@@ -117,9 +117,9 @@ def _a_core_is_free() -> bool:
 
     A child costs more CPU in all than the same work done here: copy-on-write
     copies nearly every page of both processes (a 100 x 100 render: 87,000
-    page faults instead of 15,000, 1.24 s of CPU instead of 1.04). That pays
-    only when the child runs beside the parent; on a busy machine it would
-    be slower than one process.
+    minor page faults instead of 14,000, 1.27 s of CPU instead of 1.02;
+    ``bench/render_fork.py``). That pays only when the child runs beside the
+    parent; on a busy machine it is slower than one process.
     """
     try:
         cores = len(os.sched_getaffinity(0))
