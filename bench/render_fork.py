@@ -9,13 +9,18 @@ in a child, ``dailypapers.publish.forked``, taken whatever the machine's
 load) and in one process (the fork declined). Prints the best wall time,
 the median CPU seconds (this process's and the child's) and minor page
 faults (copy-on-write copies) of each way. The seconds move with the
-machine's load; the CPU and the faults much less.
+machine's load; the CPU and the faults much less. Then the peak RSS of one
+such render each way, as its own process (``ru_maxrss`` of the process and
+of its child).
 """
 
 from __future__ import annotations
 
+import json
 import resource
+import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +39,30 @@ from dailypapers.sources import TopicFetch, plan_topics
 from dailypapers.store import open_store
 
 ROUNDS = 5
+# One render in its own process: its peak RSS and its child's (kilobytes), as JSON.
+PEAK = """
+import json, resource, sys
+from pathlib import Path
+from dailypapers.config import load_config
+from dailypapers.pipeline import render_outputs
+from dailypapers.publish import forked
+from dailypapers.store import open_store
+forked._a_core_is_free = (lambda: True) if sys.argv[2] == "fork" else (lambda: False)
+config = load_config(Path(sys.argv[1]))
+with open_store(config.db_url) as store:
+    render_outputs(config, store, force=True)
+whose = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+print(json.dumps([resource.getrusage(who).ru_maxrss for who in whose]))
+"""
+
+
+def peak_mb(path: Path, way: str) -> tuple[float, float]:
+    """Peak RSS (MB) of a process rendering ``path``'s outputs once, and of its child."""
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-c", PEAK, str(path), way])
+    # From a small shell: a child forked from this process would inherit its high-water mark.
+    done = subprocess.run(["/bin/sh", "-c", f"{command}; :"], capture_output=True, check=True)
+    own, child = json.loads(done.stdout.decode().splitlines()[-1])
+    return own / 1024, child / 1024
 
 
 def usage() -> tuple[float, float, int]:
@@ -74,15 +103,20 @@ def main() -> None:
                     wall = time.perf_counter() - started
                     own2, child2, faults2 = usage()
                     figures[fork].append((wall, own2 - own, child2 - child, faults2 - faults))
-    print("| 100 × 100, all four, `--force` | best wall | CPU: process + child | minor faults |")
-    print("| --- | ---: | ---: | ---: |")
-    for fork, label in ((True, "forked"), (False, "one process")):
+        peaks = {way: peak_mb(directory / "papers.toml", way) for way in ("fork", "one")}
+    print(
+        "| 100 × 100, all four, `--force` | best wall | CPU: process + child | minor faults"
+        " | peak RSS: process, child |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for fork, way, label in ((True, "fork", "forked"), (False, "one", "one process")):
         rows = figures[fork]
         own_cpu = statistics.median(r[1] for r in rows)
         child_cpu = statistics.median(r[2] for r in rows)
+        own_mb, child_mb = peaks[way]
         print(
             f"| {label} | {min(r[0] for r in rows):.2f} s | {own_cpu:.2f} + {child_cpu:.2f} s"
-            f" | {statistics.median(r[3] for r in rows):,.0f} |"
+            f" | {statistics.median(r[3] for r in rows):,.0f} | {own_mb:.0f}, {child_mb:.0f} MB |"
         )
 
 
