@@ -13,6 +13,7 @@ channel loses nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -23,11 +24,11 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
-from dailypapers.memory import release_freed
+from dailypapers.memory import kept_out_of_collections, release_freed
 from dailypapers.models import DAMAGE_ERRORS, Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
-from dailypapers.publish.outputs import forget_rendered, write_outputs
+from dailypapers.publish.outputs import forget_rendered, start_outputs
 from dailypapers.publish.tree import Removals
 from dailypapers.render.markdown import TOC_OVER, Section, is_date_line, readme_parts
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
@@ -278,7 +279,8 @@ def render_outputs(
     :class:`~dailypapers.models.StoredValueError` naming the paper and column.
     """
     try:
-        return _render_outputs(config, store, force, today, ranking, rank)
+        with kept_out_of_collections() as freeze:  # ended once the papers read are dropped
+            return _render_outputs(config, store, force, today, ranking, rank, freeze)
     except DAMAGE_ERRORS as exc:  # a value another tool stored: name the paper and column
         from dailypapers.listedquery import first_damaged
 
@@ -293,6 +295,7 @@ def _render_outputs(
     today: date | None,
     ranking: Ranking | None,
     rank: bool,
+    freeze: Callable[[], None],
 ) -> list[Path]:
     from dailypapers.rank import foryou
 
@@ -311,13 +314,36 @@ def _render_outputs(
         ranking = foryou.with_scores_of(ranking, store, papers, config)
     new = new_on_site(config, store, listed, ids)
     removals = Removals()  # the replaced feed and site trees go while the README renders
+    freeze()  # the papers just read live until the render ends: no collection walks them
+    return _write_all(config, listed, ranking, new, removals, force=force, today=today)
+
+
+def _write_all(
+    config: Config,
+    listed: Sequence[Section],
+    ranking: Ranking | None,
+    new: frozenset[str],
+    removals: Removals,
+    *,
+    force: bool,
+    today: date | None,
+) -> list[Path]:
+    """Write every configured output of ``listed`` (the render beyond reading)."""
     try:
-        others = write_outputs(
+        # The trees render in a child where they can (publish/forked.py) while the
+        # README renders here; it is published after them and papers.json, as before.
+        started = start_outputs(
             config, listed, force=force, ranking=ranking, new=new, removals=removals
         )
-        readme = []
-        if "readme" in config.settings.outputs:
-            readme = _write_readme(config, listed, ranking, force=force, today=today)
+        try:
+            readme = []
+            if "readme" in config.settings.outputs:
+                readme = _write_readme(
+                    config, listed, ranking, force=force, today=today, first=started.finish
+                )
+            others = started.finish()
+        finally:
+            started.wait()
     finally:
         removals.wait()
     return readme + others
@@ -330,8 +356,13 @@ def _write_readme(
     *,
     force: bool,
     today: date | None,
+    first: Callable[[], object] | None = None,
 ) -> list[Path]:
-    """Render and write the README (``[readme]`` options); returns it if it changed."""
+    """Render and write the README (``[readme]`` options); returns it if it changed.
+
+    ``first``: called once the README is rendered, before it is published (the
+    other outputs' publishing; its error leaves the README as it was).
+    """
     settings = config.settings
     remove_stale_temps(config.readme_path)
     today = today or datetime.now(config.zone).date()
@@ -351,9 +382,17 @@ def _write_readme(
         for_you=for_you,
         names=[topic.name for topic in settings.topics],
     )
+    if first is not None:
+        parts = itertools.chain(parts, _calling(first))
     if write_lines_if_changed(config.readme_path, parts, ignored=is_date_line, force=force):
         return [config.readme_path]
     return []
+
+
+def _calling(function: Callable[[], object]) -> Iterator[str]:
+    """No parts: calls ``function`` when the parts before it are all written."""
+    function()
+    yield from ()
 
 
 def new_on_site(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,8 @@ from dailypapers.links import labels
 from dailypapers.models import format_timestamp
 from dailypapers.outpaths import owns_feed_file, owns_site_file  # re-exported
 from dailypapers.publish.files import remove_stale_temps, write_if_changed
-from dailypapers.publish.tree import Removals, publish_tree
+from dailypapers.publish.forked import Pending
+from dailypapers.publish.tree import Removals, current_files, publish_tree
 from dailypapers.render.catalog import Catalog, build_catalog
 from dailypapers.render.jsonout import render_json
 from dailypapers.render.markdown import Section
@@ -57,45 +59,175 @@ def write_outputs(
 ) -> list[Path]:
     """Write the configured json/feeds/site outputs; returns the paths that changed.
 
-    The trees first: ``papers.json`` renders while the replaced trees are removed
-    (in the background: by ``removals`` when given, which the caller waits for;
-    else before returning); but first of all when it lives inside one of the trees,
-    so that tree's swap publishes the new ``papers.json`` with the new pages.
+    :func:`start_outputs` and its :meth:`Outputs.finish` at once (see there).
+    """
+    started = start_outputs(
+        config, sections, force=force, ranking=ranking, new=new, removals=removals
+    )
+    try:
+        return started.finish()
+    finally:
+        started.wait()
+
+
+def start_outputs(
+    config: Config,
+    sections: Sequence[Section],
+    *,
+    force: bool = False,
+    ranking: Ranking | None = None,
+    new: frozenset[str] = frozenset(),
+    removals: Removals | None = None,
+) -> Outputs:
+    """Start writing the configured json/feeds/site outputs; :meth:`Outputs.finish` ends it.
+
+    The feeds (rendered and published) and ``papers.json`` (rendered) are the
+    work of a forked child where that is safe (:mod:`dailypapers.publish.forked`;
+    else done here, at once), while this process renders the site (and the
+    caller the README). ``finish`` then publishes the site, with the feeds just
+    published, and ``papers.json``: the order is the one of a render in one
+    process (feeds, site, ``papers.json``, the README), and a failed output
+    leaves those after it as they were. ``papers.json`` is written first of all
+    when it lives inside one of the trees, so that tree's swap publishes the
+    new one with the new pages. The replaced trees are removed in the
+    background (by ``removals`` when given, which the caller waits for; a
+    child waits for its own).
 
     ``new``: the ids of the papers new since the previous update (the site's badge).
     """
-    wanted = [name for name in EXTRA_OUTPUTS if name in config.settings.outputs]
-    if not wanted:
-        return []
-    catalog = catalog_for(config, sections, ranking, new)
-    changed: dict[str, Path] = {}
-    own = removals is None
-    removals = Removals() if removals is None else removals
-    json_first = "json" in wanted and _inside_a_tree(config)
-    try:
-        if json_first:  # the tree's swap carries it over: it must be the new one by then
-            changed.update(_write_json(config, catalog, force=force))
-        feeds = None
-        if "feeds" in wanted:  # each renderer (lxml, jinja2) is loaded when configured
-            from dailypapers.render.atom import feed_files
+    wanted: list[str] = [name for name in EXTRA_OUTPUTS if name in config.settings.outputs]
+    catalog = catalog_for(config, sections, ranking, new) if wanted else None
+    return Outputs(config, catalog, wanted, force, removals)
 
-            feeds = feed_files(catalog, config.settings.feeds.base_url)
-            if publish_tree(
-                config.feeds_dir, feeds, owned=owns_feed_file, force=force, removals=removals
-            ):
-                changed["feeds"] = config.feeds_dir
-            _forget("atom", "entry_html")  # memory: each memo goes when its output is done
-        if "site" in wanted:
-            changed.update(_write_site(config, catalog, feeds, force=force, removals=removals))
-            feeds = None
-            _forget("site", "paper_data")
-        if "json" in wanted and not json_first:
-            changed.update(_write_json(config, catalog, force=force))
-    finally:
-        if own:
-            removals.wait()
-    forget_rendered()
-    return [changed[name] for name in EXTRA_OUTPUTS if name in changed]
+
+@dataclass
+class _Rendered:
+    """What the feeds' and ``papers.json``'s work gives back (from a child: pickled)."""
+
+    changed: dict[str, Path]
+    json: str | None
+    feeds: dict[str, bytes] | None  # None from a child: the site reads the published ones
+
+
+class Outputs:
+    """The outputs beyond the README being written (:func:`start_outputs`)."""
+
+    def __init__(
+        self,
+        config: Config,
+        catalog: Catalog | None,
+        wanted: list[str],
+        force: bool,
+        removals: Removals | None,
+    ) -> None:
+        self._config, self._force, self._wanted = config, force, wanted
+        self._removals = removals
+        self._changed: dict[str, Path] = {}
+        self._result: list[Path] | None = None
+        self._work: Pending[_Rendered] | None = None
+        self._site: dict[str, bytes] | None = None
+        if catalog is None:
+            return
+        json_first = "json" in wanted and _inside_a_tree(config)
+        if json_first:  # before the trees: the tree's swap carries it over
+            self._changed.update(_write_json(config, render_json(catalog), force=force))
+        with_json = "json" in wanted and not json_first
+
+        def feeds_and_json(forked: bool) -> _Rendered:
+            # A child waits for its own removals (and so does a caller without them).
+            mine = removals if removals is not None and not forked else Removals()
+            own = mine is not removals
+            try:
+                changed, feeds = _write_feeds(config, catalog, wanted, force, mine)
+            finally:
+                if own:
+                    mine.wait()
+            text = render_json(catalog) if with_json else None
+            return _Rendered(changed, text, None if forked else feeds)
+
+        if "feeds" in wanted or with_json:
+            if "site" in wanted:  # both sides show them: computed once, before a fork
+                for paper in catalog.papers():
+                    labels(paper)
+            self._work = Pending(feeds_and_json)
+        try:
+            if "site" in wanted:  # the pages; the feeds' copies are added by finish
+                from dailypapers.render.site import site_files
+
+                self._site = site_files(catalog, {} if "feeds" in wanted else None)
+                _forget("site", "paper_data")
+        except BaseException:
+            self.wait()
+            raise
+
+    def finish(self) -> list[Path]:
+        """Wait for the feeds and ``papers.json`` (their error is raised here), publish the
+        site, write ``papers.json``; returns the paths that changed (the same on a second
+        call)."""
+        if self._result is None:
+            rendered = self._work.result() if self._work is not None else None
+            if rendered is not None:
+                self._changed.update(rendered.changed)
+            if self._site is not None:
+                feeds = rendered.feeds if rendered is not None else None
+                self._changed.update(self._publish_site(self._site, feeds))
+                self._site = None
+            if rendered is not None and rendered.json is not None:
+                config = self._config
+                self._changed.update(_write_json(config, rendered.json, force=self._force))
+            forget_rendered()
+            changed = self._changed
+            self._result = [changed[name] for name in EXTRA_OUTPUTS if name in changed]
+        return self._result
+
+    def wait(self) -> None:
+        """Wait for the feeds' and ``papers.json``'s work to end (after an error of the
+        caller's: its outcome is dropped)."""
+        if self._work is not None:
+            self._work.wait()
+
+    def _publish_site(
+        self, files: dict[str, bytes], feeds: dict[str, bytes] | None
+    ) -> dict[str, Path]:
+        config = self._config
+        if "feeds" in self._wanted:
+            if feeds is None:  # published by a child: the files it left, as they are
+                feeds = current_files(config.feeds_dir, owns_feed_file)
+            files = {**files, **{f"feeds/{name}": data for name, data in feeds.items()}}
+        # The site's copy of the feeds: the files just published (hard links, not a copy).
+        same = {f"feeds/{name}": config.feeds_dir / name for name in feeds or {}}
+        removals = self._removals
+        own = removals is None
+        removals = Removals() if removals is None else removals
+        try:
+            published = publish_tree(
+                config.site_dir,
+                files,
+                owned=owns_site_file,
+                force=self._force,
+                same_as=same,
+                removals=removals,
+            )
+        finally:
+            if own:
+                removals.wait()
+        return {"site": config.site_dir} if published else {}
+
+
+def _write_feeds(
+    config: Config, catalog: Catalog, wanted: list[str], force: bool, removals: Removals
+) -> tuple[dict[str, Path], dict[str, bytes] | None]:
+    """Render and publish the feeds (when wanted); what changed and the feeds."""
+    if "feeds" not in wanted:
+        return {}, None
+    from dailypapers.render.atom import feed_files  # lxml loads when feeds are configured
+
+    feeds = feed_files(catalog, config.settings.feeds.base_url)
+    changed = {}
+    if publish_tree(config.feeds_dir, feeds, owned=owns_feed_file, force=force, removals=removals):
+        changed["feeds"] = config.feeds_dir
+    _forget("atom", "entry_html")  # memory: each memo goes when its output is done
+    return changed, feeds
 
 
 def _inside_a_tree(config: Config) -> bool:
@@ -104,30 +236,11 @@ def _inside_a_tree(config: Config) -> bool:
     return any(where.is_relative_to(tree.resolve()) for tree in (config.site_dir, config.feeds_dir))
 
 
-def _write_json(config: Config, catalog: Catalog, *, force: bool) -> dict[str, Path]:
+def _write_json(config: Config, text: str, *, force: bool) -> dict[str, Path]:
     remove_stale_temps(config.json_path)  # a killed run's temp file (we hold the run lock)
-    if write_if_changed(config.json_path, render_json(catalog), force=force):
+    if write_if_changed(config.json_path, text, force=force):
         return {"json": config.json_path}
     return {}
-
-
-def _write_site(
-    config: Config,
-    catalog: Catalog,
-    feeds: dict[str, bytes] | None,
-    *,
-    force: bool,
-    removals: Removals,
-) -> dict[str, Path]:
-    from dailypapers.render.site import site_files
-
-    files = site_files(catalog, feeds)
-    # The site's copy of the feeds: the files just published (hard links, not a copy).
-    same = {f"feeds/{name}": config.feeds_dir / name for name in feeds or {}}
-    published = publish_tree(
-        config.site_dir, files, owned=owns_site_file, force=force, same_as=same, removals=removals
-    )
-    return {"site": config.site_dir} if published else {}
 
 
 def forget_rendered() -> None:

@@ -1,0 +1,156 @@
+"""Run one piece of a render in a forked child while the parent renders the rest.
+
+A render's outputs are independent once the papers are read: the feed and
+site trees can be rendered and published by a child process while the
+parent writes ``papers.json`` and the README, on a second core. The child
+is a ``fork`` of the parent (it shares the papers read, copy-on-write), and
+it sends back what its work returned, or the exception it raised (the same
+type, so the caller reports it as it would have: one line), through a pipe.
+
+Only where it is safe: on Linux and in a process with one thread (a fork
+copies only the calling thread, and a lock another thread holds would stay
+held in the child); and only where it pays: with a core free for the child
+(:func:`_a_core_is_free`). Otherwise the work runs at
+once, in this process, as it did before. A child has no timer of its own
+(``setitimer`` is not inherited): when the parent's deadline (or Ctrl-C)
+interrupts the wait, the child is ended, and what it was publishing stays
+as it was (each tree is swapped in whole). The child touches no database
+(the papers are read before it starts) and leaves with ``os._exit``: no
+``atexit`` handler, no buffered output or connection of the parent's is
+flushed or closed twice.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """The outcome of ``work(forked)``: run in a child (``forked`` true), or already run here."""
+
+    def __init__(self, work: Callable[[bool], T]) -> None:
+        self._pid = 0
+        self._reader = -1
+        self._done = False
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        if not (_can_fork() and _a_core_is_free()):
+            self._run_here(work)
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(reader)
+            _child(work, writer)
+        os.close(writer)
+        self._pid, self._reader = pid, reader
+
+    @property
+    def forked(self) -> bool:
+        """Whether the work runs in a child process."""
+        return self._pid != 0
+
+    def result(self) -> T:
+        """Wait for the work; its value, or the exception it raised raised here."""
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+    def wait(self) -> None:
+        """Wait for the child (if any) to end; keeps its value or exception for :meth:`result`."""
+        if self._done:
+            return
+        self._done = True
+        if not self._pid:
+            return
+        try:
+            payload = _read_all(self._reader)
+        except BaseException:  # interrupted here (the run's deadline, Ctrl-C): end the child
+            os.kill(self._pid, signal.SIGTERM)  # what it published is whole (atomic swaps)
+            os.waitpid(self._pid, 0)
+            raise
+        _, status = os.waitpid(self._pid, 0)
+        self._take(payload, status)
+
+    def _run_here(self, work: Callable[[bool], T]) -> None:
+        try:
+            self._value = work(False)
+        except BaseException as exc:  # kept for result(), as a child's would be
+            self._error = exc
+
+    def _take(self, payload: bytes, status: int) -> None:
+        try:
+            ok, value = pickle.loads(payload)
+        except Exception:  # nothing sent: the child was killed
+            code = os.waitstatus_to_exitcode(status)
+            ended = f"signal {-code}" if code < 0 else f"exit status {code}"
+            self._error = ChildProcessError(f"the render's child process ended with {ended}")
+            return
+        if ok:
+            self._value = value
+        else:
+            self._error = value
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything the child sends (until it closes its end), then the pipe closed."""
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def _a_core_is_free() -> bool:
+    """Whether a second core is free for the child (the last minute's load average, which
+    counts this process, below the cores less a half).
+
+    A child costs more CPU in all than the same work done here: copy-on-write
+    copies nearly every page of both processes (a 100 x 100 render: 87,000
+    minor page faults instead of 14,000, 1.27 s of CPU instead of 1.02;
+    ``bench/render_fork.py``). That pays only when the child runs beside the
+    parent; on a busy machine it is slower than one process.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return False
+    return cores >= 2 and load < cores - 0.5
+
+
+def _child(work: Callable[[bool], object], writer: int) -> None:
+    """Run ``work``, send ``(True, value)`` or ``(False, exception)``, and leave at once."""
+    status = 0
+    try:
+        try:
+            payload = pickle.dumps((True, work(True)))
+        except BaseException as exc:  # sent to the parent, which raises it
+            status = 1
+            payload = _pickled_error(exc)
+        with os.fdopen(writer, "wb") as pipe:
+            pipe.write(payload)
+    finally:
+        os._exit(status)
+
+
+def _pickled_error(exc: BaseException) -> bytes:
+    """``(False, exc)`` pickled; an exception that cannot travel as a ``RuntimeError`` with
+    its one line (its type's name and message)."""
+    try:
+        payload = pickle.dumps((False, exc))
+        pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt
+        return payload
+    except Exception:
+        line = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return pickle.dumps((False, RuntimeError(line)))
