@@ -20,6 +20,7 @@ from dailypapers.errors import (
     EXIT_CLOSED_OUTPUT,
     closed_output,
     full_disk,
+    lost_connection,
     silence_closed_output,
     unexpected,
 )
@@ -103,7 +104,7 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if closed_output(exc):
                 raise  # `| head`: Group.invoke ends quietly
-            if line := full_disk(exc):  # a full disk, or stdout into /dev/full
+            if line := full_disk(exc) or lost_connection(exc):  # or stdout into /dev/full
                 raise Failure(f"dailypapers: failed: {line}") from None
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
@@ -208,7 +209,7 @@ class Group(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError as exc:
             if not closed_output(exc):
-                raise
+                raise Failure(f"dailypapers: failed: {lost_connection(exc)}") from None
             silence_closed_output()
             sys.exit(EXIT_CLOSED_OUTPUT)
 
