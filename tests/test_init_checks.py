@@ -106,3 +106,17 @@ def test_a_read_only_folder_writes_nothing(tmp_path: Path) -> None:
         pytest.skip(f"cannot make a read-only mount here: {done.stderr.strip()}")
     assert done.returncode == 1 and one_line(done.stderr), done.stderr
     assert "cannot write in" in done.stderr and not (tmp_path / "papers.toml").exists()
+
+
+def test_a_fifo_in_the_configs_place_is_replaced_not_read(tmp_path: Path) -> None:
+    """Remembering what --force replaces must not read a FIFO (it blocks until a writer)."""
+    os.mkfifo(tmp_path / "papers.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "dailypapers", "init", "--force"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a guard against hanging, not a measurement
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "papers.toml").is_file()

@@ -107,10 +107,7 @@ class Undo:
 
     def write(self, path: Path, write: Callable[[Path], None]) -> None:
         """Run ``write(path)``, remembering what ``path`` held (``None``: nothing)."""
-        try:
-            old: bytes | None = path.read_bytes()
-        except FileNotFoundError:
-            old = None
+        old = path.read_bytes() if path.is_file() else None  # never read a FIFO (it blocks)
         write(path)
         self._old.append((path, old))
 
