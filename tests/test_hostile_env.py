@@ -61,3 +61,37 @@ def test_a_bad_delay_from_the_environment_names_the_variable(
     monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "-1")
     code, err = update(tmp_path)
     assert code == 2 and "$DAILYPAPERS_ARXIV_DELAY (overrides arxiv.delay of " in err
+
+
+@pytest.mark.parametrize("url", [*BAD_URLS, "http://x\x01/"])
+def test_an_unusable_webhook_url_is_the_channels_problem(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """The client raised InvalidURL/UnicodeError at the send: 'unexpected error'."""
+    from dailypapers.config import WebhookSettings
+    from dailypapers.notify.webhook import WebhookChannel
+
+    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", url)
+    problem = WebhookChannel(WebhookSettings()).problem()
+    assert problem is not None and problem.startswith("$DAILYPAPERS_WEBHOOK_URL is not an http")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GITHUB_API_URL", "http://[::1", "$GITHUB_API_URL is not an http(s) URL with a valid"),
+        ("GITHUB_API_URL", "http://x:abc", "$GITHUB_API_URL is not an http(s) URL with a valid"),
+        ("GITHUB_REPOSITORY", "../..", "$GITHUB_REPOSITORY is not set to OWNER/REPO"),
+    ],
+)
+def test_an_unusable_github_setting_is_the_channels_problem(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    from dailypapers.config import GitHubSettings
+    from dailypapers.notify.github import GitHubChannel
+
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/papers")
+    monkeypatch.setenv(name, value)
+    problem = GitHubChannel(GitHubSettings()).problem()
+    assert problem is not None and problem.startswith(expected)

@@ -247,24 +247,32 @@ class JsonSettings(_Model):
 
 
 def _http(value: str) -> str:
-    """An http(s) URL the HTTP client can send to: a host (IDNA-encodable) and a valid port.
+    if problem := http_url_problem(value):
+        raise ValueError(problem)
+    return value
 
-    ``http://[::1``, ``http://x:abc/``, ``https://a..b/`` or a control character
+
+def http_url_problem(url: str) -> str | None:
+    """Why the HTTP client cannot send to ``url`` (``None``: it can), as the end of a line.
+
+    http(s), a host (a name IDNA can encode), a valid port, UTF-8 text without
+    control characters: ``http://[::1``, ``http://x:abc/`` or ``https://a..b/``
     were an "unexpected error" from the client at the first request.
     """
-    if not re.match(r"^https?://[^\s/]+", value) or re.search(r"[\x00-\x1f\x7f]", value):
-        raise ValueError("must be an http(s) URL")
+    if not re.match(r"^https?://[^\s/]+", url) or re.search(r"[\x00-\x1f\x7f]", url):
+        return "must be an http(s) URL"
     try:
-        parts = urlsplit(value)
+        url.encode("utf-8")
+        parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port
         if not host or any(c.isspace() for c in parts.netloc):
             raise ValueError("no host")
         if ":" not in host:  # a name (an IPv6 address has colons)
             host.encode("idna")
     except (ValueError, UnicodeError):
-        raise ValueError("must be an http(s) URL with a valid host and port") from None
+        return "must be an http(s) URL with a valid host and port"
     del port
-    return value
+    return None
 
 
 class FeedsSettings(_Model):
