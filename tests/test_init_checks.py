@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -108,8 +109,9 @@ def test_a_read_only_folder_writes_nothing(tmp_path: Path) -> None:
     assert "cannot write in" in done.stderr and not (tmp_path / "papers.toml").exists()
 
 
-def test_a_fifo_in_the_configs_place_is_replaced_not_read(tmp_path: Path) -> None:
-    """Remembering what --force replaces must not read a FIFO (it blocks until a writer)."""
+def test_a_fifo_or_device_in_a_files_place_is_refused_not_read(tmp_path: Path) -> None:
+    """``init --force`` replaced /dev/full with papers.toml (failed on the old code), and
+    remembering what --force replaces blocked reading a FIFO (the previous commit)."""
     os.mkfifo(tmp_path / "papers.toml")
     done = subprocess.run(
         [sys.executable, "-m", "dailypapers", "init", "--force"],
@@ -118,5 +120,12 @@ def test_a_fifo_in_the_configs_place_is_replaced_not_read(tmp_path: Path) -> Non
         text=True,
         timeout=60,  # a guard against hanging, not a measurement
     )
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "papers.toml").is_file()
+    assert done.returncode == 1 and one_line(done.stderr), done.stderr
+    assert "is a named pipe (FIFO), not a file" in done.stderr
+    if os.geteuid() != 0:
+        return  # a device node of our own needs root (never try on /dev's own)
+    device = tmp_path / "full"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 7))  # as /dev/full
+    code, err = init("--config", str(device), "--force")
+    assert code == 1 and one_line(err) and "full is a device, not a file" in err
+    assert device.is_char_device()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +90,8 @@ def in_the_way(path: Path) -> str | None:
     """
     if path.is_dir():  # --force would not help
         return f"{path} is a folder; move it away, or write elsewhere"
+    if kind := _special(path):  # --force must not replace /dev/full
+        return f"{path} is {kind}, not a file; move it away, or write elsewhere"
     for folder in path.parents:
         if folder.is_dir():
             if os.access(folder, os.W_OK | os.X_OK):
@@ -120,3 +123,20 @@ class Undo:
                 else:
                     write_atomic(path, old)
         self._old.clear()
+
+
+_SPECIAL = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def _special(path: Path) -> str | None:
+    """What ``path`` is when it is no regular file, folder or nothing (``None`` otherwise)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return next((kind for test, kind in _SPECIAL if test(mode)), None)
