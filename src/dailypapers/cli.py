@@ -209,7 +209,9 @@ class Group(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError as exc:
             if not closed_output(exc):
-                raise Failure(f"dailypapers: failed: {lost_connection(exc)}") from None
+                if line := lost_connection(exc):
+                    raise Failure(f"dailypapers: failed: {line}") from None
+                raise
             silence_closed_output()
             sys.exit(EXIT_CLOSED_OUTPUT)
 

@@ -77,7 +77,7 @@ def from_a_socket(exc: BaseException) -> bool:
 
 def lost_connection(exc: BaseException) -> str | None:
     """The one line for a network connection the other side closed (``None`` otherwise)."""
-    if isinstance(exc, ConnectionError) and not closed_output(exc):
+    if isinstance(exc, ConnectionError) and from_a_socket(exc):
         reason = exc.strerror or type(exc).__name__
         return f"network error: the connection was closed by the other side ({reason}); run again"
     return None
