@@ -7,7 +7,9 @@ commands run in new processes whose stdout is a pipe closed before they print.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -133,3 +135,76 @@ def test_a_full_stdout_is_one_line(project: Path) -> None:
         "dailypapers: failed: No space left on device: free some space and run again "
         "(each output is replaced whole or left as it was)\n"
     )
+
+
+def _socket_broken_pipe() -> BrokenPipeError:
+    """The error writing to a socket whose other side closed (a server gone)."""
+    mine, theirs = socket.socketpair()
+    theirs.close()
+    try:
+        while True:
+            mine.sendall(b"x" * 65536)
+    except BrokenPipeError as exc:
+        return exc
+    finally:
+        mine.close()
+
+
+def test_a_sockets_broken_pipe_is_no_closed_output_with_stdout_gone_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Failed on the old code: any broken pipe counted once stdout's reader was gone."""
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as gone:
+        monkeypatch.setattr(sys, "stdout", gone)
+        with pytest.raises(BrokenPipeError) as stdout_error:
+            gone.write("x\n")
+            gone.flush()
+        assert closed_output(stdout_error.value)  # the stdout pipe: closed output
+        assert not closed_output(_socket_broken_pipe())  # a socket: a network error
+        monkeypatch.undo()
+        with contextlib.suppress(BrokenPipeError):
+            gone.close()
+
+
+SOCKET_COMMAND = """
+import socket, click
+from dailypapers.cli import Group, handle_errors
+
+@click.group(cls=Group)
+def group() -> None:
+    pass
+
+@group.command()
+@click.option("--debug", is_flag=True)
+@handle_errors
+def send(debug: bool) -> None:
+    mine, theirs = socket.socketpair()
+    theirs.close()
+    while True:
+        mine.sendall(b"x" * 65536)
+
+group(prog_name="dailypapers")
+"""
+
+
+def test_a_sockets_broken_pipe_is_a_network_error_line(tmp_path: Path) -> None:
+    """``| head`` and a server closing the connection: the server's is the error (was exit 141)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SOCKET_COMMAND, "send"],
+            cwd=tmp_path,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("dailypapers: failed: network error: the connection was closed")
+    assert len(done.stderr.splitlines()) == 1

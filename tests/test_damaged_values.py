@@ -209,3 +209,100 @@ def test_an_oversized_stored_text_is_cut_in_every_output(stored: Path, tmp_path:
     with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
         (length,) = conn.execute("SELECT length(abstract) FROM papers WHERE id = ?", (paper_id,))
     assert length == (2_000_000,)
+
+
+def _project_on(
+    backend: str, folder: Path, server: FakeArxiv, request: pytest.FixtureRequest
+) -> Path:
+    """A project after one update, its store SQLite or PostgreSQL; its config."""
+    store = ""
+    if backend == "postgresql":
+        postgres = request.getfixturevalue("postgres_server")
+        store = f'[store]\nurl = "{postgres.create_database()}"\n'
+    config = make_config(folder, server)
+    (folder / "papers.toml").write_text(
+        config.path.read_text(encoding="utf-8") + store, encoding="utf-8"
+    )
+    run_update(load_config(folder / "papers.toml"), now=DAY1)
+    return folder / "papers.toml"
+
+
+def _pad_and_damage(config_file: Path, column: str, value: str, extra: int = 300) -> str:
+    """``extra`` copies of the papers that no search finds, then one listed paper
+    damaged and stored last (so a scan of every paper meets it last); its id."""
+    import sqlalchemy as sa
+
+    url = load_config(config_file).db_url
+    engine = sa.create_engine(url)
+    cols = "version, title, abstract, authors, categories, primary_category, comment, "
+    cols += "journal_ref, doi, published, updated, first_seen, last_seen"
+    with engine.begin() as conn:
+        paper_id = str(conn.scalar(sa.text("SELECT paper_id FROM topic_papers LIMIT 1")))
+        for n in range(extra // 100):
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO papers (id, {cols}) SELECT id || :tail, {cols} FROM papers"
+                    " WHERE id NOT LIKE '%x%'"
+                ),
+                {"tail": f"x{n}"},
+            )
+        if engine.dialect.name == "sqlite":  # stored last: a new rowid
+            conn.execute(sa.text("PRAGMA foreign_keys = OFF"))
+            conn.execute(
+                sa.text("CREATE TEMP TABLE keep AS SELECT * FROM papers WHERE id = :i"),
+                {"i": paper_id},
+            )
+            conn.execute(sa.text("DELETE FROM papers WHERE id = :i"), {"i": paper_id})
+            conn.execute(sa.text("INSERT INTO papers SELECT * FROM keep"))
+        conn.execute(
+            sa.text(f"UPDATE papers SET {column} = {value} WHERE id = :i"), {"i": paper_id}
+        )
+    engine.dispose()
+    return paper_id
+
+
+SEARCH_DAMAGES = {
+    "sqlite": [("updated", "'garbage'"), ("title", "x'ff00fe'"), ("authors", "'[1]'")],
+    "postgresql": [
+        ("updated", "CAST('infinity' AS timestamp)"),
+        ("authors", "CAST('[1]' AS json)"),
+        ("categories", "CAST('5' AS json)"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "column", "value"),
+    [(b, c, v) for b, damages in SEARCH_DAMAGES.items() for c, v in damages],
+)
+def test_search_looks_for_the_damage_only_in_the_papers_it_read(
+    tmp_path: Path,
+    server: FakeArxiv,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    column: str,
+    value: str,
+) -> None:
+    """Failed on the old code: every stored paper was checked in Python (here 400; a
+    minute at 1M papers), and PostgreSQL's unloadable time was an unexpected error."""
+    from dailypapers import models, schema
+
+    config_file = _project_on(backend, tmp_path, server, request)
+    paper_id = _pad_and_damage(config_file, column, value)
+    checked: list[object] = []
+    real = models.stored_value_problem
+
+    def counted(name: str, stored: object) -> str | None:
+        if name == "id":
+            checked.append(stored)
+        return real(name, stored)
+
+    monkeypatch.setattr(schema, "stored_value_problem", counted)
+    result = CliRunner().invoke(
+        cli, ["search", "reward", "--limit", "10000", "--config", str(config_file)]
+    )
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"dailypapers: failed: stored paper {paper_id}: column {column} ")
+    assert len(checked) <= 100, len(checked)  # the papers the search read, not all 400

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -110,3 +113,55 @@ def test_date_lines_are_the_ones_same_but_date_ignores() -> None:
 def test_write_if_changed_still_compares_whole_texts(tmp_path: Path) -> None:
     path = tmp_path / "papers.json"
     assert write_if_changed(path, "[]\n") and not write_if_changed(path, "[]\n")
+
+
+class _FullDisk(io.BytesIO):
+    """A temporary file on a disk that fills after a few bytes."""
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.tell() + len(data) > 8:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().write(data)
+
+
+def _no_temp_file(code: int) -> Callable[..., object]:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise OSError(code, os.strerror(code))
+
+    return refuse
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.ENOSPC])
+def test_an_unchanged_readme_needs_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """A read-only folder or a full disk: unchanged is still unchanged (failed on the old code)."""
+    path = tmp_path / "README.md"
+    assert write_lines_if_changed(path, readme(1), ignored=is_date_line)
+    before = path.read_bytes()
+    monkeypatch.setattr(tempfile, "mkstemp", _no_temp_file(code))
+    assert not write_lines_if_changed(path, readme(2), ignored=is_date_line)
+    with pytest.raises(OSError) as raised:  # changed: the error, nothing written
+        write_lines_if_changed(path, readme(2, "Y"), ignored=is_date_line)
+    assert raised.value.errno == code
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+
+def test_a_disk_that_fills_while_writing_an_unchanged_readme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporary file fills the disk half-way: unchanged passes (failed on the old code)."""
+    path = tmp_path / "README.md"
+    assert write_lines_if_changed(path, readme(1), ignored=is_date_line)
+    before = path.read_bytes()
+
+    def full_disk(fd: int, mode: str) -> _FullDisk:
+        os.close(fd)
+        return _FullDisk()
+
+    monkeypatch.setattr(os, "fdopen", full_disk)
+    assert not write_lines_if_changed(path, readme(2), ignored=is_date_line)
+    with pytest.raises(OSError) as raised:
+        write_lines_if_changed(path, readme(2, "Y"), ignored=is_date_line)
+    assert raised.value.errno == errno.ENOSPC
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["README.md"]

@@ -20,12 +20,14 @@ from dailypapers.errors import (
     EXIT_CLOSED_OUTPUT,
     closed_output,
     full_disk,
+    lost_connection,
     silence_closed_output,
     unexpected,
 )
 from dailypapers.models import counted
 from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
-from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH, write_workflow
+from dailypapers.publish.files import write_atomic
+from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH
 
 # Each command imports what it uses in its body: `dailypapers --help` and a
 # skipped run must not pay for SQLAlchemy, httpx, pydantic, jinja2 or rich.
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from dailypapers.config import Config
     from dailypapers.notify import Outcome
     from dailypapers.pipeline import RunReport, SourceFactory
+    from dailypapers.scaffold import Undo
     from dailypapers.search import Hit
 
 FAILED = "failed"  # pipeline.FAILED, without importing the pipeline
@@ -101,7 +104,7 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if closed_output(exc):
                 raise  # `| head`: Group.invoke ends quietly
-            if line := full_disk(exc):  # a full disk, or stdout into /dev/full
+            if line := full_disk(exc) or lost_connection(exc):  # or stdout into /dev/full
                 raise Failure(f"dailypapers: failed: {line}") from None
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
@@ -206,6 +209,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError as exc:
             if not closed_output(exc):
+                if line := lost_connection(exc):
+                    raise Failure(f"dailypapers: failed: {line}") from None
                 raise
             silence_closed_output()
             sys.exit(EXIT_CLOSED_OUTPUT)
@@ -249,22 +254,46 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
     update` every weekday and commits the changed outputs. Existing files are
     kept (not an error) unless --force.
     """
-    from dailypapers.scaffold import write_config
+    from dailypapers.scaffold import Undo, write_config
 
     path = _config_path(config_file)
-    wrote = _write_unless_exists(path, force, write_config)
+    files: list[tuple[Path, Callable[[Path], None]]] = [(path, write_config)]
     if github:
-        workflow = path.parent / WORKFLOW_PATH
-        written = _write_unless_exists(
-            workflow, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
-        )
-        if written:
-            click.echo(UPGRADE_HINT.format(install=install))
-        wrote += written
-    if not wrote:
+        # The workflow as it will be: for the config that will be there then (a new one
+        # has no [notify.github]); rendered now, so a bad --install writes nothing.
+        issues = wants_issues(path) if path.exists() and not force else False
+        text = _workflow_text(issues, install)
+        files.append((path.parent / WORKFLOW_PATH, lambda p: write_atomic(p, text)))
+    for target, _ in files:  # every check before any write: all or nothing
+        _check_writable(target)
+    undo = Undo()
+    try:
+        written = [_write_unless_exists(target, force, write, undo) for target, write in files]
+    except Failure:
+        undo.undo()
+        raise
+    if github and written[-1]:
+        click.echo(UPGRADE_HINT.format(install=install))
+    if not any(written):
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
         return
     click.echo("next: edit the topics, then run 'dailypapers update'")
+
+
+def _workflow_text(issues: bool, install: str) -> str:
+    from dailypapers.workflow import render_workflow
+
+    try:
+        return render_workflow(issues=issues, install=install)
+    except ValueError as exc:
+        raise UsageFailure(f"dailypapers: --install: {exc}") from None
+
+
+def _check_writable(path: Path) -> None:
+    from dailypapers.scaffold import in_the_way
+
+    if (problem := in_the_way(path)) is not None:
+        raise Failure(f"dailypapers: {problem}")
 
 
 @cli.command()
@@ -279,20 +308,25 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     """
     path = _config_path(config_file)
     target = path.parent / WORKFLOW_PATH
-    if not _write_unless_exists(
-        target, force, lambda p: write_workflow(p, issues=wants_issues(path), install=install)
-    ):
+    text = _workflow_text(wants_issues(path), install)
+    _check_writable(target)
+    if not _write_unless_exists(target, force, lambda p: write_atomic(p, text)):
         raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
 
 
-def _write_unless_exists(path: Path, force: bool, write: Callable[[Path], None]) -> int:
+def _write_unless_exists(
+    path: Path, force: bool, write: Callable[[Path], None], undo: Undo | None = None
+) -> int:
     if path.is_dir():  # --force would not help: say what is in the way
         raise Failure(f"dailypapers: {path} is a folder; move it away, or write elsewhere")
     if path.exists() and not force:
         click.echo(f"kept {_relative(path)} (exists; --force overwrites it)", err=True)
         return 0
     try:
-        write(path)
+        if undo is None:
+            write(path)
+        else:
+            undo.write(path, write)
     except OSError as exc:
         raise Failure(f"dailypapers: cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {_relative(path)}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -80,9 +81,7 @@ class ArxivSettings(_Model):
     @field_validator("api_url", "feed_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
-        return value
+        return _http(value)
 
 
 class OaiSettings(_Model):
@@ -248,9 +247,32 @@ class JsonSettings(_Model):
 
 
 def _http(value: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError("must be an http(s) URL")
+    if problem := http_url_problem(value):
+        raise ValueError(problem)
     return value
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why the HTTP client cannot send to ``url`` (``None``: it can), as the end of a line.
+
+    http(s), a host (a name IDNA can encode), a valid port, UTF-8 text without
+    control characters: ``http://[::1``, ``http://x:abc/`` or ``https://a..b/``
+    were an "unexpected error" from the client at the first request.
+    """
+    if not re.match(r"^https?://[^\s/]+", url) or re.search(r"[\x00-\x1f\x7f]", url):
+        return "must be an http(s) URL"
+    try:
+        url.encode("utf-8")
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+        if not host or any(c.isspace() for c in parts.netloc):
+            raise ValueError("no host")
+        if ":" not in host:  # a name (an IPv6 address has colons)
+            host.encode("idna")
+    except (ValueError, UnicodeError):
+        return "must be an http(s) URL with a valid host and port"
+    del port
+    return None
 
 
 class FeedsSettings(_Model):
@@ -707,7 +729,29 @@ def _describe(exc: ValidationError, file: Path, text: str, data: dict[str, Any])
         message += f" (topic {name!r})"
     more = exc.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    if env := _from_env(loc, data):  # the value is the variable's, not the file's
+        return f"${env} (overrides {key} of {file}): {message}{suffix}"
     return f"{_where(file, text, loc)}: {key or 'config'}: {message}{suffix}"
+
+
+_ENV_KEYS = {
+    ("arxiv", "api_url"): ARXIV_URL_ENV,
+    ("arxiv", "feed_url"): FEED_URL_ENV,
+    ("arxiv", "delay"): ARXIV_DELAY_ENV,
+    ("store", "url"): DB_ENV,
+    ("oai", "url"): OAI_URL_ENV,
+    ("oai", "delay"): OAI_DELAY_ENV,
+    ("summaries", "base_url"): LLM_URL_ENV,
+    ("embeddings", "base_url"): EMBEDDINGS_URL_ENV,
+}
+
+
+def _from_env(loc: tuple[Any, ...], data: dict[str, Any]) -> str | None:
+    """The environment variable that set the value at ``loc`` (see :func:`_apply_env`)."""
+    name = _ENV_KEYS.get(tuple(loc[:2]))
+    if name is None or not os.environ.get(name):
+        return None
+    return name if loc[0] in ("arxiv", "store", "oai") or loc[0] in data else None
 
 
 _KINDS = {

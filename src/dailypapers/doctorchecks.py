@@ -18,6 +18,7 @@ from dailypapers.schema import (
     papers,
     runs,
     schema_migrations,
+    suspect_ids,
     topic_papers,
     topics,
 )
@@ -80,9 +81,8 @@ def damaged_values(conn: Connection) -> tuple[int, list[str]]:
     is checked without bringing every row into Python.
     """
     found: Iterator[StoredValueError] = iter_damaged(conn)
-    suspects_sql = _SUSPECTS.get(conn.dialect.name)
-    if suspects_sql is not None:
-        suspects = list(conn.scalars(sa.text(suspects_sql)))
+    suspects = suspect_ids(conn)
+    if suspects is not None:
         found = (d for ids in chunks(suspects, 500) for d in iter_damaged(conn, only=ids))
     count, shown = 0, list[str]()
     for damage in found:
@@ -90,46 +90,3 @@ def damaged_values(conn: Connection) -> tuple[int, list[str]]:
         if len(shown) < SHOWN_DAMAGED:
             shown.append(str(damage).split("; no output")[0])
     return count, shown
-
-
-_TEXT_OR_NULL = "IN ('text', 'null')"
-_SQLITE_SUSPECTS = f"""
-SELECT id FROM papers WHERE NOT (
-  typeof(id) = 'text' AND typeof(version) = 'integer' AND version BETWEEN 1 AND 10000
-  AND typeof(title) = 'text' AND typeof(abstract) = 'text'
-  AND typeof(primary_category) = 'text' AND typeof(comment) {_TEXT_OR_NULL}
-  AND typeof(journal_ref) {_TEXT_OR_NULL} AND typeof(doi) {_TEXT_OR_NULL}
-  AND datetime(published) IS NOT NULL AND datetime(updated) IS NOT NULL
-  AND substr(published, 1, 4) BETWEEN '1900' AND '9900'
-  AND substr(updated, 1, 4) BETWEEN '1900' AND '9900'
-  AND typeof(authors) = 'text' AND json_valid(authors) AND json_type(authors) = 'array'
-  AND typeof(categories) = 'text' AND json_valid(categories)
-  AND json_type(categories) = 'array'
-  AND NOT EXISTS (SELECT 1 FROM json_each(
-    CASE WHEN json_valid(categories) THEN categories ELSE '[]' END) WHERE type <> 'text')
-  AND NOT EXISTS (SELECT 1 FROM json_each(
-    CASE WHEN json_valid(authors) THEN authors ELSE '[]' END) AS a
-    WHERE a.type <> 'object' OR json_type(a.value, '$.name') IS NOT 'text'
-      OR json_type(a.value, '$.affiliations') NOT IN ('array', 'null')
-      OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(a.value, '$.affiliations')
-        = 'array' THEN json_extract(a.value, '$.affiliations') ELSE '[]' END)
-        WHERE type <> 'text'))
-)
-"""
-# PostgreSQL's columns hold their types; only the JSON values' shapes can be wrong.
-_POSTGRESQL_SUSPECTS = """
-SELECT id FROM papers WHERE version NOT BETWEEN 1 AND 10000
-  OR EXTRACT(YEAR FROM published) NOT BETWEEN 1900 AND 9900
-  OR EXTRACT(YEAR FROM updated) NOT BETWEEN 1900 AND 9900
-  OR json_typeof(authors) <> 'array' OR json_typeof(categories) <> 'array'
-  OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(categories) = 'array'
-    THEN categories ELSE '[]' END) AS c WHERE json_typeof(c) <> 'string')
-  OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(authors) = 'array'
-    THEN authors ELSE '[]' END) AS a
-    WHERE json_typeof(a) <> 'object' OR json_typeof(a -> 'name') IS DISTINCT FROM 'string'
-      OR coalesce(json_typeof(a -> 'affiliations'), 'null') NOT IN ('array', 'null')
-      OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(a -> 'affiliations')
-        = 'array' THEN a -> 'affiliations' ELSE '[]' END) AS f
-        WHERE json_typeof(f) <> 'string'))
-"""
-_SUSPECTS = {"sqlite": _SQLITE_SUSPECTS, "postgresql": _POSTGRESQL_SUSPECTS}

@@ -31,15 +31,56 @@ def unexpected(exc: BaseException) -> str:
     return f"dailypapers: failed: unexpected error: {detail} (--debug shows the traceback)"
 
 
+# Where a broken pipe is a socket's (a server that closed the connection), whatever
+# our stdout's state: the innermost frame of the traceback is in one of these.
+_NETWORK_MODULES = frozenset(
+    {
+        "socket", "ssl", "smtplib", "http", "urllib", "asyncio", "selectors", "socketserver",
+        "httpx", "httpcore", "h11", "h2", "anyio", "sniffio", "urllib3", "psycopg", "psycopg2",
+    }
+)  # fmt: skip
+
+
 def closed_output(exc: BaseException) -> bool:
     """Whether ``exc`` is a write to a stdout or stderr whose reader is gone (``| head``).
 
-    A broken pipe elsewhere (a socket a server closed) is a real failure: only
-    a standard stream that polls as broken (its reader closed) counts.
+    A broken pipe elsewhere (a socket a server closed) is a real failure, even
+    when our stdout's reader is gone too: only a broken pipe not raised by a
+    socket, with a standard stream that polls as broken (its reader closed), counts.
     """
-    if not isinstance(exc, BrokenPipeError):
+    if not isinstance(exc, BrokenPipeError) or from_a_socket(exc):
         return False
     return any(_reader_gone(stream) for stream in (sys.stdout, sys.stderr))
+
+
+def from_a_socket(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised writing to a socket (by its traceback's innermost frame).
+
+    That frame is in a network module (socket, ssl, smtplib, httpx, ...) or
+    holds a socket, or an object whose ``sock`` is one (``smtplib.SMTP``).
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    if str(frame.f_globals.get("__name__", "")).split(".")[0] in _NETWORK_MODULES:
+        return True
+    network = sys.modules.get("socket")  # not imported: no socket was written to
+    if network is None:
+        return False
+    kinds = (network.socket, network.SocketIO)
+    values = list(frame.f_locals.values())
+    return any(isinstance(v, kinds) or isinstance(getattr(v, "sock", None), kinds) for v in values)
+
+
+def lost_connection(exc: BaseException) -> str | None:
+    """The one line for a network connection the other side closed (``None`` otherwise)."""
+    if isinstance(exc, ConnectionError) and from_a_socket(exc):
+        reason = exc.strerror or type(exc).__name__
+        return f"network error: the connection was closed by the other side ({reason}); run again"
+    return None
 
 
 def _reader_gone(stream: TextIO | None) -> bool:

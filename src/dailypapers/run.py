@@ -23,7 +23,7 @@ from dailypapers.clock import NOW_ENV as NOW_ENV  # re-exported: the runs' clock
 from dailypapers.clock import ClockError as ClockError
 from dailypapers.clock import run_clock as run_clock
 from dailypapers.config import Config
-from dailypapers.errors import full_disk
+from dailypapers.errors import full_disk, lost_connection
 from dailypapers.models import StoredValueError
 from dailypapers.runlock import Busy as Busy  # re-exported: the runs' lock and errors
 from dailypapers.runlock import RunFailed as RunFailed
@@ -71,7 +71,7 @@ class Run:
 
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (its type's name when it has none)."""
-    if line := full_disk(exc):
+    if line := full_disk(exc) or lost_connection(exc):
         return line
     text = " ".join(str(exc).split())
     return text or type(exc).__name__

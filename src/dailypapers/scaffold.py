@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from dailypapers.publish.files import write_atomic
@@ -76,3 +80,63 @@ name = "Reasoning"
 def write_config(path: Path) -> None:
     """Write the commented starter ``papers.toml``."""
     write_atomic(path, CONFIG_TEMPLATE)
+
+
+def in_the_way(path: Path) -> str | None:
+    """Why ``path`` cannot be written (a folder there, a file where a folder must be,
+    a folder that cannot be written in), as the end of one line; ``None`` when it can.
+
+    Checked for every file ``init`` writes before it writes any of them.
+    """
+    if path.is_dir():  # --force would not help
+        return f"{path} is a folder; move it away, or write elsewhere"
+    if kind := _special(path):  # --force must not replace /dev/full
+        return f"{path} is {kind}, not a file; move it away, or write elsewhere"
+    for folder in path.parents:
+        if folder.is_dir():
+            if os.access(folder, os.W_OK | os.X_OK):
+                return None
+            return f"cannot write in {folder} (read-only, or not this user's)"
+        if folder.exists() or folder.is_symlink():
+            return f"{folder} is a file, not a folder; move it away, or write elsewhere"
+    return None
+
+
+class Undo:
+    """Put back the files written so far when a later one fails (``init`` writes all or none)."""
+
+    def __init__(self) -> None:
+        self._old: list[tuple[Path, bytes | None]] = []
+
+    def write(self, path: Path, write: Callable[[Path], None]) -> None:
+        """Run ``write(path)``, remembering what ``path`` held (``None``: nothing)."""
+        old = path.read_bytes() if path.is_file() else None  # never read a FIFO (it blocks)
+        write(path)
+        self._old.append((path, old))
+
+    def undo(self) -> None:
+        """Restore every written file (remove the new ones), last first."""
+        for path, old in reversed(self._old):
+            with contextlib.suppress(OSError):
+                if old is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    write_atomic(path, old)
+        self._old.clear()
+
+
+_SPECIAL = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def _special(path: Path) -> str | None:
+    """What ``path`` is when it is no regular file, folder or nothing (``None`` otherwise)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return next((kind for test, kind in _SPECIAL if test(mode)), None)

@@ -563,13 +563,33 @@ def all_papers(conn: Connection, size: int = 2000) -> Iterator[list[Paper]]:
         last = batch[-1].id
 
 
-def find_damaged(conn: Connection, topic_id: int | None = None) -> StoredValueError | None:
-    """The first stored paper (of ``topic_id``, else of all) with a value no reader can use.
+def find_damaged(
+    conn: Connection, topic_id: int | None = None, only: Sequence[str] | None = None
+) -> StoredValueError | None:
+    """The first stored paper (of ``topic_id``; of the ``only`` ids; else of all) with a
+    value no reader can use.
 
     Read when reading or rendering papers failed: each column as the driver
     returns it, unconverted, so the failing paper and column can be named.
     """
-    return next(iter_damaged(conn, topic_id), None)
+    if only is None:
+        return next(iter_damaged(conn, topic_id), None)
+    for start in range(0, len(only), _ONLY_CHUNK):
+        part = only[start : start + _ONLY_CHUNK]
+        if found := next(iter_damaged(conn, topic_id, part), None):
+            return found
+    return None
+
+
+_ONLY_CHUNK = 500  # ids a query names at a time
+
+
+def suspect_ids(conn: Connection) -> list[str] | None:
+    """Ids of the papers the database itself finds may hold a damaged value, by its own
+    type and JSON checks (a superset of what the readers refuse; ``None``: no such
+    checks for this database). Confirm each with :func:`find_damaged`."""
+    sql = _SUSPECTS.get(conn.dialect.name)
+    return None if sql is None else [str(i) for i in conn.scalars(sa.text(sql))]
 
 
 def iter_damaged(
@@ -619,3 +639,46 @@ def paper_from_row(row: Any) -> Paper:
         journal_ref=row["journal_ref"],
         doi=row["doi"],
     )
+
+
+_TEXT_OR_NULL = "IN ('text', 'null')"
+_SQLITE_SUSPECTS = f"""
+SELECT id FROM papers WHERE NOT (
+  typeof(id) = 'text' AND typeof(version) = 'integer' AND version BETWEEN 1 AND 10000
+  AND typeof(title) = 'text' AND typeof(abstract) = 'text'
+  AND typeof(primary_category) = 'text' AND typeof(comment) {_TEXT_OR_NULL}
+  AND typeof(journal_ref) {_TEXT_OR_NULL} AND typeof(doi) {_TEXT_OR_NULL}
+  AND datetime(published) IS NOT NULL AND datetime(updated) IS NOT NULL
+  AND substr(published, 1, 4) BETWEEN '1900' AND '9900'
+  AND substr(updated, 1, 4) BETWEEN '1900' AND '9900'
+  AND typeof(authors) = 'text' AND json_valid(authors) AND json_type(authors) = 'array'
+  AND typeof(categories) = 'text' AND json_valid(categories)
+  AND json_type(categories) = 'array'
+  AND NOT EXISTS (SELECT 1 FROM json_each(
+    CASE WHEN json_valid(categories) THEN categories ELSE '[]' END) WHERE type <> 'text')
+  AND NOT EXISTS (SELECT 1 FROM json_each(
+    CASE WHEN json_valid(authors) THEN authors ELSE '[]' END) AS a
+    WHERE a.type <> 'object' OR json_type(a.value, '$.name') IS NOT 'text'
+      OR json_type(a.value, '$.affiliations') NOT IN ('array', 'null')
+      OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(a.value, '$.affiliations')
+        = 'array' THEN json_extract(a.value, '$.affiliations') ELSE '[]' END)
+        WHERE type <> 'text'))
+)
+"""
+# PostgreSQL's columns hold their types; only the JSON values' shapes can be wrong.
+_POSTGRESQL_SUSPECTS = """
+SELECT id FROM papers WHERE version NOT BETWEEN 1 AND 10000
+  OR EXTRACT(YEAR FROM published) NOT BETWEEN 1900 AND 9900
+  OR EXTRACT(YEAR FROM updated) NOT BETWEEN 1900 AND 9900
+  OR json_typeof(authors) <> 'array' OR json_typeof(categories) <> 'array'
+  OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(categories) = 'array'
+    THEN categories ELSE '[]' END) AS c WHERE json_typeof(c) <> 'string')
+  OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(authors) = 'array'
+    THEN authors ELSE '[]' END) AS a
+    WHERE json_typeof(a) <> 'object' OR json_typeof(a -> 'name') IS DISTINCT FROM 'string'
+      OR coalesce(json_typeof(a -> 'affiliations'), 'null') NOT IN ('array', 'null')
+      OR EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(a -> 'affiliations')
+        = 'array' THEN a -> 'affiliations' ELSE '[]' END) AS f
+        WHERE json_typeof(f) <> 'string'))
+"""
+_SUSPECTS = {"sqlite": _SQLITE_SUSPECTS, "postgresql": _POSTGRESQL_SUSPECTS}

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dailypapers import ftsquery as fts
 from dailypapers.arxiv import query as q
-from dailypapers.models import DAMAGE_ERRORS, Paper, one_line, readable
+from dailypapers.models import Paper, one_line, readable
 from dailypapers.sqlite_health import sqlite_path
 
 if TYPE_CHECKING:
@@ -98,16 +98,18 @@ def search(
 
     node, plain = parse_search(text)
     topic_ids = topic_ids_named(store, topic) if topic is not None else None
-    found = iter_matches(store, node, topic_ids=topic_ids, since=since, boost=plain)
+    touched: list[str] = []  # the papers being read: where a damaged value is looked for
+    found = iter_matches(
+        store, node, topic_ids=topic_ids, since=since, boost=plain, touched=touched
+    )
     try:
         ranked = list(found if limit is None else islice(found, limit))
+        touched[:] = [paper.id for paper, _ in ranked]
         if not all(readable(p.version, p.title, p.abstract, p.comment) for p, _ in ranked):
             raise ValueError("a stored value of the wrong type")
-    except DAMAGE_ERRORS as exc:  # a value another tool wrote: name the paper
-        from dailypapers.store import find_damaged
-
+    except searchquery.READ_ERRORS as exc:  # a value another tool wrote: name the paper
         with store.reading() as conn:
-            raise (find_damaged(conn) or exc) from exc
+            raise (searchquery.diagnose(conn, touched) or exc) from exc
     with store.reading() as conn:
         names = searchquery.topic_names(conn, [paper.id for paper, _ in ranked])
     return [Hit(paper, score, names.get(paper.id, ())) for paper, score in ranked]
@@ -200,13 +202,16 @@ def iter_matches(
     topic_ids: Sequence[int] | None = None,
     since: date | datetime | None = None,
     boost: bool = False,
+    touched: list[str] | None = None,
 ) -> Iterator[tuple[Paper, float]]:
     """Every stored paper matching ``node`` exactly, best first, with its score.
 
     With a full-text index, candidates come ranked from it (a superset of
     the matches, see :func:`dailypapers.fts.candidates`); without one (a
     query of only ``id:``/dates/``ANDNOT``, or another database), papers are
-    scanned newest first with score 0. Lazy: stop early to pay less.
+    scanned newest first with score 0. Lazy: stop early to pay less. ``touched``
+    holds the ids of the papers being read (where a failed read looks for the
+    damaged value).
     """
     from dailypapers import searchquery
 
@@ -217,10 +222,10 @@ def iter_matches(
     filters = searchquery.Filters(topic_ids, _as_datetime(since))
     with store.reading() as conn:
         if isinstance(found, fts.Const) or not fts.supported(conn.dialect.name):
-            scanned = searchquery.scan(conn, filters)
+            scanned = searchquery.scan(conn, filters, touched)
         else:
             expression = fts.with_phrase_boost(found) if boost else found
-            scanned = searchquery.ranked(conn, expression, filters)
+            scanned = searchquery.ranked(conn, expression, filters, touched)
         yield from _exact(matcher, scanned)
 
 

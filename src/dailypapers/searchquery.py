@@ -17,8 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dailypapers import fts
-from dailypapers.models import Paper
-from dailypapers.schema import UTCDateTime, paper_from_row, papers, topic_papers, topics
+from dailypapers.models import DAMAGE_ERRORS, Paper, StoredValueError
+from dailypapers.schema import (
+    UTCDateTime,
+    find_damaged,
+    paper_from_row,
+    papers,
+    suspect_ids,
+    topic_papers,
+    topics,
+)
 from dailypapers.store import stored_papers
 
 _WINDOW = 64  # first window of ranked candidates; each next one is 4 times larger
@@ -69,15 +77,22 @@ class Filters:
         return where
 
 
-def scan(conn: Connection, filters: Filters) -> Iterator[tuple[Paper, float]]:
-    """Every paper that passes ``filters``, newest first, with score 0 (no index)."""
+def scan(
+    conn: Connection, filters: Filters, touched: list[str] | None = None
+) -> Iterator[tuple[Paper, float]]:
+    """Every paper that passes ``filters``, newest first, with score 0 (no index).
+
+    ``touched`` holds the id of the paper being read (for :func:`diagnose`).
+    """
     query = (
         sa.select(papers)
         .where(*filters.core())
         .order_by(papers.c.updated.desc(), papers.c.id.desc())
         .execution_options(yield_per=500)
     )
+    touched = [] if touched is None else touched
     for row in conn.execute(query):
+        touched[:] = [row.id]
         yield paper_from_row(row._mapping), 0.0
 
 
@@ -102,18 +117,25 @@ def _ranked_sql(conn: Connection, found: fts.Indexed) -> tuple[str, str, str]:
     return sql, "paper_search_fts.rowid", fts.fts5_expression(found)
 
 
-def ranked(conn: Connection, found: fts.Indexed, filters: Filters) -> Iterator[tuple[Paper, float]]:
-    """Candidates best first (ties: most recently indexed first), in growing windows."""
+def ranked(
+    conn: Connection, found: fts.Indexed, filters: Filters, touched: list[str] | None = None
+) -> Iterator[tuple[Paper, float]]:
+    """Candidates best first (ties: most recently indexed first), in growing windows.
+
+    ``touched`` holds the ids of the papers being read (for :func:`diagnose`).
+    """
     sql, key, match = _ranked_sql(conn, found)
     where, binds, values = filters.sql(key)
     statement = sa.text(f"{sql}{where} ORDER BY score DESC, key DESC LIMIT :size OFFSET :skip")
     statement = statement.bindparams(*binds)
     skip, size, seen = 0, _WINDOW, set()
+    touched = [] if touched is None else touched
     while True:
         rows = conn.execute(statement, {"match": match, "size": size, "skip": skip, **values}).all()
         for start in range(0, len(rows), _WINDOW):  # papers loaded a few at a time
             chunk = rows[start : start + _WINDOW]
             ids = _paper_ids(conn, [row.key for row in chunk])
+            touched[:] = ids.values()
             by_id = {paper.id: paper for paper in stored_papers(conn, list(ids.values()))}
             for row in chunk:
                 paper_id = ids.get(row.key)
@@ -151,3 +173,21 @@ def topic_names(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ..
         for row in conn.execute(query):
             names.setdefault(row.paper_id, {})[row.name] = None
     return {pid: tuple(found) for pid, found in names.items()}
+
+
+# What reading or matching a damaged stored value raises: in Python, or in
+# PostgreSQL's driver loading it (a time of ``infinity`` or past year 9999).
+READ_ERRORS: tuple[type[Exception], ...] = (*DAMAGE_ERRORS, sa.exc.DataError)
+
+
+def diagnose(conn: Connection, touched: Sequence[str]) -> StoredValueError | None:
+    """The damaged paper a failed search read, named with its column.
+
+    Looked for among the ``touched`` papers (those being read when it failed:
+    a few dozen), then among the database's own suspects (its type and JSON
+    checks), and only without those among every paper.
+    """
+    if found := find_damaged(conn, only=touched):
+        return found
+    suspects = suspect_ids(conn)
+    return find_damaged(conn) if suspects is None else find_damaged(conn, only=suspects)

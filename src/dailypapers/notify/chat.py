@@ -14,6 +14,7 @@ import httpx
 
 from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
+from dailypapers.config import http_url_problem
 from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError
 
@@ -68,6 +69,8 @@ def url_problem(env: str) -> str | None:
         url.encode("utf-8")
     except UnicodeEncodeError:  # a byte that is not UTF-8 (the shell's, not a URL's)
         return f"${env} holds bytes that are not UTF-8"
+    if problem := http_url_problem(url):  # the client would raise, not answer
+        return f"${env} {problem.replace('must be', 'is not')}"
     return None
 
 

@@ -15,7 +15,7 @@ import httpx
 
 from dailypapers import __version__
 from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
-from dailypapers.config import GitHubSettings
+from dailypapers.config import GitHubSettings, http_url_problem
 from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.render.digest import Digest, render_issue
@@ -53,8 +53,10 @@ class GitHubChannel:
     def problem(self) -> str | None:
         if not os.environ.get("GITHUB_TOKEN"):
             return "$GITHUB_TOKEN is not set (the workflow passes secrets.GITHUB_TOKEN)"
-        if not _REPOSITORY.match(self.repository):
+        if not _REPOSITORY.match(self.repository) or {".", ".."} & set(self.repository.split("/")):
             return "$GITHUB_REPOSITORY is not set to OWNER/REPO"
+        if os.environ.get("GITHUB_API_URL") and (problem := http_url_problem(self.api_url)):
+            return f"$GITHUB_API_URL {problem.replace('must be', 'is not')}"
         return None
 
     def preview(self, digest: Digest) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import tempfile
@@ -96,35 +97,129 @@ def write_lines_if_changed(
 ) -> bool:
     """:func:`write_if_changed` for text rendered in ``parts``, compared line by line.
 
-    The new text is written to the temporary file as it is rendered, then
-    compared with the file in place a line at a time, so neither is ever
+    The new text is compared with the file in place a line at a time as it is
+    rendered, and written to a temporary file beside it, so neither is ever
     held whole. A line for which ``ignored`` is true (the README's date line)
     compares as empty in both. The same verdict as ``write_if_changed`` with
     ``same`` comparing the two texts with those lines emptied (the file in
     place is read with universal newlines, as ``Path.read_text`` reads it).
+
+    An unchanged file needs no temporary file: when it cannot be made or
+    written (a read-only folder, a full disk) the comparison goes on alone
+    and an unchanged file is still left as it is (returns False); a changed
+    one raises that error, with nothing half-written.
+    """
+    if force:
+        return write_parts(path, parts)
+    with _Staged(path) as staged:
+        same = _same_lines(path, staged.tee(parts), ignored)
+        if same:
+            return False
+        staged.commit()
+    fsync_dir(path.parent)
+    return True
+
+
+class _Staged:
+    """A temporary file beside ``path`` that may fail to be made or written: the error is kept.
+
+    :meth:`tee` writes each part it passes on; :meth:`commit` renames the file
+    over ``path``, or raises the kept error. Leaving without a commit removes it.
     """
 
-    def unchanged(written: IO[bytes]) -> bool:
-        return not force and _same_lines(path, written, ignored)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: OSError | None = None
+        self.handle: IO[bytes] | None = None
+        self.tmp: Path | None = None
 
-    return write_parts(path, parts, unchanged=unchanged)
+    def __enter__(self) -> _Staged:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+        except OSError as exc:  # read-only, not ours, full: compare without it
+            self.error = exc
+        else:
+            self.tmp, self.handle = Path(tmp), os.fdopen(fd, "wb")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._drop()
+
+    def tee(self, parts: Iterable[str]) -> Iterator[str]:
+        """``parts`` as they are rendered, each written to the file (while it can be)."""
+        for part in parts:
+            if self.handle is not None:
+                try:
+                    for chunk in _utf8_chunks(part):
+                        self.handle.write(chunk)
+                except OSError as exc:  # a full disk: free what was written at once
+                    self.error = exc
+                    self._drop()
+            yield part
+
+    def commit(self) -> None:
+        """Sync the file and rename it over ``path``; raise the error that stopped it."""
+        if self.error is not None or self.handle is None or self.tmp is None:
+            raise self.error or OSError(f"cannot write {self.path}")
+        handle, tmp = self.handle, self.tmp
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            _keep_mode(self.path, tmp)
+            os.replace(tmp, self.path)
+        except OSError:
+            self._drop()
+            raise
+        self.handle = self.tmp = None
+
+    def _drop(self) -> None:
+        if self.handle is not None:
+            with contextlib.suppress(OSError):
+                self.handle.close()
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+        self.handle = self.tmp = None
 
 
-def _same_lines(path: Path, written: IO[bytes], ignored: Callable[[str], bool]) -> bool:
-    """Whether ``path`` holds the text of ``written`` (UTF-8), ``ignored`` lines emptied."""
+def _same_lines(path: Path, parts: Iterable[str], ignored: Callable[[str], bool]) -> bool:
+    """Whether ``path`` holds the text of ``parts``, ``ignored`` lines emptied.
+
+    ``parts`` are read to their end whatever the verdict (they are being written).
+    """
 
     def line(text: str) -> str:
         return text[len(text.rstrip("\n")) :] if ignored(text) else text
 
-    written.seek(0)
-    new = (raw.decode("utf-8") for raw in written)  # split at "\n" only
+    new = _lines(parts)  # split at "\n" only
     try:
         with path.open(encoding="utf-8") as old:  # universal newlines, as read_text reads it
             # An emptied last line without its "\n" is nothing: drop every empty line.
             kept_old, kept_new = filter(None, map(line, old)), filter(None, map(line, new))
-            return all(a == b for a, b in itertools.zip_longest(kept_old, kept_new))
+            same = all(a == b for a, b in itertools.zip_longest(kept_old, kept_new))
     except (FileNotFoundError, UnicodeDecodeError):
-        return False
+        same = False
+    for _ in new:  # the rest is written all the same
+        pass
+    return same
+
+
+def _lines(parts: Iterable[str]) -> Iterator[str]:
+    """The lines of the concatenated ``parts``, each with its ``\n`` (split at ``\n`` only)."""
+    rest = ""
+    for part in parts:
+        start = 0
+        end = part.find("\n")
+        while end >= 0:
+            yield rest + part[start : end + 1]
+            rest, start = "", end + 1
+            end = part.find("\n", start)
+        rest += part[start:]
+    if rest:
+        yield rest
 
 
 def remove_stale_temps(path: Path) -> int:
