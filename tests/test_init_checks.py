@@ -129,3 +129,19 @@ def test_a_fifo_or_device_in_a_files_place_is_refused_not_read(tmp_path: Path) -
     code, err = init("--config", str(device), "--force")
     assert code == 1 and one_line(err) and "full is a device, not a file" in err
     assert device.is_char_device()
+
+
+def test_files_that_are_kept_are_not_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failed on the previous commit: a second `init` in a folder it could not write to (or
+    `workflow` over an existing file) failed, where every file is kept and nothing written."""
+    assert init("--github")[0] == 0
+    import dailypapers.scaffold as scaffold
+
+    monkeypatch.setattr(scaffold, "in_the_way", lambda path: f"cannot write in {path.parent}")
+    again = CliRunner().invoke(cli, ["init", "--github"])
+    assert again.exit_code == 0 and "nothing written" in again.output
+    result = CliRunner().invoke(cli, ["workflow"])
+    assert result.exit_code == 2 and "use --force" in result.stderr
+    assert init("--force")[0] == 1  # written: checked

@@ -103,6 +103,27 @@ def test_a_render_that_fails_half_way_changes_nothing(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o640
 
 
+@pytest.mark.parametrize(
+    "error", [FileNotFoundError("feeds/x.xml"), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad")]
+)
+def test_a_render_failing_like_an_unreadable_file_changes_nothing(
+    tmp_path: Path, error: Exception
+) -> None:
+    """Fails on the old code: such an error of the rendering counted as "the old file
+    differs", and the lines rendered so far replaced the README without an error."""
+    path = tmp_path / "README.md"
+    path.write_text("head\nA\nB\nC\n", encoding="utf-8")
+
+    def parts() -> Iterator[str]:
+        yield "head\nA\n"
+        raise error
+
+    with pytest.raises(type(error)):
+        write_lines_if_changed(path, parts(), ignored=is_date_line)
+    assert path.read_text(encoding="utf-8") == "head\nA\nB\nC\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+
 def test_date_lines_are_the_ones_same_but_date_ignores() -> None:
     assert is_date_line("Last update: 2025-06-04\n") and is_date_line("Last update: 2025-06-04")
     assert not is_date_line("Last update: 2025-06-04 \n")

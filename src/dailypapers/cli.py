@@ -265,7 +265,7 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
         text = _workflow_text(issues, install)
         files.append((path.parent / WORKFLOW_PATH, lambda p: write_atomic(p, text)))
     for target, _ in files:  # every check before any write: all or nothing
-        _check_writable(target)
+        _check_writable(target, force)
     undo = Undo()
     try:
         written = [_write_unless_exists(target, force, write, undo) for target, write in files]
@@ -289,9 +289,12 @@ def _workflow_text(issues: bool, install: str) -> str:
         raise UsageFailure(f"dailypapers: --install: {exc}") from None
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, force: bool) -> None:
+    """Fail with one line when ``path`` cannot be written (not when it is kept as it is)."""
     from dailypapers.scaffold import in_the_way
 
+    if path.exists() and not path.is_dir() and not force:
+        return  # kept: nothing will be written there
     if (problem := in_the_way(path)) is not None:
         raise Failure(f"dailypapers: {problem}")
 
@@ -309,7 +312,7 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     path = _config_path(config_file)
     target = path.parent / WORKFLOW_PATH
     text = _workflow_text(wants_issues(path), install)
-    _check_writable(target)
+    _check_writable(target, force)
     if not _write_unless_exists(target, force, lambda p: write_atomic(p, text)):
         raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
 

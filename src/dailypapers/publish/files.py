@@ -195,16 +195,31 @@ def _same_lines(path: Path, parts: Iterable[str], ignored: Callable[[str], bool]
         return text[len(text.rstrip("\n")) :] if ignored(text) else text
 
     new = _lines(parts)  # split at "\n" only
-    try:
-        with path.open(encoding="utf-8") as old:  # universal newlines, as read_text reads it
-            # An emptied last line without its "\n" is nothing: drop every empty line.
-            kept_old, kept_new = filter(None, map(line, old)), filter(None, map(line, new))
+    # Only the file in place may be missing or undecodable: an error of the
+    # rendering (``parts``) goes on, and nothing is committed.
+    with contextlib.closing(_old_lines(path)) as old:
+        # An emptied last line without its "\n" is nothing: drop every empty line.
+        kept_old, kept_new = filter(None, map(line, old)), filter(None, map(line, new))
+        try:
             same = all(a == b for a, b in itertools.zip_longest(kept_old, kept_new))
-    except (FileNotFoundError, UnicodeDecodeError):
-        same = False
+        except _Unreadable:
+            same = False
     for _ in new:  # the rest is written all the same
         pass
     return same
+
+
+class _Unreadable(Exception):
+    """The file in place is missing or not UTF-8 (so it differs)."""
+
+
+def _old_lines(path: Path) -> Iterator[str]:
+    """``path``'s lines with universal newlines, as ``read_text`` reads it; :class:`_Unreadable`."""
+    try:
+        with path.open(encoding="utf-8") as old:
+            yield from old
+    except (FileNotFoundError, UnicodeDecodeError) as exc:
+        raise _Unreadable(str(exc)) from exc
 
 
 def _lines(parts: Iterable[str]) -> Iterator[str]:
