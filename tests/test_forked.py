@@ -233,3 +233,51 @@ def test_an_interrupted_wait_ends_the_child(monkeypatch: pytest.MonkeyPatch) -> 
             os.waitpid(pending._pid, os.WNOHANG)
     finally:
         os.close(never)
+
+
+@linux_only
+def test_a_cancelled_child_is_ended_not_waited_for() -> None:
+    """Failed on the old code (no cancel: a caller's error, the run's deadline, waited for
+    the child's whole work, and the child published after the deadline)."""
+    blocked, never = os.pipe()
+    try:
+        pending = forked.Pending(lambda in_child: os.read(blocked, 1))
+        assert pending.forked
+        pending.cancel()  # returns: the child is ended, not waited for
+        with pytest.raises(ChildProcessError):  # already reaped
+            os.waitpid(pending._pid, os.WNOHANG)
+        pending.wait()  # nothing left to wait for
+    finally:
+        os.close(blocked)
+        os.close(never)
+
+
+@linux_only
+def test_the_renders_error_ends_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error while the site renders (here) ends the child rendering the feeds: the
+    render fails at once instead of waiting for it (the old code hung here)."""
+    from dailypapers.publish import outputs
+    from dailypapers.render import site
+
+    blocked, never = os.pipe()
+
+    def stuck(*args: object) -> object:
+        os.read(blocked, 1)
+        raise AssertionError("the child was not ended")
+
+    def failing(*args: object) -> object:
+        raise OSError(errno.EIO, "the site could not be rendered")
+
+    monkeypatch.setattr(outputs, "_write_feeds", stuck)
+    monkeypatch.setattr(site, "site_files", failing)
+    config = load_config(project(tmp_path / "p"))
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("waited for the child"))
+    signal.alarm(20)  # a guard against hanging, not a measurement
+    try:
+        with open_store(config.db_url) as store, pytest.raises(OSError, match="site could"):
+            render_outputs(config, store, force=True, today=datetime(2025, 6, 3).date())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        os.close(blocked)
+        os.close(never)

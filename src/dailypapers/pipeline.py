@@ -342,6 +342,9 @@ def _write_all(
                     config, listed, ranking, force=force, today=today, first=started.finish
                 )
             others = started.finish()
+        except BaseException:  # the README's error, the deadline: the child ends too
+            started.cancel()
+            raise
         finally:
             started.wait()
     finally:

@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -213,7 +213,7 @@ class _Unreadable(Exception):
     """The file in place is missing or not UTF-8 (so it differs)."""
 
 
-def _old_lines(path: Path) -> Iterator[str]:
+def _old_lines(path: Path) -> Generator[str, None, None]:
     """``path``'s lines with universal newlines, as ``read_text`` reads it; :class:`_Unreadable`."""
     try:
         with path.open(encoding="utf-8") as old:

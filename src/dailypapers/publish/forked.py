@@ -46,10 +46,25 @@ class Pending(Generic[T]):
             self._run_here(work)
             return
         reader, writer = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
+        # Signals wait until the child is inside _child's try (which always ends in
+        # os._exit): a Ctrl-C right after the fork must not unwind the parent's stack there.
+        held = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(reader)
-            _child(work, writer)
+            os.close(writer)
+            raise
+        if pid == 0:  # the child: never returns
+
+            def ready() -> None:
+                os.close(reader)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+            _child(work, writer, ready)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(writer)
         self._pid, self._reader = pid, reader
 
@@ -80,6 +95,18 @@ class Pending(Generic[T]):
             raise
         _, status = os.waitpid(self._pid, 0)
         self._take(payload, status)
+
+    def cancel(self) -> None:
+        """End the child (if any) without waiting for its work: the caller failed (its error,
+        the run's deadline, Ctrl-C). What the child published is whole (atomic swaps)."""
+        if self._done:
+            return
+        self._done = True
+        if not self._pid:
+            return
+        os.kill(self._pid, signal.SIGTERM)
+        os.waitpid(self._pid, 0)
+        os.close(self._reader)
 
     def _run_here(self, work: Callable[[bool], T]) -> None:
         try:
@@ -129,10 +156,14 @@ def _a_core_is_free() -> bool:
     return cores >= 2 and load < cores - 0.5
 
 
-def _child(work: Callable[[bool], object], writer: int) -> None:
-    """Run ``work``, send ``(True, value)`` or ``(False, exception)``, and leave at once."""
+def _child(work: Callable[[bool], object], writer: int, ready: Callable[[], object]) -> None:
+    """Run ``work``, send ``(True, value)`` or ``(False, exception)``, and leave at once.
+
+    ``ready`` (closing the parent's end, unblocking signals) runs inside the try.
+    """
     status = 0
     try:
+        ready()
         try:
             payload = pickle.dumps((True, work(True)))
         except BaseException as exc:  # sent to the parent, which raises it

@@ -66,6 +66,9 @@ def write_outputs(
     )
     try:
         return started.finish()
+    except BaseException:
+        started.cancel()
+        raise
     finally:
         started.wait()
 
@@ -157,7 +160,7 @@ class Outputs:
                 self._site = site_files(catalog, {} if "feeds" in wanted else None)
                 _forget("site", "paper_data")
         except BaseException:
-            self.wait()
+            self.cancel()
             raise
 
     def finish(self) -> list[Path]:
@@ -181,10 +184,14 @@ class Outputs:
         return self._result
 
     def wait(self) -> None:
-        """Wait for the feeds' and ``papers.json``'s work to end (after an error of the
-        caller's: its outcome is dropped)."""
+        """Wait for the feeds' and ``papers.json``'s work to end (its outcome is dropped)."""
         if self._work is not None:
             self._work.wait()
+
+    def cancel(self) -> None:
+        """After an error of the caller's (the run's deadline too): end the child's work."""
+        if self._work is not None:
+            self._work.cancel()
 
     def _publish_site(
         self, files: dict[str, bytes], feeds: dict[str, bytes] | None
