@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,73 @@ except SystemExit:
     )
     lines = done.stdout.splitlines()
     assert lines[0] == "frozen before: False" and lines[-1] == "frozen at exit: True", lines
+
+
+UPDATE_PROBE = """
+import json, sys
+sys.argv = ["dailypapers", "update", "--config", {config!r}]
+from dailypapers.entry import main
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
+    """No asyncio: SQLAlchemy imports it for its asyncio extension, which no command uses."""
+    from dailypapers.offline.corpus import demo_corpus
+    from dailypapers.offline.fake_arxiv import FakeArxiv
+
+    config = tmp_path / "papers.toml"
+    with FakeArxiv(demo_corpus()) as server:
+        config.write_text(
+            f'[[topics]]\nname = "Reasoning"\n\n[arxiv]\napi_url = "{server.api_url}"\n'
+            "delay = 0\nbackoff = 0\n",
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", UPDATE_PROBE.format(config=str(config))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        assert server.requests  # the update did fetch and store
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert (tmp_path / "README.md").is_file() and "sqlalchemy.engine" in loaded
+    assert "asyncio" in loaded  # the stand-in
+    assert not {m for m in loaded if m.startswith("asyncio.")}, sorted(loaded)
+
+
+def test_asyncio_after_its_stand_in_is_asyncio() -> None:
+    probe = """
+import sys
+from dailypapers.entry import asyncio_on_first_use
+asyncio_on_first_use()
+import sqlalchemy
+from sqlalchemy.util import concurrency
+print("asyncio.events" in sys.modules, type(sys.modules["asyncio"]).__name__)
+import asyncio
+async def three():
+    return 3
+coroutine = three()
+print(concurrency.iscoroutine(coroutine), concurrency.iscoroutine(3))
+coroutine.close()
+print(asyncio.run(three()), type(sys.modules["asyncio"]).__name__)
+asyncio.marker = "set"
+print(sys.modules["asyncio"].marker, asyncio.marker)
+from asyncio import events
+print(events.get_event_loop_policy().__class__.__name__ != "")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "False _OnFirstUse",
+        "True False",
+        "3 module",
+        "set set",
+        "True",
+    ], done.stdout
