@@ -105,12 +105,18 @@ def asyncio_on_first_use() -> None:
     its asyncio extension, and binds one function of it (``iscoroutine``):
     29 modules, 1.5 MB of a 20-topic update's peak memory (69.1 -> 67.6 MB,
     ``bench/cold_start.py``) and 20-odd milliseconds of start-up, for
-    nothing a command uses but the summaries' requests (which load it when
-    they start). A stand-in takes its place in
-    ``sys.modules``: the first attribute read from it (anything but the
-    module's identity) imports the real asyncio, which then replaces it, and
-    the stand-in passes every read and write on to it. ``iscoroutine`` is a
-    function that does the same when called. The standard library's
+    what only the summaries' and the embeddings' requests use (and
+    SQLAlchemy's handling of a database error reads): they load it then. A
+    stand-in takes its place in ``sys.modules``: the first attribute read
+    from it (anything but the module's identity) imports the real asyncio,
+    which then replaces it, and the stand-in passes every read and write on
+    to it. ``iscoroutine`` is a function that does the same when called.
+    The first use must not be an import of a submodule (``import
+    asyncio.events``, ``from asyncio.exceptions import ...``): Python would
+    run that submodule a second time, after asyncio's own ``__init__`` ran
+    it, and its classes would be two. dailypapers' modules import asyncio
+    only as ``import asyncio`` (``tests/test_architecture.py`` checks). The
+    standard library's
     :class:`importlib.util.LazyLoader` would be the tool, but on Python 3.11
     the ``import`` statement itself reads the module's ``__spec__``, which
     loads it. Only the console script does this: importing dailypapers as a
