@@ -28,12 +28,13 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def _modules_after(*args: str) -> set[str]:
+    return _loaded_by(PROBE.format(args=list(args)))
+
+
+def _loaded_by(probe: str) -> set[str]:
+    """The modules a child process running ``probe`` printed on its last line (JSON)."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=list(args))],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
     return set(json.loads(done.stdout.splitlines()[-1]))
 
@@ -175,15 +176,8 @@ def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
             "delay = 0\nbackoff = 0\n",
             encoding="utf-8",
         )
-        done = subprocess.run(
-            [sys.executable, "-c", UPDATE_PROBE.format(config=str(config))],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        loaded = _loaded_by(UPDATE_PROBE.format(config=str(config)))
         assert server.requests  # the update did fetch and store
-    loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert (tmp_path / "README.md").is_file() and "sqlalchemy.engine" in loaded
     assert "asyncio" in loaded  # the stand-in
     assert not {m for m in loaded if m.startswith("asyncio.")}, sorted(loaded)
