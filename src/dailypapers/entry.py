@@ -116,8 +116,7 @@ def asyncio_on_first_use() -> None:
     run that submodule a second time, after asyncio's own ``__init__`` ran
     it, and its classes would be two. dailypapers' modules import asyncio
     only as ``import asyncio`` (``tests/test_architecture.py`` checks). The
-    standard library's
-    :class:`importlib.util.LazyLoader` would be the tool, but on Python 3.11
+    standard library's :class:`importlib.util.LazyLoader` would be the tool, but on Python 3.11
     the ``import`` statement itself reads the module's ``__spec__``, which
     loads it. Only the console script does this: importing dailypapers as a
     library changes nothing.
@@ -138,7 +137,8 @@ class _OnFirstUse(types.ModuleType):
     def __init__(self, spec: ModuleSpec) -> None:
         super().__init__(spec.name, "Stand-in: dailypapers.entry")
         # What the import system and inspect read of any module, answered without loading.
-        # No __path__: importing a submodule loads the package first.
+        # No __path__: a submodule's import reads it, which loads the package (and
+        # then runs the submodule a second time: see asyncio_on_first_use).
         self.__dict__.update(__spec__=spec, __file__=spec.origin, __loader__=spec.loader)
         self.__dict__.update(_name=spec.name, _lock=threading.Lock())
         self.__dict__["iscoroutine"] = lambda obj: self._real().iscoroutine(obj)
