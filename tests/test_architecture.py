@@ -218,27 +218,3 @@ def test_only_the_store_opens_connections() -> None:
         if path.name != "store.py" and ".engine." in path.read_text(encoding="utf-8")
     )
     assert opening == []
-
-
-def asyncio_submodule_imports(tree: ast.Module) -> list[str]:
-    """``import asyncio.X`` and ``from asyncio.X import ...`` in ``tree``."""
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name.startswith("asyncio.")]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found += [node.module] if node.module.startswith("asyncio.") else []
-    return found
-
-
-def test_asyncio_is_imported_only_whole() -> None:
-    """The console script's asyncio stand-in (entry.asyncio_on_first_use) must not meet a
-    submodule import first: Python would run that submodule twice."""
-    assert asyncio_submodule_imports(ast.parse("import asyncio.events\nimport asyncio")) == [
-        "asyncio.events"
-    ]
-    assert asyncio_submodule_imports(ast.parse("from asyncio.exceptions import X")) == [
-        "asyncio.exceptions"
-    ]
-    found = {name: asyncio_submodule_imports(tree) for name, tree in modules().items()}
-    assert not {name: f for name, f in found.items() if f}

@@ -183,6 +183,38 @@ def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
     assert not {m for m in loaded if m.startswith("asyncio.")}, sorted(loaded)
 
 
+def test_a_submodule_imported_first_through_the_stand_in_runs_once() -> None:
+    """Another library's ``import asyncio.events`` as the first use gets the module asyncio ran."""
+    probe = """
+import importlib, sys
+from dailypapers.entry import asyncio_on_first_use
+asyncio_on_first_use()
+import asyncio.events as events
+import asyncio
+same = events.AbstractEventLoop is asyncio.AbstractEventLoop
+print(events is sys.modules["asyncio.events"], same)
+print(type(sys.modules["asyncio"]).__name__,
+      type(events.__spec__.loader).__name__, events.__spec__.origin == events.__file__)
+from asyncio.exceptions import CancelledError
+print(CancelledError is asyncio.CancelledError)
+import asyncio.__main__  # not run by asyncio's __init__: found as usual
+async def three():
+    return 3
+print(asyncio.run(three()), "asyncio.__main__" in sys.modules)
+print(importlib.reload(events) is events)  # a reload still runs it again
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "True True",
+        "module SourceFileLoader True",
+        "True",
+        "3 True",
+        "True",
+    ], done.stdout
+
+
 def test_asyncio_after_its_stand_in_is_asyncio() -> None:
     probe = """
 import sys

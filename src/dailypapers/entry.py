@@ -22,7 +22,7 @@ import threading
 import types
 from collections.abc import Callable, Sequence
 from importlib.machinery import ModuleSpec
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from dailypapers.errors import (
     EXIT_CLOSED_OUTPUT,
@@ -31,6 +31,9 @@ from dailypapers.errors import (
     unexpected,
 )
 from dailypapers.names import SOURCES
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 DEFAULT_WAIT = 60.0  # `update --wait`'s default (a test checks it is the CLI's)
 EXIT_FAILED = 1
@@ -111,15 +114,15 @@ def asyncio_on_first_use() -> None:
     from it (anything but the module's identity) imports the real asyncio,
     which then replaces it, and the stand-in passes every read and write on
     to it. ``iscoroutine`` is a function that does the same when called.
-    The first use must not be an import of a submodule (``import
-    asyncio.events``, ``from asyncio.exceptions import ...``): Python would
-    run that submodule a second time, after asyncio's own ``__init__`` ran
-    it, and its classes would be two. dailypapers' modules import asyncio
-    only as ``import asyncio`` (``tests/test_architecture.py`` checks). The
-    standard library's :class:`importlib.util.LazyLoader` would be the tool, but on Python 3.11
-    the ``import`` statement itself reads the module's ``__spec__``, which
-    loads it. Only the console script does this: importing dailypapers as a
-    library changes nothing.
+    A first use that imports a submodule (``import asyncio.events``, ``from
+    asyncio.exceptions import ...``, as another library may) reads the
+    stand-in's ``__path__``, which loads asyncio, whose ``__init__`` runs
+    that submodule; Python would then run it a second time, and its classes
+    would be two. :class:`_RunBy` hands Python the module already run.
+    The standard library's :class:`importlib.util.LazyLoader` would be the
+    tool, but on Python 3.11 the ``import`` statement itself reads the
+    module's ``__spec__``, which loads it. Only the console script does
+    this: importing dailypapers as a library changes nothing.
     """
     if "asyncio" in sys.modules:
         return
@@ -128,6 +131,7 @@ def asyncio_on_first_use() -> None:
     spec = find_spec("asyncio")
     if spec is None or spec.origin is None:
         return
+    sys.meta_path.insert(0, _RunBy("asyncio"))
     sys.modules["asyncio"] = _OnFirstUse(spec)
 
 
@@ -137,8 +141,8 @@ class _OnFirstUse(types.ModuleType):
     def __init__(self, spec: ModuleSpec) -> None:
         super().__init__(spec.name, "Stand-in: dailypapers.entry")
         # What the import system and inspect read of any module, answered without loading.
-        # No __path__: a submodule's import reads it, which loads the package (and
-        # then runs the submodule a second time: see asyncio_on_first_use).
+        # No __path__: a submodule's import reads it, which loads the package (then
+        # _RunBy gives the import the submodule the package's __init__ ran).
         self.__dict__.update(__spec__=spec, __file__=spec.origin, __loader__=spec.loader)
         self.__dict__.update(_name=spec.name, _lock=threading.Lock())
         self.__dict__["iscoroutine"] = lambda obj: self._real().iscoroutine(obj)
@@ -158,6 +162,39 @@ class _OnFirstUse(types.ModuleType):
 
     def __delattr__(self, attr: str) -> None:
         delattr(self._real(), attr)
+
+
+class _RunBy:
+    """Gives an import of a package's submodule the module its package already ran.
+
+    Python looks for ``asyncio.events`` after reading the package's
+    ``__path__``; on the stand-in (:class:`_OnFirstUse`), that read loads
+    asyncio, whose ``__init__`` runs ``asyncio.events``, and Python would
+    run it again. Found in ``sys.modules`` by then, the module is handed
+    over as it is (its own spec kept). Nothing else asks a finder for a
+    module that is in ``sys.modules`` but a reload, which passes it as
+    ``target`` and is left to the other finders.
+    """
+
+    def __init__(self, package: str) -> None:
+        self.prefix = package + "."
+        self.run: dict[str, tuple[types.ModuleType, ModuleSpec | None]] = {}
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> ModuleSpec | None:
+        module = sys.modules.get(fullname) if fullname.startswith(self.prefix) else None
+        if module is None or target is not None:
+            return None
+        self.run[fullname] = (module, getattr(module, "__spec__", None))
+        return ModuleSpec(fullname, cast("Loader", self))  # a loader by its two methods
+
+    def create_module(self, spec: ModuleSpec) -> types.ModuleType:
+        return self.run[spec.name][0]
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        _, spec = self.run.pop(module.__name__)
+        module.__spec__ = spec  # module_from_spec set find_spec's in its place
 
 
 def update_options(args: Sequence[str]) -> dict[str, str] | None:
