@@ -13,6 +13,15 @@ Topics match at a Zipf-like rate: topic ``i`` appears in about ``40 / (i +
 "Reward Model" about 8), so 20 topics see ~160 matching papers a day and
 100 topics ~340.
 
+The words are drawn from a list of about 50, so the text has the size of
+arXiv's but not its vocabulary (tens of thousands of distinct words a
+week), which is what stemming caches and full-text indexes grow with. With
+``texts`` (:func:`real_texts`, from the 2025 sample in
+``../shared/data/arxiv-2025.jsonl.xz``), each paper takes a real title,
+abstract and authors instead, the topics it mentions added at their ends;
+everything else (ids, times, categories, which topics a paper mentions) is
+drawn as without them.
+
 History before the benchmarked week holds only papers that match a topic
 (enough for each topic's newest 100): a paper that matches no topic is never
 returned by any search, so leaving it out changes no request or byte of the
@@ -22,11 +31,15 @@ which are generated in full.
 
 from __future__ import annotations
 
+import json
+import lzma
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
+from dailypapers.arxiv import query as q
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.models import Author, Paper
 
@@ -226,6 +239,39 @@ def rate(topic: str) -> float:
     return float(RATES.get(topic, 40.0 / (TOPICS.index(topic) + 1) ** 0.8))
 
 
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A real paper's title, abstract and authors."""
+
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+
+
+def real_texts(path: Path, avoid: Sequence[str]) -> list[Text]:
+    """The texts of the sample at ``path`` that mention none of ``avoid``, in a fixed order.
+
+    A text that mentioned a topic (as the topic's default search finds it:
+    the name as a phrase in the title or the abstract) would add a paper to
+    that topic beyond its rate; leaving those out keeps each topic's rate
+    the generator's, as without texts.
+    """
+    mention = q.compile_query(
+        q.any_of([q.Or(q.phrase("ti", name), q.phrase("abs", name)) for name in avoid])
+    )
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    texts = []
+    with lzma.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            text = Text(record["title"], record["abstract"], tuple(record["authors"][:9]))
+            paper = Paper("0.0", 1, text.title, text.abstract, (), (), "cs.LG", moment, moment)
+            if text.authors and not mention(q.Document.from_paper(paper)):
+                texts.append(text)
+    random.Random(len(texts)).shuffle(texts)
+    return texts
+
+
 @dataclass
 class Generator:
     """Deterministic papers for announcements; ids are unique across calls."""
@@ -233,6 +279,7 @@ class Generator:
     seed: int = 20250601
     calendar: Calendar = field(default_factory=Calendar)
     rates: dict[str, float] = field(default_factory=dict)  # overrides :func:`rate`
+    texts: Sequence[Text] = ()  # real text instead of drawn words (:func:`real_texts`)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -257,15 +304,20 @@ class Generator:
             cats = [rng.choice(OTHER), rng.choice(CS + STAT)]
         else:
             cats = rng.sample(CS + STAT, rng.randint(1, 3))
+        authors = tuple(
+            Author(f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}") for _ in range(rng.randint(1, 9))
+        )
+        if self.texts:  # drawn all the same: the rest of the corpus stays as without texts
+            text = self.texts[self.number % len(self.texts)]
+            title = f"{text.title} {mention}".strip()
+            abstract = f"{text.abstract} {mention}." if mention else text.abstract
+            authors = tuple(Author(name) for name in text.authors)
         return Paper(
             id=f"{when:%y%m}.{self.number:05d}",
             version=1,
             title=title,
             abstract=abstract,
-            authors=tuple(
-                Author(f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}")
-                for _ in range(rng.randint(1, 9))
-            ),
+            authors=authors,
             categories=tuple(dict.fromkeys(cats)),
             primary=cats[0],
             published=when,

@@ -2,6 +2,7 @@
 
     python bench/cold_start.py --runs 7                                  # this tree
     python bench/cold_start.py --tree main=/tmp/main --tree now=. --runs 7
+    python bench/cold_start.py --text ../shared/data/arxiv-2025.jsonl.xz  # real text
 
 One ``versus_reference.py`` run measures the cold start once a side, which
 on a shared machine is noisy for wall time. This repeats only that case:
@@ -12,7 +13,8 @@ every round), each as its own process through ``bench/measured.py`` (sleeps
 counted, not slept). A tree is a checkout (its ``src/``; ``git archive REV
 src bench | tar -x -C DIR`` makes one); its update runs with that ``src``
 first on ``PYTHONPATH``. Prints the median CPU, wall (without the waits) and
-peak RSS of each, and their ratios to the reference's.
+peak RSS of each, and their ratios to the reference's. ``--text``: the
+papers' real titles, abstracts and authors, as ``versus_reference.py --text``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import versus_reference as vr
+from arxiv_days import real_texts
 from bytecode import installed_env
 from dailypapers.offline.fake_arxiv import FakeArxiv
 
@@ -40,9 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", action="append", help="NAME=PATH (default: now=.), repeatable")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--text", type=Path, help="the 2025 sample, arxiv-2025.jsonl.xz: real text")
     args = parser.parse_args()
     trees = {n: Path(p).resolve() for n, p in (t.split("=", 1) for t in args.tree or ["now=."])}
-    corpus = vr.mixed()
+    texts = real_texts(args.text, [*vr.BUSY, *vr.SMALL, *vr.EMPTY]) if args.text else ()
+    corpus = vr.mixed(texts)
     when = datetime(*vr.COLD_DAY.timetuple()[:3], *vr.DP_HOUR, tzinfo=UTC)
     results: dict[str, list[vr.Run]] = {name: [] for name in [*trees, "reference"]}
     env = installed_env(os.environ, *(root / "src" for root in trees.values()))

@@ -4,6 +4,8 @@
     python bench/versus_reference.py --json out.json       # also every measurement as JSON
     python bench/versus_reference.py --write-docs          # replace the table in docs/benchmarks.md
     python bench/versus_reference.py --page-slack 3.5      # warm pages with 3.5 standard deviations
+    python bench/versus_reference.py --text ../shared/data/arxiv-2025.jsonl.xz --write-docs
+                                                          # real titles, abstracts and authors
 
 Both sides run as their own processes (``bench/measured.py``) against the
 project's fake arXiv server (real sockets), which this process runs:
@@ -30,6 +32,11 @@ Corpora (``bench/arxiv_days.py`` at arXiv's daily rates for the week):
   ever, one every few days) and 3 that match nothing (listed last, as a
   topic added on a hunch would be).
 
+Their papers' words are drawn from a short list; ``--text`` gives them real
+titles, abstracts and authors instead (``arxiv_days.real_texts``: a real
+vocabulary, which stemming and the full-text index grow with), and
+``--write-docs`` then fills the second table of docs/benchmarks.md.
+
 Timeline (UTC; arXiv announces at 00:00 UTC Monday to Friday): both sides
 start cold on Monday 2025-06-02, then run on their crons for the seven days
 Tuesday 2025-06-03 to Monday 2025-06-09. "Ordinary day" is Wednesday; the
@@ -47,13 +54,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from arxiv_days import TOPICS, Generator
+from arxiv_days import TOPICS, Generator, Text, real_texts
 from bytecode import installed_env
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus
@@ -62,6 +70,7 @@ from dailypapers.offline.fake_arxiv import FakeArxiv
 HERE = Path(__file__).parent
 DOCS = HERE.parent / "docs" / "benchmarks.md"
 START_MARK, END_MARK = "<!-- versus-reference:start -->", "<!-- versus-reference:end -->"
+TEXT_MARKS = "<!-- versus-reference-text:start -->", "<!-- versus-reference-text:end -->"
 METHODS = ("dailypapers", "reference")
 COLD_DAY = date(2025, 6, 2)  # Monday
 WEEK = [COLD_DAY + timedelta(days=n) for n in range(1, 8)]  # Tuesday .. Monday
@@ -109,16 +118,16 @@ class Corpus:
             server.add_papers(fresh)
 
 
-def demo() -> Corpus:
+def demo(texts: Sequence[Text] = ()) -> Corpus:
     topics = ["Reasoning", "Reward Model"]
-    corpus = Corpus("demo", topics, Generator(seed=1))
+    corpus = Corpus("demo", topics, Generator(seed=1, texts=texts))
     corpus.papers = {p.id: p for p in demo_corpus()}
     return corpus
 
 
-def mixed() -> Corpus:
+def mixed(texts: Sequence[Text] = ()) -> Corpus:
     rates = {topic: 0.3 for topic in SMALL} | {topic: 0.0 for topic in EMPTY}
-    generator = Generator(seed=2, rates=rates)
+    generator = Generator(seed=2, rates=rates, texts=texts)
     corpus = Corpus("mixed", [*BUSY, *SMALL, *EMPTY], generator)
     # Up to Sunday evening's announcement (00:00 UTC Monday), the last one before the
     # cold start (`history` starts at the announcing day strictly before its date).
@@ -320,6 +329,11 @@ def main() -> None:
         type=float,
         help="standard deviations of slack in warm pages (default: dailypapers' PAGE_SLACK)",
     )
+    parser.add_argument(
+        "--text",
+        type=Path,
+        help="the 2025 sample (arxiv-2025.jsonl.xz): real titles, abstracts and authors",
+    )
     args = parser.parse_args()
     if args.page_slack is not None and args.write_docs:
         parser.error("--write-docs measures the defaults: leave out --page-slack")
@@ -328,7 +342,8 @@ def main() -> None:
     makers = {"demo": demo, "mixed": mixed}
     started = time.perf_counter()
     runs: list[Run] = []
-    corpora = [makers[name]() for name in args.corpus.split(",")]
+    texts = real_texts(args.text, [*BUSY, *SMALL, *EMPTY]) if args.text else ()  # demo's too
+    corpora = [makers[name](texts) for name in args.corpus.split(",")]
     with tempfile.TemporaryDirectory() as temp:
         PROCESS_ENV.update(installed_env(os.environ))
         PROCESS_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -342,9 +357,12 @@ def main() -> None:
     )
     if args.page_slack is not None:
         command += f" --page-slack {args.page_slack:g}"
+    if args.text:
+        command += f" --text {args.text}"
+    start_mark, end_mark = TEXT_MARKS if args.text else (START_MARK, END_MARK)
 
     parts = [
-        START_MARK,
+        start_mark,
         f"Command: `{command}` ({took:.0f} s, {datetime.now():%Y-%m-%d}). Ratios are "
         "dailypapers ÷ reference (below 1: dailypapers costs less); “—”: one side has "
         "no run that day (their crons differ: compare the weeks).",
@@ -370,7 +388,7 @@ def main() -> None:
             f"| `{name}` | {value * 1000:.0f} ms | {value / unit:.1f} |"
             for name, value, unit in rows
         ),
-        END_MARK,
+        end_mark,
     ]
     text = "\n".join(parts)
     print(text)
@@ -379,8 +397,8 @@ def main() -> None:
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
     if args.write_docs:
         docs = DOCS.read_text(encoding="utf-8")
-        before, rest = docs.split(START_MARK, 1)
-        DOCS.write_text(before + text + rest.split(END_MARK, 1)[1], encoding="utf-8")
+        before, rest = docs.split(start_mark, 1)
+        DOCS.write_text(before + text + rest.split(end_mark, 1)[1], encoding="utf-8")
 
 
 if __name__ == "__main__":
