@@ -3,6 +3,7 @@
     python bench/cold_start.py --runs 7                                  # this tree
     python bench/cold_start.py --tree main=/tmp/main --tree now=. --runs 7
     python bench/cold_start.py --text ../shared/data/arxiv-2025.jsonl.xz  # real text
+    python bench/cold_start.py --phases          # and each tree's CPU seconds by phase
 
 One ``versus_reference.py`` run measures the cold start once a side, which
 on a shared machine is noisy for wall time. This repeats only that case:
@@ -15,11 +16,16 @@ src bench | tar -x -C DIR`` makes one); its update runs with that ``src``
 first on ``PYTHONPATH``. Prints the median CPU, wall (without the waits) and
 peak RSS of each, and their ratios to the reference's. ``--text``: the
 papers' real titles, abstracts and authors, as ``versus_reference.py --text``.
+``--phases``: each tree's update runs through ``bench/phases.py``, and a
+second table gives the median CPU seconds up to the end of storing (start-up
+and imports included), of the full-text index within it, and after it
+(rendering and the rest).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -44,12 +50,15 @@ def main() -> None:
     parser.add_argument("--tree", action="append", help="NAME=PATH (default: now=.), repeatable")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--text", type=Path, help="the 2025 sample, arxiv-2025.jsonl.xz: real text")
+    parser.add_argument("--phases", action="store_true", help="CPU seconds by phase, too")
     args = parser.parse_args()
     trees = {n: Path(p).resolve() for n, p in (t.split("=", 1) for t in args.tree or ["now=."])}
     texts = real_texts(args.text, [*vr.BUSY, *vr.SMALL, *vr.EMPTY]) if args.text else ()
     corpus = vr.mixed(texts)
     when = datetime(*vr.COLD_DAY.timetuple()[:3], *vr.DP_HOUR, tzinfo=UTC)
     results: dict[str, list[vr.Run]] = {name: [] for name in [*trees, "reference"]}
+    phases: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    script = "phases.py" if args.phases else "measured.py"
     env = installed_env(os.environ, *(root / "src" for root in trees.values()))
     vr.PROCESS_ENV.clear()
     vr.PROCESS_ENV.update(env)
@@ -67,7 +76,10 @@ def main() -> None:
                     vr.dailypapers_config(folder, server, corpus.topics)
                     extra = {"BENCH_NOW": when.isoformat(), "DAILYPAPERS_CONFIG": "papers.toml"}
                     extra["PYTHONPATH"] = str(trees[name] / "src")
-                    run = vr.run_process(server, folder, ["update"], extra)
+                    run = vr.run_process(server, folder, ["update"], extra, script)
+                    if args.phases:
+                        report = folder / "cost.json.phases.json"
+                        phases[name].append(json.loads(report.read_text(encoding="utf-8")))
                 results[name].append(run)
                 print(
                     f"  {name}: {run.requests} requests, {run.bytes:,} B, cpu {run.cpu:.2f} s,"
@@ -84,8 +96,21 @@ def main() -> None:
             f"| {name} | {cpu:.2f} | {wall:.2f} | {rss:.1f} | {cpu / ref['cpu']:.2f} "
             f"| {wall / ref['wall']:.2f} |"
         )
+    if args.phases:
+        print_phases(phases)
     load = os.getloadavg()
     print(f"(median of {args.runs} rounds, taking turns; load average {load[0]:.1f} at the end)")
+
+
+def print_phases(phases: dict[str, list[dict[str, float]]]) -> None:
+    print()
+    print("| CPU s by phase | to the end of storing | of it, the full-text index | after |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, reports in phases.items():
+        stored = median([r["fetch_cpu_s"] for r in reports])
+        index = median([r.get("index_cpu_s", 0.0) for r in reports])
+        after = median([r["total_cpu_s"] - r["fetch_cpu_s"] for r in reports])
+        print(f"| {name} | {stored:.2f} | {index:.2f} | {after:.2f} |")
 
 
 if __name__ == "__main__":

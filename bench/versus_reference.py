@@ -147,14 +147,21 @@ def dailypapers_config(directory: Path, server: FakeArxiv, topics: list[str]) ->
 PROCESS_ENV = dict(os.environ)  # with bytecode (``bytecode.installed_env``) once main() starts
 
 
-def run_process(server: FakeArxiv, directory: Path, args: list[str], env: dict[str, str]) -> Run:
-    """One measured process; requests and bytes from the server's log."""
+def run_process(
+    server: FakeArxiv,
+    directory: Path,
+    args: list[str],
+    env: dict[str, str],
+    script: str = "measured.py",
+) -> Run:
+    """One measured process (``script``: ``measured.py`` or ``phases.py``); requests and
+    bytes from the server's log."""
     report = directory / "cost.json"
     env = {**PROCESS_ENV, **env, "BENCH_REPORT": str(report)}
     env.pop("DAILYPAPERS_ARXIV_DELAY", None)
     # Linux keeps a forked child's high-water mark across exec, so start the
     # measured process from a small shell, never straight from this process.
-    command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / "measured.py"), *args])
+    command = " ".join(shlex.quote(a) for a in [sys.executable, str(HERE / script), *args])
     server.reset_log()
     started = time.perf_counter()
     done = subprocess.run(
