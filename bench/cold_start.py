@@ -19,7 +19,7 @@ papers' real titles, abstracts and authors, as ``versus_reference.py --text``.
 ``--phases``: each tree's update runs through ``bench/phases.py``, and a
 second table gives the median CPU seconds up to the end of storing (start-up
 and imports included), of the full-text index within it, and after it
-(rendering and the rest).
+(rendering and the rest), and the distinct words the text analysis stemmed.
 """
 
 from __future__ import annotations
@@ -104,13 +104,17 @@ def main() -> None:
 
 def print_phases(phases: dict[str, list[dict[str, float]]]) -> None:
     print()
-    print("| CPU s by phase | to the end of storing | of it, the full-text index | after |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "| CPU s by phase | to the end of storing | of it, the full-text index | after "
+        "| distinct words stemmed |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, reports in phases.items():
         stored = median([r["fetch_cpu_s"] for r in reports])
         index = median([r.get("index_cpu_s", 0.0) for r in reports])
         after = median([r["total_cpu_s"] - r["fetch_cpu_s"] for r in reports])
-        print(f"| {name} | {stored:.2f} | {index:.2f} | {after:.2f} |")
+        words = median([r["distinct_words"] for r in reports])
+        print(f"| {name} | {stored:.2f} | {index:.2f} | {after:.2f} | {words:,.0f} |")
 
 
 if __name__ == "__main__":

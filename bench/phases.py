@@ -9,8 +9,10 @@ size once the memory is handed back, then resets the peak
 (``/proc/self/clear_refs``), so the figure at exit is the render phase's.
 It also notes the process's CPU seconds there (start-up, fetching and
 storing), the CPU seconds of the full-text index
-(:func:`dailypapers.fts.index_papers`, part of storing) and at exit. The
-figures go to ``BENCH_REPORT`` with ``.phases.json`` appended.
+(:func:`dailypapers.fts.index_papers`, part of storing) and at exit, and
+how many distinct words the text analysis stemmed (the misses of its
+stemming cache, which holds far more words than a run meets). The figures
+go to ``BENCH_REPORT`` with ``.phases.json`` appended.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import dailypapers.fts as fts
 import dailypapers.memory as memory
 import measured
+from dailypapers.arxiv import query
 
 FIGURES: dict[str, float] = {}
 
@@ -67,6 +70,7 @@ def _between_phases(release: object) -> None:
 def _report() -> None:
     FIGURES["render_peak_mb"] = _status_mb("VmHWM")
     FIGURES["total_cpu_s"] = _cpu()
+    FIGURES["distinct_words"] = query._stem.cache_info().misses
     path = Path(os.environ["BENCH_REPORT"] + ".phases.json")
     path.write_text(json.dumps(FIGURES), encoding="utf-8")
 
