@@ -252,6 +252,9 @@ class Text:
 def real_texts(path: Path, avoid: Sequence[str]) -> list[Text]:
     """The texts of the sample at ``path`` that mention none of ``avoid``, in a fixed order.
 
+    Raises :class:`OSError` (a file that cannot be read), :class:`lzma.LZMAError`
+    (not xz) or :class:`ValueError` (a line that is not one of the sample's papers).
+
     A text that mentioned a topic (as the topic's default search finds it:
     the name as a phrase in the title or the abstract) would add a paper to
     that topic beyond its rate; leaving those out keeps each topic's rate
@@ -263,14 +266,30 @@ def real_texts(path: Path, avoid: Sequence[str]) -> list[Text]:
     moment = datetime(2025, 1, 1, tzinfo=UTC)
     texts = []
     with lzma.open(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            text = Text(record["title"], record["abstract"], tuple(record["authors"][:9]))
+        for number, line in enumerate(lines, 1):
+            text = _text(line)
+            if text is None:
+                raise ValueError(f"line {number}: not a paper of the 2025 sample")
             paper = Paper("0.0", 1, text.title, text.abstract, (), (), "cs.LG", moment, moment)
             if text.authors and not mention(q.Document.from_paper(paper)):
                 texts.append(text)
     random.Random(len(texts)).shuffle(texts)
     return texts
+
+
+def _text(line: str) -> Text | None:
+    """One line's title, abstract and (first 9) authors; None unless all are text."""
+    try:
+        record = json.loads(line)
+        title, abstract, authors = record["title"], record["abstract"], record["authors"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    names = authors[:9] if isinstance(authors, list) else None
+    if not (isinstance(title, str) and isinstance(abstract, str) and names is not None):
+        return None
+    if not all(isinstance(name, str) for name in names):
+        return None
+    return Text(title, abstract, tuple(names))
 
 
 @dataclass

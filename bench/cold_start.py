@@ -36,7 +36,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import versus_reference as vr
-from arxiv_days import real_texts
 from bytecode import installed_env
 from dailypapers.offline.fake_arxiv import FakeArxiv
 
@@ -53,8 +52,7 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true", help="CPU seconds by phase, too")
     args = parser.parse_args()
     trees = {n: Path(p).resolve() for n, p in (t.split("=", 1) for t in args.tree or ["now=."])}
-    texts = real_texts(args.text, [*vr.BUSY, *vr.SMALL, *vr.EMPTY]) if args.text else ()
-    corpus = vr.mixed(texts)
+    corpus = vr.mixed(vr.corpus_texts(parser, args.text))
     when = datetime(*vr.COLD_DAY.timetuple()[:3], *vr.DP_HOUR, tzinfo=UTC)
     results: dict[str, list[vr.Run]] = {name: [] for name in [*trees, "reference"]}
     phases: dict[str, list[dict[str, float]]] = {name: [] for name in trees}

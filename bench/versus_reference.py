@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import os
 import shlex
 import subprocess
@@ -136,6 +137,16 @@ def mixed(texts: Sequence[Text] = ()) -> Corpus:
         history += generator.history(COLD_DAY, [topic], 20 + 10 * index)
     corpus.papers = {p.id: p for p in history}
     return corpus
+
+
+def corpus_texts(parser: argparse.ArgumentParser, path: Path | None) -> Sequence[Text]:
+    """``--text``'s papers, for the corpora's topics; a bad file is the parser's one line."""
+    if path is None:
+        return ()
+    try:
+        return real_texts(path, [*BUSY, *SMALL, *EMPTY])  # the demo's topics are busy ones
+    except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+        parser.error(f"--text {path}: {exc}")
 
 
 def dailypapers_config(directory: Path, server: FakeArxiv, topics: list[str]) -> None:
@@ -349,7 +360,7 @@ def main() -> None:
     makers = {"demo": demo, "mixed": mixed}
     started = time.perf_counter()
     runs: list[Run] = []
-    texts = real_texts(args.text, [*BUSY, *SMALL, *EMPTY]) if args.text else ()  # demo's too
+    texts = corpus_texts(parser, args.text)
     corpora = [makers[name](texts) for name in args.corpus.split(",")]
     with tempfile.TemporaryDirectory() as temp:
         PROCESS_ENV.update(installed_env(os.environ))

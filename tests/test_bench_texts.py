@@ -59,3 +59,14 @@ def test_texts_change_the_text_only() -> None:
         node = q.Or(q.phrase("ti", topic), q.phrase("abs", topic))
         assert [q.matches(node, p) for p in real] == [q.matches(node, p) for p in drawn]
     assert any(q.matches(q.phrase("abs", "Reasoning"), p) for p in real)
+
+
+@pytest.mark.parametrize(
+    "line", ["not json", '{"title": 1, "abstract": "a", "authors": []}', '{"title": "t"}', "[]"]
+)
+def test_a_line_that_is_not_a_paper_is_named(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "bad.jsonl.xz"
+    with lzma.open(path, "wt", encoding="utf-8") as out:
+        out.write(json.dumps(RECORDS[0]) + "\n" + line + "\n")
+    with pytest.raises(ValueError, match=r"^line 2: not a paper of the 2025 sample$"):
+        real_texts(path, ["Reward Model"])
