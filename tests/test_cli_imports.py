@@ -31,12 +31,17 @@ def _modules_after(*args: str) -> set[str]:
     return _loaded_by(PROBE.format(args=list(args)))
 
 
-def _loaded_by(probe: str) -> set[str]:
-    """The modules a child process running ``probe`` printed on its last line (JSON)."""
+def _printed_by(probe: str) -> list[str]:
+    """The lines a child process running ``probe`` printed (it must exit 0)."""
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return done.stdout.splitlines()
+
+
+def _loaded_by(probe: str) -> set[str]:
+    """The modules a child process running ``probe`` printed on its last line (JSON)."""
+    return set(json.loads(_printed_by(probe)[-1]))
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"]])
@@ -203,16 +208,14 @@ async def three():
 print(asyncio.run(three()), "asyncio.__main__" in sys.modules)
 print(importlib.reload(events) is events)  # a reload still runs it again
 """
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.splitlines() == [
+    printed = _printed_by(probe)
+    assert printed == [
         "True True",
         "module SourceFileLoader True",
         "True",
         "3 True",
         "True",
-    ], done.stdout
+    ], printed
 
 
 def test_asyncio_after_its_stand_in_is_asyncio() -> None:
@@ -235,13 +238,11 @@ print(sys.modules["asyncio"].marker, asyncio.marker)
 from asyncio import events
 print(events.get_event_loop_policy().__class__.__name__ != "")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.splitlines() == [
+    printed = _printed_by(probe)
+    assert printed == [
         "False _OnFirstUse",
         "True False",
         "3 module",
         "set set",
         "True",
-    ], done.stdout
+    ], printed
