@@ -216,6 +216,19 @@ def test_an_older_version_does_not_touch_the_index(store: Store) -> None:
     assert ids(store, "ti:policy") == ["2505.00001"]
 
 
+def test_a_newer_version_stored_since_the_snapshot_keeps_its_index_entry(store: Store) -> None:
+    # PostgreSQL's concurrent runs: the other run stored version 2 after this
+    # run's snapshot (``known``) was read; the upsert leaves its row, and the
+    # index must still hold that row's text, not the version this run fetched.
+    save(store, [paper(1, "Policy gradients", version=2)])
+    with store.transaction() as conn:
+        store.save_papers(
+            conn, [paper(1, "Reward models"), paper(3, "Reward shaping")], T0, known={}
+        )
+    assert ids(store, "ti:policy") == ["2505.00001"]
+    assert ids(store, "ti:reward") == ["2505.00003"]
+
+
 def test_migration_indexes_papers_stored_before_it(tmp_path: object) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
     with open_store(url) as old:

@@ -82,7 +82,7 @@ _MIGRATION_LOCK = 0x6461696C79  # "daily": the advisory lock serialising migrati
 _WRITE_OPTION = "dailypapers_write"
 
 T = TypeVar("T")
-SAVE_BATCH = 500  # papers written (and re-read for the index) at a time
+SAVE_BATCH = 500  # papers written (and indexed) at a time
 # A SQLite file below SMALL_STORE_BYTES when a connection opens gets a page cache
 # of SMALL_STORE_CACHE_KIB instead of SQLite's 2 MB: a small store's queries
 # touch few pages, which the system's file cache holds anyway, and an
@@ -380,15 +380,25 @@ class Store:
         new = [p for p in latest.values() if p.id not in stored]
         revised = [p for p in latest.values() if p.id in stored and _newer(p, stored[p.id])]
         # In id order (concurrent writers then lock rows in the same order) and
-        # in batches: the rows, their re-read and their index entries of one
+        # in batches: the rows and their index entries of one
         # batch at a time, all in the caller's one transaction.
         changed = sorted(new + revised, key=lambda paper: paper.id)
         for batch in chunks(changed, SAVE_BATCH):
-            conn.execute(_upsert_newer(self.dialect), [paper_row(p, now) for p in batch])
+            # RETURNING: the ids written. 100 rows a statement: SQLite keeps each
+            # prepared statement, and one of 500 rows (7,000 parameters) added a
+            # MB to a 100-topic cold update's peak.
+            upsert = (
+                _upsert_newer(self.dialect)
+                .returning(papers.c.id)
+                .execution_options(insertmanyvalues_page_size=100)
+            )
+            written = set(conn.execute(upsert, [paper_row(p, now) for p in batch]).scalars())
             if self._has_search_index(conn):
-                # Index what the upsert left in the table (a concurrent run may have won).
-                stored_now = stored_papers(conn, [p.id for p in batch])
-                fts.index_papers(conn, stored_now, fields=self._has_field_index(conn))
+                # Index the rows this statement wrote, as written. A row it left
+                # holds a newer version (a concurrent run won, on PostgreSQL),
+                # which that run indexed in its own transaction.
+                wrote = [p for p in batch if p.id in written]
+                fts.index_papers(conn, wrote, fields=self._has_field_index(conn))
         seen = sorted(pid for pid in latest if pid in stored)
         for chunk in chunks(seen, 500):
             conn.execute(papers.update().where(papers.c.id.in_(chunk)).values(last_seen=now))
