@@ -24,7 +24,12 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import announcement, fetchstate, quickskip
 from dailypapers.config import Config
-from dailypapers.memory import kept_out_of_collections, release_freed
+from dailypapers.memory import (
+    collected_each,
+    kept_out_of_collections,
+    paused_collections,
+    release_freed,
+)
 from dailypapers.models import DAMAGE_ERRORS, Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
 from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
@@ -165,13 +170,15 @@ def save_spooled(
         snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
         known = None if snapshot is None else snapshot.versions
         total = SaveResult()
-        for batch in spool.batches(SPOOL_BATCH):
+        # Each batch's and each topic's garbage is collected as it is done with
+        # (memory.collected_each: an update pauses the automatic collections).
+        for batch in collected_each(spool.batches(SPOOL_BATCH)):
             total = total + store.save_papers(conn, batch, now, known)
         if extra:
             linked_ids = spool.ids()
             store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
         topic_ids, totals = [], {}
-        for index, item in enumerate(fetched):
+        for index, item in enumerate(collected_each(fetched)):
             topic_id, were = _topic_links(conn, store, item, snapshot, index)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now, were)
             total = total + SaveResult(linked=linked)
@@ -485,11 +492,12 @@ def run_update(
     ) as run:
         announced = True
         if fetch:
-            announced = _fetch_and_save(
-                config, run.store, source_factory, report, progress, now, run.id, force
-            )
-            run.store.release_idle()  # the save's SQLite page caches
-            release_freed()  # the fetched papers: rendering's peak does not stack on them
+            with paused_collections():  # collected after each topic and at the end
+                announced = _fetch_and_save(
+                    config, run.store, source_factory, report, progress, now, run.id, force
+                )
+                run.store.release_idle()  # the save's SQLite page caches
+                release_freed()  # the fetched papers: rendering's peak does not stack on them
         ranking = None
         if fetch and render:
             from dailypapers.rank.foryou import compute
@@ -641,7 +649,7 @@ def _fetch_into(
         handed, unlinked = like.apply(
             config, store, list(handed), source=source.name, progress=context.progress
         )
-    spool.extend(handed)
+    spool.extend(collected_each(handed))  # each topic's garbage, once it is spooled
     return unlinked
 
 
