@@ -67,10 +67,19 @@ _STEMMER_LOCK = threading.Lock()  # snowball stemmers keep state: not thread-saf
 
 @functools.cache
 def _stemmer() -> Any:
-    """Snowball's English stemmer, imported on first use (config loading needs none)."""
+    """Snowball's English stemmer, imported on first use (config loading needs none).
+
+    PyStemmer's (snowballstemmer's C backend) keeps a cache of its own, 10,000
+    words by default, which :func:`_stem`'s makes redundant: with it, a
+    cold start's 21,000 distinct words of real text took 43 ms to stem
+    instead of 17 (its purges), so it is turned off.
+    """
     import snowballstemmer
 
-    return snowballstemmer.stemmer("english")
+    stemmer = snowballstemmer.stemmer("english")
+    if hasattr(stemmer, "maxCacheSize"):  # PyStemmer; the pure-Python one has none
+        stemmer.maxCacheSize = 0
+    return stemmer
 
 
 @functools.lru_cache(maxsize=1 << 18)
