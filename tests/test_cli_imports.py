@@ -170,7 +170,9 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
-    """No asyncio: SQLAlchemy imports it for its asyncio extension, which no command uses."""
+    """No asyncio: SQLAlchemy imports it for its asyncio extension, which no command uses.
+
+    Nor, with no library and no ``[summaries]``, the ranking's or the LLM's modules."""
     from dailypapers.offline.corpus import demo_corpus
     from dailypapers.offline.fake_arxiv import FakeArxiv
 
@@ -186,6 +188,9 @@ def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
     assert (tmp_path / "README.md").is_file() and "sqlalchemy.engine" in loaded
     assert "asyncio" in loaded  # the stand-in
     assert not {m for m in loaded if m.startswith("asyncio.")}, sorted(loaded)
+    unused = {"dailypapers.summaries", "dailypapers.llm", "dailypapers.tldr"}
+    unused |= {"dailypapers.rank.libstore", "dailypapers.rank.library", "dailypapers.rank.api"}
+    assert "dailypapers.rank.foryou" in loaded and not unused & loaded, sorted(unused & loaded)
 
 
 def test_a_submodule_imported_first_through_the_stand_in_runs_once() -> None:

@@ -48,13 +48,11 @@ def _backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def summarised(monkeypatch: pytest.MonkeyPatch) -> list[Sequence[str] | None]:
-    """The ``for_you`` ids each run handed to the summaries step."""
+    """The ``for_you`` ids each run handed to the summaries step (which asks no endpoint)."""
     seen: list[Sequence[str] | None] = []
-    real = summaries.summarise_for_update
 
-    def spy(*args: object, for_you: Sequence[str] | None = None, **kwargs: object) -> object:
+    def spy(*args: object, for_you: Sequence[str] | None = None, **kwargs: object) -> None:
         seen.append(for_you)
-        return real(*args, for_you=for_you, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(summaries, "summarise_for_update", spy)
     return seen
@@ -87,6 +85,7 @@ def outputs(folder: Path) -> dict[str, bytes]:
 RANKED = {"top": "[readme]\nfor_you = 3\n", "reward": 'order = "relevance"\n'}
 ARXIV = re.compile(r"arxiv\.org/abs/(\d{4}\.\d{4,5}v\d+)")
 WITH_LIBRARY = '\n[library]\npaths = ["library.txt"]\n'
+SUMMARIES = '\n[summaries]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
 
 
 def test_without_library_every_output_is_byte_identical(
@@ -108,7 +107,7 @@ def test_without_library_every_output_is_byte_identical(
     assert all("score" not in p for t in document["topics"] for p in t["papers"])
     assert "For you" not in (tmp_path / "keys" / "README.md").read_text(encoding="utf-8")
     assert not (tmp_path / "keys" / "feeds" / "for-you.xml").exists()
-    assert summarised == [None, None]
+    assert summarised == []  # no [summaries]: the step is not even loaded
     assert "for you" not in capsys.readouterr().err
 
 
@@ -122,7 +121,7 @@ def _db(tmp_path: Path, name: str) -> str:
 def test_library_ranks_the_run_for_readme_json_and_summaries(
     tmp_path: Path, server: FakeArxiv, summarised: list[Sequence[str] | None]
 ) -> None:
-    config = make_config(tmp_path, server, **RANKED, library=WITH_LIBRARY)
+    config = make_config(tmp_path, server, **RANKED, library=WITH_LIBRARY + SUMMARIES)
     assert run_update(config, now=DAY1).status == RunStatus.UPDATED
     document = json.loads(config.json_path.read_text(encoding="utf-8"))
     jsonschema.validate(document, schema())
@@ -180,7 +179,7 @@ def test_bad_library_file_is_one_line_and_the_run_goes_on(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = make_config(
-        tmp_path, server, **RANKED, library='\n[library]\npaths = ["broken.bib"]\n'
+        tmp_path, server, **RANKED, library='\n[library]\npaths = ["broken.bib"]\n' + SUMMARIES
     )
     (tmp_path / "broken.bib").write_text("@article{x, title={unclosed\n", encoding="utf-8")
     assert run_update(config, now=DAY1).status == RunStatus.UPDATED

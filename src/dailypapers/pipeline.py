@@ -501,11 +501,13 @@ def run_update(
         ranking = None
         if fetch and render:
             from dailypapers.rank.foryou import compute
-            from dailypapers.summaries import summarise_for_update
 
             ranking = compute(config, run.store)
-            ids = ranking.ids() if ranking is not None else None
-            summarise_for_update(config, run.store, progress, for_you=ids)
+            if config.settings.summaries is not None:  # the LLM client loads only for them
+                from dailypapers.summaries import summarise_for_update
+
+                ids = ranking.ids() if ranking is not None else None
+                summarise_for_update(config, run.store, progress, for_you=ids)
         if render:
             report.written = render_outputs(
                 config, run.store, force=force, today=day, ranking=ranking, rank=not fetch

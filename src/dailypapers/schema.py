@@ -584,6 +584,15 @@ def find_damaged(
 _ONLY_CHUNK = 500  # ids a query names at a time
 
 
+def has_library(conn: Connection) -> bool:
+    """True when any library entry is stored (``[library] paths`` or ``library import``).
+
+    Here rather than in ``rank.libstore``, so that an update without a
+    library asks this without loading the ranking's modules.
+    """
+    return conn.scalar(sa.select(library_items.c.id).limit(1)) is not None
+
+
 def suspect_ids(conn: Connection) -> list[str] | None:
     """Ids of the papers the database itself finds may hold a damaged value, by its own
     type and JSON checks (a superset of what the readers refuse; ``None``: no such

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from dailypapers import schema
 from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
@@ -42,7 +43,7 @@ class Scored:
 
 def has_library(store: Store) -> bool:
     with store.reading() as conn:
-        return libstore.library_size(conn) > 0
+        return schema.has_library(conn)
 
 
 def for_you(

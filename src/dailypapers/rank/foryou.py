@@ -15,6 +15,7 @@ from typing import TypeVar
 from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.render.ranked import Pick, Ranking
+from dailypapers.schema import has_library
 from dailypapers.store import Store
 
 __all__ = ["Pick", "Ranking", "compute", "configured", "with_scores_of"]
@@ -37,15 +38,13 @@ def with_scores_of(
 def configured(config: Config, store: Store) -> bool:
     """True when a library is configured or imported.
 
-    Asks the library's tables directly: the ranking methods (numpy, scipy)
-    are loaded only when there is something to rank.
+    Asks the library's table directly: the ranking's modules (and numpy,
+    scipy) are loaded only when there is something to rank.
     """
-    from dailypapers.rank import libstore
-
     if config.library_paths:
         return True
     with store.reading() as conn:
-        return libstore.library_size(conn) > 0
+        return has_library(conn)
 
 
 def compute(config: Config, store: Store, *, limit: int | None = None) -> Ranking | None:

@@ -331,10 +331,6 @@ def cached_terms(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, in
     return found
 
 
-def library_size(conn: Connection) -> int:
-    return int(conn.scalar(sa.select(sa.func.count()).select_from(library_items)) or 0)
-
-
 def ids_updated_since(conn: Connection, since: datetime) -> list[str]:
     return sorted(conn.scalars(sa.select(papers.c.id).where(papers.c.updated >= since)))
 
