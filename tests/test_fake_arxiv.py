@@ -614,11 +614,35 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:
         assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        response = httpx.get(url, params={"search_query": "cat:cs.CL"}, timeout=5)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        try:
+            url = proc.stdout.readline().strip()
+            response = httpx.get(url, params={"search_query": "cat:cs.CL"}, timeout=5)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            proc.kill()  # a server left running would hold the suite at the block's end
     assert total(response) == 15
+
+
+INTERRUPT_THE_SERVING_THREAD = """
+import signal, threading, time
+from dailypapers.offline.fake_arxiv import FakeArxiv, serve_until_interrupted
+
+with FakeArxiv([]) as server:
+    def interrupt() -> None:
+        time.sleep(0.2)
+        signal.pthread_kill(server._thread.ident, signal.SIGINT)  # not the main thread
+
+    threading.Thread(target=interrupt).start()
+    serve_until_interrupted(server.api_url, "fake arXiv")
+"""
+
+
+def test_ctrl_c_stops_the_server_whichever_thread_the_signal_reaches() -> None:
+    """The kernel may hand a process's SIGINT to the serving thread: the wait still ends."""
+    command = [sys.executable, "-c", INTERRUPT_THE_SERVING_THREAD]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stderr.splitlines()[-1] == "stopped", done.stderr
 
 
 def test_a_gate_holds_requests_until_the_test_releases_them(server: FakeArxiv) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -175,6 +176,24 @@ def test_the_fake_runs_a_command_with_its_url() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("http://127.0.0.1:") and done.stdout.rstrip().endswith("/v1")
+
+
+def test_the_fake_serves_until_ctrl_c() -> None:
+    command = [sys.executable, "-m", "dailypapers.offline.fake_llm"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            url = proc.stdout.readline().strip()
+            body = {"model": "m", "messages": MESSAGES}
+            answer = httpx.post(url + "/chat/completions", json=body, timeout=10)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=10) == 0
+            assert proc.stderr.read().splitlines()[-1] == "stopped"
+        finally:
+            proc.kill()  # a server left running would hold the suite at the block's end
+    assert url.endswith("/v1") and answer.status_code == 200
 
 
 def test_down_then_up_on_the_same_url() -> None:

@@ -662,8 +662,12 @@ def serve_until_interrupted(url: str, description: str) -> None:
     """Print the server's URL (stdout) and what it serves (stderr), then wait for Ctrl-C."""
     click.echo(url)
     click.echo(f"{description}; Ctrl-C to stop", err=True)
+    never = threading.Event()
     try:
-        threading.Event().wait()
+        # Woken each second: Ctrl-C's signal may be delivered to the serving thread,
+        # and then wakes no wait of this one; the handler runs when this one wakes.
+        while not never.wait(1.0):
+            pass
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

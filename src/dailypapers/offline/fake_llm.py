@@ -51,6 +51,7 @@ from typing import Any, Self
 import click
 
 from dailypapers.offline import fake_embeddings
+from dailypapers.offline.fake_arxiv import serve_until_interrupted
 
 CHAT_PATH = "/v1/chat/completions"
 HOSTILE = (
@@ -345,10 +346,8 @@ def main(port: int, hostile: bool, faults: Sequence[str], command: tuple[str, ..
             }
             code = subprocess.run(list(command), env=env, check=False).returncode
             raise SystemExit(code if code >= 0 else 128 - code)
-        click.echo(server.url)
-        click.echo("fake OpenAI-compatible endpoint; Ctrl-C to stop", err=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
+        serve_until_interrupted(server.url, "fake OpenAI-compatible endpoint")
+    except KeyboardInterrupt:  # during the command
         click.echo("stopped", err=True)
     finally:
         server.stop()
