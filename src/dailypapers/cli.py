@@ -443,28 +443,31 @@ def update(
     outputs are left byte-identical (no empty commits). A run that cannot
     fetch changes no output and exits 1.
     """
-    config = _load(config_file)
-    if not force and deadline is None and (line := _calendar_skip(config, source, wait)):
-        click.echo(line)
-        return
-    from dailypapers.deadline import RunDeadlineExceeded, run_deadline
+    from dailypapers.memory import no_full_collections
 
-    try:
-        with run_deadline(deadline):
-            report = _run(
-                config_file,
-                debug,
-                config,
-                force=force,
-                lock_timeout=wait,
-                source_factory=_factory(source),
-            )
-    except RunDeadlineExceeded as exc:  # passed outside the run's own error handling
-        raise Failure(f"dailypapers: failed: {exc}") from None
-    from dailypapers.github_actions import report_to_actions
+    with no_full_collections():  # the modules it loads live until it ends
+        config = _load(config_file)
+        if not force and deadline is None and (line := _calendar_skip(config, source, wait)):
+            click.echo(line)
+            return
+        from dailypapers.deadline import RunDeadlineExceeded, run_deadline
 
-    report_to_actions(report)
-    _finish(report)
+        try:
+            with run_deadline(deadline):
+                report = _run(
+                    config_file,
+                    debug,
+                    config,
+                    force=force,
+                    lock_timeout=wait,
+                    source_factory=_factory(source),
+                )
+        except RunDeadlineExceeded as exc:  # passed outside the run's own error handling
+            raise Failure(f"dailypapers: failed: {exc}") from None
+        from dailypapers.github_actions import report_to_actions
+
+        report_to_actions(report)
+        _finish(report)
 
 
 def _calendar_skip(config: Config, source: str | None, wait: float) -> str | None:
