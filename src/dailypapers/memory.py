@@ -18,7 +18,6 @@ collection runs while its modules load (:func:`no_full_collections`).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import gc
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +29,8 @@ _NEVER = 2**31 - 1  # the largest threshold the collector takes (a C int)
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes  # here: an update that ends before its fetch never needs it
+
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
