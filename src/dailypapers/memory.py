@@ -73,7 +73,7 @@ def no_full_collections() -> Iterator[None]:
     """No automatic collection of the oldest generation in the block; the younger ones run.
 
     For a command's start (``dailypapers update``): its imports make some
-    60,000 objects that live until it ends, so the collector's full
+    65,000 objects that live until it ends, so the collector's full
     collections, which it starts once the oldest generation has grown by a
     quarter, came early and walked them all for nothing (27-31 ms of a
     20-topic cold update, ``gc.callbacks``). The young collections still
