@@ -209,6 +209,13 @@ def test_a_revision_replaces_the_indexed_text(store: Store) -> None:
     assert ids(store, "ti:gradient") == ["2505.00001"]
 
 
+def test_a_word_longer_than_the_index_takes_is_left_out_and_the_rest_kept() -> None:
+    long = "x" * (fts.MAX_TOKEN + 1)
+    tokens = fts.field_tokens(paper(1, f"Reward {long} models"))["ti"]
+    assert tokens == ["reward", "model"]
+    assert fts.field_tokens(paper(1, "x" * fts.MAX_TOKEN))["ti"] == ["x" * fts.MAX_TOKEN]
+
+
 def test_an_older_version_does_not_touch_the_index(store: Store) -> None:
     save(store, [paper(1, "Policy gradients", version=2)])
     save(store, [paper(1, "Reward models", version=1)])

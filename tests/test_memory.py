@@ -94,7 +94,7 @@ def test_no_full_collection_runs_in_the_block_and_the_young_ones_do() -> None:
     size = max(len(gc.get_objects()), 100_000)  # the oldest generation grows by far over 25 %
 
     def many() -> None:
-        kept = [[] for _ in range(size)]  # noqa: F841 (live until the end, like imported modules)
+        kept: list[list[int]] = [[] for _ in range(size)]  # noqa: F841 (live, like modules)
 
     assert 2 in collections_while(many)  # outside the block, a full collection runs
     thresholds = gc.get_threshold()

@@ -114,7 +114,10 @@ def create_fields(conn: Connection, *, index: bool = True) -> None:
 
 
 def _tokens(text: str | None) -> list[str]:
-    return [token for token in q.analyze(text or "") if len(token) <= MAX_TOKEN]
+    tokens = q.analyze(text or "")
+    if tokens and max(map(len, tokens)) > MAX_TOKEN:  # rare: checked in C, filtered if so
+        return [token for token in tokens if len(token) <= MAX_TOKEN]
+    return tokens
 
 
 def field_tokens(paper: Paper) -> dict[str, list[str]]:
