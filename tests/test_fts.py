@@ -209,6 +209,12 @@ def test_a_revision_replaces_the_indexed_text(store: Store) -> None:
     assert ids(store, "ti:gradient") == ["2505.00001"]
 
 
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_names_analysed_together_give_each_names_tokens_in_turn(names: list[str]) -> None:
+    """field_tokens analyses a paper's authors (and categories) as one text."""
+    assert fts._tokens(" ".join(names)) == [t for name in names for t in fts._tokens(name)]
+
+
 def test_a_word_longer_than_the_index_takes_is_left_out_and_the_rest_kept() -> None:
     long = "x" * (fts.MAX_TOKEN + 1)
     tokens = fts.field_tokens(paper(1, f"Reward {long} models"))["ti"]

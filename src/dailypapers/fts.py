@@ -125,10 +125,10 @@ def field_tokens(paper: Paper) -> dict[str, list[str]]:
     return {
         "ti": _tokens(paper.title),
         "abs": _tokens(paper.abstract),
-        "au": [t for name in paper.author_names for t in _tokens(name)],
+        "au": _tokens(" ".join(paper.author_names)),  # a space separates: the same tokens
         "co": _tokens(paper.comment),
         "jr": _tokens(paper.journal_ref),
-        "cat": [t for category in paper.categories for t in _tokens(category)],
+        "cat": _tokens(" ".join(paper.categories)),
     }
 
 
