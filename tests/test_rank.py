@@ -133,7 +133,8 @@ def test_second_run_recomputes_nothing_and_revisions_are_reanalysed(store_url: s
 def test_without_library_nothing_is_ranked(store_url: str) -> None:
     fill(store_url)
     with open_store(store_url) as store:
-        assert not api.has_library(store)
+        with store.reading() as conn:
+            assert not schema.has_library(conn)
         assert api.for_you(store) == []
 
 
@@ -153,6 +154,9 @@ def test_cli_library_rank_similar(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["library", "import", "--config", str(config), str(ids)])
     assert result.exit_code == 0, result.output
     assert "2 items, 2 matched" in result.output
+    url = f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}"
+    with open_store(url) as store, store.reading() as conn:
+        assert schema.has_library(conn)  # "For you" is computed without [library] paths
     listing = runner.invoke(cli, ["library", "list", "--config", str(config)])
     assert "2505.00001" in listing.output
     stats = runner.invoke(cli, ["library", "stats", "--config", str(config)])

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from dailypapers import schema
 from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
@@ -39,11 +38,6 @@ class Scored:
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.paper.id, "score": round(self.score, 4), "because": self.because}
-
-
-def has_library(store: Store) -> bool:
-    with store.reading() as conn:
-        return schema.has_library(conn)
 
 
 def for_you(
