@@ -97,6 +97,7 @@ def test_an_error_that_cannot_travel_is_its_one_line() -> None:
 @linux_only
 def test_a_killed_child_is_an_error() -> None:
     def killed(in_child: bool) -> None:
+        assert in_child, "not forked"  # never SIGKILL the test run itself
         os.kill(os.getpid(), signal.SIGKILL)
 
     with pytest.raises(ChildProcessError, match="ended with signal 9"):
@@ -216,6 +217,7 @@ def test_an_interrupted_wait_ends_the_child(monkeypatch: pytest.MonkeyPatch) -> 
     blocked, never = os.pipe()  # the child waits on it for ever: only an end stops it
 
     def stuck(in_child: bool) -> bytes:
+        assert in_child, "not forked"  # here, the read would hold the test run for ever
         return os.read(blocked, 1)
 
     pending = forked.Pending(stuck)
@@ -241,8 +243,8 @@ def test_a_cancelled_child_is_ended_not_waited_for() -> None:
     the child's whole work, and the child published after the deadline)."""
     blocked, never = os.pipe()
     try:
-        pending = forked.Pending(lambda in_child: os.read(blocked, 1))
-        assert pending.forked
+        pending = forked.Pending(lambda in_child: in_child and os.read(blocked, 1))
+        assert pending.forked  # not forked, the work returned at once (no read for ever)
         pending.cancel()  # returns: the child is ended, not waited for
         with pytest.raises(ChildProcessError):  # already reaped
             os.waitpid(pending._pid, os.WNOHANG)
