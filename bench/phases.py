@@ -70,9 +70,10 @@ def _between_phases(release: object) -> None:
 def _report() -> None:
     FIGURES["render_peak_mb"] = _status_mb("VmHWM")
     FIGURES["total_cpu_s"] = _cpu()
-    stems = getattr(query, "_STEMS", None)  # a tree before it: _stem's lru_cache
-    cached: Any = query._stem
-    FIGURES["distinct_words"] = stems.misses if stems is not None else cached.cache_info().misses
+    analysis: Any = query  # a tree before the stem cache has _stem's lru_cache instead
+    stems = getattr(analysis, "_STEMS", None)
+    misses = stems.misses if stems is not None else analysis._stem.cache_info().misses
+    FIGURES["distinct_words"] = misses
     path = Path(os.environ["BENCH_REPORT"] + ".phases.json")
     path.write_text(json.dumps(FIGURES), encoding="utf-8")
 

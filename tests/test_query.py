@@ -83,9 +83,9 @@ def test_analyze_splits_underscores_and_punctuation() -> None:
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
 def test_ascii_text_splits_as_the_word_pattern_splits_it(text: str) -> None:
     """ASCII text takes a faster path (translate and split): the same tokens."""
-    from dailypapers.arxiv.query import _WORD_RE, _stem
+    from dailypapers.arxiv.query import _STEMS, _WORD_RE
 
-    assert analyze(text) == [_stem(word) for word in _WORD_RE.findall(text.lower())]
+    assert analyze(text) == [_STEMS[word] for word in _WORD_RE.findall(text.lower())]
 
 
 def test_analyze_same_stem_for_inflections() -> None:

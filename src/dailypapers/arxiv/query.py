@@ -72,7 +72,7 @@ def _stemmer() -> Any:
     PyStemmer (snowballstemmer's C backend) keeps a cache of its own, 10,000
     words by default, which :class:`_StemCache` makes redundant: with it,
     stemming a cold start's 21,000 distinct words of real text through
-    :func:`_stem` took 78 ms instead of 24 (its purges), so it is turned off.
+    the stem cache took 78 ms instead of 24 (its purges), so it is turned off.
     """
     import snowballstemmer
 
@@ -107,10 +107,6 @@ class _StemCache(dict[str, str]):
 
 
 _STEMS = _StemCache()
-
-
-def _stem(word: str) -> str:
-    return _STEMS[word]
 
 
 def _fold(text: str) -> str:
