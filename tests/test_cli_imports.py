@@ -8,12 +8,14 @@ itself is measured by ``bench/versus_reference.py``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
 HEAVY = {"sqlalchemy", "httpx", "pydantic", "jinja2", "rich", "lxml", "tenacity", "filelock"}
 
 PROBE = """
@@ -31,17 +33,23 @@ def _modules_after(*args: str) -> set[str]:
     return _loaded_by(PROBE.format(args=list(args)))
 
 
-def _printed_by(probe: str) -> list[str]:
+def _printed_by(probe: str, **environ: str) -> list[str]:
     """The lines a child process running ``probe`` printed (it must exit 0)."""
+    env = {k: v for k, v in os.environ.items() if k != PLUGINS} | environ
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
     )
     return done.stdout.splitlines()
 
 
-def _loaded_by(probe: str) -> set[str]:
+def _loaded_by(probe: str, **environ: str) -> set[str]:
     """The modules a child process running ``probe`` printed on its last line (JSON)."""
-    return set(json.loads(_printed_by(probe)[-1]))
+    return set(json.loads(_printed_by(probe, **environ)[-1]))
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"]])
@@ -169,10 +177,8 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
-    """No asyncio: SQLAlchemy imports it for its asyncio extension, which no command uses.
-
-    Nor, with no library and no ``[summaries]``, the ranking's or the LLM's modules."""
+def _update_prints(tmp_path: Path, probe: str, **environ: str) -> list[str]:
+    """What ``probe`` printed, a child process that ran a one-topic update of the demo corpus."""
     from dailypapers.offline.corpus import demo_corpus
     from dailypapers.offline.fake_arxiv import FakeArxiv
 
@@ -183,14 +189,38 @@ def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
             "delay = 0\nbackoff = 0\n",
             encoding="utf-8",
         )
-        loaded = _loaded_by(UPDATE_PROBE.format(config=str(config)))
+        printed = _printed_by(probe.format(config=str(config)), **environ)
         assert server.requests  # the update did fetch and store
+    return printed
+
+
+def test_an_update_loads_what_it_uses_only(tmp_path: Path) -> None:
+    """No asyncio: SQLAlchemy imports it for its asyncio extension, which no command uses.
+
+    Nor, with no library and no ``[summaries]``, the ranking's or the LLM's modules; nor
+    filelock where ``flock(2)`` takes the run lock; nor ``importlib.metadata`` (pydantic's
+    search for plugins)."""
+    loaded = set(json.loads(_update_prints(tmp_path, UPDATE_PROBE)[-1]))
     assert (tmp_path / "README.md").is_file() and "sqlalchemy.engine" in loaded
     assert "asyncio" in loaded  # the stand-in
     assert not {m for m in loaded if m.startswith("asyncio.")}, sorted(loaded)
     unused = {"dailypapers.summaries", "dailypapers.llm", "dailypapers.tldr"}
     unused |= {"dailypapers.rank.libstore", "dailypapers.rank.library", "dailypapers.rank.api"}
+    unused |= {"filelock"}
     assert "dailypapers.rank.foryou" in loaded and not unused & loaded, sorted(unused & loaded)
+
+
+PLUGINS_PROBE = UPDATE_PROBE + "from pydantic.plugin import _loader\nprint(_loader._plugins)\n"
+
+
+@pytest.mark.parametrize(("setting", "plugins"), [(None, "None"), ("0", "{}"), ("", "{}")])
+def test_pydantic_looks_for_plugins_only_when_the_environment_asks(
+    tmp_path: Path, setting: str | None, plugins: str
+) -> None:
+    """The console script spares pydantic the search (``None``: never looked) by default;
+    pydantic's own switch, set by the user to keep plugins, is left as it is."""
+    environ = {} if setting is None else {PLUGINS: setting}
+    assert _update_prints(tmp_path, PLUGINS_PROBE, **environ)[-1] == plugins
 
 
 def test_a_submodule_imported_first_through_the_stand_in_runs_once() -> None:
