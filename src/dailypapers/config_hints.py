@@ -6,7 +6,6 @@ function here takes the model or the raw TOML data it needs.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -85,6 +84,8 @@ def unknown_key(model: type[BaseModel], loc: tuple[Any, ...], value: Any) -> str
     message = f"unknown {'section' if section else 'key'} `{shown}`"
     if key in PEER_KEYS and key not in valid_keys(holder):
         return f"{message}: {PEER_KEYS[key]}"
+    import difflib  # only for a mistake: not loaded by every run
+
     close = difflib.get_close_matches(key, valid_keys(holder), n=1, cutoff=0.6)
     if close:
         guess = f"[{_dotted_keys((*loc[:-1], close[0]))}]" if section else close[0]

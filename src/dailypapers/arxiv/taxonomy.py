@@ -7,8 +7,6 @@ wildcards are not promised), so an archive filter such as the reference's
 
 from __future__ import annotations
 
-import difflib
-
 # Archive -> its subject classes, space-separated ("" for archives without any).
 _TAXONOMY: dict[str, str] = {
     "cs": (
@@ -88,5 +86,7 @@ def suggest_category(name: str) -> str | None:
         return folded[key]
     if key in aliases:
         return aliases[key]
+    import difflib  # only for a mistake: not loaded by every run
+
     close = difflib.get_close_matches(name, sorted(CATEGORIES), n=1, cutoff=0.75)
     return close[0] if close else None
