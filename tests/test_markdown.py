@@ -17,7 +17,9 @@ from dailypapers.render.markdown import (
     Section,
     collapse,
     comment_cell,
+    readme_parts,
     render_readme,
+    render_section,
     same_but_date,
     table_row,
 )
@@ -159,6 +161,18 @@ def test_empty_topic_renders_a_header_only_table() -> None:
         "## Empty\n| **Title** | **Date** | **Abstract** | **Comment** |\n"
         "| --- | --- | --- | --- |\n\n"
     )
+
+
+def test_the_readme_streams_a_row_at_a_time_and_joins_to_the_rendered_text() -> None:
+    """No part holds a whole table: a 100-paper topic's text is never one string twice over."""
+    papers = [paper(id=f"2505.{n:05d}", title=f"Title {n}") for n in range(100)]
+    sections = [Section("Busy", papers), Section("Empty", [])]
+    parts = list(readme_parts("X", sections, updated_on=date(2025, 1, 1)))
+    assert "".join(parts) == render_readme("X", sections, updated_on=date(2025, 1, 1))
+    longest_row = max(len(table_row(p)) for p in papers)
+    assert max(len(part) for part in parts[1:]) <= max(longest_row + 1, len(HEADER) * 4)
+    assert sum("2505." in part for part in parts) == len(papers)
+    assert render_section(sections[0]) in "".join(parts)
 
 
 def test_max_papers_in_intro() -> None:

@@ -133,8 +133,17 @@ def table_row(paper: Paper, link_base: str = DEFAULT_LINK_BASE, tldr: bool = Fal
 
 
 def render_section(section: Section, link_base: str = DEFAULT_LINK_BASE, tldr: bool = False) -> str:
-    rows = "".join("\n" + table_row(paper, link_base, tldr) for paper in section.papers)
-    return f"## {heading(section.name)}\n{TABLE_HEADER}{rows}\n\n"
+    return "".join(section_parts(section, link_base, tldr))
+
+
+def section_parts(
+    section: Section, link_base: str = DEFAULT_LINK_BASE, tldr: bool = False
+) -> Iterator[str]:
+    """A topic's section a row at a time: never the whole table as one string (and its copies)."""
+    yield f"## {heading(section.name)}\n{TABLE_HEADER}"
+    for paper in section.papers:
+        yield "\n" + table_row(paper, link_base, tldr)
+    yield "\n\n"
 
 
 def render_readme(
@@ -205,7 +214,7 @@ def readme_parts(
         header += table_of_contents(names)
     yield header
     for section in items:
-        yield render_section(section, link_base, tldr)
+        yield from section_parts(section, link_base, tldr)
 
 
 def table_of_contents(names: Sequence[str]) -> str:
