@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy.pool import QueuePool
 
+from dailypapers import pipeline
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, load_config
 from dailypapers.fetchstate import warm_topic_ids
@@ -33,7 +34,7 @@ from dailypapers.pipeline import run_update, save_all
 from dailypapers.sources import FetchContext, SourceError, TopicFetch, TopicPlan, plan_topics
 from dailypapers.sources.api import ApiSource, scan_policy
 from dailypapers.spool import Spool
-from dailypapers.store import open_store
+from dailypapers.store import SAVE_BATCH, open_store
 
 NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 TOPICS = ("Reward Model", "Reasoning", "Diffusion")
@@ -366,7 +367,9 @@ def test_an_update_saves_its_spool_in_small_batches(
     rows are what the save holds at once (docs/benchmarks.md, "issue 12, lean 2")."""
     config = make_config(tmp_path)
     plans = plan_topics(config)
-    fetched = [TopicFetch(plans[0], [paper(n) for n in range(1, 451)])]
+    batch = pipeline.SPOOL_BATCH
+    assert batch < SAVE_BATCH
+    fetched = [TopicFetch(plans[0], [paper(n) for n in range(1, 2 * batch + 51)])]
     sizes: list[int] = []
     with open_store(config.db_url) as store:
         real = store.save_papers
@@ -377,5 +380,5 @@ def test_an_update_saves_its_spool_in_small_batches(
 
         monkeypatch.setattr(store, "save_papers", counted)
         saved = save_all(store, fetched, NOW)
-    assert sizes == [200, 200, 50]
-    assert (saved.new, saved.linked) == (450, 450)
+    assert sizes == [batch, batch, 50]
+    assert (saved.new, saved.linked) == (2 * batch + 50, 2 * batch + 50)

@@ -270,6 +270,6 @@ def test_a_small_sqlite_store_has_a_small_page_cache(
             return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
-    assert cache_size(url) == -store_module.SMALL_STORE_CACHE_KIB == -512
+    assert cache_size(url) == -store_module.SMALL_STORE_CACHE_KIB == -256
     monkeypatch.setattr(store_module, "SMALL_STORE_BYTES", 4096)  # this file is larger
     assert cache_size(url) == -2000  # SQLite's default

@@ -68,9 +68,10 @@ NOTIFIED = RunStatus.NOTIFIED
 # A run's papers come back from its spool this many at a time: each batch's
 # papers, rows, re-read and index rows are what the save holds at once
 # (``Store.save_papers`` itself writes up to ``SAVE_BATCH``, 500, for harvests
-# and backfills). 200 lowers a 20-topic cold start's peak by about 2 MB for
-# six more small batches (docs/benchmarks.md, "issue 12, lean 2").
-SPOOL_BATCH = 200
+# and backfills). 150 lowers a 20-topic cold start's peak by about 2.3 MB
+# (against 500) for eight more small batches; 100 saved 0.3 MB more for
+# 4% more CPU (docs/benchmarks.md, "issue 12, lean 2").
+SPOOL_BATCH = 150
 
 
 @dataclass

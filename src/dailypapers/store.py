@@ -93,7 +93,7 @@ SAVE_BATCH = 500  # papers written (and indexed) at a time
 # small cache on its pooled connections until they are reopened (the next
 # process; speed only, never results).
 SMALL_STORE_BYTES = 32 * 2**20
-SMALL_STORE_CACHE_KIB = 512
+SMALL_STORE_CACHE_KIB = 256
 log = logging.getLogger(__name__)
 
 
