@@ -115,8 +115,9 @@ def test_the_lock_file_stays_and_nothing_is_left_open(tmp_path: Path) -> None:
     ("code", "says"),
     [
         (errno.ENOSYS, "the file system has no flock(2)"),
-        (errno.ENOLCK, "the file system has no flock(2)"),
-        (errno.EIO, "cannot write to"),
+        (errno.ENOLCK, "lock service is down or missing?); try again later"),
+        (errno.EIO, "cannot use the run lock"),  # not "read-only?": nothing says it is
+        (errno.EROFS, "is the project read-only?"),
     ],
 )
 def test_a_failed_flock_is_a_one_line_failure(
@@ -131,6 +132,43 @@ def test_a_failed_flock_is_a_one_line_failure(
         pass
     message = str(failed.value)
     assert says in message and os.strerror(code) in message and "\n" not in message
+    assert open_fds() == before
+
+
+def test_a_failed_unlock_does_not_fail_the_run_that_held_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error unlocking (a network mount) after a run has published: closing frees it."""
+    real = fcntl.flock
+
+    def unlock_fails(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_UN:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", unlock_fails)
+    before = open_fds()
+    with state_lock(tmp_path, 0):
+        pass
+    assert open_fds() == before
+    monkeypatch.setattr(fcntl, "flock", real)
+    with state_lock(tmp_path, 0):  # given back by the close
+        pass
+
+
+def test_a_lock_dropped_before_its_release_closes_its_descriptor_once(tmp_path: Path) -> None:
+    """Taken, then lost by an interrupt before its ``with`` block: collected, it is closed."""
+    before = open_fds()
+    lock = Flock(tmp_path / "run.lock")
+    lock.acquire(0)
+    assert open_fds() == before + 1
+    del lock  # CPython frees it at once: the finalizer closes the descriptor
+    assert open_fds() == before
+    with state_lock(tmp_path, 0):  # and the lock is free
+        pass
+    closed = Flock(tmp_path / "run.lock")
+    closed.release()
+    closed.close()  # a second close closes nothing (the number may be another file's now)
     assert open_fds() == before
 
 

@@ -201,6 +201,30 @@ def test_a_dripping_smtp_greeting_gives_up_at_the_channel_timeout(dripping_smtp:
         EmailChannel(settings, "Daily Papers").send(DIGEST)
 
 
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        *(
+            (command, "--wait", value)
+            for command in ("update", "fetch", "render", "notify")
+            for value in ("nan", "inf", "2e9")
+        ),
+        *(("update", "--deadline", value) for value in ("nan", "inf", "1e300")),
+    ],
+)
+def test_seconds_that_are_no_number_are_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, option: str, value: str
+) -> None:
+    """click's FloatRange lets ``nan`` through: a held lock was waited for forever, and the
+    deadline's timer failed with an "unexpected" ValueError (``inf``: OverflowError)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Reward Model"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, [command, option, value])
+    assert result.exit_code == 2, result.output
+    assert f"'{value}' is not a number of seconds up to 1e+09" in result.stderr
+    assert not (tmp_path / ".dailypapers").exists()  # refused before anything is touched
+
+
 def test_update_deadline_ends_a_run_that_drips(tmp_path: Path, arxiv: FakeArxiv) -> None:
     """Each piece within the read timeout and the request deadline: the run deadline ends it."""
     (tmp_path / "papers.toml").write_text(

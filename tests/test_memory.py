@@ -73,6 +73,31 @@ def test_release_freed_collects_what_a_paused_phase_left() -> None:
         assert all(ref() is None for ref in left)
 
 
+@pytest.mark.parametrize("error", [OSError, AttributeError, TypeError])
+def test_release_freed_without_malloc_trim_only_collects(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    """No glibc: macOS has no ``malloc_trim`` (AttributeError), and on Windows
+    ``ctypes.CDLL(None)`` raises TypeError, which ended every update there."""
+    import ctypes
+
+    from dailypapers import memory
+
+    def no_libc(name: object) -> object:
+        raise error("no C library by that name")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    memory._malloc_trim.cache_clear()
+    try:
+        with paused_collections():
+            left = [cycle() for _ in range(10)]
+            release_freed()
+            assert all(ref() is None for ref in left)
+        assert memory._malloc_trim() is None
+    finally:
+        memory._malloc_trim.cache_clear()
+
+
 def collections_while(work: Callable[[], object]) -> list[int]:
     """The generations of the collections that ran (automatically) during ``work()``."""
     seen: list[int] = []

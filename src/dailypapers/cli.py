@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -48,6 +49,7 @@ EXIT_USAGE = 2
 MAX_SEARCH_LIMIT = 10_000
 ARXIV_START_YEAR = 1991
 LAST_YEAR = 9900  # models.MAX_YEAR: date arithmetic overflows near year 9999
+MAX_SECONDS = 1e9  # `--wait`, `--deadline`: 31 years; the timer takes no much larger number
 
 
 class Failure(click.ClickException):
@@ -73,10 +75,21 @@ def config_option(func: F) -> F:
     )(func)
 
 
+class Seconds(click.FloatRange):
+    """A number of seconds in a range, and finite: ``FloatRange`` lets ``nan`` through (no
+    comparison is true of it), and ``inf`` or ``1e300`` overflowed the deadline's timer."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+            self.fail(f"{value!r} is not a number of seconds up to {MAX_SECONDS:.0e}.", param, ctx)
+        return seconds
+
+
 def wait_option(func: F) -> F:
     return click.option(
         "--wait",
-        type=click.FloatRange(min=0),
+        type=Seconds(min=0),
         default=60.0,
         show_default=True,
         help="Seconds to wait for another run on the same project to finish.",
@@ -421,7 +434,7 @@ def _factory(source: str | None) -> SourceFactory:
 @wait_option
 @click.option(
     "--deadline",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
     help="Give up (exit 1, nothing half-written) when the whole run takes longer.",

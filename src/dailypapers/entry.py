@@ -106,7 +106,8 @@ def without_pydantic_plugins() -> None:
     pydantic's own switch, set here only when the environment does not set
     it: ``PYDANTIC_DISABLE_PLUGINS=0`` (or empty) keeps the plugins. Only the
     console script does this: importing dailypapers as a library changes
-    nothing.
+    nothing. A process the command starts inherits the setting (a browser
+    for ``serve --open``, a forked render: none loads pydantic's plugins).
     """
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 

@@ -11,8 +11,9 @@ collections walks every object the process holds, the libraries' modules
 and classes included (some 80,000 in an update). A run's phases make many
 objects and few cycles, so an update pauses the collector for a phase
 and collects where the phase leaves its garbage: :func:`collected_each`
-after each topic of a fetch, :func:`release_freed` at its end; and no full
-collection runs while its modules load (:func:`no_full_collections`).
+after each topic of a fetch, :func:`release_freed` at its end; and no
+automatic full collection runs in the whole command, whose modules,
+loaded as it goes, live until it ends (:func:`no_full_collections`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows' CDLL takes no None
         return None
     return trim
 
@@ -72,15 +73,18 @@ def paused_collections() -> Iterator[None]:
 def no_full_collections() -> Iterator[None]:
     """No automatic collection of the oldest generation in the block; the younger ones run.
 
-    For a command's start (``dailypapers update``): its imports make some
-    65,000 objects that live until it ends, so the collector's full
-    collections, which it starts once the oldest generation has grown by a
-    quarter, came early and walked them all for nothing (27-31 ms of a
-    20-topic cold update, ``gc.callbacks``). The young collections still
-    run: they free the classes the imports discard (a ``dataclass`` with
-    slots, an enum's conversion; some 200 kB), which a fully paused
-    collector would keep until the end. The thresholds are restored at the
-    block's end.
+    Around a whole command (``dailypapers update``): its imports, made as
+    its phases need them, make some 65,000 objects that live until it ends,
+    so the collector's full collections, which it starts once the oldest
+    generation has grown by a quarter, came early and walked them all for
+    nothing (27-31 ms of a 20-topic cold update, ``gc.callbacks``). The
+    young collections still run: they free the classes the imports discard
+    (a ``dataclass`` with slots, an enum's conversion; some 200 kB), which a
+    fully paused collector would keep until the end. What does reach the
+    oldest generation in cycles stays until the block ends (a one-shot
+    command ends with it); the phases collect their own garbage young
+    (:func:`collected_each`, :func:`release_freed`). The thresholds are
+    restored at the block's end.
     """
     young, middle, oldest = gc.get_threshold()
     gc.set_threshold(young, middle, _NEVER)

@@ -7,7 +7,8 @@ of older versions and tools that use it still exclude each other).
 update about 0.6 MB and 25 ms of CPU (its 4.x releases load ``secrets``,
 ``random``, ``decimal`` and ``platform``), which every run paid for one
 system call. A file system without ``flock`` (``ENOSYS``: some network and
-FUSE mounts) is a one-line failure, as with ``filelock`` 3.
+FUSE mounts) is a one-line failure, as with ``filelock`` 3 (``filelock`` 4
+falls back to a lock that other hosts do not see).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import stat
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,7 +93,8 @@ class _Lock(Protocol):
 
 
 POLL = 0.05  # seconds between tries while another run holds the lock (filelock's default)
-_NO_FLOCK = frozenset({errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOLCK})
+_NO_FLOCK = frozenset({errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
+_READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 _HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES})
 
 
@@ -100,8 +103,11 @@ class Flock:
 
     ``clock`` and ``sleep`` are injectable, so waiting can be tested without
     waiting. Raises :class:`OSError` from the constructor when the file
-    cannot be opened, and from :meth:`acquire` when the file system has no
-    ``flock`` (an errno in ``_NO_FLOCK``).
+    cannot be opened, and from :meth:`acquire` when ``flock`` fails for any
+    reason but the lock being held (no ``flock`` on the file system, no lock
+    service on a network mount, an I/O error). The descriptor is closed once:
+    by :meth:`release` or :meth:`close`, or when the object is collected
+    (a lock taken but never handed to its ``with`` block, by an interrupt).
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class Flock:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._closed = weakref.finalize(self, _close_quietly, self._fd)
         self._clock, self._sleep = clock, sleep
 
     def _try(self) -> bool:
@@ -131,15 +138,24 @@ class Flock:
             self._sleep(min(POLL, left))
 
     def release(self) -> None:
+        """Unlock and close. Neither can fail the run that held the lock: closing the
+        file gives the lock back even where unlocking failed (an I/O error on a mount)."""
         try:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self.close()
+        except OSError as exc:
+            log.debug("unlocking the run lock failed (%s); closing it gives it back", exc)
+        self.close()
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._closed()  # at most once, however often called
+
+
+def _close_quietly(fd: int) -> None:
+    """Close a lock's descriptor; a failing ``close`` (``EIO``) has closed it all the same."""
+    try:
+        os.close(fd)
+    except OSError as exc:
+        log.debug("closing the run lock failed (%s)", exc)
 
 
 class _FileLock:
@@ -215,15 +231,22 @@ def _cannot_lock(state_dir: Path, shown: Path, exc: OSError) -> str:
             f"cannot lock {shown}: {exc.strerror or exc} (the file system has no flock(2): "
             "a network or FUSE mount?); keep the project on a local disk"
         )
+    if exc.errno == errno.ENOLCK:  # NFS: its lock service did not answer, often for a while
+        return (
+            f"cannot lock {shown}: {exc.strerror or exc} (a network mount whose lock service "
+            "is down or missing?); try again later, or keep the project on a local disk"
+        )
     if isinstance(exc, PermissionError) and shown.exists() and os.access(state_dir, os.W_OK):
         return (
             f"cannot open the run lock {shown}: permission denied (made by another user?); "
             "let this user write it, or remove it, and run again"
         )
-    return (
-        f"cannot write to {state_dir}: {exc.strerror or exc} "
-        "(is the project read-only? dailypapers needs to write its state and outputs there)"
-    )
+    if exc.errno in _READ_ONLY:
+        return (
+            f"cannot write to {state_dir}: {exc.strerror or exc} "
+            "(is the project read-only? dailypapers needs to write its state and outputs there)"
+        )
+    return f"cannot use the run lock {shown}: {exc.strerror or exc}; check the disk and run again"
 
 
 def _acquire(lock: _Lock, timeout: float, shown: Path) -> None:
