@@ -172,7 +172,10 @@ def test_the_readme_streams_a_row_at_a_time_and_joins_to_the_rendered_text() -> 
     longest_row = max(len(table_row(p)) for p in papers)
     assert max(len(part) for part in parts[1:]) <= max(longest_row + 1, len(HEADER) * 4)
     assert sum("2505." in part for part in parts) == len(papers)
-    assert render_section(sections[0]) in "".join(parts)
+    joined = "".join(parts)
+    assert render_section(sections[0]) in joined
+    rows = [joined.index(table_row(p) + "\n") for p in papers]  # each row whole, in order
+    assert rows == sorted(rows) and joined.count("## Empty") == 1
 
 
 def test_max_papers_in_intro() -> None:
