@@ -89,9 +89,65 @@ def test_an_error_that_cannot_travel_is_its_one_line() -> None:
     def odd(in_child: bool) -> None:
         raise Unrebuildable("this", "that")
 
-    pending = forked.Pending(odd)
-    with pytest.raises(RuntimeError if pending.forked else Unrebuildable, match="this and that"):
-        pending.result()
+    with pytest.raises(Exception, match="this and that") as raised:
+        forked.Pending(odd).result()
+    assert type(raised.value) is (RuntimeError if forked._can_fork() else Unrebuildable)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, OSError])
+def test_work_done_here_raises_its_error_at_once(
+    monkeypatch: pytest.MonkeyPatch, error: type[BaseException]
+) -> None:
+    """Without a fork, Ctrl-C or the run's deadline in the feeds' work is not held back
+    until the site and the README have rendered (the old code kept it for result())."""
+    monkeypatch.setattr(forked, "_can_fork", lambda: False)
+
+    def interrupted(in_child: bool) -> None:
+        raise error("stopped")
+
+    with pytest.raises(error, match="stopped"):
+        forked.Pending(interrupted)
+
+
+@linux_only
+def test_a_signal_held_across_the_fork_ends_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline's SIGALRM (or Ctrl-C) arriving during the fork is raised when the
+    parent unblocks it: the child is ended, not left to publish after the run failed."""
+    import time
+
+    parent, real = os.getpid(), signal.pthread_sigmask
+    published = tmp_path / "published"
+
+    def unmask_raises(how: int, mask: object) -> object:
+        previous = real(how, mask)  # type: ignore[arg-type]
+        if how == signal.SIG_SETMASK and os.getpid() == parent:
+            raise KeyboardInterrupt  # as the handler of a signal held meanwhile would
+        return previous
+
+    def slow(in_child: bool) -> None:
+        time.sleep(0.3)
+        published.write_text("after the run failed", encoding="utf-8")
+
+    children, fork = [], os.fork
+
+    def noted_fork() -> int:
+        pid = fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", noted_fork)
+    monkeypatch.setattr(signal, "pthread_sigmask", unmask_raises)
+    with pytest.raises(KeyboardInterrupt):
+        forked.Pending(slow)
+    monkeypatch.undo()
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):  # ended and reaped, not left running
+        os.waitpid(children[0], os.WNOHANG)
+    time.sleep(0.5)
+    assert not published.exists()
 
 
 @linux_only

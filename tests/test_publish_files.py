@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -186,3 +187,42 @@ def test_a_disk_that_fills_while_writing_an_unchanged_readme(
         write_lines_if_changed(path, readme(2, "Y"), ignored=is_date_line)
     assert raised.value.errno == errno.ENOSPC
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+
+def _then(called: list[str]) -> Iterator[str]:
+    """No parts: notes that the parts before it were all taken (the README's ``first``,
+    which publishes the other outputs)."""
+    called.append("first")
+    yield from ()
+
+
+@pytest.mark.parametrize("fails", ["temporary file", "disk fills"])
+def test_a_changed_readme_that_cannot_be_written_fails_before_what_follows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """The site and papers.json are published after the README's parts (``first``): a
+    README that differs and cannot be written fails before them, not after (the old code
+    published them, then failed, leaving the README of the run before)."""
+    path = tmp_path / "README.md"
+    assert write_lines_if_changed(path, readme(1), ignored=is_date_line)
+    before = path.read_bytes()
+    if fails == "temporary file":
+        monkeypatch.setattr(tempfile, "mkstemp", _no_temp_file(errno.ENOSPC))
+    else:
+
+        def full_disk(fd: int, mode: str) -> _FullDisk:
+            os.close(fd)
+            return _FullDisk()
+
+        monkeypatch.setattr(os, "fdopen", full_disk)
+    called: list[str] = []
+    with pytest.raises(OSError) as raised:
+        write_lines_if_changed(
+            path, itertools.chain(readme(2, "Y"), _then(called)), ignored=is_date_line
+        )
+    assert raised.value.errno == errno.ENOSPC and called == []
+    assert path.read_bytes() == before
+    assert not write_lines_if_changed(  # unchanged: what follows is still published
+        path, itertools.chain(readme(2), _then(called)), ignored=is_date_line
+    )
+    assert called == ["first"]

@@ -238,3 +238,73 @@ def test_a_failed_publish_removes_its_staging_at_once(
         publish_tree(site, NEW, owned=owned, removals=tree.Removals())
     assert snapshot(site) == OLD
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_linked_folder_in_the_tree_is_replaced_not_written_through(
+    tmp_path: Path, swap_mode: str
+) -> None:
+    """``site/topics -> ../elsewhere`` made by hand: the new tree gets its own folder; the
+    old code wrote the owned files through the link, in place (truncating the live ones)."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.html").write_bytes(b"live")
+    inode = (elsewhere / "a.html").stat().st_ino
+    publish_tree(site, {"index.html": b"old index"}, owned=owned)
+    (site / "topics").symlink_to(elsewhere)
+    (site / "other").symlink_to(elsewhere)  # not where a new file goes: kept as a link
+    assert publish_tree(site, NEW, owned=owned)
+    assert not (site / "topics").is_symlink() and snapshot(site / "topics") == {"a.html": b"a2"}
+    assert (site / "other").is_symlink()
+    assert (elsewhere / "a.html").read_bytes() == b"live"
+    assert (elsewhere / "a.html").stat().st_ino == inode
+
+
+def test_a_signal_between_the_two_renames_puts_the_old_tree_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without renameat2 (macOS, Windows): the deadline or Ctrl-C after the old tree moved
+    aside; the old code then removed the new one, and the site was gone until a later run."""
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    monkeypatch.setattr(tree, "exchange", lambda first, second: False)
+    real = os.rename
+
+    def interrupted(source: object, destination: object) -> None:
+        if ".new-" in str(source) and Path(str(destination)) == site:
+            raise KeyboardInterrupt
+        real(source, destination)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        publish_tree(site, NEW, owned=owned)
+    assert snapshot(site) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_read_only_file_carried_over_is_synced_without_syncfs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only CNAME kept in the site: opening it for writing to fsync it failed."""
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    (site / "CNAME").write_bytes(b"papers.example.org")
+    (site / "CNAME").chmod(0o444)
+    monkeypatch.setattr(tree, "syncfs", lambda directory: False)
+    real = os.open
+
+    def no_write_access(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("CNAME") and flags & os.O_RDWR:  # as for a user who is not root
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", no_write_access)
+    real_open = open
+
+    def no_write_open(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if str(path).endswith("CNAME") and "+" in mode:  # the same through open()
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", no_write_open)
+    assert publish_tree(site, NEW, owned=owned)
+    assert snapshot(site) == {**NEW, "CNAME": b"papers.example.org"}

@@ -107,12 +107,14 @@ def write_lines_if_changed(
     An unchanged file needs no temporary file: when it cannot be made or
     written (a read-only folder, a full disk) the comparison goes on alone
     and an unchanged file is still left as it is (returns False); a changed
-    one raises that error, with nothing half-written.
+    one raises that error, with nothing half-written, as soon as both are
+    known: the parts after that are not rendered (nor anything they call:
+    the README's ``first``, which publishes the other outputs).
     """
     if force:
         return write_parts(path, parts)
     with _Staged(path) as staged:
-        same = _same_lines(path, staged.tee(parts), ignored)
+        same = _same_lines(path, staged.tee(parts), ignored, differs=staged.needed)
         if same:
             return False
         staged.commit()
@@ -124,11 +126,14 @@ class _Staged:
     """A temporary file beside ``path`` that may fail to be made or written: the error is kept.
 
     :meth:`tee` writes each part it passes on; :meth:`commit` renames the file
-    over ``path``, or raises the kept error. Leaving without a commit removes it.
+    over ``path``, or raises the kept error. Once :meth:`needed` (the file
+    differs), the kept error is raised at once. Leaving without a commit
+    removes it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.need = False
         self.error: OSError | None = None
         self.handle: IO[bytes] | None = None
         self.tmp: Path | None = None
@@ -158,7 +163,15 @@ class _Staged:
                 except OSError as exc:  # a full disk: free what was written at once
                     self.error = exc
                     self._drop()
+            if self.need and self.error is not None:
+                raise self.error
             yield part
+
+    def needed(self) -> None:
+        """The file differs: it must be written, so its error (now or later) is raised."""
+        self.need = True
+        if self.error is not None:
+            raise self.error
 
     def commit(self) -> None:
         """Sync the file and rename it over ``path``; raise the error that stopped it."""
@@ -185,10 +198,16 @@ class _Staged:
         self.handle = self.tmp = None
 
 
-def _same_lines(path: Path, parts: Iterable[str], ignored: Callable[[str], bool]) -> bool:
+def _same_lines(
+    path: Path,
+    parts: Iterable[str],
+    ignored: Callable[[str], bool],
+    differs: Callable[[], object] = lambda: None,
+) -> bool:
     """Whether ``path`` holds the text of ``parts``, ``ignored`` lines emptied.
 
-    ``parts`` are read to their end whatever the verdict (they are being written).
+    ``parts`` are read to their end whatever the verdict (they are being
+    written); ``differs`` is called first when the verdict is "not the same".
     """
 
     def line(text: str) -> str:
@@ -204,6 +223,8 @@ def _same_lines(path: Path, parts: Iterable[str], ignored: Callable[[str], bool]
             same = all(a == b for a, b in itertools.zip_longest(kept_old, kept_new))
         except _Unreadable:
             same = False
+    if not same:
+        differs()
     for _ in new:  # the rest is written all the same
         pass
     return same

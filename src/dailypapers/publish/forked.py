@@ -64,9 +64,13 @@ class Pending(Generic[T]):
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
             _child(work, writer, ready)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        os.close(writer)
         self._pid, self._reader = pid, reader
+        os.close(writer)
+        try:  # a signal held across the fork (the deadline, Ctrl-C) is raised here
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        except BaseException:
+            self.cancel()  # the child is ended, not left to publish after the run failed
+            raise
 
     @property
     def forked(self) -> bool:
@@ -109,10 +113,10 @@ class Pending(Generic[T]):
         os.close(self._reader)
 
     def _run_here(self, work: Callable[[bool], T]) -> None:
-        try:
-            self._value = work(False)
-        except BaseException as exc:  # kept for result(), as a child's would be
-            self._error = exc
+        """The work, here and now; its error is raised at once, as in a render without
+        a fork (kept for :meth:`result`, the run's deadline or Ctrl-C would wait for the
+        rest of the render)."""
+        self._value = work(False)
 
     def _take(self, payload: bytes, status: int) -> None:
         try:

@@ -91,8 +91,9 @@ def start_outputs(
     published, and ``papers.json``: the order is the one of a render in one
     process (feeds, site, ``papers.json``, the README), and a failed output
     leaves those after it as they were. ``papers.json`` is written first of all
-    when it lives inside one of the trees, so that tree's swap publishes the
-    new one with the new pages. The replaced trees are removed in the
+    when it lives inside one of the trees, so that tree's swap carries it over
+    with the new pages (written in place: a tree that then fails leaves the
+    new ``papers.json`` beside the old pages). The replaced trees are removed in the
     background (by ``removals`` when given, which the caller waits for; a
     child waits for its own).
 

@@ -68,6 +68,7 @@ def publish_tree(
         os.chmod(staging, _mode_of(target))
         if target.is_dir():
             _carry_over(target, staging, owned)
+            _unlink_linked_folders(staging, files)
         same = {**_same_in(target, files, owned), **(same_as or {})}
         for relative, content in sorted(files.items()):
             source = same.get(relative)
@@ -202,6 +203,26 @@ def _carry_over(source: Path, staging: Path, owned: Owned) -> None:
             shutil.copy2(path, destination)
 
 
+def _unlink_linked_folders(staging: Path, files: Mapping[str, bytes]) -> None:
+    """Remove the carried-over symlinks that stand where the new files' folders go.
+
+    A link the renderer does not own (``site/feeds -> ../feeds``, made by
+    hand) is carried over as a link; a file written under it would be
+    written through it, in place, into the published folder it points to.
+    The renderer's folder takes its place in the new tree instead.
+    """
+    folders: set[str] = set()
+    for relative in files:
+        folder = relative.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    for folder in sorted(folders):
+        path = staging / folder
+        if path.is_symlink():
+            path.unlink()
+
+
 def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
@@ -226,10 +247,20 @@ def _sync_tree(root: Path) -> None:
         return
     for path in root.rglob("*"):
         if path.is_file() and not path.is_symlink():
-            with open(path, "rb+") as handle:
-                os.fsync(handle.fileno())
+            _fsync_file(path)
     for directory in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
         fsync_dir(directory)
+
+
+def _fsync_file(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDWR)  # Windows syncs only what it may write
+    except PermissionError:  # a read-only file carried over (a CNAME): POSIX syncs it still
+        fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def syncfs(directory: Path) -> bool:
@@ -258,7 +289,12 @@ def _swap(staging: Path, target: Path) -> None:
     elif not exchange(staging, target):
         old = staging.with_name(staging.name.replace(".new-", ".old-", 1))
         os.rename(target, old)
-        os.rename(staging, target)  # killed before this line: recover() restores `old`
+        try:
+            os.rename(staging, target)  # killed before this line: recover() restores `old`
+        except BaseException:  # an error or a signal (the deadline): the old tree goes back
+            if not target.exists():
+                os.rename(old, target)
+            raise
         os.rename(old, staging)
     fsync_dir(target.parent)
 
