@@ -339,3 +339,34 @@ def test_the_renders_error_ends_the_child(tmp_path: Path, monkeypatch: pytest.Mo
         signal.signal(signal.SIGALRM, previous)
         os.close(blocked)
         os.close(never)
+
+
+@linux_only
+def test_a_child_does_not_outlive_a_parent_killed_without_a_handler(tmp_path: Path) -> None:
+    """``timeout`` sends SIGTERM to the command alone, which has no handler for it: the
+    child ends with it (PR_SET_PDEATHSIG). The old code's child published the feeds after
+    the run had died."""
+    import subprocess
+    import sys
+    import time
+
+    published = tmp_path / "published"
+    script = (
+        "import os, signal, sys, time\n"
+        "from pathlib import Path\n"
+        "from dailypapers.publish import forked\n"
+        "forked._a_core_is_free = lambda: True\n"
+        "def slow(in_child):\n"
+        "    time.sleep(1.0)\n"
+        "    Path(sys.argv[1]).write_text('after the run died')\n"
+        "pending = forked.Pending(slow)\n"
+        "assert pending.forked\n"
+        "time.sleep(0.2)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(published)], capture_output=True, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    time.sleep(1.5)
+    assert not published.exists()

@@ -46,6 +46,7 @@ class Pending(Generic[T]):
             self._run_here(work)
             return
         reader, writer = os.pipe()
+        parent = os.getpid()
         # Signals wait until the child is inside _child's try (which always ends in
         # os._exit): a Ctrl-C right after the fork must not unwind the parent's stack there.
         held = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}
@@ -61,6 +62,7 @@ class Pending(Generic[T]):
 
             def ready() -> None:
                 os.close(reader)
+                _ended_with(parent)
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
             _child(work, writer, ready)
@@ -158,6 +160,29 @@ def _a_core_is_free() -> bool:
     except (AttributeError, OSError):
         return False
     return cores >= 2 and load < cores - 0.5
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _ended_with(parent: int) -> None:
+    """In the child: ``SIGTERM`` when the parent dies (``PR_SET_PDEATHSIG``; Linux).
+
+    A parent ended by a signal it has no handler for (``timeout`` sends
+    ``SIGTERM`` to its command only) cannot end its child: without this the
+    child went on and published the feeds after the run had failed. A parent
+    that died before the call gets the same signal sent here (it is held
+    until the child unblocks signals).
+    """
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, TypeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _child(work: Callable[[bool], object], writer: int, ready: Callable[[], object]) -> None:
