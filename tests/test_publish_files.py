@@ -226,3 +226,20 @@ def test_a_changed_readme_that_cannot_be_written_fails_before_what_follows_it(
         path, itertools.chain(readme(2), _then(called)), ignored=is_date_line
     )
     assert called == ["first"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_symlinked_readme_is_written_where_it_points(tmp_path: Path, force: bool) -> None:
+    """``README.md -> docs/index.md``: the old code replaced the link with a file (the
+    config's path checks, and the output folders, follow links)."""
+    (tmp_path / "docs").mkdir()
+    target = tmp_path / "docs" / "index.md"
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "README.md"
+    link.symlink_to(Path("docs") / "index.md")
+    assert write_lines_if_changed(link, readme(1), ignored=is_date_line, force=force)
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "".join(readme(1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "docs"]
+    assert not write_lines_if_changed(link, readme(2), ignored=is_date_line)  # date only
+    assert write_if_changed(link, "plain\n") and link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "plain\n"

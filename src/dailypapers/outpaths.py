@@ -10,8 +10,8 @@ Every enabled output path is resolved (symlinks followed) and must be
 * for a folder (feeds, site): not holding the config or the store.
 
 Each violation is one ``file:line: key: ...`` line (exit 2). A symlinked
-output folder is followed: the folder it points at is checked (and later
-published in place of the link's target).
+output is followed: the folder or file it points at is checked, and later
+published in its place (``publish.files.followed``; the link stays).
 """
 
 from __future__ import annotations

@@ -31,8 +31,10 @@ def write_parts(
     ``unchanged`` is given and says the written file (open, at its end) holds
     nothing new, the temporary file is removed and ``path`` left as it is
     (returns False); otherwise the file is synced and renamed over ``path``.
-    Any failure, rendering included, removes the temporary file.
+    Any failure, rendering included, removes the temporary file. A symlink
+    at ``path`` is followed (:func:`followed`).
     """
+    path = followed(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -54,6 +56,13 @@ def write_parts(
         raise
     fsync_dir(path.parent)
     return True
+
+
+def followed(path: Path) -> Path:
+    """Where an output at ``path`` is written: a symlink's target (``README.md ->
+    docs/index.md``), as a symlinked output folder is published in its target's
+    place, and as the config's path checks resolve it; the link itself stays."""
+    return path.resolve() if path.is_symlink() else path
 
 
 def _utf8_chunks(content: str | bytes, size: int = CHUNK_CHARS) -> Iterator[bytes]:
@@ -111,6 +120,7 @@ def write_lines_if_changed(
     known: the parts after that are not rendered (nor anything they call:
     the README's ``first``, which publishes the other outputs).
     """
+    path = followed(path)
     if force:
         return write_parts(path, parts)
     with _Staged(path) as staged:
@@ -263,6 +273,7 @@ def remove_stale_temps(path: Path) -> int:
 
     Call only while holding the project's run lock (no writer is running).
     """
+    path = followed(path)
     removed = 0
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
