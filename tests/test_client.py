@@ -364,6 +364,33 @@ def test_persistently_empty_page_raises(clock: FakeClock) -> None:
     assert len(server.requests) == 4
 
 
+@pytest.mark.parametrize("zero_total_retries", [1, 0])
+def test_a_later_page_reporting_no_results_is_a_fault_not_the_end(
+    clock: FakeClock, zero_total_retries: int
+) -> None:
+    """The page before promised more: "totalResults 0" there is arXiv's transient fault.
+    The old code believed it after at most one quick retry (none for a topic empty
+    before), and the warm scan ended with the papers between the two pages unread."""
+    replies = [ok(PAGE_0), empty_page(10, 0), empty_page(10, 0), ok(PAGE_10)]
+    client, server = make(clock, replies)
+    pages = client.iter_pages(
+        "all:testing", page_size=10, max_results_total=20, zero_total_retries=zero_total_retries
+    )
+    assert [len(page.papers) for page in pages] == [10, 10]
+    assert server.params("start") == ["0", "10", "10", "10"]
+    assert client.stats.seconds_waited > 0  # with backoff, as any empty page inside results
+
+
+def test_a_later_page_that_stays_empty_with_no_results_raises(clock: FakeClock) -> None:
+    client, server = make(clock, [ok(PAGE_0)] + [empty_page(10, 0)] * 3)
+    pages = client.iter_pages("all:testing", page_size=10)
+    next(pages)
+    with pytest.raises(UnexpectedEmptyPage) as caught:
+        next(pages)
+    assert (caught.value.start, caught.value.total_results, caught.value.attempts) == (10, 0, 3)
+    assert len(server.requests) == 4
+
+
 def test_empty_first_page_is_retried_once_then_accepted(clock: FakeClock) -> None:
     client, server = make(clock, [ok(EMPTY_FEED)] * 3, empty_page_retries=2)
     pages = list(client.iter_pages("ti:nothing"))

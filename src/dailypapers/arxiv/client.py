@@ -8,6 +8,7 @@ included, and never sends two requests at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import ssl
@@ -209,17 +210,25 @@ def _query_params(
     return params
 
 
-def _zero_total(state: RetryCallState) -> bool:
-    """The last attempt got a page reporting no result at all (``totalResults = 0``)."""
+def _zero_total(state: RetryCallState, start: int = 0) -> bool:
+    """The last attempt got a *first* page reporting no result at all (``totalResults = 0``).
+
+    Only a first page: a later one is asked for because the page before it
+    promised more, so its "no result at all" is arXiv's transient fault, not
+    an answer (believed, it ended a warm scan early, and the papers between
+    the two pages were never read).
+    """
     page = state.outcome.result() if state.outcome and not state.outcome.failed else None
-    return isinstance(page, FeedPage) and page.total_results == 0
+    return start == 0 and isinstance(page, FeedPage) and page.total_results == 0
 
 
-def _looks_wrongly_empty(page: FeedPage, start: int) -> bool:
+def _looks_wrongly_empty(page: FeedPage) -> bool:
     # arXiv sometimes answers a page with no entries although the query has
     # results, mid-paging or even as a first page reporting totalResults 0
-    # (lukasschwab/arxiv.py#119, #157): such pages are worth asking again.
-    return not page.papers and (start < page.total_results or page.total_results == 0)
+    # (lukasschwab/arxiv.py#119, #157): every empty page is worth asking again
+    # (a page after the first is asked for only where the one before promised
+    # it); how often, and what is believed in the end, depends on where it is.
+    return not page.papers
 
 
 class SettingsFields(TypedDict, total=False):
@@ -392,11 +401,13 @@ class ArxivClient(PoliteClient):
     ) -> FeedPage:
         """Fetch one page of results, retrying transient failures and suspicious empty pages.
 
-        An empty page inside a result set (``start < totalResults``) is
-        retried ``empty_page_retries`` times with backoff. A page reporting
-        ``totalResults = 0`` is asked again at most ``zero_total_retries``
-        times, after the politeness delay only: usually the query has no
-        match, and it costs no backoff (0 for a topic known to be empty).
+        An empty page inside a result set (``start < totalResults``, or any
+        page after the first: the page before promised it) is retried
+        ``empty_page_retries`` times with backoff, then raises. A first page
+        reporting ``totalResults = 0`` is asked again at most
+        ``zero_total_retries`` times, after the politeness delay only:
+        usually the query has no match, and it costs no backoff (0 for a
+        topic known to be empty).
 
         Raises :class:`ArxivAPIError` when arXiv rejects the query,
         :class:`UnexpectedEmptyPage` when a page promised by ``totalResults``
@@ -406,19 +417,21 @@ class ArxivClient(PoliteClient):
         url = str(self._http.build_request("GET", self.api_url, params=params).url)
         call = _Call(params, url)
         retrying = Retrying(
-            retry=retry_if_result(lambda page: _looks_wrongly_empty(page, start)),
-            stop=self._empty_stop(zero_total_retries),
-            wait=self._empty_page_wait,
+            retry=retry_if_result(_looks_wrongly_empty),
+            stop=self._empty_stop(zero_total_retries, start),
+            wait=functools.partial(self._empty_page_wait, start=start),
             sleep=self._backoff_sleep,
             before_sleep=self._log_retry(call, "empty page"),
             retry_error_callback=_accept_or_raise_empty(call, start),
         )
         return retrying(self._fetch_with_retries, call)
 
-    def _empty_stop(self, zero_total_retries: int) -> Callable[[RetryCallState], bool]:
+    def _empty_stop(
+        self, zero_total_retries: int, start: int
+    ) -> Callable[[RetryCallState], bool]:
         def stop(state: RetryCallState) -> bool:
             retries = self.empty_page_retries
-            if _zero_total(state):
+            if _zero_total(state, start):
                 retries = min(retries, zero_total_retries)
             return state.attempt_number >= 1 + retries
 
@@ -543,8 +556,8 @@ class ArxivClient(PoliteClient):
     def _backoff_wait(self, state: RetryCallState) -> float:
         return backoff_wait(state, self.backoff, self._rng)
 
-    def _empty_page_wait(self, state: RetryCallState) -> float:
-        if _zero_total(state):
+    def _empty_page_wait(self, state: RetryCallState, start: int = 0) -> float:
+        if _zero_total(state, start):
             return 0.0  # the pacer's delay is enough: such a page is usually true
         base = EMPTY_PAGE_BACKOFF * self.backoff / BACKOFF_BASE * 2.0 ** (state.attempt_number - 1)
         return base * self._rng.uniform(1.0, 1.25)
@@ -675,9 +688,9 @@ def _accept_or_raise_empty(call: _Call, start: int) -> _EmptyHook:
     def accept_or_raise(state: RetryCallState) -> FeedPage:
         assert state.outcome is not None
         page = cast(FeedPage, state.outcome.result())
-        if start < page.total_results:
+        if start > 0 or start < page.total_results:
             raise UnexpectedEmptyPage(call.url, call.attempts, start, page.total_results)
-        # Still empty with totalResults 0 after the retries: believe arXiv.
+        # A first page still empty with totalResults 0 after the retries: believe arXiv.
         return page
 
     return accept_or_raise
