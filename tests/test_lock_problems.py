@@ -74,3 +74,13 @@ def test_the_command_line_says_it_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     (line,) = result.output.splitlines()
     assert line.startswith("dailypapers: failed: ") and "is a folder" in line
+
+
+def test_a_run_lock_that_is_a_symlink_loop_is_one_line(tmp_path: Path) -> None:
+    """``run.lock -> run.lock``: Python 3.11's resolve raised RuntimeError ("unexpected")."""
+    (tmp_path / "run.lock").symlink_to("run.lock")
+    with pytest.raises(RunFailed) as failed, state_lock(tmp_path, 0):
+        pass
+    message = str(failed.value)
+    assert message.startswith(f"cannot use the run lock {tmp_path / 'run.lock'}: ")
+    assert message.endswith("remove it and run again") and "\n" not in message

@@ -8,6 +8,7 @@ config's pydantic models), and every case that must take the full path.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -21,10 +22,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from filelock import FileLock
 
 from dailypapers import quickskip
 from dailypapers.arxiv.calendar import EASTERN
+from dailypapers.cli import cli
 from dailypapers.config import Config, load_config
 from dailypapers.entry import update_options
 from dailypapers.offline.corpus import demo_corpus
@@ -337,6 +340,9 @@ def test_a_new_version_takes_the_full_path(
         (["update", "--deadline", "9"], None),
         (["update", "--wait", "1", "--wait", "2"], None),  # click takes the last; not ours to say
         (["update", "--wait", "1e3"], None),
+        (["update", "--wait", "1000000000"], {"--wait": "1000000000"}),
+        (["update", "--wait", "2000000000"], None),  # click's Seconds refuses it (exit 2)
+        (["update", "--wait", "9" * 400], None),  # float() of it is inf: waited for ever
         (["update", "--wait", "-1"], None),
         (["update", "--wait"], None),
         (["update", "--config", "--wait"], None),
@@ -483,6 +489,13 @@ def test_a_project_in_a_folder_whose_name_is_not_utf8(
     assert lock == str(tmp_path / "caf\\xe9" / ".dailypapers" / "run.lock")
 
 
+class _FullDisk(io.StringIO):
+    """A stdout on a full disk (``dailypapers update > /dev/full``)."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
 class _BrokenPipe(io.StringIO):
     """A stdout whose reader has gone (``dailypapers update | head -0``)."""
 
@@ -497,6 +510,9 @@ def _entry(monkeypatch: pytest.MonkeyPatch, config: Config, stream: str) -> int:
     monkeypatch.setattr(sys, "argv", ["dailypapers", "update", "--config", str(config.path)])
     if stream == "stderr closed":
         monkeypatch.setattr(sys, "stderr", None)
+    elif stream == "stdout on a full disk":
+        monkeypatch.setattr(sys, "stdout", _FullDisk())
+        monkeypatch.setattr(entry, "_stdout_to_null", lambda: None)  # not pytest's own stdout
     else:
         monkeypatch.setattr(sys, "stdout", _BrokenPipe())
     try:
@@ -508,7 +524,9 @@ def _entry(monkeypatch: pytest.MonkeyPatch, config: Config, stream: str) -> int:
     return 0
 
 
-@pytest.mark.parametrize("stream", ["stderr closed", "stdout a broken pipe"])
+@pytest.mark.parametrize(
+    "stream", ["stderr closed", "stdout a broken pipe", "stdout on a full disk"]
+)
 def test_a_closed_stream_is_as_on_the_full_path(
     tmp_path: Path,
     server: FakeArxiv,
@@ -588,3 +606,33 @@ def test_a_working_folder_that_is_gone_is_left_to_the_full_path(
 
     monkeypatch.setattr(os, "getcwd", gone)  # as after `rm -r` of the folder a shell is in
     assert quickskip.quick_skip(None, source=None, lock_timeout=1) is None
+
+
+def test_a_library_imported_since_the_stamp_takes_the_full_path(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``library import`` records no run, but the full path ranks and re-renders with it
+    (the For you table): the old quick path said "no announcement today" and left the
+    README without it."""
+    config = make_config(tmp_path, server, "[readme]\nfor_you = 5\n\n")
+    run_update(config, now=FRI_1AM)
+    ids = tmp_path / "ids.txt"
+    database = config.db_url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as conn:
+        stored = [row[0] for row in conn.execute("SELECT id FROM papers LIMIT 5")]
+    ids.write_text("\n".join(stored) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["library", "import", str(ids), "--config", str(config.path)])
+    assert result.exit_code == 0, result.output
+    before = config.readme_path.read_text(encoding="utf-8")
+    loaded, code, out, _ = run_cli(config, SAT_10AM, monkeypatch)
+    assert code == 0 and out.startswith("no announcement today")
+    assert "pydantic" in loaded  # decided by the full path
+    after = config.readme_path.read_text(encoding="utf-8")
+    assert after != before and "For you" in after
+
+
+def test_what_pathlib_refuses_is_left_to_the_full_path(tmp_path: Path) -> None:
+    """``--config ~nobody/papers.toml``: pathlib's RuntimeError was a traceback (Python 3.11)."""
+    assert (
+        quickskip.quick_skip("~no-such-user-here/papers.toml", source=None, lock_timeout=0) is None
+    )

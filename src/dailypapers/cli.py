@@ -26,7 +26,7 @@ from dailypapers.errors import (
     unexpected,
 )
 from dailypapers.models import counted
-from dailypapers.names import CONFIG_ENV, OAI_FORMATS, SOURCES
+from dailypapers.names import CONFIG_ENV, MAX_SECONDS, OAI_FORMATS, SOURCES
 from dailypapers.publish.files import write_atomic
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH
 
@@ -49,7 +49,6 @@ EXIT_USAGE = 2
 MAX_SEARCH_LIMIT = 10_000
 ARXIV_START_YEAR = 1991
 LAST_YEAR = 9900  # models.MAX_YEAR: date arithmetic overflows near year 9999
-MAX_SECONDS = 1e9  # `--wait`, `--deadline`: 31 years; the timer takes no much larger number
 
 
 class Failure(click.ClickException):

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 from dailypapers.errors import (
     EXIT_CLOSED_OUTPUT,
     closed_output,
+    full_disk,
+    lost_connection,
     silence_closed_output,
     unexpected,
 )
-from dailypapers.names import SOURCES
+from dailypapers.names import MAX_SECONDS, SOURCES
 
 if TYPE_CHECKING:
     from importlib.abc import Loader
@@ -39,7 +41,9 @@ DEFAULT_WAIT = 60.0  # `update --wait`'s default (a test checks it is the CLI's)
 EXIT_FAILED = 1
 _VALUES: dict[str, Callable[[str], bool]] = {
     "--config": lambda value: bool(value) and not value.startswith("-"),
-    "--wait": lambda value: re.fullmatch(r"[0-9]+(\.[0-9]+)?", value) is not None,
+    "--wait": lambda value: (
+        re.fullmatch(r"[0-9]+(\.[0-9]+)?", value) is not None and float(value) <= MAX_SECONDS
+    ),  # what click's Seconds takes; anything else is click's to refuse
     "--source": lambda value: value in SOURCES,
 }
 
@@ -253,6 +257,8 @@ def _skipped(options: dict[str, str]) -> bool:
         _fail(f"dailypapers: failed: {exc}")
     except KeyboardInterrupt:
         _fail("\ndailypapers: aborted")  # click's Abort: a new line, then the word
+    except Exception:  # a doubt the skip did not foresee: the full path decides and reports
+        return False
     if line is None:
         return False
     try:
@@ -263,7 +269,8 @@ def _skipped(options: dict[str, str]) -> bool:
             silence_closed_output()
             sys.exit(EXIT_CLOSED_OUTPUT)
         _stdout_to_null()
-        _fail(unexpected(exc))
+        line = full_disk(exc) or lost_connection(exc)  # stdout into /dev/full: as the CLI says
+        _fail(f"dailypapers: failed: {line}" if line else unexpected(exc))
     return True
 
 

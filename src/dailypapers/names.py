@@ -14,6 +14,7 @@ CONFIG_ENV = "DAILYPAPERS_CONFIG"
 DB_ENV = "DAILYPAPERS_DB"
 DEFAULT_CONFIG_NAME = "papers.toml"
 STATE_DIR_NAME = ".dailypapers"  # beside the config: the store, the run lock
+MAX_SECONDS = 1e9  # `--wait`, `--deadline`: 31 years; the timer takes no much larger number
 SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 OAI_FORMATS = ("arXivRaw", "arXiv", "oai_dc")  # OAI-PMH metadata formats we read
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"

@@ -154,7 +154,8 @@ def _flat(values: list[Any]) -> list[Any]:
 
 # A stamp or stored value the skip cannot read (a damaged time, an absurd
 # number): nothing is written before these can raise, and the full run decides.
-_DOUBTS = (ValueError, TypeError, OverflowError)
+_DOUBTS = (ValueError, TypeError, OverflowError, RuntimeError)  # RuntimeError: pathlib's
+# symlink loops and unknown users (``~nobody/papers.toml``) on Python 3.11
 
 
 def _number(value: object) -> bool:
@@ -309,6 +310,8 @@ def _skip(
         with closing(sqlite3.connect(uri, uri=True, timeout=lock_timeout)) as conn:
             if not _quiet_since(conn, stamp["run"]) or not _skips(conn, facts, now):
                 return None
+            if _has_library(conn):  # `library import` records no run: ranks anew, re-renders
+                return None
             status = quiet_status(facts.calendar, now)
             with conn:
                 _record(conn, status, now, lock)
@@ -397,6 +400,11 @@ def _stamp(config_file: Path, expected: str) -> dict[str, Any] | None:
     if not sound or not isinstance(run, int) or mark != expected:
         return None
     return stamp  # type: ignore[no-any-return]
+
+
+def _has_library(conn: sqlite3.Connection) -> bool:
+    """``schema.has_library``: a stored library (``library import``) ranks the outputs."""
+    return conn.execute("SELECT id FROM library_items LIMIT 1").fetchone() is not None
 
 
 def _quiet_since(conn: sqlite3.Connection, run: int) -> bool:

@@ -58,7 +58,12 @@ def project_lock(config: Config, timeout: float, name: str = "run.lock") -> Iter
 @contextmanager
 def state_lock(state_dir: Path, timeout: float, name: str = "run.lock") -> Iterator[Path]:
     """:func:`project_lock` by the project's state folder (``.dailypapers``)."""
-    path = (state_dir / name).resolve()
+    try:
+        path = (state_dir / name).resolve()
+    except RuntimeError as exc:  # a symlink loop (Python 3.11's resolve)
+        raise RunFailed(
+            f"cannot use the run lock {state_dir / name}: {exc}; remove it and run again"
+        ) from None
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         if kind := _not_a_file(path):  # a FIFO would even "lock" on Linux: say what it is

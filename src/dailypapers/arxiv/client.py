@@ -426,9 +426,7 @@ class ArxivClient(PoliteClient):
         )
         return retrying(self._fetch_with_retries, call)
 
-    def _empty_stop(
-        self, zero_total_retries: int, start: int
-    ) -> Callable[[RetryCallState], bool]:
+    def _empty_stop(self, zero_total_retries: int, start: int) -> Callable[[RetryCallState], bool]:
         def stop(state: RetryCallState) -> bool:
             retries = self.empty_page_retries
             if _zero_total(state, start):
