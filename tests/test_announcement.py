@@ -164,3 +164,22 @@ def test_probes_of_configs_sharing_a_store_do_not_mix(tmp_path: Path, server: Fa
     second_report = run_update(second, now=SUN_2030 + timedelta(minutes=5))
     assert len(server.requests) >= 2  # its own probe, then its own fetch: not skipped
     assert second_report.status in ("nothing new", "updated")
+
+
+def test_a_paper_dated_in_the_future_does_not_stick_the_probe(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    """It stays on top of the archives: the old probe's marker never changed again, and
+    every run soon after an announcement said "nothing new" while papers came in below."""
+    config = make_config(tmp_path, server, '[[topics]]\nname = "Graph"\n\n')  # 3: a probe
+    run_update(config, now=FRI_1AM)
+    newest = max(server.papers, key=lambda p: p.updated)
+    ahead = newest.with_changes(id="2505.99991", updated=SUN_2030 + timedelta(days=30))
+    server.add_papers([ahead])
+    run_update(config, now=SUN_2030)
+    arrived = newest.with_changes(id="2505.99992", updated=SUN_2030 - timedelta(minutes=20))
+    server.add_papers([arrived])
+    server.reset_log()
+    later = run_update(config, now=SUN_2030 + timedelta(minutes=30))
+    assert later.status == "updated" and later.new_papers >= 1
+    assert server.requests[0].params["max_results"] == "1"  # the probe was still asked

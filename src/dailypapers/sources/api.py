@@ -389,8 +389,15 @@ def archive_filter(archives: list[str]) -> q.Node | None:
     return q.any_of([q.Term("cat", c, False) for c in cats]) if cats else None
 
 
-def probe_marker(client: ArxivClient, archives: list[str]) -> str | None:
-    """The newest paper in the archives (``id vN updated``): one request of one entry."""
+def probe_marker(
+    client: ArxivClient, archives: list[str], now: datetime | None = None
+) -> str | None:
+    """The newest paper in the archives (``id vN updated``): one request of one entry.
+
+    ``None`` (no marker: every topic is fetched) when that paper is dated in
+    the future: it would stay on top, and every later probe would say
+    "nothing announced" whatever arXiv announced below it.
+    """
     node = archive_filter(archives)
     if node is None:
         return None
@@ -400,6 +407,8 @@ def probe_marker(client: ArxivClient, archives: list[str]) -> str | None:
     if not page.papers:
         return None
     newest = page.papers[0]
+    if newest.updated > (now or datetime.now(UTC)) + FUTURE_SKEW:
+        return None
     return f"{newest.versioned_id} {newest.updated.isoformat()}"
 
 
@@ -438,7 +447,7 @@ class ApiSource:
         """End the run when the archives' newest paper is the one these topics' last probe saw."""
         context.say("asking arXiv whether anything was announced")
         try:
-            marker = probe_marker(self.client, context.archives)
+            marker = probe_marker(self.client, context.archives, context.now)
         except ArxivError as exc:
             raise SourceError(f"announcement check: {exc.brief()}") from exc
         name = f"{PROBE_MARKER}:{scope_of(plans, context.archives)}"
