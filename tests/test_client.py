@@ -98,7 +98,13 @@ def make(
     clock: FakeClock, replies: Iterable[Reply], url: str = FAKE_URL, **options: object
 ) -> tuple[ArxivClient, FakeArxiv]:
     server = FakeArxiv(clock, replies)
-    settings: dict[str, object] = {"delay": 3.0, "rng": random.Random(7)} | options
+    # Scripted replies are the pages asked for as they were: no overlap to ask again for
+    # (the overlap's own tests script it, and the fake server's tests page as arXiv does).
+    settings: dict[str, object] = {
+        "delay": 3.0,
+        "rng": random.Random(7),
+        "page_overlap": 0,
+    } | options
     client = ArxivClient(
         url,
         clock=clock,

@@ -30,6 +30,7 @@ from dailypapers.arxiv.errors import (
     ArxivAPIError,
     ArxivUnavailable,
     AtomParseError,
+    ResultsKeptMoving,
     UnexpectedEmptyPage,
 )
 from dailypapers.bounded import Bounds, LimitExceeded, bounded_request
@@ -46,6 +47,8 @@ RATE_LIMIT_WAIT = 30.0
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 120.0
 EMPTY_PAGE_BACKOFF = 5.0
+PAGE_OVERLAP = 2  # entries of the page before that each later page asks for again
+MAX_STEP_BACKS = 3  # times a scan steps back over results that moved up, then fails
 
 SortBy = Literal["relevance", "lastUpdatedDate", "submittedDate"]
 SortOrder = Literal["ascending", "descending"]
@@ -374,19 +377,21 @@ class ArxivClient(PoliteClient):
         *,
         page_size: int = 100,
         empty_page_retries: int = 2,
+        page_overlap: int = PAGE_OVERLAP,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
         bounds: Bounds | None = None,
         **fields: Unpack[SettingsFields],
     ) -> None:
-        if empty_page_retries < 0:
-            raise ValueError("need empty_page_retries >= 0")
+        if empty_page_retries < 0 or page_overlap < 0:
+            raise ValueError("need empty_page_retries >= 0 and page_overlap >= 0")
         chosen = (settings or ClientSettings()).with_fields(**fields)
         super().__init__(api_url, chosen, clock=clock, transport=transport, rng=rng, bounds=bounds)
         self.api_url = api_url
         self.page_size = _checked_page_size(page_size)
         self.empty_page_retries = empty_page_retries
+        self.page_overlap = page_overlap
 
     def fetch_page(
         self,
@@ -464,23 +469,39 @@ class ArxivClient(PoliteClient):
         while paging (new papers arrived at the top, or the index is
         inconsistent for a moment): the next page then starts after the *new*
         papers only, so nothing that moved down is skipped.
+
+        Results can move up too (a paper above the boundary left them, or
+        papers updated in the same second came back in another order): each
+        later page asks again for the last ``page_overlap`` entries of the
+        one before, which take in a move of fewer; when none of them is one
+        already received, the results moved further, and the scan asks again
+        from a page earlier (at most ``MAX_STEP_BACKS`` times, then
+        :class:`ResultsKeptMoving`) instead of skipping what moved past.
         """
         if growth < 1:
             raise ValueError(f"growth must be >= 1, got {growth}")
         size = self.page_size if page_size is None else _checked_page_size(page_size)
         limit = _checked_total(max_results_total)
         seen: set[str] = set()
-        start = 0
+        start = steps_back = 0
         while start < limit:
+            overlap = min(self.page_overlap, start, self.page_size - 1)
             page = self.fetch_page(
                 search_query,
-                start=start,
-                max_results=min(size, limit - start),
+                start=start - overlap,
+                max_results=min(min(size, limit - start) + overlap, self.page_size),
                 sort_by=sort_by,
                 sort_order=sort_order,
                 id_list=id_list,
                 zero_total_retries=zero_total_retries,
             )
+            if overlap and not any(paper.id in seen for paper in page.papers[:overlap]):
+                steps_back += 1
+                if steps_back > MAX_STEP_BACKS:
+                    raise ResultsKeptMoving(self.api_url, steps_back, start)
+                log.info("arXiv's results moved up while paging; asking again from earlier")
+                start = max(0, start - overlap - size)
+                continue
             fresh = _without_seen(page, seen)
             yield fresh
             start += len(fresh.papers) or len(page.papers)

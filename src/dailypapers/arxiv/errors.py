@@ -147,3 +147,22 @@ class UnexpectedEmptyPage(ArxivUnavailable):
             f"arXiv returned an empty page at start={self.start} of {self.total_results} "
             f"results after {self.attempts} {noun} for {self.url}"
         )
+
+
+class ResultsKeptMoving(ArxivUnavailable):
+    """arXiv's results kept moving up between the pages of one scan (``iter_pages``).
+
+    Each time, papers would have been skipped at the page boundary; the scan
+    asked again from earlier, and gave up after a few tries (the run stores
+    nothing, and the next run reads it all).
+    """
+
+    def __init__(self, url: str, attempts: int, start: int) -> None:
+        super().__init__(url, attempts, None)
+        self.start = start
+
+    def __str__(self) -> str:
+        return (
+            f"arXiv's results kept moving while paging (near result {self.start}, "
+            f"{self.attempts} tries) for {self.url}; try again later"
+        )

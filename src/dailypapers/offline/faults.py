@@ -54,8 +54,8 @@ class Exchange(Protocol):
         self, *, limit: int | None = None, shift: int = 0, total: int | None = None
     ) -> Reply:
         """The normal answer; ``limit`` caps the entries, ``shift`` moves the
-        page back (repeating entries of the previous page), ``total`` replaces
-        ``opensearch:totalResults``."""
+        page back (repeating entries of the previous page; negative: forward,
+        skipping as many), ``total`` replaces ``opensearch:totalResults``."""
         ...
 
     def error(self, message: str) -> Reply:
@@ -162,6 +162,11 @@ def _duplicate(params: Params, exchange: Exchange) -> Reply:
     return exchange.answer(shift=int(params.get("count", 1)))
 
 
+def _moved_up(params: Params, exchange: Exchange) -> Reply:
+    """``count`` results above this page left them (or ties came back reordered)."""
+    return exchange.answer(shift=-int(params.get("count", 1)))
+
+
 _HANDLERS: dict[str, tuple[_Handler, frozenset[str]]] = {
     "status": (_status, frozenset({"code", "retry_after", "body"})),
     "rate_limited_text": (_rate_limited_text, frozenset({"retry_after"})),
@@ -177,6 +182,7 @@ _HANDLERS: dict[str, tuple[_Handler, frozenset[str]]] = {
     "huge": (_huge, frozenset({"megabytes"})),
     "total_results": (_total_results, frozenset({"value"})),
     "duplicate": (_duplicate, frozenset({"count"})),
+    "moved_up": (_moved_up, frozenset({"count"})),
 }
 FAULT_KINDS = frozenset(_HANDLERS)
 
@@ -192,7 +198,8 @@ class Fault:
     ``error_feed`` (message), ``empty_page``, ``short_page`` (count),
     ``truncated`` (fraction, honest_length), ``slow`` (seconds),
     ``drip`` (chunks, pause), ``reset``, ``total_results`` (value),
-    ``duplicate`` (count), ``bomb`` (megabytes: gzip inflating to that),
+    ``duplicate`` (count), ``moved_up`` (count: results above left, the
+    page starts that many later), ``bomb`` (megabytes: gzip inflating to that),
     ``huge`` (megabytes: a plain body that large).
     """
 
