@@ -373,6 +373,17 @@ def test_duplicate_repeats_the_previous_pages_last_entry(
     assert len(second) == 5
 
 
+def test_moved_up_starts_the_page_later_as_if_results_above_had_left(
+    server: FakeArxiv, client: httpx.Client
+) -> None:
+    query = {"search_query": "cat:cs.CL", "sortBy": "submittedDate", "max_results": 10}
+    every = ids(get(client, server, **query))
+    server.inject(fault("moved_up", count=2))
+    page = ids(get(client, server, **(query | {"max_results": 5}), start=5))
+    assert page == every[7:] + ids(get(client, server, **query, start=10))[:2]
+    assert not set(every[5:7]) & set(page)  # the two it skipped
+
+
 def test_a_bug_in_the_server_is_a_500_not_a_dropped_connection(
     server: FakeArxiv, client: httpx.Client
 ) -> None:
