@@ -213,7 +213,7 @@ def _query_params(
     return params
 
 
-def _zero_total(state: RetryCallState, start: int = 0) -> bool:
+def _zero_total(state: RetryCallState, start: int) -> bool:
     """The last attempt got a *first* page reporting no result at all (``totalResults = 0``).
 
     Only a first page: a later one is asked for because the page before it
@@ -575,7 +575,7 @@ class ArxivClient(PoliteClient):
     def _backoff_wait(self, state: RetryCallState) -> float:
         return backoff_wait(state, self.backoff, self._rng)
 
-    def _empty_page_wait(self, state: RetryCallState, start: int = 0) -> float:
+    def _empty_page_wait(self, state: RetryCallState, start: int) -> float:
         if _zero_total(state, start):
             return 0.0  # the pacer's delay is enough: such a page is usually true
         base = EMPTY_PAGE_BACKOFF * self.backoff / BACKOFF_BASE * 2.0 ** (state.attempt_number - 1)

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dailypapers.publish.files import fsync_dir
+from dailypapers.publish.files import followed, fsync_dir
 
 Owned = Callable[[str], bool]
 
@@ -56,8 +56,7 @@ def publish_tree(
     background) when given. Returns whether ``target`` changed.
     """
     _check_paths(files)
-    if target.is_symlink():  # a linked folder is followed: its target is published
-        target = target.resolve()
+    target = followed(target)  # a linked folder: its target is published
     recover(target)
     if not force and _unchanged(target, files, owned):
         return False
