@@ -48,3 +48,25 @@ def test_announced_since() -> None:
 def test_extra_holidays() -> None:
     assert not Calendar([date(2027, 1, 1)]).announces_on(date(2027, 1, 1))
     assert CAL.announces_on(date(2027, 1, 3))
+
+
+def test_sundays_announcement_closes_on_friday_and_mondays_carries_the_weekend() -> None:
+    friday = datetime(2026, 11, 20, 14, 0, tzinfo=EASTERN)
+    monday = datetime(2026, 11, 23, 14, 0, tzinfo=EASTERN)
+    assert CAL.cutoff(date(2026, 11, 22)) == friday  # Sunday's
+    assert CAL.window(date(2026, 11, 23)) == (friday, monday)  # Monday's: three days
+    assert CAL.window(date(2026, 11, 24))[0] == monday  # Tuesday's: one
+    # Thanksgiving (no announcement Thursday): Sunday's carries Wednesday 14:00 to Friday.
+    wednesday = datetime(2026, 11, 25, 14, 0, tzinfo=EASTERN)
+    assert CAL.window(date(2026, 11, 29)) == (
+        wednesday,
+        datetime(2026, 11, 27, 14, 0, tzinfo=EASTERN),
+    )
+
+
+def test_batches_count_sundays_cutoff_on_friday() -> None:
+    thursday = datetime(2026, 11, 19, 15, 0, tzinfo=EASTERN)
+    saturday = datetime(2026, 11, 21, 12, 0, tzinfo=EASTERN)
+    assert CAL.batches(thursday, saturday) == 1  # Sunday's cutoff has passed
+    assert CAL.batches(thursday, saturday, announced_by=True) == 0  # not yet announced
+    assert CAL.batches(saturday, datetime(2026, 11, 23, 21, 0, tzinfo=EASTERN)) == 1  # Monday's

@@ -126,15 +126,25 @@ def test_warm_topic_asks_for_one_announcement_of_arrivals() -> None:
     assert first_page_size(daily, policy, now=later, limit=100, cap=10) == 10
 
 
-def test_a_fetch_soon_after_an_announcement_rereads_the_lookback() -> None:
+def test_a_fetch_soon_after_an_announcement_rereads_that_announcement() -> None:
+    """All of its submissions: Monday's carries three days (the weekend's), not one."""
     policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(hours=24))
     soon = history(datetime(2025, 6, 2, 21, 0, tzinfo=EASTERN))  # 1 h after Monday's
-    assert policy.cutoff(soon) == MON_1PM - timedelta(hours=24)
+    friday = datetime(2025, 5, 30, 14, 0, tzinfo=EASTERN)  # Sunday's announcement's cutoff
+    assert policy.cutoff(soon) == friday
     wed_1am = datetime(2025, 6, 4, 1, 0, tzinfo=EASTERN)
-    # Re-read: Monday's 4 and Sunday's newest (exactly 24 h before the newest known).
-    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 5 + 1
+    # Re-read: Monday's 4 (the newest known among them); Sunday's, before Friday 14:00, not.
+    assert first_page_size(soon, policy, now=wed_1am, limit=100, cap=100) == 8 + 4 + 1
+    # A lookback longer than the window reaches further.
+    week = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4), lookback=timedelta(days=5))
+    assert week.cutoff(soon) == MON_1PM - timedelta(days=5)
+    # Tuesday's announcement carries one day: the lookback (24 h) is the longer.
+    tuesday = history(datetime(2025, 6, 3, 21, 0, tzinfo=EASTERN))
+    assert policy.cutoff(tuesday) == MON_1PM - timedelta(hours=24)
     late = history(datetime(2025, 6, 3, 1, 0, tzinfo=EASTERN))
     assert policy.cutoff(late) == MON_1PM
+    # lookback_hours = 0 turns the re-read off.
+    assert replace(policy, lookback=timedelta(0)).cutoff(soon) == MON_1PM
 
 
 # --- against the fake server -----------------------------------------------------
@@ -204,6 +214,32 @@ def test_a_late_paper_is_caught_when_the_last_fetch_was_soon_after_an_announceme
         report = run_update(config, now=first_run + timedelta(days=1))
     assert report.saved.new == int(caught)
     assert ("Late Reward Model" in config.readme_path.read_text(encoding="utf-8")) is caught
+
+
+def test_a_weekend_paper_indexed_late_after_mondays_announcement_is_caught(
+    tmp_path: Path,
+) -> None:
+    """Fetched 1 h after Monday's announcement, which carries Friday 14:00 to Monday 14:00.
+
+    A paper submitted on Saturday that the index shows only later is older
+    than the default lookback (24 h behind the newest known paper) but in
+    the announcement the last fetch may have read in part: it is read again.
+    """
+    monday = datetime(2025, 3, 3, 13, 30, tzinfo=EASTERN)  # one paper every 10 minutes
+    busy = [
+        paper(n, monday - timedelta(minutes=10 * n), f"Reward Model {n}", "A reward model.")
+        for n in range(600)
+    ]
+    with FakeArxiv(busy) as server:
+        # The table (500 rows) reaches back to Friday: a Saturday paper belongs in it.
+        config = write_config(tmp_path, server, max_papers=500, page_size=50)
+        first_run = datetime(2025, 3, 3, 21, 0, tzinfo=EASTERN)
+        run_update(config, now=first_run)
+        saturday = datetime(2025, 3, 1, 12, 5, tzinfo=EASTERN)
+        server.add_papers([paper(902, saturday, "Late Reward Model", "A reward model.")])
+        report = run_update(config, now=first_run + timedelta(days=1))
+    assert report.saved.new == 1
+    assert "Late Reward Model" in config.readme_path.read_text(encoding="utf-8")
 
 
 def test_a_revision_that_stops_matching_keeps_its_matching_version(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """arXiv's announcement calendar: when new papers can appear at all.
 
-arXiv announces Sunday to Thursday at 20:00 US Eastern (submissions cut off
-at 14:00), never on Friday or Saturday, and skips its holidays (the
-announcement is deferred to the next working day). A day without an
+arXiv announces Sunday to Thursday at 20:00 US Eastern, never on Friday or
+Saturday, and skips its holidays (the announcement is deferred to the next
+working day). Submissions cut off at 14:00 on weekdays: Sunday's announcement
+carries those up to Friday's cutoff, and Monday's the weekend's too (Friday
+14:00 to Monday 14:00, three days). A day without an
 announcement is normal, not a failure: a run that finds nothing on such a day
 says "no announcement today".
 """
@@ -36,6 +38,7 @@ HOLIDAYS: frozenset[date] = frozenset(
 
 # Monday=0 ... Sunday=6: announcements happen Sunday to Thursday evenings.
 _ANNOUNCING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})
+_WEEKEND = frozenset({5, 6})
 
 
 class Calendar:
@@ -91,7 +94,13 @@ class Calendar:
         return self.cutoff(previous), self.cutoff(day)
 
     def cutoff(self, day: date) -> datetime:
-        """The submission cutoff of ``day``'s announcement (14:00 US Eastern)."""
+        """The submission cutoff of ``day``'s announcement: 14:00 US Eastern.
+
+        On ``day`` itself, or for Sunday's announcement on the Friday before
+        (no submission closes at the weekend).
+        """
+        while day.weekday() in _WEEKEND:
+            day -= timedelta(days=1)
         return datetime.combine(day, CUTOFF_TIME, EASTERN)
 
     def batches(self, after: datetime, until: datetime, *, announced_by: bool = False) -> int:
@@ -100,8 +109,9 @@ class Calendar:
         With ``announced_by``, count instead those whose cutoff is after
         ``after`` and whose announcement is at or before ``until``.
         """
+        # Sunday's cutoff is two days before its announcement: look that far on.
         day, count = after.astimezone(EASTERN).date(), 0
-        while day <= until.astimezone(EASTERN).date():
+        while day <= until.astimezone(EASTERN).date() + timedelta(days=2):
             if self.announces_on(day) and self.cutoff(day) > after:
                 moment = self.announcement_at(day) if announced_by else self.cutoff(day)
                 count += moment <= until

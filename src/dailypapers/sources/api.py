@@ -113,20 +113,26 @@ class ScanPolicy:
     lookback: timedelta = timedelta(hours=24)
 
     def cutoff(self, history: TopicHistory) -> datetime | None:
-        """Where a warm scan may stop: the newest known paper, or ``lookback`` before it.
+        """Where a warm scan may stop: the newest known paper, or further back.
 
-        The lookback applies when the topic was last fetched within
-        ``index_lag`` after an announcement: arXiv's search may not have
-        shown all of it then, and the missing papers have older dates than
-        papers already seen. Never below the table's last row (a table that
-        holds every match has no such row: nothing of it can drop out).
+        Further back when the topic was last fetched within ``index_lag``
+        after an announcement: arXiv's search may not have shown all of it
+        then, and the missing papers have older dates than papers already
+        seen. The scan then reads that announcement's whole submission
+        window (Monday's is three days: the weekend's submissions), and at
+        least ``lookback`` behind the newest known paper; a zero lookback
+        turns the re-read off. Never below the table's last row (a table
+        that holds every match has no such row: nothing of it can drop out).
         """
         newest, floor = history.newest, history.floor
         if newest is None or not history.warm or history.fetched_at is None:
             return None
         seen = history.fetched_at
-        lagging = seen < self.calendar.last_announcement(seen) + self.index_lag
-        cutoff = newest - self.lookback if lagging else newest
+        last = self.calendar.last_announcement(seen)
+        cutoff = newest
+        if self.lookback and seen < last + self.index_lag:
+            opened, _ = self.calendar.window(last.date())
+            cutoff = min(newest - self.lookback, opened)
         return cutoff if floor is None else max(cutoff, floor)
 
     def seen_mark(self, history: TopicHistory) -> datetime | None:
