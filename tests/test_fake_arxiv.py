@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -407,6 +408,23 @@ def test_fault_specs() -> None:
     for bad in ("explode", "slow:speed=1", "slow:seconds", "503:=2"):
         with pytest.raises(ValueError):
             parse_fault_spec(bad)
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("moved_up:count=abc", "count must be a whole number >= 0, not 'abc'"),
+        ("duplicate:count=-1", "count must be a whole number >= 0"),
+        ("slow:seconds=nan", "seconds must be a number >= 0"),
+        ("truncated:fraction=2", "fraction must be a number from 0 to 1"),
+        ("truncated:honest_length=1", "honest_length must be true or false"),
+        ("999", "code must be an HTTP status code"),
+    ],
+)
+def test_a_fault_spec_with_a_bad_value_is_refused_when_given(spec: str, why: str) -> None:
+    """Not a server error on the request it was meant for (which the client would retry)."""
+    with pytest.raises(ValueError, match=re.escape(why)):
+        parse_fault_spec(spec)
 
 
 # --- log and corpus changes -------------------------------------------------

@@ -167,22 +167,53 @@ def _moved_up(params: Params, exchange: Exchange) -> Reply:
     return exchange.answer(shift=-int(params.get("count", 1)))
 
 
-_HANDLERS: dict[str, tuple[_Handler, frozenset[str]]] = {
-    "status": (_status, frozenset({"code", "retry_after", "body"})),
-    "rate_limited_text": (_rate_limited_text, frozenset({"retry_after"})),
-    "html": (_html, frozenset({"code", "retry_after"})),
-    "error_feed": (_error_feed, frozenset({"message"})),
-    "empty_page": (_empty_page, frozenset()),
-    "short_page": (_short_page, frozenset({"count"})),
-    "truncated": (_truncated, frozenset({"fraction", "honest_length"})),
-    "slow": (_slow, frozenset({"seconds"})),
-    "drip": (_drip, frozenset({"chunks", "pause"})),
-    "reset": (_reset, frozenset()),
-    "bomb": (_bomb, frozenset({"megabytes"})),
-    "huge": (_huge, frozenset({"megabytes"})),
-    "total_results": (_total_results, frozenset({"value"})),
-    "duplicate": (_duplicate, frozenset({"count"})),
-    "moved_up": (_moved_up, frozenset({"count"})),
+def _count(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("a whole number >= 0")
+
+
+def _number(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise ValueError("a number >= 0")
+
+
+def _fraction(value: Any) -> None:
+    _number(value)
+    if value > 1:
+        raise ValueError("a number from 0 to 1")
+
+
+def _http_code(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise ValueError("an HTTP status code (100-599)")
+
+
+def _flag(value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+
+
+def _any(value: Any) -> None:
+    """Text (a body, a message) or a ``Retry-After`` value, meant to be anything."""
+
+
+_Check = Callable[[Any], None]
+_HANDLERS: dict[str, tuple[_Handler, dict[str, _Check]]] = {
+    "status": (_status, {"code": _http_code, "retry_after": _any, "body": _any}),
+    "rate_limited_text": (_rate_limited_text, {"retry_after": _any}),
+    "html": (_html, {"code": _http_code, "retry_after": _any}),
+    "error_feed": (_error_feed, {"message": _any}),
+    "empty_page": (_empty_page, {}),
+    "short_page": (_short_page, {"count": _count}),
+    "truncated": (_truncated, {"fraction": _fraction, "honest_length": _flag}),
+    "slow": (_slow, {"seconds": _number}),
+    "drip": (_drip, {"chunks": _count, "pause": _number}),
+    "reset": (_reset, {}),
+    "bomb": (_bomb, {"megabytes": _number}),
+    "huge": (_huge, {"megabytes": _number}),
+    "total_results": (_total_results, {"value": _count}),
+    "duplicate": (_duplicate, {"count": _count}),
+    "moved_up": (_moved_up, {"count": _count}),
 }
 FAULT_KINDS = frozenset(_HANDLERS)
 
@@ -210,9 +241,17 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in _HANDLERS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {sorted(FAULT_KINDS)}")
-        unknown = set(self.params) - _HANDLERS[self.kind][1]
+        checks = _HANDLERS[self.kind][1]
+        unknown = set(self.params) - set(checks)
         if unknown:
             raise ValueError(f"fault {self.kind!r} takes no parameter {sorted(unknown)}")
+        for name, value in self.params.items():
+            try:
+                checks[name](value)
+            except ValueError as error:
+                raise ValueError(
+                    f"fault {self.kind!r}: {name} must be {error}, not {value!r}"
+                ) from None
 
     def applies_to(self, params: Mapping[str, str]) -> bool:
         """True when this fault should answer a request with these parameters."""
