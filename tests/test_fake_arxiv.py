@@ -289,6 +289,10 @@ def test_empty_page_keeps_the_real_total(server: FakeArxiv, client: httpx.Client
     server.inject(fault("empty_page"))
     response = get(client, server, search_query="cat:cs.CL", max_results=5)
     assert (response.status_code, ids(response), total(response)) == (200, [], 15)
+    # arXiv's other glitch: a query with matches answered "no match at all".
+    server.inject(fault("empty_page", total=0))
+    response = get(client, server, search_query="cat:cs.CL", max_results=5)
+    assert (response.status_code, ids(response), total(response)) == (200, [], 0)
 
 
 def test_short_page(server: FakeArxiv, client: httpx.Client) -> None:

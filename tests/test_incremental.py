@@ -23,6 +23,7 @@ from dailypapers.config import Config, load_config
 from dailypapers.fetchstate import TopicHistory
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.offline.faults import fault
 from dailypapers.pipeline import run_update
 from dailypapers.sources.api import (
     ApiSource,
@@ -386,6 +387,36 @@ def test_an_empty_topic_is_asked_twice_then_once(tmp_path: Path) -> None:
         again = [r for r in server.requests if "Reasoning" in r.params["search_query"]]
     assert len(empty) == 2  # totalResults 0: asked once more (arXiv's glitch), at once
     assert len(again) == 1  # empty before: believed at once
+
+
+def test_a_topic_with_matches_answered_empty_twice_is_not_taken_for_empty(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """arXiv's transient empty answer, twice: the last total is kept, and asked again next run."""
+    import sqlalchemy as sa
+
+    from dailypapers.schema import topic_fetch_state
+    from dailypapers.store import open_store
+
+    few = [p for p in corpus(300, random.Random(6)) if "reward model" in p.title][:30]
+    reward = lambda params: "Reward" in params.get("search_query", "")  # noqa: E731
+    with FakeArxiv(few) as server:
+        config = write_config(tmp_path, server, max_papers=20, page_size=100)
+        run_update(config, now=START)
+        empty = fault("empty_page", total=0, when=reward)  # arXiv's glitch: "no match"
+        server.inject(empty, empty)
+        run_update(config, now=START + timedelta(days=1), force=True)
+        assert "answered no match at all" in caplog.text
+        with open_store(config.db_url) as store, store.engine.connect() as conn:
+            totals = set(conn.scalars(sa.select(topic_fetch_state.c.total_results)))
+        assert totals == {30, 0}  # Reward Model's 30 kept; Reasoning has none
+        # The next run asks an empty answer again, and gets the topic's papers.
+        server.inject(empty)
+        server.add_papers([paper(904, START + timedelta(hours=30), "Reward Model news", "x")])
+        server.reset_log()
+        report = run_update(config, now=START + timedelta(days=2))
+    asked = [r for r in server.requests if reward(r.params)]
+    assert len(asked) == 2 and report.saved.new == 1
 
 
 def test_migration_7_adds_the_totals_to_a_store_without_them(tmp_path: Path) -> None:

@@ -108,7 +108,9 @@ def _error_feed(params: Params, exchange: Exchange) -> Reply:
 
 
 def _empty_page(params: Params, exchange: Exchange) -> Reply:
-    return exchange.answer(limit=0)
+    """No entry; ``total`` replaces the real total (0: the whole query looks empty)."""
+    total = params.get("total")
+    return exchange.answer(limit=0, total=None if total is None else int(total))
 
 
 def _short_page(params: Params, exchange: Exchange) -> Reply:
@@ -203,7 +205,7 @@ _HANDLERS: dict[str, tuple[_Handler, dict[str, _Check]]] = {
     "rate_limited_text": (_rate_limited_text, {"retry_after": _any}),
     "html": (_html, {"code": _http_code, "retry_after": _any}),
     "error_feed": (_error_feed, {"message": _any}),
-    "empty_page": (_empty_page, {}),
+    "empty_page": (_empty_page, {"total": _count}),
     "short_page": (_short_page, {"count": _count}),
     "truncated": (_truncated, {"fraction": _fraction, "honest_length": _flag}),
     "slow": (_slow, {"seconds": _number}),
@@ -226,7 +228,7 @@ class Fault:
 
     Kinds and params: ``status`` (code, retry_after, body),
     ``rate_limited_text`` (retry_after), ``html`` (code, retry_after),
-    ``error_feed`` (message), ``empty_page``, ``short_page`` (count),
+    ``error_feed`` (message), ``empty_page`` (total), ``short_page`` (count),
     ``truncated`` (fraction, honest_length), ``slow`` (seconds),
     ``drip`` (chunks, pause), ``reset``, ``total_results`` (value),
     ``duplicate`` (count), ``moved_up`` (count: results above left, the

@@ -319,9 +319,10 @@ def fetch_topic(
     row (nothing older can enter the table).
 
     A first page reporting no result at all is asked again once, or not at
-    all for a topic that had none at its last fetch. The result carries
-    arXiv's total, so that a topic whose matches all fit in its table is
-    warm next time.
+    all for a topic that had none at its last fetch; a topic that had
+    matches keeps its last total when both answers are empty
+    (:func:`_doubt_empty`). The result carries arXiv's total, so that a
+    topic whose matches all fit in its table is warm next time.
     """
     policy = policy or ScanPolicy()
     known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
@@ -365,11 +366,38 @@ def fetch_topic(
                     len(seen),
                 )
             break
+    if total == 0 and _had_matches(history):
+        total = _doubt_empty(plan, history)
     return TopicFetch(plan, list(found.values()), total=total, top=top, dated=True)
 
 
 def _empty_before(history: TopicHistory) -> bool:
     return history.total == 0 or (history.fetched_at is not None and not history.known)
+
+
+def _had_matches(history: TopicHistory) -> bool:
+    """Whether arXiv's matches for the topic were seen before (they never go away)."""
+    return bool(history.known) and history.total != 0
+
+
+def _doubt_empty(plan: TopicPlan, history: TopicHistory) -> int | None:
+    """The total to record when a topic that had matches is answered "none", twice.
+
+    arXiv keeps every version, so a query's matches do not go away (only a
+    revision that stops matching, for a topic of one or two papers, or a
+    change in arXiv's search engine); an empty answer is far more likely
+    its transient fault. The last total is kept, so that the next run asks
+    again (and once more if empty) instead of taking the topic for empty;
+    nothing is lost meanwhile, since the next scan still reads down to the
+    newest stored paper.
+    """
+    log.warning(
+        "%s: arXiv answered no match at all (asked twice), where the last fetch found %s; "
+        "kept as before, asked again next run",
+        plan.topic.name,
+        "some" if history.total is None else history.total,
+    )
+    return history.total
 
 
 def _warn_future(plan: TopicPlan, paper: Paper) -> None:
