@@ -217,10 +217,19 @@ def test_a_late_paper_is_caught_when_the_last_fetch_was_soon_after_an_announceme
     assert ("Late Reward Model" in config.readme_path.read_text(encoding="utf-8")) is caught
 
 
+@pytest.mark.parametrize(
+    "first_run",
+    [
+        datetime(2025, 3, 3, 21, 0, tzinfo=EASTERN),  # 1 h after Monday's announcement
+        # A run that starts just before it reads arXiv after it: the topic's own time counts.
+        datetime(2025, 3, 3, 20, 0, tzinfo=EASTERN) - timedelta(microseconds=1),
+    ],
+    ids=["after", "started-before"],
+)
 def test_a_weekend_paper_indexed_late_after_mondays_announcement_is_caught(
-    tmp_path: Path,
+    tmp_path: Path, first_run: datetime
 ) -> None:
-    """Fetched 1 h after Monday's announcement, which carries Friday 14:00 to Monday 14:00.
+    """Fetched soon after Monday's announcement, which carries Friday 14:00 to Monday 14:00.
 
     A paper submitted on Saturday that the index shows only later is older
     than the default lookback (24 h behind the newest known paper) but in
@@ -234,11 +243,10 @@ def test_a_weekend_paper_indexed_late_after_mondays_announcement_is_caught(
     with FakeArxiv(busy) as server:
         # The table (500 rows) reaches back to Friday: a Saturday paper belongs in it.
         config = write_config(tmp_path, server, max_papers=500, page_size=50)
-        first_run = datetime(2025, 3, 3, 21, 0, tzinfo=EASTERN)
         run_update(config, now=first_run)
         saturday = datetime(2025, 3, 1, 12, 5, tzinfo=EASTERN)
         server.add_papers([paper(902, saturday, "Late Reward Model", "A reward model.")])
-        report = run_update(config, now=first_run + timedelta(days=1))
+        report = run_update(config, now=datetime(2025, 3, 4, 21, 0, tzinfo=EASTERN))
     assert report.saved.new == 1
     assert "Late Reward Model" in config.readme_path.read_text(encoding="utf-8")
 

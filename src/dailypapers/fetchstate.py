@@ -137,11 +137,20 @@ def mark_fetched(
     source: str,
     now: datetime,
     totals: Mapping[int, int | None] | None = None,
+    times: Mapping[int, datetime] | None = None,
 ) -> None:
-    """Record that ``update`` fetched these topics successfully at ``now`` (and arXiv's totals)."""
-    totals = totals or {}
+    """Record that ``update`` fetched these topics successfully (and arXiv's totals).
+
+    Each at its time in ``times``, else at ``now`` (the run's start).
+    """
+    totals, times = totals or {}, times or {}
     rows = [
-        {"topic_id": tid, "fetched_at": now, "source": source, "total_results": totals.get(tid)}
+        {
+            "topic_id": tid,
+            "fetched_at": times.get(tid, now),
+            "source": source,
+            "total_results": totals.get(tid),
+        }
         for tid in topic_ids
     ]
     if rows:
@@ -202,9 +211,10 @@ def record(
     context: Remembered | None,
     now: datetime,
     totals: Mapping[int, int | None] | None = None,
+    times: Mapping[int, datetime] | None = None,
 ) -> None:
     """Everything a successful fetch remembers, inside the run's transaction."""
-    mark_fetched(conn, store, topic_ids, source, now, totals)
+    mark_fetched(conn, store, topic_ids, source, now, totals, times)
     if context is not None:
         write_markers(conn, store, context.markers, now)
         set_pending(conn, store, context.pending_add, context.pending_drop, context.pending_scope)

@@ -178,19 +178,21 @@ def save_spooled(
         if extra:
             linked_ids = spool.ids()
             store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
-        topic_ids, totals = [], {}
+        topic_ids, totals, times = [], {}, {}
         for index, item in enumerate(collected_each(fetched)):
             topic_id, were = _topic_links(conn, store, item, snapshot, index)
             linked = store.link(conn, topic_id, (p.id for p in item.papers), now, were)
             total = total + SaveResult(linked=linked)
             topic_ids.append(topic_id)
             totals[topic_id] = item.total
+            if item.fetched_at is not None:
+                times[topic_id] = item.fetched_at
             if item.evaluated_until is not None:
                 store.mark_evaluated(conn, topic_id, item.evaluated_until, now)
             if source is not None:
                 fetchstate.mark_scanned(conn, store, topic_id, item.top, now, dated=item.dated)
         if source is not None:
-            fetchstate.record(conn, store, topic_ids, source, context, now, totals)
+            fetchstate.record(conn, store, topic_ids, source, context, now, totals, times)
         if snapshot is not None and run_id is not None:
             snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
         return total

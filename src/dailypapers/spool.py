@@ -93,6 +93,7 @@ class SpooledTopic:
     total: int | None = None
     top: datetime | None = None
     dated: bool = False
+    fetched_at: datetime | None = None
 
 
 class Spool:
@@ -153,6 +154,7 @@ class Spool:
                 fetched.total,
                 fetched.top,
                 fetched.dated,
+                fetched.fetched_at,
             )
         )
 

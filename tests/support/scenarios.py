@@ -98,6 +98,11 @@ SCENARIOS: list[Scenario] = [
     Scenario("empty page mid-paging", lambda: [fault("empty_page", when=mid_paging)], "ok"),
     Scenario("empty first page", lambda: [fault("empty_page", when=first_page)], "ok"),
     Scenario(
+        'first page "no match at all" (totalResults 0)',
+        lambda: [fault("empty_page", total=0, when=first_page)],
+        "ok",
+    ),
+    Scenario(
         "page shorter than promised", lambda: [fault("short_page", count=7, when=mid_paging)], "ok"
     ),
     Scenario(
@@ -107,6 +112,11 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "same paper on two pages", lambda: [fault("duplicate", count=3, when=mid_paging)], "ok"
+    ),
+    Scenario(
+        "results moved up between pages",
+        lambda: [fault("moved_up", count=3, when=mid_paging)],
+        "ok",
     ),
     Scenario(
         "error feed (HTTP 400)",
@@ -124,6 +134,11 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "empty page mid-paging, persistent",
         lambda: _times(fault("empty_page", when=mid_paging), PERSISTENT),
+        "fail",
+    ),
+    Scenario(
+        'later page "no match at all", persistent',
+        lambda: _times(fault("empty_page", total=0, when=mid_paging), PERSISTENT),
         "fail",
     ),
     Scenario("connection refused (server down)", lambda: [], "fail", server_down=True),

@@ -512,6 +512,7 @@ class ApiSource:
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
         context.say(f"{plan.topic.name}: {len(fetched.papers)} new or revised")
+        fetched.fetched_at = context.clock()
         return fetched
 
     def close(self) -> None:

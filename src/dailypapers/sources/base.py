@@ -11,9 +11,10 @@ end. What a source wants remembered (markers, pending ids) it puts in the
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from dailypapers.models import Paper
@@ -47,6 +48,10 @@ class TopicFetch:
     :func:`dailypapers.fetchstate.topic_history`). ``dated``: the fetch was
     such a scan, even one that read nothing dated (``top`` is then ``None``
     and the mark stays as it was; a fetch that is no dated scan removes it).
+    ``fetched_at``: when the topic's last request was answered (``None``:
+    the run's start), recorded as the topic's fetch time: a run that began
+    before an announcement may read the topic after it, within the index
+    lag.
     """
 
     plan: TopicPlan
@@ -55,6 +60,7 @@ class TopicFetch:
     total: int | None = None
     top: datetime | None = None
     dated: bool = False
+    fetched_at: datetime | None = None
 
 
 @dataclass
@@ -80,6 +86,13 @@ class FetchContext:
     pending_add: dict[str, datetime] = field(default_factory=dict)
     pending_drop: set[str] = field(default_factory=set)
     pending_scope: str = ""  # whose pending list (a source's set of topics)
+    started: float = field(default_factory=time.monotonic)
+
+    def clock(self) -> datetime:
+        """The run's clock now: ``now`` plus the time since the fetch began."""
+        if self.now is None:
+            return datetime.now(UTC)
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
 
     def say(self, message: str) -> None:
         if self.progress:
