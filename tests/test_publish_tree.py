@@ -308,3 +308,34 @@ def test_a_read_only_file_carried_over_is_synced_without_syncfs(
     monkeypatch.setattr("builtins.open", no_write_open)
     assert publish_tree(site, NEW, owned=owned)
     assert snapshot(site) == {**NEW, "CNAME": b"papers.example.org"}
+
+
+def test_a_target_replaced_by_a_file_during_the_run_leaves_nothing_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap_mode: str
+) -> None:
+    """The swap puts that file where the old tree would go: it is removed, not left in the repo."""
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    sync = tree._sync_tree
+
+    def replaced_meanwhile(root: Path) -> None:
+        sync(root)
+        tree.remove_path(site)
+        site.write_text("someone's file")
+
+    monkeypatch.setattr(tree, "_sync_tree", replaced_meanwhile)
+    removals = tree.Removals()
+    assert publish_tree(site, NEW, owned=owned, removals=removals)
+    removals.wait()
+    assert snapshot(site) == NEW
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_recover_removes_a_file_left_where_a_tree_would_be(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    publish_tree(site, OLD, owned=owned)
+    (tmp_path / ".site.new-x").write_text("a file a swap left")
+    (tmp_path / ".site.old-y").write_text("and another")
+    recover(site)
+    assert snapshot(site) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]

@@ -80,8 +80,23 @@ def publish_tree(
         if swapped and removals is not None:
             removals.remove(staging)  # the old tree (or nothing)
         else:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_path(staging)
     return True
+
+
+def remove_path(path: Path) -> None:
+    """Remove a folder, a file or a link at ``path``, quietly (what a swap left there).
+
+    Usually a folder; a file when the target was replaced by one during the
+    run (the swap then put that file here): it must not stay in the repository.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass  # the next publish's recover() tries again
 
 
 class Removals:
@@ -97,9 +112,7 @@ class Removals:
 
     def remove(self, path: Path) -> None:
         """Start removing ``path`` (a folder) in the background."""
-        thread = threading.Thread(
-            target=shutil.rmtree, args=(path,), kwargs={"ignore_errors": True}, daemon=True
-        )
+        thread = threading.Thread(target=remove_path, args=(path,), daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -119,9 +132,9 @@ def recover(target: Path) -> None:
         if not target.exists():
             os.rename(old, target)
         else:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_path(old)
     for staging in parent.glob(f".{target.name}.new-*"):
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_path(staging)
 
 
 def current_files(target: Path, owned: Owned) -> dict[str, bytes]:
