@@ -339,3 +339,23 @@ def test_recover_removes_a_file_left_where_a_tree_would_be(tmp_path: Path) -> No
     recover(site)
     assert snapshot(site) == OLD
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+@pytest.mark.parametrize(
+    ("release", "reports"),
+    [
+        ("6.1.0-18-amd64", True),
+        ("5.8.0", True),
+        ("5.10.102.1-microsoft-standard-WSL2", True),
+        ("5.4.0-150-generic", False),  # syncfs passes a failed writeback for durable
+        ("4.19.0", False),
+        ("weird", False),
+    ],
+)
+def test_syncfs_is_trusted_only_where_it_reports_writeback_errors(
+    release: str, reports: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tree.reports_errors(release) is reports
+    monkeypatch.setattr(tree, "kernel_release", lambda: release)
+    if not reports:
+        assert tree.syncfs(tmp_path) is False  # each file is fsynced instead
