@@ -311,6 +311,34 @@ def test_a_cancelled_child_is_ended_not_waited_for() -> None:
 
 
 @linux_only
+def test_a_second_ctrl_c_while_ending_the_child_still_reaps_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Ctrl-C arriving as cancel() waits for the child: raised after it is reaped, not
+    instead (the old code left a zombie for as long as the process lived)."""
+    blocked, never = os.pipe()
+    real_waitpid = os.waitpid
+
+    def interrupted_wait(pid: int, options: int) -> tuple[int, int]:
+        os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, as the wait begins
+        signal.getsignal(signal.SIGINT)  # a bytecode boundary: a handler would run here
+        return real_waitpid(pid, options)
+
+    try:
+        pending = forked.Pending(lambda in_child: in_child and os.read(blocked, 1))
+        assert pending.forked
+        monkeypatch.setattr(os, "waitpid", interrupted_wait)
+        with pytest.raises(KeyboardInterrupt):
+            pending.cancel()
+        monkeypatch.setattr(os, "waitpid", real_waitpid)
+        with pytest.raises(ChildProcessError):  # reaped before the Ctrl-C was raised
+            os.waitpid(pending._pid, os.WNOHANG)
+    finally:
+        os.close(blocked)
+        os.close(never)
+
+
+@linux_only
 def test_the_renders_error_ends_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An error while the site renders (here) ends the child rendering the feeds: the
     render fails at once instead of waiting for it (the old code hung here)."""

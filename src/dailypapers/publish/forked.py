@@ -32,6 +32,10 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+# What interrupts a run (Ctrl-C, a SIGTERM, the deadline's timer): held around a fork
+# and around ending the child.
+_HELD = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGALRM})
+
 
 class Pending(Generic[T]):
     """The outcome of ``work(forked)``: run in a child (``forked`` true), or already run here."""
@@ -49,8 +53,7 @@ class Pending(Generic[T]):
         parent = os.getpid()
         # Signals wait until the child is inside _child's try (which always ends in
         # os._exit): a Ctrl-C right after the fork must not unwind the parent's stack there.
-        held = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
             pid = os.fork()
         except BaseException:
@@ -96,8 +99,7 @@ class Pending(Generic[T]):
         try:
             payload = _read_all(self._reader)
         except BaseException:  # interrupted here (the run's deadline, Ctrl-C): end the child
-            os.kill(self._pid, signal.SIGTERM)  # what it published is whole (atomic swaps)
-            os.waitpid(self._pid, 0)
+            self._end_child()  # what it published is whole (atomic swaps)
             raise
         _, status = os.waitpid(self._pid, 0)
         self._take(payload, status)
@@ -110,9 +112,24 @@ class Pending(Generic[T]):
         self._done = True
         if not self._pid:
             return
-        os.kill(self._pid, signal.SIGTERM)
-        os.waitpid(self._pid, 0)
-        os.close(self._reader)
+        try:
+            self._end_child()
+        finally:
+            os.close(self._reader)
+
+    def _end_child(self) -> None:
+        """SIGTERM the child and reap it, the parent's signals held meanwhile.
+
+        A second Ctrl-C (or the deadline) inside ``waitpid`` would leave the
+        child unreaped, a zombie for as long as this process lives; held, it
+        is raised right after.
+        """
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            os.kill(self._pid, signal.SIGTERM)
+            os.waitpid(self._pid, 0)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _run_here(self, work: Callable[[bool], T]) -> None:
         """The work, here and now; its error is raised at once, as in a render without
