@@ -324,6 +324,25 @@ def test_the_apis_scans_keep_their_marks_and_a_feed_day_removes_them(
     assert scanned_marks(config) == [None, None]  # the next scan takes the store's dates
 
 
+def test_topics_the_api_reads_for_the_feed_keep_their_totals_and_fetch_times(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    """The feed source's API scans are recorded as the API source's: arXiv's total (a
+    small topic is warm next time) and the time the scan asked, not the run's start."""
+    import sqlalchemy as sa
+
+    from dailypapers.schema import topic_fetch_state
+
+    config, evening = warm_up(tmp_path, server)  # cold topics: read by the API
+    started = run_at(config, evening)
+    with open_store(config.db_url) as store, store.reading() as conn:
+        rows = conn.execute(
+            sa.select(topic_fetch_state.c.total_results, topic_fetch_state.c.fetched_at)
+        ).all()
+    assert len(rows) == 2 and all(total is not None and total > 0 for total, _ in rows)
+    assert all(when > started for _, when in rows)  # asked after the run began
+
+
 def scanned_marks(config: Config) -> list[datetime | None]:
     with open_store(config.db_url) as store, store.reading() as conn:
         return [scanned_mark(conn, i) for i in topic_ids(config, store)]

@@ -148,6 +148,54 @@ def test_a_fetch_soon_after_an_announcement_rereads_that_announcement() -> None:
     assert replace(policy, lookback=timedelta(0)).cutoff(soon) == MON_1PM
 
 
+def test_a_scans_fetch_time_is_its_first_request_or_the_announcement_it_saw() -> None:
+    """Recorded so that "soon after an announcement" is judged on what the scan saw."""
+    policy = ScanPolicy(CALENDAR, index_lag=timedelta(hours=4))
+    monday = datetime(2025, 6, 2, 20, 0, tzinfo=EASTERN)  # Monday's announcement
+    at = monday.replace  # times on Monday evening (US Eastern)
+    # Asked and answered after it: the first request's time.
+    assert policy.fetch_time(at(hour=20, minute=10), at(hour=20, minute=12)) == at(minute=10)
+    # Asked before it, answered after: the announcement itself (within its lag).
+    asked, answered = monday - timedelta(seconds=30), monday + timedelta(seconds=35)
+    assert policy.fetch_time(asked, answered) == monday
+    # Asked within the lag, answered after it: the first request (the scan began there).
+    asked = monday + timedelta(hours=4) - timedelta(seconds=2)
+    assert policy.fetch_time(asked, asked + timedelta(seconds=6)) == asked
+    later = history(asked)
+    assert policy.cutoff(later) == datetime(2025, 5, 30, 14, 0, tzinfo=EASTERN)  # re-read
+
+
+def test_the_runs_clock_reads_on_from_when_the_run_began(tmp_path: Path) -> None:
+    """Not from when the fetch began: a run that waited for the lock (or opened a big
+    store) first would record a fetch time earlier than its requests."""
+    import time
+
+    from dailypapers.sources.base import FetchContext
+
+    seen: list[tuple[float, FetchContext]] = []
+
+    class Recording:
+        name = "recording"
+
+        def fetch(self, plans: Any, context: FetchContext) -> list[Any]:
+            seen.append((time.monotonic(), context))
+            return []
+
+        def close(self) -> None:
+            pass
+
+    def factory(config: Config) -> Any:
+        seen.append((time.monotonic(), None))  # type: ignore[arg-type]
+        return Recording()
+
+    with FakeArxiv([]) as server:
+        config = write_config(tmp_path, server, max_papers=5, page_size=10)
+        before = time.monotonic()
+        run_update(config, now=START, source_factory=factory, force=True)
+    made, (_, context) = seen[0][0], seen[1]
+    assert before <= context.started < made  # when ``now`` was read, before the source
+
+
 # --- against the fake server -----------------------------------------------------
 
 
@@ -416,8 +464,13 @@ def test_a_topic_with_matches_answered_empty_twice_is_not_taken_for_empty(
         run_update(config, now=START + timedelta(days=1), force=True)
         assert "answered no match at all" in caplog.text
         with open_store(config.db_url) as store, store.engine.connect() as conn:
-            totals = set(conn.scalars(sa.select(topic_fetch_state.c.total_results)))
-        assert totals == {30, 0}  # Reward Model's 30 kept; Reasoning has none
+            rows = conn.execute(
+                sa.select(topic_fetch_state.c.total_results, topic_fetch_state.c.fetched_at)
+            ).all()
+        assert {total for total, _ in rows} == {30, 0}  # Reward Model's 30 kept; Reasoning: 0
+        # Nothing was read: Reward Model keeps its last fetch's time (the first run's).
+        times = sorted(when for _, when in rows)
+        assert times[0] < START + timedelta(hours=1) < START + timedelta(days=1) <= times[1]
         # The next run asks an empty answer again, and gets the topic's papers.
         server.inject(empty)
         server.add_papers([paper(904, START + timedelta(hours=30), "Reward Model news", "x")])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -487,6 +488,7 @@ def run_update(
     ``raise_errors`` the exception is raised after it is recorded.
     """
     command = "update" if fetch and render else ("fetch" if fetch else "render")
+    started = time.monotonic()  # with ``now``: the run's clock reads on from it
     now = now or run_clock()
     day = now.astimezone(config.zone).date()
     report = RunReport(topics=len(config.settings.topics), day=day)
@@ -497,7 +499,7 @@ def run_update(
         if fetch:
             with paused_collections():  # collected after each topic and at the end
                 announced = _fetch_and_save(
-                    config, run.store, source_factory, report, progress, now, run.id, force
+                    config, run.store, source_factory, report, progress, now, run.id, force, started
                 )
                 run.store.release_idle()  # the save's SQLite page caches
                 release_freed()  # the fetched papers: rendering's peak does not stack on them
@@ -591,8 +593,13 @@ def _fetch_and_save(
     now: datetime,
     run_id: int,
     force: bool = False,
+    started: float | None = None,
 ) -> bool:
-    """Fetch and store; False when arXiv announced nothing since the last run."""
+    """Fetch and store; False when arXiv announced nothing since the last run.
+
+    ``started``: the monotonic time at which ``now`` was read (the run's
+    clock reads on from there; ``None``: from here).
+    """
     settings = config.settings
     plans = plan_topics(config)
     # The CLI's factory names its source: decide before any HTTP client is built.
@@ -617,6 +624,7 @@ def _fetch_and_save(
         progress,
         now=now,
         probe=decision is announcement.Decision.PROBE,
+        started=time.monotonic() if started is None else started,
     )
     with Spool(config.state_dir) as spool:  # on disk beside the run's lock (docs/design.md)
         try:

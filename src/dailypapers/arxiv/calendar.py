@@ -88,7 +88,7 @@ class Calendar:
     def window(self, day: date) -> tuple[datetime, datetime]:
         """The submissions ``day``'s announcement carries: ``(previous cutoff, cutoff]``.
 
-        Submissions close at 14:00 US Eastern on announcing days.
+        Submissions close at 14:00 US Eastern on weekdays (:meth:`cutoff`).
         """
         previous = self.previous_announcement_day(day)
         return self.cutoff(previous), self.cutoff(day)

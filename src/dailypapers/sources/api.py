@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -134,6 +134,21 @@ class ScanPolicy:
             opened, _ = self.calendar.window(last.date())
             cutoff = min(newest - self.lookback, opened)
         return cutoff if floor is None else max(cutoff, floor)
+
+    def fetch_time(self, first: datetime, last: datetime) -> datetime:
+        """The time to record for a scan whose requests ran from ``first`` to ``last``.
+
+        The first request's time, or the last announcement before the last
+        answer when one came in between: a scan is "soon after an
+        announcement" (:meth:`cutoff`) when any of its answers may have come
+        from an index that did not show all of it yet. Never later than the
+        first request, so never later than what the scan really saw.
+        """
+        try:
+            announced = self.calendar.last_announcement(last)
+        except ValueError:  # no announcement in 30 days (odd holidays): the first request
+            return first
+        return max(first, announced.astimezone(UTC))
 
     def seen_mark(self, history: TopicHistory) -> datetime | None:
         """The submission cutoff of the last announcement the last fetch read in full.
@@ -304,6 +319,7 @@ def fetch_topic(
     archives: list[str],
     now: datetime | None = None,
     policy: ScanPolicy | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> TopicFetch:
     """The topic's papers that are new or revised since the store last saw them.
 
@@ -322,11 +338,15 @@ def fetch_topic(
     all for a topic that had none at its last fetch; a topic that had
     matches keeps its last total when both answers are empty
     (:func:`_doubt_empty`). The result carries arXiv's total, so that a
-    topic whose matches all fit in its table is warm next time.
+    topic whose matches all fit in its table is warm next time, and, with
+    ``clock`` (the run's clock), the time to record as the topic's fetch
+    (:meth:`ScanPolicy.fetch_time`; a doubted empty answer keeps the last
+    one: nothing was read).
     """
     policy = policy or ScanPolicy()
     known, warm, cutoff = history.known, history.warm, policy.cutoff(history)
     now = now or datetime.now(UTC)
+    first = clock() if clock is not None else None
     size = first_page_size(history, policy, now=now, limit=limit, cap=client.page_size)
     horizon = now + FUTURE_SKEW
     found: dict[str, Paper] = {}
@@ -366,9 +386,12 @@ def fetch_topic(
                     len(seen),
                 )
             break
+    fetched_at = None if first is None or clock is None else policy.fetch_time(first, clock())
     if total == 0 and _had_matches(history):
-        total = _doubt_empty(plan, history)
-    return TopicFetch(plan, list(found.values()), total=total, top=top, dated=True)
+        total, fetched_at = _doubt_empty(plan, history), history.fetched_at
+    return TopicFetch(
+        plan, list(found.values()), total=total, top=top, dated=True, fetched_at=fetched_at
+    )
 
 
 def _empty_before(history: TopicHistory) -> bool:
@@ -386,14 +409,15 @@ def _doubt_empty(plan: TopicPlan, history: TopicHistory) -> int | None:
     arXiv keeps every version, so a query's matches do not go away (only a
     revision that stops matching, for a topic of one or two papers, or a
     change in arXiv's search engine); an empty answer is far more likely
-    its transient fault. The last total is kept, so that the next run asks
-    again (and once more if empty) instead of taking the topic for empty;
-    nothing is lost meanwhile, since the next scan still reads down to the
-    newest stored paper.
+    its transient fault. The last total is kept, so that the next fetch
+    asks again (and once more if empty) instead of taking the topic for
+    empty, and so is the last fetch time (the caller's): nothing was read,
+    and the next scan reads down to the newest stored paper, and further
+    back when the last real read came soon after an announcement.
     """
     log.warning(
         "%s: arXiv answered no match at all (asked twice), where the last fetch found %s; "
-        "kept as before, asked again next run",
+        "kept as before, asked again next time",
         plan.topic.name,
         "some" if history.total is None else history.total,
     )
@@ -508,11 +532,11 @@ class ApiSource:
                 archives=context.archives,
                 now=context.now,
                 policy=self.policy,
+                clock=context.clock,
             )
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
         context.say(f"{plan.topic.name}: {len(fetched.papers)} new or revised")
-        fetched.fetched_at = context.clock()
         return fetched
 
     def close(self) -> None:

@@ -48,10 +48,11 @@ class TopicFetch:
     :func:`dailypapers.fetchstate.topic_history`). ``dated``: the fetch was
     such a scan, even one that read nothing dated (``top`` is then ``None``
     and the mark stays as it was; a fetch that is no dated scan removes it).
-    ``fetched_at``: when the topic's last request was answered (``None``:
-    the run's start), recorded as the topic's fetch time: a run that began
-    before an announcement may read the topic after it, within the index
-    lag.
+    ``fetched_at``: the time to record as the topic's fetch (``None``: the
+    run's start): the API source's scans record when they asked
+    (:meth:`dailypapers.sources.api.ScanPolicy.fetch_time`), since a run
+    that began before an announcement may read the topic after it, within
+    the index lag.
     """
 
     plan: TopicPlan
@@ -86,10 +87,10 @@ class FetchContext:
     pending_add: dict[str, datetime] = field(default_factory=dict)
     pending_drop: set[str] = field(default_factory=set)
     pending_scope: str = ""  # whose pending list (a source's set of topics)
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # when ``now`` was read
 
     def clock(self) -> datetime:
-        """The run's clock now: ``now`` plus the time since the fetch began."""
+        """The run's clock now: ``now`` plus the time since it was read (``started``)."""
         if self.now is None:
             return datetime.now(UTC)
         return self.now + timedelta(seconds=time.monotonic() - self.started)

@@ -132,7 +132,16 @@ class FeedSource:
             if scan is None:  # the listing alone: no dated scan of this topic
                 fetched.append(TopicFetch(plan, merged))
             else:
-                fetched.append(TopicFetch(plan, merged, top=scan.top, dated=scan.dated))
+                fetched.append(
+                    TopicFetch(
+                        plan,
+                        merged,
+                        total=scan.total,
+                        top=scan.top,
+                        dated=scan.dated,
+                        fetched_at=scan.fetched_at,
+                    )
+                )
         return fetched
 
     def _gap(self, listing: Listing, last: str | None) -> bool:
