@@ -155,6 +155,26 @@ def test_feishu_signs_when_a_secret_is_set(
     assert "wrong-secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(200, raw=b"<html><body>Welcome to the hotel Wi-Fi</body></html>"),
+        Answer(200, {"msg": "ok"}),  # JSON, but not Feishu's: no code
+    ],
+)
+def test_feishu_counts_only_its_own_code_0_as_sent(
+    answer: Answer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 2xx page that is not Feishu's answer (a proxy, a captive portal) is no delivery:
+    before, it marked the papers sent though nothing was posted."""
+    with RecordingServer(lambda request: answer) as server:
+        monkeypatch.setenv("DAILYPAPERS_FEISHU_URL", f"{server.url}/open-apis/bot/v2/hook/x")
+        with pytest.raises(
+            NotifyError, match=r"^Feishu refused the message: HTTP 200 without Feishu's answer$"
+        ):
+            feishu_channel().send(big_digest(1, 3))
+
+
 def test_feishu_with_too_many_topics_falls_back_to_short_text(feishu: RecordingServer) -> None:
     feishu_channel().send(big_digest(topics=400, papers=2))
     (request,) = feishu.requests

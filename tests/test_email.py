@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from datetime import date
 
@@ -118,3 +120,48 @@ def test_user_without_password_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> 
     assert (
         channel.problem() == "$DAILYPAPERS_SMTP_USER is set but $DAILYPAPERS_SMTP_PASSWORD is not"
     )
+
+
+def _raw_smtp(quit_reply: str, accepted: list[bytes]) -> socket.socket:
+    """A one-connection SMTP server that accepts the message, then answers QUIT so."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rwb") as stream:
+
+            def say(line: str) -> None:
+                stream.write(line.encode() + b"\r\n")
+                stream.flush()
+
+            say("220 fake ESMTP")
+            body: list[bytes] | None = None
+            for line in stream:
+                if body is not None:
+                    if line == b".\r\n":
+                        accepted.append(b"".join(body))
+                        body = None
+                        say("250 2.0.0 queued as X")
+                    else:
+                        body.append(line)
+                elif line[:4].upper() == b"DATA":
+                    body = []
+                    say("354 go ahead")
+                elif line[:4].upper() == b"QUIT":
+                    say(quit_reply)
+                    return
+                else:
+                    say("250 ok")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_a_message_accepted_then_a_failed_goodbye_counts_as_sent() -> None:
+    """Accepted (250), then "421" to QUIT: sent. Before, it was a failure, so every next
+    run sent the same digest again."""
+    accepted: list[bytes] = []
+    with _raw_smtp("421 4.4.2 closing, bye", accepted) as listener:
+        port = listener.getsockname()[1]
+        receipt = EmailChannel(settings(port, "none"), "Daily Papers").send(DIGEST)
+    assert len(accepted) == 1 and receipt.startswith("<")

@@ -184,3 +184,26 @@ def test_bidi_overrides_and_controls_are_stripped_everywhere() -> None:
     for where, text in outputs.items():
         assert not re.search("[\u202a-\u202e\u2066-\u2069\x80-\x9f\x1b]", text), where
         assert "Safetxt.exe" in text, where
+
+
+def test_a_link_ends_at_a_control_or_bidi_character_in_every_output() -> None:
+    """A code link written "https://github.com/evil/repo\u202egnp.exe" showed as
+    "...exe.png" in the e-mail, its href and the site's data; the link stops there now."""
+    from dailypapers.links import find_links
+    from dailypapers.render.digest import render_html, render_text
+
+    sneaky = "Code: https://github.com/evil/repo\u202egnp.exe\x01\x7f, https://e.org/\u2066x\x1b[2J"
+    item = paper(abstract=sneaky, comment=sneaky)
+    assert [link.url for link in find_links(item)] == [
+        "https://github.com/evil/repo",
+        "https://e.org/",
+    ]
+    digest = Digest("Daily Papers", date(2025, 5, 20), (TopicDigest("T", (Entry(item),)),))
+    catalog = build_catalog("Daily Papers", [("Reward Model", "q", [item])])
+    outputs = {
+        "e-mail text": render_text(digest),
+        "e-mail html": render_html(digest),
+        "site": b"".join(site_files(catalog).values()).decode(),
+    }
+    for where, text in outputs.items():
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0e-\x1f\x7f]", text), where

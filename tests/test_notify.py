@@ -217,6 +217,53 @@ def test_missing_token_fails_the_run_but_keeps_the_outputs(
     assert config.readme_path.exists()
 
 
+def test_a_pasted_token_with_a_line_break_works_and_a_foreign_one_is_a_problem(
+    tmp_path: Path,
+    arxiv: FakeArxiv,
+    gh: tuple[FakeGitHub, WebhookReceiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before: the line break leaked the token into the failure line (an HTTP library's
+    "Illegal header value b'Bearer ...\\n'"), and a non-ASCII token was a traceback."""
+    from helpers_notify import TOKEN
+
+    github, hook = gh
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN + "\n")
+    config = configure(tmp_path, arxiv, notify_toml(None, webhook=True))
+    report = run_update(config, now=day(0))
+    assert report.error is None and len(github.issues) == 1
+    monkeypatch.setenv("GITHUB_TOKEN", "tök-" + TOKEN)
+    arxiv.add_papers(arrivals(arxiv, 1))
+    report = run_update(config, now=day(1))
+    assert report.error == (
+        "notify github: $GITHUB_TOKEN holds characters no token has "
+        "(spaces, line breaks, non-ASCII)"
+    )
+    assert len(github.issues) == 1 and len(hook.texts) == 2  # the webhook still sent
+
+
+def test_a_channels_unexpected_error_is_its_one_line_and_the_others_send(
+    tmp_path: Path,
+    arxiv: FakeArxiv,
+    gh: tuple[FakeGitHub, WebhookReceiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dailypapers.notify.webhook import WebhookChannel
+
+    def broken(self: WebhookChannel, digest: object) -> str:
+        raise UnicodeEncodeError("latin-1", "ö", 0, 1, "ordinal not in range")
+
+    monkeypatch.setattr(WebhookChannel, "send", broken)
+    github, _ = gh
+    config = configure(tmp_path, arxiv, notify_toml(None, webhook=True))
+    report = run_update(config, now=day(0))
+    assert report.error == (
+        "notify webhook: UnicodeEncodeError: 'latin-1' codec can't encode character "
+        "'\\xf6' in position 0: ordinal not in range"
+    )
+    assert len(github.issues) == 1 and config.readme_path.exists()
+
+
 def test_topics_dropped_from_the_config_are_not_announced(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:

@@ -43,10 +43,13 @@ _IGNORED_HOSTS = (
     "x.com",
 )
 _BARE_HOSTS = r"(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|[\w-]+\.github\.io)/"
+# A URL ends at a space, a character URLs cannot hold, a control character, or a
+# bidirectional control (which would make the link show as something else, e.g.
+# "...\u202egnp.exe" shown as "...exe.png", in a mail reader or a page).
 _URL = re.compile(
     rf"""(?ix)
     (?: https?:// | (?<![\w./@-])(?={_BARE_HOSTS}) )  # a scheme, or a bare code-host URL
-    [^\s<>"'{{}}|\\^`\[\]]+
+    [^\s<>"'{{}}|\\^`\[\]\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+
     """
 )
 _TRAILING = ".,;:!?*'\")]}>"

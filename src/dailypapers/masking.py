@@ -28,12 +28,22 @@ SECRET_ENV = (
 def mask(text: str) -> str:
     """``text`` with the value of every secret environment variable replaced by ``***``."""
     for name in SECRET_ENV:
-        value = os.environ.get(name, "")
-        if len(value) >= 4:
-            raw = value.encode("utf-8", "surrogateescape")  # a non-UTF-8 byte as it was
-            for form in {value, quote(raw, safe=""), quote(raw, safe="/:")}:
-                text = text.replace(form, "***")
+        for form in _forms(os.environ.get(name, "")):
+            text = text.replace(form, "***")
     return text
+
+
+def _forms(value: str) -> list[str]:
+    """How a secret may appear in a message: as it is, URL-quoted, or escaped by ``repr``
+    (an HTTP library's "Illegal header value b'Bearer ...\\n'"); longest first."""
+    forms: set[str] = set()
+    for each in {value, value.strip()}:
+        if len(each) < 4:
+            continue
+        raw = each.encode("utf-8", "surrogateescape")  # a non-UTF-8 byte as it was
+        escaped = each.encode("unicode_escape", "backslashreplace").decode("ascii")
+        forms |= {each, quote(raw, safe=""), quote(raw, safe="/:"), escaped, repr(raw)[2:-1]}
+    return sorted(forms, key=len, reverse=True)
 
 
 class RedactSecrets(logging.Filter):

@@ -157,6 +157,9 @@ def _deliver_one(
     except NotifyError as exc:
         outcome.error = mask(" ".join(str(exc).split())) or "failed"
         return outcome
+    except Exception as exc:  # a library's own error (a bad secret's encoding...): one line
+        outcome.error = mask(" ".join(f"{type(exc).__name__}: {exc}".split()))
+        return outcome
     mark_delivered(store, batch, run_id)
     return outcome
 

@@ -76,12 +76,17 @@ class EmailChannel:
         message = self.message(digest)
         with Watchdog(self.settings.timeout) as dog:
             try:
-                with self._connect(dog) as smtp:
+                smtp = self._connect(dog)
+                try:
                     self._login(smtp)
                     refused = smtp.send_message(message)
+                except BaseException:
+                    smtp.close()
+                    raise
             except (smtplib.SMTPException, OSError) as exc:
                 reason = f"no answer within {self.settings.timeout:g} s" if dog.expired else ""
                 raise NotifyError(mask(f"{self._where()}: {reason or _describe(exc)}")) from None
+            _goodbye(smtp)  # accepted (250): a failed goodbye is no failed delivery
         if refused:
             return f"{message['Message-ID']} (refused: {', '.join(sorted(refused))})"
         return str(message["Message-ID"])
@@ -135,6 +140,21 @@ class _WatchedSMTP(_Watched, smtplib.SMTP):
 
 class _WatchedSMTPSSL(_Watched, smtplib.SMTP_SSL):
     """Implicit-TLS SMTP under a watchdog."""
+
+
+def _goodbye(smtp: smtplib.SMTP) -> None:
+    """QUIT after the server accepted the message; its answer no longer matters.
+
+    ``with smtplib.SMTP()`` raises when QUIT is not answered 221 (a server
+    answering "421 closing"), which made an accepted digest count as failed
+    and sent it again with the next run.
+    """
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        smtp.close()
 
 
 def _describe(exc: BaseException) -> str:

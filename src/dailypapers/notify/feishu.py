@@ -119,8 +119,10 @@ class FeishuChannel:
             transport=self._transport,
         )
         code = _code(answer)
-        if not response.is_success or code not in (0, None):
-            detail = _message(answer) or f"HTTP {response.status_code}"
+        if not response.is_success or code != 0:
+            # Feishu answers every message with a JSON code (0: sent); an answer without
+            # one (a proxy's or captive portal's page, a cut answer) is no delivery.
+            detail = _message(answer) or f"HTTP {response.status_code} without Feishu's answer"
             raise NotifyError(f"Feishu refused the message: {short(detail)}")
         return f"HTTP {response.status_code}"
 
@@ -135,5 +137,7 @@ def _message(answer: Any) -> str:
     if not isinstance(answer, dict):
         return ""
     code = _code(answer)
+    if code is None:  # not Feishu's answer: its text says nothing of the message
+        return ""
     text = answer.get("msg") or answer.get("StatusMessage") or ""
-    return f"code {code}: {text}" if code not in (0, None) else str(text)
+    return f"code {code}: {text}" if code != 0 else str(text)

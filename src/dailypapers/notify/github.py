@@ -51,8 +51,11 @@ class GitHubChannel:
         return destination_key(self.name, self.api_url.lower() if repository else "", repository)
 
     def problem(self) -> str | None:
-        if not os.environ.get("GITHUB_TOKEN"):
+        token = _token()
+        if not token:
             return "$GITHUB_TOKEN is not set (the workflow passes secrets.GITHUB_TOKEN)"
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            return "$GITHUB_TOKEN holds characters no token has (spaces, line breaks, non-ASCII)"
         if not _REPOSITORY.match(self.repository) or {".", ".."} & set(self.repository.split("/")):
             return "$GITHUB_REPOSITORY is not set to OWNER/REPO"
         if os.environ.get("GITHUB_API_URL") and (problem := http_url_problem(self.api_url)):
@@ -85,12 +88,17 @@ class GitHubChannel:
     def _client(self) -> httpx.Client:
         headers = {
             "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {os.environ.get('GITHUB_TOKEN', '')}",
+            "Authorization": f"Bearer {_token()}",
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": f"dailypapers/{__version__}",
         }
         timeout = httpx.Timeout(self.settings.timeout, connect=min(self.settings.timeout, 10.0))
         return httpx.Client(headers=headers, timeout=timeout, transport=self._transport)
+
+
+def _token() -> str:
+    """``$GITHUB_TOKEN`` without the line break a pasted secret often ends with."""
+    return os.environ.get("GITHUB_TOKEN", "").strip()
 
 
 def _why(response: httpx.Response) -> str:
