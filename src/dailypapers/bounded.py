@@ -119,21 +119,29 @@ def bounded_request(
 
     Returns the response with its content read. Raises
     :class:`ResponseTooLarge` or :class:`DeadlineExceeded`; transport errors
-    otherwise propagate as usual.
+    otherwise propagate as usual. An error met while reading the body, after
+    the status line, carries that status (:func:`status_before`): a POST
+    answered "created" was done, whatever became of the answer's body.
     """
     started = time.monotonic()
+    status: int | None = None
     with Watchdog(bounds.deadline) as dog:
         dog.watch(_LAST_SOCKET.get(client))
         extensions = {**kwargs.pop("extensions", {}), "trace": dog.trace}
         try:
             with client.stream(method, url, extensions=extensions, **kwargs) as response:
+                status = response.status_code
                 stream = response.extensions.get("network_stream")
                 if stream is not None:
                     _LAST_SOCKET[client] = stream.get_extra_info("socket")
                 body = b"".join(bounded_chunks(response, bounds, started))
-        except httpx.TransportError:
+        except httpx.TransportError as exc:
             if dog.expired:
-                raise bounds.too_slow() from None
+                raise _with_status(bounds.too_slow(), status) from None
+            _with_status(exc, status)
+            raise
+        except LimitExceeded as exc:
+            _with_status(exc, status)
             raise
     response._content = body  # what response.read() stores: .content, .json() work
     # httpx's streamed response and its stream refer to each other: that cycle
@@ -143,6 +151,20 @@ def bounded_request(
     # body goes as soon as its caller lets go of the response.
     response.stream = httpx.ByteStream(body)
     return response
+
+
+_STATUS = "dailypapers_status"
+
+
+def _with_status(error: BaseException, status: int | None) -> BaseException:
+    setattr(error, _STATUS, status)
+    return error
+
+
+def status_before(error: BaseException) -> int | None:
+    """The HTTP status a :func:`bounded_request` had received when ``error`` cut it short."""
+    status = getattr(error, _STATUS, None)
+    return status if isinstance(status, int) else None
 
 
 def bounded_chunks(response: httpx.Response, bounds: Bounds, started: float) -> Iterator[bytes]:

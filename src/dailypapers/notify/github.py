@@ -14,7 +14,13 @@ import re
 import httpx
 
 from dailypapers import __version__
-from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
+from dailypapers.bounded import (
+    NOTIFY_MAX_BYTES,
+    Bounds,
+    LimitExceeded,
+    bounded_request,
+    status_before,
+)
 from dailypapers.config import GitHubSettings, http_url_problem
 from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError, destination_key
@@ -74,9 +80,11 @@ class GitHubChannel:
             with self._client() as client:
                 bounds = Bounds(NOTIFY_MAX_BYTES, self.settings.timeout)
                 response = bounded_request(client, "POST", url, json=payload, bounds=bounds)
-        except LimitExceeded as exc:
-            raise NotifyError(f"{self.api_url}: {exc}") from None
-        except httpx.HTTPError as exc:
+        except (LimitExceeded, httpx.HTTPError) as exc:
+            if status_before(exc) == 201:  # created: its answer's body went wrong, not the issue
+                return f"issue created (GitHub's answer cut short: {type(exc).__name__})"
+            if isinstance(exc, LimitExceeded):
+                raise NotifyError(f"{self.api_url}: {exc}") from None
             raise NotifyError(f"cannot reach {self.api_url}: {type(exc).__name__}: {exc}") from None
         if response.status_code != 201:
             raise NotifyError(f"GitHub answered HTTP {response.status_code}: {_why(response)}")

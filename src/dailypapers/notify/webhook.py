@@ -12,7 +12,13 @@ import os
 import httpx
 
 from dailypapers import __version__
-from dailypapers.bounded import NOTIFY_MAX_BYTES, Bounds, LimitExceeded, bounded_request
+from dailypapers.bounded import (
+    NOTIFY_MAX_BYTES,
+    Bounds,
+    LimitExceeded,
+    bounded_request,
+    status_before,
+)
 from dailypapers.config import WebhookSettings
 from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError, destination_key
@@ -67,9 +73,12 @@ class WebhookChannel:
                     json=chat_payload(digest, self.settings.max_chars),
                     bounds=Bounds(NOTIFY_MAX_BYTES, self.settings.timeout),
                 )
-        except LimitExceeded as exc:
-            raise NotifyError(f"the webhook: {exc}") from None
-        except httpx.HTTPError as exc:
+        except (LimitExceeded, httpx.HTTPError) as exc:
+            status = status_before(exc)
+            if status is not None and 200 <= status < 300:  # posted: only the answer went wrong
+                return f"HTTP {status} (answer cut short: {type(exc).__name__})"
+            if isinstance(exc, LimitExceeded):
+                raise NotifyError(f"the webhook: {exc}") from None
             # httpx's messages can quote the URL, which is the secret.
             raise NotifyError(
                 mask(f"cannot reach the webhook: {type(exc).__name__}: {exc}")
