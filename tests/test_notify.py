@@ -6,6 +6,7 @@ aiosmtpd server on loopback and a local webhook receiver.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -262,6 +263,31 @@ def test_a_channels_unexpected_error_is_its_one_line_and_the_others_send(
         "'\\xf6' in position 0: ordinal not in range"
     )
     assert len(github.issues) == 1 and config.readme_path.exists()
+
+
+def test_a_servers_long_markup_answer_is_one_short_plain_line_in_the_job_summary(
+    tmp_path: Path,
+    arxiv: FakeArxiv,
+    gh: tuple[FakeGitHub, WebhookReceiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GitHub's message went into the summary page as it came: any length, its lines and
+    its markup live (a heading, a link, an image)."""
+    github, _ = gh
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    hostile = "nope\n# Owned\n[click](https://evil.example) <img src=x> `code` " + "x" * 5000
+    github.fail_next(403, message=hostile)
+    config = configure(tmp_path, arxiv, notify_toml(None))
+    report = run_update(config, now=day(0))
+    from dailypapers.github_actions import report_to_actions
+
+    report_to_actions(report)
+    failed = [line for line in summary.read_text().splitlines() if "github: failed" in line]
+    assert len(failed) == 1 and len(failed[0]) < 600
+    assert "<img" not in failed[0] and "`" not in failed[0]
+    assert not re.search(r"(?<!\\)\]\(", failed[0])  # no link can form
+    assert "\\[click\\]" in failed[0] and "&lt;img" in failed[0]
 
 
 def test_topics_dropped_from_the_config_are_not_announced(

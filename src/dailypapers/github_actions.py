@@ -38,14 +38,13 @@ def outputs(report: RunReport) -> dict[str, str]:
 
 def summary_markdown(report: RunReport) -> str:
     """The job summary: the headline, then one line per notification channel."""
-    lines = [f"### dailypapers: {report.headline()}", "", report.summary()]
+    lines = [f"### dailypapers: {_text(report.headline())}", "", _text(report.summary())]
     for outcome in report.notified:
         if outcome.error:
-            lines.append(f"- {outcome.channel}: failed: {outcome.error}")
+            lines.append(f"- {outcome.channel}: failed: {_text(outcome.error)}")
         elif outcome.papers:
-            lines.append(
-                f"- {outcome.channel}: sent {outcome.papers} papers {outcome.receipt}".rstrip()
-            )
+            receipt = _text(outcome.receipt or "")
+            lines.append(f"- {outcome.channel}: sent {outcome.papers} papers {receipt}".rstrip())
         else:
             lines.append(f"- {outcome.channel}: nothing new to send")
     return "\n".join(lines) + "\n"
@@ -61,6 +60,13 @@ def report_to_actions(report: RunReport, environ: Mapping[str, str] | None = Non
     if output_file:
         text = "".join(f"{key}={_one_line(value)}\n" for key, value in outputs(report).items())
         _append(Path(output_file), mask(text))
+
+
+def _text(value: str) -> str:
+    """A server's or a paper's words as text on the summary page: one line, no markup."""
+    from dailypapers.render.markdown import escape_cell
+
+    return escape_cell(_one_line(value), brackets=True, backticks=True)
 
 
 def _one_line(value: str) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from dailypapers.config import Config
 from dailypapers.masking import SECRET_ENV, install_log_filter, mask
 from dailypapers.notify.channel import Channel, NotifyError, Outcome
+from dailypapers.notify.chat import short
 from dailypapers.notify.listing import Listing, listed_before, take_listing
 from dailypapers.notify.outbox import (
     Batch,
@@ -126,6 +127,11 @@ def deliver(
     ]
 
 
+# A channel's error or receipt quotes its server (GitHub's message, an SMTP reply):
+# one line, this long at most, secrets masked.
+LINE_LIMIT = 300
+
+
 def _deliver_one(
     config: Config,
     store: Store,
@@ -153,12 +159,12 @@ def _deliver_one(
         problem = channel.problem()
         if problem:
             raise NotifyError(problem)
-        outcome.receipt = mask(channel.send(batch.digest))
+        outcome.receipt = short(channel.send(batch.digest), LINE_LIMIT)
     except NotifyError as exc:
-        outcome.error = mask(" ".join(str(exc).split())) or "failed"
+        outcome.error = short(exc, LINE_LIMIT) or "failed"
         return outcome
     except Exception as exc:  # a library's own error (a bad secret's encoding...): one line
-        outcome.error = mask(" ".join(f"{type(exc).__name__}: {exc}".split()))
+        outcome.error = short(f"{type(exc).__name__}: {exc}", LINE_LIMIT)
         return outcome
     mark_delivered(store, batch, run_id)
     return outcome
