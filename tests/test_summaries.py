@@ -323,7 +323,10 @@ def test_dry_run_prints_prompts_and_sends_nothing(
     [
         ("not json", "not a JSON object"),
         ("[1, 2]", "not a JSON object"),
-        ("[" * 100_000, "not a JSON object"),
+        ("[" * 10_000, "not a JSON object"),
+        ("[" * 100_000, "answer longer than 20,000 characters"),
+        ('{"tldr": "ok"}' + " " * 20_000, "answer longer than 20,000 characters"),
+        ("```json\n" + "\n" * 5_000, "not a JSON object"),  # was minutes of backtracking
         ('{"summary": "x"}', "tldr"),
         ('{"tldr": ""}', "empty tldr"),
         ('{"tldr": "' + "word " * 41 + '"}', "longer than 40 words"),
@@ -339,6 +342,8 @@ def test_parse_summary_refuses(content: str, problem: str) -> None:
 def test_parse_summary_accepts_fences_and_ignores_extra_keys() -> None:
     answer = '```json\n{"tldr": "It  works.\\n", "title": "x", "result": null}\n```'
     assert parse_summary(answer) == Summary(tldr="It works.")
+    assert parse_summary('```{"tldr": "Bare fence."}```') == Summary(tldr="Bare fence.")
+    assert parse_summary(' ```JSON\n{"tldr": "Upper."}\n```\n') == Summary(tldr="Upper.")
 
 
 def test_clean_removes_tricks() -> None:

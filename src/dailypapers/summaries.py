@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import summarystore
 from dailypapers.config import Config, SummariesSettings
+from dailypapers.deadline import RunDeadlineExceeded
 from dailypapers.llm import ChatClient, LLMError
 from dailypapers.masking import mask
 from dailypapers.models import Paper
@@ -384,6 +385,8 @@ def summarise_for_update(
         progress("summarising new papers")
     try:
         report = summarise(config, store, for_you=for_you)
+    except RunDeadlineExceeded:  # the run's own deadline: the run stops, not the summaries
+        raise
     except Exception as exc:  # a summary must never fail the run that stored the papers
         reason = mask(" ".join(str(exc).split()))[:300] or type(exc).__name__
         report = SummaryReport(skipped=reason)

@@ -23,6 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from dailypapers.config import Config
+from dailypapers.deadline import RunDeadlineExceeded
 from dailypapers.masking import SECRET_ENV, install_log_filter, mask
 from dailypapers.notify.channel import Channel, NotifyError, Outcome
 from dailypapers.notify.chat import short
@@ -163,6 +164,8 @@ def _deliver_one(
     except NotifyError as exc:
         outcome.error = short(exc, LINE_LIMIT) or "failed"
         return outcome
+    except RunDeadlineExceeded:  # the run's own deadline: the run stops
+        raise
     except Exception as exc:  # a library's own error (a bad secret's encoding...): one line
         outcome.error = short(f"{type(exc).__name__}: {exc}", LINE_LIMIT)
         return outcome

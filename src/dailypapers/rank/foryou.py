@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from dailypapers.config import Config
+from dailypapers.deadline import RunDeadlineExceeded
 from dailypapers.models import Paper
 from dailypapers.render.ranked import Pick, Ranking
 from dailypapers.schema import has_library
@@ -68,6 +69,8 @@ def compute(config: Config, store: Store, *, limit: int | None = None) -> Rankin
 def _guarded(work: Callable[[], T]) -> T | None:
     try:
         return work()
+    except RunDeadlineExceeded:  # the run's own deadline: the run stops, not the ranking
+        raise
     except Exception as exc:  # ranking must never fail the run that stored the papers
         reason = " ".join(str(exc).split())[:MAX_REASON] or type(exc).__name__
         print(f"for you: skipped ({reason})", file=sys.stderr)
