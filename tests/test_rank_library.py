@@ -235,3 +235,58 @@ def test_an_item_added_to_the_wal_changes_the_digest(tmp_path: Path) -> None:
         assert len({before, after, digest(path)}) == 3  # so [library] paths re-imports
     finally:
         zotero.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        (
+            "deep.bib",
+            "@misc{k, title = {" + "{" * 3000 + "x" + "}" * 3000 + "}}",
+            "entry k: braces",
+        ),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "not valid JSON: nested too deeply"),
+        ("ids.txt", "2501.00001v" + "9" * 5000 + "\n", "line 1: not an arXiv id or URL"),
+    ],
+)
+def test_a_hostile_file_is_one_line_naming_it(
+    tmp_path: Path, name: str, text: str, problem: str
+) -> None:
+    """Before: RecursionError or ValueError, "unexpected error" without the file's name."""
+    path = write(tmp_path, name, text)
+    with pytest.raises(LibraryError) as caught:
+        read_library(path)
+    assert str(caught.value).startswith(f"{path}: {problem}")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("date", [5, {"a": 1}, [[1e400, 1, 1]], [[10**20, 1, 1]], "x", None])
+def test_a_csl_date_of_any_shape_is_no_date(tmp_path: Path, date: object) -> None:
+    item = {"id": "k", "title": "A title", "accessed": {"date-parts": date}}
+    text = json.dumps([item]).replace("Infinity", "1e400")
+    (entry,) = read_library(write(tmp_path, "lib.json", text))
+    assert entry.added is None and entry.title == "A title"
+
+
+def test_a_huge_bibtex_field_is_cut_before_its_latex_is_read(tmp_path: Path) -> None:
+    """A 1 MB abstract took 27 s to convert (square of its size); now its first 40,000."""
+    path = write(tmp_path, "big.bib", "@misc{k, title = {T}, abstract = {" + "a " * 500_000 + "}}")
+    (entry,) = read_library(path)
+    assert len(entry.abstract) == 20_000
+
+
+def test_keys_and_titles_carry_no_terminal_control(tmp_path: Path) -> None:
+    """`library list` printed a key's OSC 8 hyperlink escape as it was."""
+    evil = "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07"
+    item = {"id": evil + "k" * 5000, "title": f"A {evil} title\u202e"}
+    (entry,) = read_library(write(tmp_path, "lib.json", json.dumps([item])))
+    assert not any(c in entry.key + entry.title for c in "\x1b\x07\u202e")
+    assert len(entry.key) <= 200
+
+
+def test_a_library_that_cannot_be_read_is_one_line_when_digested(tmp_path: Path) -> None:
+    """Before: the digest read the file outside the reader's error handling (a traceback)."""
+    folder = write(tmp_path, "lib.bib", BIB).parent / "a-folder.bib"
+    folder.mkdir()  # reading a folder fails as an unreadable file does, also as root
+    with pytest.raises(LibraryError, match="a-folder.bib: cannot read: "):
+        digest(folder)

@@ -16,12 +16,13 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dailypapers.models import InvalidArxivId, split_id
+from dailypapers.models import split_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 20_000
@@ -56,9 +57,15 @@ def normalise_title(title: str) -> str:
     return "".join(c for c in folded.lower() if c.isalnum())
 
 
-def _clean(text: object) -> str:
-    value = " ".join(str(text or "").split())
-    return value[:MAX_FIELD]
+# Controls, bidi overrides and isolates, zero-width and BOM: never needed in a title or
+# key, and printed as they are they would drive the terminal (`library list`, `rank`).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+MAX_KEY = 200
+
+
+def _clean(text: object, limit: int = MAX_FIELD) -> str:
+    value = str(text or "")[: limit * 2]  # bounded before any work on it
+    return " ".join(_UNSAFE.sub("", value).split())[:limit]
 
 
 def _arxiv_id(*texts: object) -> str | None:
@@ -68,7 +75,7 @@ def _arxiv_id(*texts: object) -> str | None:
         value = str(text).strip()
         try:
             return split_id(value.removeprefix("arXiv:").removeprefix("arxiv:"))[0]
-        except InvalidArxivId:
+        except ValueError:  # InvalidArxivId, or a version of thousands of digits
             match = _ARXIV_IN_TEXT.search(value)
             if match:
                 return match.group(1)
@@ -92,7 +99,7 @@ def _entry(key: str, fields: Mapping[str, Any], added: datetime | None = None) -
     if not title and not arxiv:
         raise LibraryError(f"entry {key}: no title and no arXiv id")
     return Entry(
-        key=key,
+        key=_clean(key, MAX_KEY) or "?",
         title=title,
         abstract=_clean(fields.get("abstract")),
         arxiv_id=arxiv,
@@ -121,7 +128,14 @@ def read_bibtex(text: str) -> list[Entry]:
     latex = LatexNodes2Text()
     entries = []
     for item in library.entries:
-        fields = {k.lower(): latex.latex_to_text(str(f.value)) for k, f in item.fields_dict.items()}
+        try:  # the LaTeX conversion's time grows with the square of a value: cut it first
+            fields = {
+                k.lower(): latex.latex_to_text(str(f.value)[: MAX_FIELD * 2])
+                for k, f in item.fields_dict.items()
+            }
+        except RecursionError:
+            key = _clean(item.key, MAX_KEY)
+            raise LibraryError(f"entry {key}: braces nested too deeply") from None
         eprint = (
             fields.get("eprint")
             if "arxiv" in fields.get("archiveprefix", "arxiv").lower()
@@ -164,6 +178,8 @@ def read_csl_json(text: str) -> list[Entry]:
         items = json.loads(text)
     except ValueError as exc:
         raise LibraryError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise LibraryError("not valid JSON: nested too deeply") from None
     if not isinstance(items, list):
         raise LibraryError("CSL JSON must be a list of items")
     entries = []
@@ -191,7 +207,7 @@ def read_id_list(text: str) -> list[Entry]:
             continue
         try:
             arxiv_id = split_id(value)[0]
-        except InvalidArxivId:
+        except ValueError:  # InvalidArxivId, or a version of thousands of digits
             raise LibraryError(f"line {number}: not an arXiv id or URL") from None
         entries.append(Entry(key=arxiv_id, title="", arxiv_id=arxiv_id))
     return entries
@@ -233,15 +249,16 @@ def read_zotero(path: Path) -> list[Entry]:
     """Zotero's own database, read from a copy (Zotero keeps it locked)."""
     with tempfile.TemporaryDirectory() as folder:
         copy = _copy_database(path, Path(folder))
-        try:
-            with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as db:
+        try:  # closed before the folder goes (Windows cannot remove an open file)
+            with closing(sqlite3.connect(f"file:{copy}?mode=ro", uri=True)) as db:
                 rows = db.execute(_ZOTERO_ITEMS).fetchall()
                 fields: dict[int, dict[str, str]] = {}
                 for item_id, name, value in db.execute(_ZOTERO_FIELDS):
                     fields.setdefault(item_id, {})[name] = value
                 collections: dict[int, list[str]] = {}
                 for item_id, name in db.execute(_ZOTERO_COLLECTIONS):
-                    collections.setdefault(item_id, []).append(name)
+                    if isinstance(name, str):  # a NULL or odd value names no collection
+                        collections.setdefault(item_id, []).append(_UNSAFE.sub("", name)[:MAX_KEY])
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"not a Zotero database: {exc}") from None
     entries = []
@@ -306,16 +323,18 @@ def _date(value: object) -> datetime | None:
 
 
 def _csl_date(value: object) -> datetime | None:
-    if isinstance(value, dict):
-        parts = (value.get("date-parts") or [[]])[0]
-        if isinstance(parts, list) and len(parts) == 3:
-            try:
-                year, month, day = (int(p) for p in parts)
-                return datetime(year, month, day, tzinfo=UTC)
-            except (TypeError, ValueError):
-                return None
-        return _date(value.get("raw"))
-    return None
+    """CSL's ``{"date-parts": [[y, m, d]]}`` (or ``raw``); ``None`` when it is anything else."""
+    if not isinstance(value, dict):
+        return None
+    parts = value.get("date-parts")
+    first = parts[0] if isinstance(parts, list) and parts else None
+    if isinstance(first, list) and len(first) == 3:
+        try:
+            year, month, day = (int(p) for p in first)
+            return datetime(year, month, day, tzinfo=UTC)
+        except (TypeError, ValueError, OverflowError):  # 1e400, a 20-digit year...
+            return None
+    return _date(value.get("raw"))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dailypapers.rank.library import Entry, normalise_title, read_library
+from dailypapers.rank.library import Entry, LibraryError, normalise_title, read_library
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.schema import (
     library_files,
@@ -51,11 +51,23 @@ class ImportResult:
 
 
 def digest(path: Path) -> str:
-    """The file's bytes, with an SQLite write-ahead log beside it (Zotero's newest items)."""
-    hashed = hashlib.sha256(path.read_bytes())
+    """The file's bytes, with an SQLite write-ahead log beside it (Zotero's newest items).
+
+    Read a megabyte at a time (a library of hundreds of MB is never held in
+    memory); a file that cannot be read is a one-line :class:`LibraryError`.
+    """
+    hashed = hashlib.sha256()
     wal = path.with_name(path.name + "-wal")
+    parts = [path]
     if path.suffix.lower() in (".sqlite", ".db") and wal.is_file():
-        hashed.update(wal.read_bytes())
+        parts.append(wal)
+    try:
+        for part in parts:
+            with part.open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    hashed.update(chunk)
+    except OSError as exc:
+        raise LibraryError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return hashed.hexdigest()
 
 
