@@ -99,6 +99,38 @@ def test_import_matches_by_id_doi_title_and_ranks_in_a_fixed_order(
     assert top.because["items"][0] in {"2505.00001", "c"}
 
 
+def test_a_library_is_read_before_the_store_is_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading and analysing a (big, slow) file held SQLite's write lock: another run
+    wanting to write failed with "database is locked" after its busy timeout."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'papers.db'}"
+    fill(url)
+    bib = tmp_path / "lib.bib"
+    bib.write_text("@article{a, title={Whatever}, eprint={2505.00001}}\n", encoding="utf-8")
+    real = libstore.read_library
+    writes: list[str] = []
+
+    def another_writer_meanwhile(path: Path) -> list[object]:
+        other = sqlite3.connect(tmp_path / "papers.db", timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" while a write is open
+            other.execute("ROLLBACK")
+            writes.append("could write")
+        finally:
+            other.close()
+        return real(path)  # type: ignore[return-value]
+
+    monkeypatch.setattr(libstore, "read_library", another_writer_meanwhile)
+    with open_store(url) as store:
+        assert import_library(store, [bib]) == [
+            f"{bib.resolve()}: 1 items, 1 matched stored papers"
+        ]
+    assert writes == ["could write"]
+
+
 def test_bad_file_imports_nothing(store_url: str, tmp_path: Path) -> None:
     fill(store_url)
     good = tmp_path / "ids.txt"

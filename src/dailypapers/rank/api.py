@@ -56,7 +56,7 @@ def for_you(
     """
     if config is not None and config.library_paths:
         paths, now = config.library_paths, utcnow()
-        store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
+        libstore.import_files(store, paths, now, only_changed=True)
     store.write(libstore.refresh_terms)
     with store.reading() as conn:
         start = since or _newest_day(conn)

@@ -19,9 +19,7 @@ __all__ = ["LibraryError", "import_library", "list_lines", "ranked", "render", "
 def import_library(store: Store, paths: Sequence[Path], *, only_changed: bool = False) -> list[str]:
     """Import files in one transaction; one line per file."""
     now = utcnow()
-    results = store.write(
-        lambda conn: libstore.import_files(conn, paths, now, only_changed=only_changed)
-    )
+    results = libstore.import_files(store, paths, now, only_changed=only_changed)
     return [
         f"{r.path}: {r.items} items, {r.matched} matched stored papers"
         if r.changed

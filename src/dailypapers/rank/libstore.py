@@ -36,6 +36,7 @@ from dailypapers.schema import (
     rank_corpus,
     rank_terms,
 )
+from dailypapers.store import Store
 
 _BATCH = 500
 
@@ -71,46 +72,77 @@ def digest(path: Path) -> str:
     return hashed.hexdigest()
 
 
-def import_files(
-    conn: Connection, paths: Sequence[Path], now: datetime, *, only_changed: bool = False
-) -> list[ImportResult]:
-    """Read every file first, then replace their items (call in one transaction).
+@dataclass(frozen=True, slots=True)
+class ReadFile:
+    """A library file as read, before anything is written: its entries and their terms.
 
-    A file that cannot be read raises before anything is written.
+    ``entries`` is ``None`` for a file unchanged since its last import.
     """
-    stored = dict(conn.execute(sa.select(library_files.c.path, library_files.c.digest)).all())
-    work: list[tuple[str, str, list[Entry] | None]] = []
+
+    key: str
+    sha: str
+    entries: list[Entry] | None
+    terms: list[dict[str, int]]
+
+
+def import_files(
+    store: Store, paths: Sequence[Path], now: datetime, *, only_changed: bool = False
+) -> list[ImportResult]:
+    """Read every file, then replace their items in one transaction.
+
+    The files are read and analysed before the transaction begins: a big or
+    slow file no longer holds the store's write lock (another run waiting
+    for it failed with "database is locked"). A file that cannot be read
+    raises before anything is written.
+    """
+    work = read_files(store, paths, only_changed=only_changed)
+    return store.write(lambda conn: save_files(conn, work, now))
+
+
+def read_files(
+    store: Store, paths: Sequence[Path], *, only_changed: bool = False
+) -> list[ReadFile]:
+    """Read and analyse each file (no transaction); unchanged ones with ``only_changed``."""
+    with store.reading() as conn:
+        stored = dict(conn.execute(sa.select(library_files.c.path, library_files.c.digest)).all())
+    work = []
     for path in paths:
         key = str(path.resolve())
         sha = digest(path) if path.is_file() else ""
         if only_changed and stored.get(key) == sha:
-            work.append((key, sha, None))
+            work.append(ReadFile(key, sha, None, []))
             continue
-        work.append((key, sha, read_library(path)))
+        entries = read_library(path)
+        terms = [dict(term_counts(e.title, e.abstract)) for e in entries]
+        work.append(ReadFile(key, sha, entries, terms))
+    return work
+
+
+def save_files(conn: Connection, work: Sequence[ReadFile], now: datetime) -> list[ImportResult]:
+    """Replace the items of the files read (inside the caller's transaction)."""
     results = []
-    for key, sha, entries in work:
-        if entries is None:
-            where = library_files.c.path == key
+    for read in work:
+        if read.entries is None:
+            where = library_files.c.path == read.key
             count = conn.scalar(sa.select(library_files.c.item_count).where(where))
-            results.append(ImportResult(key, int(count or 0), 0, changed=False))
+            results.append(ImportResult(read.key, int(count or 0), 0, changed=False))
             continue
-        results.append(_replace_file(conn, key, sha, entries, now))
+        results.append(_replace_file(conn, read, now))
     return results
 
 
-def _replace_file(
-    conn: Connection, key: str, sha: str, entries: Sequence[Entry], now: datetime
-) -> ImportResult:
+def _replace_file(conn: Connection, read: ReadFile, now: datetime) -> ImportResult:
+    key, entries = read.key, read.entries or []
     conn.execute(library_items.delete().where(library_items.c.path == key))
     conn.execute(library_files.delete().where(library_files.c.path == key))
     conn.execute(
         library_files.insert().values(
-            path=key, digest=sha, item_count=len(entries), imported_at=now
+            path=key, digest=read.sha, item_count=len(entries), imported_at=now
         )
     )
     matches = match_papers(conn, entries)
     rows = [
-        _item_row(key, position, entry, matches.get(position))
+        _item_row(key, position, entry, matches.get(position), read.terms[position])
         for position, entry in enumerate(entries)
     ]
     for start in range(0, len(rows), _BATCH):
@@ -118,7 +150,9 @@ def _replace_file(
     return ImportResult(key, len(entries), len(matches), changed=True)
 
 
-def _item_row(path: str, position: int, entry: Entry, paper_id: str | None) -> dict[str, object]:
+def _item_row(
+    path: str, position: int, entry: Entry, paper_id: str | None, terms: dict[str, int]
+) -> dict[str, object]:
     return {
         "path": path,
         "position": position,
@@ -130,7 +164,7 @@ def _item_row(path: str, position: int, entry: Entry, paper_id: str | None) -> d
         "added": entry.added,
         "collections": list(entry.collections),
         "paper_id": paper_id,
-        "terms": dict(term_counts(entry.title, entry.abstract)),
+        "terms": terms,
     }
 
 

@@ -253,7 +253,7 @@ def _refresh_library(config: Config, store: Store) -> None:
 
     paths, now = config.library_paths, utcnow()
     try:
-        store.write(lambda conn: libstore.import_files(conn, paths, now, only_changed=True))
+        libstore.import_files(store, paths, now, only_changed=True)
     except (LibraryError, OSError) as exc:
         reason = " ".join(str(exc).split())[:300]
         print(
