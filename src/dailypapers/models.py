@@ -140,6 +140,44 @@ def _author_from_json(item: str | dict[str, Any]) -> Author:
     return Author(item["name"], tuple(item.get("affiliations", ())))
 
 
+# What a paper's fields may hold. arXiv's own are far shorter (a title of a few
+# hundred characters, an abstract of at most 1,920, the largest author lists a
+# few thousand names): a longer value is hostile, and is cut where it is read,
+# so that no output (an e-mail, an issue, a chat message) is flooded by it.
+FIELD_LIMITS = (("title", 1_000), ("abstract", 6_000), ("comment", 2_000), ("journal_ref", 1_000))
+MAX_AUTHORS, MAX_NAME, MAX_AFFILIATIONS = 10_000, 500, 20
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bounded(paper: Paper) -> Paper:
+    """``paper`` with every field within :data:`FIELD_LIMITS` and the author limits."""
+    changes: dict[str, Any] = {}
+    for name, limit in FIELD_LIMITS:
+        value = getattr(paper, name)
+        if value is not None and len(value) > limit:
+            changes[name] = _cut(value, limit)
+    if paper.doi is not None and len(paper.doi) > 200:
+        changes["doi"] = None  # a cut DOI would point elsewhere
+    authors = paper.authors
+    if len(authors) > MAX_AUTHORS or any(
+        len(a.name) > MAX_NAME
+        or len(a.affiliations) > MAX_AFFILIATIONS
+        or any(len(text) > MAX_NAME for text in a.affiliations)
+        for a in authors
+    ):
+        changes["authors"] = tuple(
+            Author(
+                _cut(a.name, MAX_NAME),
+                tuple(_cut(text, MAX_NAME) for text in a.affiliations[:MAX_AFFILIATIONS]),
+            )
+            for a in authors[:MAX_AUTHORS]
+        )
+    return paper.with_changes(**changes) if changes else paper
+
+
 # C0 and C1 controls (whitespace aside) and the bidi overrides and isolates that
 # make text display in another order than it reads (U+202A-202E, U+2066-2069).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

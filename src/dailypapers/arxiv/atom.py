@@ -24,6 +24,7 @@ from dailypapers.models import (
     InvalidArxivId,
     Paper,
     TimestampOutOfRange,
+    bounded,
     parse_timestamp,
     split_id,
 )
@@ -160,7 +161,7 @@ def _paper(entry: Any, position: int) -> Paper:
     if not title:
         raise AtomParseError(f"{where} has no <title>")
     terms = _categories(categories)
-    return Paper(
+    paper = Paper(
         id=paper_id,
         version=version,
         title=title,
@@ -174,6 +175,7 @@ def _paper(entry: Any, position: int) -> Paper:
         journal_ref=_kid_text(kids, _X_JOURNAL_REF),
         doi=_kid_text(kids, _X_DOI),
     )
+    return bounded(paper)
 
 
 _A_ID, _A_TITLE, _A_SUMMARY = f"{{{ATOM}}}id", f"{{{ATOM}}}title", f"{{{ATOM}}}summary"

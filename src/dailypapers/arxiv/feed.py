@@ -38,6 +38,7 @@ from dailypapers.models import (
     InvalidArxivId,
     Paper,
     TimestampOutOfRange,
+    bounded,
     parse_timestamp,
     split_id,
 )
@@ -148,7 +149,7 @@ def _entry(element: Any, position: int) -> FeedEntry:
         published=when,
         updated=when,
     )
-    return FeedEntry(paper, kind)
+    return FeedEntry(bounded(paper), kind)
 
 
 def split_creators(text: str | None) -> list[str]:

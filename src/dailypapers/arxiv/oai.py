@@ -39,6 +39,7 @@ from dailypapers.models import (
     Author,
     InvalidArxivId,
     Paper,
+    bounded,
     split_id,
 )
 from dailypapers.names import OAI_FORMATS
@@ -249,7 +250,7 @@ def _record(element: Any) -> OaiRecord:
         raise BadRecord(identifier, str(exc)) from None
     except (ValueError, InvalidArxivId) as exc:
         raise OaiParseError(f"record {identifier}: {exc}") from None
-    return OaiRecord(identifier, datestamp, paper)
+    return OaiRecord(identifier, datestamp, bounded(paper))
 
 
 def _datestamp(text: str | None, identifier: str) -> date:
