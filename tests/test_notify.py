@@ -290,6 +290,24 @@ def test_a_servers_long_markup_answer_is_one_short_plain_line_in_the_job_summary
     assert "\\[click\\]" in failed[0] and "&lt;img" in failed[0]
 
 
+def test_a_refused_recipient_fails_the_run_and_the_others_get_it_once(
+    tmp_path: Path, arxiv: FakeArxiv
+) -> None:
+    """Before: "sent" and exit 0 (the refusal only in the receipt). Now a failure line
+    names who was refused, and the digest is recorded as sent: the others never get it
+    twice."""
+    with SmtpSink(refuse=frozenset({"bob@example.org"})) as smtp:
+        config = configure(tmp_path, arxiv, notify_toml(smtp.port, github=False))
+        report = run_update(config, now=day(0))
+        assert report.error == (
+            f"notify email: 127.0.0.1:{smtp.port}: refused bob@example.org "
+            "(SMTP 550 5.1.1 no such user here); the other recipients have it"
+        )
+        assert smtp.envelopes[0][1] == ["alice@example.org"]
+        again = run_notify(config)
+    assert again.error is None and len(smtp.messages) == 1  # nothing owed any more
+
+
 def test_topics_dropped_from_the_config_are_not_announced(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:

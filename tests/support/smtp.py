@@ -32,6 +32,14 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.sink.refuse:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.sink.lock:
@@ -50,8 +58,10 @@ class SmtpSink(Serving):
         implicit_tls: bool = False,
         login: tuple[str, str] | None = None,
         port: int | None = None,
+        refuse: frozenset[str] = frozenset(),
     ) -> None:
         self.port = port or free_port()
+        self.refuse = refuse  # recipients answered "550 no such user"
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []

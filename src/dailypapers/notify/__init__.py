@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from dailypapers.config import Config
 from dailypapers.deadline import RunDeadlineExceeded
 from dailypapers.masking import SECRET_ENV, install_log_filter, mask
-from dailypapers.notify.channel import Channel, NotifyError, Outcome
+from dailypapers.notify.channel import Channel, NotifyError, Outcome, PartlySent
 from dailypapers.notify.chat import short
 from dailypapers.notify.listing import Listing, listed_before, take_listing
 from dailypapers.notify.outbox import (
@@ -161,6 +161,11 @@ def _deliver_one(
         if problem:
             raise NotifyError(problem)
         outcome.receipt = short(channel.send(batch.digest), LINE_LIMIT)
+    except PartlySent as exc:  # sent to some: never again to them; the run still fails
+        outcome.receipt = short(exc.receipt, LINE_LIMIT)
+        outcome.error = short(exc, LINE_LIMIT)
+        mark_delivered(store, batch, run_id)
+        return outcome
     except NotifyError as exc:
         outcome.error = short(exc, LINE_LIMIT) or "failed"
         return outcome

@@ -14,6 +14,15 @@ class NotifyError(Exception):
     """A channel could not deliver; the message is one line, secrets masked."""
 
 
+class PartlySent(NotifyError):
+    """Delivered, but not to everyone (a refused recipient): recorded as sent, reported
+    as a failure, so that nobody who received it gets it again and nobody misses the line."""
+
+    def __init__(self, message: str, receipt: str) -> None:
+        super().__init__(message)
+        self.receipt = receipt
+
+
 class Channel(Protocol):
     """A way of telling people about new papers."""
 

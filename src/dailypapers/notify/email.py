@@ -19,7 +19,7 @@ from typing import Any, cast
 from dailypapers.bounded import Watchdog
 from dailypapers.config import EmailSettings
 from dailypapers.masking import mask
-from dailypapers.notify.channel import NotifyError, destination_key
+from dailypapers.notify.channel import NotifyError, PartlySent, destination_key
 from dailypapers.render.digest import Digest, render_html, render_text, subject
 from dailypapers.store import utcnow
 
@@ -87,8 +87,15 @@ class EmailChannel:
                 reason = f"no answer within {self.settings.timeout:g} s" if dog.expired else ""
                 raise NotifyError(mask(f"{self._where()}: {reason or _describe(exc)}")) from None
             _goodbye(smtp)  # accepted (250): a failed goodbye is no failed delivery
-        if refused:
-            return f"{message['Message-ID']} (refused: {', '.join(sorted(refused))})"
+        if refused:  # the others have it: sent, and a failure line naming who has not
+            who = "; ".join(
+                f"{address} ({_describe(smtplib.SMTPResponseException(*answer))})"
+                for address, answer in sorted(refused.items())
+            )
+            raise PartlySent(
+                mask(f"{self._where()}: refused {who}; the other recipients have it"),
+                receipt=str(message["Message-ID"]),
+            )
         return str(message["Message-ID"])
 
     def _where(self) -> str:
