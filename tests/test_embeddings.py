@@ -257,10 +257,20 @@ def test_too_many_new_texts_or_a_changed_dimension_rank_offline(
     capped = project(tmp_path, server, _section(llm.url) + "max_texts = 2\n")
     with open_store(capped.db_url) as store:
         offline = api.for_you(store, offline_config)
-        assert api.for_you(store, capped) == offline
-    assert llm.embeddings == []
+        assert api.for_you(store, capped) == offline  # ranked offline this run...
+    assert [len(request.json()["input"]) for request in llm.embeddings] == [2]
     err = capsys.readouterr().err
-    assert "embeddings: skipped (" in err and "new texts, over max_texts = 2)" in err
+    # ... and the 2 it embedded are cached: a big library is embedded over a few runs.
+    assert "embeddings: skipped (" in err and ", over max_texts = 2: 2 embedded and cached, " in err
+    with open_store(capped.db_url) as store:
+        for _ in range(50):
+            if "embeddings: skipped" not in capsys.readouterr().err:
+                break
+            api.for_you(store, capped)
+        assert api.for_you(store, capped) != offline  # every text has its vector now
+    assert "embeddings: skipped" not in capsys.readouterr().err
+    inputs = [text for request in llm.embeddings for text in request.json()["input"]]
+    assert len(inputs) == len(set(inputs))  # no text asked twice: each run's work was kept
     first = offline[0].paper
     odd = embedstore.Text(first.id, first.version, "")
     with open_store(capped.db_url) as store:
@@ -269,6 +279,36 @@ def test_too_many_new_texts_or_a_changed_dimension_rank_offline(
         assert api.for_you(store, config) == offline
     err = capsys.readouterr().err
     assert "embeddings: skipped (vectors of different dimensions (was the model changed?))" in err
+
+
+def test_the_vectors_answered_before_a_failure_are_kept(tmp_path: Path) -> None:
+    """Before: nothing was cached until every batch succeeded, so an endpoint slower than
+    the run's deadline for the whole library was asked the same texts every run."""
+    import httpx
+
+    from dailypapers.rank import embedstore
+    from dailypapers.rank.embeddings import vectors
+
+    asked: list[list[str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        texts = json.loads(request.content)["input"]
+        asked.append(texts)
+        if len(asked) == 3:
+            return httpx.Response(503, json={"error": {"message": "overloaded"}})
+        data = [{"index": i, "embedding": vector_of(t)} for i, t in enumerate(texts)]
+        return httpx.Response(200, json={"data": data})
+
+    texts = [embedstore.Text(f"k{n}", 1, f"text number {n}") for n in range(5)]
+    one = settings("http://embed.test/v1", batch=1)
+    with open_store(f"sqlite:///{tmp_path / 'e.db'}") as store:
+        with pytest.raises(EmbeddingsError, match="HTTP 503"):
+            vectors(one, store, texts, transport=httpx.MockTransport(answer))
+        with store.reading() as conn:
+            assert sorted(embedstore.cached(conn, texts, "fake")) == ["k0", "k1"]
+        found = vectors(one, store, texts, transport=httpx.MockTransport(answer))
+    assert sorted(found) == [t.key for t in texts]
+    assert asked[3:] == [["text number 2"], ["text number 3"], ["text number 4"]]
 
 
 def test_a_cache_of_mixed_dimensions_ranks_offline(

@@ -107,11 +107,17 @@ async def embed(
     *,
     api_key: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    into: list[list[float]] | None = None,
 ) -> list[list[float]]:
-    """Vectors of ``texts``, ``batch`` per request, all within ``timeout`` seconds."""
+    """Vectors of ``texts``, ``batch`` per request, all within ``timeout`` seconds.
+
+    ``into`` receives each batch's vectors as it is answered, so that a
+    caller keeps what came before a failure (the vectors of ``texts`` in
+    order, as many as were answered).
+    """
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     url = settings.base_url.rstrip("/") + "/embeddings"
-    found: list[list[float]] = []
+    found: list[list[float]] = [] if into is None else into
     try:
         async with (
             httpx.AsyncClient(
@@ -124,7 +130,7 @@ async def embed(
                 body = {"model": settings.model, "input": chunk}
                 cap = len(chunk) * MAX_DIMENSIONS * BYTES_PER_NUMBER + 65536
                 status, answer_headers, raw = await post_capped(http, url, body, cap)
-                found += parse_vectors(answer_json(status, answer_headers, raw), len(chunk))
+                found.extend(parse_vectors(answer_json(status, answer_headers, raw), len(chunk)))
     except TimeoutError:
         raise EmbeddingsError(f"no answer within {settings.timeout:g} s (timeout)") from None
     except httpx.HTTPError as exc:
@@ -141,26 +147,48 @@ def vectors(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> dict[str, list[float]]:
-    """``{key: vector}`` of ``texts``: cached ones, then the rest from the endpoint (cached)."""
+    """``{key: vector}`` of ``texts``: cached ones, then the rest from the endpoint (cached).
+
+    At most ``max_texts`` new texts a run, in ``texts``' order; the vectors of
+    every batch answered are cached, also when a later one fails or the run
+    has more texts than that. Raises :class:`EmbeddingsError` (the run ranks
+    offline) until every text has a vector: a big library is embedded over
+    a few runs, each one's work kept.
+    """
     unique = list({t.key: t for t in texts}.values())
     with store.reading() as conn:
         found = embedstore.cached(conn, unique, settings.model)
     missing = [t for t in unique if t.key not in found]
-    if len(missing) > settings.max_texts:
-        raise EmbeddingsError(f"{len(missing)} new texts, over max_texts = {settings.max_texts}")
-    if missing:
-        new = asyncio.run(
-            embed(
-                settings,
-                [t.text for t in missing],
-                api_key=os.environ.get(KEY_ENV) or None,
-                transport=transport,
+    todo = missing[: settings.max_texts]
+    answered: list[list[float]] = []
+    failure: EmbeddingsError | None = None
+    if todo:
+        try:
+            asyncio.run(
+                embed(
+                    settings,
+                    [t.text for t in todo],
+                    api_key=os.environ.get(KEY_ENV) or None,
+                    transport=transport,
+                    into=answered,
+                )
             )
+        except EmbeddingsError as exc:
+            failure = exc
+        done = todo[: len(answered)]
+        fresh = {t.key: v for t, v in zip(done, answered, strict=True)}
+        if fresh:
+            _same_dimension([*found.values(), *fresh.values()])
+            store.write(lambda conn: embedstore.save(conn, done, fresh, settings.model))
+            found.update(fresh)
+    if failure is not None:
+        raise failure
+    if len(missing) > len(todo):
+        left = len(missing) - len(todo)
+        raise EmbeddingsError(
+            f"{len(missing)} new texts, over max_texts = {settings.max_texts}: "
+            f"{len(todo)} embedded and cached, {left} left for the next runs"
         )
-        fresh = {t.key: v for t, v in zip(missing, new, strict=True)}
-        _same_dimension([*found.values(), *fresh.values()])
-        store.write(lambda conn: embedstore.save(conn, missing, fresh, settings.model))
-        found.update(fresh)
     _same_dimension(list(found.values()))
     return found
 
