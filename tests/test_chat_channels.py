@@ -259,3 +259,17 @@ def test_a_webhook_url_with_bytes_that_are_not_utf8_is_one_problem_and_masked(
     assert channel.problem() == "$DAILYPAPERS_WEBHOOK_URL holds bytes that are not UTF-8"
     assert channel.destination().startswith("webhook:")
     assert mask("POST http://127.0.0.1:9/hook%FF%FE failed") == "POST *** failed"
+
+
+def test_a_short_error_is_masked_before_it_is_cut_or_folded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cut first, a secret across the limit lost its end and was no longer found; folded
+    first, a password with two spaces inside was no longer the password."""
+    from dailypapers.notify.chat import short
+
+    monkeypatch.setenv("DAILYPAPERS_TELEGRAM_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    monkeypatch.setenv("DAILYPAPERS_SMTP_PASSWORD", "correct  horse battery")
+    across = "x" * 180 + " https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    assert "AAHdq" not in short(across, 200)
+    assert "horse" not in short("login failed for 'correct  horse battery'")

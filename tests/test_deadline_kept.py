@@ -82,3 +82,13 @@ def test_the_deadline_is_the_timer_s_error() -> None:
 
     with pytest.raises(RunDeadlineExceeded), run_deadline(0.01):
         signal.pause()
+
+
+def test_reading_a_ris_library_lets_the_deadline_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rispy
+
+    from dailypapers.rank.library import read_ris
+
+    monkeypatch.setattr(rispy, "loads", lambda text: passed())
+    with pytest.raises(RunDeadlineExceeded):
+        read_ris("TY  - JOUR\nER  - \n")

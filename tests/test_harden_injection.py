@@ -193,10 +193,13 @@ def test_a_link_ends_at_a_control_or_bidi_character_in_every_output() -> None:
     from dailypapers.render.digest import render_html, render_text
 
     sneaky = "Code: https://github.com/evil/repo\u202egnp.exe\x01\x7f, https://e.org/\u2066x\x1b[2J"
-    item = paper(abstract=sneaky, comment=sneaky)
+    invisible = " https://github.com/a/b\u200bevil https://gitlab.com/c/d\ufeffe"
+    item = paper(abstract=sneaky + invisible, comment=sneaky)
     assert [link.url for link in find_links(item)] == [
         "https://github.com/evil/repo",
         "https://e.org/",
+        "https://github.com/a/b",
+        "https://gitlab.com/c/d",
     ]
     digest = Digest("Daily Papers", date(2025, 5, 20), (TopicDigest("T", (Entry(item),)),))
     catalog = build_catalog("Daily Papers", [("Reward Model", "q", [item])])

@@ -182,6 +182,24 @@ def test_the_github_answer_is_bounded(
     assert time.monotonic() - started < 10
 
 
+def test_a_201_whose_body_does_not_decode_counts_as_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A "gzip" body that is not gzip: httpx's DecodingError is no transport error, so the
+    status was lost and the next run opened the issue again."""
+    import httpx
+
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/p")
+    broken = httpx.MockTransport(
+        lambda request: httpx.Response(
+            201, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+        )
+    )
+    receipt = GitHubChannel(GitHubSettings(timeout=1.5), transport=broken).send(DIGEST)
+    assert receipt == "issue created (GitHub's answer cut short: DecodingError)"
+
+
 @pytest.fixture
 def dripping_smtp() -> Iterator[int]:
     """A server whose SMTP greeting arrives one byte every 0.05 s, forever."""

@@ -308,6 +308,23 @@ def test_a_refused_recipient_fails_the_run_and_the_others_get_it_once(
     assert again.error is None and len(smtp.messages) == 1  # nothing owed any more
 
 
+def test_a_secret_escaped_for_the_job_summary_is_still_masked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Escaping first made ``bot@example.org`` ``bot<!-- -->@example.org``, which the
+    page's own mask no longer found."""
+    from dailypapers.github_actions import report_to_actions
+    from dailypapers.pipeline import RunReport
+
+    monkeypatch.setenv("DAILYPAPERS_SMTP_USER", "bot@example.org")
+    summary = tmp_path / "summary.md"
+    report = RunReport(topics=1)
+    report.status, report.error = "failed", "notify email: login refused for bot@example.org"
+    report_to_actions(report, {"GITHUB_STEP_SUMMARY": str(summary)})
+    text = summary.read_text(encoding="utf-8")
+    assert "bot" not in text and "***" in text
+
+
 def test_topics_dropped_from_the_config_are_not_announced(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:

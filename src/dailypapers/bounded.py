@@ -140,7 +140,7 @@ def bounded_request(
                 raise _with_status(bounds.too_slow(), status) from None
             _with_status(exc, status)
             raise
-        except LimitExceeded as exc:
+        except (httpx.HTTPError, LimitExceeded) as exc:  # a body that fails to decode too
             _with_status(exc, status)
             raise
     response._content = body  # what response.read() stores: .content, .json() work

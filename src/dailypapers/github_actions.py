@@ -63,10 +63,14 @@ def report_to_actions(report: RunReport, environ: Mapping[str, str] | None = Non
 
 
 def _text(value: str) -> str:
-    """A server's or a paper's words as text on the summary page: one line, no markup."""
+    """A server's or a paper's words as text on the summary page: one line, no markup.
+
+    Masked before it is escaped: escaping changes a secret (``bot@example.org``
+    becomes ``bot<!-- -->@example.org``), which the page's own mask would miss.
+    """
     from dailypapers.render.markdown import escape_cell
 
-    return escape_cell(_one_line(value), brackets=True, backticks=True)
+    return escape_cell(_one_line(mask(value)), brackets=True, backticks=True)
 
 
 def _one_line(value: str) -> str:

@@ -43,13 +43,14 @@ _IGNORED_HOSTS = (
     "x.com",
 )
 _BARE_HOSTS = r"(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|[\w-]+\.github\.io)/"
-# A URL ends at a space, a character URLs cannot hold, a control character, or a
+# A URL ends at a space, a character URLs cannot hold, a control character, a
 # bidirectional control (which would make the link show as something else, e.g.
-# "...\u202egnp.exe" shown as "...exe.png", in a mail reader or a page).
+# "...\u202egnp.exe" shown as "...exe.png", in a mail reader or a page) or an
+# invisible one (zero-width characters, the BOM).
 _URL = re.compile(
     rf"""(?ix)
     (?: https?:// | (?<![\w./@-])(?={_BARE_HOSTS}) )  # a scheme, or a bare code-host URL
-    [^\s<>"'{{}}|\\^`\[\]\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+
+    [^\s<>"'{{}}|\\^`\[\]\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2060\u202a-\u202e\u2066-\u2069\ufeff]+
     """
 )
 _TRAILING = ".,;:!?*'\")]}>"

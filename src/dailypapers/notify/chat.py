@@ -75,6 +75,10 @@ def url_problem(env: str) -> str | None:
 
 
 def short(text: object, limit: int = 200) -> str:
-    """A platform's error message, one line and bounded, secrets masked."""
-    flat = " ".join(str(text).split())
-    return mask(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+    """A platform's error message, one line and bounded, secrets masked.
+
+    Masked first: a secret cut at the limit, or with its inner spaces folded,
+    would no longer be found whole.
+    """
+    flat = " ".join(mask(str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dailypapers.deadline import RunDeadlineExceeded
 from dailypapers.models import split_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -153,6 +154,8 @@ def read_ris(text: str) -> list[Entry]:
 
     try:
         records = rispy.loads(text)
+    except RunDeadlineExceeded:  # the run's own deadline, not the file's fault
+        raise
     except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
         raise LibraryError(f"not valid RIS: {_first_line(exc)}") from None
     if not records and text.strip():
