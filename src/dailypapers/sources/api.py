@@ -142,7 +142,7 @@ class ScanPolicy:
         answer when one came in between: a scan is "soon after an
         announcement" (:meth:`cutoff`) when any of its answers may have come
         from an index that did not show all of it yet. Never later than the
-        first request, so never later than what the scan really saw.
+        last answer, so never later than what the scan really saw.
         """
         try:
             announced = self.calendar.last_announcement(last)
