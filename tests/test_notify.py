@@ -325,6 +325,23 @@ def test_a_secret_escaped_for_the_job_summary_is_still_masked(
     assert "bot" not in text and "***" in text
 
 
+def test_a_hostile_paper_stored_before_fields_were_bounded_does_not_flood_a_digest(
+    tmp_path: Path, arxiv: FakeArxiv
+) -> None:
+    """A paper with a 4 MB comment, in the store from before fields were bounded where
+    read: the e-mail carries its bounded form (2,000 characters), not 4 MB."""
+    with SmtpSink() as smtp:
+        config = started(tmp_path, arxiv, notify_toml(smtp.port, github=False))
+        (new,) = arrivals(arxiv, 1)
+        arxiv.add_papers([new])
+        with open_store(config.db_url) as store:  # stored as the old code stored it: whole
+            huge = new.with_changes(comment="c" * 4_000_000)
+            store.write(lambda conn: store.save_papers(conn, [huge], day(1)))
+        run_update(config, now=day(1))
+    assert len(smtp.messages) == 2
+    assert len(smtp.messages[1].as_bytes()) < 200_000
+
+
 def test_topics_dropped_from_the_config_are_not_announced(
     tmp_path: Path, arxiv: FakeArxiv, gh: tuple[FakeGitHub, WebhookReceiver]
 ) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import outboxstate
 from dailypapers.config import Config
+from dailypapers.models import bounded
 from dailypapers.notify.listing import Listing
 from dailypapers.plan import stored_topics
 from dailypapers.render.digest import Digest, Entry, TopicDigest
@@ -141,7 +142,9 @@ def pending_batch(
         found = stored_papers(conn, list(wanted))
     from dailypapers.summaries import attach  # lazy: the digests' TL;DRs ([summaries])
 
-    stored = {paper.id: paper for paper in attach(config, store, found)}
+    # Bounded again: a paper stored before fields were bounded where read (hostile
+    # sizes) must not flood a digest.
+    stored = {paper.id: bounded(paper) for paper in attach(config, store, found)}
     grouped: dict[int, dict[str, bool]] = defaultdict(dict)
     for item in items:
         if item.paper_id in stored and item.topic_id in names:
