@@ -183,6 +183,10 @@ def bounded(paper: Paper) -> Paper:
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+# Those, and the invisible characters that can hide text (zero-width, the BOM):
+# what text from a model or a library file never needs (one line of it kept).
+HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
 # The same controls in ASCII text (a fast path: renderers clean 10,000s of texts).
 _ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 # ASCII text without these bytes (and without double, leading or trailing

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dailypapers.deadline import RunDeadlineExceeded
-from dailypapers.models import split_id
+from dailypapers.models import HIDDEN, split_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 20_000
@@ -58,15 +58,14 @@ def normalise_title(title: str) -> str:
     return "".join(c for c in folded.lower() if c.isalnum())
 
 
-# Controls, bidi overrides and isolates, zero-width and BOM: never needed in a title or
-# key, and printed as they are they would drive the terminal (`library list`, `rank`).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 MAX_KEY = 200
 
 
 def _clean(text: object, limit: int = MAX_FIELD) -> str:
+    """One line, bounded, without hidden characters (printed as they are, they would
+    drive the terminal in `library list` and `rank`)."""
     value = str(text or "")[: limit * 2]  # bounded before any work on it
-    return " ".join(_UNSAFE.sub("", value).split())[:limit]
+    return " ".join(HIDDEN.sub("", value).split())[:limit]
 
 
 def _arxiv_id(*texts: object) -> str | None:
@@ -261,7 +260,7 @@ def read_zotero(path: Path) -> list[Entry]:
                 collections: dict[int, list[str]] = {}
                 for item_id, name in db.execute(_ZOTERO_COLLECTIONS):
                     if isinstance(name, str):  # a NULL or odd value names no collection
-                        collections.setdefault(item_id, []).append(_UNSAFE.sub("", name)[:MAX_KEY])
+                        collections.setdefault(item_id, []).append(HIDDEN.sub("", name)[:MAX_KEY])
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"not a Zotero database: {exc}") from None
     entries = []
