@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -455,7 +455,10 @@ def test_a_topic_with_matches_answered_empty_twice_is_not_taken_for_empty(
     from dailypapers.store import open_store
 
     few = [p for p in corpus(300, random.Random(6)) if "reward model" in p.title][:30]
-    reward = lambda params: "Reward" in params.get("search_query", "")  # noqa: E731
+
+    def reward(params: Mapping[str, str]) -> bool:
+        return "Reward" in params.get("search_query", "")
+
     with FakeArxiv(few) as server:
         config = write_config(tmp_path, server, max_papers=20, page_size=100)
         run_update(config, now=START)

@@ -315,11 +315,13 @@ def test_a_secret_escaped_for_the_job_summary_is_still_masked(
     page's own mask no longer found."""
     from dailypapers.github_actions import report_to_actions
     from dailypapers.pipeline import RunReport
+    from dailypapers.run import RunStatus
 
     monkeypatch.setenv("DAILYPAPERS_SMTP_USER", "bot@example.org")
     summary = tmp_path / "summary.md"
     report = RunReport(topics=1)
-    report.status, report.error = "failed", "notify email: login refused for bot@example.org"
+    report.status = RunStatus.FAILED
+    report.error = "notify email: login refused for bot@example.org"
     report_to_actions(report, {"GITHUB_STEP_SUMMARY": str(summary)})
     text = summary.read_text(encoding="utf-8")
     assert "bot" not in text and "***" in text

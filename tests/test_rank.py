@@ -110,7 +110,9 @@ def test_a_library_is_read_before_the_store_is_locked(
     fill(url)
     bib = tmp_path / "lib.bib"
     bib.write_text("@article{a, title={Whatever}, eprint={2505.00001}}\n", encoding="utf-8")
-    real = libstore.read_library
+    from dailypapers.rank import library
+
+    real = library.read_library
     writes: list[str] = []
 
     def another_writer_meanwhile(path: Path) -> list[object]:
