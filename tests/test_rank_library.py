@@ -290,3 +290,16 @@ def test_a_library_that_cannot_be_read_is_one_line_when_digested(tmp_path: Path)
     folder.mkdir()  # reading a folder fails as an unreadable file does, also as root
     with pytest.raises(LibraryError, match=r"a-folder\.bib: cannot read: "):
         digest(folder)
+
+
+def test_a_zotero_log_over_the_size_limit_is_refused_before_it_is_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dailypapers.rank import library
+
+    monkeypatch.setattr(library, "MAX_FILE_BYTES", 1024)
+    path = tmp_path / "zotero.sqlite"
+    sqlite3.connect(path).close()
+    (tmp_path / "zotero.sqlite-wal").write_bytes(b"\0" * 2048)
+    with pytest.raises(LibraryError, match=r"zotero\.sqlite: its -wal is larger than"):
+        read_library(path)

@@ -304,6 +304,9 @@ def read_library(path: Path) -> list[Entry]:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LibraryError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
         if path.suffix.lower() in (".sqlite", ".db"):
+            wal = path.with_name(path.name + "-wal")  # copied with it (read_zotero)
+            if wal.is_file() and wal.stat().st_size > MAX_FILE_BYTES:
+                raise LibraryError(f"its -wal is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
             return read_zotero(path)
         reader = _TEXT_READERS.get(path.suffix.lower(), read_id_list)
         text = path.read_text(encoding="utf-8-sig", errors="replace")
