@@ -266,7 +266,7 @@ def test_a_short_error_is_masked_before_it_is_cut_or_folded(
 ) -> None:
     """Cut first, a secret across the limit lost its end and was no longer found; folded
     first, a password with two spaces inside was no longer the password."""
-    from dailypapers.notify.chat import short
+    from dailypapers.masking import short
 
     monkeypatch.setenv("DAILYPAPERS_TELEGRAM_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
     monkeypatch.setenv("DAILYPAPERS_SMTP_PASSWORD", "correct  horse battery")

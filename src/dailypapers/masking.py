@@ -46,6 +46,16 @@ def _forms(value: str) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+def short(text: object, limit: int = 200) -> str:
+    """An error message (a server's, a library's): one line and bounded, secrets masked.
+
+    Masked first: a secret cut at the limit, or with its inner spaces folded,
+    would no longer be found whole.
+    """
+    flat = " ".join(mask(str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class RedactSecrets(logging.Filter):
     """Masks secrets in log records (httpx logs every request's URL at INFO)."""
 

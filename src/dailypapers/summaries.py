@@ -28,7 +28,7 @@ from dailypapers import summarystore
 from dailypapers.config import Config, SummariesSettings
 from dailypapers.deadline import RunDeadlineExceeded
 from dailypapers.llm import ChatClient, LLMError
-from dailypapers.masking import mask
+from dailypapers.masking import mask, short
 from dailypapers.models import Paper
 from dailypapers.plan import stored_topics
 from dailypapers.render.markdown import Section
@@ -388,7 +388,7 @@ def summarise_for_update(
     except RunDeadlineExceeded:  # the run's own deadline: the run stops, not the summaries
         raise
     except Exception as exc:  # a summary must never fail the run that stored the papers
-        reason = mask(" ".join(str(exc).split()))[:300] or type(exc).__name__
+        reason = short(exc, 300) or type(exc).__name__
         report = SummaryReport(skipped=reason)
     print(report.line(), file=sys.stderr)
     return report

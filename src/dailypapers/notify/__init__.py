@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING
 
 from dailypapers.config import Config
 from dailypapers.deadline import RunDeadlineExceeded
-from dailypapers.masking import SECRET_ENV, install_log_filter, mask
+from dailypapers.masking import SECRET_ENV, install_log_filter, mask, short
 from dailypapers.notify.channel import Channel, NotifyError, Outcome, PartlySent
-from dailypapers.notify.chat import short
 from dailypapers.notify.listing import Listing, listed_before, take_listing
 from dailypapers.notify.outbox import (
     Batch,

@@ -72,13 +72,3 @@ def url_problem(env: str) -> str | None:
     if problem := http_url_problem(url):  # the client would raise, not answer
         return f"${env} {problem.replace('must be', 'is not')}"
     return None
-
-
-def short(text: object, limit: int = 200) -> str:
-    """A platform's error message, one line and bounded, secrets masked.
-
-    Masked first: a secret cut at the limit, or with its inner spaces folded,
-    would no longer be found whole.
-    """
-    flat = " ".join(mask(str(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 
 from dailypapers.config import FeishuSettings
+from dailypapers.masking import short
 from dailypapers.notify.channel import NotifyError, destination_key
-from dailypapers.notify.chat import encode, post_json, short, url_problem
+from dailypapers.notify.chat import encode, post_json, url_problem
 from dailypapers.render.digest import Digest, Entry, fit, render_chat
 
 URL_ENV = "DAILYPAPERS_FEISHU_URL"

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 
 from dailypapers.config import TelegramSettings
+from dailypapers.masking import short
 from dailypapers.notify.channel import NotifyError, destination_key
-from dailypapers.notify.chat import encode, post_json, short
+from dailypapers.notify.chat import encode, post_json
 from dailypapers.render.digest import Digest, Entry, fit, render_chat
 
 TOKEN_ENV = "DAILYPAPERS_TELEGRAM_TOKEN"

@@ -31,6 +31,7 @@ import numpy as np
 
 from dailypapers.config import Config, EmbeddingsSettings
 from dailypapers.llm import LLMError, answer_json, describe, post_capped
+from dailypapers.masking import short
 from dailypapers.models import Paper
 from dailypapers.rank import embedstore
 from dailypapers.rank.embedstore import Text, joined
@@ -216,7 +217,7 @@ def rerank(
     try:
         return _rerank(settings, store, offline, transport)
     except EmbeddingsError as exc:
-        reason = " ".join(str(exc).split())[:300]
+        reason = short(exc, 300)
         _FAILED[store] = reason
         print(f"embeddings: skipped ({reason}); ranked offline with {DEFAULT}", file=sys.stderr)
         return list(offline)

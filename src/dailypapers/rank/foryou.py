@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from dailypapers.config import Config
 from dailypapers.deadline import RunDeadlineExceeded
+from dailypapers.masking import short
 from dailypapers.models import Paper
 from dailypapers.render.ranked import Pick, Ranking
 from dailypapers.schema import has_library
@@ -72,6 +73,6 @@ def _guarded(work: Callable[[], T]) -> T | None:
     except RunDeadlineExceeded:  # the run's own deadline: the run stops, not the ranking
         raise
     except Exception as exc:  # ranking must never fail the run that stored the papers
-        reason = " ".join(str(exc).split())[:MAX_REASON] or type(exc).__name__
+        reason = short(exc, MAX_REASON) or type(exc).__name__
         print(f"for you: skipped ({reason})", file=sys.stderr)
         return None

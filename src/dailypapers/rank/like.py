@@ -249,13 +249,14 @@ def _refresh_library(config: Config, store: Store) -> None:
     """Re-import changed library files; one warning line (and the stored library) on failure."""
     import sys
 
+    from dailypapers.masking import short
     from dailypapers.rank.library import LibraryError
 
     paths, now = config.library_paths, utcnow()
     try:
         libstore.import_files(store, paths, now, only_changed=True)
     except (LibraryError, OSError) as exc:
-        reason = " ".join(str(exc).split())[:300]
+        reason = short(exc, 300)
         print(
             f"warning: library not re-imported ({reason}); collections as stored", file=sys.stderr
         )
