@@ -7,6 +7,9 @@ theirs: before, it was swallowed there, and the run went on without one.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
+
 import pytest
 
 from dailypapers.deadline import RunDeadlineExceeded, run_deadline
@@ -40,46 +43,84 @@ def test_the_summaries_let_the_deadline_through(monkeypatch: pytest.MonkeyPatch)
         summaries.summarise_for_update(Configured(), store=None)  # type: ignore[arg-type]
 
 
-def test_a_channel_lets_the_deadline_through(monkeypatch: pytest.MonkeyPatch) -> None:
+class Channel:
+    """A channel whose ``send`` runs ``sending`` (the delivery's moment) and confirms."""
+
+    name = "webhook"
+    max_per_topic = 0
+
+    def __init__(self, sending: Callable[[], None]) -> None:
+        self.sending = sending
+
+    def destination(self) -> str:
+        return "webhook:x"
+
+    def describe(self) -> str:
+        return "a webhook"
+
+    def problem(self) -> None:
+        return None
+
+    def send(self, digest: object) -> str:
+        self.sending()
+        return "delivered"
+
+
+class Batch:
+    empty = False
+
+    class digest:
+        shown = 1
+
+
+class Settings:
+    class settings:
+        class notify:
+            max_per_topic = 5
+
+
+def deliver(monkeypatch: pytest.MonkeyPatch, channel: Channel, recorded: list[int]) -> None:
+    """Deliver one batch on ``channel`` (run 7), appending each run it is recorded for."""
     from dailypapers import notify
 
-    class Stuck:
-        name = "webhook"
-        max_per_topic = 0
-
-        def destination(self) -> str:
-            return "webhook:x"
-
-        def describe(self) -> str:
-            return "a webhook"
-
-        def problem(self) -> None:
-            return None
-
-        def send(self, digest: object) -> str:
-            raise PASSED
-
-    class Batch:
-        empty = False
-
-        class digest:
-            shown = 1
-
     monkeypatch.setattr(notify, "pending_batch", lambda *args, **kwargs: Batch())
+    monkeypatch.setattr(notify, "mark_delivered", lambda store, batch, run: recorded.append(run))
+    notify._deliver_one(Settings(), None, channel, None, 7, None, False)  # type: ignore[arg-type]
 
-    class Settings:
-        class settings:
-            class notify:
-                max_per_topic = 5
 
+def test_a_channel_lets_the_deadline_through(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RunDeadlineExceeded):
-        notify._deliver_one(Settings(), None, Stuck(), None, 1, None, False)  # type: ignore[arg-type]
+        deliver(monkeypatch, Channel(passed), [])
+
+
+def test_a_delivery_is_recorded_before_the_deadline_stops_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The timer fires while a channel finishes a delivery its server accepted (an SMTP
+    QUIT, an HTTP body after "201 Created"): before, the run stopped there, unrecorded,
+    and the next run sent the digest again. Now the delivery ends and is recorded, then
+    the run stops."""
+    fired = Channel(lambda: signal.raise_signal(signal.SIGALRM))
+    recorded: list[int] = []
+    with pytest.raises(RunDeadlineExceeded), run_deadline(600):
+        deliver(monkeypatch, fired, recorded)
+    assert recorded == [7]
+
+
+def test_the_deadline_is_held_only_while_delivering() -> None:
+    from dailypapers.deadline import held
+
+    with pytest.raises(RunDeadlineExceeded), run_deadline(600):
+        with held():
+            signal.raise_signal(signal.SIGALRM)
+            reached = True  # the block went on
+        pytest.fail("the held deadline did not pass at the end of the block")
+    assert reached
+    assert signal.SIGALRM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 
 
 def test_the_deadline_is_the_timer_s_error() -> None:
     """What the tests above raise is what the timer raises."""
-    import signal
-
     with pytest.raises(RunDeadlineExceeded), run_deadline(0.01):
         signal.pause()
 

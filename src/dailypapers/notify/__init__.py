@@ -23,7 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from dailypapers.config import Config
-from dailypapers.deadline import RunDeadlineExceeded
+from dailypapers.deadline import RunDeadlineExceeded, held
 from dailypapers.masking import SECRET_ENV, install_log_filter, mask, short
 from dailypapers.notify.channel import Channel, NotifyError, Outcome, PartlySent
 from dailypapers.notify.listing import Listing, listed_before, take_listing
@@ -155,6 +155,14 @@ def _deliver_one(
     if batch.empty:
         mark_delivered(store, batch, run_id)  # items covered elsewhere (already sent)
         return outcome
+    # The run's deadline waits for the delivery (bounded by the channel's timeout) and
+    # its record: stopped in between, an accepted digest was sent again the next run.
+    with held():
+        return _send(store, channel, batch, run_id, outcome)
+
+
+def _send(store: Store, channel: Channel, batch: Batch, run_id: int, outcome: Outcome) -> Outcome:
+    """Send ``batch`` on ``channel``; record it delivered once the channel confirmed."""
     try:
         problem = channel.problem()
         if problem:
