@@ -22,7 +22,7 @@ from dailypapers.store import open_store
 from support.scenarios import MAX_ATTEMPTS, SCENARIOS, Scenario, config_text
 
 NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
-OLD_README = b"# my README before the first run\n"
+OLD_README = b"# Daily Papers\n\nLast update: 2025-05-13\n\nthe tables before this run\n"
 
 
 @pytest.fixture(scope="module")

@@ -290,6 +290,20 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
         return
     click.echo("next: edit the topics, then run 'dailypapers update'")
+    _warn_of_own_readme(path.parent / "README.md")
+
+
+def _warn_of_own_readme(readme: Path) -> None:
+    """A README already there that dailypapers would not replace: say so before ``update``
+    stops on it (the default ``[readme] path``, beside the config just written)."""
+    from dailypapers.render.markdown import replaceable
+
+    if not replaceable(readme):
+        click.echo(
+            f"note: {readme.name} here was not written by dailypapers and is never replaced; "
+            "'update' stops until it is moved away or [readme] path names another file",
+            err=True,
+        )
 
 
 def _workflow_text(issues: bool, install: str) -> str:

@@ -36,7 +36,13 @@ from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_
 from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
 from dailypapers.publish.outputs import forget_rendered, start_outputs
 from dailypapers.publish.tree import Removals
-from dailypapers.render.markdown import TOC_OVER, Section, is_date_line, readme_parts
+from dailypapers.render.markdown import (
+    TOC_OVER,
+    Section,
+    is_date_line,
+    readme_parts,
+    replaceable,
+)
 from dailypapers.run import Busy as Busy  # re-exported: the CLI's errors
 from dailypapers.run import RunFailed as RunFailed
 from dailypapers.run import RunResult, RunStatus, project_lock, recorded_run, run_clock
@@ -363,6 +369,21 @@ def _write_all(
     return readme + others
 
 
+class ForeignReadme(FileExistsError):
+    """The configured README exists and is not one dailypapers (or the reference) wrote."""
+
+
+def refuse_foreign_readme(config: Config) -> None:
+    """Raise :class:`ForeignReadme` when the README output would replace the user's own
+    file (:func:`~dailypapers.render.markdown.replaceable`)."""
+    if "readme" in config.settings.outputs and not replaceable(config.readme_path):
+        raise ForeignReadme(
+            f"{config.settings.readme.path} was not written by dailypapers (it has no "
+            "'Last update:' line) and was left as it is: move it away, or set [readme] path "
+            "to another file"
+        )
+
+
 def _write_readme(
     config: Config,
     listed: Iterable[Section],
@@ -495,6 +516,8 @@ def run_update(
     with recorded_run(
         config, command, report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
     ) as run:
+        if render:  # before anything is fetched or stored
+            refuse_foreign_readme(config)
         announced = True
         if fetch:
             with paused_collections():  # collected after each topic and at the end

@@ -260,6 +260,26 @@ def is_date_line(line: str) -> bool:
 _LINK = re.compile(r"\]\((\S+?)\)")
 
 
+# How far into an existing README its ``Last update:`` line is looked for (the
+# header's: after the title and the intro, within the first kilobytes).
+OWNED_HEAD = 1 << 16
+
+
+def replaceable(path: Path) -> bool:
+    """Whether the README at ``path`` may be replaced: missing, blank, or one with a
+    ``Last update:`` line in its head (this tool's, or the reference tool's, whose
+    format this is). Any other file is the user's own (a project's README, a
+    repository's generated one) and is never overwritten. A file that cannot be
+    read is left to the write, which names its error.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(OWNED_HEAD)
+    except OSError:
+        return True
+    return not head.strip() or any(is_date_line(line) for line in head.splitlines())
+
+
 def readme_listing(path: Path) -> dict[str, int]:
     """``{paper id: highest version}`` linked from an existing README (empty if none)."""
     try:

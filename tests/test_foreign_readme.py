@@ -1,0 +1,103 @@
+"""A README that dailypapers did not write is never replaced (a project's own, GitHub's).
+
+Before, ``update`` and ``render`` overwrote any ``README.md`` in the folder
+with the tables, without a word: the user's text was gone from the working
+tree, and the workflow committed that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dailypapers.cli import cli
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
+from dailypapers.render.markdown import OWNED_HEAD, replaceable
+
+OWN = "# My project\n\nHow to build it.\n"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
+    return CliRunner()
+
+
+@pytest.mark.parametrize("command", ["update", "render"])
+def test_a_readme_of_the_user_s_own_is_left_and_the_run_fails(
+    runner: CliRunner, server: FakeArxiv, tmp_path: Path, command: str
+) -> None:
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    readme = tmp_path / "README.md"
+    readme.write_text(OWN, encoding="utf-8")
+    result = runner.invoke(cli, [command])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "README.md was not written by dailypapers" in result.stderr
+    assert "[readme] path" in result.stderr
+    assert readme.read_text(encoding="utf-8") == OWN
+    assert server.requests == []  # refused before anything was fetched
+
+
+def test_another_path_for_the_tables_keeps_the_user_s_readme(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "README.md").write_text(OWN, encoding="utf-8")
+    (tmp_path / "papers.toml").write_text(
+        '[readme]\npath = "PAPERS.md"\n\n[[topics]]\nname = "Reasoning"\n', encoding="utf-8"
+    )
+    result = runner.invoke(cli, ["update"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == OWN
+    assert "Last update: " in (tmp_path / "PAPERS.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # an empty file
+        " \n\n",
+        # the reference tool's README (the format this one replaces)
+        "# Daily Papers\nThe project automatically fetches ...\n\nLast update: 2025-05-14\n",
+    ],
+)
+def test_a_blank_readme_or_the_reference_s_is_replaced(
+    runner: CliRunner, tmp_path: Path, text: str
+) -> None:
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    (tmp_path / "README.md").write_text(text, encoding="utf-8")
+    result = runner.invoke(cli, ["update"])
+    assert result.exit_code == 0, result.stderr
+    assert "## Reasoning" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_init_says_the_readme_there_is_kept(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(OWN, encoding="utf-8")
+    result = runner.invoke(cli, ["init"])
+    assert result.exit_code == 0
+    assert "note: README.md here was not written by dailypapers" in result.stderr
+    assert runner.invoke(cli, ["init", "--force"]).stderr.count("note: README.md") == 1
+    (tmp_path / "README.md").unlink()
+    assert "note:" not in runner.invoke(cli, ["init", "--force"]).stderr
+
+
+def test_only_the_head_is_read(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("x" * OWNED_HEAD + "\nLast update: 2025-05-14\n", encoding="utf-8")
+    assert not replaceable(readme)  # a date line deep in someone's file is not ours
+    readme.write_text("# T\n\nLast update: 2025-05-14\n" + "x" * OWNED_HEAD, encoding="utf-8")
+    assert replaceable(readme)
+    readme.write_bytes(b"\xff\xfe# T\nLast update: 2025-05-14\n")  # undecodable bytes
+    assert replaceable(readme)
+    assert replaceable(tmp_path / "missing.md")
