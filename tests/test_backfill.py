@@ -139,6 +139,29 @@ def _window_after(stamp: str) -> Callable[[Mapping[str, str]], bool]:
     return before_march
 
 
+def test_a_window_answered_empty_twice_is_asked_again_next_time(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    """arXiv's "no match at all" glitch, twice on one window: before, the window was
+    marked done with nothing in it, and no later backfill asked for its papers again."""
+    config = make_config(tmp_path, server)
+    since, until = date(2025, 2, 1), date(2025, 2, 28)
+    server.inject(*[fault("empty_page", total=0)] * 2)  # the first (newest) window, twice
+    first = run_backfill(config, since=since, until=until, topics=["Reward Model"], now=NOW)
+    assert first.status == "updated", first.error
+    assert first.empty == 1 and "1 answered empty: asked again" in first.summary()
+    missing = {
+        p.id
+        for p in server.papers
+        if "Reward" in p.title and date(2025, 2, 1) <= p.published.date() <= date(2025, 2, 28)
+    } - stored_ids(config, "Reward Model")
+    assert missing  # the glitch's window
+    server.reset_log()
+    again = run_backfill(config, since=since, until=until, topics=["Reward Model"], now=NOW)
+    assert again.already_done == 3 and len(server.requests) == 1 and again.empty == 0
+    assert missing <= stored_ids(config, "Reward Model")
+
+
 def test_recent_windows_are_not_marked_done(tmp_path: Path, server: FakeArxiv) -> None:
     config = make_config(tmp_path, server)
     run_backfill(config, since=date(2025, 5, 1), topics=["Graph Policies"], now=NOW)

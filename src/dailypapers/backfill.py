@@ -7,8 +7,11 @@ windows of :data:`WINDOW_DAYS` days, newest first; each window's papers
 transaction together with a row saying the window is done, so an interrupted
 backfill resumes with the first window not done. Windows that end less than
 :data:`SETTLING_DAYS` ago are fetched but not marked done: papers submitted
-then may still be announced. Same polite client as ``update`` (one
-connection, the delay between requests, bounded retries).
+then may still be announced, and neither are windows arXiv answered "no match
+at all": its search gives that answer by mistake at times (asked twice, as
+``update`` does), and a window marked done is never asked again. Same polite
+client as ``update`` (one connection, the delay between requests, bounded
+retries).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class BackfillReport(RunResult):
     topics: int = 0
     windows: int = 0
     already_done: int = 0
+    empty: int = 0  # windows answered "no match at all": asked again next time
     saved: SaveResult = field(default_factory=SaveResult)
     written: list[Path] = field(default_factory=list)
 
@@ -54,9 +58,14 @@ class BackfillReport(RunResult):
         revised = f", {self.saved.revised} revised" if self.saved.revised else ""
         return (
             f"backfilled ({self.saved.new} new{revised}): {counted(self.topics, 'topic')}, "
-            f"{counted(self.windows, 'window')} ({self.already_done} already done), "
-            f"{counted(self.requests, 'request')}, {self.seconds:.1f} s"
+            f"{counted(self.windows, 'window')} ({self.already_done} already done"
+            f"{self._empty()}), {counted(self.requests, 'request')}, {self.seconds:.1f} s"
         )
+
+    def _empty(self) -> str:
+        if not self.empty:
+            return ""
+        return f", {self.empty} answered empty: asked again by the next backfill"
 
 
 def windows(since: date, until: date, days: int = WINDOW_DAYS) -> list[Window]:
@@ -81,17 +90,20 @@ def window_query(plan: TopicPlan, window: Window) -> str:
 
 def fetch_window(
     client: ArxivClient, plan: TopicPlan, window: Window, archives: list[str]
-) -> list[Paper]:
-    """Every paper of the topic first submitted in ``window`` (all pages)."""
+) -> tuple[list[Paper], int | None]:
+    """Every paper of the topic first submitted in ``window`` (all pages), and arXiv's
+    total for the window (0: "no match at all", asked twice)."""
     found: dict[str, Paper] = {}
+    total: int | None = None
     pages = client.iter_pages(
         window_query(plan, window), sort_by="submittedDate", sort_order="descending"
     )
     for page in pages:
+        total = page.total_results if total is None else total
         for paper in page.papers:
             if keeps(plan, archives, paper):
                 found.setdefault(paper.id, paper)
-    return list(found.values())
+    return list(found.values()), total
 
 
 def select_topics(config: Config, names: Sequence[str]) -> list[TopicPlan]:
@@ -170,9 +182,10 @@ def _backfill_topic(
             continue
         if progress:
             progress(f"{plan.topic.name}: {window[0]} to {window[1]}")
-        papers = fetch_window(client, plan, window, config.settings.archives)
+        papers, total = fetch_window(client, plan, window, config.settings.archives)
+        report.empty += total == 0
         with store.transaction() as conn:
             report.saved = report.saved + store.save_papers(conn, papers, now)
             store.link(conn, topic_id, (p.id for p in papers), now)
-            if window[1] < settled:
+            if window[1] < settled and total != 0:  # an empty answer may be arXiv's glitch
                 mark_window(conn, store, topic_id, window, len(papers), now)
