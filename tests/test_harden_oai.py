@@ -5,6 +5,7 @@ stored. Through the fake OAI-PMH server over a real socket."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dailypapers.arxiv.oai import OaiParseError, parse_page
+from dailypapers.arxiv import oai
+from dailypapers.arxiv.oai import UNREADABLE_PAGE, OaiParseError, parse_page
 from dailypapers.config import Config, load_config
 from dailypapers.harvest import HarvestRequest, harvest_rows, run_harvest
-from dailypapers.models import Author, Paper
+from dailypapers.models import MAX_NAME, Author, Paper
 from dailypapers.offline.fake_oai import FakeOai, list_records_xml
 from dailypapers.offline.faults import fault
 from dailypapers.store import open_store, papers
@@ -129,8 +131,51 @@ def test_the_cli_warns_in_one_line_and_exits_zero(tmp_path: Path, server: FakeOa
     assert "1 skipped" in result.stdout
 
 
-def test_a_record_without_metadata_still_fails_the_page() -> None:
-    """Only absurd values are skipped: a page that is not what OAI-PMH promises is an error."""
+def test_a_record_without_a_title_is_skipped() -> None:
+    """Before, it failed the page, which was retried and failed the same way every
+    run: the harvest could never pass that record. Now it is skipped like an absurd
+    value, and the rest of the page is kept."""
     text = absurd_page("arXivRaw", "<title>Reward Model x</title>", "")
-    with pytest.raises(OaiParseError, match=r"record oai:arXiv.org:2505\.20002: missing <title>"):
-        parse_page(text.encode())
+    page = parse_page(text.encode())
+    assert [r.identifier for r in page.records] == [f"oai:arXiv.org:{GOOD}"]
+    assert page.skipped == ["oai:arXiv.org:2505.20002"]
+
+
+def test_a_page_of_mostly_unreadable_records_fails() -> None:
+    """A page that is not what OAI-PMH promises (say, a changed format) is an error."""
+    papers = [paper(f"2505.{30000 + n}") for n in range(UNREADABLE_PAGE)]
+    text = list_records_xml(papers, "arXivRaw", None, {}, "http://x/oai").decode()
+    broken = re.sub(r"<title>[^<]*</title>", "", text)
+    with pytest.raises(
+        OaiParseError, match=rf"{UNREADABLE_PAGE} of {UNREADABLE_PAGE} records unreadable"
+    ):
+        parse_page(broken.encode())
+
+
+def test_tex_nested_past_the_stack_skips_the_record() -> None:
+    """An author name of braces nested a thousand deep raised RecursionError: an
+    "unexpected error" that every later harvest met again at the same record."""
+    nested = "A. B" + "{" * 1000 + "x" + "}" * 1000
+    text = absurd_page("arXivRaw", "<authors>", f"<authors>{nested}, ")
+    page = parse_page(text.encode())
+    assert len(page.records) == 1 and page.skipped == ["oai:arXiv.org:2505.20002"]
+
+
+def test_a_long_tex_name_is_cut_before_its_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TeX conversion's time grows with the text (a 10 MB "name": minutes)."""
+    converted: list[int] = []
+
+    class Recording:
+        def latex_to_text(self, text: str) -> str:
+            converted.append(len(text))
+            return text
+
+    monkeypatch.setattr(oai, "_LATEX", Recording())
+    oai._untex.cache_clear()
+    name = "\\'e" * 200_000
+    text = absurd_page("arXivRaw", "<authors>", f"<authors>{name}, ")
+    page = parse_page(text.encode())
+    oai._untex.cache_clear()
+    assert converted and max(converted) <= 4 * MAX_NAME
+    author = page.records[1].paper.authors[0].name  # type: ignore[union-attr]
+    assert len(author) <= MAX_NAME

@@ -9,7 +9,14 @@ import httpx
 import pytest
 
 from dailypapers.arxiv.errors import ArxivUnavailable
-from dailypapers.arxiv.oai import OaiError, OaiParseError, PageParser, parse_page, split_authors
+from dailypapers.arxiv.oai import (
+    UNREADABLE_PAGE,
+    OaiError,
+    OaiParseError,
+    PageParser,
+    parse_page,
+    split_authors,
+)
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.harvest import normalize_set
 from support.clock import FakeClock
@@ -131,7 +138,8 @@ def test_records_come_out_while_the_body_streams_in() -> None:
         b"<!DOCTYPE html><html><title>503</title></html>",
         b"Rate exceeded.",
         b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"/>',
-        page(RAW_RECORD.replace("<version", "<v").replace("</version>", "</v>")),
+        # records without a version, most of the page: not the format asked for
+        page(RAW_RECORD.replace("<version", "<v").replace("</version>", "</v>") * UNREADABLE_PAGE),
     ],
 )
 def test_garbled_answers_are_parse_errors(body: bytes) -> None:

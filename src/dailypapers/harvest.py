@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from dailypapers import harveststate as state
+from dailypapers.arxiv.errors import ArxivError
 from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
@@ -58,6 +59,21 @@ def normalize_set(text: str) -> str:
 
 def _group(archive: str) -> str:
     return archive if archive in _GROUPS else "physics"
+
+
+# Pages in a row without a record (and with a token): the server's list is not moving.
+STALLED_PAGES = 5
+
+
+class HarvestStalled(ArxivError):
+    """The repository's list does not move: its token came back unchanged, or page after
+    page held no record. Followed, it would be asked for the same page forever."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            f"the OAI-PMH list does not move ({why}); stopped: run again later, "
+            "or start over with --from DAY"
+        )
 
 
 @dataclass(frozen=True)
@@ -167,13 +183,19 @@ class _Harvest:
         params: dict[str, str] | None = (
             resume_params(token) if token else self._first(request, row["from_date"])
         )
+        idle = 0
         while params is not None:
             try:
                 page = self.client.fetch_page(params)
             except OaiError as exc:
-                params = self._restart(exc, harvest_id, request)
+                params, token, idle = self._restart(exc, harvest_id, request), None, 0
                 continue
-            token = self._commit(harvest_id, page)
+            sent, token = token, self._commit(harvest_id, page)
+            idle = 0 if page.records or page.skipped else idle + 1
+            if token and token == sent:
+                raise HarvestStalled(f"the resumption token {token[:40]!r} came back unchanged")
+            if token and idle >= STALLED_PAGES:
+                raise HarvestStalled(f"{idle} pages in a row without a record")
             params = resume_params(token) if token else None
         self.report.status = RunStatus.COMPLETE
 

@@ -33,6 +33,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 from dailypapers.arxiv.errors import ArxivError, one_line
 from dailypapers.models import (
+    MAX_NAME,
     MAX_VERSION,
     MAX_YEAR,
     MIN_YEAR,
@@ -56,6 +57,9 @@ _TOKEN = f"{{{OAI}}}resumptionToken"
 _ERROR = f"{{{OAI}}}error"
 _ROOT = f"{{{OAI}}}OAI-PMH"
 _AUTHOR_SPLIT = re.compile(r",|\band\b")
+# Skipped records that make a page garbled, when they are most of it (a changed format).
+UNREADABLE_PAGE = 10
+_TEX_NAME = 4 * MAX_NAME  # of an author's TeX source: room for accents' markup
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +76,14 @@ class AbsurdValue(ValueError):
 
 
 class BadRecord(OaiParseError):
-    """One record with absurd values: skipped with a warning, the rest of its page kept.
+    """One record that cannot be read (absurd values, no title, a bad id...): skipped
+    with a warning, the rest of its page kept.
 
-    Not a garbled page (retrying would fetch the same record again), and not
-    worth the whole page: the API's and the announcement feed's bad entries
-    are skipped the same way.
+    Not a garbled page (retrying would fetch the same record again, and the
+    harvest could never pass it), and not worth the whole page: the API's and
+    the announcement feed's bad entries are skipped the same way. A page whose
+    records are mostly unreadable (:data:`UNREADABLE_PAGE` or more) is not
+    what was asked for, and fails as garbled.
     """
 
     def __init__(self, identifier: str, reason: str) -> None:
@@ -141,6 +148,8 @@ class PageParser:
         )
         self.page = OaiPage()
         self._started = False
+        self._read = 0  # record elements, skipped ones included
+        self._first_skip = ""
 
     def feed(self, chunk: bytes) -> list[OaiRecord]:
         """Parse more of the body; returns the records it completed."""
@@ -162,16 +171,24 @@ class PageParser:
         if root is None or root.tag != _ROOT:
             name = "nothing" if root is None else f"<{etree.QName(root).localname}>"
             raise OaiParseError(f"not an OAI-PMH response: root element is {name}")
+        skipped = len(self.page.skipped)
+        if skipped >= UNREADABLE_PAGE and 2 * skipped > self._read:
+            raise OaiParseError(
+                f"{skipped} of {self._read} records unreadable (the first: {self._first_skip}): "
+                "not the format asked for"
+            )
         return self.page
 
     def _events(self) -> Iterator[OaiRecord]:
         for _event, element in self._parser.read_events():
             if element.tag == _RECORD:
+                self._read += 1
                 try:
                     yield _record(element)
                 except BadRecord as exc:
                     log.warning("skipped a bad OAI-PMH %s", exc)
                     self.page.skipped.append(exc.identifier)
+                    self._first_skip = self._first_skip or str(exc)[:200]
                 _free(element)
             elif element.tag == _TOKEN:
                 self._token(element)
@@ -232,7 +249,7 @@ def _int_or_none(text: str | None) -> int | None:
 def _record(element: Any) -> OaiRecord:
     header = element.find(f"{{{OAI}}}header")
     if header is None:
-        raise OaiParseError("record without a header")
+        raise BadRecord("(no header)", "a record without a header")
     identifier = _text(header, f"{{{OAI}}}identifier") or ""
     datestamp = _datestamp(_text(header, f"{{{OAI}}}datestamp"), identifier)
     if header.get("status") == "deleted":
@@ -240,16 +257,17 @@ def _record(element: Any) -> OaiRecord:
     metadata = element.find(f"{{{OAI}}}metadata")
     body = None if metadata is None or len(metadata) == 0 else metadata[0]
     if body is None:
-        raise OaiParseError(f"record {identifier} has no metadata")
+        raise BadRecord(identifier, "no metadata")
     reader = _READERS.get(body.tag)
-    if reader is None:
+    if reader is None:  # every record of the page alike: the answer is not what was asked
         raise OaiParseError(f"record {identifier}: unknown metadata format <{body.tag}>")
     try:
         paper = reader(body)
-    except AbsurdValue as exc:
-        raise BadRecord(identifier, str(exc)) from None
-    except (ValueError, InvalidArxivId) as exc:
-        raise OaiParseError(f"record {identifier}: {exc}") from None
+    except (ValueError, InvalidArxivId, RecursionError) as exc:
+        # One record's own fault (an id that is none, no title, TeX nested past
+        # Python's stack): the same record comes back on every retry, so it is
+        # skipped with its warning, not retried until the run fails every time.
+        raise BadRecord(identifier, str(exc) or type(exc).__name__) from None
     return OaiRecord(identifier, datestamp, bounded(paper))
 
 
@@ -400,7 +418,9 @@ def split_authors(text: str) -> list[str]:
         elif depth == 0:
             current.append(piece)
     names.append("".join(current))
-    return [_untex(" ".join(name.split())) for name in names if name.strip()]
+    # Cut before the TeX conversion, whose time grows with the name (a hostile 10 MB
+    # "name" took minutes); ``bounded`` cuts the converted name again.
+    return [_untex(" ".join(name[:_TEX_NAME].split())) for name in names if name.strip()]
 
 
 @functools.lru_cache(maxsize=1 << 16)
