@@ -55,6 +55,16 @@ def test_five_typical_mistakes(tmp_path: Path, text: str, expected: str) -> None
     assert error_of(tmp_path, text) == expected
 
 
+@pytest.mark.parametrize("phrase", ['"survey"', 'a "quoted" word'])
+def test_a_quoted_exclude_is_a_config_error(tmp_path: Path, phrase: str) -> None:
+    """Before, it loaded, then every command failed on it as an "unexpected error"
+    (exit 1) when the query was built, leaving a run unfinished."""
+    text = TOPIC + f"exclude = ['{phrase}']\n"
+    message = error_of(tmp_path, text)
+    assert message.startswith(":3: topics[0].exclude: ")
+    assert "write the phrase without quotes" in message and "(topic 'LLM Reasoning')" in message
+
+
 def test_a_boolean_is_not_a_number(tmp_path: Path) -> None:
     message = error_of(tmp_path, "max_papers = true\n" + TOPIC)
     assert message == ":1: max_papers: must be an integer, not true (a boolean)"

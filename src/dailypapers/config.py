@@ -388,6 +388,18 @@ class Topic(_Model):
                 raise ValueError(problems[0])
         return value
 
+    @field_validator("exclude")
+    @classmethod
+    def _excludable(cls, value: list[str]) -> list[str]:
+        for text in value:  # each becomes ti:"text" and abs:"text" (search_query)
+            if '"' in text:
+                raise ValueError(
+                    f"{text!r}: write the phrase without quotes (exclude = [\"survey\"]): "
+                    "each is searched as a phrase"
+                )
+            q.phrase("ti", text)
+        return value
+
     @field_validator("categories")
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
