@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from dailypapers.arxiv.calendar import EASTERN, Calendar
 from dailypapers.arxiv.errors import AtomParseError
 from dailypapers.arxiv.feed import (
+    Listing,
     announcement_evening,
     feed_day,
     listing_url,
@@ -69,13 +72,53 @@ def test_an_empty_feed_has_no_day() -> None:
     [
         (b"<html><title>Down</title></html>", "HTML"),
         (b"<rss/>", "not an Atom feed"),
-        (REAL_FEED.read_bytes().replace(b">cross<", b">sideways<", 1), "unknown announce type"),
-        (REAL_FEED.read_bytes().replace(b"oai:arXiv.org:2508.13426v1", b"nonsense", 1), "not an"),
     ],
 )
 def test_a_bad_feed_is_one_clear_error(body: bytes, message: str) -> None:
     with pytest.raises(AtomParseError, match=message):
         parse_listing(body)
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (rb">cross<", b">sideways<", "unknown announce type 'sideways'"),
+        (rb"oai:arXiv.org:2508\.13426v1", b"nonsense", "<id> is not an arXiv id"),
+        (rb"<title>ALIGN[^<]*</title>", b"", "has no <title>"),
+    ],
+)
+def test_an_unreadable_entry_is_skipped_and_marks_the_listing_incomplete(
+    old: bytes, new: bytes, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before, it failed the whole feed (retried as garbled, then the run), topics
+    the API reads included; the same entry failed every retry."""
+    body, replaced = re.subn(old, new, REAL_FEED.read_bytes(), count=1)
+    assert replaced == 1
+    listing = parse_listing(body)
+    assert len(listing.entries) == 6 and listing.skipped == 1
+    assert listing.possibly_truncated  # the API fills what the entry may have held
+    assert message in caplog.text and "feed entry 1" in caplog.text
+
+
+def test_a_listing_with_a_skipped_entry_is_filled_by_the_api(
+    tmp_path: Path, server: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, evening = warm_up(tmp_path, server)
+    evening = next_evening(evening)
+    arrivals = [announced_paper(n, evening) for n in range(1, 3)]
+    server.add_papers(arrivals)
+    server.feed_day = feed_day(evening)
+    from dailypapers.sources import feed as feed_source
+
+    def one_skipped(content: bytes) -> Listing:
+        return dataclasses.replace(parse_listing(content), skipped=1)
+
+    monkeypatch.setattr(feed_source, "parse_listing", one_skipped)
+    report = run_update(config, now=run_at(config, evening))
+    assert report.status == "updated", report.error
+    assert kinds(server)[:1] == ["feed"] and kinds(server).count("search") == 2
+    readme = config.readme_path.read_text(encoding="utf-8")
+    assert all(p.versioned_id in readme for p in arrivals)
 
 
 def test_creators_and_urls() -> None:

@@ -70,11 +70,13 @@ class Listing:
 
     day: date | None
     entries: tuple[FeedEntry, ...]
+    skipped: int = 0  # entries that could not be read (each named by a warning)
 
     @property
     def possibly_truncated(self) -> bool:
-        """True when the feed is full: arXiv may have left items out."""
-        return len(self.entries) >= FEED_LIMIT
+        """True when the feed may not show every paper announced: it is full (arXiv may
+        have left items out), or an entry could not be read."""
+        return len(self.entries) >= FEED_LIMIT or self.skipped > 0
 
 
 def listing_url(base: str, archives: Sequence[str]) -> str:
@@ -99,20 +101,25 @@ def parse_listing(content: bytes) -> Listing:
     root = parse_xml(content)
     if root.tag != f"{{{ATOM}}}feed":
         raise AtomParseError("not an Atom feed: root element is not <feed>")
-    entries = tuple(_sane_entries(root.iterfind("atom:entry", NAMESPACES)))
+    skipped: list[BadEntry] = []
+    entries = tuple(_sane_entries(root.iterfind("atom:entry", NAMESPACES), skipped))
     day = None
     if entries:
         day = entries[0].paper.published.astimezone(EASTERN).date()
-    return Listing(day, entries)
+    return Listing(day, entries, len(skipped))
 
 
-def _sane_entries(elements: Iterable[Any]) -> Iterator[FeedEntry]:
-    """Each entry; one with an absurd version or date is skipped with a warning naming it."""
+def _sane_entries(elements: Iterable[Any], skipped: list[BadEntry]) -> Iterator[FeedEntry]:
+    """Each entry; one that cannot be read (an id that is none, no title, an unknown
+    announce type, an absurd version or date) is skipped with a warning naming it and
+    added to ``skipped``: retrying would read the same entry, and the rest of the
+    listing is good (the API fills what a skipped entry may have held)."""
     for position, element in enumerate(elements, 1):
         try:
             yield _entry(element, position)
         except BadEntry as exc:
             log.warning("skipped a bad arXiv feed entry: %s", exc)
+            skipped.append(exc)
 
 
 def _entry(element: Any, position: int) -> FeedEntry:
@@ -121,15 +128,15 @@ def _entry(element: Any, position: int) -> FeedEntry:
     try:
         paper_id, version = split_id(raw_id)
     except InvalidArxivId:
-        raise AtomParseError(f"{where}: <id> is not an arXiv id") from None
+        raise BadEntry(f"{where}: <id> is not an arXiv id"[:200]) from None
     if version is not None and not 1 <= version <= MAX_VERSION:
         raise BadEntry(f"{where}: absurd version v{version}"[:200])
     kind = _text(element, "arxiv:announce_type") or ""
     if kind not in ANNOUNCE_TYPES:
-        raise AtomParseError(f"{where}: unknown announce type {kind!r}")
+        raise BadEntry(f"{where}: unknown announce type {kind[:40]!r}"[:200])
     title = _text(element, "atom:title")
     if not title:
-        raise AtomParseError(f"{where} has no <title>")
+        raise BadEntry(f"{where} has no <title>"[:200])
     when = _published(element, where)
     categories = tuple(
         dict.fromkeys(
@@ -163,13 +170,13 @@ def split_creators(text: str | None) -> list[str]:
 def _published(element: Any, where: str) -> datetime:
     text = _text(element, "atom:published") or _text(element, "atom:updated")
     if not text:
-        raise AtomParseError(f"{where} has no <published>")
+        raise BadEntry(f"{where} has no <published>"[:200])
     try:
         return parse_timestamp(text)
     except TimestampOutOfRange:
         raise BadEntry(f"{where}: <published> out of range: {text[:40]!r}") from None
     except ValueError:
-        raise AtomParseError(f"{where}: <published> is not a timestamp: {text[:40]!r}") from None
+        raise BadEntry(f"{where}: <published> is not a timestamp: {text[:40]!r}"[:200]) from None
 
 
 def _text(parent: Any, path: str) -> str | None:
