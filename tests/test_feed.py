@@ -121,6 +121,15 @@ def test_a_listing_with_a_skipped_entry_is_filled_by_the_api(
     assert all(p.versioned_id in readme for p in arrivals)
 
 
+def test_a_body_of_too_many_tags_is_refused_before_parsing() -> None:
+    """Bytes were capped, nodes were not: 57 MB of ``<a/>`` parsed to 2 GB."""
+    from dailypapers.arxiv.atom import MAX_TAGS
+
+    body = b'<feed xmlns="http://www.w3.org/2005/Atom">' + b"<a/>" * MAX_TAGS + b"</feed>"
+    with pytest.raises(AtomParseError, match="tags: not an answer"):
+        parse_listing(body)
+
+
 def test_creators_and_urls() -> None:
     assert split_creators("A. One, B. Two and C. Three") == ["A. One", "B. Two", "C. Three"]
     assert split_creators("Ferdinand Anderson") == ["Ferdinand Anderson"]

@@ -179,3 +179,14 @@ def test_a_long_tex_name_is_cut_before_its_conversion(monkeypatch: pytest.Monkey
     assert converted and max(converted) <= 4 * MAX_NAME
     author = page.records[1].paper.authors[0].name  # type: ignore[union-attr]
     assert len(author) <= MAX_NAME
+
+
+def test_a_page_of_too_many_elements_is_refused_as_it_streams() -> None:
+    """Bytes were capped, nodes were not: 60 MB of ``<a/>`` siblings parsed to 2 GB."""
+    head = b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
+    junk = b"<a/>" * 1000
+    parser = oai.PageParser()
+    parser.feed(head)
+    with pytest.raises(OaiParseError, match="elements in one page"):
+        for _ in range(oai.MAX_PAGE_ELEMENTS // 1000 + 1):
+            parser.feed(junk)

@@ -394,7 +394,7 @@ class Topic(_Model):
         for text in value:  # each becomes ti:"text" and abs:"text" (search_query)
             if '"' in text:
                 raise ValueError(
-                    f"{text!r}: write the phrase without quotes (exclude = [\"survey\"]): "
+                    f'{text!r}: write the phrase without quotes (exclude = ["survey"]): '
                     "each is searched as a phrase"
                 )
             q.phrase("ti", text)

@@ -79,9 +79,17 @@ def parse_xml(content: bytes) -> Any:
     return _parse_xml(content)
 
 
+# Tags (``<``) a response may hold: arXiv's largest answers (2,000 entries of an API
+# page or a listing) have about 200,000. The size cap bounds bytes, not nodes: 60 MB
+# of ``<a/>`` became 15 million elements, 2 GB parsed.
+MAX_TAGS = 1_000_000
+
+
 def _parse_xml(content: bytes) -> Any:
     if not content.strip():
         raise AtomParseError("empty response body")
+    if content.count(b"<") > MAX_TAGS:
+        raise AtomParseError(f"more than {MAX_TAGS:,} tags: not an answer of arXiv's")
     if _HTML_START.match(content):
         raise AtomParseError(f"got an HTML page, not an Atom feed{_html_title(content)}")
     if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):

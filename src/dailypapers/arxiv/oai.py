@@ -14,7 +14,9 @@ page); failures are ``<error code="...">`` elements. arXiv's formats
   completeness (the legacy endpoint's default), lossy.
 
 :class:`PageParser` is fed the body in chunks (lxml's pull parser) and frees
-each record once converted, so memory stays flat whatever the page size.
+each record once converted, so memory stays flat whatever the number of
+records; a page of more than :data:`MAX_PAGE_ELEMENTS` elements (whatever
+their names) is refused as garbled.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ _TOKEN = f"{{{OAI}}}resumptionToken"
 _ERROR = f"{{{OAI}}}error"
 _ROOT = f"{{{OAI}}}OAI-PMH"
 _AUTHOR_SPLIT = re.compile(r",|\band\b")
+# Elements one ListRecords page may hold: arXiv's pages of 1,000 records have about
+# 30,000. Records are freed as they end, but siblings of other names and one record's
+# children were held: 60 MB of ``<a/>`` took 2 GB.
+MAX_PAGE_ELEMENTS = 300_000
 # Skipped records that make a page garbled, when they are most of it (a changed format).
 UNREADABLE_PAGE = 10
 _TEX_NAME = 4 * MAX_NAME  # of an author's TeX source: room for accents' markup
@@ -149,6 +155,7 @@ class PageParser:
         self.page = OaiPage()
         self._started = False
         self._read = 0  # record elements, skipped ones included
+        self._elements = 0  # every element ended, records' children included
         self._first_skip = ""
 
     def feed(self, chunk: bytes) -> list[OaiRecord]:
@@ -181,6 +188,11 @@ class PageParser:
 
     def _events(self) -> Iterator[OaiRecord]:
         for _event, element in self._parser.read_events():
+            self._elements += 1
+            if self._elements > MAX_PAGE_ELEMENTS:  # bytes are capped, nodes were not
+                raise OaiParseError(
+                    f"more than {MAX_PAGE_ELEMENTS:,} elements in one page: not arXiv's"
+                )
             if element.tag == _RECORD:
                 self._read += 1
                 try:
