@@ -115,7 +115,7 @@ def test_relative_sqlite_url_is_beside_the_config(tmp_path: Path) -> None:
         (MINIMAL + 'categories = ["cs.XX"]\n', "unknown arXiv category 'cs.XX'"),
         ('archives = ["physic"]\n' + MINIMAL, "unknown arXiv archive"),
         ('timezone = "Mars/Olympus"\n' + MINIMAL, "unknown time zone"),
-        ("title = 'x'\n", "topics: is required"),
+        ("title = 'x'\n", "topics: is required: add a [[topics]] table"),
         (MINIMAL + "[arxiv]\ndelay = -3\n", ":4: arxiv.delay:"),
         (MINIMAL + "[arxiv]\napi_url = 'ftp://x'\n", "arxiv.api_url: must be an http(s) URL"),
         (MINIMAL + '[arxiv]\ndelay = "fast"\n', "arxiv.delay"),

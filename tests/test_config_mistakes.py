@@ -103,6 +103,32 @@ def test_peer_keys_get_a_migration_hint(tmp_path: Path, text: str, fragment: str
     assert fragment in message and ":" in message.split(" ")[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('keywords = ["SLAM"]\n', "cv-arxiv-daily's `keywords`"),
+        ('arxiv_query = "cs.AI+cs.CL"\n', 'categories = ["cs.AI", "cs.CL"]'),
+        ('[[topic]]\nname = "SLAM"\n', "did you mean `[topics]`?"),
+        ('[[Topics]]\nname = "SLAM"\n', "did you mean `[topics]`?"),
+    ],
+)
+def test_a_config_without_topics_names_what_was_written_instead(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    """A peer's config, or a misspelt `[[topics]]`, alone: before, the first error was
+    "topics: is required", and the hint that says what to change was hidden."""
+    message = error_of(tmp_path, text)
+    assert message.startswith(":1: ") and fragment in message
+
+
+def test_no_topics_at_all_says_how_to_add_one(tmp_path: Path) -> None:
+    message = error_of(tmp_path, 'title = "Papers"\n')
+    assert (
+        message
+        == ': topics: is required: add a [[topics]] table with a name (name = "Reward Model")'
+    )
+
+
 def test_warnings_load_and_strict_makes_them_errors(tmp_path: Path) -> None:
     path = tmp_path / "papers.toml"
     path.write_text(TOPIC + "query = 'au:Yann LeCun'\n", encoding="utf-8")

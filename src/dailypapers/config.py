@@ -732,7 +732,11 @@ def _env_float(name: str) -> float | None:
 
 
 def _describe(exc: ValidationError, file: Path, text: str, data: dict[str, Any]) -> str:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    error = errors[0]
+    if error["type"] == "missing":  # `topics` is missing: an unknown key (`keywords`,
+        # `[[topic]]`) is what the user wrote instead, and its hint is the fix
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), error)
     loc = tuple(error["loc"])
     key = _dotted(loc)
     message = _message(error, loc)
@@ -779,6 +783,8 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return hints.unknown_key(Settings, loc, error["input"])
+    if kind == "missing" and loc == ("topics",):
+        return 'is required: add a [[topics]] table with a name (name = "Reward Model")'
     if kind == "missing":
         return "is required"
     if kind in _KINDS:

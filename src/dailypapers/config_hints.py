@@ -17,7 +17,7 @@ from pydantic import BaseModel
 PEER_KEYS: dict[str, str] = {
     "keywords": (
         "cv-arxiv-daily's `keywords` become one `[[topics]]` table each, "
-        "with `name` and `query` (see 'Topics' in the README)"
+        "with `name` and `query` (see 'Configuration' in the README)"
     ),
     "filters": (
         "cv-arxiv-daily's `filters` become the topic's `query`: "
