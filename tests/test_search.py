@@ -120,6 +120,16 @@ def test_cli_prints_tab_separated_lines_when_piped(project: Path) -> None:
     assert lines[0].split("\t")[3] == "Ada Lovelace, Alan Turing"
 
 
+def test_cli_takes_the_words_unquoted(project: Path) -> None:
+    """`dailypapers search reward model`, as the README writes it: before, "Got
+    unexpected extra argument (model)", exit 2."""
+    assert invoke("reward", "model", "--limit", "5") == invoke("reward model", "--limit", "5")
+    code, out, _ = invoke("reward", "model", "--limit", "5")
+    assert code == 0 and out
+    code, _, err = invoke("--limit", "5")
+    assert code == 2 and "QUERY" in err
+
+
 def test_cli_json_output(project: Path) -> None:
     code, out, _ = invoke("reward", "--json", "--topic", "Robots")
     assert code == 0

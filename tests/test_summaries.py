@@ -219,6 +219,16 @@ def test_a_down_endpoint_is_no_failure(tmp_path: Path, store_url: str, store: St
     assert "cannot reach the endpoint" in report.line()
 
 
+def test_a_few_failures_say_why(tmp_path: Path, store_url: str, store: Store) -> None:
+    """Fewer failures than stop the run (`summarize --limit 1`): before, the line
+    said "1 failed" and nothing of why, even with --debug."""
+    config = make_config(tmp_path, store_url, refused_url(), "max_failures = 3")
+    seed(config, store, [[paper(1)], []])
+    report = summarise(config, store)
+    assert report.failed == 1 and report.stopped is None
+    assert "1 failed (last: cannot reach the endpoint" in report.line()
+
+
 def test_a_hanging_endpoint_costs_about_one_timeout(
     tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
 ) -> None:

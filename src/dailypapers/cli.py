@@ -703,7 +703,7 @@ def summarize(
 
 @cli.command("search")
 @config_option
-@click.argument("query")
+@click.argument("words", metavar="QUERY...", nargs=-1, required=True)
 @click.option("--topic", help="Only papers of this topic (by name, any case).")
 @click.option(
     "--since",
@@ -722,7 +722,7 @@ def summarize(
 @handle_errors
 def search_command(
     config_file: Path | None,
-    query: str,
+    words: tuple[str, ...],
     topic: str | None,
     since: datetime | None,
     limit: int,
@@ -731,8 +731,9 @@ def search_command(
 ) -> None:
     """Search the stored papers, best match first (no network).
 
-    QUERY is words (`reward model`) or arXiv's query syntax
-    (`ti:"reward model" AND cat:cs.CL`), matched with arXiv's stemming.
+    QUERY is words (`reward model`, quoted or not) or arXiv's query syntax
+    (`'ti:"reward model" AND cat:cs.CL'`, quoted for the shell), matched with
+    arXiv's stemming.
     Text with `:`, quotes or brackets that is not valid syntax is an error
     (exit 2). A query starting with `-` goes after `--`:
     `dailypapers search -- -reward`.
@@ -741,6 +742,7 @@ def search_command(
     from dailypapers.searchconfig import default_store_url
     from dailypapers.sqlite_health import sqlite_path
 
+    query = " ".join(words)  # `search reward model`: one query, as the shell split it
     url = default_store_url(config_file) or ""  # without validating the config (start-up)
     path = sqlite_path(url)
     if path is None or not path.exists():

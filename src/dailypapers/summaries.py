@@ -132,6 +132,8 @@ class SummaryReport:
         )
         if self.failed:
             text += f"; {self.failed} failed"
+            if self.errors and not self.stopped:  # why (a stop says it below)
+                text += f" (last: {short(self.errors[-1])})"
         if self.stopped:
             text += f"; stopped: {self.stopped}"
         return text
