@@ -189,3 +189,63 @@ def test_workflow_follows_notify_github(tmp_path: Path) -> None:
 def test_bad_install_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError):
         render_workflow(issues=False, install=spec)
+
+
+def test_workflow_without_a_config_or_with_a_broken_one_writes_nothing(tmp_path: Path) -> None:
+    """Before, both wrote a workflow: one whose every run failed, and one that had
+    silently lost `issues: write` to the config's typo."""
+    code, _, err = invoke("workflow")
+    assert code == 2 and err.count("\n") == 1 and "no config at" in err and "init --github" in err
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "A"\nmax_paper = 5\n\n[notify.github]\n', encoding="utf-8"
+    )
+    code, _, err = invoke("workflow")
+    assert code == 2 and "config error" in err and "max_paper" in err
+    assert not (tmp_path / WORKFLOW_PATH).exists()
+
+
+def test_init_github_beside_a_broken_config_says_so(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\nmax_paper = 5\n')
+    code, _, err = invoke("init", "--github")
+    assert code == 0 and "note: " in err and "dailypapers workflow --force" in err
+    assert (tmp_path / WORKFLOW_PATH).exists()
+
+
+def test_a_store_kept_in_the_repository_is_cached_and_never_committed(tmp_path: Path) -> None:
+    """`[store] url = "sqlite:///data/papers.db"`: before, the workflow cached only
+    `.dailypapers` (every run started cold) and committed the database every day."""
+    repo = tmp_path
+    (repo / "papers.toml").write_text(
+        '[[topics]]\nname = "A"\n\n[store]\nurl = "sqlite:///data/papers.db"\n', encoding="utf-8"
+    )
+    code, _, err = invoke("workflow")
+    assert code == 0, err
+    text = (repo / WORKFLOW_PATH).read_text()
+    assert schema_check(repo / WORKFLOW_PATH).returncode == 0
+    workflow = load(text)
+    for name in ("Restore the paper store", "Save the paper store"):
+        assert step(workflow, name)["with"]["path"].split() == [".dailypapers", "data/papers.db*"]
+    git(repo, "init", "--quiet", "-b", "main")
+    (repo / "data").mkdir()
+    for name in ("papers.db", "papers.db-wal", "notes.md"):
+        (repo / "data" / name).write_text("x")
+    script = step(workflow, "Commit and push the changed outputs")["run"]
+    add = next(line for line in script.splitlines() if line.startswith("git add"))
+    subprocess.run(["bash", "-e", "-c", add], cwd=repo, check=True)
+    staged = git(repo, "diff", "--cached", "--name-only").split()
+    assert "data/notes.md" in staged and not any(n.startswith("data/papers.db") for n in staged)
+
+
+def test_a_store_outside_the_folder_is_noted(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(
+        f'[[topics]]\nname = "A"\n\n[store]\nurl = "sqlite:///{tmp_path.parent}/x.db"\n'
+    )
+    code, _, err = invoke("workflow")
+    assert code == 0 and "is outside this folder" in err and "starts cold" in err
+    assert "x.db" not in (tmp_path / WORKFLOW_PATH).read_text()
+
+
+@pytest.mark.parametrize("store", ["data/my papers.db", "-x.db", "a'b.db"])
+def test_a_store_path_the_workflow_cannot_quote_is_refused(store: str) -> None:
+    with pytest.raises(ValueError, match="cannot be cached"):
+        render_workflow(issues=False, store=store)

@@ -273,8 +273,8 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
     if github:
         # The workflow as it will be: for the config that will be there then (a new one
         # has no [notify.github]); rendered now, so a bad --install writes nothing.
-        issues = wants_issues(path) if path.exists() and not force else False
-        text = _workflow_text(issues, install)
+        kept = path.exists() and not force
+        text = _kept_config_workflow(path, install) if kept else _workflow_text(False, install)
         files.append((path.parent / WORKFLOW_PATH, lambda p: write_atomic(p, text)))
     for target, _ in files:  # every check before any write: all or nothing
         _check_writable(target, force)
@@ -306,13 +306,48 @@ def _warn_of_own_readme(readme: Path) -> None:
         )
 
 
-def _workflow_text(issues: bool, install: str) -> str:
+def _workflow_text(issues: bool, install: str, store: str | None = None) -> str:
     from dailypapers.workflow import render_workflow
 
     try:
-        return render_workflow(issues=issues, install=install)
+        return render_workflow(issues=issues, install=install, store=store)
     except ValueError as exc:
-        raise UsageFailure(f"dailypapers: --install: {exc}") from None
+        where = "--install" if "install" in str(exc) else "[store] url"
+        raise UsageFailure(f"dailypapers: {where}: {exc}") from None
+
+
+def _config_workflow(path: Path, install: str) -> str:
+    """The workflow for the config at ``path``: its ``[notify.github]`` (``issues:
+    write``) and its store (cached, never committed). A config error raises."""
+    from dailypapers.workflow import store_in_repository, store_outside
+
+    config = _load(path)
+    root = path.parent
+    outside = store_outside(config.db_url, root)
+    if outside is not None:
+        click.echo(
+            f"note: the store {outside} is outside this folder: no Actions run has it, "
+            "so each starts cold; keep it inside ([store] url) to have it cached",
+            err=True,
+        )
+    store = store_in_repository(config.db_url, root)
+    return _workflow_text(config.settings.notify.github is not None, install, store)
+
+
+def _kept_config_workflow(path: Path, install: str) -> str:
+    """``init --github`` beside a kept config: its workflow, or the plain one (with a
+    note) while the config does not load."""
+    from dailypapers.config import ConfigError
+
+    try:
+        return _config_workflow(path, install)
+    except ConfigError as exc:
+        click.echo(
+            f"note: {exc}; the workflow is written as for a new config: run "
+            "'dailypapers workflow --force' once it loads",
+            err=True,
+        )
+        return _workflow_text(False, install)
 
 
 def _check_writable(path: Path, force: bool) -> None:
@@ -329,6 +364,7 @@ def _check_writable(path: Path, force: bool) -> None:
 @config_option
 @click.option("--force", is_flag=True, help="Overwrite an existing workflow file.")
 @install_option
+@handle_errors
 def workflow(config_file: Path | None, force: bool, install: str) -> None:
     """Write .github/workflows/daily-papers.yml for the current papers.toml.
 
@@ -337,7 +373,13 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     """
     path = _config_path(config_file)
     target = path.parent / WORKFLOW_PATH
-    text = _workflow_text(wants_issues(path), install)
+    _workflow_text(False, install)  # a bad --install is said first
+    if not path.is_file():  # a workflow whose every run would fail on it
+        raise UsageFailure(
+            f"dailypapers: no config at {path}: run 'dailypapers init --github' "
+            "(it writes both), or name one with --config"
+        )
+    text = _config_workflow(path, install)  # a config error is its line (exit 2)
     _check_writable(target, force)
     if not _write_unless_exists(target, force, lambda p: write_atomic(p, text)):
         raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
@@ -360,16 +402,6 @@ def _write_unless_exists(
         raise Failure(f"dailypapers: cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {_relative(path)}")
     return 1
-
-
-def wants_issues(config_file: Path) -> bool:
-    """Whether the config at ``config_file`` turns on ``[notify.github]``."""
-    from dailypapers.config import ConfigError
-
-    try:
-        return _load(config_file).settings.notify.github is not None
-    except ConfigError:
-        return False
 
 
 @contextmanager

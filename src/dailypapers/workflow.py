@@ -7,6 +7,7 @@ outputs (never an empty commit), and keeps its own schedule alive.
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -71,7 +72,7 @@ jobs:
       - name: Restore the paper store
         uses: actions/cache/restore@v6
         with:
-          path: .dailypapers
+          path: @CACHE@
           key: dailypapers-store-${{ github.run_id }}-${{ github.run_attempt }}
           restore-keys: |
             dailypapers-store-
@@ -95,7 +96,7 @@ jobs:
         if: ${{ !cancelled() }}
         uses: actions/cache/save@v6
         with:
-          path: .dailypapers
+          path: @CACHE@
           key: dailypapers-store-${{ github.run_id }}-${{ github.run_attempt }}
 
       - name: Commit and push the changed outputs
@@ -107,7 +108,7 @@ jobs:
           GIT_COMMITTER_NAME: github-actions[bot]
           GIT_COMMITTER_EMAIL: 41898282+github-actions[bot]@users.noreply.github.com
         run: |
-          git add --all -- . ':(exclude).dailypapers' ':(exclude,glob)**/.*.tmp'
+          git add --all -- . ':(exclude).dailypapers'@EXCLUDE@ ':(exclude,glob)**/.*.tmp'
           if git diff --cached --quiet; then
             echo "Nothing changed: no commit."
             exit 0
@@ -127,17 +128,34 @@ jobs:
         run: gh api --method PUT "repos/${GITHUB_REPOSITORY}/actions/workflows/${WORKFLOW}/enable"
 """
 
+# A store path the YAML block and the shell's quotes take as written.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 _ISSUES = "  issues: write    # [notify.github]: open the daily issue\n"
 _TOKEN = "          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}  # [notify.github]\n"
 
 
-def render_workflow(*, issues: bool, install: str = DEFAULT_INSTALL) -> str:
-    """The workflow's YAML; ``issues`` grants ``issues: write`` for ``[notify.github]``."""
+def render_workflow(
+    *, issues: bool, install: str = DEFAULT_INSTALL, store: str | None = None
+) -> str:
+    """The workflow's YAML; ``issues`` grants ``issues: write`` for ``[notify.github]``.
+
+    ``store``: a SQLite store's path in the repository when it is not under
+    ``.dailypapers`` (``[store] url = "sqlite:///data/papers.db"``): cached
+    with the state folder and never committed (with its ``-wal``/``-shm``).
+    """
     if not install.strip() or "\n" in install:
         raise ValueError("the install spec must be one non-empty line")
+    cache, exclude = ".dailypapers", ""
+    if store is not None:
+        if not _PLAIN_PATH.fullmatch(store) or store.startswith("-"):
+            raise ValueError(f"the store's path {store!r} cannot be cached as written")
+        cache = f"|\n            .dailypapers\n            {store}*"
+        exclude = f" ':(exclude,glob){store}*'"
     return (
         _TEMPLATE.replace("@ISSUES@", _ISSUES if issues else "")
         .replace("@TOKEN@", _TOKEN if issues else "")
+        .replace("@CACHE@", cache)
+        .replace("@EXCLUDE@", exclude)
         .replace("@INSTALL@", shlex.quote(install.strip()))
     )
 
@@ -145,3 +163,34 @@ def render_workflow(*, issues: bool, install: str = DEFAULT_INSTALL) -> str:
 def write_workflow(path: Path, *, issues: bool, install: str = DEFAULT_INSTALL) -> None:
     """Write the workflow file (atomically; the caller decides about overwriting)."""
     write_atomic(path, render_workflow(issues=issues, install=install))
+
+
+def store_in_repository(db_url: str, root: Path) -> str | None:
+    """A SQLite store's path relative to ``root`` when it lies there outside the state
+    folder (the workflow caches it and never commits it); ``None`` for the default
+    store, another database, or a file outside ``root`` (:func:`store_outside`)."""
+    path = _sqlite_file(db_url)
+    if path is None:
+        return None
+    try:
+        relative = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    if relative.parts[:1] == (".dailypapers",):
+        return None
+    return relative.as_posix()
+
+
+def store_outside(db_url: str, root: Path) -> Path | None:
+    """A SQLite store's file when it lies outside ``root``: no Actions run has it."""
+    path = _sqlite_file(db_url)
+    if path is None or path.resolve().is_relative_to(root.resolve()):
+        return None
+    return path
+
+
+def _sqlite_file(db_url: str) -> Path | None:
+    if not db_url.startswith("sqlite:///"):
+        return None
+    name = db_url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if not name or name.startswith(":memory:") else Path(name)
