@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
+from dailypapers.config import load_config
 from dailypapers.doctor import diagnose, repair
 from dailypapers.store import RunOwner, Store, open_store, sqlite_path, topic_papers
 
@@ -102,3 +103,22 @@ def test_cli_on_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "not a database" in result.stderr
     assert db.read_bytes() == b"garbage" * 1000
+
+
+@pytest.mark.parametrize(
+    ("stop", "error"), [(KeyboardInterrupt, "stopped by Ctrl-C"), (SystemExit, "stopped")]
+)
+def test_a_run_stopped_by_ctrl_c_is_recorded_as_interrupted(
+    tmp_path: Path, stop: type[BaseException], error: str
+) -> None:
+    """Before, it stayed "running" until the next run, and `doctor` failed meanwhile."""
+    from dailypapers.run import RunResult, recorded_run
+
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
+    config = load_config(tmp_path / "papers.toml")
+    with pytest.raises(stop), recorded_run(config, "update", RunResult(), lock_timeout=1):
+        raise stop
+    with open_store(config.db_url) as stopped:
+        assert problems(stopped) == []
+        [last] = stopped.last_runs(1)
+        assert (last.status, last.error) == ("interrupted", error)

@@ -11,6 +11,7 @@ run cost is :class:`RunResult`, which every command's report extends.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,10 +105,25 @@ def recorded_run(
         except RUN_ERRORS as exc:
             result.fail(exc)
             failure = exc
+        except BaseException as exc:  # Ctrl-C, SIGTERM's exit: not left "running"
+            _record_interrupted(store, run.id, result, exc, started)
+            raise
         result.seconds = time.monotonic() - started
         record(store, run.id, result)
     if failure is not None and raise_errors:
         raise failure
+
+
+def _record_interrupted(
+    store: Store, run_id: int, result: RunResult, exc: BaseException, started: float
+) -> None:
+    """Record a run stopped by Ctrl-C or an exit as interrupted, if the store lets it
+    (best effort: what stopped the run goes on; ``doctor`` saw it as never finished)."""
+    result.status = RunStatus.INTERRUPTED
+    result.error = "stopped by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "stopped"
+    result.seconds = time.monotonic() - started
+    with contextlib.suppress(Exception):
+        record(store, run_id, result)
 
 
 def record(store: Store, run_id: int, result: RunResult) -> None:
