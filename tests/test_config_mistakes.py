@@ -154,11 +154,29 @@ def test_warnings_load_and_strict_makes_them_errors(tmp_path: Path) -> None:
         ("abs:a || abs:b", 0, 1),
         ("abs:reward model", 0, 1),
         ('abs:"reward" model', 0, 0),
+        # arXiv's API examples are URL-encoded: `+` is a space there, one term here
+        ("ti:reward+AND+abs:model", 1, 0),
+        ("reward+OR+model", 1, 0),
+        ("cat:cs.AI+OR+cat:cs.CL", 1, 0),
+        ("ti:reward+model", 0, 1),
+        ("abs:C++ AND abs:compiler", 0, 0),
+        ('ti:"a+AND+b"', 0, 0),
+        ("abs:x + abs:y", 0, 1),
     ],
 )
 def test_lint_counts(query: str, errors: int, warnings: int) -> None:
     assert len(lint.errors(query)) == errors
     assert len(lint.warnings(query)) == warnings
+
+
+def test_a_url_encoded_query_says_how_to_write_it(tmp_path: Path) -> None:
+    """Before, `ti:reward+AND+abs:model` loaded without a word and matched nothing."""
+    message = error_of(tmp_path, TOPIC + "query = 'ti:reward+AND+abs:model'\n")
+    assert message == (
+        ":3: topics[0].query: `ti:reward+AND+abs:model` is one term: `+` is a URL's space"
+        " (arXiv's examples are URL-encoded); write `ti:reward AND abs:model`"
+        " (topic 'LLM Reasoning')"
+    )
 
 
 def test_category_suggestions() -> None:

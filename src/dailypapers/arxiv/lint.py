@@ -9,12 +9,15 @@ warning.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, suggest_category
 
 _SYMBOLS = {"&&": "AND", "&": "AND", "+": "AND", "||": "OR", "|": "OR"}
+_URL_OPERATOR = re.compile(r"\+(?:AND|OR|ANDNOT)\+")
+_URL_SPACE = re.compile(r"\w\+\w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,10 @@ def lint(query: str) -> list[Finding]:
     for index, token in enumerate(tokens):
         previous = tokens[index - 1] if index else None
         if isinstance(token.leaf, q.Term):
-            quoted = query.startswith('"', token.position)
+            field = f"{token.leaf.field}:"
+            quoted = query.startswith('"', token.position) or query.startswith(
+                f'{field}"', token.position
+            )
             findings += _check_term(token.leaf, quoted, previous)
     return sorted(findings, key=lambda finding: not finding.error)
 
@@ -48,6 +54,9 @@ def warnings(query: str) -> list[str]:
 
 
 def _check_term(term: q.Term, quoted: bool, previous: q.Token | None) -> list[Finding]:
+    if not quoted and "+" in term.text:
+        if term.field != "cat" or _URL_OPERATOR.search(term.text):
+            return _check_url_encoding(term)
     if term.field == "cat":
         return _check_category(term.text)
     if term.field != "all" or quoted:
@@ -68,6 +77,33 @@ def _check_term(term: q.Term, quoted: bool, previous: q.Token | None) -> list[Fi
     if word in _SYMBOLS:
         return [Finding(f"`{word}` is searched as text; did you mean `{_SYMBOLS[word]}`?", False)]
     return _check_split_value(term, previous)
+
+
+def _check_url_encoding(term: q.Term) -> list[Finding]:
+    """``ti:reward+AND+abs:model``, copied from arXiv's API examples (URL-encoded): one
+    term, searched as that text, which matches nothing."""
+    text = term.text
+    plain = " ".join(text.replace("+", " ").split())
+    if _URL_OPERATOR.search(text):
+        written = f"{term.field}:{text}" if term.field != "all" else text
+        return [
+            Finding(
+                f"`{written}` is one term: `+` is a URL's space (arXiv's examples are "
+                f"URL-encoded); write `{term.field + ':' if term.field != 'all' else ''}{plain}`",
+                True,
+            )
+        ]
+    if text in _SYMBOLS:
+        return [Finding(f"`{text}` is searched as text; did you mean `AND`?", False)]
+    if not _URL_SPACE.search(text):  # `C++`: a name, not a space
+        return []
+    return [
+        Finding(
+            f"`+` in `{text}` is searched as text (a URL's space?); "
+            f'did you mean `{term.field}:"{plain}"`?',
+            False,
+        )
+    ]
 
 
 def _check_split_value(term: q.Term, previous: q.Token | None) -> list[Finding]:
