@@ -249,3 +249,17 @@ def test_a_store_outside_the_folder_is_noted(tmp_path: Path) -> None:
 def test_a_store_path_the_workflow_cannot_quote_is_refused(store: str) -> None:
     with pytest.raises(ValueError, match="cannot be cached"):
         render_workflow(issues=False, store=store)
+
+
+def test_a_workflow_below_the_repository_s_root_is_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub never runs `sub/.github/workflows/...`: before, init said nothing."""
+    git(tmp_path, "init", "--quiet")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    code, _, err = invoke("init", "--github")
+    assert code == 0 and "is below the repository's root" in err
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("init", "--github")
+    assert code == 0 and "note:" not in err

@@ -286,11 +286,27 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
         raise
     if github and written[-1]:
         click.echo(UPGRADE_HINT.format(install=install))
+        _warn_below_the_repository(path.parent)
     if not any(written):
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
         return
     click.echo("next: edit the topics, then run 'dailypapers update'")
     _warn_of_own_readme(path.parent / "README.md")
+
+
+def _warn_below_the_repository(folder: Path) -> None:
+    """GitHub runs only the workflows at its repository's root: say so when the workflow
+    was written in a folder below one (the workflow runs the project at the root)."""
+    from dailypapers.workflow import repository_root
+
+    root = repository_root(folder)
+    if root is not None and root != folder.resolve():
+        click.echo(
+            f"note: {folder} is below the repository's root {root}: GitHub runs only "
+            f"workflows in {root / WORKFLOW_PATH}, and runs them at the root; keep "
+            "papers.toml and .github/ at the root",
+            err=True,
+        )
 
 
 def _warn_of_own_readme(readme: Path) -> None:
@@ -383,6 +399,7 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     _check_writable(target, force)
     if not _write_unless_exists(target, force, lambda p: write_atomic(p, text)):
         raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
+    _warn_below_the_repository(path.parent)
 
 
 def _write_unless_exists(

@@ -194,3 +194,12 @@ def _sqlite_file(db_url: str) -> Path | None:
         return None
     name = db_url.removeprefix("sqlite:///").split("?", 1)[0]
     return None if not name or name.startswith(":memory:") else Path(name)
+
+
+def repository_root(folder: Path) -> Path | None:
+    """The root of the git repository ``folder`` is in (the nearest ``.git``), or None."""
+    here = folder.resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None

@@ -54,9 +54,9 @@ def warnings(query: str) -> list[str]:
 
 
 def _check_term(term: q.Term, quoted: bool, previous: q.Token | None) -> list[Finding]:
-    if not quoted and "+" in term.text:
-        if term.field != "cat" or _URL_OPERATOR.search(term.text):
-            return _check_url_encoding(term)
+    url_like = "+" in term.text and (term.field != "cat" or _URL_OPERATOR.search(term.text))
+    if url_like and not quoted:
+        return _check_url_encoding(term)
     if term.field == "cat":
         return _check_category(term.text)
     if term.field != "all" or quoted:
