@@ -15,7 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dailypapers.publish.files import write_if_changed, write_lines_if_changed, write_parts
+from dailypapers.publish.files import (
+    write_atomic,
+    write_if_changed,
+    write_lines_if_changed,
+    write_parts,
+)
 from dailypapers.render.markdown import Section, is_date_line, readme_parts, same_but_date
 
 LINES = st.lists(
@@ -243,3 +248,25 @@ def test_a_symlinked_readme_is_written_where_it_points(tmp_path: Path, force: bo
     assert not write_lines_if_changed(link, readme(2), ignored=is_date_line)  # date only
     assert write_if_changed(link, "plain\n") and link.is_symlink()
     assert target.read_text(encoding="utf-8") == "plain\n"
+
+
+@pytest.mark.parametrize("lines", [False, True])
+def test_a_folder_that_cannot_be_written_is_named_not_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: bool
+) -> None:
+    """Before: "[Errno 30] Read-only file system: '.../.README.md.jcc612ey.tmp'"."""
+    import errno
+    import tempfile
+
+    def read_only(*args: object, dir: Path, **kwargs: object) -> tuple[int, str]:
+        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/.README.md.jcc612ey.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    target = tmp_path / "README.md"
+    with pytest.raises(OSError) as info:
+        if lines:
+            write_lines_if_changed(target, ["new\n"])
+        else:
+            write_atomic(target, "new\n")
+    assert info.value.errno == errno.EROFS
+    assert str(info.value) == f"[Errno 30] Read-only file system: '{target}'"

@@ -36,7 +36,7 @@ def write_parts(
     """
     path = followed(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "w+b") as handle:
             for part in parts:
@@ -56,6 +56,17 @@ def write_parts(
         raise
     fsync_dir(path.parent)
     return True
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path`` (``.NAME.xxxx.tmp``), made for writing it. Its
+    error names ``path``: "Read-only file system: 'README.md'", not the random name."""
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
 
 
 def followed(path: Path) -> Path:
@@ -151,9 +162,7 @@ class _Staged:
     def __enter__(self) -> _Staged:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
+            fd, tmp = _temp_beside(self.path)
         except OSError as exc:  # read-only, not ours, full: compare without it
             self.error = exc
         else:
