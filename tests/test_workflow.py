@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -263,3 +264,12 @@ def test_a_workflow_below_the_repository_s_root_is_noted(
     monkeypatch.chdir(tmp_path)
     code, _, err = invoke("init", "--github")
     assert code == 0 and "note:" not in err
+
+
+def test_an_install_spec_of_several_requirements_installs_each() -> None:
+    """`--install 'dailypapers==0.1.0 psycopg[binary]'` was quoted as one argument,
+    which pip refuses in every run; each requirement is its own argument now."""
+    workflow = load(render_workflow(issues=False, install="dailypapers==0.1.0 psycopg[binary]"))
+    run = step(workflow, "Install dailypapers")["run"]
+    assert run == "python -m pip install dailypapers==0.1.0 'psycopg[binary]'"
+    assert shlex.split(run)[4:] == ["dailypapers==0.1.0", "psycopg[binary]"]

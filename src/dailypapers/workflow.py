@@ -156,7 +156,7 @@ def render_workflow(
         .replace("@TOKEN@", _TOKEN if issues else "")
         .replace("@CACHE@", cache)
         .replace("@EXCLUDE@", exclude)
-        .replace("@INSTALL@", shlex.quote(install.strip()))
+        .replace("@INSTALL@", " ".join(shlex.quote(part) for part in install.split()))
     )
 
 
