@@ -137,3 +137,10 @@ def test_check_prints_and_counts_with_the_query_a_run_sends(
     asked = [r.params["search_query"] for r in server.requests]
     assert asked[0].startswith('(ti:"Reward Model" OR abs:"Reward Model") AND cat:cs.CL AND sub')
     assert "cat:cs.AI" not in asked[0] and "cat:cs.AI" in asked[1]
+
+
+def test_until_without_a_count_is_a_usage_error(runner: CliRunner) -> None:
+    """Before, `check --until DAY` printed the queries and ignored the day."""
+    result = runner.invoke(cli, ["check", "--until", "2025-05-01"])
+    assert result.exit_code == 2
+    assert result.stderr == "dailypapers: --until counts up to a day: add --count or --store\n"

@@ -935,6 +935,8 @@ def check(
     """
     from dailypapers import checkup
 
+    if until is not None and not (count or from_store):  # it would be ignored
+        raise UsageFailure("dailypapers: --until counts up to a day: add --count or --store")
     config = _load(config_file, strict=strict)
     if until is not None and not ARXIV_START_YEAR <= until.year <= LAST_YEAR:
         raise UsageFailure(f"dailypapers: --until {until.date()} is not between 1991 and 9900")
