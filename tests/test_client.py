@@ -287,6 +287,15 @@ def test_attempts_are_bounded(clock: FakeClock) -> None:
     assert all(5.0 <= gap <= 120.0 for gap in server.gaps())
 
 
+def test_a_garbled_answer_every_time_is_not_called_an_outage(clock: FakeClock) -> None:
+    """Before: "arXiv unavailable after 3 attempts (AtomParseError: ...)", for a server
+    that answered every time, with the same bad body."""
+    client, _ = make(clock, [httpx.Response(200, text="Rate exceeded.")] * 3, max_attempts=3)
+    with pytest.raises(ArxivUnavailable) as caught:
+        fetch(client)
+    assert str(caught.value).startswith("no usable answer from arXiv after 3 attempts (")
+
+
 def test_total_waiting_is_bounded(clock: FakeClock) -> None:
     # Backoff ~5 s then ~10 s; the third wait (~20 s) would pass 30 s in all.
     client, server = make(clock, [httpx.Response(502)] * 3, max_retry_seconds=30.0)

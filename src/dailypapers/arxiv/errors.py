@@ -117,7 +117,10 @@ class ArxivUnavailable(ArxivError):
 
     def _base(self) -> str:
         noun = "attempt" if self.attempts == 1 else "attempts"
-        return f"arXiv unavailable after {self.attempts} {noun}{self._cause()}"
+        # A garbled answer (the same bad page each time) is no outage: say what it was.
+        garbled = isinstance(self.last, ArxivError) and not isinstance(self.last, ArxivUnavailable)
+        what = "no usable answer from arXiv" if garbled else "arXiv unavailable"
+        return f"{what} after {self.attempts} {noun}{self._cause()}"
 
     def brief(self) -> str:
         return self._base() + self.hint()
