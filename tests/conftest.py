@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import settings
 
+from dailypapers.offline.corpus import demo_corpus
+from dailypapers.offline.fake_arxiv import FakeArxiv
 from support.postgres import TemporaryPostgres, find_bindir
 
 # CI must not fail at random: property tests draw the same examples on every
@@ -27,6 +30,21 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(("DAILYPAPERS_", "GITHUB_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeArxiv]:
+    """The fake arXiv serving the demo corpus (a module may define its own)."""
+    with FakeArxiv(demo_corpus()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
+    """A click runner whose commands reach only ``server``, with no politeness delay."""
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
+    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
+    return CliRunner()
 
 
 @pytest.fixture(scope="session")

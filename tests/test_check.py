@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
-    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
-    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
-    return CliRunner()
 
 
 def test_check_prints_each_effective_query(runner: CliRunner) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -15,24 +14,10 @@ from click.testing import CliRunner
 from cmarkgfm.cmark import Options
 
 from dailypapers.cli import cli
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.faults import fault
 
 COMMANDS = sorted(cli.commands)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
-    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
-    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
-    return CliRunner()
 
 
 def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:

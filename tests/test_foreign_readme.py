@@ -7,31 +7,17 @@ tree, and the workflow committed that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import cli
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.render.markdown import OWNED_HEAD, replaceable
 
 OWN = "# My project\n\nHow to build it.\n"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, server: FakeArxiv) -> CliRunner:
-    monkeypatch.setenv("DAILYPAPERS_ARXIV_URL", server.api_url)
-    monkeypatch.setenv("DAILYPAPERS_ARXIV_DELAY", "0")
-    return CliRunner()
 
 
 @pytest.mark.parametrize("command", ["update", "render"])
@@ -101,3 +87,21 @@ def test_only_the_head_is_read(tmp_path: Path) -> None:
     readme.write_bytes(b"\xff\xfe# T\nLast update: 2025-05-14\n")  # undecodable bytes
     assert replaceable(readme)
     assert replaceable(tmp_path / "missing.md")
+
+
+def test_render_from_a_store_without_papers_keeps_the_published_readme(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A fresh clone, or a lost store: before, `render` replaced the published tables
+    with empty ones."""
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    assert runner.invoke(cli, ["update"]).exit_code == 0
+    readme = tmp_path / "README.md"
+    published = readme.read_bytes()
+    shutil.rmtree(tmp_path / ".dailypapers")
+    result = runner.invoke(cli, ["render"])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "holds no paper yet" in result.stderr and "'dailypapers update' first" in result.stderr
+    assert readme.read_bytes() == published
+    readme.unlink()  # nothing published: rendering the empty tables loses nothing
+    assert runner.invoke(cli, ["render"]).exit_code == 0

@@ -57,7 +57,7 @@ from dailypapers.sources import (
     plan_topics,
 )
 from dailypapers.spool import Spool, SpooledTopic
-from dailypapers.store import SaveResult, Store, open_store
+from dailypapers.store import SaveResult, Store, StoreError, open_store
 
 if TYPE_CHECKING:
     from dailypapers.rank.foryou import Ranking
@@ -369,6 +369,10 @@ def _write_all(
     return readme + others
 
 
+class EmptyStore(StoreError):
+    """``render`` asked of a store without papers, over a published README."""
+
+
 class ForeignReadme(FileExistsError):
     """The configured README exists and is not one dailypapers (or the reference) wrote."""
 
@@ -381,6 +385,26 @@ def refuse_foreign_readme(config: Config) -> None:
             f"{config.settings.readme.path} was not written by dailypapers (it has no "
             "'Last update:' line) and was left as it is: move it away, or set [readme] path "
             "to another file"
+        )
+
+
+def _nothing_published_lost(config: Config, store: Store, *, fetch: bool) -> None:
+    """Refuse a run that would replace what it must not: the user's own README, or the
+    published tables by a render from a store without papers."""
+    refuse_foreign_readme(config)
+    if not fetch:
+        refuse_empty_render(config, store)
+
+
+def refuse_empty_render(config: Config, store: Store) -> None:
+    """``render`` from a store that holds no paper (a fresh clone, a lost cache) would
+    replace the published README's tables with empty ones: raise instead."""
+    readme = config.readme_path
+    published = "readme" in config.settings.outputs and readme.is_file() and readme.stat().st_size
+    if published and not store.has_papers():
+        raise EmptyStore(
+            "the store holds no paper yet (a new clone, a lost cache): rendering would empty "
+            f"{config.settings.readme.path}'s tables; run 'dailypapers update' first"
         )
 
 
@@ -517,7 +541,7 @@ def run_update(
         config, command, report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
     ) as run:
         if render:  # before anything is fetched or stored
-            refuse_foreign_readme(config)
+            _nothing_published_lost(config, run.store, fetch=fetch)
         announced = True
         if fetch:
             with paused_collections():  # collected after each topic and at the end

@@ -105,7 +105,7 @@ def recorded_run(
         except RUN_ERRORS as exc:
             result.fail(exc)
             failure = exc
-        except BaseException as exc:  # Ctrl-C, SIGTERM's exit: not left "running"
+        except (KeyboardInterrupt, SystemExit) as exc:  # stopped: not left "running"
             _record_interrupted(store, run.id, result, exc, started)
             raise
         result.seconds = time.monotonic() - started

@@ -488,6 +488,11 @@ class Store:
             found = conn.scalar(sa.select(topics.c.id).where(where))
         return None if found is None else int(found)
 
+    def has_papers(self) -> bool:
+        """Whether any paper is stored (one row read, not a count)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(sa.select(papers.c.id).limit(1)) is not None
+
     def count_papers(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(papers)) or 0)
