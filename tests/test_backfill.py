@@ -149,7 +149,7 @@ def test_a_window_answered_empty_twice_is_asked_again_next_time(
     server.inject(*[fault("empty_page", total=0)] * 2)  # the first (newest) window, twice
     first = run_backfill(config, since=since, until=until, topics=["Reward Model"], now=NOW)
     assert first.status == "updated", first.error
-    assert first.empty == 1 and "1 answered empty: asked again" in first.summary()
+    assert first.empty == 1 and "1 answered empty: asked once more" in first.summary()
     missing = {
         p.id
         for p in server.papers
@@ -160,6 +160,20 @@ def test_a_window_answered_empty_twice_is_asked_again_next_time(
     again = run_backfill(config, since=since, until=until, topics=["Reward Model"], now=NOW)
     assert again.already_done == 3 and len(server.requests) == 1 and again.empty == 0
     assert missing <= stored_ids(config, "Reward Model")
+
+
+def test_a_window_empty_on_two_backfills_is_done(tmp_path: Path, server: FakeArxiv) -> None:
+    """A truly empty week costs one more backfill, not every later one."""
+    config = make_config(tmp_path, server)
+    empty_week = (date(2024, 12, 1), date(2024, 12, 7))  # before the corpus begins
+    for expected_requests, expected_empty in ((2, 1), (2, 0), (0, 0)):
+        server.reset_log()
+        report = run_backfill(
+            config, since=empty_week[0], until=empty_week[1], topics=["Reward Model"], now=NOW
+        )
+        assert report.status in ("updated", "nothing new"), report.error
+        assert len(server.requests) == expected_requests  # "no match" is asked twice
+        assert report.empty == expected_empty
 
 
 def test_recent_windows_are_not_marked_done(tmp_path: Path, server: FakeArxiv) -> None:

@@ -7,11 +7,11 @@ windows of :data:`WINDOW_DAYS` days, newest first; each window's papers
 transaction together with a row saying the window is done, so an interrupted
 backfill resumes with the first window not done. Windows that end less than
 :data:`SETTLING_DAYS` ago are fetched but not marked done: papers submitted
-then may still be announced, and neither are windows arXiv answered "no match
-at all": its search gives that answer by mistake at times (asked twice, as
-``update`` does), and a window marked done is never asked again. Same polite
-client as ``update`` (one connection, the delay between requests, bounded
-retries).
+then may still be announced. A window arXiv answered "no match at all" (asked
+twice, as ``update`` does) is done only when the next backfill gets the same
+answer: its search gives that answer by mistake at times, and a window
+marked done is never asked again. Same polite client as ``update`` (one
+connection, the delay between requests, bounded retries).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from dailypapers.arxiv import query as q
 from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, ConfigError
-from dailypapers.fetchstate import done_windows, mark_window
+from dailypapers.fetchstate import EMPTY_ONCE, done_windows, empty_once_windows, mark_window
 from dailypapers.models import Paper, counted
 from dailypapers.pipeline import render_outputs
 from dailypapers.run import RunResult, RunStatus, recorded_run, run_clock
@@ -44,7 +44,7 @@ class BackfillReport(RunResult):
     topics: int = 0
     windows: int = 0
     already_done: int = 0
-    empty: int = 0  # windows answered "no match at all": asked again next time
+    empty: int = 0  # windows answered "no match at all" a first time: asked once more
     saved: SaveResult = field(default_factory=SaveResult)
     written: list[Path] = field(default_factory=list)
 
@@ -65,7 +65,7 @@ class BackfillReport(RunResult):
     def _empty(self) -> str:
         if not self.empty:
             return ""
-        return f", {self.empty} answered empty: asked again by the next backfill"
+        return f", {self.empty} answered empty: asked once more by the next backfill"
 
 
 def windows(since: date, until: date, days: int = WINDOW_DAYS) -> list[Window]:
@@ -173,7 +173,7 @@ def _backfill_topic(
 ) -> None:
     with store.transaction() as conn:
         topic_id = store.topic_id(conn, plan.topic.name, plan.query_string)
-    done = done_windows(store, topic_id)
+    done, empty_once = done_windows(store, topic_id), empty_once_windows(store, topic_id)
     settled = now.date() - timedelta(days=SETTLING_DAYS)
     for window in ranges:
         report.windows += 1
@@ -183,9 +183,12 @@ def _backfill_topic(
         if progress:
             progress(f"{plan.topic.name}: {window[0]} to {window[1]}")
         papers, total = fetch_window(client, plan, window, config.settings.archives)
-        report.empty += total == 0
+        count = len(papers)
+        if total == 0 and window not in empty_once:  # maybe arXiv's glitch: ask once more
+            report.empty += 1
+            count = EMPTY_ONCE
         with store.transaction() as conn:
             report.saved = report.saved + store.save_papers(conn, papers, now)
             store.link(conn, topic_id, (p.id for p in papers), now)
-            if window[1] < settled and total != 0:  # an empty answer may be arXiv's glitch
-                mark_window(conn, store, topic_id, window, len(papers), now)
+            if window[1] < settled:
+                mark_window(conn, store, topic_id, window, count, now)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -277,12 +277,26 @@ def set_pending(
         conn.execute(upsert(store.dialect, pending_papers, ["scope", "paper_id"]), rows)
 
 
+# ``backfill_windows.papers`` of a window arXiv answered "no match at all" once: asked
+# once more by the next backfill (the answer may be its glitch), done if empty again.
+EMPTY_ONCE = -1
+
+
 def done_windows(store: Store, topic_id: int) -> set[tuple[date, date]]:
     """The backfill windows finished for a topic."""
+    return _windows(store, topic_id, backfill_windows.c.papers >= 0)
+
+
+def empty_once_windows(store: Store, topic_id: int) -> set[tuple[date, date]]:
+    """The topic's backfill windows answered "no match at all" once (:data:`EMPTY_ONCE`)."""
+    return _windows(store, topic_id, backfill_windows.c.papers == EMPTY_ONCE)
+
+
+def _windows(store: Store, topic_id: int, which: Any) -> set[tuple[date, date]]:
     with store.reading() as conn:
         rows = conn.execute(
             sa.select(backfill_windows.c.first_day, backfill_windows.c.last_day).where(
-                backfill_windows.c.topic_id == topic_id
+                (backfill_windows.c.topic_id == topic_id) & which
             )
         )
         return {(row.first_day, row.last_day) for row in rows}
@@ -296,7 +310,8 @@ def mark_window(
     count: int,
     now: datetime,
 ) -> None:
-    """Record a finished backfill window (inside the window's transaction)."""
+    """Record a finished backfill window (inside the window's transaction); ``count``
+    :data:`EMPTY_ONCE`: answered empty, to be asked once more."""
     row = {
         "topic_id": topic_id,
         "first_day": window[0],
