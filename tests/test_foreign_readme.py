@@ -74,6 +74,11 @@ def test_init_says_the_readme_there_is_kept(runner: CliRunner, tmp_path: Path) -
     assert result.exit_code == 0
     assert "note: README.md here was not written by dailypapers" in result.stderr
     assert runner.invoke(cli, ["init", "--force"]).stderr.count("note: README.md") == 1
+    # A kept config (naming another file, say): init --github writes the workflow only.
+    (tmp_path / "papers.toml").write_text(
+        '[readme]\npath = "PAPERS.md"\n\n[[topics]]\nname = "A"\n', encoding="utf-8"
+    )
+    assert "note: README.md" not in runner.invoke(cli, ["init", "--github"]).stderr
     (tmp_path / "README.md").unlink()
     assert "note:" not in runner.invoke(cli, ["init", "--force"]).stderr
 
@@ -105,3 +110,40 @@ def test_render_from_a_store_without_papers_keeps_the_published_readme(
     assert readme.read_bytes() == published
     readme.unlink()  # nothing published: rendering the empty tables loses nothing
     assert runner.invoke(cli, ["render"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backfill", "--since", "2025-04-01", "--until", "2025-04-07"],
+        ["summarize"],
+    ],
+)
+def test_backfill_and_summarize_leave_the_user_s_readme(
+    runner: CliRunner, server: FakeArxiv, tmp_path: Path, command: list[str]
+) -> None:
+    """Before, they rendered over it after their work (a backfill after fetching)."""
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    with (tmp_path / "papers.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[summaries]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n')
+    readme = tmp_path / "README.md"
+    readme.write_text(OWN, encoding="utf-8")
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 1, result.output
+    assert "README.md was not written by dailypapers" in result.stderr
+    assert readme.read_text(encoding="utf-8") == OWN
+    assert server.requests == []  # refused before any fetch
+
+
+def test_every_render_leaves_the_user_s_readme(tmp_path: Path) -> None:
+    """The guard is in the render itself, for any caller."""
+    from dailypapers.config import load_config
+    from dailypapers.pipeline import ForeignReadme, render_outputs
+    from dailypapers.store import open_store
+
+    (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
+    (tmp_path / "README.md").write_text(OWN, encoding="utf-8")
+    config = load_config(tmp_path / "papers.toml")
+    with open_store(config.db_url) as store, pytest.raises(ForeignReadme):
+        render_outputs(config, store)
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == OWN

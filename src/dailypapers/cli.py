@@ -291,7 +291,8 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
         return
     click.echo("next: edit the topics, then run 'dailypapers update'")
-    _warn_of_own_readme(path.parent / "README.md")
+    if written[0]:  # the new config's README path (a kept config may name another)
+        _warn_of_own_readme(path.parent / "README.md")
 
 
 def _warn_below_the_repository(folder: Path) -> None:

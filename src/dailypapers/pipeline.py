@@ -295,6 +295,7 @@ def render_outputs(
     tool wrote that breaks a renderer raises
     :class:`~dailypapers.models.StoredValueError` naming the paper and column.
     """
+    refuse_foreign_readme(config)  # whatever the command: the user's own README stays
     try:
         with kept_out_of_collections() as freeze:  # ended once the papers read are dropped
             return _render_outputs(config, store, force, today, ranking, rank, freeze)
