@@ -160,6 +160,7 @@ def test_warnings_load_and_strict_makes_them_errors(tmp_path: Path) -> None:
         ("cat:cs.AI+OR+cat:cs.CL", 1, 0),
         ("ti:reward+model", 0, 1),
         ("abs:C++ AND abs:compiler", 0, 0),
+        ("abs:3+1 AND abs:dimensions", 0, 0),
         ('ti:"a+AND+b"', 0, 0),
         ("abs:x + abs:y", 0, 1),
     ],

@@ -133,3 +133,15 @@ def test_reading_a_ris_library_lets_the_deadline_through(monkeypatch: pytest.Mon
     monkeypatch.setattr(rispy, "loads", lambda text: passed())
     with pytest.raises(RunDeadlineExceeded):
         read_ris("TY  - JOUR\nER  - \n")
+
+
+def test_ctrl_c_during_a_held_deadline_is_not_replaced_by_it() -> None:
+    """Ctrl-C while the deadline waited for a delivery: before, the pending deadline was
+    raised as the block ended, and the run exited 1 "deadline" instead of 130."""
+    from dailypapers.deadline import held
+
+    with pytest.raises(KeyboardInterrupt), run_deadline(600), held():
+        signal.raise_signal(signal.SIGALRM)  # due, held
+        raise KeyboardInterrupt
+    assert signal.SIGALRM not in signal.sigpending()
+    assert signal.SIGALRM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())

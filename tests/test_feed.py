@@ -121,13 +121,25 @@ def test_a_listing_with_a_skipped_entry_is_filled_by_the_api(
     assert all(p.versioned_id in readme for p in arrivals)
 
 
-def test_a_body_of_too_many_tags_is_refused_before_parsing() -> None:
+def test_a_body_of_too_many_tiny_tags_is_refused_before_parsing() -> None:
     """Bytes were capped, nodes were not: 57 MB of ``<a/>`` parsed to 2 GB."""
     from dailypapers.arxiv.atom import MAX_TAGS
 
     body = b'<feed xmlns="http://www.w3.org/2005/Atom">' + b"<a/>" * MAX_TAGS + b"</feed>"
-    with pytest.raises(AtomParseError, match="tags: not an answer"):
+    with pytest.raises(AtomParseError, match="tags of under 6 bytes"):
         parse_listing(body)
+
+
+def test_a_page_of_long_author_lists_is_parsed() -> None:
+    """A collaboration's thousand authors, 250 papers a page: a million tags of arXiv's
+    own, 9 bytes and more each."""
+    from dailypapers.arxiv.atom import MAX_TAGS, parse_xml
+
+    author = b"<author><name>Y. Li</name></author>"
+    entry = b"<entry><title>t</title>" + author * 1000 + b"</entry>"
+    body = b'<feed xmlns="http://www.w3.org/2005/Atom">' + entry * 251 + b"</feed>"
+    assert body.count(b"<") > MAX_TAGS
+    assert len(parse_xml(body)) == 251
 
 
 def test_creators_and_urls() -> None:

@@ -181,12 +181,28 @@ def test_a_long_tex_name_is_cut_before_its_conversion(monkeypatch: pytest.Monkey
     assert len(author) <= MAX_NAME
 
 
-def test_a_page_of_too_many_elements_is_refused_as_it_streams() -> None:
+def test_too_many_elements_between_records_are_refused_as_they_stream() -> None:
     """Bytes were capped, nodes were not: 60 MB of ``<a/>`` siblings parsed to 2 GB."""
     head = b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
     junk = b"<a/>" * 1000
     parser = oai.PageParser()
     parser.feed(head)
-    with pytest.raises(OaiParseError, match="elements in one page"):
-        for _ in range(oai.MAX_PAGE_ELEMENTS // 1000 + 1):
+    with pytest.raises(OaiParseError, match="elements in one record or between two"):
+        for _ in range(oai.MAX_RECORD_ELEMENTS // 1000 + 1):
             parser.feed(junk)
+
+
+def test_many_records_of_many_authors_are_read() -> None:
+    """The cap counts from each record's end: a page of big records is arXiv's own
+    (3,000 authors a record, 3 elements each, 40 records: 360,000 elements)."""
+    papers = [paper(f"2505.{40000 + n}") for n in range(40)]
+    text = list_records_xml(papers, "arXiv", None, {}, "http://x/oai").decode()
+    page = parse_page(_with_authors(text, 3000).encode())
+    assert len(page.records) == 40 and not page.skipped
+    assert len(page.records[0].paper.authors) == 3000  # type: ignore[union-attr]
+
+
+def _with_authors(text: str, count: int) -> str:
+    """Each record's <authors> of the arXiv format holding ``count`` authors."""
+    one = "<author><keyname>Author</keyname><forenames>A.</forenames></author>"
+    return re.sub(r"<authors>.*?</authors>", f"<authors>{one * count}</authors>", text, flags=re.S)

@@ -246,10 +246,30 @@ def test_a_store_outside_the_folder_is_noted(tmp_path: Path) -> None:
     assert "x.db" not in (tmp_path / WORKFLOW_PATH).read_text()
 
 
-@pytest.mark.parametrize("store", ["data/my papers.db", "-x.db", "a'b.db"])
+@pytest.mark.parametrize("store", ["-x.db", "a'b.db", "a\nb.db"])
 def test_a_store_path_the_workflow_cannot_quote_is_refused(store: str) -> None:
     with pytest.raises(ValueError, match="cannot be cached"):
         render_workflow(issues=False, store=store)
+
+
+@pytest.mark.parametrize("store", ["data/my papers.db", "données/papiers-é.db", "a+b~/x.db"])
+def test_a_store_path_with_spaces_or_accents_is_cached(tmp_path: Path, store: str) -> None:
+    path = tmp_path / "daily-papers.yml"
+    path.write_text(render_workflow(issues=False, store=store), encoding="utf-8")
+    assert schema_check(path).returncode == 0
+    workflow = load(path.read_text(encoding="utf-8"))
+    cached = step(workflow, "Save the paper store")["with"]["path"].splitlines()
+    assert cached == [".dailypapers", f"{store}*"]
+    script = step(workflow, "Commit and push the changed outputs")["run"]
+    assert f":(exclude,glob){store}*" in shlex.split(script.splitlines()[0])
+
+
+def test_a_store_path_the_workflow_cannot_name_is_noted_not_refused(tmp_path: Path) -> None:
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "A"\n\n[store]\nurl = "sqlite:///it\'s.db"\n', encoding="utf-8"
+    )
+    code, _, err = invoke("workflow")
+    assert code == 0 and "is not cached" in err
 
 
 def test_a_workflow_below_the_repository_s_root_is_noted(
@@ -273,3 +293,17 @@ def test_an_install_spec_of_several_requirements_installs_each() -> None:
     run = step(workflow, "Install dailypapers")["run"]
     assert run == "python -m pip install dailypapers==0.1.0 'psycopg[binary]'"
     assert shlex.split(run)[4:] == ["dailypapers==0.1.0", "psycopg[binary]"]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "dailypapers @ git+https://github.com/o/dailypapers",
+        "dailypapers >= 1.2",
+        "dailypapers>=1,<2; python_version>='3.11'",
+        "/home/me/my checkout",
+    ],
+)
+def test_one_requirement_with_spaces_stays_one_argument(spec: str) -> None:
+    run = step(load(render_workflow(issues=False, install=spec)), "Install dailypapers")["run"]
+    assert shlex.split(run)[4:] == [spec]

@@ -328,15 +328,14 @@ def _workflow_text(issues: bool, install: str, store: str | None = None) -> str:
 
     try:
         return render_workflow(issues=issues, install=install, store=store)
-    except ValueError as exc:
-        where = "--install" if "install" in str(exc) else "[store] url"
-        raise UsageFailure(f"dailypapers: {where}: {exc}") from None
+    except ValueError as exc:  # the store's path is checked before (cacheable)
+        raise UsageFailure(f"dailypapers: --install: {exc}") from None
 
 
 def _config_workflow(path: Path, install: str) -> str:
     """The workflow for the config at ``path``: its ``[notify.github]`` (``issues:
     write``) and its store (cached, never committed). A config error raises."""
-    from dailypapers.workflow import store_in_repository, store_outside
+    from dailypapers.workflow import cacheable, store_in_repository, store_outside
 
     config = _load(path)
     root = path.parent
@@ -348,6 +347,13 @@ def _config_workflow(path: Path, install: str) -> str:
             err=True,
         )
     store = store_in_repository(config.db_url, root)
+    if store is not None and not cacheable(store):
+        click.echo(
+            f"note: the store's path {store!r} cannot be written into the workflow as it "
+            "is (a quote or a control character): it is not cached, so each run starts cold",
+            err=True,
+        )
+        store = None
     return _workflow_text(config.settings.notify.github is not None, install, store)
 
 

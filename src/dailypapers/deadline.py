@@ -60,5 +60,9 @@ def held() -> Iterator[None]:
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     try:
         yield
+    except BaseException:  # Ctrl-C, an error: it stops the run; the deadline must not
+        if signal.SIGALRM in signal.sigpending():  # replace it (exit 130 became 1)
+            signal.sigwait({signal.SIGALRM})  # taken off, never raised
+        raise
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending deadline is raised here

@@ -128,8 +128,14 @@ jobs:
         run: gh api --method PUT "repos/${GITHUB_REPOSITORY}/actions/workflows/${WORKFLOW}/enable"
 """
 
-# A store path the YAML block and the shell's quotes take as written.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+# One requirement without spaces: name[extras] and a version, or a URL.
+_REQUIREMENT = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?((==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!_-]+)?"
+    r"|(git\+)?https?://\S+"
+)
+# A store path the YAML block and the shell's single quotes take as written: no quote,
+# no control character, no leading dash or space.
+_PLAIN_PATH = re.compile(r"[^'\x00-\x1f\x7f\s-][^'\x00-\x1f\x7f]*")
 _ISSUES = "  issues: write    # [notify.github]: open the daily issue\n"
 _TOKEN = "          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}  # [notify.github]\n"
 
@@ -147,7 +153,7 @@ def render_workflow(
         raise ValueError("the install spec must be one non-empty line")
     cache, exclude = ".dailypapers", ""
     if store is not None:
-        if not _PLAIN_PATH.fullmatch(store) or store.startswith("-"):
+        if not cacheable(store):
             raise ValueError(f"the store's path {store!r} cannot be cached as written")
         cache = f"|\n            .dailypapers\n            {store}*"
         exclude = f" ':(exclude,glob){store}*'"
@@ -156,8 +162,24 @@ def render_workflow(
         .replace("@TOKEN@", _TOKEN if issues else "")
         .replace("@CACHE@", cache)
         .replace("@EXCLUDE@", exclude)
-        .replace("@INSTALL@", " ".join(shlex.quote(part) for part in install.split()))
+        .replace("@INSTALL@", _pip_arguments(install))
     )
+
+
+def cacheable(store: str) -> bool:
+    """Whether the workflow can name ``store`` (a path in the repository) as written."""
+    return bool(_PLAIN_PATH.fullmatch(store)) and not store.endswith((" ", "\t"))
+
+
+def _pip_arguments(install: str) -> str:
+    """``install`` as pip's arguments: several plain requirements (``dailypapers==1.0
+    psycopg[binary]``) one each; anything else one argument, as a requirement with
+    spaces is (``dailypapers @ git+https://...``, ``dailypapers >= 1.2; python_version
+    >= '3.11'``, a path with a space)."""
+    parts = install.split()
+    if len(parts) > 1 and all(_REQUIREMENT.fullmatch(part) for part in parts):
+        return " ".join(shlex.quote(part) for part in parts)
+    return shlex.quote(install.strip())
 
 
 def write_workflow(path: Path, *, issues: bool, install: str = DEFAULT_INSTALL) -> None:

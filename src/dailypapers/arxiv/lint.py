@@ -17,7 +17,7 @@ from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES, suggest_category
 
 _SYMBOLS = {"&&": "AND", "&": "AND", "+": "AND", "||": "OR", "|": "OR"}
 _URL_OPERATOR = re.compile(r"\+(?:AND|OR|ANDNOT)\+")
-_URL_SPACE = re.compile(r"\w\+\w")
+_URL_SPACE = re.compile(r"[^\W\d_]\+[^\W\d_]")  # letters both sides: not C++ nor 3+1
 
 
 @dataclass(frozen=True, slots=True)

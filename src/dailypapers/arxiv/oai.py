@@ -15,8 +15,8 @@ page); failures are ``<error code="...">`` elements. arXiv's formats
 
 :class:`PageParser` is fed the body in chunks (lxml's pull parser) and frees
 each record once converted, so memory stays flat whatever the number of
-records; a page of more than :data:`MAX_PAGE_ELEMENTS` elements (whatever
-their names) is refused as garbled.
+records; more than :data:`MAX_RECORD_ELEMENTS` elements in one record or
+between two (whatever their names) are refused as garbled.
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ _TOKEN = f"{{{OAI}}}resumptionToken"
 _ERROR = f"{{{OAI}}}error"
 _ROOT = f"{{{OAI}}}OAI-PMH"
 _AUTHOR_SPLIT = re.compile(r",|\band\b")
-# Elements one ListRecords page may hold: arXiv's pages of 1,000 records have about
-# 30,000. Records are freed as they end, but siblings of other names and one record's
-# children were held: 60 MB of ``<a/>`` took 2 GB.
-MAX_PAGE_ELEMENTS = 300_000
+# Elements a page may hold between two records' ends (one record's and the siblings
+# before it): records are freed as they end, but siblings of other names and one
+# record's children were held (60 MB of ``<a/>``: 2 GB). arXiv's largest records
+# (about 5,000 authors, 3 elements each in the ``arXiv`` format) have some 15,000.
+MAX_RECORD_ELEMENTS = 100_000
 # Skipped records that make a page garbled, when they are most of it (a changed format).
 UNREADABLE_PAGE = 10
 _TEX_NAME = 4 * MAX_NAME  # of an author's TeX source: room for accents' markup
@@ -155,7 +156,7 @@ class PageParser:
         self.page = OaiPage()
         self._started = False
         self._read = 0  # record elements, skipped ones included
-        self._elements = 0  # every element ended, records' children included
+        self._elements = 0  # elements ended since the last record's end
         self._first_skip = ""
 
     def feed(self, chunk: bytes) -> list[OaiRecord]:
@@ -189,11 +190,13 @@ class PageParser:
     def _events(self) -> Iterator[OaiRecord]:
         for _event, element in self._parser.read_events():
             self._elements += 1
-            if self._elements > MAX_PAGE_ELEMENTS:  # bytes are capped, nodes were not
+            if self._elements > MAX_RECORD_ELEMENTS:  # bytes are capped, nodes were not
                 raise OaiParseError(
-                    f"more than {MAX_PAGE_ELEMENTS:,} elements in one page: not arXiv's"
+                    f"more than {MAX_RECORD_ELEMENTS:,} elements in one record or between "
+                    "two: not arXiv's"
                 )
             if element.tag == _RECORD:
+                self._elements = 0
                 self._read += 1
                 try:
                     yield _record(element)
