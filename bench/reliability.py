@@ -55,7 +55,8 @@ from support.scenarios import (
 from support.webhook import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
-OLD_README = b"# README before the run\n"
+# A README published before the run (one of ours: a foreign one is refused before fetching)
+OLD_README = b"# Daily Papers\n\nLast update: 2025-05-13\n\nthe tables before the run\n"
 CORPUS = demo_corpus()
 
 
