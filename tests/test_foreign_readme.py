@@ -7,6 +7,7 @@ tree, and the workflow committed that.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def test_only_the_head_is_read(tmp_path: Path) -> None:
     readme.write_bytes(b"\xff\xfe# T\nLast update: 2025-05-14\n")  # undecodable bytes
     assert replaceable(readme)
     assert replaceable(tmp_path / "missing.md")
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    assert replaceable(fifo)  # not opened: a pipe with no writer blocked the run forever
 
 
 def test_render_from_a_store_without_papers_keeps_the_published_readme(

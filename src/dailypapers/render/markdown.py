@@ -273,6 +273,8 @@ def replaceable(path: Path) -> bool:
     read is left to the write, which names its error.
     """
     try:
+        if not path.is_file():  # missing, or a folder or pipe: the write says what is wrong
+            return True
         with open(path, encoding="utf-8", errors="replace") as handle:
             head = handle.read(OWNED_HEAD)
     except OSError:
