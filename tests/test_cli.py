@@ -191,3 +191,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     root = Path(__file__).parent.parent
     test_command = next(c for c in quick_start_commands() if c.endswith("pytest"))
     assert test_command in (root / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_config_before_the_command_says_where_it_goes() -> None:
+    """`dailypapers --config X update` was click's bare "No such option"."""
+    result = CliRunner().invoke(cli, ["--config", "papers.toml", "check"], standalone_mode=True)
+    assert result.exit_code == 2
+    assert "after the command: 'dailypapers update --config FILE'" in result.stderr

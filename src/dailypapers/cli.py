@@ -180,6 +180,16 @@ def _stderr() -> Console | PlainStderr:
     return Console(stderr=True, highlight=False)
 
 
+def _config_first(exc: click.UsageError, group: click.Group) -> bool:
+    """Whether ``exc`` is ``--config`` given before the command (the group has none)."""
+    return (
+        isinstance(exc, click.NoSuchOption)
+        and exc.option_name == "--config"
+        and exc.ctx is not None
+        and exc.ctx.command is group
+    )
+
+
 class Group(click.Group):
     """A click group whose usage errors are one line: ``dailypapers update: no such option...``."""
 
@@ -201,7 +211,10 @@ class Group(click.Group):
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "dailypapers"
             message = exc.format_message().rstrip(".")
-            click.echo(f"{command}: {message} (try '{command} --help')", err=True)
+            hint = f"try '{command} --help'"
+            if _config_first(exc, self):  # `dailypapers --config X update`
+                hint = "it goes after the command: 'dailypapers update --config FILE'"
+            click.echo(f"{command}: {message} ({hint})", err=True)
             sys.exit(EXIT_USAGE)
         except click.ClickException as exc:
             exc.show()
