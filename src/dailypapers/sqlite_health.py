@@ -16,10 +16,12 @@ DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url.removeprefix("sqlite:///"))
-    return None
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite);
+    a query string (``?timeout=20``) is the driver's, not part of the file's name."""
+    if not url.startswith("sqlite:///"):
+        return None
+    name = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if not name or name.startswith(":memory:") else Path(name)
 
 
 def file_uri(path: Path, mode: str) -> str:

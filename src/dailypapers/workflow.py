@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dailypapers import __version__
 from dailypapers.publish.files import write_atomic
+from dailypapers.sqlite_health import sqlite_path
 
 WORKFLOW_PATH = Path(".github") / "workflows" / "daily-papers.yml"
 # The exact version that wrote the workflow: a new release never changes a
@@ -149,8 +150,7 @@ def render_workflow(
     ``.dailypapers`` (``[store] url = "sqlite:///data/papers.db"``): cached
     with the state folder and never committed (with its ``-wal``/``-shm``).
     """
-    if not install.strip() or "\n" in install:
-        raise ValueError("the install spec must be one non-empty line")
+    check_install(install)
     cache, exclude = ".dailypapers", ""
     if store is not None:
         if not cacheable(store):
@@ -164,6 +164,12 @@ def render_workflow(
         .replace("@EXCLUDE@", exclude)
         .replace("@INSTALL@", _pip_arguments(install))
     )
+
+
+def check_install(install: str) -> None:
+    """Raise ``ValueError`` when ``install`` cannot be the workflow's pip arguments."""
+    if not install.strip() or "\n" in install:
+        raise ValueError("the install spec must be one non-empty line")
 
 
 def cacheable(store: str) -> bool:
@@ -191,7 +197,7 @@ def store_in_repository(db_url: str, root: Path) -> str | None:
     """A SQLite store's path relative to ``root`` when it lies there outside the state
     folder (the workflow caches it and never commits it); ``None`` for the default
     store, another database, or a file outside ``root`` (:func:`store_outside`)."""
-    path = _sqlite_file(db_url)
+    path = sqlite_path(db_url)
     if path is None:
         return None
     try:
@@ -205,17 +211,10 @@ def store_in_repository(db_url: str, root: Path) -> str | None:
 
 def store_outside(db_url: str, root: Path) -> Path | None:
     """A SQLite store's file when it lies outside ``root``: no Actions run has it."""
-    path = _sqlite_file(db_url)
+    path = sqlite_path(db_url)
     if path is None or path.resolve().is_relative_to(root.resolve()):
         return None
     return path
-
-
-def _sqlite_file(db_url: str) -> Path | None:
-    if not db_url.startswith("sqlite:///"):
-        return None
-    name = db_url.removeprefix("sqlite:///").split("?", 1)[0]
-    return None if not name or name.startswith(":memory:") else Path(name)
 
 
 def repository_root(folder: Path) -> Path | None:
