@@ -55,7 +55,7 @@ def warnings(query: str) -> list[str]:
 
 def _check_term(term: q.Term, quoted: bool, previous: q.Token | None) -> list[Finding]:
     url_like = "+" in term.text and (term.field != "cat" or _URL_OPERATOR.search(term.text))
-    if url_like and not quoted:
+    if url_like and not quoted and term.text not in _SYMBOLS:  # a bare `+`: below
         return _check_url_encoding(term)
     if term.field == "cat":
         return _check_category(term.text)
@@ -93,8 +93,6 @@ def _check_url_encoding(term: q.Term) -> list[Finding]:
                 True,
             )
         ]
-    if text in _SYMBOLS:
-        return [Finding(f"`{text}` is searched as text; did you mean `AND`?", False)]
     if not _URL_SPACE.search(text):  # `C++`: a name, not a space
         return []
     return [
