@@ -339,9 +339,16 @@ def _warn_of_own_readme(readme: Path) -> None:
 def _workflow_text(issues: bool, install: str, store: str | None = None) -> str:
     from dailypapers.workflow import render_workflow
 
+    _check_install(install)  # the store's path is checked before (cacheable)
+    return render_workflow(issues=issues, install=install, store=store)
+
+
+def _check_install(install: str) -> None:
+    from dailypapers.workflow import check_install
+
     try:
-        return render_workflow(issues=issues, install=install, store=store)
-    except ValueError as exc:  # the store's path is checked before (cacheable)
+        check_install(install)
+    except ValueError as exc:
         raise UsageFailure(f"dailypapers: --install: {exc}") from None
 
 
@@ -409,7 +416,7 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     """
     path = _config_path(config_file)
     target = path.parent / WORKFLOW_PATH
-    _workflow_text(False, install)  # a bad --install is said first
+    _check_install(install)  # a bad --install is said first
     if not path.is_file():  # a workflow whose every run would fail on it
         raise UsageFailure(
             f"dailypapers: no config at {path}: run 'dailypapers init --github' "
