@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.config import Config, load_config
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import run_update
 from dailypapers.sources import Source, open_source
@@ -22,12 +20,6 @@ THU_1AM = datetime(2025, 5, 15, 1, 0, tzinfo=EASTERN)  # after Wednesday's annou
 FRI_1AM = datetime(2025, 5, 16, 1, 0, tzinfo=EASTERN)  # after Thursday's
 SAT_10AM = datetime(2025, 5, 17, 10, 0, tzinfo=EASTERN)  # nothing since Thursday's
 SUN_2030 = datetime(2025, 5, 18, 20, 30, tzinfo=EASTERN)  # half an hour after Sunday's
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
 
 
 def make_config(tmp_path: Path, server: FakeArxiv, topics: str = "") -> Config:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection
 from dailypapers.config import Config, load_config
 from dailypapers.fetchstate import mark_scanned, scanned_mark, write_markers
 from dailypapers.models import Paper
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.faults import fault
 from dailypapers.pipeline import RunReport, run_update
@@ -33,12 +32,6 @@ CONFIGS = [
     ['name = "Reasoning"', 'name = "Agents"\nquery = "abs:agent OR abs:reasoning"'],
     ['name = "Benchmarks"\nquery = "abs:benchmarks"', 'name = "Models"\nquery = "abs:model"'],
 ]
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
 
 
 def lab_config(directory: Path, topics_: list[str], server: FakeArxiv, db: str) -> Config:

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import Config, ConfigError, EmbeddingsSettings, load_config
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_embeddings import DIMENSIONS, vector_of
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
@@ -33,12 +32,6 @@ LIBRARY = ["2505.07271", "2505.07263"]
 @pytest.fixture
 def llm() -> Iterator[FakeLLM]:
     with FakeLLM() as fake:
-        yield fake
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
         yield fake
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from dailypapers.arxiv.feed import (
 from dailypapers.config import Config, load_config
 from dailypapers.fetchstate import scanned_mark
 from dailypapers.models import Author, Paper
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_feed import latest_feed_day
 from dailypapers.offline.faults import fault
@@ -224,12 +222,6 @@ def _entry_children(body: bytes) -> list[Any]:
 
 
 # --- the feed source, end to end -------------------------------------------------
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
 
 
 def make_config(tmp_path: Path, server: FakeArxiv) -> Config:

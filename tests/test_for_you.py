@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,12 +33,6 @@ from support.sitedata import listed
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 LIBRARY = ["2505.07271", "2505.07263"]  # two reward-model papers of the demo corpus
 OUTPUTS = 'outputs = ["readme", "json", "feeds", "site"]\n'
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 from dailypapers.config import Config, load_config
 from dailypapers.models import Paper
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.faults import fault
 from dailypapers.offline.reference import read_readme, reference_text
@@ -20,12 +18,6 @@ from dailypapers.store import open_store
 
 DAY1 = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 DAY2 = datetime(2025, 5, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
 
 
 @pytest.fixture(autouse=True)

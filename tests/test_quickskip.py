@@ -16,7 +16,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +30,6 @@ from dailypapers.arxiv.calendar import EASTERN
 from dailypapers.cli import cli
 from dailypapers.config import Config, load_config
 from dailypapers.entry import update_options
-from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.pipeline import RunReport, run_update
 from dailypapers.schema import RunStatus
@@ -53,12 +52,6 @@ except SystemExit as exc:
     code = exc.code or 0
 print(json.dumps([code, sorted(sys.modules)]))
 """
-
-
-@pytest.fixture
-def server() -> Iterator[FakeArxiv]:
-    with FakeArxiv(demo_corpus()) as fake:
-        yield fake
 
 
 def make_config(tmp_path: Path, server: FakeArxiv, extra: str = "") -> Config:
