@@ -76,7 +76,7 @@ def telegram_endpoint(request: Request) -> Answer:
     body = request.json()
     text = body["text"]
     if body.get("parse_mode") == "HTML":
-        if re.search(r"<(?!/?(b|a)\b)", text):
+        if re.search(r"<(?!/?(b|a|i)\b)", text):
             return Answer(
                 400,
                 {
@@ -273,3 +273,15 @@ def test_a_short_error_is_masked_before_it_is_cut_or_folded(
     across = "x" * 180 + " https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
     assert "AAHdq" not in short(across, 200)
     assert "horse" not in short("login failed for 'correct  horse battery'")
+
+
+def test_both_native_channels_carry_the_tldr(
+    telegram: RecordingServer, feishu: RecordingServer
+) -> None:
+    paper = HOSTILE.with_changes(tldr="Cats <are> & liquid.")
+    digest = Digest("Daily", date(2026, 8, 1), (TopicDigest("T", (Entry(paper),)),))
+    telegram_channel().send(digest)
+    text = telegram.requests[-1].json()["text"]
+    assert "\n  <i>TL;DR: Cats &lt;are&gt; &amp; liquid.</i>" in text
+    feishu_channel().send(digest)
+    assert "TL;DR: Cats <are> & liquid." in post_text(feishu.requests[-1].json())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,24 @@ def test_until_without_a_count_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["check", "--until", "2025-05-01"])
     assert result.exit_code == 2
     assert result.stderr == "dailypapers: --until counts up to a day: add --count or --store\n"
+
+
+SUMMARIES = '[summaries]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nprompt = "{}"\n'
+
+
+def test_check_refuses_a_prompt_a_run_could_not_read(runner: CliRunner, tmp_path: Path) -> None:
+    # A run goes on without TL;DRs when its prompt is unreadable (summaries never
+    # fail a run), every day: check is where the mistake shows.
+    topic = '[[topics]]\nname = "Reward Model"\n'
+    (tmp_path / "papers.toml").write_text(topic + SUMMARIES.format("missing.txt"))
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("dailypapers: config error: [summaries] prompt ")
+    assert "missing.txt: cannot read: No such file or directory" in result.stderr
+    os.mkfifo(tmp_path / "pipe.txt")  # a pipe without a writer: reading it would block
+    (tmp_path / "papers.toml").write_text(topic + SUMMARIES.format("pipe.txt"))
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 2 and "pipe.txt: not a regular file" in result.stderr
+    (tmp_path / "style.txt").write_text("Be brief.")
+    (tmp_path / "papers.toml").write_text(topic + SUMMARIES.format("style.txt"))
+    assert runner.invoke(cli, ["check"]).exit_code == 0

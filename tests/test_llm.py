@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import http.server
 import json
 import signal
 import subprocess
 import sys
 import threading
+import zlib
 
 import httpx
 import pytest
 
-from dailypapers.llm import MAX_BODY_BYTES, ChatClient, Completion, LLMError, retry_after
+from dailypapers.llm import (
+    MAX_BODY_BYTES,
+    ChatClient,
+    Completion,
+    LLMError,
+    _inflated,
+    bearer_key,
+    retry_after,
+)
 from dailypapers.offline.fake_llm import HOSTILE, FakeLLM, refused_url
 
 MESSAGES = [
@@ -230,3 +241,109 @@ def test_hostile_bodies_give_one_clean_line(status: int, body: bytes, message: s
     with pytest.raises(LLMError) as caught:
         asyncio.run(go())
     assert str(caught.value) == message
+
+
+def one_answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> LLMError:
+    """The error of a completion the transport answers with ``status`` and ``body``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers=headers or {})
+
+    async def go() -> Completion:
+        client = ChatClient(
+            "http://llm.invalid/v1",
+            "m",
+            api_key=None,
+            timeout=5,
+            transport=httpx.MockTransport(answer),
+        )
+        return await client.complete(MESSAGES)
+
+    with pytest.raises(LLMError) as caught:
+        asyncio.run(go())
+    return caught.value
+
+
+def test_a_key_quoted_late_in_an_error_is_masked_before_the_message_is_cut(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "sk-SECRETKEY1234567890abcdef"
+    monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", key)
+    words = "Malformed API Key passed in. " * 3  # the key from the 99th character on
+    body = json.dumps({"error": {"message": f"{words}Passed in: {key}"}}).encode()
+    message = str(one_answer(401, body))
+    assert "SECRETKEY" not in message and message.startswith("HTTP 401: Malformed API Key")
+
+
+def test_a_redirect_is_not_an_answer() -> None:
+    body = json.dumps({"choices": [{"message": {"content": '{"tldr": "Via redirect."}'}}]})
+    assert str(one_answer(302, body.encode())) == "HTTP 302: not an answer"
+
+
+def test_hidden_characters_leave_an_error_line() -> None:
+    error = LLMError("bad\u202e \U000e0041\u2060word\ud800 \u00adend")
+    assert str(error) == "bad word end"
+
+
+def test_a_key_is_printable_ascii(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOME_KEY", "  sk-pasted-with-newline\n")
+    assert bearer_key("SOME_KEY") == "sk-pasted-with-newline"
+    monkeypatch.setenv("SOME_KEY", "sk-ключ")
+    with pytest.raises(ValueError, match=r"^\$SOME_KEY holds characters") as caught:
+        bearer_key("SOME_KEY")
+    assert "ключ" not in str(caught.value)
+    monkeypatch.setenv("SOME_KEY", " ")
+    assert bearer_key("SOME_KEY") is None
+
+
+def test_a_compressed_answer_is_inflated_within_the_cap() -> None:
+    small = gzip.compress(b'{"ok": true}')
+    assert _inflated(small, "gzip", 100) == b'{"ok": true}'
+    assert _inflated(zlib.compress(b"abc"), "deflate", 100) == b"abc"
+    bomb = gzip.compress(bytes(10_000_000))  # 10 MB of zeros: about 10 kB sent
+    with pytest.raises(LLMError, match="answer larger than 256 kB"):
+        _inflated(bomb, "gzip", MAX_BODY_BYTES)
+    with pytest.raises(LLMError, match=r"answer in an encoding not asked for \(br\)"):
+        _inflated(b"x", "br", MAX_BODY_BYTES)
+    with pytest.raises(LLMError, match="answer's gzip body is damaged"):
+        _inflated(b"not gzip", "gzip", MAX_BODY_BYTES)
+
+
+def test_no_compression_is_asked_for_and_a_gzipped_answer_still_reads() -> None:
+    body = json.dumps({"choices": [{"message": {"content": "{}"}}]}).encode()
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            seen.append(self.headers.get("accept-encoding", ""))
+            packed = gzip.compress(body)
+            self.send_response(200)
+            self.send_header("content-encoding", "gzip")
+            self.send_header("content-length", str(len(packed)))
+            self.end_headers()
+            self.wfile.write(packed)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answer = complete(f"http://127.0.0.1:{server.server_address[1]}/v1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.content == "{}" and seen == ["identity"]
+
+
+def test_the_fake_names_a_command_it_cannot_find() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dailypapers.offline.fake_llm", "--", "no-such-command-here"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (1, "Error: command not found: no-such-command-here\n")

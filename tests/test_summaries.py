@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.config import Config, load_config
+from dailypapers.deadline import run_deadline
 from dailypapers.models import Author, Paper
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
 from dailypapers.plan import plan_topics
@@ -376,3 +377,48 @@ def test_update_step_never_raises(
     (tmp_path / "papers.toml").write_text('[[topics]]\nname = "Alpha"\n', encoding="utf-8")
     assert summarise_for_update(load_config(tmp_path / "papers.toml"), store) is None
     assert capsys.readouterr().err == ""  # no [summaries]: not a word
+
+
+def test_a_run_deadline_leaves_half_of_what_is_left_to_publishing(
+    tmp_path: Path, store_url: str, store: Store, llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The endpoint hangs far longer than the run may last: before, the summaries
+    # ran into the run's deadline and the run failed with nothing published.
+    config = make_config(tmp_path, store_url, llm.url, "timeout = 30")
+    seed(config, store, [[paper(1), paper(2)], []])
+    llm.fail("slow", times=None)
+    started = time.monotonic()
+    try:
+        with run_deadline(1.2):
+            report = summarise_for_update(config, store)
+            elapsed = time.monotonic() - started
+    finally:
+        llm.release()
+    assert report is not None and report.written == 0 and report.pending == 2
+    assert 0.5 <= elapsed < 1.1  # half of the 1.2 s left, the rest for the outputs
+    assert "stopped: the run's deadline is near" in capsys.readouterr().err
+
+
+def test_a_lone_surrogate_in_an_answer_is_dropped_not_stored() -> None:
+    summary = parse_summary('{"tldr": "Lone \\ud800 surrogate.", "method": "A \\udfff b."}')
+    assert summary.tldr == "Lone surrogate." and summary.method == "A b."
+    assert summary.tldr.encode("utf-8")
+
+
+def test_a_key_no_header_can_carry_is_one_line_before_any_request(
+    tmp_path: Path,
+    store_url: str,
+    store: Store,
+    llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DAILYPAPERS_LLM_API_KEY", "sk-ключ")
+    config = make_config(tmp_path, store_url, llm.url)
+    seed(config, store, [[paper(1)], []])
+    report = summarise_for_update(config, store)
+    assert report is not None and report.skipped == (
+        "$DAILYPAPERS_LLM_API_KEY holds characters an HTTP header cannot carry "
+        "(a key is printable ASCII)"
+    )
+    assert not llm.requests and capsys.readouterr().err.count("\n") == 1

@@ -965,6 +965,7 @@ def check(
     if until is not None and not (count or from_store):  # it would be ignored
         raise UsageFailure("dailypapers: --until counts up to a day: add --count or --store")
     config = _load(config_file, strict=strict)
+    _check_prompt(config)
     if until is not None and not ARXIV_START_YEAR <= until.year <= LAST_YEAR:
         raise UsageFailure(f"dailypapers: --until {until.date()} is not between 1991 and 9900")
     end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
@@ -975,6 +976,20 @@ def check(
     else:
         checks = _count_on_arxiv(config, end)
     _print_checks(config, checks)
+
+
+def _check_prompt(config: Config) -> None:
+    """A ``[summaries] prompt`` file that cannot be read is an error here: a run would
+    go on without TL;DRs (summaries never fail a run), every day."""
+    settings = config.settings.summaries
+    if settings is None or settings.prompt is None:
+        return
+    from dailypapers.tldr import SummaryError, load_prompt
+
+    try:
+        load_prompt(config, settings)
+    except SummaryError as exc:
+        raise UsageFailure(f"dailypapers: config error: {exc}") from None
 
 
 def _count_on_arxiv(config: Config, end: datetime) -> list[Any]:

@@ -43,6 +43,18 @@ def run_deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def remaining() -> float | None:
+    """Seconds left before the run's deadline (``None``: no deadline is running).
+
+    For a step that must leave time to the steps after it (summaries before
+    the outputs are published).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    return left or None
+
+
 @contextmanager
 def held() -> Iterator[None]:
     """The deadline waits while the block runs, and passes when it ends if it is due.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
+import os
+import zlib
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -19,12 +20,12 @@ from typing import Any
 import httpx
 
 from dailypapers import __version__
-from dailypapers.masking import mask
+from dailypapers.masking import mask, short
+from dailypapers.models import HIDDEN
 
 MAX_BODY_BYTES = 256 * 1024  # a summary is a few hundred bytes; anything far larger is wrong
 MAX_TOKENS = 400
 USER_AGENT = f"dailypapers/{__version__} (summaries)"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class LLMError(Exception):
@@ -42,8 +43,10 @@ class LLMError(Exception):
         retry_after: float | None = None,
         timed_out: bool = False,
     ) -> None:
-        # The server's words reach a terminal: no escape sequences, one line.
-        super().__init__(mask(" ".join(_CONTROL.sub("", message).split()))[:300])
+        # The server's words reach a terminal and the runs table: secrets masked
+        # before anything is cut (a key cut short is no longer found whole), no
+        # escape sequences or hidden characters, one line.
+        super().__init__(short(HIDDEN.sub("", mask(message)), 300))
         self.rate_limited, self.retry_after = rate_limited, retry_after
         self.timed_out = timed_out
 
@@ -112,15 +115,44 @@ class ChatClient:
 async def post_capped(
     http: httpx.AsyncClient, url: str, body: dict[str, Any], max_bytes: int
 ) -> tuple[int, httpx.Headers, bytes]:
-    """POST ``body`` as JSON; the answer's status, headers and at most ``max_bytes`` of body."""
-    async with http.stream("POST", url, json=body) as response:
+    """POST ``body`` as JSON; the answer's status, headers and at most ``max_bytes`` of body.
+
+    No compression is asked for, and the cap counts the bytes as sent and
+    then as inflated: a server that gzips anyway cannot make a megabyte on
+    the wire into a gigabyte in memory (httpx would inflate each chunk whole).
+    """
+    async with http.stream("POST", url, json=body, headers=_IDENTITY) as response:
+        if response.is_stream_consumed:  # read by its transport (httpx.MockTransport)
+            return response.status_code, response.headers, response.content[: max_bytes + 1]
         chunks, size = [], 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.aiter_raw():
             size += len(chunk)
             if size > max_bytes:
                 raise LLMError(f"answer larger than {max_bytes // 1024} kB")
             chunks.append(chunk)
-        return response.status_code, response.headers, b"".join(chunks)
+        encoding = response.headers.get("content-encoding", "")
+        raw = _inflated(b"".join(chunks), encoding, max_bytes)
+        return response.status_code, response.headers, raw
+
+
+_IDENTITY = {"Accept-Encoding": "identity"}
+_ZLIB_ANY = 32 + zlib.MAX_WBITS  # a gzip or a zlib header, whichever it is
+
+
+def _inflated(raw: bytes, encoding: str, max_bytes: int) -> bytes:
+    """``raw`` decoded from its ``Content-Encoding`` (gzip or deflate), within ``max_bytes``."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise LLMError(f"answer in an encoding not asked for ({short(encoding, 40)})")
+    try:
+        data = zlib.decompressobj(_ZLIB_ANY).decompress(raw, max_bytes + 1)
+    except zlib.error:
+        raise LLMError(f"answer's {encoding} body is damaged") from None
+    if len(data) > max_bytes:
+        raise LLMError(f"answer larger than {max_bytes // 1024} kB")
+    return data
 
 
 def answer_json(status: int, headers: httpx.Headers, raw: bytes) -> Any:
@@ -130,6 +162,8 @@ def answer_json(status: int, headers: httpx.Headers, raw: bytes) -> Any:
         raise LLMError("rate limited (HTTP 429)", rate_limited=True, retry_after=retry)
     if status >= 400:
         raise LLMError(f"HTTP {status}{_error_detail(raw)}")
+    if not 200 <= status < 300:  # a redirect (never followed: the key stays here), a 1xx
+        raise LLMError(f"HTTP {status}: not an answer")
     try:
         return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):  # RecursionError: hostile nesting
@@ -178,7 +212,22 @@ def _error_detail(raw: bytes) -> str:
         message = json.loads(raw.decode("utf-8"))["error"]["message"]
     except (ValueError, RecursionError, KeyError, TypeError):
         return ""
-    return f": {str(message)[:120]}" if message else ""
+    return f": {short(message, 120)}" if message else ""  # masked, then cut
+
+
+def bearer_key(env: str) -> str | None:
+    """The API key in ``$env`` (``None`` when unset or blank), surrounding spaces and
+    a pasted newline dropped.
+
+    Raises ``ValueError`` (one line, the key not shown) when an HTTP header
+    cannot carry it: only printable ASCII can be sent.
+    """
+    key = os.environ.get(env, "").strip()
+    if key and not (key.isascii() and key.isprintable()):
+        raise ValueError(
+            f"${env} holds characters an HTTP header cannot carry (a key is printable ASCII)"
+        )
+    return key or None
 
 
 def describe(exc: httpx.HTTPError) -> str:

@@ -178,14 +178,22 @@ def bounded(paper: Paper) -> Paper:
     return paper.with_changes(**changes) if changes else paper
 
 
-# C0 and C1 controls (whitespace aside) and the bidi overrides and isolates that
-# make text display in another order than it reads (U+202A-202E, U+2066-2069).
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (whitespace aside), the bidi overrides and isolates that
+# make text display in another order than it reads (U+202A-202E, U+2066-2069,
+# and the Arabic letter mark U+061C), and lone surrogates (no output's encoding
+# can write one: a JSON "\\ud800" stored by another tool).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-# Those, and the invisible characters that can hide text (zero-width, the BOM):
-# what text from a model or a library file never needs (one line of it kept).
-HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Those, and the invisible characters that can hide text: zero-width and joiners
+# (U+200B-200F, U+2060-2064, U+180E), the soft hyphen, the BOM, interlinear
+# annotation marks (U+FFF9-FFFB) and the tag characters (U+E0000-E007F, the
+# usual way to hide words from a reader): what text from a model, a server's
+# error or a library file never needs (one line of it kept).
+HIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
 
 # The same controls in ASCII text (a fast path: renderers clean 10,000s of texts).
 _ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])

@@ -15,7 +15,6 @@ the time spent waiting for ``Retry-After`` is bounded by one ``timeout``.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -26,8 +25,8 @@ from sqlalchemy.engine import Connection
 
 from dailypapers import summarystore
 from dailypapers.config import Config, SummariesSettings
-from dailypapers.deadline import RunDeadlineExceeded
-from dailypapers.llm import ChatClient, LLMError
+from dailypapers.deadline import RunDeadlineExceeded, remaining
+from dailypapers.llm import ChatClient, LLMError, bearer_key
 from dailypapers.masking import mask, short
 from dailypapers.models import Paper
 from dailypapers.plan import stored_topics
@@ -178,8 +177,14 @@ class _Budget:
 
 
 def api_key() -> str | None:
-    """``$DAILYPAPERS_LLM_API_KEY`` (never read from papers.toml, never stored)."""
-    return os.environ.get(API_KEY_ENV) or None
+    """``$DAILYPAPERS_LLM_API_KEY`` (never read from papers.toml, never stored).
+
+    Raises :class:`SummaryError` when no HTTP header can carry it.
+    """
+    try:
+        return bearer_key(API_KEY_ENV)
+    except ValueError as exc:
+        raise SummaryError(str(exc)) from None
 
 
 def summarise(
@@ -190,20 +195,35 @@ def summarise(
     limit: int | None = None,
     sleep: Sleep | None = None,
     client: ChatClient | None = None,
+    within: float | None = None,
 ) -> SummaryReport:
-    """Summarise the selected papers and store every attempt; never raises for the endpoint."""
+    """Summarise the selected papers and store every attempt; never raises for the endpoint.
+
+    ``within``: seconds the whole step may take (then the requests in flight
+    are dropped, those papers stay pending, what was answered is kept).
+    """
     settings = config.settings.summaries
     if settings is None:
         return SummaryReport(skipped="no [summaries] section in the config")
     started = time.monotonic()
     prompt = load_prompt(config, settings)
+    secret = api_key()  # a key no header can carry: one line before anything is asked
     key = key_of(settings, prompt)
     papers, pending = select(config, store, key, for_you=for_you, limit=limit)
     report = SummaryReport(pending=pending)
     if papers:
         asyncio.run(
             _summarise_all(
-                papers, settings, prompt, key, store, report, sleep or asyncio.sleep, client
+                papers,
+                settings,
+                prompt,
+                key,
+                store,
+                report,
+                sleep or asyncio.sleep,
+                client,
+                secret,
+                within,
             )
         )
     report.pending = pending - report.written
@@ -220,12 +240,14 @@ async def _summarise_all(
     report: SummaryReport,
     sleep: Sleep,
     client: ChatClient | None,
+    secret: str | None,
+    within: float | None = None,
 ) -> None:
     own = client is None
     chat = client or ChatClient(
         settings.base_url,
         settings.model,
-        api_key=api_key(),
+        api_key=secret,
         timeout=settings.timeout,
         concurrency=settings.concurrency,
     )
@@ -234,7 +256,12 @@ async def _summarise_all(
     worker = _Worker(chat, prompt, key, store, report, budget, sleep)
     try:
         budget.tasks = [asyncio.create_task(worker.run(queue)) for _ in range(settings.concurrency)]
-        results = await asyncio.gather(*budget.tasks, return_exceptions=True)
+        try:
+            async with asyncio.timeout(within):
+                results = await asyncio.gather(*budget.tasks, return_exceptions=True)
+        except TimeoutError:
+            budget.stopped = f"the run's deadline is near (stopped after {within:.0f} s)"
+            results = []
         for result in results:
             if isinstance(result, Exception):
                 raise result
@@ -385,8 +412,9 @@ def summarise_for_update(
         return None
     if progress:
         progress("summarising new papers")
+    left = remaining()  # with a run deadline: half of what is left, the rest to publish
     try:
-        report = summarise(config, store, for_you=for_you)
+        report = summarise(config, store, for_you=for_you, within=left / 2 if left else None)
     except RunDeadlineExceeded:  # the run's own deadline: the run stops, not the summaries
         raise
     except Exception as exc:  # a summary must never fail the run that stored the papers

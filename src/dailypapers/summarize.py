@@ -13,7 +13,7 @@ from pathlib import Path
 from dailypapers.config import Config
 from dailypapers.pipeline import refuse_foreign_readme, render_outputs
 from dailypapers.run import RunResult, RunStatus, recorded_run
-from dailypapers.summaries import Sleep, SummaryReport, summarise
+from dailypapers.summaries import Sleep, SummaryReport, api_key, summarise
 from dailypapers.tldr import load_prompt
 
 
@@ -36,11 +36,12 @@ def run_summarize(
     """Summarise under the run lock, then re-render the outputs when a TL;DR was written.
 
     Raises :class:`dailypapers.tldr.SummaryError` before any run starts when
-    the prompt file cannot be read.
+    the prompt file cannot be read or the key cannot be sent.
     """
     settings = config.settings.summaries
     if settings is not None:
         load_prompt(config, settings)
+        api_key()
     result = SummarizeResult()
     with recorded_run(
         config, "summarize", result, lock_timeout=lock_timeout, raise_errors=raise_errors

@@ -151,7 +151,10 @@ def load_prompt(config: Config, settings: SummariesSettings) -> Prompt:
         return Prompt(DEFAULT_PROMPT, settings.language)
     path = config.base_dir / settings.prompt
     try:
-        raw = path.read_bytes()[: MAX_PROMPT_FILE + 1]
+        if path.exists() and not path.is_file():  # a pipe would block, /dev/zero never end
+            raise SummaryError(f"[summaries] prompt {path}: not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PROMPT_FILE + 1)  # bounded: a huge file is not read whole
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"

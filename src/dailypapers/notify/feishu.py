@@ -45,6 +45,8 @@ def _entry_line(digest: Digest, entry: Entry) -> Line:
     line = [_text("• "), _link(entry.title, f"{digest.link_base}{entry.paper.versioned_id}")]
     if entry.revision:
         line.append(_text(f" ({entry.mark})"))
+    if entry.tldr:
+        line.append(_text(f"\n  TL;DR: {entry.tldr}"))
     return line
 
 

@@ -38,7 +38,8 @@ def _e(text: str) -> str:
 def _entry(digest: Digest, entry: Entry) -> str:
     url = f"{digest.link_base}{entry.paper.versioned_id}"
     mark = f" ({_e(entry.mark)})" if entry.revision else ""
-    return f'• <a href="{_e(url)}">{_e(entry.title)}</a>{mark}'
+    tldr = f"\n  <i>TL;DR: {_e(entry.tldr)}</i>" if entry.tldr else ""
+    return f'• <a href="{_e(url)}">{_e(entry.title)}</a>{mark}{tldr}'
 
 
 def render_html(digest: Digest) -> str:

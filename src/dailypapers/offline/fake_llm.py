@@ -37,10 +37,8 @@ From a shell::
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,7 +49,7 @@ from typing import Any, Self
 import click
 
 from dailypapers.offline import fake_embeddings
-from dailypapers.offline.fake_arxiv import serve_until_interrupted
+from dailypapers.offline.fake_arxiv import run_with, serve_until_interrupted
 
 CHAT_PATH = "/v1/chat/completions"
 HOSTILE = (
@@ -339,13 +337,8 @@ def main(port: int, hostile: bool, faults: Sequence[str], command: tuple[str, ..
         server.fail(kind)
     try:
         if command:
-            env = {
-                **os.environ,
-                "DAILYPAPERS_LLM_URL": server.url,
-                "DAILYPAPERS_EMBEDDINGS_URL": server.url,
-            }
-            code = subprocess.run(list(command), env=env, check=False).returncode
-            raise SystemExit(code if code >= 0 else 128 - code)
+            urls = {"DAILYPAPERS_LLM_URL": server.url, "DAILYPAPERS_EMBEDDINGS_URL": server.url}
+            raise SystemExit(run_with(command, urls))
         serve_until_interrupted(server.url, "fake OpenAI-compatible endpoint")
     except KeyboardInterrupt:  # during the command
         click.echo("stopped", err=True)

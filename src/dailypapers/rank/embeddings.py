@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -30,7 +29,7 @@ import httpx
 import numpy as np
 
 from dailypapers.config import Config, EmbeddingsSettings
-from dailypapers.llm import LLMError, answer_json, describe, post_capped
+from dailypapers.llm import LLMError, answer_json, bearer_key, describe, post_capped
 from dailypapers.masking import short
 from dailypapers.models import Paper
 from dailypapers.rank import embedstore
@@ -141,6 +140,14 @@ async def embed(
     return found
 
 
+def _key() -> str | None:
+    """``$DAILYPAPERS_EMBEDDINGS_KEY``; :class:`EmbeddingsError` when no header can carry it."""
+    try:
+        return bearer_key(KEY_ENV)
+    except ValueError as exc:
+        raise EmbeddingsError(str(exc)) from None
+
+
 def vectors(
     settings: EmbeddingsSettings,
     store: Store,
@@ -169,7 +176,7 @@ def vectors(
                 embed(
                     settings,
                     [t.text for t in todo],
-                    api_key=os.environ.get(KEY_ENV) or None,
+                    api_key=_key(),
                     transport=transport,
                     into=answered,
                 )
