@@ -221,6 +221,42 @@ def test_cli_malformed_library_is_one_line(tmp_path: Path) -> None:
     assert result.output.count("\n") == 1 and "bad.bib" in result.output
 
 
+def test_a_paper_twice_in_the_library_weighs_once(tmp_path: Path) -> None:
+    def ranking(folder: Path, files: dict[str, str]) -> list[object]:
+        folder.mkdir()
+        config = project(folder)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        runner = CliRunner()
+        names = [str(folder / name) for name in files]
+        assert (
+            runner.invoke(cli, ["library", "import", "--config", str(config), *names]).exit_code
+            == 0
+        )
+        args = ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
+        return list(json.loads(runner.invoke(cli, args).output))
+
+    once = ranking(tmp_path / "once", {"a.txt": "2505.00001\n2505.00003\n"})
+    twice = ranking(
+        tmp_path / "twice",
+        {"a.txt": "2505.00001\n2505.00001v2\narXiv:2505.00003\n", "b.txt": "2505.00001\n"},
+    )
+    assert twice == once
+
+
+def test_rank_with_a_configured_library_that_breaks_is_one_line(tmp_path: Path) -> None:
+    # Before: "unexpected error: LibraryError" (import and similar said it plainly).
+    config = project(tmp_path)
+    (tmp_path / "bad.bib").write_text("@article{x, title={unclosed\n", encoding="utf-8")
+    (tmp_path / "loop.bib").symlink_to("loop.bib")
+    for name in ("bad.bib", "loop.bib"):
+        text = f'[[topics]]\nname = "Reward"\n[library]\npaths = ["{name}"]\n'
+        config.write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(cli, ["rank", "--config", str(config)])
+        assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+        assert result.output.startswith(f"dailypapers: {tmp_path / name}: ")
+
+
 def test_configured_library_paths_are_reimported_when_changed(tmp_path: Path) -> None:
     config_path = project(tmp_path)
     ids = tmp_path / "ids.txt"

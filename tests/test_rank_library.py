@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,6 +118,30 @@ def test_id_list(tmp_path: Path) -> None:
     assert [e.arxiv_id for e in entries] == ["2505.07271", "2401.00001", "hep-th/9901001"]
     with pytest.raises(LibraryError, match="line 2: not an arXiv id"):
         read_library(write(tmp_path, "bad.txt", "2505.07271\nnot an id\n"))
+    forms = "arXiv:2505.07271\nARXIV: 2401.00001v2\n10.48550/arXiv.2402.00002\n"
+    entries = read_library(write(tmp_path, "prefixed.txt", forms))  # as a .bib carries them
+    assert [e.arxiv_id for e in entries] == ["2505.07271", "2401.00001", "2402.00002"]
+
+
+def test_text_that_is_not_utf8_is_one_line_and_utf16_is_read(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.bib"
+    latin.write_bytes("@misc{k, title = {Récompense modèle}}".encode("latin-1"))
+    with pytest.raises(LibraryError, match=r"latin\.bib: not UTF-8 text \(byte 19\): save it"):
+        read_library(latin)  # before: stored as "R\ufffdcompense", matching nothing
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes("2505.07271\n".encode("utf-16"))  # with its BOM
+    assert [e.arxiv_id for e in read_library(wide)] == ["2505.07271"]
+
+
+def test_paths_that_are_no_file_are_one_line(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.bib")  # before: read forever (no writer)
+    with pytest.raises(LibraryError, match=r"pipe\.bib: not a regular file"):
+        read_library(tmp_path / "pipe.bib")
+    (tmp_path / "loop.bib").symlink_to("loop.bib")
+    with pytest.raises(LibraryError, match=r"loop\.bib: cannot read: "):
+        read_library(tmp_path / "loop.bib")
+    with pytest.raises(LibraryError, match=r"cannot read: embedded null byte"):
+        read_library(tmp_path / "nul\0.bib")
 
 
 def zotero_db(path: Path) -> Path:

@@ -1199,13 +1199,20 @@ def rank_command(
     explain: bool,
     debug: bool,
 ) -> None:
-    """Rank stored papers for the reader, by similarity to the library (offline)."""
+    """Rank stored papers for the reader, by similarity to the library.
+
+    Offline, unless [embeddings] is configured: then the endpoint reranks
+    (and the offline ranking is used when it fails).
+    """
     from dailypapers.rank import commands
 
     config = _load(config_file)
     with _open_existing(config) as store:
         since_utc = since.replace(tzinfo=UTC) if since else None
-        scored = commands.ranked(store, config, since=since_utc, limit=limit)
+        try:
+            scored = commands.ranked(store, config, since=since_utc, limit=limit)
+        except commands.LibraryError as exc:  # a library file of the config's
+            raise Failure(f"dailypapers: {exc}") from None
     click.echo(commands.render(scored, as_json=as_json, explain=explain))
 
 

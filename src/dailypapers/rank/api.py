@@ -133,8 +133,20 @@ def rank_papers(
 def _library_items(
     rows: Sequence[libstore.LibraryRow], cached: dict[str, dict[str, int]]
 ) -> list[Held]:
-    held = [(row, cached.get(row.paper_id or "") or row.terms) for row in rows]
-    return [Held(row.key, row.title, counts) for row, counts in held if counts]
+    """The library as scored: one item a paper (the same paper in two files, or as
+    ``2505.07271`` and ``2505.07271v2`` in one, would weigh twice), in ``rows``' order."""
+    seen: set[str] = set()
+    found = []
+    for row in rows:
+        paper = row.paper_id or row.arxiv_id
+        if paper is not None:
+            if paper in seen:
+                continue
+            seen.add(paper)
+        counts = cached.get(row.paper_id or "") or row.terms
+        if counts:
+            found.append(Held(row.key, row.title, counts))
+    return found
 
 
 def score_papers(

@@ -18,6 +18,7 @@ offline ranking for the rest of the run. The HTTP pieces are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import sys
 from collections.abc import Sequence
@@ -91,13 +92,13 @@ def _numbers(vector: Any) -> list[float]:
         raise EmbeddingsError(f"an embedding is not a list of 1 to {MAX_DIMENSIONS} numbers")
     numbers = []
     for value in vector:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        number = math.nan
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            with contextlib.suppress(OverflowError):  # a 400-digit integer
+                number = float(value)
+        if not math.isfinite(number):
             raise EmbeddingsError("an embedding holds something other than finite numbers")
-        numbers.append(float(value))
+        numbers.append(number)
     return numbers
 
 

@@ -8,11 +8,13 @@ line naming the file and the entry; nothing is returned half-read.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
 import shutil
 import sqlite3
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +29,7 @@ from dailypapers.models import HIDDEN, split_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 20_000
+_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)  # arXiv:2505.07271, ARXIV: ...
 _ARXIV_IN_TEXT = re.compile(
     r"(?:arxiv(?:\.org/(?:abs|pdf)/|:\s*)|10\.48550/arxiv\.)"
     r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?/\d{7})",
@@ -74,7 +77,7 @@ def _arxiv_id(*texts: object) -> str | None:
             continue
         value = str(text).strip()
         try:
-            return split_id(value.removeprefix("arXiv:").removeprefix("arxiv:"))[0]
+            return split_id(_ARXIV_PREFIX.sub("", value))[0]
         except ValueError:  # InvalidArxivId, or a version of thousands of digits
             match = _ARXIV_IN_TEXT.search(value)
             if match:
@@ -207,10 +210,9 @@ def read_id_list(text: str) -> list[Entry]:
         value = line.split("#", 1)[0].strip()
         if not value:
             continue
-        try:
-            arxiv_id = split_id(value)[0]
-        except ValueError:  # InvalidArxivId, or a version of thousands of digits
-            raise LibraryError(f"line {number}: not an arXiv id or URL") from None
+        arxiv_id = _arxiv_id(value)  # also arXiv:ID and 10.48550/arXiv.ID, as in a .bib
+        if arxiv_id is None:
+            raise LibraryError(f"line {number}: not an arXiv id or URL")
         entries.append(Entry(key=arxiv_id, title="", arxiv_id=arxiv_id))
     return entries
 
@@ -301,7 +303,10 @@ _TEXT_READERS: dict[str, Callable[[str], list[Entry]]] = {
 def read_library(path: Path) -> list[Entry]:
     """Read one library file, chosen by its extension; errors name the file."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a pipe would block, a device never end
+            raise LibraryError("not a regular file")
+        if status.st_size > MAX_FILE_BYTES:
             raise LibraryError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
         if path.suffix.lower() in (".sqlite", ".db"):
             wal = path.with_name(path.name + "-wal")  # copied with it (read_zotero)
@@ -309,12 +314,35 @@ def read_library(path: Path) -> list[Entry]:
                 raise LibraryError(f"its -wal is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
             return read_zotero(path)
         reader = _TEXT_READERS.get(path.suffix.lower(), read_id_list)
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-        return reader(text)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # bounded, whatever the size said
+        if len(raw) > MAX_FILE_BYTES:
+            raise LibraryError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        return reader(decoded(raw))
     except LibraryError as exc:
         raise LibraryError(f"{path}: {exc}") from None
     except OSError as exc:
         raise LibraryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, RuntimeError) as exc:  # a NUL byte in the path, a symlink loop
+        raise LibraryError(f"{path}: cannot read: {_first_line(exc)}") from None
+
+
+def decoded(raw: bytes) -> str:
+    """A library file's text: UTF-8 (with or without a BOM), or UTF-16 with its BOM.
+
+    Anything else is one line naming the first byte that is not UTF-8: read
+    with replacements, a Latin-1 title would be stored damaged (and no longer
+    match its paper's).
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LibraryError("not UTF-16 text, although it starts like it") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LibraryError(f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
 
 
 def _date(value: object) -> datetime | None:

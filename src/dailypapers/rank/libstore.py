@@ -107,8 +107,11 @@ def read_files(
         stored = dict(conn.execute(sa.select(library_files.c.path, library_files.c.digest)).all())
     work = []
     for path in paths:
-        key = str(path.resolve())
-        sha = digest(path) if path.is_file() else ""
+        try:
+            key = str(path.resolve())
+            sha = digest(path) if path.is_file() else ""
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+            raise LibraryError(f"{path}: cannot read: {_reason(exc)}") from None
         if only_changed and stored.get(key) == sha:
             work.append(ReadFile(key, sha, None, []))
             continue
@@ -392,3 +395,7 @@ def newest_update(conn: Connection) -> datetime | None:
 
 def is_stored(conn: Connection, paper_id: str) -> bool:
     return conn.scalar(sa.select(papers.c.id).where(papers.c.id == paper_id)) is not None
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
