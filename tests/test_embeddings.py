@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from dailypapers.config import Config, ConfigError, EmbeddingsSettings, load_con
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_embeddings import DIMENSIONS, vector_of
 from dailypapers.offline.fake_llm import FakeLLM, refused_url
-from dailypapers.pipeline import run_update
+from dailypapers.pipeline import run_notify, run_update
 from dailypapers.rank import api
 from dailypapers.rank.embeddings import KEY_ENV, EmbeddingsError, embed, parse_vectors
 from dailypapers.run import RunStatus
@@ -325,3 +326,23 @@ def test_a_cache_of_mixed_dimensions_ranks_offline(
         assert api.for_you(store, config) == offline
     assert len(llm.embeddings) == asked  # nothing new to ask: the cache alone was inconsistent
     assert "embeddings: skipped (vectors of different dimensions" in capsys.readouterr().err
+
+
+def test_notify_min_score_compares_the_scores_papers_json_shows(
+    tmp_path: Path, server: FakeArxiv, llm: FakeLLM
+) -> None:
+    # Before: the digest scored with the offline method alone while papers.json
+    # showed the hybrid scores, so a min_score read off papers.json left out
+    # papers scored above it.
+    notify = "\n[notify]\nmin_score = {}\nmax_per_topic = 200\n\n[notify.github]\n"
+    config = project(tmp_path, server, _section(llm.url) + notify.format(0.5))
+    assert run_update(config, now=DAY1, notify=False).status == RunStatus.UPDATED
+    document = json.loads(config.json_path.read_text(encoding="utf-8"))
+    scores = {p["id"]: p["score"] for t in document["topics"] for p in t["papers"] if p["score"]}
+    middle = sorted(scores.values())[len(scores) // 2]
+    config = project(tmp_path, server, _section(llm.url) + notify.format(middle))
+    preview = run_notify(config, dry_run=True).notified[0].preview
+    shown = {i.split("v")[0] for i in re.findall(r"\b\d{4}\.\d{5}(?:v\d+)?\b", preview)}
+    above = {i for i, score in scores.items() if score >= middle}
+    assert above and above <= shown
+    assert not {i for i, score in scores.items() if score < middle} & shown

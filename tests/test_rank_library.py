@@ -90,6 +90,16 @@ def test_ris(tmp_path: Path) -> None:
     assert entries[0].arxiv_id == "2502.00002" and entries[0].doi == "10.1000/xy"
 
 
+def test_a_ris_file_cut_short_imports_nothing(tmp_path: Path) -> None:
+    # Before: the records before the cut were imported, the last silently dropped.
+    record = "TY  - JOUR\nTI  - {}\nER  - \n"
+    cut = record.format("A") + record.format("Second") + "TY  - JOUR\nTI  - Third\n"
+    with pytest.raises(LibraryError, match=r"3 records start .* but 2 end .*: the file is cut"):
+        read_library(write(tmp_path, "cut.ris", cut))
+    whole = read_library(write(tmp_path, "whole.ris", cut + "ER  - \n"))
+    assert [e.title for e in whole] == ["A", "Second", "Third"]
+
+
 def test_csl_json(tmp_path: Path) -> None:
     items = [
         {

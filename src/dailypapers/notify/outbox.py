@@ -161,7 +161,7 @@ def pending_batch(
         from dailypapers.notify.foryou import ranked_sections
         from dailypapers.rank.foryou import with_scores_of
 
-        ranking = with_scores_of(ranking, store, found)
+        ranking = with_scores_of(ranking, store, found, config)  # as papers.json scores
         sections = ranked_sections(sections, ranking, config.settings.notify.min_score)
     digest = Digest(
         config.settings.title,

@@ -150,6 +150,10 @@ def read_bibtex(text: str) -> list[Entry]:
     return entries
 
 
+_RIS_START = re.compile(r"^TY  -", re.MULTILINE)
+_RIS_END = re.compile(r"^ER  -", re.MULTILINE)
+
+
 def read_ris(text: str) -> list[Entry]:
     """RIS (rispy): ``TI``/``T1``, ``AB``, ``DO``, ``UR``, ``DA`` (added, when a date)."""
     import rispy
@@ -160,6 +164,11 @@ def read_ris(text: str) -> list[Entry]:
         raise
     except Exception as exc:  # rispy raises bare IOError/ValueError subclasses
         raise LibraryError(f"not valid RIS: {_first_line(exc)}") from None
+    starts, ends = len(_RIS_START.findall(text)), len(_RIS_END.findall(text))
+    if starts > ends:  # rispy drops a record that is not ended: a cut file imports less
+        raise LibraryError(
+            f"{starts} records start ('TY  - ') but {ends} end ('ER  - '): the file is cut short"
+        )
     if not records and text.strip():
         raise LibraryError("no RIS record found (records start with 'TY  - ')")
     entries = []
