@@ -212,3 +212,31 @@ def test_any_bytes_load_or_fail_with_one_config_error(
         load_config(path)
     except ConfigError as exc:
         assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("mysql://papers:pw@h/db", "store.url: unsupported database 'mysql': write sqlite:///"),
+        ("papers:pw@127.0.0.1", "store.url: not a database URL: write sqlite:///PATH or "),
+    ],
+)
+def test_a_store_url_of_another_database_is_a_config_line(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    # Before: exit 1 when the store opened, without the file and line (and the
+    # second showed "127.0.0.1", a part the user never wrote as such).
+    path = tmp_path / "papers.toml"
+    path.write_text(f'[[topics]]\nname = "A"\n\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}:5: {problem}") and "pw" not in str(caught.value)
+
+
+def test_a_postgres_url_without_a_driver_uses_psycopg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "papers.toml"
+    path.write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_DB", "postgres://papers@db.example.org/dailypapers")
+    assert load_config(path).db_url == "postgresql+psycopg://papers@db.example.org/dailypapers"

@@ -169,6 +169,19 @@ def test_bad_url_is_a_store_error() -> None:
         open_store("nosuchdb://x")
 
 
+def test_a_password_is_never_shown_in_a_store_error() -> None:
+    # Before: "?password=" came back as it was, and an unparsable URL showed its host
+    # part after the password (and SQLAlchemy's message quoted the whole string).
+    url = "postgresql+psycopg://papers@127.0.0.1:1/db?password=s3cretPW&sslmode=disable"
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert "s3cretPW" not in str(caught.value)
+    assert "cannot use postgresql+psycopg://papers@127.0.0.1:1/db?password=***" in str(caught.value)
+    with pytest.raises(StoreError) as caught:
+        open_store("papers:s3cretPW@127.0.0.1")
+    assert "s3cretPW" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
+
+
 def test_foreign_keys_are_enforced(store: Store) -> None:
     with pytest.raises(sa.exc.IntegrityError), store.transaction() as conn:
         topic_id = store.topic_id(conn, "T", "q")

@@ -104,9 +104,32 @@ class CalendarSettings(_Model):
 
 
 class StoreSettings(_Model):
-    """Where the history lives (``[store]``): any SQLAlchemy URL; SQLite by default."""
+    """Where the history lives (``[store]``): a SQLAlchemy URL of SQLite or PostgreSQL;
+    SQLite by default."""
 
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        """SQLite or PostgreSQL, checked here (one config line, exit 2) rather than when
+        the store opens; ``postgres://`` and ``postgresql://`` (a provider's
+        ``DATABASE_URL``) use psycopg, the driver ``dailypapers[postgres]`` installs.
+        No message shows the URL: it may hold a password."""
+        if value is None:
+            return None
+        found = re.match(r"([A-Za-z][A-Za-z0-9]*)(?:\+([A-Za-z0-9_]+))?://", value)
+        if found is None:
+            raise ValueError(f"not a database URL: write {_STORE_FORMS}")
+        dialect, driver = found[1].lower(), found[2]
+        if dialect in ("postgres", "postgresql") and driver is None:
+            return "postgresql+psycopg://" + value[found.end() :]
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {found[1]!r}: write {_STORE_FORMS}")
+        return value
+
+
+_STORE_FORMS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
 
 
 class LibrarySettings(_Model):

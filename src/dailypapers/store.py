@@ -611,7 +611,9 @@ def _engine(url: str) -> Engine:
             raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StoreError(f"bad store URL {_masked(url)!r}: {_first_line(exc)}") from None
+        shown = _masked(url)
+        named = f" {shown!r}" if shown else ""
+        raise StoreError(f"bad store URL{named}: {_first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
@@ -674,13 +676,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _masked(url: str) -> str:
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
+        return _shown(sa.engine.make_url(url))
     except sa.exc.ArgumentError:
-        return url.split("@")[-1]
+        return ""  # not shown: a part of it could be a password
 
 
 def _describe_url(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return _shown(engine.url)
+
+
+def _shown(url: sa.URL) -> str:
+    """``url`` as messages show it: its password hidden, in the user part or given as a
+    query parameter (``?password=``, ``sslpassword``, libpq's ``passfile`` path too)."""
+    hidden = {
+        key: "***"
+        for key in url.query
+        if any(word in key.lower() for word in ("password", "secret", "passfile", "token"))
+    }
+    shown = url.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("%2A%2A%2A", "***")
 
 
 def _first_line(exc: BaseException) -> str:
