@@ -285,3 +285,24 @@ def test_both_native_channels_carry_the_tldr(
     assert "\n  <i>TL;DR: Cats &lt;are&gt; &amp; liquid.</i>" in text
     feishu_channel().send(digest)
     assert "TL;DR: Cats <are> & liquid." in post_text(feishu.requests[-1].json())
+
+
+@pytest.mark.parametrize(
+    ("secret", "logged"),
+    [
+        (
+            "http://LOCALHOST:2580/hooks/SECRETHOOKupper",
+            "http://localhost:2580/hooks/SECRETHOOKupper",
+        ),
+        ("http://127.0.0.1:80/hooks/SECRETHOOKport80", "http://127.0.0.1/hooks/SECRETHOOKport80"),
+        ("https://hooks.slack.com:443/services/T0/B0/SECRET9", "/services/T0/B0/SECRET9"),
+    ],
+)
+def test_a_secret_url_is_masked_as_httpx_logs_it(
+    monkeypatch: pytest.MonkeyPatch, secret: str, logged: str
+) -> None:
+    # Before: `--debug` printed httpx's normalised URL (lower-case host, no default port).
+    monkeypatch.setenv("DAILYPAPERS_WEBHOOK_URL", secret)
+    assert mask(f'HTTP Request: POST {logged} "HTTP/1.1 200 OK"') == (
+        'HTTP Request: POST *** "HTTP/1.1 200 OK"'
+    )

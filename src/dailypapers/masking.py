@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 # Environment variables that hold secrets: never printed, logged or stored.
 SECRET_ENV = (
@@ -35,7 +35,8 @@ def mask(text: str) -> str:
 
 def _forms(value: str) -> list[str]:
     """How a secret may appear in a message: as it is, URL-quoted, or escaped by ``repr``
-    (an HTTP library's "Illegal header value b'Bearer ...\\n'"); longest first."""
+    (an HTTP library's "Illegal header value b'Bearer ...\\n'"), and a URL as an HTTP
+    library logs it; longest first."""
     forms: set[str] = set()
     for each in {value, value.strip()}:
         if len(each) < 4:
@@ -43,7 +44,31 @@ def _forms(value: str) -> list[str]:
         raw = each.encode("utf-8", "surrogateescape")  # a non-UTF-8 byte as it was
         escaped = each.encode("unicode_escape", "backslashreplace").decode("ascii")
         forms |= {each, quote(raw, safe=""), quote(raw, safe="/:"), escaped, repr(raw)[2:-1]}
+        forms |= _url_forms(each)
     return sorted(forms, key=len, reverse=True)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _url_forms(value: str) -> set[str]:
+    """A secret URL as httpx logs it (host in lower case, the default port dropped),
+    and its path with the query: the part of a webhook URL that is the secret."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return set()
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return set()
+    user = parts.netloc.rpartition("@")[0]
+    host = parts.hostname + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    netloc = f"{user}@{host}" if user else host
+    forms = {f"{parts.scheme.lower()}://{netloc}{tail}"}
+    if len(tail) >= 12:  # "/hooks/T0/B0/XXXX": shown alone, by a log of the path
+        forms.add(tail)
+    return forms
 
 
 def short(text: object, limit: int = 200) -> str:
