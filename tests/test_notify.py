@@ -16,6 +16,7 @@ import pytest
 
 from dailypapers.config import Config, load_config
 from dailypapers.models import Paper
+from dailypapers.notify import readme_link
 from dailypapers.offline.corpus import demo_corpus
 from dailypapers.offline.fake_arxiv import FakeArxiv
 from dailypapers.offline.fake_github import FakeGitHub
@@ -441,3 +442,30 @@ def test_a_paper_both_projects_list_is_sent_by_each(
     assert update("Reasoning", day(1)) == "updated: None"
     expected = {both[0].versioned_id}
     assert [ids_in(text) for text in hook.texts[sent:]] == [expected, expected]
+
+
+@pytest.mark.parametrize(
+    ("folder", "readme", "link"),
+    [
+        ("", "README.md", "https://github.com/lab/papers#readme"),
+        ("", "PAPERS.md", "https://github.com/lab/papers/blob/HEAD/PAPERS.md"),
+        (
+            "arxiv watch",
+            "README.md",
+            "https://github.com/lab/papers/blob/HEAD/arxiv%20watch/README.md",
+        ),
+    ],
+)
+def test_the_digest_links_the_file_that_holds_the_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, readme: str, link: str
+) -> None:
+    # Before: always the repository's front page, which with [readme] path =
+    # "PAPERS.md" (the README's advice for keeping a README of one's own) shows
+    # the user's README, holding no paper.
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/papers")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    project = tmp_path / folder
+    project.mkdir(exist_ok=True)
+    text = f'[[topics]]\nname = "A"\n\n[readme]\npath = "{readme}"\n'
+    (project / "papers.toml").write_text(text, encoding="utf-8")
+    assert readme_link(load_config(project / "papers.toml")) == link

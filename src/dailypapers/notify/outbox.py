@@ -16,7 +16,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlalchemy.engine import Connection
 
@@ -193,12 +195,34 @@ def mark_delivered(store: Store, batch: Batch, run_id: int) -> None:
 
 
 def readme_link(config: Config) -> str | None:
-    """Where readers find every paper: ``[notify] link``, else the repository's README."""
+    """Where readers find every paper: ``[notify] link``, else the README on GitHub.
+
+    The repository's front page (``#readme``) when the tables are its root
+    ``README.md``; else the file itself (``[readme] path = "PAPERS.md"``, a
+    project in a subfolder), on the default branch (``blob/HEAD``).
+    """
     link = config.settings.notify.link
     if link:
         return link
     repository = os.environ.get("GITHUB_REPOSITORY", "")
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
-        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        return None
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    where = _in_repository(config)
+    if where is None or where.lower() == "readme.md":
         return f"{server}/{repository}#readme"
-    return None
+    return f"{server}/{repository}/blob/HEAD/{quote(where)}"
+
+
+def _in_repository(config: Config) -> str | None:
+    """The README's path in the repository (``None``: outside it, or no repository)."""
+    from dailypapers.workflow import repository_root
+
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    root = Path(workspace).resolve() if workspace else repository_root(config.base_dir)
+    if root is None:
+        return None
+    try:
+        return config.readme_path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
