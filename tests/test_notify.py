@@ -125,6 +125,10 @@ def test_a_failed_channel_keeps_its_papers_pending_and_the_others_go_on(
     assert report.status == "failed"
     assert report.error == f"notify email: 127.0.0.1:{port}: connection refused"
     assert report.written == [config.readme_path]
+    assert report.summary() == (  # before: the failure alone, as if nothing had been done
+        f"failed: notify email: 127.0.0.1:{port}: connection refused "
+        "(1 file written; sent: github 3)"
+    )
     assert {p.versioned_id for p in new} <= readme_ids(config.readme_path)
     assert ids_in(github.issues[-1].body) == {p.versioned_id for p in new}
     with open_store(config.db_url) as store:

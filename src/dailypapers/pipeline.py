@@ -119,11 +119,17 @@ class RunReport(RunResult):
         return self.status
 
     def summary(self) -> str:
-        """One line: the headline, then topics, requests, seconds and files written."""
-        if self.status == FAILED:
-            return self.headline()
-        files = f", {counted(len(self.written), 'file')} written"
+        """One line: the headline, then topics, requests, seconds and files written.
+
+        A failed run says what it did before failing (a channel's failure comes
+        after the files were written and the other channels sent).
+        """
         sent = [f"{o.channel} {o.papers}" for o in self.notified if o.papers and not o.error]
+        if self.status == FAILED:
+            done = [f"{counted(len(self.written), 'file')} written"] if self.written else []
+            done += [f"sent: {', '.join(sent)}"] if sent else []
+            return self.headline() + (f" ({'; '.join(done)})" if done else "")
+        files = f", {counted(len(self.written), 'file')} written"
         notified = f", sent: {', '.join(sent)}" if sent else ""
         return (
             f"{self.headline()}: {counted(self.topics, 'topic')}, "
