@@ -306,3 +306,14 @@ def test_a_secret_url_is_masked_as_httpx_logs_it(
     assert mask(f'HTTP Request: POST {logged} "HTTP/1.1 200 OK"') == (
         'HTTP Request: POST *** "HTTP/1.1 200 OK"'
     )
+
+
+def test_a_telegram_2xx_without_its_answer_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingServer(lambda request: Answer(200, {"result": {}})) as server:
+        monkeypatch.setenv("DAILYPAPERS_TELEGRAM_TOKEN", TOKEN)
+        monkeypatch.setenv("DAILYPAPERS_TELEGRAM_API_URL", server.url)
+        with pytest.raises(NotifyError) as caught:
+            telegram_channel().send(big_digest(1, 2))
+    assert str(caught.value) == (  # before: "...: HTTP 200", which reads like a success
+        'Telegram refused the message: HTTP 200: without the Bot API\'s answer ("ok": true)'
+    )

@@ -105,6 +105,8 @@ class TelegramChannel:
         ok = isinstance(answer, dict) and answer.get("ok") is True
         if not response.is_success or not ok:
             detail = answer.get("description") if isinstance(answer, dict) else None
+            if not detail and response.is_success:  # a proxy's page, a cut answer
+                detail = 'without the Bot API\'s answer ("ok": true)'
             raise NotifyError(
                 f"Telegram refused the message: HTTP {response.status_code}"
                 + (f": {short(detail)}" if detail else "")
