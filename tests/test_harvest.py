@@ -139,7 +139,8 @@ def test_no_records_match_is_an_empty_complete_harvest(tmp_path: Path, server: F
     config = make_config(tmp_path, server)
     report = run_harvest(config, HarvestRequest("cs", "arXivRaw", date(2030, 1, 1)))
     assert (report.status, report.records) == ("complete", 0)
-    assert report.summary().startswith("harvested 0 records")
+    assert report.summary().startswith("harvested 0 records (0 new or revised): 1 page, ")
+    assert ", 1 request, " in report.summary()  # before: "1 requests"
 
 
 def test_the_next_harvest_continues_from_the_newest_datestamp(

@@ -25,6 +25,7 @@ from dailypapers.arxiv.oai import OaiError, OaiPage
 from dailypapers.arxiv.oai_client import OaiClient, list_records_params, resume_params
 from dailypapers.arxiv.taxonomy import ARCHIVES, CATEGORIES
 from dailypapers.config import Config
+from dailypapers.models import counted
 from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.sources import Progress
 from dailypapers.sources.api import arxiv_bounds, client_settings
@@ -111,8 +112,8 @@ class HarvestReport(RunResult):
         deleted = f", {self.deleted} deleted" if self.deleted else ""
         deleted += f", {self.skipped} skipped" if self.skipped else ""
         return (
-            f"{how} {self.records} records ({self.papers} new or revised{deleted}): "
-            f"{self.pages} page{'s' if self.pages != 1 else ''}, {self.requests} requests, "
+            f"{how} {counted(self.records, 'record')} ({self.papers} new or revised{deleted}): "
+            f"{counted(self.pages, 'page')}, {counted(self.requests, 'request')}, "
             f"{self.seconds:.1f} s"
         )
 
