@@ -116,6 +116,7 @@ def test_an_unreachable_endpoint_is_one_line() -> None:
         {"data": [{"embedding": [True]}]},
         {"data": [{"embedding": [10**400, 1.0]}]},  # float() of it: OverflowError
         {"data": [{"embedding": ["1.0"]}]},
+        {"data": [{"embedding": [1e308, 1.0]}]},  # its square: inf, a numpy warning
         {"data": [{"embedding": []}]},
         {"data": [{"index": 3, "embedding": [1.0]}]},
         {"data": ["x"]},

@@ -40,6 +40,7 @@ from dailypapers.store import Store
 
 KEY_ENV = "DAILYPAPERS_EMBEDDINGS_KEY"
 MAX_DIMENSIONS = 8192
+MAX_COORDINATE = 1e6  # models answer within a few units; 1e308 is a hostile answer
 MAX_TEXT = 8000  # characters of one text sent
 BYTES_PER_NUMBER = 32  # an answer's cap: this per coordinate, plus some slack
 K = 3
@@ -98,6 +99,8 @@ def _numbers(vector: Any) -> list[float]:
                 number = float(value)
         if not math.isfinite(number):
             raise EmbeddingsError("an embedding holds something other than finite numbers")
+        if abs(number) > MAX_COORDINATE:  # its square overflows in the cosine (numpy warns)
+            raise EmbeddingsError(f"an embedding holds a number beyond ±{MAX_COORDINATE:g}")
         numbers.append(number)
     return numbers
 
