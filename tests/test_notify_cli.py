@@ -90,8 +90,9 @@ def test_done_when(
     # --force: arXiv's calendar says nothing was announced since the first run
     code, out, err = invoke("update", "--force")  # the SMTP server is down
     assert code == 1
-    assert err.strip().splitlines()[-1] == (
+    assert err.strip().splitlines()[-1] == (  # and what it did before failing
         f"dailypapers: failed: notify email: 127.0.0.1:{port}: connection refused"
+        " (1 file written; sent: github 3)"
     )
     assert expected <= readme_ids(readme)
     assert ids_in(github.issues[-1].body) == expected

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import os
 import re
 import shutil
 import sqlite3
@@ -312,7 +313,7 @@ _TEXT_READERS: dict[str, Callable[[str], list[Entry]]] = {
 def read_library(path: Path) -> list[Entry]:
     """Read one library file, chosen by its extension; errors name the file."""
     try:
-        status = path.stat()
+        status = _stat(path)
         if not stat.S_ISREG(status.st_mode):  # a pipe would block, a device never end
             raise LibraryError("not a regular file")
         if status.st_size > MAX_FILE_BYTES:
@@ -332,8 +333,14 @@ def read_library(path: Path) -> list[Entry]:
         raise LibraryError(f"{path}: {exc}") from None
     except OSError as exc:
         raise LibraryError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, RuntimeError) as exc:  # a NUL byte in the path, a symlink loop
-        raise LibraryError(f"{path}: cannot read: {_first_line(exc)}") from None
+
+
+def _stat(path: Path) -> os.stat_result:
+    """``path.stat()``; a path no system call takes (a NUL byte in it) is a LibraryError."""
+    try:
+        return path.stat()
+    except ValueError as exc:  # "embedded null byte"
+        raise LibraryError(f"cannot read: {_first_line(exc)}") from None
 
 
 def decoded(raw: bytes) -> str:
