@@ -257,3 +257,39 @@ def test_phone_width_and_colour_schemes(
     assert colour == background if background else colour != "rgb(255, 255, 255)"
     assert watch.errors == []
     watch.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "constructor",
+        "reward constructor",
+        "toString OR valueOf",
+        "__proto__",
+        "a OR " * 10000 + "a",
+    ],
+)
+def test_words_that_name_object_properties_and_huge_queries_are_searched(
+    watch: Watch, demo_site: Path, query: str
+) -> None:
+    # Before: "constructor" was taken for an operator (Object.prototype's), the
+    # search threw, and from a deep link the page's whole search stayed dead; a
+    # query of thousands of words overflowed the stack.
+    page = watch.page
+    page.goto((demo_site / "index.html").as_uri() + "#q=" + query.replace(" ", "+"))
+    sync_api.expect(page.locator("#count")).to_contain_text("196")  # a count, not a dead page
+    page.locator("#q").fill("reward")
+    page.locator("#q").dispatch_event("input")
+    sync_api.expect(page.locator("#count")).to_contain_text(" of 196 papers")
+    assert all("reward" in t.lower() for t in page.locator("#results li").all_text_contents())
+
+
+def test_a_category_named_like_an_object_property_is_counted(watch: Watch, tmp_path: Path) -> None:
+    papers = [
+        p.with_changes(categories=("constructor", "__proto__", "cs.CL")) for p in demo_corpus()[:3]
+    ]
+    catalog = build_catalog("Daily", [("Odd", "q", papers)])
+    publish_tree(tmp_path / "site", site_files(catalog, None), owned=owns_site_file)
+    page = watch.open((tmp_path / "site" / "index.html").as_uri())
+    options = page.locator("#cat option").all_text_contents()
+    assert "constructor (3)" in options and "__proto__ (3)" in options

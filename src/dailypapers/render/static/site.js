@@ -378,8 +378,8 @@
     var home = paper.topics.filter(function (slug) {
       return /^[a-z0-9-]+$/.test(slug);
     })[0];
-    if (!home) {
-      return null;
+    if (!home || scope) {
+      return null; /* a topic page shows every abstract: this paper has none */
     }
     var more = element("p", "abstract-link");
     var link = element("a", null, "Abstract on its topic's page");
@@ -434,11 +434,15 @@
     return Object.prototype.hasOwnProperty.call(FIELDS, name) || name === "cat" || name === "id";
   }
 
+  /* The words read of a query: its tree is walked recursively, and a pasted page of
+     text (thousands of words) would overflow the stack and stop the search. */
+  var MAX_TOKENS = 500;
+
   function tokenize(query) {
     var tokens = [];
     TOKEN.lastIndex = 0;
     var match = TOKEN.exec(query);
-    while (match && match[0]) {
+    while (match && match[0] && tokens.length < MAX_TOKENS) {
       if (match[1] || match[2]) {
         tokens.push({ type: match[1] ? "(" : ")" });
       } else {
@@ -447,7 +451,9 @@
         if (match[3] && field === "all" && match[3].toLowerCase() !== "all") {
           raw = match[3] + ":" + raw; /* not a field: search the text as written */
         }
-        if (match[4] === undefined && !match[3] && OPERATORS[raw]) {
+        /* own keys only: "constructor" is a word, not Object.prototype's */
+        var operator = Object.prototype.hasOwnProperty.call(OPERATORS, raw);
+        if (match[4] === undefined && !match[3] && operator) {
           tokens.push({ type: "op", op: raw });
         } else if (fold(raw).trim()) {
           tokens.push({ type: "term", field: field, text: fold(raw).trim() });
@@ -512,7 +518,11 @@
     try {
       return parseQuery(query);
     } catch (error) {
-      return parseQuery(query.replace(/[()"]/g, " ").replace(/\b(AND|OR|ANDNOT)\b/g, " "));
+      try {
+        return parseQuery(query.replace(/[()"]/g, " ").replace(/\b(AND|OR|ANDNOT)\b/g, " "));
+      } catch (again) {
+        return null; /* no search rather than a page without its list */
+      }
     }
   }
 
@@ -724,7 +734,7 @@
         fields.topic.appendChild(new Option(topic.name + " (" + topic.count + ")", topic.slug));
       });
     }
-    var counts = {};
+    var counts = Object.create(null); /* a category "constructor" or "__proto__" is a key */
     papers.forEach(function (paper) {
       paper.categories.forEach(function (category) {
         counts[category] = (counts[category] || 0) + 1;
