@@ -535,3 +535,11 @@ def test_long_chains_stay_off_the_call_stack() -> None:
     assert not matches(excluded, make_paper(abstract="only w2999 here"))
     assert matches(excluded, make_paper(abstract="only this"))
     assert len(positive_terms(node)) == 3000
+
+
+def test_a_date_range_to_the_end_of_time_matches_without_overflow() -> None:
+    # Before: OverflowError ("unexpected error" in search and update --source local).
+    doc = Document.from_paper(make_paper())
+    for end in ("999912312359", "99991231235959"):
+        assert compile_query(parse(f"submittedDate:[202501010000 TO {end}]"))(doc)
+        assert not compile_query(parse(f"submittedDate:[202502010000 TO {end}]"))(doc)

@@ -602,7 +602,10 @@ def _date_matcher(node: DateRange) -> Matcher:
     start = node.start
     # A bound without seconds is minute resolution: it covers its whole minute.
     step = timedelta(seconds=1) if node.end.second or node.end.microsecond else timedelta(minutes=1)
-    stop = node.end.replace(microsecond=0) + step
+    try:
+        stop = node.end.replace(microsecond=0) + step
+    except OverflowError:  # ...TO 999912312359]: the end of time
+        stop = datetime.max.replace(tzinfo=node.end.tzinfo)
     if node.field == "submittedDate":
         return lambda doc: start <= doc.published < stop
     return lambda doc: start <= doc.updated < stop
