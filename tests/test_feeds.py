@@ -38,6 +38,10 @@ def test_one_valid_feed_per_topic_and_one_for_all() -> None:
     assert feed.feed.title == "Daily Papers: Reward Model"
     assert len(feed.entries) == 20
     assert len(parsed(files["all.xml"]).entries) == 20  # capped at the largest topic
+    # With max_papers (as the outputs pass it): the newest of all topics, even
+    # when no topic is full (before: capped at the largest, dropping topics).
+    limited = parsed(feed_files(catalog(papers[:3], papers[3:8]), limit=100)["all.xml"])
+    assert {e.id.rsplit("/", 1)[-1] for e in limited.entries} == {p.id for p in papers[:8]}
     assert parsed(files[other]).feed.title == "Daily Papers: C++ & <Co>"
 
 

@@ -230,7 +230,8 @@ def _write_feeds(
         return {}, None
     from dailypapers.render.atom import feed_files  # lxml loads when feeds are configured
 
-    feeds = feed_files(catalog, config.settings.feeds.base_url)
+    settings = config.settings
+    feeds = feed_files(catalog, settings.feeds.base_url, limit=settings.max_papers)
     changed = {}
     if publish_tree(config.feeds_dir, feeds, owned=owns_feed_file, force=force, removals=removals):
         changed["feeds"] = config.feeds_dir

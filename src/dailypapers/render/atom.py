@@ -49,8 +49,14 @@ def xml_text(text: str | None) -> str:
     return drop_characters(text, _ASCII_DROPPED, _DROPPED)
 
 
-def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes]:
-    """``{file name: Atom document}``: every topic's feed and ``all.xml``."""
+def feed_files(
+    catalog: Catalog, base_url: str | None = None, *, limit: int | None = None
+) -> dict[str, bytes]:
+    """``{file name: Atom document}``: every topic's feed and ``all.xml``.
+
+    ``all.xml`` holds the newest ``limit`` papers of all topics (``max_papers``;
+    without it, as many as the largest topic lists).
+    """
     entries = EntryCache(catalog)
     files = {
         f"{topic.slug}.xml": render_feed(
@@ -66,7 +72,7 @@ def feed_files(catalog: Catalog, base_url: str | None = None) -> dict[str, bytes
     }
     files[f"{ALL_FEED}.xml"] = render_feed(
         catalog,
-        catalog.papers()[: max((len(t.papers) for t in catalog.topics), default=0)],
+        catalog.papers()[: limit or max((len(t.papers) for t in catalog.topics), default=0)],
         name=None,
         file_name=f"{ALL_FEED}.xml",
         subtitle="Newest arXiv papers of every topic",
