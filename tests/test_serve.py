@@ -38,6 +38,13 @@ def test_without_a_site_it_says_what_to_do(tmp_path: Path) -> None:
     assert 'no site in site: add "site" to outputs in papers.toml' in result.stderr
 
 
+def test_an_empty_bind_address_is_a_usage_error(tmp_path: Path) -> None:
+    # Before: "" listened on every interface (0.0.0.0), from an empty "$ADDR".
+    result = CliRunner().invoke(cli, ["serve", "--bind", " "])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("dailypapers: --bind is empty: give an address")
+
+
 @pytest.mark.slow
 def test_command_serves_until_stopped(tmp_path: Path) -> None:
     (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\n', encoding="utf-8")

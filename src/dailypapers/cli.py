@@ -897,7 +897,7 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free."
 )
-@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="IPv4 address to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
 @debug_option
 @handle_errors
@@ -908,6 +908,11 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
     """
     from dailypapers.serve import make_server, server_url
 
+    if not bind.strip():  # an empty "$ADDR": every interface, which nobody asked for
+        raise UsageFailure(
+            "dailypapers: --bind is empty: give an address (127.0.0.1 for this machine, "
+            "0.0.0.0 for every interface)"
+        )
     config = _load(config_file)
     folder = config.site_dir
     if not (folder / "index.html").is_file():
