@@ -233,10 +233,14 @@ def test_a_store_url_of_another_database_is_a_config_line(
     assert str(caught.value).startswith(f"{path}:5: {problem}") and "pw" not in str(caught.value)
 
 
-def test_a_postgres_url_without_a_driver_uses_psycopg(
+def test_a_store_url_scheme_is_read_in_lower_case_and_postgres_as_postgresql(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "papers.toml"
     path.write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
     monkeypatch.setenv("DAILYPAPERS_DB", "postgres://papers@db.example.org/dailypapers")
-    assert load_config(path).db_url == "postgresql+psycopg://papers@db.example.org/dailypapers"
+    assert load_config(path).db_url == "postgresql://papers@db.example.org/dailypapers"
+    monkeypatch.setenv("DAILYPAPERS_DB", "PostgreSQL+Psycopg://papers@db.example.org/Daily")
+    assert load_config(path).db_url == "postgresql+psycopg://papers@db.example.org/Daily"
+    monkeypatch.setenv("DAILYPAPERS_DB", "SQLite:///papers.db")  # relative to the config
+    assert load_config(path).db_url == f"sqlite:///{tmp_path / 'papers.db'}"

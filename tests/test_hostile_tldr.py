@@ -104,3 +104,11 @@ def test_cleaning_leaves_one_safe_line(text: str) -> None:
     assert cleaned == cleaned.strip() and "\n" not in cleaned
     assert not re.search("[\u202a-\u202e\u2066-\u2069\x00-\x1f]", cleaned)
     assert "@everyone" not in cleaned.lower()
+
+
+def test_cleaning_keeps_the_joiners_scripts_need() -> None:
+    persian = "می‌خواهم"  # ZWNJ inside a word
+    hindi = "क्‍ष"  # ZWJ in a conjunct
+    mongolian = "ᠨ᠎ᠠ"  # the vowel separator changes the letter's form
+    assert clean(f"{persian} {hindi} {mongolian}") == f"{persian} {hindi} {mongolian}"
+    assert clean("a​b󠁁c⁢d") == "abcd"  # hiding characters still go

@@ -347,3 +347,37 @@ def test_the_fake_names_a_command_it_cannot_find() -> None:
         check=False,
     )
     assert (done.returncode, done.stderr) == (1, "Error: command not found: no-such-command-here\n")
+
+
+def test_the_cap_holds_for_a_transport_that_read_the_answer_already() -> None:
+    assert str(one_answer(200, b"x" * (MAX_BODY_BYTES + 1))) == "answer larger than 256 kB"
+
+
+def test_raw_deflate_is_read_and_an_error_status_outlives_its_damaged_body() -> None:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # no zlib header, as some servers send
+    raw = packer.compress(b'{"ok": 1}') + packer.flush()
+    assert _inflated(raw, "deflate", 100) == b'{"ok": 1}'
+    # A 429 whose gzip body is damaged is still a 429 (its Retry-After honoured).
+    seen: list[LLMError] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(429)
+            self.send_header("retry-after", "7")
+            self.send_header("content-encoding", "gzip")
+            self.send_header("content-length", "8")
+            self.end_headers()
+            self.wfile.write(b"not gzip")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        seen.append(error_of(f"http://127.0.0.1:{server.server_address[1]}/v1"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen[0].rate_limited and seen[0].retry_after == 7

@@ -467,7 +467,8 @@ def test_the_digest_links_the_file_that_holds_the_tables(
     # "PAPERS.md" (the README's advice for keeping a README of one's own) shows
     # the user's README, holding no paper.
     monkeypatch.setenv("GITHUB_REPOSITORY", "lab/papers")
-    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path.parent))  # a checkout's path: below it
+    (tmp_path / ".git").mkdir()
     project = tmp_path / folder
     project.mkdir(exist_ok=True)
     text = f'[[topics]]\nname = "A"\n\n[readme]\npath = "{readme}"\n'

@@ -303,3 +303,19 @@ def test_refresh_terms_reads_stale_papers_in_batches_with_the_same_results(
     assert {t: n for t, n in corpus.frequencies.items() if n} == df
     assert corpus.documents == len(final)
     assert corpus.total_length == sum(sum(c.values()) for c in final.values())
+
+
+def test_a_paper_in_an_id_list_and_a_bib_keeps_the_bib_s_terms(tmp_path: Path) -> None:
+    # The id list's row of a paper not in the store has no terms; the .bib's has.
+    # Deduplicating by paper must keep the one with terms (a review found the
+    # first version of the dedup kept the empty one: every score became 0).
+    config = project(tmp_path)
+    (tmp_path / "ids.txt").write_text("2409.99999\n", encoding="utf-8")
+    bib = "@article{r, title={Reward models for preference learning}, eprint={2409.99999}}\n"
+    (tmp_path / "refs.bib").write_text(bib, encoding="utf-8")
+    runner = CliRunner()
+    names = [str(tmp_path / "ids.txt"), str(tmp_path / "refs.bib")]
+    assert runner.invoke(cli, ["library", "import", "--config", str(config), *names]).exit_code == 0
+    args = ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
+    rows = json.loads(runner.invoke(cli, args).output)
+    assert rows and rows[0]["score"] > 0

@@ -96,7 +96,7 @@ _ENTITY = re.compile(r"&(?=#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 _OLD_AUTOLINK = re.compile(r"(?i)\b(ftp|mailto|xmpp):")
 _OLD_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-]+\.)")
 _BACKSLASH = re.compile(r"\\(?=$|[|<>\[\]&])")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 

@@ -113,20 +113,20 @@ class StoreSettings(_Model):
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
         """SQLite or PostgreSQL, checked here (one config line, exit 2) rather than when
-        the store opens; ``postgres://`` and ``postgresql://`` (a provider's
-        ``DATABASE_URL``) use psycopg, the driver ``dailypapers[postgres]`` installs.
-        No message shows the URL: it may hold a password."""
+        the store opens; the scheme in lower case, and ``postgres://`` (a provider's
+        ``DATABASE_URL``) read as ``postgresql://``. No message shows the URL: it
+        may hold a password."""
         if value is None:
             return None
-        found = re.match(r"([A-Za-z][A-Za-z0-9]*)(?:\+([A-Za-z0-9_]+))?://", value)
+        found = re.match(r"([A-Za-z][A-Za-z0-9]*)((?:\+[A-Za-z0-9_]+)?)://", value)
         if found is None:
             raise ValueError(f"not a database URL: write {_STORE_FORMS}")
-        dialect, driver = found[1].lower(), found[2]
-        if dialect in ("postgres", "postgresql") and driver is None:
-            return "postgresql+psycopg://" + value[found.end() :]
+        dialect = found[1].lower()
+        if dialect == "postgres":
+            dialect = "postgresql"
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {found[1]!r}: write {_STORE_FORMS}")
-        return value
+        return f"{dialect}{found[2].lower()}://{value[found.end() :]}"
 
 
 _STORE_FORMS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"

@@ -123,7 +123,9 @@ async def post_capped(
     """
     async with http.stream("POST", url, json=body, headers=_IDENTITY) as response:
         if response.is_stream_consumed:  # read by its transport (httpx.MockTransport)
-            return response.status_code, response.headers, response.content[: max_bytes + 1]
+            if len(response.content) > max_bytes:
+                raise LLMError(f"answer larger than {max_bytes // 1024} kB")
+            return response.status_code, response.headers, response.content
         chunks, size = [], 0
         async for chunk in response.aiter_raw():
             size += len(chunk)
@@ -131,7 +133,12 @@ async def post_capped(
                 raise LLMError(f"answer larger than {max_bytes // 1024} kB")
             chunks.append(chunk)
         encoding = response.headers.get("content-encoding", "")
-        raw = _inflated(b"".join(chunks), encoding, max_bytes)
+        try:
+            raw = _inflated(b"".join(chunks), encoding, max_bytes)
+        except LLMError:
+            if response.status_code < 400:
+                raise
+            raw = b""  # an error's status (a 429's Retry-After) says more than its body
         return response.status_code, response.headers, raw
 
 
@@ -149,7 +156,10 @@ def _inflated(raw: bytes, encoding: str, max_bytes: int) -> bytes:
     try:
         data = zlib.decompressobj(_ZLIB_ANY).decompress(raw, max_bytes + 1)
     except zlib.error:
-        raise LLMError(f"answer's {encoding} body is damaged") from None
+        try:  # "deflate" as some servers send it: raw, without zlib's header
+            data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, max_bytes + 1)
+        except zlib.error:
+            raise LLMError(f"answer's {encoding} body is damaged") from None
     if len(data) > max_bytes:
         raise LLMError(f"answer larger than {max_bytes // 1024} kB")
     return data
@@ -215,16 +225,16 @@ def _error_detail(raw: bytes) -> str:
     return f": {short(message, 120)}" if message else ""  # masked, then cut
 
 
-def bearer_key(env: str) -> str | None:
+def bearer_key(env: str, error: type[Exception] = ValueError) -> str | None:
     """The API key in ``$env`` (``None`` when unset or blank), surrounding spaces and
     a pasted newline dropped.
 
-    Raises ``ValueError`` (one line, the key not shown) when an HTTP header
-    cannot carry it: only printable ASCII can be sent.
+    Raises ``error`` (one line, the key not shown) when an HTTP header cannot
+    carry it: only printable ASCII can be sent.
     """
     key = os.environ.get(env, "").strip()
     if key and not (key.isascii() and key.isprintable()):
-        raise ValueError(
+        raise error(
             f"${env} holds characters an HTTP header cannot carry (a key is printable ASCII)"
         )
     return key or None

@@ -179,19 +179,22 @@ def bounded(paper: Paper) -> Paper:
 
 
 # C0 and C1 controls (whitespace aside), the bidi overrides and isolates that
-# make text display in another order than it reads (U+202A-202E, U+2066-2069,
-# and the Arabic letter mark U+061C), and lone surrogates (no output's encoding
-# can write one: a JSON "\\ud800" stored by another tool).
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# make text display in another order than it reads (U+202A-202E, U+2066-2069;
+# the marks U+200E, U+200F and U+061C are text, and kept), and lone surrogates
+# (no output's encoding can write one: a JSON "\\ud800" stored by another tool).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-# Those, and the invisible characters that can hide text: zero-width and joiners
-# (U+200B-200F, U+2060-2064, U+180E), the soft hyphen, the BOM, interlinear
-# annotation marks (U+FFF9-FFFB) and the tag characters (U+E0000-E007F, the
-# usual way to hide words from a reader): what text from a model, a server's
-# error or a library file never needs (one line of it kept).
+# Those, and the invisible characters that can hide text: the zero-width space,
+# the direction marks (U+200E, U+200F, U+061C), the word joiner and invisible
+# operators (U+2060-2064), the soft hyphen, the BOM, interlinear annotation
+# marks (U+FFF9-FFFB) and the tag characters (U+E0000-E007F, the usual way to
+# smuggle words past a reader; an emoji subdivision flag loses its region):
+# what text from a model, a server's error or a library file never needs (one
+# line of it kept). The joiners U+200C and U+200D are letters' business (Persian,
+# Devanagari, emoji sequences), and U+180E Mongolian's: kept.
 HIDDEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u200b\u200e\u200f\u202a-\u202e"
     "\u2060-\u2064\u2066-\u2069\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
 

@@ -46,7 +46,7 @@ name = "Reasoning"
 # contact = "you@example.org"   # sent in the User-Agent so arXiv can reach you
 
 [store]
-# url = "sqlite:///.dailypapers/papers.db"   # any SQLAlchemy URL; env DAILYPAPERS_DB
+# url = "sqlite:///.dailypapers/papers.db"   # or postgresql+psycopg://...; env DAILYPAPERS_DB
 
 [readme]
 # path = "README.md"

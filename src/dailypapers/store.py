@@ -1,7 +1,7 @@
 """The history: papers, which topics matched them, and every run (SQLAlchemy Core).
 
-SQLite by default (``.dailypapers/papers.db``); any SQLAlchemy URL works, and
-PostgreSQL is supported for shared deployments. The tables and their
+SQLite by default (``.dailypapers/papers.db``), or PostgreSQL for shared
+deployments (``[store] url``, checked when the config loads). The tables and their
 numbered, idempotent migrations are :mod:`dailypapers.schema`'s; SQL is
 built here and in the query modules beside it, with :mod:`dailypapers.sql`.
 """

@@ -181,10 +181,7 @@ def api_key() -> str | None:
 
     Raises :class:`SummaryError` when no HTTP header can carry it.
     """
-    try:
-        return bearer_key(API_KEY_ENV)
-    except ValueError as exc:
-        raise SummaryError(str(exc)) from None
+    return bearer_key(API_KEY_ENV, SummaryError)
 
 
 def summarise(
@@ -260,7 +257,7 @@ async def _summarise_all(
             async with asyncio.timeout(within):
                 results = await asyncio.gather(*budget.tasks, return_exceptions=True)
         except TimeoutError:
-            budget.stopped = f"the run's deadline is near (stopped after {within:.0f} s)"
+            budget.stopped = f"the run's deadline is near (after {within:.0f} s)"
             results = []
         for result in results:
             if isinstance(result, Exception):

@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -215,11 +214,14 @@ def readme_link(config: Config) -> str | None:
 
 
 def _in_repository(config: Config) -> str | None:
-    """The README's path in the repository (``None``: outside it, or no repository)."""
+    """The README's path in the repository (``None``: outside it, or no repository).
+
+    The repository is the nearest ``.git`` above the project (not
+    ``$GITHUB_WORKSPACE``: a checkout with ``path:`` is below it).
+    """
     from dailypapers.workflow import repository_root
 
-    workspace = os.environ.get("GITHUB_WORKSPACE")
-    root = Path(workspace).resolve() if workspace else repository_root(config.base_dir)
+    root = repository_root(config.base_dir)
     if root is None:
         return None
     try:

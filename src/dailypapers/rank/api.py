@@ -134,18 +134,18 @@ def _library_items(
     rows: Sequence[libstore.LibraryRow], cached: dict[str, dict[str, int]]
 ) -> list[Held]:
     """The library as scored: one item a paper (the same paper in two files, or as
-    ``2505.07271`` and ``2505.07271v2`` in one, would weigh twice), in ``rows``' order."""
+    ``2505.07271`` and ``2505.07271v2`` in one, would weigh twice), its first row
+    that has terms (an id list's row has none when the paper is not stored)."""
     seen: set[str] = set()
     found = []
     for row in rows:
         paper = row.paper_id or row.arxiv_id
-        if paper is not None:
-            if paper in seen:
-                continue
-            seen.add(paper)
         counts = cached.get(row.paper_id or "") or row.terms
-        if counts:
-            found.append(Held(row.key, row.title, counts))
+        if not counts or paper in seen:
+            continue
+        if paper is not None:
+            seen.add(paper)
+        found.append(Held(row.key, row.title, counts))
     return found
 
 

@@ -144,14 +144,6 @@ async def embed(
     return found
 
 
-def _key() -> str | None:
-    """``$DAILYPAPERS_EMBEDDINGS_KEY``; :class:`EmbeddingsError` when no header can carry it."""
-    try:
-        return bearer_key(KEY_ENV)
-    except ValueError as exc:
-        raise EmbeddingsError(str(exc)) from None
-
-
 def vectors(
     settings: EmbeddingsSettings,
     store: Store,
@@ -180,7 +172,7 @@ def vectors(
                 embed(
                     settings,
                     [t.text for t in todo],
-                    api_key=_key(),
+                    api_key=bearer_key(KEY_ENV, EmbeddingsError),
                     transport=transport,
                     into=answered,
                 )

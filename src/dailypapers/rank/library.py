@@ -344,21 +344,15 @@ def _stat(path: Path) -> os.stat_result:
 
 
 def decoded(raw: bytes) -> str:
-    """A library file's text: UTF-8 (with or without a BOM), or UTF-16 with its BOM.
-
-    Anything else is one line naming the first byte that is not UTF-8: read
-    with replacements, a Latin-1 title would be stored damaged (and no longer
-    match its paper's).
-    """
+    """A library file's text: UTF-8 (with or without a BOM), UTF-16 with its BOM, else
+    Windows-1252 (older BibTeX tools write Latin-1: byte E9 is "é", where UTF-8
+    with replacements stored a title no paper's matches)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise LibraryError("not UTF-16 text, although it starts like it") from None
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LibraryError(f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 def _date(value: object) -> datetime | None:
@@ -384,6 +378,11 @@ def _csl_date(value: object) -> datetime | None:
         except (TypeError, ValueError, OverflowError):  # 1e400, a 20-digit year...
             return None
     return _date(value.get("raw"))
+
+
+def reason(exc: BaseException) -> str:
+    """Why reading failed, in one line: the system's words, else the error's first line."""
+    return getattr(exc, "strerror", None) or _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

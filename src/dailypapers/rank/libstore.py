@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dailypapers.rank.library import Entry, LibraryError, normalise_title, read_library
+from dailypapers.rank.library import Entry, LibraryError, normalise_title, read_library, reason
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.schema import (
     library_files,
@@ -111,7 +111,7 @@ def read_files(
             key = str(path.resolve())
             sha = digest(path) if path.is_file() else ""
         except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
-            raise LibraryError(f"{path}: cannot read: {_reason(exc)}") from None
+            raise LibraryError(f"{path}: cannot read: {reason(exc)}") from None
         if only_changed and stored.get(key) == sha:
             work.append(ReadFile(key, sha, None, []))
             continue
@@ -395,7 +395,3 @@ def newest_update(conn: Connection) -> datetime | None:
 
 def is_stored(conn: Connection, paper_id: str) -> bool:
     return conn.scalar(sa.select(papers.c.id).where(papers.c.id == paper_id)) is not None
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
