@@ -225,22 +225,7 @@ def test_down_then_up_on_the_same_url() -> None:
     ],
 )
 def test_hostile_bodies_give_one_clean_line(status: int, body: bytes, message: str) -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
-
-    async def go() -> Completion:
-        client = ChatClient(
-            "http://llm.invalid/v1",
-            "m",
-            api_key=None,
-            timeout=5,
-            transport=httpx.MockTransport(answer),
-        )
-        return await client.complete(MESSAGES)
-
-    with pytest.raises(LLMError) as caught:
-        asyncio.run(go())
-    assert str(caught.value) == message
+    assert str(one_answer(status, body, {"content-type": "application/json"})) == message
 
 
 def one_answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> LLMError:
