@@ -62,3 +62,55 @@ def test_bad_values_name_the_line(tmp_path: Path) -> None:
         f"{tmp_path / 'papers.toml'}:5: notify.max_per_topic: "
     )
     assert "unknown section `[notify.slack]`" in error_of(tmp_path, "\n[notify.slack]\n")
+
+
+EMAIL = '[notify.email]\nsmtp_host = "smtp.x.org"\nsender = "{}"\nrecipients = ["{}"]\n'
+
+
+@pytest.mark.parametrize(
+    ("sender", "recipient"),
+    [
+        ("a,b@x.org", "me@x.org"),  # before: accepted, then every send failed
+        ("a@x.org;", "me@x.org"),
+        ("a:b@x.org", "me@x.org"),
+        ("ü@x.org", "me@x.org"),
+        ("=?utf-8?q?x?=@x.org", "me@x.org"),
+        ("me@x.org", "boss,team@x.org"),  # before: sent to "boss" and to "team@x.org"
+    ],
+)
+def test_addresses_a_header_cannot_carry_are_config_errors(
+    tmp_path: Path, sender: str, recipient: str
+) -> None:
+    message = error_of(tmp_path, EMAIL.format(sender, recipient))
+    assert "notify.email." in message and "not an e-mail address" in message
+
+
+def test_an_ordinary_address_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "papers.toml"
+    text = '[[topics]]\nname = "A"\n' + EMAIL.format("Lab.Bot+daily@x-y.org", "me@sub.x.org")
+    path.write_text(text, encoding="utf-8")
+    assert load_config(path).settings.notify.email is not None
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "problem"),
+    [
+        ("[notify]", 'link = "https://example.org/daily papers"', "notify.link: must be an http"),
+        ("[notify]", 'link = "https://x.test/a\\n## injected"', "notify.link: must be an http"),
+        ("[readme]", 'link_base = "javascript:alert(1)//"', "readme.link_base: must be an http"),
+    ],
+)
+def test_the_links_every_message_carries_are_checked(
+    tmp_path: Path, table: str, line: str, problem: str
+) -> None:
+    # Before: accepted; the link broke (or added a heading and a team mention to
+    # the issue), and javascript: reached the HTML e-mail's links.
+    assert problem in error_of(tmp_path, f"{table}\n{line}\n")
+
+
+def test_a_title_with_controls_or_a_bidi_override_is_a_config_error(tmp_path: Path) -> None:
+    # Before: its escape codes and bidi override reached every message's heading.
+    path = tmp_path / "papers.toml"
+    path.write_text('title = "Daily \\u202eRTL\\u001b[31m Papers"\n' + TOPIC, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"papers\.toml:1: title: must be one line of printable"):
+        load_config(path)

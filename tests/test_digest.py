@@ -9,6 +9,7 @@ import cmarkgfm
 from cmarkgfm.cmark import Options
 
 from dailypapers.models import Author, Paper
+from dailypapers.notify.webhook import chat_payload
 from dailypapers.render.digest import (
     GITHUB_BODY_LIMIT,
     Digest,
@@ -129,3 +130,23 @@ def test_chat_text_respects_max_chars() -> None:
     text = render_chat(digest(topics), 1500)
     assert len(text) <= 1500
     assert "... and" in text and text.startswith("Daily Papers: ")
+
+
+def test_a_paper_cannot_reference_other_issues_from_the_issue() -> None:
+    # GitHub links #N, owner/repo#N, GH-N and issue URLs and announces them in
+    # the other issue's timeline; a paper's comment must not post there daily.
+    comment = "Fixes torvalds/linux#1, see #2, GH-3, https://github.com/python/cpython/issues/4"
+    item = paper(1).with_changes(comment=comment, tldr="Also octo/repo#5.")
+    body = render_issue(digest([TopicDigest("T", (Entry(item),))]))[1]
+    assert not re.search(r"(?<!&)#\d|GH-\d|/issues/\d", body)
+    assert "#\u200d1" in body and "GH-\u200d3" in body and "octo/repo#\u200d5" in body
+
+
+def test_chat_renders_no_markdown_link_image_or_fence_from_a_paper() -> None:
+    title = "[arxiv.org/abs/2505.00001](https://evil.example/x) ![](https://t.example/p.png) ```"
+    item = paper(1).with_changes(title=title)
+    payload = chat_payload(digest([TopicDigest("T", (Entry(item),))]), 4000)
+    for key in ("text", "content"):
+        text = str(payload[key])
+        assert "](" not in text and "![" not in text and "```" not in text
+        assert "arxiv.org/abs/2505.00001" in text  # the words stay, readable

@@ -165,3 +165,13 @@ def test_a_message_accepted_then_a_failed_goodbye_counts_as_sent() -> None:
         port = listener.getsockname()[1]
         receipt = EmailChannel(settings(port, "none"), "Daily Papers").send(DIGEST)
     assert len(accepted) == 1 and receipt.startswith("<")
+
+
+def test_an_encoded_word_in_the_title_is_shown_as_written() -> None:
+    # Before: "=?utf-8?b?PHNjcmlwdD4=?=" went out raw, and mail readers showed "<script>".
+    digest = Digest("Daily =?utf-8?b?PHNjcmlwdD4=?= Papers", date(2026, 8, 21), ())
+    raw = EmailChannel(settings(25, "none"), digest.heading).message(digest).as_bytes()
+    from email import message_from_bytes, policy
+
+    shown = str(message_from_bytes(raw, policy=policy.default)["Subject"])
+    assert "<script>" not in shown and shown.startswith("Daily =\u200d?utf-8?b?PHNjcmlwdD4=")

@@ -143,6 +143,12 @@ class ReadmeSettings(_Model):
 
     path: str = "README.md"
     link_base: str = "https://arxiv.org/abs/"
+
+    @field_validator("link_base")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        return _link(value)
+
     # true: the DailyArXiv README byte for byte (the "Watch" sentence always, no contents)
     exact_reference: bool = False
     toc: bool | None = None  # None: a table of contents when there are more than 5 topics
@@ -192,9 +198,34 @@ class EmailSettings(_Channel):
 
 
 def _address(value: str) -> str:
-    if not _ADDRESS.match(value.strip()):
+    """An address an e-mail header can carry as written (checked here, not by the first
+    send: ``a,b@x.org`` would be two addresses, ``ü@x.org`` none)."""
+    value = value.strip()
+    if not _ADDRESS.match(value) or not value.isascii() or any(c in value for c in ',;:"()[]\\'):
         raise ValueError(f"not an e-mail address: {value!r}")
-    return value.strip()
+    from email.headerregistry import Address
+
+    try:
+        parsed = Address(addr_spec=value)
+    except (ValueError, IndexError):
+        raise ValueError(f"not an e-mail address: {value!r}") from None
+    if parsed.addr_spec != value:
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value
+
+
+_URL_UNSAFE = re.compile(r"[\s<>\"`\x00-\x1f\x7f-\x9f]")
+
+
+def _link(value: str) -> str:
+    """An http(s) URL that every output can carry: no space, quote, angle bracket,
+    backtick or control (a space ended the link in Markdown; a line break began a
+    heading of its own in the issue)."""
+    if not re.match(r"^https?://[^\s/]+", value) or _URL_UNSAFE.search(value):
+        raise ValueError(
+            "must be an http(s) URL without spaces, quotes, angle brackets or backticks"
+        )
+    return value
 
 
 class GitHubSettings(_Channel):
@@ -246,9 +277,7 @@ class NotifySettings(_Model):
     @field_validator("link")
     @classmethod
     def _http_link(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
-        return value
+        return None if value is None else _link(value)
 
     @property
     def channels(self) -> dict[str, _Channel]:
@@ -397,9 +426,7 @@ class Topic(_Model):
     @field_validator("name")
     @classmethod
     def _one_line(cls, value: str) -> str:
-        if any(ch in value for ch in "\r\n\t") or not value.isprintable():
-            raise ValueError("must be one line of printable text")
-        return value
+        return _printable_line(value)
 
     @field_validator("query")
     @classmethod
@@ -489,11 +516,24 @@ class Topic(_Model):
         return q.exclude(node, excluded) if excluded else node
 
 
+def _printable_line(value: str) -> str:
+    """One line of printable text (no control, no bidi override, no line break)."""
+    if any(ch in value for ch in "\r\n\t") or not value.isprintable():
+        raise ValueError("must be one line of printable text")
+    return value
+
+
 class Settings(_Model):
     """The whole of ``papers.toml``."""
 
     title: Text = "Daily Papers"
     strict: bool = False
+
+    @field_validator("title")
+    @classmethod
+    def _one_line_title(cls, value: str) -> str:
+        return _printable_line(value)  # it heads every output and message
+
     max_papers: int = Field(100, ge=1, le=2000)
     timezone: str = "UTC"
     archives: list[str] = ["cs", "stat"]

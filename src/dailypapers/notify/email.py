@@ -57,7 +57,8 @@ class EmailChannel:
     def message(self, digest: Digest) -> EmailMessage:
         """The multipart/alternative message: text first, HTML preferred by mail readers."""
         message = EmailMessage()
-        message["Subject"] = subject(digest)
+        # "=?utf-8?b?...?=" in a title would be decoded by mail readers: shown as written
+        message["Subject"] = subject(digest).replace("=?", "=\u200d?")
         message["From"] = self.settings.sender
         message["To"] = ", ".join(self.settings.recipients)
         message["Date"] = format_datetime(utcnow())

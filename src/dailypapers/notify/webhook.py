@@ -23,7 +23,7 @@ from dailypapers.config import WebhookSettings
 from dailypapers.masking import mask
 from dailypapers.notify.channel import NotifyError, destination_key
 from dailypapers.notify.chat import url_problem
-from dailypapers.render.digest import Digest, render_chat, slack_escape
+from dailypapers.render.digest import Digest, chat_inert, render_chat, slack_escape
 
 URL_ENV = "DAILYPAPERS_WEBHOOK_URL"
 
@@ -31,8 +31,8 @@ URL_ENV = "DAILYPAPERS_WEBHOOK_URL"
 def chat_payload(digest: Digest, max_chars: int) -> dict[str, object]:
     """Slack/Mattermost read ``text`` (escaped their way), Discord ``content`` (pinging nobody)."""
     return {
-        "text": render_chat(digest, max_chars, escape=slack_escape),
-        "content": render_chat(digest, max_chars),
+        "text": render_chat(digest, max_chars, escape=lambda t: slack_escape(chat_inert(t))),
+        "content": render_chat(digest, max_chars, escape=chat_inert),
         "allowed_mentions": {"parse": []},
     }
 

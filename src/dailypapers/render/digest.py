@@ -194,8 +194,27 @@ def issue_title(digest: Digest) -> str:
 
 
 def no_mentions(text: str) -> str:
-    """``@name`` with a zero-width joiner after the ``@``: GitHub notifies nobody."""
-    return _MENTION.sub("@\u200d", text)
+    """``@name`` with a zero-width joiner after the ``@``: GitHub notifies nobody; and
+    the references GitHub would link and announce in the other issue's timeline
+    (``#12``, ``owner/repo#12``, ``GH-12``, an issue's or pull request's URL)
+    broken the same way: a paper's comment posts nothing into other projects."""
+    text = _MENTION.sub("@\u200d", text)
+    text = _ISSUE_NUMBER.sub("#\u200d", text)
+    text = _GH_NUMBER.sub(lambda m: f"{m[0]}\u200d", text)
+    return _ISSUE_URL.sub(lambda m: f"{m[1]}\u200d{m[2]}", text)
+
+
+_ISSUE_NUMBER = re.compile(r"(?<!&)#(?=\d)")  # not "&#96;", an entity the escaping wrote
+_GH_NUMBER = re.compile(r"\bGH-(?=\d)", re.IGNORECASE)
+_ISSUE_URL = re.compile(r"(github\.com/[\w.-]+/[\w.-]+/)((?:issues|pull|discussions)/\d)", re.I)
+
+
+def chat_inert(text: str) -> str:
+    """Markdown a chat renders from a paper's text, made plain: a masked link that
+    shows arXiv and points elsewhere (``[..](..)``), an image (``![..](..)``,
+    fetched from its author's server), a code fence that swallows the lines after
+    it. A zero-width joiner between the characters: they read the same."""
+    return text.replace("](", "]\u200d(").replace("![", "!\u200d[").replace("```", "`\u200d``")
 
 
 def _issue_row(entry: Entry, link_base: str) -> str:
@@ -203,7 +222,7 @@ def _issue_row(entry: Entry, link_base: str) -> str:
     if entry.revision:
         title += f" *({entry.mark})*"
     if entry.tldr:
-        title += f"<br>TL;DR: {escape_cell(entry.tldr, brackets=True)}"
+        title += f"<br>TL;DR: {escape_cell(entry.tldr, brackets=True, backticks=True)}"
     return no_mentions(f"| {title} | {entry.date} | {comment_cell(entry.paper)} |")
 
 
