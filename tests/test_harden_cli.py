@@ -309,3 +309,104 @@ def _papers_and_links(database: Path) -> list[object]:
             conn.execute("SELECT * FROM topic_papers ORDER BY topic_id, paper_id").fetchall(),
             conn.execute("SELECT * FROM topic_fetch_state ORDER BY topic_id").fetchall(),
         ]
+
+
+# -- odd arguments (a fuzz of every option, fourteenth session) ---------------------
+
+
+def _odd(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stderr
+
+
+def test_a_config_that_is_a_folder_is_one_config_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: "unexpected error: IsADirectoryError" from every command but init.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "papers.toml").mkdir()
+    for args in (["check"], ["render"], ["check", "--config", ""], ["search", "x"]):
+        code, err = _odd(args)
+        assert code == 2 and err.endswith("is a directory, not a config file\n"), (args, err)
+
+
+def test_search_with_a_pipe_or_a_device_for_a_config_does_not_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: search read it (a pipe without a writer blocked, /dev/zero never ended).
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "papers.toml")
+    assert _odd(["search", "x"])[0] == 2
+    code, err = _odd(["search", "x", "--config", "/dev/zero"])
+    assert code == 2 and "/dev/zero: is a device, not a config file" in err
+
+
+def test_paths_no_file_can_have_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: a traceback from init, "unexpected error" from workflow.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    code, err = _odd(["init", "--config", str(tmp_path / "loop")])
+    assert code == 2 and err.endswith("a symbolic link that leads back to itself\n")
+    for command in ("init", "workflow"):
+        code, err = _odd([command, "--config", "A" * 300])
+        assert code == 2 and err.endswith("…: File name too long\n") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("bind", ["\u202ex", "127.0.0.1\n", "a b"])
+def test_serve_refuses_an_address_that_is_no_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bind: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # before: "unexpected error: TypeError", or two lines
+    code, err = _odd(["serve", "--port", "0", "--bind", bind])
+    assert code == 2 and "not an IPv4 address or host name" in err and err.count("\n") == 1
+
+
+def test_check_store_on_an_empty_database_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _odd(["init"])[0] == 0
+    (tmp_path / ".dailypapers").mkdir()
+    (tmp_path / ".dailypapers" / "papers.db").write_bytes(b"")
+    code, err = _odd(["check", "--store"])  # before: "unexpected error: OperationalError"
+    assert code == 1 and "no store at" in err and "run 'dailypapers update' first" in err
+
+
+def test_backfill_until_far_in_the_future_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: accepted, and 416,000 empty weekly windows a topic were asked for.
+    monkeypatch.chdir(tmp_path)
+    assert _odd(["init"])[0] == 0
+    code, err = _odd(["backfill", "--since", "2026-11-30", "--until", "9999-12-31"])
+    assert (code, err) == (
+        2,
+        "dailypapers: --until 9999-12-31 is in the future (leave it out: today)\n",
+    )
+    code, err = _odd(["backfill", "--since", "0001-01-01"])
+    assert err == "dailypapers: --since 0001-01-01 is before arXiv began (1991)\n"
+
+
+def test_an_error_line_shows_no_bidi_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, err = _odd(["check", "--config", "\u202e.toml"])
+    assert code == 2 and "\u202e" not in err and err.count("\n") == 1
+
+
+def test_similar_with_no_arxiv_id_and_workflow_on_an_unreadable_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _odd(["init"])[0] == 0
+    code, err = _odd(["similar", "x" * 100_000])  # before: exit 1, 100 kB echoed
+    assert code == 2 and err.startswith("dailypapers: not an arXiv identifier: 'xxx")
+    assert len(err) < 200
+    (tmp_path / "papers.toml").unlink()
+    os.mkfifo(tmp_path / "papers.toml")  # before: "no config at ...", as if it were missing
+    code, err = _odd(["workflow"])
+    assert code == 2 and "is a named pipe (FIFO), not a config file" in err

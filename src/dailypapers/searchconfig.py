@@ -17,6 +17,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from dailypapers.configfile import read_config_bytes
+from dailypapers.errors import ConfigError
 from dailypapers.names import CONFIG_ENV, DB_ENV, DEFAULT_CONFIG_NAME, STATE_DIR_NAME
 
 
@@ -26,10 +28,10 @@ def default_store_url(explicit: Path | None) -> str | None:
         return None
     chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
     path = Path(chosen).expanduser().absolute()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    try:  # the config loader's reader: a pipe or /dev/zero is refused, not read
+        data = tomllib.loads(read_config_bytes(path).decode("utf-8"))
+    except (ConfigError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # the command loads the config, and reports it as every command does
     if "store" in data:
         return None
     return f"sqlite:///{path.parent / STATE_DIR_NAME / 'papers.db'}"

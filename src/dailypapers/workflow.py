@@ -168,8 +168,10 @@ def render_workflow(
 
 def check_install(install: str) -> None:
     """Raise ``ValueError`` when ``install`` cannot be the workflow's pip arguments."""
-    if not install.strip() or "\n" in install:
-        raise ValueError("the install spec must be one non-empty line")
+    # Any control (a carriage return ends a YAML line as a newline does: a step of
+    # its own; an ESC makes the file unreadable YAML), any line or paragraph break.
+    if not install.strip() or not install.isprintable():
+        raise ValueError("the install spec must be one non-empty line of printable text")
 
 
 def cacheable(store: str) -> bool:
