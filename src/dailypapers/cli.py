@@ -27,7 +27,7 @@ from dailypapers.errors import (
     silence_closed_output,
     unexpected,
 )
-from dailypapers.models import counted, strip_controls
+from dailypapers.models import counted, cut, strip_controls
 from dailypapers.names import CONFIG_ENV, MAX_SECONDS, OAI_FORMATS, SOURCES
 from dailypapers.publish.files import write_atomic
 from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH
@@ -145,15 +145,11 @@ def unusable_path(exc: BaseException) -> str | None:
     """One line for a path the user gave that no file can have: a name too long, a
     symbolic link that points at itself (``None``: another error)."""
     if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from "):
-        return f"{_cut(str(exc), 200)}: a symbolic link that leads back to itself"
+        return f"{cut(str(exc), 200)}: a symbolic link that leads back to itself"
     if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
-        name = _cut(str(exc.filename), 80) if exc.filename is not None else "a path"
+        name = cut(str(exc.filename), 80) if exc.filename is not None else "a path"
         return f"{name}: {exc.strerror}"
     return None
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _raised(exc: Exception, module: str, name: str) -> bool:
@@ -1267,9 +1263,7 @@ def similar_command(
     try:
         split_id(arxiv_id)
     except ValueError:  # InvalidArxivId, a version of thousands of digits
-        raise UsageFailure(
-            f"dailypapers: not an arXiv identifier: {_cut(arxiv_id, 80)!r}"
-        ) from None
+        raise UsageFailure(f"dailypapers: not an arXiv identifier: {cut(arxiv_id, 80)!r}") from None
 
     with _open_existing(_load(config_file)) as store:
         try:

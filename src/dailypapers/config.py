@@ -38,7 +38,7 @@ from dailypapers.errors import ConfigError as ConfigError  # re-exported
 from dailypapers.names import DB_ENV as DB_ENV  # re-exported
 from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 from dailypapers.names import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
-from dailypapers.names import DEFAULT_FEED_URL
+from dailypapers.names import DEFAULT_FEED_URL, STORE_DIALECTS
 from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 from dailypapers.names import STATE_DIR_NAME as STATE_DIR_NAME  # re-exported
 from dailypapers.names import config_path as config_path  # re-exported
@@ -124,7 +124,7 @@ class StoreSettings(_Model):
         dialect = found[1].lower()
         if dialect == "postgres":
             dialect = "postgresql"
-        if dialect not in ("sqlite", "postgresql"):
+        if dialect not in STORE_DIALECTS:
             raise ValueError(f"unsupported database {found[1]!r}: write {_STORE_FORMS}")
         return f"{dialect}{found[2].lower()}://{value[found.end() :]}"
 
@@ -143,17 +143,16 @@ class ReadmeSettings(_Model):
 
     path: str = "README.md"
     link_base: str = "https://arxiv.org/abs/"
-
-    @field_validator("link_base")
-    @classmethod
-    def _http_base(cls, value: str) -> str:
-        return _link(value)
-
     # true: the DailyArXiv README byte for byte (the "Watch" sentence always, no contents)
     exact_reference: bool = False
     toc: bool | None = None  # None: a table of contents when there are more than 5 topics
     tldr: bool = False  # the TL;DR (``[summaries]``) as the abstract fold's summary
     for_you: int = Field(0, ge=0, le=2000)  # a "For you" table of N papers (with a library)
+
+    @field_validator("link_base")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        return _link(value)
 
 
 # Secrets come from the environment only; a key that looks like one in
@@ -528,12 +527,6 @@ class Settings(_Model):
 
     title: Text = "Daily Papers"
     strict: bool = False
-
-    @field_validator("title")
-    @classmethod
-    def _one_line_title(cls, value: str) -> str:
-        return _printable_line(value)  # it heads every output and message
-
     max_papers: int = Field(100, ge=1, le=2000)
     timezone: str = "UTC"
     archives: list[str] = ["cs", "stat"]
@@ -552,6 +545,11 @@ class Settings(_Model):
     summaries: SummariesSettings | None = None
     library: LibrarySettings = LibrarySettings()
     embeddings: EmbeddingsSettings | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _one_line_title(cls, value: str) -> str:
+        return _printable_line(value)  # it heads every output and message
 
     @field_validator("timezone")
     @classmethod

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dailypapers.models import DAMAGE_ERRORS, Author, Paper, StoredValueError
+from dailypapers.models import DAMAGE_ERRORS, Author, Paper, StoredValueError, cut
 from dailypapers.schema import find_damaged, papers, topic_papers, topics
 
 # A topic's papers, newest first: the order of every output, summary and digest.
@@ -57,10 +57,6 @@ _MAX_TITLE, _MAX_ABSTRACT, _MAX_COMMENT = 1_000, 10_000, 10_000
 
 def _bounded(title: str, abstract: str, comment: str | None) -> tuple[str, str, str | None]:
     """The texts cut to what the outputs show, each marked with "…" where cut."""
-
-    def cut(text: str, limit: int) -> str:
-        return text if len(text) <= limit else text[: limit - 1] + "…"
-
     return (
         cut(title, _MAX_TITLE),
         cut(abstract, _MAX_ABSTRACT),

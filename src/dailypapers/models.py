@@ -148,7 +148,8 @@ FIELD_LIMITS = (("title", 1_000), ("abstract", 6_000), ("comment", 2_000), ("jou
 MAX_AUTHORS, MAX_NAME, MAX_AFFILIATIONS = 10_000, 500, 20
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, marked with "…" where cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -158,7 +159,7 @@ def bounded(paper: Paper) -> Paper:
     for name, limit in FIELD_LIMITS:
         value = getattr(paper, name)
         if value is not None and len(value) > limit:
-            changes[name] = _cut(value, limit)
+            changes[name] = cut(value, limit)
     if paper.doi is not None and len(paper.doi) > 200:
         changes["doi"] = None  # a cut DOI would point elsewhere
     authors = paper.authors
@@ -170,8 +171,8 @@ def bounded(paper: Paper) -> Paper:
     ):
         changes["authors"] = tuple(
             Author(
-                _cut(a.name, MAX_NAME),
-                tuple(_cut(text, MAX_NAME) for text in a.affiliations[:MAX_AFFILIATIONS]),
+                cut(a.name, MAX_NAME),
+                tuple(cut(text, MAX_NAME) for text in a.affiliations[:MAX_AFFILIATIONS]),
             )
             for a in authors[:MAX_AUTHORS]
         )

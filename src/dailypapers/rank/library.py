@@ -332,7 +332,7 @@ def read_library(path: Path) -> list[Entry]:
     except LibraryError as exc:
         raise LibraryError(f"{path}: {exc}") from None
     except OSError as exc:
-        raise LibraryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise LibraryError(f"{path}: cannot read: {reason(exc)}") from None
 
 
 def _stat(path: Path) -> os.stat_result:
