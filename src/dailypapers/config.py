@@ -38,7 +38,7 @@ from dailypapers.errors import ConfigError as ConfigError  # re-exported
 from dailypapers.names import DB_ENV as DB_ENV  # re-exported
 from dailypapers.names import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 from dailypapers.names import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
-from dailypapers.names import DEFAULT_FEED_URL, STORE_DIALECTS
+from dailypapers.names import DEFAULT_FEED_URL
 from dailypapers.names import DEFAULT_OAI_URL as DEFAULT_OAI_URL  # re-exported
 from dailypapers.names import STATE_DIR_NAME as STATE_DIR_NAME  # re-exported
 from dailypapers.names import config_path as config_path  # re-exported
@@ -124,7 +124,7 @@ class StoreSettings(_Model):
         dialect = found[1].lower()
         if dialect == "postgres":
             dialect = "postgresql"
-        if dialect not in STORE_DIALECTS:
+        if dialect not in ("sqlite", "postgresql"):  # store.SUPPORTED_DIALECTS (its layer)
             raise ValueError(f"unsupported database {found[1]!r}: write {_STORE_FORMS}")
         return f"{dialect}{found[2].lower()}://{value[found.end() :]}"
 

@@ -17,7 +17,6 @@ STATE_DIR_NAME = ".dailypapers"  # beside the config: the store, the run lock
 MAX_SECONDS = 1e9  # `--wait`, `--deadline`: 31 years; the timer takes no much larger number
 SOURCES = ("api", "feed", "local")  # names for `[arxiv] source` and `update --source`
 OAI_FORMATS = ("arXivRaw", "arXiv", "oai_dc")  # OAI-PMH metadata formats we read
-STORE_DIALECTS = ("sqlite", "postgresql")  # the databases a store can be (`[store] url`)
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_FEED_URL = "https://rss.arxiv.org/atom/"
 DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"

@@ -27,7 +27,6 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from dailypapers import fts, schema
 from dailypapers.models import Paper
-from dailypapers.names import STORE_DIALECTS
 from dailypapers.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -74,7 +73,7 @@ __all__ = [
     "utcnow",
 ]
 
-SUPPORTED_DIALECTS = STORE_DIALECTS
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 # PostgreSQL aborts one of two conflicting transactions with these SQLSTATEs
 # (serialization_failure, deadlock_detected); running it again is the cure.
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})
