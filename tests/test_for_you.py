@@ -184,6 +184,26 @@ def test_bad_library_file_is_one_line_and_the_run_goes_on(
     assert "for_you" not in json.loads(config.json_path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("damage", ["malformed", "missing"])
+def test_a_library_file_broken_later_ranks_with_the_library_as_imported(
+    tmp_path: Path, server: FakeArxiv, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    config = make_config(tmp_path, server, **RANKED, library=WITH_LIBRARY)
+    run_update(config, now=DAY1)
+    before = json.loads(config.json_path.read_text(encoding="utf-8"))["for_you"]
+    capsys.readouterr()
+    library = tmp_path / "library.txt"
+    if damage == "missing":
+        library.unlink()
+    else:
+        library.write_bytes(b"2505.07271\nnot an id at all\n")
+    assert run_update(config, fetch=False, now=DAY1).status == RunStatus.RENDERED
+    lines = [line for line in capsys.readouterr().err.splitlines() if "for you" in line]
+    assert len(lines) == 1 and "library.txt" in lines[0] and "as last imported" in lines[0]
+    after = json.loads(config.json_path.read_text(encoding="utf-8"))["for_you"]
+    assert after == before and "## For you" in config.readme_path.read_text(encoding="utf-8")
+
+
 def test_digest_puts_for_you_first_and_leaves_low_scores_out(
     tmp_path: Path, server: FakeArxiv
 ) -> None:

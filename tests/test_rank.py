@@ -319,3 +319,33 @@ def test_a_paper_in_an_id_list_and_a_bib_keeps_the_bib_s_terms(tmp_path: Path) -
     args = ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
     rows = json.loads(runner.invoke(cli, args).output)
     assert rows and rows[0]["score"] > 0
+
+
+def test_library_remove_drops_a_file_s_items_and_refuses_what_it_cannot(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    reward, molecules = tmp_path / "reward.txt", tmp_path / "molecules.txt"
+    reward.write_text("2505.00001\n2505.00003\n", encoding="utf-8")
+    molecules.write_text("2505.00002\n", encoding="utf-8")
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        words = 1 if args[0] == "rank" else 2
+        result = runner.invoke(cli, [*args[:words], "--config", str(config), *args[words:]])
+        return result.exit_code, result.output
+
+    assert run("library", "import", str(reward), str(molecules))[0] == 0
+    rank = ("rank", "--since", "2025-05-05", "--json")
+    assert json.loads(run(*rank)[1])[0]["because"]["items"][0] != "2505.00002"
+    molecules.unlink()  # gone from disk: still removable by its name
+    code, output = run("library", "remove", str(reward), str(tmp_path / "nothing.bib"))
+    assert code == 1 and output.count("\n") == 1 and "nothing.bib: not in the library" in output
+    assert "3 items in 2 files" in run("library", "stats")[1]  # all or nothing
+    assert run("library", "remove", str(reward)) == (0, f"{reward}: removed, 2 items\n")
+    assert "1 item in 1 file" in run("library", "stats")[1]
+    picks = json.loads(run(*rank)[1])
+    assert picks[0]["id"] == "2505.00012" and picks[0]["because"]["items"] == ["2505.00002"]
+
+    text = config.read_text(encoding="utf-8") + '\n[library]\npaths = ["molecules.txt"]\n'
+    config.write_text(text, encoding="utf-8")
+    code, output = run("library", "remove", "molecules.txt")
+    assert code == 1 and "listed in [library] paths" in output

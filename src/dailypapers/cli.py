@@ -1185,6 +1185,29 @@ def library_import(config_file: Path | None, files: tuple[Path, ...], debug: boo
     click.echo("\n".join(lines))
 
 
+@library.command("remove")
+@config_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@debug_option
+@handle_errors
+def library_remove(config_file: Path | None, files: tuple[Path, ...], debug: bool) -> None:
+    """Remove imported library FILES and their items (the files on disk are not touched).
+
+    FILES as imported (or as 'library stats' lists them; they need not exist any
+    more). A file not in the library removes nothing; one in [library] paths is
+    refused (each update imports it again: remove it from the config).
+    """
+    from dailypapers.rank import commands
+
+    config = _load(config_file)
+    with _open_existing(config) as store:
+        try:
+            lines = commands.remove_library(store, list(files), config.library_paths)
+        except commands.LibraryError as exc:
+            raise Failure(f"dailypapers: {exc}") from None
+    click.echo("\n".join(lines))
+
+
 @library.command("list")
 @config_option
 @debug_option

@@ -8,24 +8,29 @@ and the shared terms that drove its score.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config
+from dailypapers.masking import short
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
+from dailypapers.rank.library import LibraryError
 from dailypapers.rank.methods import DEFAULT, METHODS, Method
 from dailypapers.rank.score import LibraryItem, Scores, explain, order
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.rank.weights import TermMatrix, term_matrix
+from dailypapers.schema import has_library
 from dailypapers.store import Store, stored_papers, utcnow
 
 WINDOW = timedelta(days=1)
 REASONS = 3
+MAX_REASON = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +53,19 @@ def for_you(
     limit: int | None = None,
     min_score: float = 0.0,
     method: str = DEFAULT,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Scored]:
     """Papers updated since ``since`` (default: the newest day), best first.
 
     With ``config``, its ``[library] paths`` are re-imported first when their
-    bytes changed. Empty without a library.
+    bytes changed. A file that cannot be read raises; with ``warn``, when a
+    library was imported before, it is one warning line instead and the
+    ranking uses the library as last imported (a file being edited, or
+    missing for a day, does not empty the published "For you" list). Empty
+    without a library.
     """
     if config is not None and config.library_paths:
-        paths, now = config.library_paths, utcnow()
-        libstore.import_files(store, paths, now, only_changed=True)
+        _reimport(store, config.library_paths, warn)
     store.write(libstore.refresh_terms)
     with store.reading() as conn:
         start = since or _newest_day(conn)
@@ -66,6 +75,21 @@ def for_you(
     ranked = rank_papers(store, candidates, method=method, config=config)
     kept = [s for s in ranked if s.score >= min_score]
     return kept[:limit] if limit is not None else kept
+
+
+def _reimport(store: Store, paths: Sequence[Path], warn: Callable[[str], None] | None) -> None:
+    try:
+        libstore.import_files(store, paths, utcnow(), only_changed=True)
+    except (LibraryError, OSError) as exc:
+        if warn is None or not _has_library(store):
+            raise
+        reason = short(exc, MAX_REASON)
+        warn(f"library not re-imported ({reason}); ranked with the library as last imported")
+
+
+def _has_library(store: Store) -> bool:
+    with store.reading() as conn:
+        return has_library(conn)
 
 
 def similar(store: Store, paper_id: str, *, limit: int = 10) -> list[Scored]:

@@ -13,7 +13,15 @@ from dailypapers.rank import api, libstore
 from dailypapers.rank.library import LibraryError
 from dailypapers.store import Store, utcnow
 
-__all__ = ["LibraryError", "import_library", "list_lines", "ranked", "render", "similar_to"]
+__all__ = [
+    "LibraryError",
+    "import_library",
+    "list_lines",
+    "ranked",
+    "remove_library",
+    "render",
+    "similar_to",
+]
 
 
 def import_library(store: Store, paths: Sequence[Path], *, only_changed: bool = False) -> list[str]:
@@ -26,6 +34,22 @@ def import_library(store: Store, paths: Sequence[Path], *, only_changed: bool = 
         else f"{r.path}: unchanged"
         for r in results
     ]
+
+
+def remove_library(store: Store, paths: Sequence[Path], configured: Sequence[Path]) -> list[str]:
+    """Remove imported files and their items in one transaction; one line per file.
+
+    A file of ``[library] paths`` is refused: the next update would import it again.
+    """
+    keys = [libstore.file_key(path) for path in paths]
+    listed = {libstore.file_key(path) for path in configured}
+    for path, key in zip(paths, keys, strict=True):
+        if key in listed:
+            raise LibraryError(
+                f"{path}: listed in [library] paths: remove it there (each update imports it)"
+            )
+    removed = store.write(lambda conn: libstore.remove_files(conn, keys))
+    return [f"{r.path}: removed, {counted(r.items, 'item')}" for r in removed]
 
 
 def sync_configured(store: Store, config: Config) -> list[str]:

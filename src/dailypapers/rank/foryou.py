@@ -2,8 +2,9 @@
 
 Only when a library is configured (``[library] paths``) or imported; without
 one :func:`compute` returns ``None`` and no output changes by a byte. A
-failure (a malformed library file, say) prints one line on stderr and the run
-goes on without ranking: ranking never blocks publishing.
+library file that cannot be re-read (malformed after an edit, missing) is one
+line on stderr and the library as last imported ranks; any other failure is
+one line and the run goes on without ranking: ranking never blocks publishing.
 """
 
 from __future__ import annotations
@@ -60,11 +61,15 @@ def compute(config: Config, store: Store, *, limit: int | None = None) -> Rankin
             return None
         from dailypapers.rank.api import for_you
 
-        found = for_you(store, config, limit=limit or config.settings.max_papers)
+        found = for_you(store, config, limit=limit or config.settings.max_papers, warn=_warn)
         picks = [Pick(s.paper, s.score, s.because) for s in found]
         return Ranking(picks, {p.paper.id: p.score for p in picks})
 
     return _guarded(rank)
+
+
+def _warn(line: str) -> None:
+    print(f"for you: {line}", file=sys.stderr)
 
 
 def _guarded(work: Callable[[], T]) -> T | None:

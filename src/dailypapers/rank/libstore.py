@@ -107,8 +107,8 @@ def read_files(
         stored = dict(conn.execute(sa.select(library_files.c.path, library_files.c.digest)).all())
     work = []
     for path in paths:
+        key = file_key(path)
         try:
-            key = str(path.resolve())
             sha = digest(path) if path.is_file() else ""
         except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
             raise LibraryError(f"{path}: cannot read: {reason(exc)}") from None
@@ -151,6 +151,36 @@ def _replace_file(conn: Connection, read: ReadFile, now: datetime) -> ImportResu
     for start in range(0, len(rows), _BATCH):
         conn.execute(library_items.insert(), rows[start : start + _BATCH])
     return ImportResult(key, len(entries), len(matches), changed=True)
+
+
+def remove_files(conn: Connection, keys: Sequence[str]) -> list[ImportResult]:
+    """Remove imported files and their items (inside the caller's transaction).
+
+    Every key must name an imported file (as :func:`files` lists them);
+    otherwise nothing is removed.
+    """
+    counts = dict(
+        conn.execute(
+            sa.select(library_files.c.path, library_files.c.item_count).where(
+                library_files.c.path.in_(keys)
+            )
+        ).all()
+    )
+    if missing := [key for key in keys if key not in counts]:
+        raise LibraryError(
+            f"{missing[0]}: not in the library ('dailypapers library stats' lists its files)"
+        )
+    conn.execute(library_items.delete().where(library_items.c.path.in_(keys)))
+    conn.execute(library_files.delete().where(library_files.c.path.in_(keys)))
+    return [ImportResult(key, int(counts[key]), 0, changed=True) for key in dict.fromkeys(keys)]
+
+
+def file_key(path: Path) -> str:
+    """How the store names an imported file: its absolute path, links resolved."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+        raise LibraryError(f"{path}: cannot read: {reason(exc)}") from None
 
 
 def _item_row(
