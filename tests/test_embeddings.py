@@ -347,3 +347,31 @@ def test_notify_min_score_compares_the_scores_papers_json_shows(
     above = {i for i, score in scores.items() if score >= middle}
     assert above and above <= shown
     assert not {i for i, score in scores.items() if score < middle} & shown
+
+
+def test_the_embeddings_score_is_the_mean_cosine_with_the_nearest_items(
+    tmp_path: Path, server: FakeArxiv, llm: FakeLLM
+) -> None:
+    # A library of 2 items: the mean of 2 cosines (before: their sum over 3, as if a third
+    # item of cosine 0 were there, so a small library scored a third lower than documented).
+    from dailypapers.rank.embedstore import joined
+    from dailypapers.store import stored_papers
+
+    offline = project(tmp_path, server)
+    run_update(offline, now=DAY1)
+    alone = project(tmp_path, server, _section(llm.url, "embeddings"))
+    with open_store(alone.db_url) as store:
+        only = api.for_you(store, alone)
+        with store.reading() as conn:
+            stored = {p.id: p for p in stored_papers(conn, LIBRARY)}
+    items = [vector_of(joined(p.title, p.abstract)) for p in stored.values()]
+
+    def cosine(a: list[float], b: list[float]) -> float:
+        dot = sum(x * y for x, y in zip(a, b, strict=True))
+        return dot / (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5
+
+    assert len(items) == 2 and only
+    for scored in only:
+        paper = vector_of(joined(scored.paper.title, scored.paper.abstract))
+        expected = sum(max(cosine(paper, item), 0.0) for item in items) / 2
+        assert scored.score == pytest.approx(expected, abs=1e-6)

@@ -92,7 +92,11 @@ def test_import_matches_by_id_doi_title_and_ranks_in_a_fixed_order(
             f"{bib.resolve()}: 3 items, 2 matched stored papers"
         ]
         ranked = api.for_you(store, since=T0 + timedelta(days=4))
-    assert [s.paper.id for s in ranked] == ["2505.00010", "2505.00011", "2505.00012", "2505.00013"]
+        every = api.rank_papers(store, NEW)
+    assert [s.paper.id for s in every] == ["2505.00010", "2505.00011", "2505.00012", "2505.00013"]
+    # "For you" leaves out what shares no term with the library (molecules, weather)
+    assert [s.paper.id for s in ranked] == ["2505.00010", "2505.00011"]
+    assert [s.score for s in every[2:]] == [0.0, 0.0] and ranked[1].score > 0
     top = ranked[0]
     assert top.score > ranked[1].score >= 0
     assert "reward" in top.because["terms"]
@@ -208,6 +212,8 @@ def test_cli_library_rank_similar(tmp_path: Path) -> None:
     similar = runner.invoke(cli, ["similar", "--config", str(config), "2505.00002"])
     assert similar.exit_code == 0, similar.output
     assert similar.output.splitlines()[0].split()[2] == "2505.00012"
+    cited = runner.invoke(cli, ["similar", "--config", str(config), "arXiv:2505.00002v1"])
+    assert cited.exit_code == 0 and cited.output == similar.output  # as papers cite it
     missing = runner.invoke(cli, ["similar", "--config", str(config), "2505.09999"])
     assert missing.exit_code == 1 and "not in the store" in missing.output
 
@@ -349,3 +355,73 @@ def test_library_remove_drops_a_file_s_items_and_refuses_what_it_cannot(tmp_path
     config.write_text(text, encoding="utf-8")
     code, output = run("library", "remove", "molecules.txt")
     assert code == 1 and "listed in [library] paths" in output
+
+
+def test_items_imported_before_their_papers_are_matched_once_the_papers_are_stored(
+    store_url: str, tmp_path: Path
+) -> None:
+    # Before: an item was matched only when imported, so an id list read before the
+    # update that stored its papers never matched (its papers were recommended to
+    # their reader, and the items counted by no text at all).
+    ids, bib = tmp_path / "ids.txt", tmp_path / "journal.bib"
+    ids.write_text("2505.00001\n", encoding="utf-8")
+    bib.write_text(
+        "@article{pub, title={Preference optimisation without reward models},"
+        " journal={Journal of Alignment}, doi={10.1000/jal.7}}\n"
+        "@article{doi, title={Another title entirely}, doi={10.1000/WEATHER.13}}\n",
+        encoding="utf-8",
+    )
+    weather = next(p for p in NEW if p.id == "2505.00013").with_changes(doi="10.1000/weather.13")
+    with open_store(store_url) as store:
+        import_library(store, [ids, bib])
+        store.write(lambda conn: store.save_papers(conn, [*OLD, *NEW[:3], weather], utcnow()))
+        ranked = api.for_you(store, since=T0)
+        with store.reading() as conn:
+            matched = {row.key: row.paper_id for row in libstore.library(conn)}
+    assert matched == {
+        "2505.00001": "2505.00001",  # by arXiv id
+        "10.1000/jal.7": "2505.00003",  # by title (its DOI is the journal's)
+        "10.1000/weather.13": "2505.00013",  # by DOI, case aside
+    }
+    assert {s.paper.id for s in ranked}.isdisjoint({"2505.00001", "2505.00003", "2505.00013"})
+    assert ranked[0].paper.id == "2505.00010" and ranked[0].because["items"][0] == "2505.00001"
+
+
+def test_a_store_whose_items_never_matched_is_mended_by_arxiv_id(store_url: str) -> None:
+    # A store written before the fix: the item's paper is stored and analysed, the item unlinked.
+    fill(store_url)
+    with open_store(store_url) as store:
+        store.write(libstore.refresh_terms)
+        import_library_unmatched(store, "2505.00001")
+        store.write(libstore.refresh_terms)
+        with store.reading() as conn:
+            assert [row.paper_id for row in libstore.library(conn)] == ["2505.00001"]
+
+
+def import_library_unmatched(store: object, arxiv_id: str) -> None:
+    from dailypapers.store import Store
+
+    assert isinstance(store, Store)
+
+    def write(conn: sa.Connection) -> None:
+        now = utcnow()
+        conn.execute(
+            schema.library_files.insert().values(
+                path="/x", digest="d", item_count=1, imported_at=now
+            )
+        )
+        conn.execute(
+            schema.library_items.insert().values(
+                path="/x",
+                position=0,
+                key=arxiv_id,
+                title="",
+                abstract="",
+                arxiv_id=arxiv_id,
+                collections=[],
+                paper_id=None,
+                terms={},
+            )
+        )
+
+    store.write(write)

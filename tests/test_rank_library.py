@@ -338,3 +338,59 @@ def test_a_zotero_log_over_the_size_limit_is_refused_before_it_is_copied(
     (tmp_path / "zotero.sqlite-wal").write_bytes(b"\0" * 2048)
     with pytest.raises(LibraryError, match=r"zotero\.sqlite: its -wal is larger than"):
         read_library(path)
+
+
+def test_a_bare_percent_is_text_not_a_latex_comment(tmp_path: Path) -> None:
+    # arXiv's own BibTeX export writes "80%" unescaped: before, pylatexenc read a
+    # comment and cut the title to "TimeChat-Online: 80" (17% of a 2025 sample's abstracts).
+    bib = (
+        "@misc{a, title={TimeChat-Online: 80% Visual Tokens are Naturally Redundant},"
+        " abstract={Reaches 100\\% codebook use and 95% recall in $O(n)$ time.},"
+        " url={https://example.org/a%20b}}\n"
+    )
+    entry = read_library(write(tmp_path, "pct.bib", bib))[0]
+    assert entry.title == "TimeChat-Online: 80% Visual Tokens are Naturally Redundant"
+    assert entry.abstract == "Reaches 100% codebook use and 95% recall in O(n) time."
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Plain words, commas; colons: and 'quotes' stay as they are",
+        "Spaces  and\n a line break\tand tabs\n",
+        "Accents: Caf\\'e M\\\"uller {GPT}-4 -- $x^2$ ~ `a' ``b'' 50\\% & more",
+    ],
+)
+def test_a_value_reads_as_pylatexenc_reads_it(value: str) -> None:
+    # Values without LaTeX skip the conversion (4x faster on a 2,000-entry export):
+    # the text must be what the conversion gives.
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    from dailypapers.rank.library import _latex_text
+
+    latex = LatexNodes2Text()
+    assert _latex_text(latex, value) == latex.latex_to_text(value)
+
+
+def test_arxiv_ids_in_the_fields_exporters_put_them_in(tmp_path: Path) -> None:
+    # Google Scholar's RIS and CSL JSON name arXiv in the journal; BibTeX in howpublished or note.
+    ris = (
+        "TY  - JOUR\nTI  - Direct Preference Optimization\n"
+        "JO  - arXiv preprint arXiv:2305.18290\nER  - \n"
+        "TY  - JOUR\nTI  - Second\nM3  - arXiv:2203.02155\nER  - \n"
+    )
+    assert [e.arxiv_id for e in read_library(write(tmp_path, "s.ris", ris))] == [
+        "2305.18290",
+        "2203.02155",
+    ]
+    csl = [{"id": "a", "title": "T", "container-title": "arXiv preprint arXiv:2305.18290"}]
+    entries = read_library(write(tmp_path, "s.json", json.dumps(csl)))
+    assert entries[0].arxiv_id == "2305.18290"
+    bib = (
+        "@misc{a, title={A}, howpublished={\\url{https://arxiv.org/abs/2203.02155}}}\n"
+        "@misc{b, title={B}, note={arXiv:2305.18290}}\n"
+    )
+    assert [e.arxiv_id for e in read_library(write(tmp_path, "s.bib", bib))] == [
+        "2203.02155",
+        "2305.18290",
+    ]

@@ -17,13 +17,16 @@ _ID_RE = re.compile(
     r"^(?P<id>(?:\d{4}\.\d{4,5})|(?:[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}))(?:v(?P<v>\d+))?$"
 )
 
+_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)  # arXiv:2505.07271, as papers cite it
+
 
 class InvalidArxivId(ValueError):
     """Raised when a string is not an arXiv identifier."""
 
 
 def split_id(text: str) -> tuple[str, int | None]:
-    """Split ``"2505.07818v2"`` (or an abs/pdf URL of it) into ``("2505.07818", 2)``.
+    """Split ``"2505.07818v2"`` (or ``arXiv:2505.07818v2``, or an abs/pdf URL of it)
+    into ``("2505.07818", 2)``.
 
     The version is ``None`` when the string has none.
     """
@@ -31,6 +34,7 @@ def split_id(text: str) -> tuple[str, int | None]:
     for marker in ("/abs/", "/pdf/", "oai:arXiv.org:"):
         if marker in tail:
             tail = tail.split(marker, 1)[1]
+    tail = _ARXIV_PREFIX.sub("", tail)
     tail = tail.removesuffix(".pdf")
     match = _ID_RE.match(tail)
     if match is None:

@@ -55,7 +55,8 @@ def for_you(
     method: str = DEFAULT,
     warn: Callable[[str], None] | None = None,
 ) -> list[Scored]:
-    """Papers updated since ``since`` (default: the newest day), best first.
+    """Papers updated since ``since`` (default: the newest day), best first;
+    none that shares nothing with the library (score 0).
 
     With ``config``, its ``[library] paths`` are re-imported first when their
     bytes changed. A file that cannot be read raises; with ``warn``, when a
@@ -73,7 +74,7 @@ def for_you(
             return []
         candidates = stored_papers(conn, libstore.ids_updated_since(conn, start))
     ranked = rank_papers(store, candidates, method=method, config=config)
-    kept = [s for s in ranked if s.score >= min_score]
+    kept = [s for s in ranked if s.score > 0 and s.score >= min_score]  # 0: nothing in common
     return kept[:limit] if limit is not None else kept
 
 

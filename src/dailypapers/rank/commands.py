@@ -108,7 +108,10 @@ def render(scored: Sequence[api.Scored], *, as_json: bool, explain: bool) -> str
             [{**s.as_json(), "title": s.paper.title} for s in scored], ensure_ascii=False, indent=2
         )
     if not scored:
-        return "nothing to rank (is the library imported and are there new papers?)"
+        return (
+            "nothing ranked: no library imported, no new papers,"
+            " or none shares a term with the library"
+        )
     lines = []
     for position, item in enumerate(scored, 1):
         lines.append(f"{position:3}. {item.score:.3f}  {item.paper.id}  {_plain(item.paper.title)}")

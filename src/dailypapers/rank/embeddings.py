@@ -248,7 +248,7 @@ def _rerank(
     depth = min(K, len(library))
     nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :depth]
     closest = np.clip(np.take_along_axis(similarity, nearest, axis=1), 0.0, None)
-    scores = closest.sum(axis=1) / K
+    scores = closest.sum(axis=1) / depth  # the mean over the nearest (fewer than K items: all)
     result = []
     for row, scored in enumerate(offline):
         close = float(scores[row])

@@ -30,7 +30,6 @@ from dailypapers.models import HIDDEN, split_id
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 20_000
-_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)  # arXiv:2505.07271, ARXIV: ...
 _ARXIV_IN_TEXT = re.compile(
     r"(?:arxiv(?:\.org/(?:abs|pdf)/|:\s*)|10\.48550/arxiv\.)"
     r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[a-z]{2})?/\d{7})",
@@ -78,7 +77,7 @@ def _arxiv_id(*texts: object) -> str | None:
             continue
         value = str(text).strip()
         try:
-            return split_id(_ARXIV_PREFIX.sub("", value))[0]
+            return split_id(value)[0]
         except ValueError:  # InvalidArxivId, or a version of thousands of digits
             match = _ARXIV_IN_TEXT.search(value)
             if match:
@@ -115,6 +114,42 @@ def _entry(key: str, fields: Mapping[str, Any], added: datetime | None = None) -
 # --- formats -----------------------------------------------------------------
 
 
+# The fields an entry is read from (the others are not converted: pylatexenc reads
+# a value character by character, ~10 ms for an abstract).
+_BIBTEX_FIELDS = frozenset(
+    [
+        "title",
+        "abstract",
+        "eprint",
+        "archiveprefix",
+        "arxivid",
+        "doi",
+        "url",
+        "journal",
+        "howpublished",
+        "note",
+    ]
+)
+# What pylatexenc's text conversion changes (macros, groups, math, comments,
+# specials, ligatures): a value without any is its own text (checked on 54,000
+# real titles and abstracts), so it skips the conversion.
+_LATEX = re.compile(r"[\\{}$%~&#^_]|--|''|``|[!?]`")
+_COMMENT = re.compile(r"(?<!\\)%")  # arXiv's own BibTeX writes "80%" unescaped
+
+
+def _latex_text(latex: Any, value: str) -> str:
+    """A BibTeX value as plain text: LaTeX accents, braces and escapes read.
+
+    The conversion's time grows with the square of a value: it is cut first.
+    A bare ``%`` is a percent sign here, not the comment that cut the title
+    ``80% Visual Tokens`` to ``80``.
+    """
+    value = value[: MAX_FIELD * 2]
+    if not _LATEX.search(value):
+        return value
+    return str(latex.latex_to_text(_COMMENT.sub(r"\\%", value)))
+
+
 def read_bibtex(text: str) -> list[Entry]:
     """BibTeX (bibtexparser 2); LaTeX accents and braces become plain text."""
     import bibtexparser
@@ -132,10 +167,11 @@ def read_bibtex(text: str) -> list[Entry]:
     latex = LatexNodes2Text()
     entries = []
     for item in library.entries:
-        try:  # the LaTeX conversion's time grows with the square of a value: cut it first
+        try:
             fields = {
-                k.lower(): latex.latex_to_text(str(f.value)[: MAX_FIELD * 2])
+                name: _latex_text(latex, str(f.value))
                 for k, f in item.fields_dict.items()
+                if (name := k.lower()) in _BIBTEX_FIELDS
             }
         except RecursionError:
             key = _clean(item.key, MAX_KEY)
@@ -146,7 +182,7 @@ def read_bibtex(text: str) -> list[Entry]:
             else None
         )
         fields["arxiv"] = eprint or fields.get("arxivid")
-        fields["extra"] = fields.get("journal", "")
+        fields["extra"] = " ".join(fields.get(k, "") for k in ("journal", "howpublished", "note"))
         entries.append(_entry(item.key, fields))
     return entries
 
@@ -181,10 +217,21 @@ def read_ris(text: str) -> list[Entry]:
             "abstract": record.get("abstract", ""),
             "doi": record.get("doi"),
             "url": " ".join(urls) if isinstance(urls, list) else urls,
-            "extra": " ".join(record.get("notes", []) or []),
+            "extra": " ".join(  # Google Scholar: "JO  - arXiv preprint arXiv:2305.18290"
+                str(value)
+                for name in ("journal_name", "secondary_title", "type_of_work", "notes")
+                for value in _listed(record.get(name))
+            ),
         }
         entries.append(_entry(f"#{number}", fields, _date(record.get("access_date"))))
     return entries
+
+
+def _listed(value: object) -> list[object]:
+    """A field's values: none, one, or a list's (RIS notes, a CSL title given as a list)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def read_csl_json(text: str) -> list[Entry]:
@@ -207,7 +254,11 @@ def read_csl_json(text: str) -> list[Entry]:
             "abstract": item.get("abstract"),
             "doi": item.get("DOI"),
             "url": item.get("URL"),
-            "extra": f"{item.get('number', '')} {item.get('note', '')}",
+            "extra": " ".join(
+                str(value)
+                for name in ("number", "note", "container-title")
+                for value in _listed(item.get(name))
+            ),
         }
         entries.append(_entry(key, fields, _csl_date(item.get("accessed"))))
     return entries

@@ -303,11 +303,14 @@ def refresh_terms(conn: Connection, batch: int = _BATCH) -> int:
     """
     totals = _Totals()
     after = ""
+    unmatched = _Unmatched.load(conn)
+    unmatched.match_stored_ids(conn)
     while rows := _stale_rows(conn, after, batch):
         upserts = [totals.analyse(row) for row in rows]
         ids = [u["paper_id"] for u in upserts]
         conn.execute(paper_terms.delete().where(paper_terms.c.paper_id.in_(ids)))
         conn.execute(paper_terms.insert(), upserts)
+        unmatched.match(conn, rows)
         after = rows[-1].id
     if totals.papers:
         _add_frequencies(conn, totals.df, totals.documents, totals.length)
@@ -318,7 +321,12 @@ def _stale_rows(conn: Connection, after: str, limit: int) -> Sequence[Any]:
     """The next ``limit`` papers (by id, past ``after``) whose terms are missing or stale."""
     stale = (
         sa.select(
-            papers.c.id, papers.c.version, papers.c.title, papers.c.abstract, paper_terms.c.terms
+            papers.c.id,
+            papers.c.version,
+            papers.c.title,
+            papers.c.abstract,
+            papers.c.doi,
+            paper_terms.c.terms,
         )
         .outerjoin(paper_terms, paper_terms.c.paper_id == papers.c.id)
         .where(sa.or_(paper_terms.c.version.is_(None), paper_terms.c.version != papers.c.version))
@@ -327,6 +335,78 @@ def _stale_rows(conn: Connection, after: str, limit: int) -> Sequence[Any]:
         .limit(limit)
     )
     return conn.execute(stale).all()
+
+
+@dataclass(slots=True)
+class _Unmatched:
+    """Library items no stored paper matched yet, by arXiv id, DOI and title.
+
+    A paper stored after its item was imported (an id list read before the
+    update that brought the paper; a journal version's BibTeX entry) is
+    matched when its terms are first analysed, and an item's arXiv id is
+    looked up each time (a cheap lookup by key, which also mends stores
+    written before): before, such an item never matched, counted by its
+    title alone, and its paper was recommended to the reader who holds it.
+    """
+
+    by_id: dict[str, list[int]] = field(default_factory=dict)
+    by_doi: dict[str, list[int]] = field(default_factory=dict)
+    by_title: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, conn: Connection) -> _Unmatched:
+        found = cls()
+        columns = (library_items.c.id, library_items.c.arxiv_id, library_items.c.doi)
+        query = sa.select(*columns, library_items.c.title).where(library_items.c.paper_id.is_(None))
+        for item, arxiv_id, doi, title in conn.execute(query):
+            for keys, key in (
+                (found.by_id, arxiv_id),
+                (found.by_doi, doi),
+                (found.by_title, normalise_title(title or "")),
+            ):
+                if key:
+                    keys.setdefault(key, []).append(item)
+        return found
+
+    def match_stored_ids(self, conn: Connection) -> None:
+        stored = _existing(conn, papers.c.id, papers.c.id, sorted(self.by_id))
+        self._link(conn, [(self.by_id, {pid: pid for pid in stored})])
+
+    def match(self, conn: Connection, rows: Sequence[Any]) -> None:
+        """Link the items these newly analysed papers match (id, then DOI, then title)."""
+        if not (self.by_id or self.by_doi or self.by_title):
+            return
+        titles = {normalise_title(r.title or ""): r.id for r in rows} if self.by_title else {}
+        self._link(
+            conn,
+            [
+                (self.by_id, {r.id: r.id for r in rows}),
+                (self.by_doi, {r.doi.lower(): r.id for r in rows if r.doi}),
+                (self.by_title, titles),
+            ],
+        )
+
+    def _link(
+        self, conn: Connection, matches: Sequence[tuple[dict[str, list[int]], dict[str, str]]]
+    ) -> None:
+        links: dict[int, str] = {}
+        for keys, papers_by_key in matches:
+            for key, paper in papers_by_key.items():
+                for item in keys.pop(key, []) if key else []:
+                    links.setdefault(item, paper)
+        if not links:
+            return
+        conn.execute(
+            library_items.update()
+            .where(library_items.c.id == sa.bindparam("item"))
+            .values(paper_id=sa.bindparam("paper")),
+            [{"item": item, "paper": paper} for item, paper in links.items()],
+        )
+        for keys in (self.by_id, self.by_doi, self.by_title):  # linked once, by its best key
+            for key in [k for k, items in keys.items() if set(items) & links.keys()]:
+                keys[key] = [i for i in keys[key] if i not in links]
+                if not keys[key]:
+                    del keys[key]
 
 
 @dataclass(slots=True)
