@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -122,3 +123,53 @@ def test_a_run_stopped_by_ctrl_c_is_recorded_as_interrupted(
         assert problems(stopped) == []
         [last] = stopped.last_runs(1)
         assert (last.status, last.error) == ("interrupted", error)
+
+
+def test_a_run_in_progress_is_not_reported_as_crashed(tmp_path: Path) -> None:
+    # Before: an update running beside `doctor` was "FAIL runs: never finished (killed
+    # or crashed)", exit 1.
+    (tmp_path / "papers.toml").write_text(CONFIG, encoding="utf-8")
+    with open_store(f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}") as store:
+        store.start_run("update")  # this process: alive
+        store.start_run("update", owner=RunOwner("another-host", 1, None))  # cannot be told
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert f"ok   runs: 2 run(s) in progress (this host: pid {os.getpid()})" in result.stdout
+    with open_store(f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}") as store:
+        store.start_run("update", owner=crashed())
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert result.exit_code == 1 and "FAIL runs: 1 run(s) never finished" in result.stdout
+
+
+def test_a_write_the_database_refuses_is_one_line(tmp_path: Path) -> None:
+    # Before: the run's own records (start_run, finish_run), migrations and
+    # `doctor --repair` wrote through a bare transaction: "unexpected error:
+    # OperationalError ... [SQL: INSERT INTO runs ...]".
+    import sqlalchemy as sa
+
+    from dailypapers.store import StoreError
+
+    path = tmp_path / "papers.db"
+    with open_store(f"sqlite:///{path}") as store:
+        store.engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        with pytest.raises(StoreError) as raised:
+            store.start_run("update")
+    assert str(raised.value) == "database error: attempt to write a readonly database"
+
+
+def test_a_store_busy_past_the_wait_says_so(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from dailypapers.store import _database_error
+
+    path = str(tmp_path / "busy.db")
+    with closing(sqlite3.connect(path, isolation_level=None)) as holder:
+        holder.execute("BEGIN IMMEDIATE")
+        waiter = sqlite3.connect(path, timeout=0, isolation_level=None)
+        with closing(waiter), pytest.raises(sqlite3.OperationalError) as raised:
+            waiter.execute("BEGIN IMMEDIATE")
+    wrapped = sa.exc.OperationalError("BEGIN IMMEDIATE", {}, raised.value)
+    assert _database_error(wrapped) == (
+        "database error: database is locked"
+        " (another process kept the store busy past the 30 s wait; try again)"
+    )

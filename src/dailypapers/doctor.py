@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from dailypapers import doctorchecks, fts
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    RunOwner,
     Store,
     reindex_search,
 )
@@ -72,13 +74,30 @@ def check_orphans(store: Store, conn: Connection) -> Finding:
 
 
 def check_runs(store: Store, conn: Connection) -> Finding:
-    stuck = doctorchecks.running_count(conn)
-    if not stuck:
+    """Runs marked ``running`` whose process is provably gone fail; live ones are news.
+
+    Before, a run in progress (an update beside ``doctor``) failed the check as
+    "killed or crashed". Runs of another host, or recorded by a version before
+    their owners were, cannot be told apart from live ones: in progress.
+    """
+    owners = doctorchecks.running_owners(conn)
+    if not owners:
         return Finding("runs", True, "no run left unfinished")
+    stuck = [
+        owner
+        for owner in owners
+        if owner[0] is not None
+        and owner[1] is not None
+        and RunOwner(owner[0], owner[1], owner[2]).gone(None)
+    ]
+    if not stuck:
+        pids = sorted(str(pid) for host, pid, _ in owners if host == socket.gethostname())
+        here = f" (this host: pid {', '.join(pids)})" if pids else ""
+        return Finding("runs", True, f"{len(owners)} run(s) in progress{here}")
     return Finding(
         "runs",
         False,
-        f"{stuck} run(s) never finished (killed or crashed)",
+        f"{len(stuck)} run(s) never finished (killed or crashed)",
         "harmless: a run's store writes are one transaction, kept if it committed before "
         "it stopped, rolled back if not; the next run of that kind or --repair marks them",
     )

@@ -57,11 +57,12 @@ def orphan_link_count(conn: Connection) -> int:
     return int(conn.scalar(missing_paper) or 0) + int(conn.scalar(missing_topic) or 0)
 
 
-def running_count(conn: Connection) -> int:
-    """Runs still marked ``running``."""
-    return int(
-        conn.scalar(sa.select(sa.func.count()).where(runs.c.status == RunStatus.RUNNING.value)) or 0
+def running_owners(conn: Connection) -> list[tuple[str | None, int | None, str | None]]:
+    """The owner (host, pid, lock) of each run still marked ``running``."""
+    query = sa.select(runs.c.host, runs.c.pid, runs.c.lock).where(
+        runs.c.status == RunStatus.RUNNING.value
     )
+    return [(row.host, row.pid, row.lock) for row in conn.execute(query)]
 
 
 def delete_orphan_links(conn: Connection) -> int:

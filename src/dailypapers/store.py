@@ -213,7 +213,19 @@ class Store:
 
         On SQLite it starts with ``BEGIN IMMEDIATE``, so a second writer waits
         (``busy_timeout``) instead of failing when it would upgrade its lock.
+        A database error (a store locked past the wait, read-only, a full
+        disk) is :class:`StoreError`, one line: before, the run's own records
+        (``start_run``, ``finish_run``), a migration and ``doctor --repair``
+        printed "unexpected error" with the SQL.
         """
+        try:
+            with self._transaction() as conn:
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(_database_error(exc)) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         self.check_integrity()
         with self.engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
@@ -250,11 +262,11 @@ class Store:
         """
         for attempt in range(1, attempts + 1):
             try:
-                with self.transaction() as conn:
+                with self._transaction() as conn:
                     return work(conn)
             except sa.exc.DBAPIError as exc:
                 if attempt == attempts or not _is_retryable(exc):
-                    raise StoreError(f"database error: {_first_line(exc)}") from exc
+                    raise StoreError(_database_error(exc)) from exc
                 log.warning("transaction aborted (%s), retrying", _first_line(exc))
                 time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
         raise AssertionError("unreachable")
@@ -695,6 +707,13 @@ def _shown(url: sa.URL) -> str:
     }
     shown = url.update_query_dict(hidden).render_as_string(hide_password=True)
     return shown.replace("%2A%2A%2A", "***")
+
+
+def _database_error(exc: sa.exc.DBAPIError) -> str:
+    line = f"database error: {_first_line(exc)}"
+    if getattr(exc.orig, "sqlite_errorname", "") == "SQLITE_BUSY":
+        line += " (another process kept the store busy past the 30 s wait; try again)"
+    return line
 
 
 def _first_line(exc: BaseException) -> str:
