@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from dailypapers.cli import cli
 from dailypapers.config import Config, load_config
+from dailypapers.github_actions import commit_message, outputs
 from dailypapers.harvest import HarvestRequest, run_harvest
 from dailypapers.models import Paper
 from dailypapers.offline.corpus import demo_corpus
@@ -81,12 +82,18 @@ def test_same_readme_as_the_api_source(
 ) -> None:
     via_api = make_config(tmp_path / "api", arxiv, oai, sqlite_url(tmp_path / "api"))
     via_local = make_config(tmp_path / "local", arxiv, oai, store_url)
-    assert run_update(via_api, now=DAY1).status == "updated"
+    api_report = run_update(via_api, now=DAY1)
+    assert api_report.status == "updated"
     assert run_harvest(via_local, HarvestRequest("", "arXivRaw")).status == "complete"
     arxiv.reset_log()
     report = run_update(via_local, now=DAY1, source_factory=lambda c: LocalSource())
     assert report.status == "updated", report.error
     assert report.requests == 0 and arxiv.requests == []
+    # The same count of new papers everywhere (before: the local headline counted a
+    # paper of two topics twice, and GitHub's `new` output and commit message said 0).
+    assert report.headline() == api_report.headline()
+    assert outputs(report)["new"] == outputs(api_report)["new"] == str(api_report.saved.new)
+    assert commit_message(report) == commit_message(api_report)
     api_readme = via_api.readme_path.read_text(encoding="utf-8")
     assert 0 < _vision_rows(api_readme) < 60  # a narrow topic, and two full tables
     assert api_readme.count("| **[") == 2 * 60 + _vision_rows(api_readme)

@@ -106,7 +106,7 @@ def test_known_versions_and_links_per_topic(store: Store) -> None:
         assert store.known_versions(conn, one) == {"2505.00001": 1, "2505.00002": 2}
         assert store.known_versions(conn, two) == {"2505.00002": 2}
     with store.transaction() as conn:
-        assert store.link(conn, one, ["2505.00001", "2505.00002"], T0) == 0
+        assert store.link(conn, one, ["2505.00001", "2505.00002"], T0) == set()
 
 
 def test_changed_query_is_a_new_topic(store: Store) -> None:
@@ -183,9 +183,10 @@ def test_a_password_is_never_shown_in_a_store_error() -> None:
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
-    with pytest.raises(sa.exc.IntegrityError), store.transaction() as conn:
+    with pytest.raises(StoreError) as raised, store.transaction() as conn:
         topic_id = store.topic_id(conn, "T", "q")
         store.link(conn, topic_id, ["9999.99999"], T0)
+    assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
 
 
 def test_unsupported_database_is_refused() -> None:

@@ -21,14 +21,14 @@ def commit_message(report: RunReport) -> str:
     """``Daily papers 2026-08-21: 12 new, 1 revised``."""
     day = report.day.isoformat() if report.day else "update"
     revised = f", {report.saved.revised} revised" if report.saved.revised else ""
-    return f"Daily papers {day}: {report.saved.new} new{revised}"
+    return f"Daily papers {day}: {report.new_to_topics} new{revised}"
 
 
 def outputs(report: RunReport) -> dict[str, str]:
     """The step outputs, one line each."""
     return {
         "status": report.status,
-        "new": str(report.saved.new),
+        "new": str(report.new_to_topics),
         "revised": str(report.saved.revised),
         "date": report.day.isoformat() if report.day else "",
         "headline": report.headline(),

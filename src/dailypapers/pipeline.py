@@ -98,6 +98,12 @@ class RunReport(RunResult):
     def new_papers(self) -> int:
         return self.saved.new + self.saved.revised
 
+    @property
+    def new_to_topics(self) -> int:
+        """The papers a run calls new: new to the store, or, from the local source
+        (which brings no paper new to the store), newly matched by a topic."""
+        return self.saved.new or self.saved.linked
+
     def headline(self) -> str:
         """What happened, in the words a user trusts.
 
@@ -109,9 +115,7 @@ class RunReport(RunResult):
             return f"failed: {self.error}"
         if self.status == UPDATED:
             revised = f", {self.saved.revised} revised" if self.saved.revised else ""
-            # The local source brings no paper new to the store, only new matches.
-            new = self.saved.new or self.saved.linked
-            return f"updated ({new} new{revised})"
+            return f"updated ({self.new_to_topics} new{revised})"
         if self.status == NOTHING_NEW:
             return "nothing new since the last run"
         if self.status == NO_ANNOUNCEMENT:
@@ -192,10 +196,10 @@ def save_spooled(
             linked_ids = spool.ids()
             store.save_papers(conn, [p for p in extra if p.id not in linked_ids], now)
         topic_ids, totals, times = [], {}, {}
+        linked: set[str] = set()
         for index, item in enumerate(collected_each(fetched)):
             topic_id, were = _topic_links(conn, store, item, snapshot, index)
-            linked = store.link(conn, topic_id, (p.id for p in item.papers), now, were)
-            total = total + SaveResult(linked=linked)
+            linked |= store.link(conn, topic_id, (p.id for p in item.papers), now, were)
             topic_ids.append(topic_id)
             totals[topic_id] = item.total
             if item.fetched_at is not None:
@@ -208,7 +212,7 @@ def save_spooled(
             fetchstate.record(conn, store, topic_ids, source, context, now, totals, times)
         if snapshot is not None and run_id is not None:
             snapshot.queue(conn, fetched, run_id=run_id, now=now, listed=listed or {})
-        return total
+        return total + SaveResult(linked=len(linked))
 
     return store.write(save)
 

@@ -107,7 +107,7 @@ class SaveResult:
 
     new: int = 0
     revised: int = 0
-    linked: int = 0
+    linked: int = 0  # papers newly linked to a topic (each once, however many topics)
 
     def __add__(self, other: SaveResult) -> SaveResult:
         return SaveResult(
@@ -423,8 +423,8 @@ class Store:
         paper_ids: Iterable[str],
         now: datetime,
         linked: AbstractSet[str] | None = None,
-    ) -> int:
-        """Link papers to a topic; returns how many links are new.
+    ) -> set[str]:
+        """Link papers to a topic; returns the ids newly linked.
 
         ``linked``: :meth:`linked_ids` of these papers, read earlier in the
         same transaction (a run's snapshot), not read again.
@@ -438,7 +438,7 @@ class Store:
         ]
         if rows:
             conn.execute(insert_ignore(self.dialect, topic_papers), rows)
-        return len(rows)
+        return {row["paper_id"] for row in rows}
 
     def linked_ids(self, conn: Connection, topic_id: int, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the topic already links."""
