@@ -89,6 +89,34 @@ def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert config.db_url == "sqlite:////tmp/other.db"
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DAILYPAPERS_DB",
+        "DAILYPAPERS_ARXIV_URL",
+        "DAILYPAPERS_FEED_URL",
+        "DAILYPAPERS_OAI_URL",
+        "DAILYPAPERS_LLM_URL",
+        "DAILYPAPERS_EMBEDDINGS_URL",
+        "DAILYPAPERS_ARXIV_DELAY",
+    ],
+)
+def test_an_empty_variable_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # GitHub Actions passes a secret that is not defined as "": before, it overrode the
+    # file's value and the error blamed papers.toml ("store.url: not a database URL").
+    text = (
+        MINIMAL
+        + '[summaries]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
+        + '[embeddings]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
+    )
+    expected = load_config(write(tmp_path, text))
+    monkeypatch.setenv(name, " ")
+    config = load_config(write(tmp_path, text))
+    assert config.settings == expected.settings and config.db_url == expected.db_url
+
+
 def test_config_env_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = tmp_path / "elsewhere.toml"
     other.write_text(MINIMAL, encoding="utf-8")
@@ -219,6 +247,10 @@ def test_any_bytes_load_or_fail_with_one_config_error(
     [
         ("mysql://papers:pw@h/db", "store.url: unsupported database 'mysql': write sqlite:///"),
         ("papers:pw@127.0.0.1", "store.url: not a database URL: write sqlite:///PATH or "),
+        # before: every update said "updated (100 new)" and kept nothing
+        ("sqlite://", "store.url: an in-memory SQLite database keeps nothing"),
+        ("sqlite:///:memory:", "store.url: an in-memory SQLite database keeps nothing"),
+        ("sqlite:///file:x?mode=memory&uri=true", "store.url: an in-memory SQLite database"),
     ],
 )
 def test_a_store_url_of_another_database_is_a_config_line(
@@ -244,3 +276,52 @@ def test_a_store_url_scheme_is_read_in_lower_case_and_postgres_as_postgresql(
     assert load_config(path).db_url == "postgresql+psycopg://papers@db.example.org/Daily"
     monkeypatch.setenv("DAILYPAPERS_DB", "SQLite:///papers.db")  # relative to the config
     assert load_config(path).db_url == f"sqlite:///{tmp_path / 'papers.db'}"
+
+
+@pytest.mark.parametrize("contact", ["me @x.org", "ü@x.org", "x\\u0000", "not-an-email"])
+def test_a_contact_the_user_agent_cannot_carry_is_a_config_line(
+    tmp_path: Path, contact: str
+) -> None:
+    # Before: `check` said ok, and every request of `update` failed ("unexpected
+    # error: ValueError", a UnicodeEncodeError, or 5 retries of a protocol error).
+    path = tmp_path / "papers.toml"
+    path.write_text(f'[[topics]]\nname = "A"\n[arxiv]\ncontact = "{contact}"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r":4: arxiv.contact: not an e-mail address"):
+        load_config(path)
+    path.write_text('[[topics]]\nname = "A"\n[arxiv]\ncontact = "me@x.org"\n', "utf-8")
+    assert load_config(path).settings.arxiv.contact == "me@x.org"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '[topics]\nname = "A"\n',
+            ":1: topics: is one [topics] table: write [[topics]] (two brackets) before each topic",
+        ),
+        (
+            '[[topics]]\nname = "A"\n[calendar]\nholidays = ["2027-01-01"]\n',
+            ":4: calendar.holidays[0]: must be a TOML date without quotes, as in [2027-01-01], "
+            'not "2027-01-01"',
+        ),
+        (
+            '[[topics]]\nname = "A"\n[notify.email]\nsmtp_host = "smtp.x.org:587"\n'
+            'sender = "a@x.org"\nrecipients = ["b@x.org"]\n',
+            ":4: notify.email.smtp_host: a host name without a port: the port is smtp_port",
+        ),
+        (
+            '[[topics]]\nname = "A"\n[notify.email]\nsmtp_host = "a b"\n'
+            'sender = "a@x.org"\nrecipients = ["b@x.org"]\n',
+            ":4: notify.email.smtp_host: not a host name: 'a b'",
+        ),
+    ],
+)
+def test_common_mistakes_say_the_fix(tmp_path: Path, text: str, problem: str) -> None:
+    # Before: "topics: must be a list, as in [...], not dict"; the README's own quoted
+    # holiday was "Input should be a valid date"; an SMTP host with a port passed `check`
+    # and failed the first send.
+    path = tmp_path / "papers.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}{problem}"

@@ -156,6 +156,14 @@ def test_the_default_store_is_found_as_the_config_finds_it(
     assert searchconfig.default_store_url(None) is None
     other.write_text("not toml [", encoding="utf-8")
     assert searchconfig.default_store_url(None) is None
+    # init's papers.toml has an empty [store]: still the default (before, search loaded
+    # the whole config, and a typo in a topic's query failed it)
+    other.write_text('[[topics]]\nname = "A"\nquery = "ti:a or ti:b"\n[store]\n', "utf-8")
+    assert (
+        searchconfig.default_store_url(None) == f"sqlite:///{other.parent}/.dailypapers/papers.db"
+    )
+    monkeypatch.setenv("DAILYPAPERS_DB", "")  # an empty variable is unset
+    assert searchconfig.default_store_url(None) is not None
 
 
 def test_a_broken_config_without_a_store_is_still_reported(tmp_path: Path) -> None:

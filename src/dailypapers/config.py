@@ -83,6 +83,13 @@ class ArxivSettings(_Model):
     def _http_url(cls, value: str) -> str:
         return _http(value)
 
+    @field_validator("contact")
+    @classmethod
+    def _contact_address(cls, value: str | None) -> str | None:
+        """Checked here: the User-Agent carries it, and a space or a non-ASCII letter
+        failed every request of ``update`` after ``check`` said ok."""
+        return None if value is None else _address(value)
+
 
 class OaiSettings(_Model):
     """arXiv's OAI-PMH endpoint for ``dailypapers harvest`` (``[oai]``)."""
@@ -126,7 +133,12 @@ class StoreSettings(_Model):
             dialect = "postgresql"
         if dialect not in ("sqlite", "postgresql"):  # store.SUPPORTED_DIALECTS (its layer)
             raise ValueError(f"unsupported database {found[1]!r}: write {_STORE_FORMS}")
-        return f"{dialect}{found[2].lower()}://{value[found.end() :]}"
+        rest = value[found.end() :]
+        if dialect == "sqlite" and (
+            rest.split("?")[0] in ("", "/", "/:memory:") or "mode=memory" in rest
+        ):  # every run would say "updated" and keep nothing
+            raise ValueError(f"an in-memory SQLite database keeps nothing: write {_STORE_FORMS}")
+        return f"{dialect}{found[2].lower()}://{rest}"
 
 
 _STORE_FORMS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
@@ -184,6 +196,17 @@ class EmailSettings(_Channel):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     sender: str
     recipients: list[str] = Field(min_length=1)
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        """A host name or address (``smtp.x.org:587`` failed the first send, after
+        ``check`` said ok: the port is ``smtp_port``)."""
+        if value.count(":") == 1:
+            raise ValueError("a host name without a port: the port is smtp_port")
+        if not re.fullmatch(r"[A-Za-z0-9.\-]+|[0-9A-Fa-f:.]+", value):
+            raise ValueError(f"not a host name: {value[:60]!r}")
+        return value
 
     @field_validator("sender")
     @classmethod
@@ -761,18 +784,22 @@ def _read_text(file: Path) -> str:
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start})") from None
 
 
+def _env(name: str) -> str | None:
+    """A variable's value; an empty one is unset (GitHub Actions passes a secret
+    that is not defined as an empty string: it overrode the file's value)."""
+    return os.environ.get(name, "").strip() or None
+
+
 def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
     overrides = {
-        ("arxiv", "api_url"): os.environ.get(ARXIV_URL_ENV),
-        ("arxiv", "feed_url"): os.environ.get(FEED_URL_ENV),
+        ("arxiv", "api_url"): _env(ARXIV_URL_ENV),
+        ("arxiv", "feed_url"): _env(FEED_URL_ENV),
         ("arxiv", "delay"): _env_float(ARXIV_DELAY_ENV),
-        ("store", "url"): os.environ.get(DB_ENV),
-        ("oai", "url"): os.environ.get(OAI_URL_ENV),
+        ("store", "url"): _env(DB_ENV),
+        ("oai", "url"): _env(OAI_URL_ENV),
         ("oai", "delay"): _env_float(OAI_DELAY_ENV),
-        ("summaries", "base_url"): os.environ.get(LLM_URL_ENV) if "summaries" in data else None,
-        ("embeddings", "base_url"): (
-            os.environ.get(EMBEDDINGS_URL_ENV) if "embeddings" in data else None
-        ),
+        ("summaries", "base_url"): _env(LLM_URL_ENV) if "summaries" in data else None,
+        ("embeddings", "base_url"): _env(EMBEDDINGS_URL_ENV) if "embeddings" in data else None,
     }
     merged = dict(data)
     for (table, key), value in overrides.items():
@@ -783,8 +810,8 @@ def _apply_env(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _env_float(name: str) -> float | None:
-    raw = os.environ.get(name)
-    if not raw:
+    raw = _env(name)
+    if raw is None:
         return None
     try:
         return float(raw)
@@ -826,7 +853,7 @@ _ENV_KEYS = {
 def _from_env(loc: tuple[Any, ...], data: dict[str, Any]) -> str | None:
     """The environment variable that set the value at ``loc`` (see :func:`_apply_env`)."""
     name = _ENV_KEYS.get(tuple(loc[:2]))
-    if name is None or not os.environ.get(name):
+    if name is None or _env(name) is None:
         return None
     return name if loc[0] in ("arxiv", "store", "oai") or loc[0] in data else None
 
@@ -848,6 +875,11 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
         return 'is required: add a [[topics]] table with a name (name = "Reward Model")'
     if kind == "missing":
         return "is required"
+    if kind == "list_type" and loc == ("topics",) and isinstance(error["input"], dict):
+        return "is one [topics] table: write [[topics]] (two brackets) before each topic"
+    if kind == "date_type" and isinstance(error["input"], str):
+        written = json.dumps(error["input"][:40])
+        return f"must be a TOML date without quotes, as in [2027-01-01], not {written}"
     if kind in _KINDS:
         return f"must be {_KINDS[kind]}, not {_toml_repr(error['input'])}"
     message = str(error["msg"])

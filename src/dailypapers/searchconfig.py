@@ -24,7 +24,7 @@ from dailypapers.names import CONFIG_ENV, DB_ENV, DEFAULT_CONFIG_NAME, STATE_DIR
 
 def default_store_url(explicit: Path | None) -> str | None:
     """The store URL of the config when it is the default one, else ``None`` (load it)."""
-    if os.environ.get(DB_ENV):
+    if os.environ.get(DB_ENV, "").strip():
         return None
     chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
     path = Path(chosen).expanduser().absolute()
@@ -32,6 +32,7 @@ def default_store_url(explicit: Path | None) -> str | None:
         data = tomllib.loads(read_config_bytes(path).decode("utf-8"))
     except (ConfigError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None  # the command loads the config, and reports it as every command does
-    if "store" in data:
-        return None
+    store = data.get("store")
+    if store is not None and (not isinstance(store, dict) or "url" in store):
+        return None  # init's papers.toml has an empty [store]: the default store
     return f"sqlite:///{path.parent / STATE_DIR_NAME / 'papers.db'}"

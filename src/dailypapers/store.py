@@ -622,7 +622,7 @@ def _engine(url: str) -> Engine:
         if backend not in SUPPORTED_DIALECTS:
             raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
+    except (sa.exc.ArgumentError, ImportError, ValueError) as exc:  # ValueError: "[::1/db"
         shown = _masked(url)
         named = f" {shown!r}" if shown else ""
         raise StoreError(f"bad store URL{named}: {_first_line(exc)}") from None
@@ -689,7 +689,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _masked(url: str) -> str:
     try:
         return _shown(sa.engine.make_url(url))
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         return ""  # not shown: a part of it could be a password
 
 
