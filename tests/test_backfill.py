@@ -67,12 +67,17 @@ def make_config(tmp_path: Path, server: FakeArxiv) -> Config:
 
 
 def test_windows_cover_the_range_newest_first() -> None:
-    found = windows(date(2025, 1, 1), date(2025, 1, 20))
+    found = windows(date(2025, 1, 1), date(2025, 1, 20))  # a Wednesday to a Monday
     assert found == [
-        (date(2025, 1, 14), date(2025, 1, 20)),
-        (date(2025, 1, 7), date(2025, 1, 13)),
-        (date(2025, 1, 1), date(2025, 1, 6)),
+        (date(2025, 1, 20), date(2025, 1, 20)),
+        (date(2025, 1, 13), date(2025, 1, 19)),
+        (date(2025, 1, 6), date(2025, 1, 12)),
+        (date(2025, 1, 1), date(2025, 1, 5)),
     ]
+    # The next day's backfill (--until defaults to today) meets the same full weeks:
+    # before, every window moved by a day and none was found done.
+    later = windows(date(2025, 1, 1), date(2025, 1, 21))
+    assert later[0] == (date(2025, 1, 20), date(2025, 1, 21)) and later[1:] == found[1:]
     assert windows(date(2025, 1, 1), date(2025, 1, 1)) == [(date(2025, 1, 1), date(2025, 1, 1))]
     with pytest.raises(ValueError):
         windows(date(2025, 1, 2), date(2025, 1, 1))
@@ -106,9 +111,9 @@ def test_backfill_stores_exactly_the_range(tmp_path: Path, server: FakeArxiv) ->
     }
     assert stored_ids(config, "Reward Model") == expected
     assert report.saved.new == len(expected) == 63
-    assert report.windows == 4 and len(server.requests) == 4
+    assert report.windows == 5 and len(server.requests) == 5  # Feb 1-2, then Monday to Sunday
     assert all("submittedDate" in r.params["search_query"] for r in server.requests)
-    assert report.summary().startswith("backfilled (63 new): 1 topic, 4 windows (0 already done)")
+    assert report.summary().startswith("backfilled (63 new): 1 topic, 5 windows (0 already done)")
     assert config.readme_path.exists()
 
 
@@ -124,7 +129,7 @@ def test_an_interrupted_backfill_resumes(tmp_path: Path, server: FakeArxiv) -> N
     server.reset_log()
     again = run_backfill(config, since=since, until=until, topics=["Reward Model"], now=NOW)
     assert again.status == "updated", again.error
-    assert again.already_done == 4  # the March windows (newest first) are not asked again
+    assert again.already_done == 5  # the March windows (newest first) are not asked again
     assert len(server.requests) == again.windows - again.already_done
     expected = {p.id for p in server.papers if "Reward" in p.title and p.published.month <= 3}
     assert stored_ids(config, "Reward Model") == expected
@@ -158,14 +163,14 @@ def test_a_window_answered_empty_twice_is_asked_again_next_time(
     assert missing  # the glitch's window
     server.reset_log()
     again = run_backfill(config, since=since, until=until, topics=["Reward Model"], now=NOW)
-    assert again.already_done == 3 and len(server.requests) == 1 and again.empty == 0
+    assert again.already_done == 4 and len(server.requests) == 1 and again.empty == 0
     assert missing <= stored_ids(config, "Reward Model")
 
 
 def test_a_window_empty_on_two_backfills_is_done(tmp_path: Path, server: FakeArxiv) -> None:
     """A truly empty week costs one more backfill, not every later one."""
     config = make_config(tmp_path, server)
-    empty_week = (date(2024, 12, 1), date(2024, 12, 7))  # before the corpus begins
+    empty_week = (date(2024, 12, 2), date(2024, 12, 8))  # before the corpus begins
     for expected_requests, expected_empty in ((2, 1), (2, 0), (0, 0)):
         server.reset_log()
         report = run_backfill(
@@ -181,8 +186,8 @@ def test_recent_windows_are_not_marked_done(tmp_path: Path, server: FakeArxiv) -
     run_backfill(config, since=date(2025, 5, 1), topics=["Graph Policies"], now=NOW)
     server.reset_log()
     again = run_backfill(config, since=date(2025, 5, 1), topics=["Graph Policies"], now=NOW)
-    assert again.windows == 2 and again.already_done == 1  # May 8-14 may still grow
-    assert len(server.requests) == 1
+    assert again.windows == 3 and again.already_done == 1  # May 5-11 and 12-14 may still grow
+    assert len(server.requests) == 2
 
 
 def test_update_after_a_backfill_still_starts_cold(tmp_path: Path, server: FakeArxiv) -> None:

@@ -2,7 +2,7 @@
 
 arXiv's only documented date filter is ``submittedDate:[YYYYMMDDHHMM TO
 YYYYMMDDHHMM]`` (GMT, the first version's submission). The range is cut into
-windows of :data:`WINDOW_DAYS` days, newest first; each window's papers
+windows of :data:`WINDOW_DAYS` days (Monday to Sunday), newest first; each window's papers
 (every page of ``topic query AND submittedDate:[window]``) are stored in one
 transaction together with a row saying the window is done, so an interrupted
 backfill resumes with the first window not done. Windows that end less than
@@ -33,6 +33,7 @@ from dailypapers.sources.api import keeps, make_client
 from dailypapers.store import SaveResult, Store
 
 WINDOW_DAYS = 7
+WINDOW_EPOCH = date(1970, 1, 5)  # a Monday: windows are cut at fixed days after it
 SETTLING_DAYS = 3
 Window = tuple[date, date]
 
@@ -69,13 +70,19 @@ class BackfillReport(RunResult):
 
 
 def windows(since: date, until: date, days: int = WINDOW_DAYS) -> list[Window]:
-    """``[since, until]`` cut into windows of ``days`` days, newest first."""
+    """``[since, until]`` cut into windows of ``days`` days, newest first.
+
+    The cuts fall on fixed days (for 7 days, Monday to Sunday), not counted
+    back from ``until``: a backfill run again the next day (``--until``
+    defaults to today) finds the windows it finished; before, every window
+    moved by a day and 351 requests were asked again instead of 168.
+    """
     if since > until:
         raise ValueError(f"--since {since} is after --until {until}")
     found = []
     end = until
     while end >= since:
-        start = max(since, end - timedelta(days=days - 1))
+        start = max(since, end - timedelta(days=(end - WINDOW_EPOCH).days % days))
         found.append((start, end))
         end = start - timedelta(days=1)
     return found
