@@ -151,3 +151,23 @@ def test_check_refuses_a_prompt_a_run_could_not_read(runner: CliRunner, tmp_path
     (tmp_path / "style.txt").write_text("Be brief.")
     (tmp_path / "papers.toml").write_text(topic + SUMMARIES.format("style.txt"))
     assert runner.invoke(cli, ["check"]).exit_code == 0
+
+
+def test_check_reports_every_config_problem(runner: CliRunner, tmp_path: Path) -> None:
+    # Before: the first problem and "(and 2 more problems)": one fix per run of check.
+    (tmp_path / "papers.toml").write_text(
+        'max_papers = "ten"\n[[topics]]\nname = "A"\nquery = 5\n[[topics]]\nname = "B"\nmax = 3\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["check"])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == 3, result.stderr
+    assert sorted(line.split(": ")[3] for line in lines) == [
+        "max_papers",
+        "topics[0].query",
+        "topics[1].max",
+    ]
+    assert all(line.startswith("dailypapers: config error: ") for line in lines)
+    other = runner.invoke(cli, ["render"])  # other commands: the first, counting the rest
+    assert other.exit_code == 2 and other.stderr.count("\n") == 1
+    assert other.stderr.rstrip().endswith("(and 2 more problems)")

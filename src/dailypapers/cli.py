@@ -991,10 +991,17 @@ def check(
     flooded topic shows before the first run.
     """
     from dailypapers import checkup
+    from dailypapers.errors import ConfigError
 
     if until is not None and not (count or from_store):  # it would be ignored
         raise UsageFailure("dailypapers: --until counts up to a day: add --count or --store")
-    config = _load(config_file, strict=strict)
+    try:
+        config = _load(config_file, strict=strict)
+    except ConfigError as exc:  # every problem, one line each: not one fix per run
+        *lines, last = exc.problems
+        for line in lines:
+            click.echo(f"dailypapers: config error: {line}", err=True)
+        raise UsageFailure(f"dailypapers: config error: {last}") from None
     _check_prompt(config)
     if until is not None and not ARXIV_START_YEAR <= until.year <= LAST_YEAR:
         raise UsageFailure(f"dailypapers: --until {until.date()} is not between 1991 and 9900")

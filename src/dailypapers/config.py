@@ -675,7 +675,7 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, file, text, data)) from None
+        raise _describe(exc, file, text, data) from None
     _check_unique_topics(settings, file, text)
     _check_like_scope(settings, file, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # the bytes read (strict UTF-8)
@@ -819,23 +819,29 @@ def _env_float(name: str) -> float | None:
         raise ConfigError(f"${name}: not a number: {raw!r}") from None
 
 
-def _describe(exc: ValidationError, file: Path, text: str, data: dict[str, Any]) -> str:
+def _describe(exc: ValidationError, file: Path, text: str, data: dict[str, Any]) -> ConfigError:
+    """The first problem, counting the others; every one in ``problems``."""
     errors = exc.errors()
-    error = errors[0]
-    if error["type"] == "missing":  # `topics` is missing: an unknown key (`keywords`,
+    first = errors[0]
+    if first["type"] == "missing":  # `topics` is missing: an unknown key (`keywords`,
         # `[[topic]]`) is what the user wrote instead, and its hint is the fix
-        error = next((e for e in errors if e["type"] == "extra_forbidden"), error)
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), first)
+    lines = [_problem(e, file, text, data) for e in [first, *(e for e in errors if e is not first)]]
+    more = len(lines) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return ConfigError(lines[0] + suffix, lines)
+
+
+def _problem(error: Any, file: Path, text: str, data: dict[str, Any]) -> str:
     loc = tuple(error["loc"])
     key = _dotted(loc)
     message = _message(error, loc)
     name = hints.topic_name(data, loc)
     if name is not None and loc[2:] != ("name",):
         message += f" (topic {name!r})"
-    more = exc.error_count() - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     if env := _from_env(loc, data):  # the value is the variable's, not the file's
-        return f"${env} (overrides {key} of {file}): {message}{suffix}"
-    return f"{_where(file, text, loc)}: {key or 'config'}: {message}{suffix}"
+        return f"${env} (overrides {key} of {file}): {message}"
+    return f"{_where(file, text, loc)}: {key or 'config'}: {message}"
 
 
 _ENV_KEYS = {

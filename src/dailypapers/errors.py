@@ -22,7 +22,15 @@ EXIT_CLOSED_OUTPUT = 141
 
 
 class ConfigError(Exception):
-    """A configuration problem, as one line: ``file:line: key: message``."""
+    """A configuration problem, as one line: ``file:line: key: message``.
+
+    ``problems`` is every problem found, one line each (the message is the
+    first, counting the others): ``check`` prints them all.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 def unexpected(exc: BaseException) -> str:
