@@ -209,7 +209,8 @@ def test_the_chat_headline_counts_new_papers_not_shown_ones() -> None:
 def test_doctor_after_a_kill_after_the_commit_does_not_claim_a_rollback(stored: Path) -> None:
     config = load_config(stored / "papers.toml")
     with open_store(config.db_url) as store:
-        store.start_run("update")  # a run killed after its commit: its row stays "running"
+        # a run killed after its commit: its row stays "running", its process is gone
+        store.start_run("update", owner=RunOwner(socket.gethostname(), dead_pid()))
         [runs] = [f for f in diagnose(store) if f.check == "runs"]
     assert not runs.ok and "kept if it committed" in runs.repair
     assert "their writes were rolled back" not in runs.repair

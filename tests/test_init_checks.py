@@ -144,4 +144,20 @@ def test_files_that_are_kept_are_not_checked(
     assert again.exit_code == 0 and "nothing written" in again.output
     result = CliRunner().invoke(cli, ["workflow"])
     assert result.exit_code == 2 and "use --force" in result.stderr
+    assert result.stderr.count("\n") == 1  # before: "kept ... (exists ...)" above it too
     assert init("--force")[0] == 1  # written: checked
+
+
+def test_install_belongs_to_the_workflow_and_its_hint_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: `init --install X` without --github was silently ignored, and with a spec
+    # of one's own the hint's plain upgrade would have replaced it with the release's.
+    monkeypatch.chdir(tmp_path)
+    alone = CliRunner().invoke(cli, ["init", "--install", "git+https://example.org/dp.git"])
+    assert alone.exit_code == 2 and "add --github" in alone.stderr
+    assert not (tmp_path / "papers.toml").exists()
+    done = CliRunner().invoke(cli, ["init", "--github", "--install", "./dailypapers"])
+    assert done.exit_code == 0, done.output
+    assert "dailypapers workflow --force --install SPEC" in done.stdout
+    assert "pip install -U dailypapers" not in done.stdout

@@ -474,3 +474,15 @@ def test_the_digest_links_the_file_that_holds_the_tables(
     text = f'[[topics]]\nname = "A"\n\n[readme]\npath = "{readme}"\n'
     (project / "papers.toml").write_text(text, encoding="utf-8")
     assert readme_link(load_config(project / "papers.toml")) == link
+
+
+def test_the_job_summary_counts_papers_in_words() -> None:
+    from dailypapers.github_actions import summary_markdown
+    from dailypapers.notify.channel import Outcome
+    from dailypapers.pipeline import RunReport
+    from dailypapers.run import RunStatus
+
+    report = RunReport(status=RunStatus.UPDATED)
+    report.notified = [Outcome("github", 1, receipt="#12"), Outcome("webhook", 3)]
+    lines = summary_markdown(report).splitlines()
+    assert "- github: sent 1 paper #12" in lines and "- webhook: sent 3 papers" in lines

@@ -131,9 +131,7 @@ def test_a_library_is_read_before_the_store_is_locked(
 
     monkeypatch.setattr(libstore, "read_library", another_writer_meanwhile)
     with open_store(url) as store:
-        assert import_library(store, [bib]) == [
-            f"{bib.resolve()}: 1 items, 1 matched stored papers"
-        ]
+        assert import_library(store, [bib]) == [f"{bib.resolve()}: 1 item, 1 matched stored papers"]
     assert writes == ["could write"]
 
 
@@ -199,6 +197,7 @@ def test_cli_library_rank_similar(tmp_path: Path) -> None:
     assert "2505.00001" in listing.output
     stats = runner.invoke(cli, ["library", "stats", "--config", str(config)])
     assert "2 items in 1 file; 2 matched" in stats.output
+    assert f"{ids}: 2 items, 2 matched stored papers, imported " in stats.output  # per file
     ranked = runner.invoke(
         cli, ["rank", "--config", str(config), "--since", "2025-05-05", "--json"]
     )

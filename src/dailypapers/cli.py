@@ -30,7 +30,7 @@ from dailypapers.errors import (
 from dailypapers.models import counted, cut, strip_controls
 from dailypapers.names import CONFIG_ENV, MAX_SECONDS, OAI_FORMATS, SOURCES
 from dailypapers.publish.files import write_atomic
-from dailypapers.workflow import DEFAULT_INSTALL, UPGRADE_HINT, WORKFLOW_PATH
+from dailypapers.workflow import DEFAULT_INSTALL, WORKFLOW_PATH, upgrade_hint
 
 # Each command imports what it uses in its body: `dailypapers --help` and a
 # skipped run must not pay for SQLAlchemy, httpx, pydantic, jinja2 or rich.
@@ -299,6 +299,8 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
     """
     from dailypapers.scaffold import Undo, write_config
 
+    if install != DEFAULT_INSTALL and not github:  # it would be ignored
+        raise UsageFailure("dailypapers: --install is what the workflow installs: add --github")
     path = _config_path(config_file)
     files: list[tuple[Path, Callable[[Path], None]]] = [(path, write_config)]
     if github:
@@ -316,7 +318,7 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
         undo.undo()
         raise
     if github and written[-1]:
-        click.echo(UPGRADE_HINT.format(install=install))
+        click.echo(upgrade_hint(install))
         _warn_below_the_repository(path.parent)
     if not any(written):
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
@@ -442,8 +444,9 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
         )
     text = _config_workflow(path, install)  # a config error is its line (exit 2)
     _check_writable(target, force)
-    if not _write_unless_exists(target, force, lambda p: write_atomic(p, text)):
+    if target.exists() and not target.is_dir() and not force:  # one line, not "kept" too
         raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
+    _write_unless_exists(target, force, lambda p: write_atomic(p, text))
     _warn_below_the_repository(path.parent)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dailypapers.masking import mask
+from dailypapers.models import counted
 from dailypapers.pipeline import RunReport
 
 
@@ -44,7 +45,8 @@ def summary_markdown(report: RunReport) -> str:
             lines.append(f"- {outcome.channel}: failed: {_text(outcome.error)}")
         elif outcome.papers:
             receipt = _text(outcome.receipt or "")
-            lines.append(f"- {outcome.channel}: sent {outcome.papers} papers {receipt}".rstrip())
+            sent = counted(outcome.papers, "paper")
+            lines.append(f"- {outcome.channel}: sent {sent} {receipt}".rstrip())
         else:
             lines.append(f"- {outcome.channel}: nothing new to send")
     return "\n".join(lines) + "\n"

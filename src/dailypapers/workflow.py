@@ -24,6 +24,17 @@ UPGRADE_HINT = (
     "pip install -U dailypapers && dailypapers workflow --force"
 )
 
+
+def upgrade_hint(install: str) -> str:
+    """What ``init --github`` says of the workflow's install line (a spec of one's own
+    is kept by naming it again: the plain upgrade would write the release's)."""
+    if install == DEFAULT_INSTALL:
+        return UPGRADE_HINT.format(install=install)
+    return (
+        f"the workflow installs {install}; to change it later: "
+        "dailypapers workflow --force --install SPEC"
+    )
+
 _TEMPLATE = """\
 # Daily papers: fetch new arXiv papers, rewrite the outputs, notify, commit.
 # Written by `dailypapers init --github` (`dailypapers workflow --force` rewrites it).

@@ -29,7 +29,7 @@ def import_library(store: Store, paths: Sequence[Path], *, only_changed: bool = 
     now = utcnow()
     results = libstore.import_files(store, paths, now, only_changed=only_changed)
     return [
-        f"{r.path}: {r.items} items, {r.matched} matched stored papers"
+        f"{r.path}: {counted(r.items, 'item')}, {r.matched} matched stored papers"
         if r.changed
         else f"{r.path}: unchanged"
         for r in results
@@ -75,8 +75,9 @@ def stats_lines(store: Store) -> list[str]:
         rows = libstore.library(conn)
         files = libstore.files(conn)
     lines = [
-        f"{path}: {counted(items, 'item')}, imported {at:%Y-%m-%d %H:%M} UTC"
-        for path, items, at in files
+        f"{path}: {counted(items, 'item')}, {matched} matched stored papers,"
+        f" imported {at:%Y-%m-%d %H:%M} UTC"
+        for path, items, matched, at in files
     ]
     matched = sum(1 for row in rows if row.paper_id)
     with_arxiv = sum(1 for row in rows if row.arxiv_id)

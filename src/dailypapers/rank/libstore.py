@@ -287,9 +287,19 @@ def _added(row: LibraryRow) -> datetime:
     return row.added
 
 
-def files(conn: Connection) -> list[tuple[str, int, datetime]]:
+def files(conn: Connection) -> list[tuple[str, int, int, datetime]]:
+    """Each imported file: path, items, items matched to a stored paper, when imported."""
+    matched = dict(
+        conn.execute(
+            sa.select(library_items.c.path, sa.func.count())
+            .where(library_items.c.paper_id.is_not(None))
+            .group_by(library_items.c.path)
+        ).all()
+    )
     rows = conn.execute(sa.select(library_files).order_by(library_files.c.path))
-    return [(row.path, row.item_count, row.imported_at) for row in rows]
+    return [
+        (row.path, row.item_count, int(matched.get(row.path, 0)), row.imported_at) for row in rows
+    ]
 
 
 # --- term cache and document frequencies ---------------------------------------
