@@ -306,3 +306,27 @@ def test_search_looks_for_the_damage_only_in_the_papers_it_read(
     (line,) = result.output.splitlines()
     assert line.startswith(f"dailypapers: failed: stored paper {paper_id}: column {column} ")
     assert len(checked) <= 100, len(checked)  # the papers the search read, not all 400
+
+
+@pytest.mark.parametrize(("column", "value"), [("title", "x'41ff42'"), ("version", "'abc'")])
+def test_repair_rank_and_similar_name_the_value_they_cannot_read(
+    stored: Path, tmp_path: Path, column: str, value: str
+) -> None:
+    # Before: "unexpected error: TypeError: normalize() argument 2 must be str, not bytes".
+    folder = copy_of(stored, tmp_path)
+    config = ["--config", str(folder / "papers.toml")]
+    (folder / "ids.txt").write_text("2505.07271\n", encoding="utf-8")
+    assert (
+        CliRunner().invoke(cli, ["library", "import", *config, str(folder / "ids.txt")]).exit_code
+        == 0
+    )
+    paper_id = damage(folder, column, value)
+    with sqlite3.connect(folder / ".dailypapers" / "papers.db") as conn:
+        conn.execute("DELETE FROM paper_search WHERE rowid = (SELECT min(rowid) FROM paper_search)")
+    repaired = CliRunner().invoke(cli, ["doctor", "--repair", *config])
+    assert "unexpected" not in repaired.output and "search index not rebuilt" in repaired.output
+    for args in (["rank", "--since", "2025-01-01"], ["similar", "2505.07271"]):
+        result = CliRunner().invoke(cli, [*args, *config])
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.splitlines()
+        assert line.startswith(f"dailypapers: failed: stored paper {paper_id}: column {column} ")

@@ -175,7 +175,13 @@ def repair(store: Store, notice: Callable[[str], None] | None = None) -> list[st
         if removed := doctorchecks.delete_orphan_links(conn):
             done.append(f"deleted {removed} orphan topic link(s)")
         if not check_search_index(store, conn).ok:
-            done.append(f"rebuilt the search index of {reindex_search(conn)} papers")
+            if check_values(store, conn).ok:
+                done.append(f"rebuilt the search index of {reindex_search(conn)} papers")
+            else:  # the index reads every paper's text: "unexpected error: TypeError" before
+                done.append(
+                    "search index not rebuilt: a stored value is not dailypapers' "
+                    "(see 'stored values'); correct it, then run --repair again"
+                )
     if marked := store.mark_interrupted():
         done.append(f"marked {marked} unfinished run(s) as interrupted")
     return done

@@ -35,6 +35,7 @@ def upgrade_hint(install: str) -> str:
         "dailypapers workflow --force --install SPEC"
     )
 
+
 _TEMPLATE = """\
 # Daily papers: fetch new arXiv papers, rewrite the outputs, notify, commit.
 # Written by `dailypapers init --github` (`dailypapers workflow --force` rewrites it).

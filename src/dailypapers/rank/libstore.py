@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers.models import readable, stored_value_error, stored_value_problem
 from dailypapers.rank.library import Entry, LibraryError, normalise_title, read_library, reason
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.schema import (
@@ -289,7 +290,7 @@ def _added(row: LibraryRow) -> datetime:
 
 def files(conn: Connection) -> list[tuple[str, int, int, datetime]]:
     """Each imported file: path, items, items matched to a stored paper, when imported."""
-    matched = dict(
+    matched: dict[str, int] = dict(
         conn.execute(
             sa.select(library_items.c.path, sa.func.count())
             .where(library_items.c.paper_id.is_not(None))
@@ -429,6 +430,14 @@ class _Totals:
     papers: int = 0
 
     def analyse(self, row: Any) -> dict[str, Any]:
+        if not readable(row.version, row.title, row.abstract):  # another tool's value
+            column, value = next(
+                (name, getattr(row, name))
+                for name in ("version", "title", "abstract")
+                if stored_value_problem(name, getattr(row, name))
+            )
+            problem = stored_value_problem(column, value) or "unreadable"
+            raise stored_value_error(row.id, column, value, problem)
         counts = term_counts(row.title, row.abstract)
         if row.terms is not None:
             old = dict(row.terms)
