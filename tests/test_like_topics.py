@@ -158,6 +158,8 @@ def test_update_fills_the_topic_through_the_fake_arxiv(
     readme = config.readme_path.read_text(encoding="utf-8")
     assert "## By example" in readme and "Reward models from human preference data" in readme
     at = lines.index("By example: 2 of 4 papers kept by example")
+    # the fetch's line counts candidates (before: "5 new or revised", of which 2 were kept)
+    assert "By example: 5 candidates" in lines[:at]  # the example itself is one
     assert lines[at + 1].startswith("  2505.00002 0.82")
     assert lines[at + 1].endswith("because 2505.00001: model, prefer, reward")
     assert lines[at + 2].startswith("  2505.00003 ")

@@ -35,7 +35,10 @@ def test_without_a_site_it_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "papers.toml").write_text('[[topics]]\nname = "A"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2
-    assert 'no site in site: add "site" to outputs in papers.toml' in result.stderr
+    assert (
+        'no site yet in site/ (no index.html): add "site" to outputs in papers.toml'
+        in result.stderr
+    )
 
 
 def test_an_empty_bind_address_is_a_usage_error(tmp_path: Path) -> None:

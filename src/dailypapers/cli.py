@@ -770,7 +770,8 @@ def summarize(
     """Write TL;DRs for pending papers with the [summaries] endpoint, then re-render.
 
     Pending papers are the listed ones without a summary of their current
-    version (the "For you" ones first, then the oldest pending). The key is
+    version (the "For you" ones first, then the oldest pending; among papers
+    seen together, the newest of each topic in turn). The key is
     read from $DAILYPAPERS_LLM_API_KEY. Prints how many were written, how many
     are still pending and the tokens in/out the endpoint reported; exits 1
     when the endpoint answered nothing usable.
@@ -945,8 +946,8 @@ def serve(config_file: Path | None, port: int, bind: str, open_browser: bool, de
     folder = config.site_dir
     if not (folder / "index.html").is_file():
         raise UsageFailure(
-            f'dailypapers: no site in {_relative(folder)}: add "site" to outputs in '
-            f"{config.path.name}, then run 'dailypapers render'"
+            f"dailypapers: no site yet in {_relative(folder)}/ (no index.html): "
+            f"add \"site\" to outputs in {config.path.name}, then run 'dailypapers render'"
         )
     try:
         server = make_server(folder, bind, port)

@@ -536,7 +536,9 @@ class ApiSource:
             )
         except ArxivError as exc:
             raise SourceError(f"topic {plan.topic.name!r}: {exc.brief()}") from exc
-        context.say(f"{plan.topic.name}: {len(fetched.papers)} new or revised")
+        # a topic by example fetches its categories' papers: candidates, kept later by score
+        fetched_what = "candidates" if plan.topic.like is not None else "new or revised"
+        context.say(f"{plan.topic.name}: {len(fetched.papers)} {fetched_what}")
         return fetched
 
     def close(self) -> None:
