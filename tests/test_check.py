@@ -171,3 +171,14 @@ def test_check_reports_every_config_problem(runner: CliRunner, tmp_path: Path) -
     other = runner.invoke(cli, ["render"])  # other commands: the first, counting the rest
     assert other.exit_code == 2 and other.stderr.count("\n") == 1
     assert other.stderr.rstrip().endswith("(and 2 more problems)")
+
+
+def test_check_warns_of_a_library_file_that_is_not_there(runner: CliRunner, tmp_path: Path) -> None:
+    # Before: `check` said ok, and every update ranked without it ("for you: skipped").
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "A"\n[library]\npaths = ["nope.bib", "."]\n', encoding="utf-8"
+    )
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "[library] paths" in line]
+    assert len(warnings) == 2 and "nope.bib: not a readable file" in warnings[0]

@@ -314,6 +314,18 @@ def test_a_contact_the_user_agent_cannot_carry_is_a_config_line(
             'sender = "a@x.org"\nrecipients = ["b@x.org"]\n',
             ":4: notify.email.smtp_host: not a host name: 'a b'",
         ),
+        (
+            'outputs = ["readme", "json", "readme"]\n[[topics]]\nname = "A"\n',
+            ":1: outputs: 'readme' is listed twice",
+        ),
+        (
+            'timezone = "localtime"\n[[topics]]\nname = "A"\n',
+            ":1: timezone: 'localtime' is not an IANA time zone (write one, as Europe/Berlin)",
+        ),
+        (
+            '[[topics]]\nname = "A"\n[arxiv]\ndelay = nan\n',
+            ":4: arxiv.delay: must be a finite number, not nan",
+        ),
     ],
 )
 def test_common_mistakes_say_the_fix(tmp_path: Path, text: str, problem: str) -> None:

@@ -1007,6 +1007,7 @@ def check(
             click.echo(f"dailypapers: config error: {line}", err=True)
         raise UsageFailure(f"dailypapers: config error: {last}") from None
     _check_prompt(config)
+    _check_library(config)
     if until is not None and not ARXIV_START_YEAR <= until.year <= LAST_YEAR:
         raise UsageFailure(f"dailypapers: --until {until.date()} is not between 1991 and 9900")
     end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else datetime.now(UTC)
@@ -1031,6 +1032,22 @@ def _check_prompt(config: Config) -> None:
         load_prompt(config, settings)
     except SummaryError as exc:
         raise UsageFailure(f"dailypapers: config error: {exc}") from None
+
+
+def _check_library(config: Config) -> None:
+    """A ``[library] paths`` file that is not there is a warning here: a run ranks
+    without it (with the library as last imported, or none), every day."""
+    for path in config.library_paths:
+        try:
+            readable = path.is_file() and os.access(path, os.R_OK)
+        except (OSError, ValueError):  # a name too long, a NUL byte
+            readable = False
+        if not readable:
+            click.echo(
+                f"dailypapers: warning: [library] paths: {path}: not a readable file"
+                " (update ranks without it)",
+                err=True,
+            )
 
 
 def _count_on_arxiv(config: Config, end: datetime) -> list[Any]:

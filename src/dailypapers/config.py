@@ -57,7 +57,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 class _Model(BaseModel):
     # strict: TOML has real types, so "50" or true for a number is a mistake, not a value.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class ArxivSettings(_Model):
@@ -581,6 +581,16 @@ class Settings(_Model):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        if value in ("localtime", "posixrules", "Factory"):  # tzdata files, not IANA zones
+            raise ValueError(f"{value!r} is not an IANA time zone (write one, as Europe/Berlin)")
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        """Each output once (``["readme", "readme"]`` said "readme.path: is also readme.path")."""
+        if twice := next((v for i, v in enumerate(value) if v in value[:i]), None):
+            raise ValueError(f"{twice!r} is listed twice")
         return value
 
     @field_validator("archives")
@@ -886,6 +896,8 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
     if kind == "date_type" and isinstance(error["input"], str):
         written = json.dumps(error["input"][:40])
         return f"must be a TOML date without quotes, as in [2027-01-01], not {written}"
+    if kind == "finite_number":
+        return f"must be a finite number, not {error['input']}"
     if kind in _KINDS:
         return f"must be {_KINDS[kind]}, not {_toml_repr(error['input'])}"
     message = str(error["msg"])
