@@ -326,6 +326,10 @@ def test_a_contact_the_user_agent_cannot_carry_is_a_config_line(
             '[[topics]]\nname = "A"\n[arxiv]\ndelay = nan\n',
             ":4: arxiv.delay: must be a finite number, not nan",
         ),
+        (  # before: "papers.toml: feeds.dir: must not contain [site] dir", a key not written
+            '[[topics]]\nname = "A"\n[site]\ndir = "feeds/x"\n',
+            ":4: site.dir: must not be inside [feeds] dir (default: feeds)",
+        ),
     ],
 )
 def test_common_mistakes_say_the_fix(tmp_path: Path, text: str, problem: str) -> None:

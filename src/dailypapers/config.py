@@ -779,6 +779,8 @@ def _check_output_dirs(config: Config, text: str) -> None:
             problem = "must not be inside [site] dir (the site carries its own copy of the feeds)"
         elif key == "feeds" and folder in dirs["site"].parents:
             problem = "must not contain [site] dir"
+            if locate(text, (key, "dir")) is None:  # blame the key the file sets
+                key, problem = "site", "must not be inside [feeds] dir (default: feeds)"
         if problem:
             line = locate(text, (key, "dir"))
             where = f"{config.path}:{line}" if line else str(config.path)
