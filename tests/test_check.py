@@ -182,3 +182,16 @@ def test_check_warns_of_a_library_file_that_is_not_there(runner: CliRunner, tmp_
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if "[library] paths" in line]
     assert len(warnings) == 2 and "nope.bib: not a readable file" in warnings[0]
+
+
+def test_each_problem_line_of_check_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    # The diff review: the lines before the last were printed raw (a key with a line break
+    # made three lines of one problem).
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "A"\n[arxiv]\n"bad\\nline2" = 1\n[oai]\ndelay = -1\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["check"])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == 2, result.stderr
+    assert all(line.startswith("dailypapers: config error: ") for line in lines)

@@ -341,3 +341,17 @@ def test_common_mistakes_say_the_fix(tmp_path: Path, text: str, problem: str) ->
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == f"{path}{problem}"
+
+
+def test_an_empty_contact_is_none_and_a_service_name_is_a_host(tmp_path: Path) -> None:
+    # The diff review: "" meant "no contact" before the contact check; a Docker Compose
+    # service name (mail_relay) is a host name.
+    path = tmp_path / "papers.toml"
+    path.write_text(
+        '[[topics]]\nname = "A"\n[arxiv]\ncontact = ""\n[notify.email]\n'
+        'smtp_host = "mail_relay"\nsender = "a@x.org"\nrecipients = ["b@x.org"]\n',
+        encoding="utf-8",
+    )
+    settings = load_config(path).settings
+    assert settings.arxiv.contact is None
+    assert settings.notify.email is not None and settings.notify.email.smtp_host == "mail_relay"

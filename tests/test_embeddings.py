@@ -368,7 +368,7 @@ def test_the_embeddings_score_is_the_mean_cosine_with_the_nearest_items(
 
     def cosine(a: list[float], b: list[float]) -> float:
         dot = sum(x * y for x, y in zip(a, b, strict=True))
-        return dot / (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5
+        return float(dot / (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5)
 
     assert len(items) == 2 and only
     for scored in only:

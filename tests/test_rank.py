@@ -370,7 +370,7 @@ def test_items_imported_before_their_papers_are_matched_once_the_papers_are_stor
         "@article{doi, title={Another title entirely}, doi={10.1000/WEATHER.13}}\n",
         encoding="utf-8",
     )
-    weather = next(p for p in NEW if p.id == "2505.00013").with_changes(doi="10.1000/weather.13")
+    weather = next(p for p in NEW if p.id == "2505.00013").with_changes(doi="10.1000/Weather.13")
     with open_store(store_url) as store:
         import_library(store, [ids, bib])
         store.write(lambda conn: store.save_papers(conn, [*OLD, *NEW[:3], weather], utcnow()))
@@ -424,3 +424,30 @@ def import_library_unmatched(store: object, arxiv_id: str) -> None:
         )
 
     store.write(write)
+
+
+def test_a_later_match_by_doi_wins_and_an_arxiv_item_never_matches_by_title(
+    store_url: str, tmp_path: Path
+) -> None:
+    # The diff review's cases: an item with an arXiv id was taken by another paper of the
+    # same title (for good); a title match in an earlier batch beat a DOI match in a later.
+    bib = tmp_path / "lib.bib"
+    bib.write_text(
+        "@article{survey, title={Weather forecasting at scale}, eprint={2601.00001}}\n"
+        "@article{journal, title={Molecular graph transformers}, doi={10.1000/J.7}}\n",
+        encoding="utf-8",
+    )
+    same_title = NEW[3]  # 2505.00013, "Weather forecasting at scale": not the survey
+    by_doi = paper(99, "Graph transformers, the journal version", "Molecules.", days=6)
+    with open_store(store_url) as store:
+        import_library(store, [bib])
+        store.write(
+            lambda conn: store.save_papers(
+                conn, [*NEW, by_doi.with_changes(doi="10.1000/j.7")], utcnow()
+            )
+        )
+        store.write(lambda conn: libstore.refresh_terms(conn, batch=1))  # one paper a batch
+        with store.reading() as conn:
+            matched = {row.key: row.paper_id for row in libstore.library(conn)}
+    assert same_title.title == "Weather forecasting at scale"
+    assert matched == {"2601.00001": None, "10.1000/j.7": "2505.00099"}

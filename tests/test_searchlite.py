@@ -164,6 +164,8 @@ def test_the_default_store_is_found_as_the_config_finds_it(
     )
     monkeypatch.setenv("DAILYPAPERS_DB", "")  # an empty variable is unset
     assert searchconfig.default_store_url(None) is not None
+    other.write_text('[store]\nURL = "sqlite:///elsewhere.db"\n', "utf-8")  # a misspelt key
+    assert searchconfig.default_store_url(None) is None  # the config load reports it
 
 
 def test_a_broken_config_without_a_store_is_still_reported(tmp_path: Path) -> None:

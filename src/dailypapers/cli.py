@@ -1003,8 +1003,8 @@ def check(
         config = _load(config_file, strict=strict)
     except ConfigError as exc:  # every problem, one line each: not one fix per run
         *lines, last = exc.problems
-        for line in lines:
-            click.echo(f"dailypapers: config error: {line}", err=True)
+        for line in lines:  # each as Failure.show prints the last: one line, no controls
+            UsageFailure(f"dailypapers: config error: {line}").show()
         raise UsageFailure(f"dailypapers: config error: {last}") from None
     _check_prompt(config)
     _check_library(config)

@@ -88,7 +88,7 @@ class ArxivSettings(_Model):
     def _contact_address(cls, value: str | None) -> str | None:
         """Checked here: the User-Agent carries it, and a space or a non-ASCII letter
         failed every request of ``update`` after ``check`` said ok."""
-        return None if value is None else _address(value)
+        return _address(value) if value and value.strip() else None  # "": no contact
 
 
 class OaiSettings(_Model):
@@ -204,7 +204,7 @@ class EmailSettings(_Channel):
         ``check`` said ok: the port is ``smtp_port``)."""
         if value.count(":") == 1:
             raise ValueError("a host name without a port: the port is smtp_port")
-        if not re.fullmatch(r"[A-Za-z0-9.\-]+|[0-9A-Fa-f:.]+", value):
+        if any(c.isspace() or not c.isprintable() or c in "/@" for c in value):
             raise ValueError(f"not a host name: {value[:60]!r}")
         return value
 

@@ -12,8 +12,8 @@ from dailypapers import doctorchecks, fts
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
-    RunOwner,
     Store,
+    owner_gone,
     reindex_search,
 )
 
@@ -83,13 +83,7 @@ def check_runs(store: Store, conn: Connection) -> Finding:
     owners = doctorchecks.running_owners(conn)
     if not owners:
         return Finding("runs", True, "no run left unfinished")
-    stuck = [
-        owner
-        for owner in owners
-        if owner[0] is not None
-        and owner[1] is not None
-        and RunOwner(owner[0], owner[1], owner[2]).gone(None)
-    ]
+    stuck = [owner for owner in owners if owner_gone(*owner, None)]
     if not stuck:
         pids = sorted(str(pid) for host, pid, _ in owners if host == socket.gethostname())
         here = f" (this host: pid {', '.join(pids)})" if pids else ""

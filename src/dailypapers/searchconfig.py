@@ -32,7 +32,6 @@ def default_store_url(explicit: Path | None) -> str | None:
         data = tomllib.loads(read_config_bytes(path).decode("utf-8"))
     except (ConfigError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None  # the command loads the config, and reports it as every command does
-    store = data.get("store")
-    if store is not None and (not isinstance(store, dict) or "url" in store):
-        return None  # init's papers.toml has an empty [store]: the default store
+    if data.get("store", {}) != {}:  # init's papers.toml has an empty [store]: the default
+        return None
     return f"sqlite:///{path.parent / STATE_DIR_NAME / 'papers.db'}"

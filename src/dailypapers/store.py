@@ -60,6 +60,7 @@ __all__ = [
     "find_damaged",
     "metadata",
     "open_store",
+    "owner_gone",
     "paper_from_row",
     "papers",
     "reindex_search",
@@ -158,6 +159,11 @@ class RunOwner:
         if holding is not None and self.lock == holding and self.pid != os.getpid():
             return True
         return not pid_alive(self.pid)
+
+
+def owner_gone(host: str | None, pid: int | None, lock: str | None, holding: str | None) -> bool:
+    """Whether a ``running`` row's owner has provably stopped (no owner recorded: unknown)."""
+    return host is not None and pid is not None and RunOwner(host, pid, lock).gone(holding)
 
 
 def pid_alive(pid: int) -> bool:
@@ -438,7 +444,7 @@ class Store:
         ]
         if rows:
             conn.execute(insert_ignore(self.dialect, topic_papers), rows)
-        return {row["paper_id"] for row in rows}
+        return {pid for pid in ids if pid not in existing}
 
     def linked_ids(self, conn: Connection, topic_id: int, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the topic already links."""
@@ -565,11 +571,7 @@ class Store:
                     (runs.c.status == RunStatus.RUNNING.value) & runs.c.host.is_not(None)
                 )
             ).all()
-            gone = [
-                row.id
-                for row in rows
-                if row.pid is not None and RunOwner(row.host, row.pid, row.lock).gone(held)
-            ]
+            gone = [row.id for row in rows if owner_gone(row.host, row.pid, row.lock, held)]
             for chunk in chunks(gone, 500):
                 conn.execute(
                     runs.update()
@@ -608,8 +610,11 @@ def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
         raise StoreError(f"cannot use {_describe_url(engine)}: {_first_line(exc)}") from None
-    except StoreError:
+    except StoreError as exc:
         engine.dispose()
+        if isinstance(exc.__cause__, sa.exc.DBAPIError):  # a migration's: name the store
+            cause = _first_line(exc.__cause__)
+            raise StoreError(f"cannot use {_describe_url(engine)}: {cause}") from None
         raise
     return store
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from dailypapers.config import Config
-from dailypapers.masking import short
 from dailypapers.models import Paper
 from dailypapers.rank import libstore
 from dailypapers.rank.library import LibraryError
@@ -30,7 +29,6 @@ from dailypapers.store import Store, stored_papers, utcnow
 
 WINDOW = timedelta(days=1)
 REASONS = 3
-MAX_REASON = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +77,15 @@ def for_you(
 
 
 def _reimport(store: Store, paths: Sequence[Path], warn: Callable[[str], None] | None) -> None:
-    try:
-        libstore.import_files(store, paths, utcnow(), only_changed=True)
-    except (LibraryError, OSError) as exc:
-        if warn is None or not _has_library(store):
-            raise
-        reason = short(exc, MAX_REASON)
-        warn(f"library not re-imported ({reason}); ranked with the library as last imported")
+    if warn is None:
+        libstore.import_files(store, paths, utcnow(), only_changed=True)  # raises
+        return
+    reason = libstore.reimport_changed(store, paths)
+    if reason is None:
+        return
+    if not _has_library(store):  # nothing to rank with: the caller skips, with the reason
+        raise LibraryError(reason)
+    warn(f"library not re-imported ({reason}); ranked with the library as last imported")
 
 
 def _has_library(store: Store) -> bool:

@@ -111,7 +111,7 @@ def render(scored: Sequence[api.Scored], *, as_json: bool, explain: bool) -> str
     if not scored:
         return (
             "nothing ranked: no library imported, no new papers,"
-            " or none shares a term with the library"
+            " or none has anything in common with the library (score 0)"
         )
     lines = []
     for position, item in enumerate(scored, 1):

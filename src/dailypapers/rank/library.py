@@ -168,7 +168,7 @@ def read_bibtex(text: str) -> list[Entry]:
     entries = []
     for item in library.entries:
         try:
-            fields = {
+            fields: dict[str, Any] = {
                 name: _latex_text(latex, str(f.value))
                 for k, f in item.fields_dict.items()
                 if (name := k.lower()) in _BIBTEX_FIELDS

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dailypapers.masking import short
 from dailypapers.models import readable, stored_value_error, stored_value_problem
 from dailypapers.rank.library import Entry, LibraryError, normalise_title, read_library, reason
 from dailypapers.rank.vectors import Corpus, term_counts
@@ -37,9 +38,10 @@ from dailypapers.schema import (
     rank_corpus,
     rank_terms,
 )
-from dailypapers.store import Store
+from dailypapers.store import Store, utcnow
 
 _BATCH = 500
+MAX_REASON = 300  # characters of a failure's reason in a warning line
 
 # --- library -----------------------------------------------------------------
 
@@ -98,6 +100,16 @@ def import_files(
     """
     work = read_files(store, paths, only_changed=only_changed)
     return store.write(lambda conn: save_files(conn, work, now))
+
+
+def reimport_changed(store: Store, paths: Sequence[Path]) -> str | None:
+    """Re-import the files whose bytes changed; ``None``, or the one-line reason a
+    file could not be read (then nothing is re-imported: the library stays as it was)."""
+    try:
+        import_files(store, paths, utcnow(), only_changed=True)
+    except (LibraryError, OSError) as exc:
+        return short(exc, MAX_REASON)
+    return None
 
 
 def read_files(
@@ -323,6 +335,7 @@ def refresh_terms(conn: Connection, batch: int = _BATCH) -> int:
         conn.execute(paper_terms.insert(), upserts)
         unmatched.match(conn, rows)
         after = rows[-1].id
+    unmatched.finish(conn)
     if totals.papers:
         _add_frequencies(conn, totals.df, totals.documents, totals.length)
     return totals.papers
@@ -355,14 +368,20 @@ class _Unmatched:
     A paper stored after its item was imported (an id list read before the
     update that brought the paper; a journal version's BibTeX entry) is
     matched when its terms are first analysed, and an item's arXiv id is
-    looked up each time (a cheap lookup by key, which also mends stores
-    written before): before, such an item never matched, counted by its
-    title alone, and its paper was recommended to the reader who holds it.
+    looked up each time (a lookup by key, which also mends stores written
+    before): before, such an item never matched, counted by its title alone,
+    and its paper was recommended to the reader who holds it. An item with
+    an arXiv id matches by that id or its DOI, never by title (another
+    paper of the same title would take it for good); a title match waits
+    until every new paper was seen, so a DOI match in a later batch wins, and
+    of two papers of one title the first seen does, as at import.
     """
 
     by_id: dict[str, list[int]] = field(default_factory=dict)
     by_doi: dict[str, list[int]] = field(default_factory=dict)
     by_title: dict[str, list[int]] = field(default_factory=dict)
+    titled: dict[int, str] = field(default_factory=dict)  # item: paper, linked by finish()
+    linked: set[int] = field(default_factory=set)
 
     @classmethod
     def load(cls, conn: Connection) -> _Unmatched:
@@ -370,54 +389,43 @@ class _Unmatched:
         columns = (library_items.c.id, library_items.c.arxiv_id, library_items.c.doi)
         query = sa.select(*columns, library_items.c.title).where(library_items.c.paper_id.is_(None))
         for item, arxiv_id, doi, title in conn.execute(query):
-            for keys, key in (
-                (found.by_id, arxiv_id),
-                (found.by_doi, doi),
-                (found.by_title, normalise_title(title or "")),
-            ):
-                if key:
-                    keys.setdefault(key, []).append(item)
+            if arxiv_id:
+                found.by_id.setdefault(arxiv_id, []).append(item)
+            if doi:
+                found.by_doi.setdefault(doi, []).append(item)
+            if not arxiv_id and (key := normalise_title(title or "")):
+                found.by_title.setdefault(key, []).append(item)
         return found
 
     def match_stored_ids(self, conn: Connection) -> None:
         stored = _existing(conn, papers.c.id, papers.c.id, sorted(self.by_id))
-        self._link(conn, [(self.by_id, {pid: pid for pid in stored})])
+        self._link(conn, {item: pid for pid in sorted(stored) for item in self.by_id[pid]})
 
     def match(self, conn: Connection, rows: Sequence[Any]) -> None:
-        """Link the items these newly analysed papers match (id, then DOI, then title)."""
-        if not (self.by_id or self.by_doi or self.by_title):
-            return
-        titles = {normalise_title(r.title or ""): r.id for r in rows} if self.by_title else {}
-        self._link(
-            conn,
-            [
-                (self.by_id, {r.id: r.id for r in rows}),
-                (self.by_doi, {r.doi.lower(): r.id for r in rows if r.doi}),
-                (self.by_title, titles),
-            ],
-        )
-
-    def _link(
-        self, conn: Connection, matches: Sequence[tuple[dict[str, list[int]], dict[str, str]]]
-    ) -> None:
+        """Link the items these newly analysed papers match by DOI; note title matches."""
         links: dict[int, str] = {}
-        for keys, papers_by_key in matches:
-            for key, paper in papers_by_key.items():
-                for item in keys.pop(key, []) if key else []:
-                    links.setdefault(item, paper)
-        if not links:
+        for row in rows:
+            for item in self.by_doi.get((row.doi or "").lower(), []) if self.by_doi else []:
+                links.setdefault(item, row.id)
+            for item in self.by_title.get(normalise_title(row.title or ""), []):
+                self.titled.setdefault(item, row.id)
+        self._link(conn, links)
+
+    def finish(self, conn: Connection) -> None:
+        """Link the items matched by title alone (after every new paper was seen)."""
+        self._link(conn, self.titled)
+
+    def _link(self, conn: Connection, links: Mapping[int, str]) -> None:
+        fresh = {item: paper for item, paper in links.items() if item not in self.linked}
+        if not fresh:
             return
         conn.execute(
             library_items.update()
             .where(library_items.c.id == sa.bindparam("item"))
             .values(paper_id=sa.bindparam("paper")),
-            [{"item": item, "paper": paper} for item, paper in links.items()],
+            [{"item": item, "paper": paper} for item, paper in fresh.items()],
         )
-        for keys in (self.by_id, self.by_doi, self.by_title):  # linked once, by its best key
-            for key in [k for k, items in keys.items() if set(items) & links.keys()]:
-                keys[key] = [i for i in keys[key] if i not in links]
-                if not keys[key]:
-                    del keys[key]
+        self.linked.update(fresh)
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ from dailypapers.rank.api import Held, Scored, score_papers
 from dailypapers.rank.methods import DEFAULT, METHODS
 from dailypapers.rank.vectors import Corpus, term_counts
 from dailypapers.sources.base import TopicFetch
-from dailypapers.store import Store, stored_papers, utcnow
+from dailypapers.store import Store, stored_papers
 
 Lookup = Callable[[Sequence[str]], list[Paper]]  # arXiv ids -> papers (missing ones left out)
 
@@ -249,14 +249,7 @@ def _refresh_library(config: Config, store: Store) -> None:
     """Re-import changed library files; one warning line (and the stored library) on failure."""
     import sys
 
-    from dailypapers.masking import short
-    from dailypapers.rank.library import LibraryError
-
-    paths, now = config.library_paths, utcnow()
-    try:
-        libstore.import_files(store, paths, now, only_changed=True)
-    except (LibraryError, OSError) as exc:
-        reason = short(exc, 300)
+    if (reason := libstore.reimport_changed(store, config.library_paths)) is not None:
         print(
             f"warning: library not re-imported ({reason}); collections as stored", file=sys.stderr
         )
