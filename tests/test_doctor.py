@@ -160,7 +160,7 @@ def test_a_write_the_database_refuses_is_one_line(tmp_path: Path) -> None:
 def test_a_store_busy_past_the_wait_says_so(tmp_path: Path) -> None:
     import sqlalchemy as sa
 
-    from dailypapers.store import _database_error
+    from dailypapers.store import database_error
 
     path = str(tmp_path / "busy.db")
     with closing(sqlite3.connect(path, isolation_level=None)) as holder:
@@ -169,7 +169,33 @@ def test_a_store_busy_past_the_wait_says_so(tmp_path: Path) -> None:
         with closing(waiter), pytest.raises(sqlite3.OperationalError) as raised:
             waiter.execute("BEGIN IMMEDIATE")
     wrapped = sa.exc.OperationalError("BEGIN IMMEDIATE", {}, raised.value)
-    assert _database_error(wrapped) == (
+    assert database_error(wrapped) == (
         "database error: database is locked"
         " (another process kept the store busy past the 30 s wait; try again)"
+    )
+
+
+def test_a_connection_lost_during_a_read_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shared-deployment review: a PostgreSQL connection terminated mid-run printed
+    # "unexpected error: OperationalError ... [SQL: SELECT ...] [parameters: ...]".
+    import sqlalchemy as sa
+
+    from dailypapers.rank import commands
+
+    (tmp_path / "papers.toml").write_text(CONFIG, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with open_store(f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}"):
+        pass
+    lost = Exception("terminating connection due to administrator command\nSSL SYSCALL")
+
+    def fail(store: object) -> list[str]:
+        raise sa.exc.OperationalError("SELECT secret FROM t WHERE x = %(x)s", {"x": 1}, lost)
+
+    monkeypatch.setattr(commands, "list_lines", fail)
+    result = CliRunner().invoke(cli, ["library", "list"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "dailypapers: failed: database error: terminating connection due to administrator command\n"
     )

@@ -124,12 +124,8 @@ def handle_errors(func: F) -> F:
                 raise Failure(f"dailypapers: failed: {line}") from None
             if _raised(exc, "dailypapers.config", "ConfigError"):
                 raise UsageFailure(f"dailypapers: config error: {exc}") from None
-            if (
-                _raised(exc, "dailypapers.runlock", "RunFailed")
-                or _raised(exc, "dailypapers.store", "StoreError")
-                or _raised(exc, "dailypapers.models", "StoredValueError")
-            ):
-                raise Failure(f"dailypapers: failed: {exc}") from None
+            if line := _failed_run(exc):
+                raise Failure(f"dailypapers: failed: {line}") from None
             if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
                 raise  # already one line and an exit code
             if line := unusable_path(exc):  # a path given that no system call takes
@@ -139,6 +135,21 @@ def handle_errors(func: F) -> F:
             raise Failure(unexpected(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _failed_run(exc: Exception) -> str | None:
+    """The line of a run that failed for a reason the library names (``None``: another)."""
+    if (
+        _raised(exc, "dailypapers.runlock", "RunFailed")
+        or _raised(exc, "dailypapers.store", "StoreError")
+        or _raised(exc, "dailypapers.models", "StoredValueError")
+    ):
+        return str(exc)
+    if _raised(exc, "sqlalchemy.exc", "DBAPIError"):  # a read: a connection lost midway
+        from dailypapers.store import database_error
+
+        return database_error(exc)  # type: ignore[arg-type]
+    return None
 
 
 def unusable_path(exc: BaseException) -> str | None:

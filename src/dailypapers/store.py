@@ -57,6 +57,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UTCDateTime",
+    "database_error",
     "find_damaged",
     "metadata",
     "open_store",
@@ -228,7 +229,7 @@ class Store:
             with self._transaction() as conn:
                 yield conn
         except sa.exc.DBAPIError as exc:
-            raise StoreError(_database_error(exc)) from exc
+            raise StoreError(database_error(exc)) from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -272,7 +273,7 @@ class Store:
                     return work(conn)
             except sa.exc.DBAPIError as exc:
                 if attempt == attempts or not _is_retryable(exc):
-                    raise StoreError(_database_error(exc)) from exc
+                    raise StoreError(database_error(exc)) from exc
                 log.warning("transaction aborted (%s), retrying", _first_line(exc))
                 time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
         raise AssertionError("unreachable")
@@ -626,7 +627,9 @@ def _engine(url: str) -> Engine:
         backend = sa.engine.make_url(url).get_backend_name()
         if backend not in SUPPORTED_DIALECTS:
             raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
-        engine = sa.create_engine(url)
+        # PostgreSQL: a connection the server dropped (a restart, an idle timeout) is
+        # replaced when taken from the pool, so a run can still record how it ended.
+        engine = sa.create_engine(url, pool_pre_ping=backend == "postgresql")
     except (sa.exc.ArgumentError, ImportError, ValueError) as exc:  # ValueError: "[::1/db"
         shown = _masked(url)
         named = f" {shown!r}" if shown else ""
@@ -714,7 +717,8 @@ def _shown(url: sa.URL) -> str:
     return shown.replace("%2A%2A%2A", "***")
 
 
-def _database_error(exc: sa.exc.DBAPIError) -> str:
+def database_error(exc: sa.exc.DBAPIError) -> str:
+    """One line for a database error (the driver's first line: no SQL, no parameters)."""
     line = f"database error: {_first_line(exc)}"
     if getattr(exc.orig, "sqlite_errorname", "") == "SQLITE_BUSY":
         line += " (another process kept the store busy past the 30 s wait; try again)"
