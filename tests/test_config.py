@@ -355,3 +355,27 @@ def test_an_empty_contact_is_none_and_a_service_name_is_a_host(tmp_path: Path) -
     settings = load_config(path).settings
     assert settings.arxiv.contact is None
     assert settings.notify.email is not None and settings.notify.email.smtp_host == "mail_relay"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://papers:Hunter2@db.example.org/dp",
+        "postgresql+psycopg://papers@db.example.org/dp?password=Hunter2",
+    ],
+)
+def test_a_password_written_in_the_config_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # The shared-deployment review: papers.toml is committed, and `check` said nothing.
+    path = tmp_path / "papers.toml"
+    path.write_text(f'[[topics]]\nname = "A"\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    (warning,) = load_config(path).warnings
+    assert warning.startswith(f"{path}:4: store.url: holds a password")
+    assert "Hunter2" not in warning and "$DAILYPAPERS_DB" in warning
+    path.write_text(
+        '[[topics]]\nname = "A"\n[store]\nurl = "postgresql+psycopg://papers@db/dp"\n', "utf-8"
+    )
+    assert load_config(path).warnings == ()
+    monkeypatch.setenv("DAILYPAPERS_DB", url)  # from the variable: where it belongs
+    assert load_config(path).warnings == ()

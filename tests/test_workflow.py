@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
+from dailypapers import __version__
 from dailypapers.arxiv.calendar import Calendar
 from dailypapers.cli import cli
 from dailypapers.config import ArxivSettings
@@ -32,9 +33,11 @@ def step(workflow: Any, name: str) -> dict[str, Any]:
 def test_every_workflow_variant_passes_the_schema(tmp_path: Path) -> None:
     paths = []
     for issues in (False, True):
-        path = tmp_path / f"issues-{issues}.yml"
-        path.write_text(render_workflow(issues=issues, install="dailypapers==0.1.0"), "utf-8")
-        paths.append(path)
+        for shared in (False, True):
+            path = tmp_path / f"issues-{issues}-{shared}.yml"
+            text = render_workflow(issues=issues, install="dailypapers==0.1.0", shared=shared)
+            path.write_text(text, "utf-8")
+            paths.append(path)
     done = schema_check(*paths)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -316,3 +319,20 @@ def test_an_install_spec_of_several_requirements_installs_each() -> None:
 def test_one_requirement_with_spaces_stays_one_argument(spec: str) -> None:
     run = step(load(render_workflow(issues=False, install=spec)), "Install dailypapers")["run"]
     assert shlex.split(run)[4:] == [spec]
+
+
+def test_a_postgresql_store_gets_its_driver_and_its_url_from_a_secret(tmp_path: Path) -> None:
+    # The shared-deployment review: the workflow installed dailypapers without psycopg
+    # ("No module named psycopg" every day) and passed no DAILYPAPERS_DB.
+    (tmp_path / "papers.toml").write_text(
+        '[[topics]]\nname = "A"\n\n[store]\nurl = "postgresql+psycopg://papers@db/dp"\n'
+    )
+    code, _, err = invoke("workflow")
+    assert code == 0 and "repository secret DAILYPAPERS_DB" in err
+    workflow = load((tmp_path / WORKFLOW_PATH).read_text())
+    install = step(workflow, "Install dailypapers")["run"]
+    assert install == f"python -m pip install 'dailypapers[postgres]=={__version__}'"
+    env = step(workflow, "Fetch new papers, write the outputs, send notifications")["env"]
+    assert env["DAILYPAPERS_DB"] == "${{ secrets.DAILYPAPERS_DB }}"
+    sqlite = render_workflow(issues=False)
+    assert "DAILYPAPERS_DB" not in sqlite and "[postgres]" not in sqlite

@@ -367,11 +367,13 @@ def _warn_of_own_readme(readme: Path) -> None:
         )
 
 
-def _workflow_text(issues: bool, install: str, store: str | None = None) -> str:
+def _workflow_text(
+    issues: bool, install: str, store: str | None = None, shared: bool = False
+) -> str:
     from dailypapers.workflow import render_workflow
 
     _check_install(install)  # the store's path is checked before (cacheable)
-    return render_workflow(issues=issues, install=install, store=store)
+    return render_workflow(issues=issues, install=install, store=store, shared=shared)
 
 
 def _check_install(install: str) -> None:
@@ -386,6 +388,7 @@ def _check_install(install: str) -> None:
 def _config_workflow(path: Path, install: str) -> str:
     """The workflow for the config at ``path``: its ``[notify.github]`` (``issues:
     write``) and its store (cached, never committed). A config error raises."""
+    from dailypapers.sqlite_health import sqlite_path
     from dailypapers.workflow import cacheable, store_in_repository, store_outside
 
     config = _load(path)
@@ -405,7 +408,15 @@ def _config_workflow(path: Path, install: str) -> str:
             err=True,
         )
         store = None
-    return _workflow_text(config.settings.notify.github is not None, install, store)
+    shared = sqlite_path(config.db_url) is None  # PostgreSQL
+    if shared:
+        click.echo(
+            "note: the store is PostgreSQL: the workflow installs dailypapers[postgres] and "
+            "reads the store's URL from the repository secret DAILYPAPERS_DB (add it; keep "
+            "the password out of papers.toml)",
+            err=True,
+        )
+    return _workflow_text(config.settings.notify.github is not None, install, store, shared)
 
 
 def _kept_config_workflow(path: Path, install: str) -> str:

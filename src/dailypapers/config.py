@@ -689,7 +689,8 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False
     _check_unique_topics(settings, file, text)
     _check_like_scope(settings, file, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # the bytes read (strict UTF-8)
-    config = Config(file, settings, _query_warnings(settings, file, text), digest)
+    warnings = _query_warnings(settings, file, text) + _store_warnings(settings, file, text, data)
+    config = Config(file, settings, warnings, digest)
     _check_output_dirs(config, text)
     _check_output_paths(config, text)
     if config.warnings and (strict or settings.strict):
@@ -752,6 +753,23 @@ def _check_like_scope(settings: Settings, file: Path, text: str) -> None:
             key, message = found
             where = _where(file, text, ("topics", index, key))
             raise ConfigError(f"{where}: topics[{index}].{key}: {message} (topic {topic.name!r})")
+
+
+_PASSWORD = re.compile(r"://[^/@]*:[^/@]+@|[?&]password=", re.IGNORECASE)
+
+
+def _store_warnings(
+    settings: Settings, file: Path, text: str, data: dict[str, Any]
+) -> tuple[str, ...]:
+    """A password written in the config (a file people commit), not given by the variable."""
+    url = settings.store.url
+    if url is None or _from_env(("store", "url"), data) or not _PASSWORD.search(url):
+        return ()
+    where = _where(file, text, ("store", "url"))
+    return (
+        f"{where}: store.url: holds a password, in a file that is usually committed: "
+        f"set ${DB_ENV} instead (in GitHub Actions, a repository secret)",
+    )
 
 
 def _query_warnings(settings: Settings, file: Path, text: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ WORKFLOW_PATH = Path(".github") / "workflows" / "daily-papers.yml"
 # The exact version that wrote the workflow: a new release never changes a
 # repository's daily run behind its back (`dailypapers workflow --force` upgrades).
 DEFAULT_INSTALL = f"dailypapers=={__version__}"
+POSTGRES_INSTALL = f"dailypapers[postgres]=={__version__}"  # with a PostgreSQL store
 UPGRADE_HINT = (
     "the workflow installs {install}; to upgrade it later: "
     "pip install -U dailypapers && dailypapers workflow --force"
@@ -94,7 +95,7 @@ jobs:
         id: update
         run: dailypapers update
         env:
-@TOKEN@          DAILYPAPERS_SMTP_USER: ${{ secrets.DAILYPAPERS_SMTP_USER }}
+@TOKEN@@DB@          DAILYPAPERS_SMTP_USER: ${{ secrets.DAILYPAPERS_SMTP_USER }}
           DAILYPAPERS_SMTP_PASSWORD: ${{ secrets.DAILYPAPERS_SMTP_PASSWORD }}
           DAILYPAPERS_WEBHOOK_URL: ${{ secrets.DAILYPAPERS_WEBHOOK_URL }}
           DAILYPAPERS_FEISHU_URL: ${{ secrets.DAILYPAPERS_FEISHU_URL }}
@@ -151,18 +152,24 @@ _REQUIREMENT = re.compile(
 _PLAIN_PATH = re.compile(r"[^'\x00-\x1f\x7f\s-][^'\x00-\x1f\x7f]*")
 _ISSUES = "  issues: write    # [notify.github]: open the daily issue\n"
 _TOKEN = "          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}  # [notify.github]\n"
+_DB = "          DAILYPAPERS_DB: ${{ secrets.DAILYPAPERS_DB }}  # the shared store's URL\n"
 
 
 def render_workflow(
-    *, issues: bool, install: str = DEFAULT_INSTALL, store: str | None = None
+    *, issues: bool, install: str = DEFAULT_INSTALL, store: str | None = None, shared: bool = False
 ) -> str:
     """The workflow's YAML; ``issues`` grants ``issues: write`` for ``[notify.github]``.
 
     ``store``: a SQLite store's path in the repository when it is not under
     ``.dailypapers`` (``[store] url = "sqlite:///data/papers.db"``): cached
     with the state folder and never committed (with its ``-wal``/``-shm``).
+    ``shared``: the store is PostgreSQL: the driver is installed with the release
+    (``dailypapers[postgres]``) and the URL comes from the ``DAILYPAPERS_DB``
+    secret (an undefined secret is an empty variable: the config's url then).
     """
     check_install(install)
+    if shared and install == DEFAULT_INSTALL:
+        install = POSTGRES_INSTALL
     cache, exclude = ".dailypapers", ""
     if store is not None:
         if not cacheable(store):
@@ -172,6 +179,7 @@ def render_workflow(
     return (
         _TEMPLATE.replace("@ISSUES@", _ISSUES if issues else "")
         .replace("@TOKEN@", _TOKEN if issues else "")
+        .replace("@DB@", _DB if shared else "")
         .replace("@CACHE@", cache)
         .replace("@EXCLUDE@", exclude)
         .replace("@INSTALL@", _pip_arguments(install))
