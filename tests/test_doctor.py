@@ -199,3 +199,20 @@ def test_a_connection_lost_during_a_read_is_one_line(
     assert result.stderr == (
         "dailypapers: failed: database error: terminating connection due to administrator command\n"
     )
+
+
+def test_a_user_without_the_right_to_create_tables_is_told_how_to_grant_it() -> None:
+    import sqlalchemy as sa
+
+    from dailypapers.store import database_error
+
+    class Denied(Exception):
+        sqlstate = "42501"
+
+    wrapped = sa.exc.ProgrammingError(
+        "CREATE TABLE x", {}, Denied("permission denied for schema public")
+    )
+    assert database_error(wrapped) == (
+        "database error: permission denied for schema public (the database user needs to"
+        " create tables: make it the database's owner, or GRANT CREATE ON SCHEMA public TO it)"
+    )

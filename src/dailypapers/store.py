@@ -722,6 +722,11 @@ def database_error(exc: sa.exc.DBAPIError) -> str:
     line = f"database error: {_first_line(exc)}"
     if getattr(exc.orig, "sqlite_errorname", "") == "SQLITE_BUSY":
         line += " (another process kept the store busy past the 30 s wait; try again)"
+    elif getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+        line += (
+            " (the database user needs to create tables: make it the database's owner,"
+            " or GRANT CREATE ON SCHEMA public TO it)"
+        )
     return line
 
 
