@@ -330,6 +330,11 @@ def test_a_contact_the_user_agent_cannot_carry_is_a_config_line(
             '[[topics]]\nname = "A"\n[site]\ndir = "feeds/x"\n',
             ":4: site.dir: must not be inside [feeds] dir (default: feeds)",
         ),
+        (
+            '[[topics]]\nname = "A"\n[notify.email]\nsmtp_host = "smtp.x.org,"\n'
+            'sender = "a@x.org"\nrecipients = ["b@x.org"]\n',
+            ":4: notify.email.smtp_host: not a host name: 'smtp.x.org,'",
+        ),
     ],
 )
 def test_common_mistakes_say_the_fix(tmp_path: Path, text: str, problem: str) -> None:
@@ -379,3 +384,7 @@ def test_a_password_written_in_the_config_is_a_warning(
     assert load_config(path).warnings == ()
     monkeypatch.setenv("DAILYPAPERS_DB", url)  # from the variable: where it belongs
     assert load_config(path).warnings == ()
+    # the file still holds one while the variable overrides it (as in Actions): warned
+    path.write_text(f'[[topics]]\nname = "A"\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    monkeypatch.setenv("DAILYPAPERS_DB", "postgresql+psycopg://papers@db/dp")
+    assert len(load_config(path).warnings) == 1

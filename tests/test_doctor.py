@@ -216,3 +216,27 @@ def test_a_user_without_the_right_to_create_tables_is_told_how_to_grant_it() -> 
         "database error: permission denied for schema public (the database user needs to"
         " create tables: make it the database's owner, or GRANT CREATE ON SCHEMA public TO it)"
     )
+
+
+def test_a_migration_refused_by_the_database_names_the_store_and_keeps_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second diff review: open_store rebuilt the line from the driver's error and
+    # dropped database_error's hint.
+    import sqlalchemy as sa
+
+    from dailypapers import schema
+    from dailypapers.store import StoreError
+
+    class Denied(Exception):
+        sqlstate = "42501"
+
+    def refused(conn: object) -> None:
+        raise sa.exc.ProgrammingError("CREATE TABLE x", {}, Denied("permission denied"))
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (999, "refused", refused)])
+    with pytest.raises(StoreError) as raised:
+        open_store(f"sqlite:///{tmp_path / 'p.db'}")
+    message = str(raised.value)
+    assert message.startswith(f"cannot use sqlite:///{tmp_path / 'p.db'}: permission denied")
+    assert message.endswith("GRANT CREATE ON SCHEMA public TO it)")

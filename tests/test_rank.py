@@ -451,3 +451,22 @@ def test_a_later_match_by_doi_wins_and_an_arxiv_item_never_matches_by_title(
             matched = {row.key: row.paper_id for row in libstore.library(conn)}
     assert same_title.title == "Weather forecasting at scale"
     assert matched == {"2601.00001": None, "10.1000/j.7": "2505.00099"}
+
+
+def test_an_entry_with_an_arxiv_id_is_not_matched_by_title_at_import(
+    store_url: str, tmp_path: Path
+) -> None:
+    # The second diff review: at import, the title fallback still took another paper of
+    # the same title, for good (an unmatched item is the only kind matched again later).
+    bib = tmp_path / "lib.bib"
+    bib.write_text(
+        "@article{s, title={Weather forecasting at scale}, eprint={2601.00001}}\n"
+        "@article{t, title={Weather forecasting at scale}}\n",
+        encoding="utf-8",
+    )
+    fill(store_url)
+    with open_store(store_url) as store:
+        import_library(store, [bib])
+        with store.reading() as conn:
+            matched = {row.key: row.paper_id for row in libstore.library(conn)}
+    assert matched == {"2601.00001": None, "t": "2505.00013"}  # no id: by title, as before

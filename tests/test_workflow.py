@@ -336,3 +336,14 @@ def test_a_postgresql_store_gets_its_driver_and_its_url_from_a_secret(tmp_path: 
     assert env["DAILYPAPERS_DB"] == "${{ secrets.DAILYPAPERS_DB }}"
     sqlite = render_workflow(issues=False)
     assert "DAILYPAPERS_DB" not in sqlite and "[postgres]" not in sqlite
+
+
+def test_a_postgresql_store_with_a_spec_of_one_s_own_gets_the_driver_too() -> None:
+    # The second diff review: --install of one's own left psycopg out.
+    from dailypapers.workflow import with_driver
+
+    text = render_workflow(issues=False, install="dailypapers==0.0.9", shared=True)
+    install = step(load(text), "Install dailypapers")["run"]
+    assert install == "python -m pip install dailypapers==0.0.9 'psycopg[binary]>=3.1'"
+    assert with_driver("dailypapers[postgres]==0.0.9") == "dailypapers[postgres]==0.0.9"
+    assert with_driver("./dailypapers psycopg") == "./dailypapers psycopg"

@@ -411,7 +411,7 @@ def _config_workflow(path: Path, install: str) -> str:
     shared = sqlite_path(config.db_url) is None  # PostgreSQL
     if shared:
         click.echo(
-            "note: the store is PostgreSQL: the workflow installs dailypapers[postgres] and "
+            "note: the store is PostgreSQL: the workflow installs its driver (psycopg) and "
             "reads the store's URL from the repository secret DAILYPAPERS_DB (add it; keep "
             "the password out of papers.toml)",
             err=True,

@@ -204,7 +204,7 @@ class EmailSettings(_Channel):
         ``check`` said ok: the port is ``smtp_port``)."""
         if value.count(":") == 1:
             raise ValueError("a host name without a port: the port is smtp_port")
-        if any(c.isspace() or not c.isprintable() or c in "/@" for c in value):
+        if any(c.isspace() or not c.isprintable() or c in "/@[],;" for c in value):
             raise ValueError(f"not a host name: {value[:60]!r}")
         return value
 
@@ -678,10 +678,10 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False
     file = config_path(path)
     text = _read_text(file)
     try:
-        data = tomllib.loads(text)
+        written = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
-    data = _apply_env(data)
+    data = _apply_env(written)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -689,7 +689,7 @@ def load_config(path: str | os.PathLike[str] | None = None, strict: bool = False
     _check_unique_topics(settings, file, text)
     _check_like_scope(settings, file, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # the bytes read (strict UTF-8)
-    warnings = _query_warnings(settings, file, text) + _store_warnings(settings, file, text, data)
+    warnings = _query_warnings(settings, file, text) + _store_warnings(file, text, written)
     config = Config(file, settings, warnings, digest)
     _check_output_dirs(config, text)
     _check_output_paths(config, text)
@@ -758,12 +758,12 @@ def _check_like_scope(settings: Settings, file: Path, text: str) -> None:
 _PASSWORD = re.compile(r"://[^/@]*:[^/@]+@|[?&]password=", re.IGNORECASE)
 
 
-def _store_warnings(
-    settings: Settings, file: Path, text: str, data: dict[str, Any]
-) -> tuple[str, ...]:
-    """A password written in the config (a file people commit), not given by the variable."""
-    url = settings.store.url
-    if url is None or _from_env(("store", "url"), data) or not _PASSWORD.search(url):
+def _store_warnings(file: Path, text: str, written: dict[str, Any]) -> tuple[str, ...]:
+    """A password written in the config (a file people commit), whether or not
+    ``$DAILYPAPERS_DB`` overrides it: ``written`` is the file's own values."""
+    store = written.get("store")
+    url = store.get("url") if isinstance(store, dict) else None
+    if not isinstance(url, str) or not _PASSWORD.search(url):
         return ()
     where = _where(file, text, ("store", "url"))
     return (

@@ -614,7 +614,7 @@ def open_store(url: str, *, migrate: bool = True, check: bool = False) -> Store:
     except StoreError as exc:
         engine.dispose()
         if isinstance(exc.__cause__, sa.exc.DBAPIError):  # a migration's: name the store
-            cause = _first_line(exc.__cause__)
+            cause = str(exc).removeprefix("database error: ")  # with database_error's hint
             raise StoreError(f"cannot use {_describe_url(engine)}: {cause}") from None
         raise
     return store

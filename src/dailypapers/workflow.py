@@ -20,6 +20,7 @@ WORKFLOW_PATH = Path(".github") / "workflows" / "daily-papers.yml"
 # repository's daily run behind its back (`dailypapers workflow --force` upgrades).
 DEFAULT_INSTALL = f"dailypapers=={__version__}"
 POSTGRES_INSTALL = f"dailypapers[postgres]=={__version__}"  # with a PostgreSQL store
+POSTGRES_DRIVER = "psycopg[binary]>=3.1"  # the [postgres] extra's, after a spec of one's own
 UPGRADE_HINT = (
     "the workflow installs {install}; to upgrade it later: "
     "pip install -U dailypapers && dailypapers workflow --force"
@@ -168,8 +169,7 @@ def render_workflow(
     secret (an undefined secret is an empty variable: the config's url then).
     """
     check_install(install)
-    if shared and install == DEFAULT_INSTALL:
-        install = POSTGRES_INSTALL
+    install = with_driver(install) if shared else install
     cache, exclude = ".dailypapers", ""
     if store is not None:
         if not cacheable(store):
@@ -184,6 +184,16 @@ def render_workflow(
         .replace("@EXCLUDE@", exclude)
         .replace("@INSTALL@", _pip_arguments(install))
     )
+
+
+def with_driver(install: str) -> str:
+    """``install`` with PostgreSQL's driver: the release's ``[postgres]`` extra, or a
+    spec of one's own followed by the driver's requirement (unless it names one)."""
+    if install == DEFAULT_INSTALL:
+        return POSTGRES_INSTALL
+    if "[postgres]" in install or "psycopg" in install:
+        return install
+    return f"{install} {POSTGRES_DRIVER}"
 
 
 def check_install(install: str) -> None:

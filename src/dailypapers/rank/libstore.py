@@ -220,10 +220,12 @@ def match_papers(conn: Connection, entries: Sequence[Entry]) -> dict[int, str]:
     dois = {e.doi for e in entries if e.doi}
     known_ids = _existing(conn, papers.c.id, papers.c.id, sorted(ids))
     by_doi = {doi.lower(): pid for doi, pid in _existing_pairs(conn, papers.c.doi, sorted(dois))}
-    wanted_titles = {normalise_title(e.title) for e in entries if e.title}
+    # an entry with an arXiv id is that paper or none: another of its title is not it
+    wanted_titles = {normalise_title(e.title) for e in entries if e.title and not e.arxiv_id}
     by_title: dict[str, str] = {}
     if wanted_titles - {""}:
-        for pid, title in conn.execute(sa.select(papers.c.id, papers.c.title)):
+        query = sa.select(papers.c.id, papers.c.title).order_by(papers.c.id)
+        for pid, title in conn.execute(query):
             norm = normalise_title(title)
             if norm in wanted_titles:
                 by_title.setdefault(norm, pid)
@@ -232,7 +234,7 @@ def match_papers(conn: Connection, entries: Sequence[Entry]) -> dict[int, str]:
         pid = (
             (entry.arxiv_id if entry.arxiv_id in known_ids else None)
             or by_doi.get(entry.doi or "")
-            or by_title.get(normalise_title(entry.title))
+            or (None if entry.arxiv_id else by_title.get(normalise_title(entry.title)))
         )
         if pid:
             found[position] = pid
