@@ -293,6 +293,29 @@ def test_a_contact_the_user_agent_cannot_carry_is_a_config_line(
 
 
 @pytest.mark.parametrize(
+    "contact", ["mailto:me@x.org", "MAILTO:me@x.org", "Jane Doe <me@x.org>", " <me@x.org> "]
+)
+def test_a_contact_as_earlier_versions_took_it_is_the_bare_address(
+    tmp_path: Path, contact: str
+) -> None:
+    # Before: refused (exit 2) with no hint, though earlier versions took these
+    # forms; the User-Agent would say "mailto:mailto:me@x.org".
+    path = tmp_path / "papers.toml"
+    path.write_text(f'[[topics]]\nname = "A"\n[arxiv]\ncontact = "{contact}"\n', "utf-8")
+    assert load_config(path).settings.arxiv.contact == "me@x.org"
+
+
+@pytest.mark.parametrize("contact", ["https://example.org/me", "Jane <me @x.org>"])
+def test_a_contact_that_is_no_address_says_what_to_write(tmp_path: Path, contact: str) -> None:
+    path = tmp_path / "papers.toml"
+    path.write_text(f'[[topics]]\nname = "A"\n[arxiv]\ncontact = "{contact}"\n', "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert 'write the bare address, e.g. contact = "you@example.org"' in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("text", "problem"),
     [
         (

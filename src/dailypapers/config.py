@@ -87,8 +87,23 @@ class ArxivSettings(_Model):
     @classmethod
     def _contact_address(cls, value: str | None) -> str | None:
         """Checked here: the User-Agent carries it, and a space or a non-ASCII letter
-        failed every request of ``update`` after ``check`` said ok."""
-        return _address(value) if value and value.strip() else None  # "": no contact
+        failed every request of ``update`` after ``check`` said ok. ``mailto:me@x.org``
+        and ``Jane Doe <me@x.org>`` (which earlier versions took) mean the bare address."""
+        if not value or not value.strip():
+            return None  # "": no contact
+        text = value.strip()
+        if text[:7].lower() == "mailto:":
+            text = text[7:]
+        named = re.fullmatch(r"[^<>]*<([^<>]*)>", text)
+        if named:
+            text = named.group(1)
+        try:
+            return _address(text)
+        except ValueError:
+            raise ValueError(
+                f"not an e-mail address: {value!r} (write the bare address, "
+                'e.g. contact = "you@example.org")'
+            ) from None
 
 
 class OaiSettings(_Model):
