@@ -134,7 +134,7 @@ def test_doctor_lists_the_damaged_values(
     result = CliRunner().invoke(cli, ["doctor", *config])
     assert result.exit_code == 1
     (line,) = [line for line in result.output.splitlines() if "stored values" in line]
-    assert line.startswith("FAIL stored values: 1 paper(s) hold a value no dailypapers wrote: ")
+    assert line.startswith("FAIL stored values: 1 paper holds a value no dailypapers wrote: ")
     assert f"stored paper {paper_id}: column {column} holds " in line
 
 

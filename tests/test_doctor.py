@@ -88,11 +88,11 @@ def test_cli_reports_and_exits_1_then_repairs(tmp_path: Path) -> None:
         store.start_run("update", owner=crashed())
     result = runner.invoke(cli, ["doctor"])
     assert result.exit_code == 1
-    assert "FAIL runs: 1 run(s) never finished" in result.stdout
+    assert "FAIL runs: 1 run never finished" in result.stdout
     assert "ok   schema: version" in result.stdout
     result = runner.invoke(cli, ["doctor", "--repair"])
     assert result.exit_code == 0, result.output
-    assert "repaired: marked 1 unfinished run(s) as interrupted" in result.stdout
+    assert "repaired: marked 1 unfinished run as interrupted" in result.stdout
 
 
 def test_cli_on_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -134,11 +134,11 @@ def test_a_run_in_progress_is_not_reported_as_crashed(tmp_path: Path) -> None:
         store.start_run("update", owner=RunOwner("another-host", 1, None))  # cannot be told
     result = CliRunner().invoke(cli, ["doctor"])
     assert result.exit_code == 0, result.output
-    assert f"ok   runs: 2 run(s) in progress (this host: pid {os.getpid()})" in result.stdout
+    assert f"ok   runs: 2 runs in progress (this host: pid {os.getpid()})" in result.stdout
     with open_store(f"sqlite:///{tmp_path / '.dailypapers' / 'papers.db'}") as store:
         store.start_run("update", owner=crashed())
     result = CliRunner().invoke(cli, ["doctor"])
-    assert result.exit_code == 1 and "FAIL runs: 1 run(s) never finished" in result.stdout
+    assert result.exit_code == 1 and "FAIL runs: 1 run never finished" in result.stdout
 
 
 def test_a_write_the_database_refuses_is_one_line(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from dailypapers import doctorchecks, fts
+from dailypapers.models import counted
 from dailypapers.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -68,7 +69,8 @@ def check_orphans(store: Store, conn: Connection) -> Finding:
     return Finding(
         "foreign keys",
         False,
-        f"{count} topic link(s) point at a missing paper or topic",
+        f"{counted(count, 'topic link')} {'points' if count == 1 else 'point'} "
+        "at a missing paper or topic",
         "dailypapers doctor --repair deletes them",
     )
 
@@ -87,11 +89,11 @@ def check_runs(store: Store, conn: Connection) -> Finding:
     if not stuck:
         pids = sorted(str(pid) for host, pid, _ in owners if host == socket.gethostname())
         here = f" (this host: pid {', '.join(pids)})" if pids else ""
-        return Finding("runs", True, f"{len(owners)} run(s) in progress{here}")
+        return Finding("runs", True, f"{counted(len(owners), 'run')} in progress{here}")
     return Finding(
         "runs",
         False,
-        f"{len(stuck)} run(s) never finished (killed or crashed)",
+        f"{counted(len(stuck), 'run')} never finished (killed or crashed)",
         "harmless: a run's store writes are one transaction, kept if it committed before "
         "it stopped, rolled back if not; the next run of that kind or --repair marks them",
     )
@@ -119,7 +121,8 @@ def check_values(store: Store, conn: Connection) -> Finding:
     return Finding(
         "stored values",
         False,
-        f"{count} paper(s) hold a value no dailypapers wrote: {'; '.join(shown)}{more}",
+        f"{counted(count, 'paper')} {'holds' if count == 1 else 'hold'} a value no "
+        f"dailypapers wrote: {'; '.join(shown)}{more}",
         "correct each value (another tool wrote it), or restore the store from a backup",
     )
 
@@ -167,7 +170,7 @@ def repair(store: Store, notice: Callable[[str], None] | None = None) -> list[st
         done.append(f"applied migrations: {', '.join(applied)}")
     with store.transaction() as conn:
         if removed := doctorchecks.delete_orphan_links(conn):
-            done.append(f"deleted {removed} orphan topic link(s)")
+            done.append(f"deleted {counted(removed, 'orphan topic link')}")
         if not check_search_index(store, conn).ok:
             if check_values(store, conn).ok:
                 done.append(f"rebuilt the search index of {reindex_search(conn)} papers")
@@ -177,5 +180,5 @@ def repair(store: Store, notice: Callable[[str], None] | None = None) -> list[st
                     "(see 'stored values'); correct it, then run --repair again"
                 )
     if marked := store.mark_interrupted():
-        done.append(f"marked {marked} unfinished run(s) as interrupted")
+        done.append(f"marked {counted(marked, 'unfinished run')} as interrupted")
     return done
