@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dailypapers.config import Config, ConfigError, EmbeddingsSettings, load_config
@@ -154,6 +155,41 @@ def test_config_refuses_a_key_and_takes_the_url_from_the_environment(
     assert embeddings.method == "hybrid"
 
 
+@pytest.mark.parametrize("section", ["summaries", "embeddings"])
+@pytest.mark.parametrize("source", ["file", "environment"])
+def test_an_endpoint_with_a_password_in_it_is_refused_without_echoing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, source: str
+) -> None:
+    # Before: accepted, sent, and printed in clear by `summarize --dry-run`.
+    url = "http://alice:s3cretpw@127.0.0.1:9/v1"
+    path = tmp_path / "papers.toml"
+    written = url if source == "file" else "http://127.0.0.1:9/v1"
+    path.write_text(
+        f'[[topics]]\nname = "A"\n[{section}]\nbase_url = "{written}"\nmodel = "m"\n',
+        encoding="utf-8",
+    )
+    if source == "environment":
+        variable = "DAILYPAPERS_LLM_URL" if section == "summaries" else "DAILYPAPERS_EMBEDDINGS_URL"
+        monkeypatch.setenv(variable, url)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "must not carry a user name or password" in str(caught.value)
+    assert "s3cretpw" not in str(caught.value)
+
+
+def test_an_embeddings_base_url_with_a_query_keeps_it_after_the_path() -> None:
+    seen: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"data": [{"index": 0, "embedding": [1.0, 0.0]}]})
+
+    one = settings("https://llm.invalid/openai/v1?api-version=2024-06-01")
+    asyncio.run(embed(one, ["a text"], transport=httpx.MockTransport(answer)))
+    assert seen[0].path == "/openai/v1/embeddings"
+    assert seen[0].params["api-version"] == "2024-06-01"
+
+
 # -- ranking ---------------------------------------------------------------------
 
 
@@ -281,7 +317,6 @@ def test_too_many_new_texts_or_a_changed_dimension_rank_offline(
 def test_the_vectors_answered_before_a_failure_are_kept(tmp_path: Path) -> None:
     """Before: nothing was cached until every batch succeeded, so an endpoint slower than
     the run's deadline for the whole library was asked the same texts every run."""
-    import httpx
 
     from dailypapers.rank import embedstore
     from dailypapers.rank.embeddings import vectors

@@ -176,6 +176,29 @@ def test_the_client_works_through_any_transport() -> None:
     assert asyncio.run(go()) == Completion("{}", 0, 0)
 
 
+def test_a_base_url_with_a_query_keeps_it_after_the_path() -> None:
+    # Before: "/v1?api-version=2024-06-01/chat/completions", a 404 on Azure.
+    seen: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"choices": [{"message": {"content": "{}"}}]})
+
+    async def go() -> Completion:
+        client = ChatClient(
+            "https://llm.invalid/openai/v1?api-version=2024-06-01",
+            "m",
+            api_key=None,
+            timeout=1,
+            transport=httpx.MockTransport(answer),
+        )
+        return await client.complete(MESSAGES)
+
+    asyncio.run(go())
+    assert seen[0].path == "/openai/v1/chat/completions"
+    assert seen[0].params["api-version"] == "2024-06-01"
+
+
 def test_the_fake_runs_a_command_with_its_url() -> None:
     show = "import os; print(os.environ['DAILYPAPERS_LLM_URL'])"
     done = subprocess.run(

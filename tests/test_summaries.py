@@ -265,6 +265,59 @@ def test_429_honours_retry_after_within_a_bounded_allowance(
     assert later.waits == []
 
 
+def test_three_429s_at_once_are_retried_not_a_stop(
+    tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
+) -> None:
+    # Before: each 429 counted towards max_failures (3) before its retry, so
+    # three at once stopped the run: "0 written ... stopped: 3 consecutive failures".
+    config = make_config(tmp_path, store_url, llm.url, "concurrency = 4\ntimeout = 30")
+    seed(config, store, [[paper(n) for n in range(1, 9)], []])
+    for _ in range(3):
+        llm.fail("429")
+    sleeps = Sleeps()
+    report = summarise(config, store, sleep=sleeps)
+    assert (report.written, report.failed, report.pending) == (8, 0, 0), report.line()
+    assert report.stopped is None and sleeps.waits == [5, 5, 5]
+    assert report.requests == 8 + 3
+
+
+def test_papers_given_up_are_not_counted_pending(
+    tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
+) -> None:
+    # Before: the run that gave 2 papers up said "2 pending"; a dry run said 0.
+    config = make_config(
+        tmp_path, store_url, llm.url, "concurrency = 1\nmax_failures = 10\nmax_papers = 2"
+    )
+    seed(config, store, [[paper(1), paper(2)], []])
+    for _ in range(MAX_INVALID):
+        llm.fail("invalid", times=2)
+        report = summarise(config, store)
+    assert (report.failed, report.given_up, report.pending) == (2, 2, 0)
+    assert "0 pending; 2 requests" in report.line()
+    assert report.line().endswith(f"; 2 given up after {MAX_INVALID} invalid answers")
+    assert list(dry_run_lines(config, store))[-1].startswith("would summarise 0 of 0 pending")
+
+
+def test_an_unreadable_prompt_file_keeps_the_tldrs_written(
+    tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
+) -> None:
+    # Before: a prompt file moved away rendered every output without a TL;DR.
+    (tmp_path / "prompt.txt").write_text("Be terse. Write in {language}.", encoding="utf-8")
+    config = make_config(tmp_path, store_url, llm.url, 'prompt = "prompt.txt"')
+    seed(config, store, [[paper(1), paper(2, version=2)], []])
+    summarise(config, store)
+    (tmp_path / "prompt.txt").unlink()
+    found = attach(config, store, [paper(1), paper(2, version=2)])
+    assert [bool(p.tldr) for p in found] == [True, True]
+    assert attach(config, store, [paper(2, version=3)])[0].tldr is None  # that version's only
+    assert found[0].tldr and "Paper number 1" in found[0].tldr
+    other = make_config(tmp_path, store_url, llm.url, 'prompt = "prompt.txt"\nlanguage = "Deutsch"')
+    assert attach(other, store, [paper(1)])[0].tldr is None  # another language's are not used
+    report = summarise_for_update(config, store)
+    assert report is not None and report.skipped
+    assert "cannot read" in report.skipped and "written before stay published" in report.skipped
+
+
 def test_invalid_answers_are_failed_attempts_never_rendered(
     tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
 ) -> None:

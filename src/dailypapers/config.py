@@ -364,6 +364,22 @@ def http_url_problem(url: str) -> str | None:
     return None
 
 
+def _endpoint(value: str) -> str:
+    """An OpenAI-compatible endpoint: an http(s) URL with no user name or password
+    in it (they were sent, and printed by ``summarize --dry-run``: the key belongs
+    in the environment). A query (Azure's ``?api-version=``) is kept."""
+    value = _http(value)
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "must not carry a user name or password (user:pass@): an API key is read "
+            "from the environment only"
+        )
+    if parts.fragment:
+        raise ValueError("must not end in a #fragment")
+    return value
+
+
 class FeedsSettings(_Model):
     """The Atom feeds output (``[feeds]``)."""
 
@@ -394,7 +410,7 @@ class SummariesSettings(_Model):
     :mod:`dailypapers.summaries`); a key-like entry here is refused.
     """
 
-    base_url: Annotated[str, AfterValidator(_http)]
+    base_url: Annotated[str, AfterValidator(_endpoint)]
     model: Text
     language: Text = "English"
     max_papers: int = Field(50, ge=1, le=5000)
@@ -425,7 +441,7 @@ class EmbeddingsSettings(_Model):
     only (:mod:`dailypapers.rank.embeddings`).
     """
 
-    base_url: Annotated[str, AfterValidator(_http)]
+    base_url: Annotated[str, AfterValidator(_endpoint)]
     model: Text
     method: Literal["hybrid", "embeddings"] = "hybrid"
     batch: int = Field(32, ge=1, le=512)  # texts per request

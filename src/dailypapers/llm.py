@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -26,6 +27,14 @@ from dailypapers.models import HIDDEN
 MAX_BODY_BYTES = 256 * 1024  # a summary is a few hundred bytes; anything far larger is wrong
 MAX_TOKENS = 400
 USER_AGENT = f"dailypapers/{__version__} (summaries)"
+
+
+def endpoint(base_url: str, path: str) -> str:
+    """``{base_url}/{path}``, the path joined before any query the base URL carries
+    (``https://x/v1?api-version=1`` + ``chat/completions``: the query is kept, not
+    glued onto: ``/v1?api-version=1/chat/completions`` was a 404)."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + path, fragment=""))
 
 
 class LLMError(Exception):
@@ -73,7 +82,7 @@ class ChatClient:
         concurrency: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.url = endpoint(base_url, "chat/completions")
         self.model, self.timeout = model, timeout
         headers = {"User-Agent": USER_AGENT}
         if api_key:

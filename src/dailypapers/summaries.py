@@ -32,8 +32,15 @@ from dailypapers.models import Paper
 from dailypapers.plan import stored_topics
 from dailypapers.render.markdown import Section
 from dailypapers.store import Store, stored_papers, utcnow
-from dailypapers.summarystore import Key, Outcome
-from dailypapers.tldr import Prompt, SummaryError, estimate_tokens, load_prompt, parse_summary
+from dailypapers.summarystore import MAX_INVALID, Key, Outcome
+from dailypapers.tldr import (
+    Prompt,
+    PromptError,
+    SummaryError,
+    estimate_tokens,
+    load_prompt,
+    parse_summary,
+)
 
 API_KEY_ENV = "DAILYPAPERS_LLM_API_KEY"
 RATE_LIMIT_RETRIES = 2
@@ -111,6 +118,7 @@ class SummaryReport:
 
     written: int = 0
     failed: int = 0
+    given_up: int = 0  # papers whose last invalid answer was the last they are asked for
     pending: int = 0
     requests: int = 0
     tokens_in: int = 0
@@ -133,6 +141,8 @@ class SummaryReport:
             text += f"; {self.failed} failed"
             if self.errors and not self.stopped:  # why (a stop says it below)
                 text += f" (last: {short(self.errors[-1])})"
+        if self.given_up:
+            text += f"; {self.given_up} given up after {MAX_INVALID} invalid answers"
         if self.stopped:
             text += f"; stopped: {self.stopped}"
         return text
@@ -223,7 +233,7 @@ def summarise(
                 within,
             )
         )
-    report.pending = pending - report.written
+    report.pending = pending - report.written - report.given_up
     report.seconds = time.monotonic() - started
     return report
 
@@ -297,9 +307,9 @@ class _Worker:
             try:
                 completion = await self.chat.complete(messages)
             except LLMError as exc:
-                self.budget.failed(str(exc), timed_out=exc.timed_out)
                 wait = self._wait_for(exc, retry)
-                if wait is None:
+                if wait is None:  # a 429 retried is no failure (three stopped every run)
+                    self.budget.failed(str(exc), timed_out=exc.timed_out)
                     return Outcome(paper.id, paper.version, ok=False, error=str(exc))
                 await self.sleep(wait)
                 continue
@@ -363,11 +373,10 @@ class _Worker:
         if batch:
             now = utcnow()
 
-            def save(conn: Connection) -> None:
-                for outcome in batch:
-                    summarystore.record(conn, self.key, outcome, now)
+            def save(conn: Connection) -> int:
+                return sum(summarystore.record(conn, self.key, o, now) for o in batch)
 
-            self.store.write(save)
+            self.report.given_up += self.store.write(save)
 
 
 # -- rendering and the update hook ------------------------------------------------
@@ -380,8 +389,8 @@ def attach(config: Config, store: Store, papers: Sequence[Paper]) -> list[Paper]
         return list(papers)
     try:
         key = key_of(settings, load_prompt(config, settings))
-    except SummaryError:
-        return list(papers)  # rendering never fails for a summary
+    except SummaryError:  # rendering never fails for a summary, nor drops the published
+        key = Key(settings.model, summarystore.ANY_PROMPT, settings.language)
     found = summarystore.tldrs_for_rendering(store, key, {p.id: p.version for p in papers})
     return [p.with_changes(tldr=found[p.id]) if p.id in found else p for p in papers]
 
@@ -416,6 +425,8 @@ def summarise_for_update(
         raise
     except Exception as exc:  # a summary must never fail the run that stored the papers
         reason = short(exc, 300) or type(exc).__name__
+        if isinstance(exc, PromptError):  # attach() renders the TL;DRs last written
+            reason += " (the TL;DRs written before stay published)"
         report = SummaryReport(skipped=reason)
     print(report.line(), file=sys.stderr)
     return report

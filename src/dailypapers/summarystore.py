@@ -45,6 +45,10 @@ class Key:
         )
 
 
+#: A key's prompt when the prompt file cannot be read: any prompt's newest TL;DR.
+ANY_PROMPT = ""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One attempt's result for one paper version."""
@@ -63,14 +67,18 @@ class Outcome:
 
 
 def tldrs(conn: Connection, key: Key, versions: dict[str, int]) -> dict[str, str]:
-    """``{paper id: tldr}`` of the ``ok`` summaries of exactly these versions."""
+    """``{paper id: tldr}`` of the ``ok`` summaries of exactly these versions (with
+    :data:`ANY_PROMPT`, the newest under any prompt)."""
     found: dict[str, str] = {}
     c = paper_summaries.c
+    where = key.where()
+    if key.prompt_hash == ANY_PROMPT:  # the newest of each version's summaries wins below
+        where = (c.model == key.model) & (c.language == key.language)
     for chunk in chunks(list(versions)):
         rows = conn.execute(
-            sa.select(c.paper_id, c.version, c.tldr).where(
-                key.where() & (c.status == OK) & c.paper_id.in_(chunk)
-            )
+            sa.select(c.paper_id, c.version, c.tldr)
+            .where(where & (c.status == OK) & c.paper_id.in_(chunk))
+            .order_by(c.updated_at)
         )
         found.update(
             {r.paper_id: r.tldr for r in rows if r.tldr and versions.get(r.paper_id) == r.version}
@@ -116,13 +124,17 @@ def first_seen(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
     return found
 
 
-def record(conn: Connection, key: Key, outcome: Outcome, now: datetime) -> None:
-    """Store one attempt; an ``ok`` row is never replaced by a later failure."""
+def record(conn: Connection, key: Key, outcome: Outcome, now: datetime) -> bool:
+    """Store one attempt; an ``ok`` row is never replaced by a later failure.
+
+    Returns whether this attempt gave the paper up (its :data:`MAX_INVALID`-th
+    invalid answer: it is not asked for again under this key).
+    """
     c = paper_summaries.c
     ident = key.where() & (c.paper_id == outcome.paper_id) & (c.version == outcome.version)
     existing = conn.execute(sa.select(c.status, c.attempts).where(ident)).first()
     if existing is not None and existing.status == OK:
-        return
+        return False
     attempts = (existing.attempts if existing else 0) + (1 if outcome.invalid else 0)
     values = {
         "status": OK if outcome.ok else FAILED,
@@ -149,3 +161,4 @@ def record(conn: Connection, key: Key, outcome: Outcome, now: datetime) -> None:
         )
     else:
         conn.execute(paper_summaries.update().where(ident).values(**values))
+    return not outcome.ok and outcome.invalid and attempts == MAX_INVALID

@@ -47,6 +47,10 @@ class SummaryError(Exception):
     """Summaries cannot run at all (unreadable prompt file); one line."""
 
 
+class PromptError(SummaryError):
+    """The ``[summaries] prompt`` file cannot be read."""
+
+
 def clean(text: str) -> str:
     """Model text made safe to store: one line, no controls or bidi tricks, no mass mentions."""
     text = " ".join(HIDDEN.sub("", text).split())
@@ -152,15 +156,15 @@ def load_prompt(config: Config, settings: SummariesSettings) -> Prompt:
     path = config.base_dir / settings.prompt
     try:
         if path.exists() and not path.is_file():  # a pipe would block, /dev/zero never end
-            raise SummaryError(f"[summaries] prompt {path}: not a regular file")
+            raise PromptError(f"[summaries] prompt {path}: not a regular file")
         with path.open("rb") as handle:
             raw = handle.read(MAX_PROMPT_FILE + 1)  # bounded: a huge file is not read whole
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise SummaryError(f"[summaries] prompt {path}: cannot read: {reason}") from None
+        raise PromptError(f"[summaries] prompt {path}: cannot read: {reason}") from None
     if len(raw) > MAX_PROMPT_FILE or not text.strip():
-        raise SummaryError(f"[summaries] prompt {path}: must be 1 to {MAX_PROMPT_FILE} bytes")
+        raise PromptError(f"[summaries] prompt {path}: must be 1 to {MAX_PROMPT_FILE} bytes")
     return Prompt(text.strip(), settings.language)
 
 

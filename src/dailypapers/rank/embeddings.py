@@ -30,7 +30,7 @@ import httpx
 import numpy as np
 
 from dailypapers.config import Config, EmbeddingsSettings
-from dailypapers.llm import LLMError, answer_json, bearer_key, describe, post_capped
+from dailypapers.llm import LLMError, answer_json, bearer_key, describe, endpoint, post_capped
 from dailypapers.masking import short
 from dailypapers.models import Paper
 from dailypapers.rank import embedstore
@@ -120,7 +120,7 @@ async def embed(
     order, as many as were answered).
     """
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    url = settings.base_url.rstrip("/") + "/embeddings"
+    url = endpoint(settings.base_url, "embeddings")
     found: list[list[float]] = [] if into is None else into
     try:
         async with (
