@@ -292,6 +292,18 @@ def test_a_contact_the_user_agent_cannot_carry_is_a_config_line(
     assert load_config(path).settings.arxiv.contact == "me@x.org"
 
 
+def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    # Before: "invalid TOML: Invalid statement (at line 1, column 1)" on a file
+    # that looks fine (Windows Notepad's "UTF-8 with BOM"), CRLF endings too.
+    path = tmp_path / "papers.toml"
+    path.write_bytes(b'\xef\xbb\xbf[[topics]]\r\nname = "A"\r\n')
+    config = load_config(path)
+    assert [t.name for t in config.settings.topics] == ["A"]
+    path.write_bytes(b'\xef\xbb\xbf[[topics]]\nname = "A"\nquery = 7\n')
+    with pytest.raises(ConfigError, match=r"papers\.toml:3: topics\[0\]\.query"):
+        load_config(path)
+
+
 @pytest.mark.parametrize(
     "contact", ["mailto:me@x.org", "MAILTO:me@x.org", "Jane Doe <me@x.org>", " <me@x.org> "]
 )

@@ -72,3 +72,21 @@ def test_contents_link_every_topic_by_githubs_anchor() -> None:
         "- [Diffusion \\[images\\]](#diffusion-images)",
     ]
     assert github_anchors(["Émotions été"]) == ["émotions-été"]
+
+
+def test_contents_keep_combining_marks_and_count_the_title() -> None:
+    # Before: Python's \w dropped marks (#नटवरक-सरकष pointed nowhere), and a topic
+    # named like the title linked to the title.
+    names = ["नेटवर्क सुरक्षा", "ความปลอดภัยที่ดี", "⚡\ufe0f Fast inference", "Daily Papers", "x² _y_"]
+    assert github_anchors(names) == [
+        "नेटवर्क-सुरक्षा",
+        "ความปลอดภัยที่ดี",
+        "\ufe0f-fast-inference",
+        "daily-papers",
+        "x-_y_",
+    ]
+    text = render_readme(
+        "Daily Papers", [Section(n, []) for n in names], updated_on=date(2025, 1, 1), toc=True
+    )
+    assert "- [Daily Papers](#daily-papers-1)\n" in text
+    assert "- [नेटवर्क सुरक्षा](#नेटवर्क-सुरक्षा)\n" in text

@@ -840,7 +840,7 @@ def _read_text(file: Path) -> str:
     from dailypapers.configfile import read_config_bytes
 
     try:
-        return read_config_bytes(file).decode("utf-8")
+        return read_config_bytes(file).decode("utf-8-sig")  # a BOM (Notepad) is no TOML error
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start})") from None
 

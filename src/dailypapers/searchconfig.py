@@ -29,7 +29,7 @@ def default_store_url(explicit: Path | None) -> str | None:
     chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
     path = Path(chosen).expanduser().absolute()
     try:  # the config loader's reader: a pipe or /dev/zero is refused, not read
-        data = tomllib.loads(read_config_bytes(path).decode("utf-8"))
+        data = tomllib.loads(read_config_bytes(path).decode("utf-8-sig"))
     except (ConfigError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None  # the command loads the config, and reports it as every command does
     if data.get("store", {}) != {}:  # init's papers.toml has an empty [store]: the default

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -211,20 +212,30 @@ def readme_parts(
             names = [s.name for s in items]
         elif for_you is not None:
             names = [FOR_YOU, *names]
-        header += table_of_contents(names)
+        header += table_of_contents(names, title)
     yield header
     for section in items:
         yield from section_parts(section, link_base, tldr)
 
 
-def table_of_contents(names: Sequence[str]) -> str:
-    """``- [Name](#anchor)`` per topic, with GitHub's heading anchors."""
-    anchors = github_anchors(names)
+def table_of_contents(names: Sequence[str], title: str = "") -> str:
+    """``- [Name](#anchor)`` per topic, with GitHub's heading anchors (counted after the
+    ``# title``'s: a topic named like the title is its ``-1``)."""
+    anchors = github_anchors([title, *names])[1:]
     lines = [
         f"- [{escape_cell(collapse(name), brackets=True)}](#{anchor})"
         for name, anchor in zip(names, anchors, strict=True)
     ]
     return "\n".join(lines) + "\n\n"
+
+
+def _slug_keeps(char: str) -> bool:
+    """Whether GitHub's heading ids keep ``char`` (github-slugger: letters, marks,
+    decimal and letter numbers, connector punctuation, space and ``-``). Python's
+    ``\\w`` dropped the marks: a Hindi or Thai topic's link, or one after an emoji
+    with U+FE0F, pointed nowhere."""
+    kind = unicodedata.category(char)
+    return char in " -" or kind[0] in "LM" or kind in ("Nd", "Nl", "Pc")
 
 
 def github_anchors(headings: Sequence[str]) -> list[str]:
@@ -235,7 +246,8 @@ def github_anchors(headings: Sequence[str]) -> list[str]:
     seen: dict[str, int] = {}
     found = []
     for heading in headings:
-        base = re.sub(r"[^\w\- ]", "", collapse(heading).lower()).replace(" ", "-")
+        lowered = collapse(heading).lower()
+        base = "".join(c for c in lowered if _slug_keeps(c)).replace(" ", "-")
         count = seen.get(base, 0)
         seen[base] = count + 1
         found.append(base if count == 0 else f"{base}-{count}")
