@@ -151,3 +151,55 @@ def test_every_render_leaves_the_user_s_readme(tmp_path: Path) -> None:
     with open_store(config.db_url) as store, pytest.raises(ForeignReadme):
         render_outputs(config, store)
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == OWN
+
+
+def _outputs(folder: Path, extra: str = "") -> None:
+    (folder / "papers.toml").write_text(
+        f'outputs = ["readme", "feeds", "site"]\n{extra}\n[[topics]]\nname = "Reasoning"\n',
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "own", "named"),
+    [
+        ('[feeds]\ndir = "docs"\n', "docs/sitemap.xml", "docs/sitemap.xml"),
+        ('[site]\ndir = "pages"\n', "pages/index.html", "pages/index.html"),
+        ('[site]\ndir = "pages"\n', "pages/assets/custom.css", "pages/assets/custom.css"),
+        ("", "site/topics/mine.html", "site/topics/mine.html"),
+    ],
+)
+def test_an_output_folder_holding_the_user_s_files_is_left_and_the_run_fails(
+    runner: CliRunner, server: FakeArxiv, tmp_path: Path, extra: str, own: str, named: str
+) -> None:
+    # Before: [feeds] dir = "docs" deleted docs/sitemap.xml, and a [site] dir over
+    # the user's own pages replaced index.html and removed assets/custom.css, silently.
+    _outputs(tmp_path, extra)
+    mine = tmp_path / own
+    mine.parent.mkdir(parents=True)
+    mine.write_text("<mine/>\n", encoding="utf-8")
+    result = runner.invoke(cli, ["update"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert f"{named} was not written by dailypapers" in result.stderr
+    assert "move it away, or set [" in result.stderr
+    assert mine.read_text(encoding="utf-8") == "<mine/>\n"
+    assert server.requests == []  # refused before anything was fetched
+
+
+def test_output_folders_of_an_earlier_run_and_the_user_s_other_files_are_fine(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    _outputs(tmp_path)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "CNAME").write_text("papers.example.org\n", encoding="utf-8")
+    (tmp_path / "site" / ".nojekyll").write_text("", encoding="utf-8")
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    first = runner.invoke(cli, ["update"])
+    assert first.exit_code == 0, first.stderr
+    assert (tmp_path / "feeds" / "all.xml").is_file()
+    again = runner.invoke(cli, ["update", "--force"])
+    assert again.exit_code == 0, again.stderr
+    assert (tmp_path / "site" / "CNAME").read_text(encoding="utf-8") == "papers.example.org\n"
+    assert (tmp_path / "feeds" / "notes.txt").is_file()

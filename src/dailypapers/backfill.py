@@ -26,7 +26,7 @@ from dailypapers.arxiv.client import ArxivClient
 from dailypapers.config import Config, ConfigError
 from dailypapers.fetchstate import EMPTY_ONCE, done_windows, empty_once_windows, mark_window
 from dailypapers.models import Paper, counted
-from dailypapers.pipeline import refuse_foreign_readme, render_outputs
+from dailypapers.pipeline import refuse_foreign_outputs, render_outputs
 from dailypapers.run import RunResult, RunStatus, recorded_run, run_clock
 from dailypapers.sources import Progress, TopicPlan, plan_topics
 from dailypapers.sources.api import keeps, make_client
@@ -155,7 +155,7 @@ def run_backfill(
     with recorded_run(
         config, "backfill", report, lock_timeout=lock_timeout, now=now, raise_errors=raise_errors
     ) as run:
-        refuse_foreign_readme(config)  # before fetching for long, not when rendering after
+        refuse_foreign_outputs(config)  # before fetching for long, not when rendering after
         try:
             for plan in plans:
                 _backfill_topic(config, run.store, client, plan, ranges, report, progress, now)

@@ -305,7 +305,7 @@ def render_outputs(
     tool wrote that breaks a renderer raises
     :class:`~dailypapers.models.StoredValueError` naming the paper and column.
     """
-    refuse_foreign_readme(config)  # whatever the command: the user's own README stays
+    refuse_foreign_outputs(config)  # whatever the command: the user's own files stay
     try:
         with kept_out_of_collections() as freeze:  # ended once the papers read are dropped
             return _render_outputs(config, store, force, today, ranking, rank, freeze)
@@ -384,25 +384,46 @@ class EmptyStore(StoreError):
     """``render`` asked of a store without papers, over a published README."""
 
 
-class ForeignReadme(FileExistsError):
+class ForeignOutput(FileExistsError):
+    """An output's place holds a file dailypapers did not write, which it would replace."""
+
+
+class ForeignReadme(ForeignOutput):
     """The configured README exists and is not one dailypapers (or the reference) wrote."""
 
 
-def refuse_foreign_readme(config: Config) -> None:
-    """Raise :class:`ForeignReadme` when the README output would replace the user's own
-    file (:func:`~dailypapers.render.markdown.replaceable`)."""
-    if "readme" in config.settings.outputs and not replaceable(config.readme_path):
+def refuse_foreign_outputs(config: Config) -> None:
+    """Raise :class:`ForeignOutput` when an output would replace or delete the user's own
+    file: a README (:func:`~dailypapers.render.markdown.replaceable`), or a file in the
+    feeds or site folder (:mod:`dailypapers.publish.owners`)."""
+    outputs = config.settings.outputs
+    if "readme" in outputs and not replaceable(config.readme_path):
         raise ForeignReadme(
             f"{config.settings.readme.path} was not written by dailypapers (it has no "
             "'Last update:' line) and was left as it is: move it away, or set [readme] path "
             "to another file"
         )
+    if "feeds" not in outputs and "site" not in outputs:
+        return
+    from dailypapers.publish import owners
+
+    folders = [("feeds", config.feeds_dir, owners.foreign_feed)]
+    folders.append(("site", config.site_dir, owners.foreign_site))
+    for name, folder, foreign in folders:
+        found = foreign(folder) if name in outputs else None
+        if found is not None:
+            written = getattr(config.settings, name).dir.rstrip("/")
+            raise ForeignOutput(
+                f"{written}/{found} was not written by dailypapers, and the {name} in "
+                f"that folder would replace or delete it: move it away, or set [{name}] dir "
+                "to another folder"
+            )
 
 
 def _nothing_published_lost(config: Config, store: Store, *, fetch: bool) -> None:
     """Refuse a run that would replace what it must not: the user's own README, or the
     published tables by a render from a store without papers."""
-    refuse_foreign_readme(config)
+    refuse_foreign_outputs(config)
     if not fetch:
         refuse_empty_render(config, store)
 

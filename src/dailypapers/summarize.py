@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dailypapers.config import Config
-from dailypapers.pipeline import refuse_foreign_readme, render_outputs
+from dailypapers.pipeline import refuse_foreign_outputs, render_outputs
 from dailypapers.run import RunResult, RunStatus, recorded_run
 from dailypapers.summaries import Sleep, SummaryReport, api_key, summarise
 from dailypapers.tldr import load_prompt
@@ -46,7 +46,7 @@ def run_summarize(
     with recorded_run(
         config, "summarize", result, lock_timeout=lock_timeout, raise_errors=raise_errors
     ) as run:
-        refuse_foreign_readme(config)  # before the model is asked, not when rendering after
+        refuse_foreign_outputs(config)  # before the model is asked, not when rendering after
         result.summary = summarise(config, run.store, limit=limit, sleep=sleep)
         result.requests = result.summary.requests
         if result.summary.written:
