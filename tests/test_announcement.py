@@ -175,3 +175,72 @@ def test_a_paper_dated_in_the_future_does_not_stick_the_probe(
     later = run_update(config, now=SUN_2030 + timedelta(minutes=30))
     assert later.status == "updated" and later.new_papers >= 1
     assert server.requests[0].params["max_results"] == "1"  # the probe was still asked
+
+
+def _limited(tmp_path: Path, server: FakeArxiv, limit: int) -> Config:
+    path = tmp_path / "papers.toml"
+    path.write_text(
+        f'max_papers = {limit}\n[[topics]]\nname = "Reward Model"\n\n'
+        f'[[topics]]\nname = "Reasoning"\n\n[arxiv]\napi_url = "{server.api_url}"\n'
+        "delay = 0\nbackoff = 0\n",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def _rows(config: Config) -> int:
+    return config.readme_path.read_text(encoding="utf-8").count("| **[")
+
+
+def _queued_and_totals(config: Config) -> tuple[int, list[int]]:
+    import sqlalchemy as sa
+
+    from dailypapers.schema import notify_outbox, topic_fetch_state
+    from dailypapers.store import open_store
+
+    with open_store(config.db_url) as store, store.reading() as conn:
+        queued = conn.scalar(sa.select(sa.func.count()).select_from(notify_outbox))
+        totals = conn.scalars(sa.select(topic_fetch_state.c.total_results)).all()
+    return int(queued or 0), sorted(int(t or 0) for t in totals)
+
+
+def test_a_raised_max_papers_refills_the_tables_and_announces_no_history(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    # Before: after a skipped or quiet run, raising max_papers from 50 to 100
+    # changed only the header ("up to a maximum of 100 papers") over tables of 50;
+    # once refilled, the 50 older papers of each topic were queued as "new papers".
+    config_with = functools.partial(_limited, tmp_path, server)
+
+    def rows() -> int:
+        return _rows(config_with(100))
+
+    def queued() -> int:
+        return _queued_and_totals(config_with(100))[0]
+
+    run_update(config_with(50), now=THU_1AM)
+    first = queued()
+    assert rows() == 2 * 50 and first > 0
+    assert run_update(config_with(50), now=SAT_10AM).status == "no announcement"
+    refill = run_update(config_with(100), now=SAT_10AM)
+    assert refill.status != "no announcement"
+    assert rows() == 2 * 100
+    assert queued() == first  # the older papers filling the tables are no news
+    assert run_update(config_with(100), now=SAT_10AM).status == "no announcement"
+
+
+def test_a_topic_whose_matches_fit_a_raised_max_papers_is_fetched_whole(
+    tmp_path: Path, server: FakeArxiv
+) -> None:
+    # Before: arXiv's total (71 and 144 on the demo corpus) fitting in the new
+    # table made the topic "complete" though only 50 of each were stored: every
+    # later run was incremental, and the older papers were never fetched.
+    run_update(_limited(tmp_path, server, 50), now=THU_1AM)
+    first, totals = _queued_and_totals(_limited(tmp_path, server, 50))
+    assert all(total > 50 for total in totals)
+    config = _limited(tmp_path, server, 500)
+    run_update(config, now=FRI_1AM)
+    queued, totals = _queued_and_totals(config)
+    assert _rows(config) == sum(totals)
+    new_on_friday = queued - first  # Thursday's announcement only, no history
+    assert 0 <= new_on_friday < sum(totals) - 2 * 50

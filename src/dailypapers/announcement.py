@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dailypapers.config import Config
-from dailypapers.fetchstate import fetch_times
+from dailypapers.fetchstate import fetch_times, filled
 from dailypapers.sources import TopicPlan
 from dailypapers.store import Store
 
@@ -40,19 +40,25 @@ class Decision(enum.Enum):
     FETCH = "fetch"
 
 
-def last_fetch(store: Store, plans: Sequence[TopicPlan]) -> datetime | None:
+def last_fetch(store: Store, plans: Sequence[TopicPlan], limit: int) -> datetime | None:
     """When these topics were all last fetched (the oldest of their last fetches).
 
-    ``None`` when one of them never was. Per topic, not per store: configs
-    sharing a store fetch at different times.
+    ``None`` when one of them never was, or holds fewer papers than a table of
+    ``limit`` rows shows (``max_papers`` raised since: before, "nothing new"
+    left the tables as short as before, under a header saying ``limit``). Per
+    topic, not per store: configs sharing a store fetch at different times.
     """
     times = fetch_times(store)
-    stamps = []
+    stamps, ids = [], []
     for plan in plans:
         topic_id = store.find_topic(plan.topic.name, plan.query_string)
         if topic_id is None or topic_id not in times:
             return None
         stamps.append(times[topic_id])
+        if plan.topic.like is None:  # a topic by example keeps its `top` by score
+            ids.append(topic_id)
+    if len(filled(store, ids, limit)) < len(set(ids)):
+        return None
     return min(stamps, default=None)
 
 
@@ -60,7 +66,7 @@ def decide(
     config: Config, store: Store, plans: Sequence[TopicPlan], now: datetime, *, force: bool
 ) -> Decision:
     """Skip, probe or fetch (see the module docstring); ``force`` always fetches."""
-    last = None if force else last_fetch(store, plans)
+    last = None if force else last_fetch(store, plans, config.settings.max_papers)
     if last is None:
         return Decision.FETCH
     announced = config.calendar.last_announcement(now)

@@ -125,7 +125,10 @@ def topic_history(
         if newest is not None:
             window = newest_first.where(papers.c.updated > newest - RATE_WINDOW)
             recent = tuple(conn.scalars(window))
-    complete = bool(known) and total is not None and total <= limit
+    # Every match stored: arXiv's total fits in what the topic holds (not merely in
+    # the table: a total of 80 under a raised max_papers of 100, with 50 stored
+    # under the old one, was "complete", and the 30 older papers were never fetched).
+    complete = bool(known) and total is not None and total <= min(limit, len(known))
     warm = fetched_at is not None and (floor is not None or complete)
     return TopicHistory(known, warm, fetched_at, floor, recent, total)
 
@@ -223,6 +226,28 @@ def record(
 def warm_topic_ids(store: Store) -> set[int]:
     """Topics ``update`` has fetched at least once."""
     return set(fetch_times(store))
+
+
+def filled(store: Store, topic_ids: Iterable[int], limit: int) -> set[int]:
+    """Of ``topic_ids``, those whose stored papers fill a table of ``limit`` rows, or
+    hold every match arXiv counted at their last fetch (an empty topic's none).
+
+    A topic ``update`` fetched before but that is not filled (``max_papers``
+    raised since) must be fetched again even when arXiv announced nothing.
+    One indexed probe per topic (:meth:`Store.links_at_least`).
+    """
+    with store.reading() as conn:
+        state = topic_fetch_state.c
+        totals = {
+            tid: total
+            for tid, total in conn.execute(sa.select(state.topic_id, state.total_results))
+        }
+        found = set()
+        for topic_id in topic_ids:
+            total = totals.get(topic_id)
+            if store.links_at_least(conn, topic_id, limit if total is None else min(limit, total)):
+                found.add(topic_id)
+        return found
 
 
 def fetch_times(store: Store) -> dict[int, datetime]:

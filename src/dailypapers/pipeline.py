@@ -185,7 +185,8 @@ def save_spooled(
     fetched = spool.topics
 
     def save(conn: Connection) -> SaveResult:
-        snapshot = Snapshot.take(conn, store, fetched) if run_id is not None else None
+        limit = context.limit if context is not None else None
+        snapshot = Snapshot.take(conn, store, fetched, limit) if run_id is not None else None
         known = None if snapshot is None else snapshot.versions
         total = SaveResult()
         # Each batch's and each topic's garbage is collected as it is done with

@@ -41,6 +41,7 @@ from dailypapers.schema import (
     runs,
     schema_migrations,
     topic_evaluations,
+    topic_fetch_state,
     topic_papers,
     topics,
 )
@@ -450,6 +451,45 @@ class Store:
     def linked_ids(self, conn: Connection, topic_id: int, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the topic already links."""
         return self.linked_among(conn, {topic_id: ids})[topic_id]
+
+    def links_at_least(self, conn: Connection, topic_id: int, count: int) -> bool:
+        """Whether the topic links ``count`` papers or more (one indexed probe)."""
+        if count <= 0:
+            return True
+        row = conn.execute(
+            sa.select(topic_papers.c.paper_id)
+            .where(topic_papers.c.topic_id == topic_id)
+            .offset(count - 1)
+            .limit(1)
+        ).first()
+        return row is not None
+
+    def cut_short(
+        self, conn: Connection, topic_ids: Sequence[int], limit: int
+    ) -> dict[int, datetime]:
+        """The oldest ``updated`` among each topic's links, for the topics whose table
+        was cut short: fetched before, with fewer papers stored than arXiv counted and
+        than ``limit`` (``max_papers`` raised since). Papers older than that are
+        history a refill brings in, not news (they were announced as "100 new papers"
+        from months before). One indexed probe per topic that is not cut short.
+        """
+        state = topic_fetch_state.c
+        totals = conn.execute(
+            sa.select(state.topic_id, state.total_results).where(
+                state.topic_id.in_(list(topic_ids))
+            )
+        ).all()
+        floors = {}
+        for topic_id, total in totals:
+            if self.links_at_least(conn, topic_id, min(total or 0, limit)):
+                continue  # holds a full table or every match (the usual case)
+            links = sa.select(topic_papers.c.paper_id).where(topic_papers.c.topic_id == topic_id)
+            oldest = conn.scalar(
+                sa.select(sa.func.min(papers.c.updated)).where(papers.c.id.in_(links))
+            )
+            if oldest is not None:
+                floors[topic_id] = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        return floors
 
     def linked_among(
         self, conn: Connection, asked: Mapping[int, Sequence[str]]

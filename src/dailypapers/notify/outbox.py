@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -44,9 +44,17 @@ class Snapshot:
     # Store.stored_versions of every fetched paper: the save reuses it (and
     # the links and topic ids) instead of asking again in the same transaction.
     versions: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    # Store.cut_short: below them, a topic's new links are history, not news
+    floors: dict[int, datetime] = field(default_factory=dict)
 
     @classmethod
-    def take(cls, conn: Connection, store: Store, fetched: Sequence[SpooledTopic]) -> Snapshot:
+    def take(
+        cls,
+        conn: Connection,
+        store: Store,
+        fetched: Sequence[SpooledTopic],
+        limit: int | None = None,
+    ) -> Snapshot:
         ids = list({p.id for item in fetched for p in item.papers})
         versions = store.stored_versions(conn, ids)
         stored = {pid: version for pid, (version, _) in versions.items()}
@@ -56,7 +64,8 @@ class Snapshot:
         asked: dict[int, list[str]] = {}
         for topic_id, item in zip(topic_ids, fetched, strict=True):
             asked.setdefault(topic_id, []).extend(p.id for p in item.papers)
-        return cls(stored, store.linked_among(conn, asked), topic_ids, versions)
+        floors = {} if limit is None else store.cut_short(conn, topic_ids, limit)
+        return cls(stored, store.linked_among(conn, asked), topic_ids, versions, floors)
 
     def queue(
         self,
@@ -70,7 +79,10 @@ class Snapshot:
         """Queue every paper version new to its topic; returns how many items were queued."""
         rows = []
         for topic_id, item in zip(self.topic_ids, fetched, strict=True):
+            floor = self.floors.get(topic_id)
             for paper in _latest(item):
+                if floor is not None and _aware(paper.updated) < floor:
+                    continue  # a refill of a table cut short: history, not news
                 stored = self.stored.get(paper.id, 0)
                 known = max(stored, listed.get(paper.id, 0))
                 if paper.version <= listed.get(paper.id, 0):
@@ -89,6 +101,10 @@ class Snapshot:
                 )
         outboxstate.queue(conn, rows)
         return len(rows)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _latest(item: SpooledTopic) -> list[Spooled]:
