@@ -295,7 +295,7 @@ def test_a_workflow_below_the_repository_s_root_is_noted(
     assert code == 0 and "is below the repository's root" in err
     monkeypatch.chdir(tmp_path)
     code, _, err = invoke("init", "--github")
-    assert code == 0 and "note:" not in err
+    assert code == 0 and "below the repository's root" not in err
 
 
 def test_an_install_spec_of_several_requirements_installs_each() -> None:
@@ -347,3 +347,73 @@ def test_a_postgresql_store_with_a_spec_of_one_s_own_gets_the_driver_too() -> No
     assert install == "python -m pip install dailypapers==0.0.9 'psycopg[binary]>=3.1'"
     assert with_driver("dailypapers[postgres]==0.0.9") == "dailypapers[postgres]==0.0.9"
     assert with_driver("./dailypapers psycopg") == "./dailypapers psycopg"
+
+
+class _Distribution:
+    def __init__(self, record: str | None) -> None:
+        self.record = record
+
+    def read_text(self, name: str) -> str | None:
+        assert name == "direct_url.json"
+        return self.record
+
+
+@pytest.mark.parametrize(
+    ("record", "source"),
+    [
+        (None, None),  # a release from an index: no direct_url.json
+        (
+            '{"url": "file:///src/dailypapers", "dir_info": {"editable": true}}',
+            "file:///src/dailypapers",
+        ),
+        (
+            '{"url": "https://github.com/me/dailypapers", '
+            '"vcs_info": {"vcs": "git", "commit_id": "abc123"}}',
+            "git+https://github.com/me/dailypapers@abc123",
+        ),
+        ("not json", None),
+        ('["a list"]', None),
+    ],
+)
+def test_where_this_dailypapers_was_installed_from(
+    monkeypatch: pytest.MonkeyPatch, record: str | None, source: str | None
+) -> None:
+    from importlib import metadata
+
+    from dailypapers import workflow
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: _Distribution(record))
+    assert workflow.installed_from() == source
+
+
+def test_a_workflow_for_a_dailypapers_not_from_pypi_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: `init --github` from a clone wrote `pip install dailypapers==X` without a
+    # word, and every Actions run failed at its install step (no such release).
+    from dailypapers import workflow
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        workflow, "installed_from", lambda: "git+https://github.com/me/dailypapers@abc123"
+    )
+    result = CliRunner().invoke(cli, ["init", "--github"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: this dailypapers was installed from git+https://github.com/me/dailypapers@abc123"
+        in result.stderr
+    )
+    assert "--install 'dailypapers @ git+https://github.com/me/dailypapers@abc123'" in result.stderr
+    again = CliRunner().invoke(
+        cli,
+        [
+            "workflow",
+            "--force",
+            "--install",
+            "dailypapers @ git+https://github.com/me/dailypapers@abc123",
+        ],
+    )
+    assert again.exit_code == 0 and "note: this dailypapers" not in again.stderr
+    monkeypatch.setattr(workflow, "installed_from", lambda: None)
+    release = CliRunner().invoke(cli, ["workflow", "--force"])
+    assert release.exit_code == 0 and "note:" not in release.stderr

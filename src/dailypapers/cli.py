@@ -330,6 +330,7 @@ def init(config_file: Path | None, force: bool, github: bool, install: str) -> N
         raise
     if github and written[-1]:
         click.echo(upgrade_hint(install))
+        _note_install(install)
         _warn_below_the_repository(path.parent)
     if not any(written):
         click.echo("nothing written; 'dailypapers init --force' overwrites the kept files")
@@ -468,8 +469,16 @@ def workflow(config_file: Path | None, force: bool, install: str) -> None:
     _check_writable(target, force)
     if target.exists() and not target.is_dir() and not force:  # one line, not "kept" too
         raise UsageFailure(f"dailypapers: {target} exists; use --force to overwrite it")
-    _write_unless_exists(target, force, lambda p: write_atomic(p, text))
+    if _write_unless_exists(target, force, lambda p: write_atomic(p, text)):
+        _note_install(install)
     _warn_below_the_repository(path.parent)
+
+
+def _note_install(install: str) -> None:
+    from dailypapers.workflow import install_note
+
+    if note := install_note(install):
+        click.echo(note, err=True)
 
 
 def _write_unless_exists(

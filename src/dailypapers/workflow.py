@@ -38,6 +38,47 @@ def upgrade_hint(install: str) -> str:
     )
 
 
+def installed_from() -> str | None:
+    """Where this dailypapers was installed from when not from an index (PEP 610's
+    ``direct_url.json``): ``git+URL@COMMIT`` for a VCS install, the folder's or
+    archive's URL otherwise; ``None`` for a release (or when the record is unreadable)."""
+    import json
+    from importlib import metadata
+
+    try:
+        text = metadata.distribution("dailypapers").read_text("direct_url.json")
+        record = json.loads(text) if text else None
+    except (metadata.PackageNotFoundError, ValueError, OSError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+        return None
+    url: str = record["url"]
+    vcs = record.get("vcs_info")
+    if isinstance(vcs, dict) and isinstance(vcs.get("commit_id"), str):
+        return f"{vcs.get('vcs', 'git')}+{url}@{vcs['commit_id']}"
+    return url
+
+
+def install_note(install: str) -> str | None:
+    """A note when the workflow would install the release this version names, but this
+    dailypapers came from elsewhere (a clone, a fork): that release may not be on PyPI
+    (every run of the workflow would fail at its install step), or not be this code."""
+    if install not in (DEFAULT_INSTALL, POSTGRES_INSTALL):
+        return None
+    source = installed_from()
+    if source is None:
+        return None
+    if source.startswith(("git+", "hg+", "svn+", "bzr+")):
+        suggestion = f"'dailypapers @ {source}'"
+    else:
+        suggestion = "'dailypapers @ git+https://github.com/OWNER/dailypapers@REF'"
+    return (
+        f"note: this dailypapers was installed from {source}, not from PyPI; the workflow "
+        f"installs {DEFAULT_INSTALL} from PyPI: if that is not there, or not this code, "
+        f"write it with --install {suggestion}"
+    )
+
+
 _TEMPLATE = """\
 # Daily papers: fetch new arXiv papers, rewrite the outputs, notify, commit.
 # Written by `dailypapers init --github` (`dailypapers workflow --force` rewrites it).
