@@ -8,6 +8,7 @@ tree, and the workflow committed that.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -203,3 +204,30 @@ def test_output_folders_of_an_earlier_run_and_the_user_s_other_files_are_fine(
     assert again.exit_code == 0, again.stderr
     assert (tmp_path / "site" / "CNAME").read_text(encoding="utf-8") == "papers.example.org\n"
     assert (tmp_path / "feeds" / "notes.txt").is_file()
+
+
+def test_hand_edits_to_the_readme_are_kept_aside_and_said(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Before: notes added under the tables were thrown away by the next run,
+    # without a word and without a copy.
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    assert runner.invoke(cli, ["update"]).exit_code == 0
+    readme = tmp_path / "README.md"
+    written = readme.read_text(encoding="utf-8")
+    redated = re.sub(r"(?m)^Last update: .*$", "Last update: 2020-01-01", written)
+    readme.write_text(redated, encoding="utf-8")
+    dated = runner.invoke(cli, ["render"])  # a date line is no edit (and no date: kept)
+    assert dated.exit_code == 0 and "warning" not in dated.stderr
+    readme.write_text(written + "\n## My notes\nKeep this!\n", encoding="utf-8")
+    result = runner.invoke(cli, ["render"])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: README.md had changes dailypapers did not write (edited by hand?): "
+        "rewritten; the edited copy is .dailypapers/README.edited.md"
+    ) in result.stderr
+    assert "Keep this!" not in readme.read_text(encoding="utf-8")
+    kept = tmp_path / ".dailypapers" / "README.edited.md"
+    assert kept.read_text(encoding="utf-8").endswith("## My notes\nKeep this!\n")
+    again = runner.invoke(cli, ["render", "--force"])
+    assert again.exit_code == 0 and "warning" not in again.stderr

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,10 +35,12 @@ from dailypapers.memory import (
 )
 from dailypapers.models import DAMAGE_ERRORS, Paper, counted
 from dailypapers.notify import Outcome, Snapshot, deliver, failure_line, readme_listing
-from dailypapers.publish.files import remove_stale_temps, write_lines_if_changed
+from dailypapers.publish import edits
+from dailypapers.publish.files import followed, remove_stale_temps, write_lines_if_changed
 from dailypapers.publish.outputs import forget_rendered, start_outputs
 from dailypapers.publish.tree import Removals
 from dailypapers.render.markdown import (
+    DATE_LINE,
     TOC_OVER,
     Section,
     is_date_line,
@@ -476,9 +480,20 @@ def _write_readme(
     )
     if first is not None:
         parts = itertools.chain(parts, _calling(first))
-    if write_lines_if_changed(config.readme_path, parts, ignored=is_date_line, force=force):
-        return [config.readme_path]
-    return []
+    strip = functools.partial(DATE_LINE.sub, "")
+    kept = edits.keep_edits(followed(config.readme_path), config.state_dir, strip)
+    written = edits.Written(strip)
+    changed = write_lines_if_changed(
+        config.readme_path, written.parts(parts), ignored=is_date_line, force=force
+    )
+    written.remember(followed(config.readme_path), config.state_dir)
+    if kept is not None and changed:
+        print(
+            f"warning: {settings.readme.path} had changes dailypapers did not write (edited "
+            f"by hand?): rewritten; the edited copy is {os.path.relpath(kept, config.base_dir)}",
+            file=sys.stderr,
+        )
+    return [config.readme_path] if changed else []
 
 
 def _calling(function: Callable[[], object]) -> Iterator[str]:
