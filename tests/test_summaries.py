@@ -180,6 +180,16 @@ def test_limit_caps_a_run_below_max_papers(
     assert len(llm.completions) == 1
 
 
+def test_limit_replaces_max_papers_as_its_help_says(
+    tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
+) -> None:
+    # Before: --limit 5 with max_papers = 2 summarised 2 ("default: max_papers").
+    config = make_config(tmp_path, store_url, llm.url, "max_papers = 2")
+    seed(config, store, [[paper(n) for n in range(1, 7)], []])
+    assert list(dry_run_lines(config, store, limit=5))[-1].startswith("would summarise 5 of 6")
+    assert summarise(config, store, limit=5).written == 5
+
+
 def test_max_requests_is_a_hard_cap(
     tmp_path: Path, store_url: str, store: Store, llm: FakeLLM
 ) -> None:
@@ -394,13 +404,29 @@ def test_dry_run_prints_prompts_and_sends_nothing(
         ('{"summary": "x"}', "tldr"),
         ('{"tldr": ""}', "empty tldr"),
         ('{"tldr": "' + "word " * 41 + '"}', "longer than 40 words"),
-        ('{"tldr": "ok", "method": "' + "w " * 81 + '"}', "method"),
         ('{"tldr": 5}', "tldr"),
     ],
 )
 def test_parse_summary_refuses(content: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         parse_summary(content)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"tldr": "A good sentence.", "method": "' + "w " * 81 + '"}',
+        '{"tldr": "A good sentence.", "method": 3, "result": ["x"], "motivation": null}',
+        '<think>\nThe user wants JSON. {"tldr": "no"}\n</think>\n{"tldr": "A good sentence."}',
+        '<think>x</think>```json\n{"tldr": "A good sentence."}\n```',
+    ],
+)
+def test_parse_summary_keeps_a_good_tldr(content: str) -> None:
+    # Before: a wrong optional part (never rendered), or a reasoning model's
+    # <think> block, made the whole answer invalid: 3 such answers gave the paper up.
+    summary = parse_summary(content)
+    assert summary.tldr == "A good sentence."
+    assert summary.method is None and summary.result is None
 
 
 def test_parse_summary_accepts_fences_and_ignores_extra_keys() -> None:

@@ -105,7 +105,7 @@ def select(
     pending.sort(
         key=lambda p: (ranked.get(p.id, far), seen.get(p.id, _NEVER), position[p.id], p.id)
     )
-    cap = min(settings.max_papers, limit) if limit is not None else settings.max_papers
+    cap = limit if limit is not None else settings.max_papers  # --limit replaces max_papers
     return pending[:cap], len(pending)
 
 

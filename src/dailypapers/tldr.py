@@ -78,14 +78,16 @@ class Summary(BaseModel):
             raise ValueError(f"tldr longer than {TLDR_WORDS} words")
         return value
 
-    @field_validator("motivation", "method", "result")
+    @field_validator("motivation", "method", "result", mode="before")
     @classmethod
-    def _short(cls, value: str | None) -> str | None:
-        if value is None:
+    def _short(cls, value: object) -> str | None:
+        """An optional part that is not short text is dropped, not the answer: it is
+        stored only, and a good TL;DR beside it was thrown away (and counted invalid)."""
+        if not isinstance(value, str):
             return None
         value = clean(value)
         if len(value.split()) > PART_WORDS or len(value) > 800:
-            raise ValueError(f"longer than {PART_WORDS} words")
+            return None
         return value or None
 
 
@@ -109,12 +111,16 @@ def parse_summary(content: str) -> Summary:
 
 
 def _unfenced(content: str) -> str:
-    """The answer without a Markdown code fence around it (```json ... ```), if it has one.
+    """The answer without a Markdown code fence around it (```json ... ```), if it has one,
+    and without the ``<think>...</think>`` a reasoning model (DeepSeek-R1, Qwen3 through
+    Ollama) writes before it: every such answer was invalid, and the paper given up.
 
     In linear time: the regular expression this replaces backtracked on an
     answer of a fence and a long run of whitespace (5 s for 2,000 newlines).
     """
     text = content.strip()
+    if text.startswith("<think>") and (end := text.find("</think>")) != -1:
+        text = text[end + len("</think>") :].strip()  # a reasoning model's thoughts first
     if len(text) >= 6 and text.startswith("```") and text.endswith("```"):
         inner = text[3:-3]
         return (inner[4:] if inner[:4].lower() == "json" else inner).strip()
