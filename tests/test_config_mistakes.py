@@ -55,6 +55,22 @@ def test_five_typical_mistakes(tmp_path: Path, text: str, expected: str) -> None
     assert error_of(tmp_path, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[[topic]]\nname = "A"\n',
+            ":1: topic: unknown section `[[topic]]`; did you mean `[[topics]]`?",
+        ),
+        ('keywords = ["SLAM"]\n' + TOPIC, ":1: keywords: unknown key `keywords`: cv-arxiv"),
+    ],
+)
+def test_an_unknown_array_is_named_as_written(tmp_path: Path, text: str, expected: str) -> None:
+    # Before: "[topic]" and "did you mean `[topics]`" (one bracket: the very mistake
+    # a single-bracket [topics] is refused for), and `keywords = [...]` a section.
+    assert error_of(tmp_path, text).startswith(expected)
+
+
 @pytest.mark.parametrize("phrase", ['"survey"', 'a "quoted" word'])
 def test_a_quoted_exclude_is_a_config_error(tmp_path: Path, phrase: str) -> None:
     """Before, it loaded, then every command failed on it as an "unexpected error"
@@ -108,8 +124,8 @@ def test_peer_keys_get_a_migration_hint(tmp_path: Path, text: str, fragment: str
     [
         ('keywords = ["SLAM"]\n', "cv-arxiv-daily's `keywords`"),
         ('arxiv_query = "cs.AI+cs.CL"\n', 'categories = ["cs.AI", "cs.CL"]'),
-        ('[[topic]]\nname = "SLAM"\n', "did you mean `[topics]`?"),
-        ('[[Topics]]\nname = "SLAM"\n', "did you mean `[topics]`?"),
+        ('[[topic]]\nname = "SLAM"\n', "did you mean `[[topics]]`?"),
+        ('[[Topics]]\nname = "SLAM"\n', "did you mean `[[topics]]`?"),
     ],
 )
 def test_a_config_without_topics_names_what_was_written_instead(

@@ -20,6 +20,19 @@ def error_of(tmp_path: Path, text: str) -> str:
     return str(info.value)
 
 
+def test_ssl_without_a_port_is_465(tmp_path: Path) -> None:
+    # Before: implicit TLS to port 587 (STARTTLS's), which no server answers.
+    for security, port, expected in [("ssl", "", 465), ("ssl", "smtp_port = 2465\n", 2465)]:
+        path = tmp_path / "papers.toml"
+        path.write_text(
+            '[[topics]]\nname = "A"\n[notify.email]\nsmtp_host = "smtp.x.org"\n'
+            f'security = "{security}"\n{port}sender = "a@x.org"\nrecipients = ["b@x.org"]\n',
+            encoding="utf-8",
+        )
+        email = load_config(path).settings.notify.email
+        assert email is not None and email.smtp_port == expected
+
+
 def test_the_commented_template_block_is_valid(tmp_path: Path) -> None:
     block = CONFIG_TEMPLATE.split("# [notify]\n", 1)[1]
     text = CONFIG_TEMPLATE + "\n".join(

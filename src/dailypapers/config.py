@@ -212,6 +212,14 @@ class EmailSettings(_Channel):
     sender: str
     recipients: list[str] = Field(min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ssl_port(cls, data: Any) -> Any:
+        """``security = "ssl"`` without a port is 465 (implicit TLS to 587 failed)."""
+        if isinstance(data, dict) and data.get("security") == "ssl" and "smtp_port" not in data:
+            return {**data, "smtp_port": 465}
+        return data
+
     @field_validator("smtp_host")
     @classmethod
     def _host(cls, value: str) -> str:

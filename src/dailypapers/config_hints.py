@@ -79,8 +79,11 @@ def unknown_key(model: type[BaseModel], loc: tuple[Any, ...], value: Any) -> str
     """``unknown section `[arxv]`; did you mean `[arxiv]`?`` and the like."""
     key = str(loc[-1])
     holder = model_at(model, loc)
-    section = isinstance(value, dict | list) and _is_table(holder, loc)
-    shown = f"[{_dotted_keys(loc)}]" if section else key
+    tables = isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    section = (isinstance(value, dict) or tables) and _is_table(holder, loc)
+    # [[topic]] is an array of tables, `keywords = ["a"]` a key: each said as written
+    brackets = ("[[", "]]") if tables else ("[", "]")
+    shown = f"{brackets[0]}{_dotted_keys(loc)}{brackets[1]}" if section else key
     message = f"unknown {'section' if section else 'key'} `{shown}`"
     if key in PEER_KEYS and key not in valid_keys(holder):
         return f"{message}: {PEER_KEYS[key]}"
@@ -88,7 +91,11 @@ def unknown_key(model: type[BaseModel], loc: tuple[Any, ...], value: Any) -> str
 
     close = difflib.get_close_matches(key, valid_keys(holder), n=1, cutoff=0.6)
     if close:
-        guess = f"[{_dotted_keys((*loc[:-1], close[0]))}]" if section else close[0]
+        guess = (
+            f"{brackets[0]}{_dotted_keys((*loc[:-1], close[0]))}{brackets[1]}"
+            if section
+            else close[0]
+        )
         return f"{message}; did you mean `{guess}`?"
     return message
 
